@@ -1,0 +1,38 @@
+# stepup — step-up MFA OpenID Connect provider.
+GO        ?= go
+BIN       := bin/stepup
+PKGS      := ./...
+# Tests use the machine's PostgreSQL unless told otherwise.
+export STEPUP_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/stepup
+	$(GO) build -o $(BIN) ./cmd/stepup
+
+.PHONY: run
+run: build ## Run the provider in demo mode (SQLite under ./stepup-data)
+	./$(BIN) serve --demo
+
+.PHONY: test
+test: ## Run the whole test suite (SQLite and PostgreSQL)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+.PHONY: race
+race: ## Run the tests with the race detector
+	$(GO) test -count=1 -race -timeout 20m $(PKGS)
+
+.PHONY: bench
+bench: ## Run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
