@@ -9,7 +9,7 @@ import (
 
 func main() {
 	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "stepup:", err)
+		fmt.Fprintln(os.Stderr, "stepup:", oneLine(err))
 		os.Exit(1)
 	}
 }

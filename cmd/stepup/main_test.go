@@ -2,19 +2,155 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestHelpListsServe(t *testing.T) {
-	root := newRootCommand()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetArgs([]string{"--help"})
-	if err := root.Execute(); err != nil {
+// TestMain lets a test re-run this binary as the stepup command.
+func TestMain(m *testing.M) {
+	if os.Getenv("STEPUP_TEST_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// stepup runs the command in a subprocess, in dir, and returns its output
+// and exit code.
+func stepup(t *testing.T, dir, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "STEPUP_TEST_RUN_MAIN=1")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "serve") {
-		t.Fatalf("help does not list serve:\n%s", out.String())
+	return out.String(), errb.String(), code
+}
+
+func writeConfig(t *testing.T, dir, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, "stepup.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestHelpListsSubcommands(t *testing.T) {
+	out, _, code := stepup(t, t.TempDir(), "", "--help")
+	for _, want := range []string{"serve", "user", "keys"} {
+		if !strings.Contains(out, want) || code != 0 {
+			t.Fatalf("help (exit %d) does not list %s:\n%s", code, want, out)
+		}
+	}
+}
+
+func TestBadConfigOneLine(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"unknown driver": {"storage: {driver: mysql}\n", "storage.driver"},
+		"misspelled key": {"isuer: http://x\n", "isuer"},
+		"bad duration":   {"lockout: {duration: soon}\n", "lockout.duration"},
+		"postgres down":  {"storage: {driver: postgres, dsn: 'postgres://nobody@127.0.0.1:1/none?connect_timeout=2'}\n", "127.0.0.1:1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeConfig(t, dir, tc.yaml)
+			_, stderr, code := stepup(t, dir, "", "serve", "--config", cfg)
+			if code == 0 {
+				t.Fatal("exit code 0")
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Fatalf("stderr is not one line naming %q:\n%s", tc.want, stderr)
+			}
+		})
+	}
+}
+
+func TestMissingConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	_, stderr, code := stepup(t, dir, "", "serve", "--config", filepath.Join(dir, "nope.yaml"))
+	if code == 0 || !strings.Contains(stderr, "nope.yaml") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+func TestUserCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "passwords: {argon2: {memory_kib: 64, iterations: 1, parallelism: 1}}\n")
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		out, stderr, code := stepup(t, dir, stdin, append(args, "--config", cfg)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		return out
+	}
+	run("s3cret-password\n", "user", "add", "Alice", "--email", "alice@example.com", "--password-stdin", "--grant", "manage_mfa")
+	run("", "user", "add", "bob")
+	run("", "user", "deactivate", "bob")
+	run("another-password\n", "user", "set-password", "bob")
+	run("", "user", "grant", "bob", "manage_mfa")
+	out := run("", "user", "list")
+	if !strings.Contains(out, "alice") || !strings.Contains(out, "manage_mfa") || !strings.Contains(out, "false") {
+		t.Fatalf("user list:\n%s", out)
+	}
+	if _, stderr, code := stepup(t, dir, "", "user", "add", "alice", "--config", cfg); code == 0 || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("duplicate user: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := stepup(t, dir, "", "user", "grant", "alice", "root", "--config", cfg); code == 0 || !strings.Contains(stderr, "unknown permission") {
+		t.Fatalf("bad permission: exit %d %s", code, stderr)
+	}
+	run("", "keys", "rotate")
+}
+
+// TestServeDemo starts the real command with --demo and waits for /readyz.
+func TestServeDemo(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "listen: 127.0.0.1:18931\nissuer: http://localhost:18931\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--demo", "--config", cfg)
+	cmd.Env = append(os.Environ(), "STEPUP_TEST_RUN_MAIN=1")
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://127.0.0.1:18931/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "alice") || !strings.Contains(out.String(), "demo-app") {
+		t.Fatalf("demo did not print how to sign in:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stepup-data", "stepup.db")); err != nil {
+		t.Fatalf("database not under ./stepup-data: %v", err)
 	}
 }

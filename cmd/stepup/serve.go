@@ -3,36 +3,106 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stepup-mfa/stepup/provider"
+	"github.com/stepup-mfa/stepup/provider/config"
 )
 
 func newServeCommand() *cobra.Command {
-	var listen string
+	var demo bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the provider",
+		Long: `Run the OpenID Connect provider.
+
+With no --config it uses built-in defaults: SQLite under ./stepup-data/,
+listening on 127.0.0.1:8080 with issuer http://localhost:8080.
+--demo also creates a demo user, an administrator and an example client,
+and prints how to sign in.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			ln, err := net.Listen("tcp", listen)
+			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			mux := http.NewServeMux()
-			mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-			srv := &http.Server{Handler: mux}
-			go func() { <-ctx.Done(); srv.Shutdown(context.Background()) }()
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
+			if demo {
+				addDemoClient(&cfg)
 			}
-			return nil
+			return serve(ctx, cmd, cfg, demo)
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().BoolVar(&demo, "demo", false, "seed a demo user, an admin and an example client")
 	return cmd
+}
+
+func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool) error {
+	log := newLogger(cfg, cmd.ErrOrStderr())
+	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	store, err := openStore(openCtx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	secrets, err := provider.LoadSecrets(cfg.Keys.SecretFile)
+	if err != nil {
+		return err
+	}
+	srv, err := provider.New(openCtx, cfg, provider.Options{Store: store, Secrets: secrets, Logger: log})
+	if err != nil {
+		return err
+	}
+	a := &app{cfg: cfg, store: store, secrets: secrets, log: log}
+	if demo {
+		if err := seedDemo(ctx, a, cmd.OutOrStdout()); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w (is another stepup running? set listen in the config)", cfg.Listen, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go purgeLoop(ctx, a)
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hs.Shutdown(shutdownCtx)
+	}()
+	log.Info("stepup ready", "issuer", cfg.Issuer, "listen", ln.Addr().String(), "storage", cfg.Storage.Driver)
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// purgeLoop deletes expired rows so the database does not grow without
+// bound (DEPENDENCIES.md: 1M expired rows per table cost disk, not speed).
+func purgeLoop(ctx context.Context, a *app) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.store.PurgeExpired(ctx, time.Now())
+			if err != nil {
+				a.log.Warn("purge expired rows", "err", err)
+			} else if n > 0 {
+				a.log.Info("purged expired rows", "rows", n)
+			}
+		}
+	}
 }

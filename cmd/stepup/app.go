@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stepup-mfa/stepup/provider"
+	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/storage/postgres"
+	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
+)
+
+// app is what every subcommand starts from: the configuration, the store
+// and the secrets.
+type app struct {
+	cfg     config.Config
+	store   storage.Store
+	secrets *provider.Secrets
+	log     *slog.Logger
+}
+
+func loadConfig(cmd *cobra.Command) (config.Config, error) {
+	path, _ := cmd.Flags().GetString("config")
+	return config.Load(path)
+}
+
+// openApp loads the configuration and opens the store; the caller closes
+// the store.
+func openApp(cmd *cobra.Command) (*app, error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg, cmd.ErrOrStderr())
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+	defer cancel()
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := provider.LoadSecrets(cfg.Keys.SecretFile)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &app{cfg: cfg, store: store, secrets: secrets, log: log}, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
+	switch cfg.Storage.Driver {
+	case "sqlite":
+		return sqlite.Open(ctx, cfg.Storage.DSN)
+	case "postgres":
+		return postgres.Open(ctx, cfg.Storage.DSN)
+	}
+	return nil, fmt.Errorf("config: storage.driver %q is not supported: use sqlite or postgres", cfg.Storage.Driver)
+}
+
+func newLogger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(cfg.Log.Format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// exitError is an error main prints as one line and exits non-zero with.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

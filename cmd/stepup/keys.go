@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stepup-mfa/stepup/provider"
+)
+
+func newKeysCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage token-signing keys"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rotate",
+		Short: "Create new signing keys; the old ones stay published until their tokens expire",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withApp(cmd, func(ctx context.Context, a *app) error {
+				srv, err := provider.New(ctx, a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log})
+				if err != nil {
+					return err
+				}
+				ids, err := srv.RotateSigningKeys(ctx)
+				if err != nil {
+					return err
+				}
+				a.audit(ctx, "keys.rotated", "")
+				fmt.Fprintf(cmd.OutOrStdout(), "new signing keys: %s\n", strings.Join(ids, ", "))
+				return nil
+			})
+		},
+	})
+	return cmd
+}

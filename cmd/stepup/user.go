@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// permissions a user may be granted.
+var knownPermissions = []string{"manage_mfa"}
+
+func newUserCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "user",
+		Short: "Manage local users offline, directly on the configured database",
+	}
+	var email, phone string
+	var pwStdin bool
+	var grants []string
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Create a user",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, g := range grants {
+				if !slices.Contains(knownPermissions, g) {
+					return fmt.Errorf("unknown permission %q: use one of %s", g, strings.Join(knownPermissions, ", "))
+				}
+			}
+			pw := ""
+			if pwStdin {
+				var err error
+				if pw, err = readPassword(cmd.InOrStdin()); err != nil {
+					return err
+				}
+			}
+			return withApp(cmd, func(ctx context.Context, a *app) error {
+				u, err := a.addUser(ctx, args[0], email, phone, pw, grants)
+				if errors.Is(err, storage.ErrAlreadyExists) {
+					return fmt.Errorf("user %q already exists", normalize(args[0]))
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created user %s (id %s)\n", u.Username, u.ID)
+				return nil
+			})
+		},
+	}
+	add.Flags().StringVar(&email, "email", "", "email address")
+	add.Flags().StringVar(&phone, "phone", "", "mobile number (E.164, e.g. +15551234567)")
+	add.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	add.Flags().StringSliceVar(&grants, "grant", nil, "grant a permission (manage_mfa)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withApp(cmd, func(ctx context.Context, a *app) error {
+				users, err := a.store.ListUsers(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USERNAME\tACTIVE\tEMAIL\tPERMISSIONS\tID")
+				for _, u := range users {
+					fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\n", u.Username, u.Active, u.Email, strings.Join(u.Permissions, ","), u.ID)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	setActive := func(use string, active bool) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " NAME",
+			Short: strings.ToUpper(use[:1]) + use[1:] + " a user",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return withApp(cmd, func(ctx context.Context, a *app) error {
+					u, err := a.updateUser(ctx, args[0], "user."+use+"d", func(u storage.User) (storage.User, error) {
+						u.Active = active
+						return u, nil
+					})
+					if err != nil {
+						return err
+					}
+					if !active {
+						if _, err := a.store.DeleteUserSessions(ctx, u.ID); err != nil {
+							return err
+						}
+						if _, err := a.store.DeleteUserTokens(ctx, u.ID, ""); err != nil {
+							return err
+						}
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "user %s is now %s\n", u.Username, map[bool]string{true: "active", false: "inactive"}[active])
+					return nil
+				})
+			},
+		}
+	}
+	setPassword := &cobra.Command{
+		Use:   "set-password NAME",
+		Short: "Set a user's password, read from standard input",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPassword(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			return withApp(cmd, func(ctx context.Context, a *app) error {
+				hash, err := a.hasher().Hash(pw)
+				if err != nil {
+					return err
+				}
+				u, err := a.updateUser(ctx, args[0], "user.password_set", func(u storage.User) (storage.User, error) {
+					u.PasswordHash = hash
+					return u, nil
+				})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "password of %s changed\n", u.Username)
+				return nil
+			})
+		},
+	}
+	grant := &cobra.Command{
+		Use:   "grant NAME PERMISSION",
+		Short: "Grant a permission (manage_mfa) to a user",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			perm := args[1]
+			if !slices.Contains(knownPermissions, perm) {
+				return fmt.Errorf("unknown permission %q: use one of %s", perm, strings.Join(knownPermissions, ", "))
+			}
+			return withApp(cmd, func(ctx context.Context, a *app) error {
+				u, err := a.updateUser(ctx, args[0], "user.permission_granted", func(u storage.User) (storage.User, error) {
+					if !slices.Contains(u.Permissions, perm) {
+						u.Permissions = append(u.Permissions, perm)
+					}
+					return u, nil
+				})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s now has %s\n", u.Username, strings.Join(u.Permissions, ", "))
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(add, list, setActive("activate", true), setActive("deactivate", false), setPassword, grant)
+	return cmd
+}
+
+// withApp opens the configured store for one offline command.
+func withApp(cmd *cobra.Command, fn func(context.Context, *app) error) error {
+	a, err := openApp(cmd)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	return fn(cmd.Context(), a)
+}
+
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if len(pw) < 8 {
+		return "", errors.New("the password must have at least 8 characters (give it on standard input)")
+	}
+	return pw, nil
+}
+
+func normalize(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+func (a *app) hasher() password.Hasher {
+	p := a.cfg.Passwords.Argon2
+	return password.Hasher{MemoryKiB: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism}
+}
+
+func (a *app) addUser(ctx context.Context, name, email, phone, pw string, perms []string) (storage.User, error) {
+	name = normalize(name)
+	if name == "" || strings.ContainsAny(name, " \t/") {
+		return storage.User{}, fmt.Errorf("invalid username %q: use letters, digits, '.', '-', '_' or '@'", name)
+	}
+	now := time.Now().UTC()
+	u := storage.User{ID: newUserID(), Username: name, Email: email, Phone: phone, Active: true,
+		Permissions: perms, CreatedAt: now, UpdatedAt: now}
+	if pw != "" {
+		hash, err := a.hasher().Hash(pw)
+		if err != nil {
+			return storage.User{}, err
+		}
+		u.PasswordHash = hash
+	}
+	if err := a.store.CreateUser(ctx, u); err != nil {
+		return storage.User{}, err
+	}
+	a.audit(ctx, "user.created", u.ID)
+	return u, nil
+}
+
+func (a *app) updateUser(ctx context.Context, name, event string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
+	u, err := a.store.GetUserByUsername(ctx, normalize(name))
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, fmt.Errorf("no user %q (stepup user list shows them)", normalize(name))
+	}
+	if err != nil {
+		return storage.User{}, err
+	}
+	u, err = a.store.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
+		u, err := fn(u)
+		u.UpdatedAt = time.Now().UTC()
+		return u, err
+	})
+	if err != nil {
+		return storage.User{}, err
+	}
+	a.audit(ctx, event, u.ID)
+	return u, nil
+}
+
+func (a *app) audit(ctx context.Context, typ, userID string) {
+	err := a.store.AppendEvent(ctx, storage.Event{Time: time.Now().UTC(), Type: typ, Actor: "cli", UserID: userID, Outcome: "success"})
+	if err != nil {
+		a.log.Error("audit event not recorded", "type", typ, "err", err)
+	}
+}

@@ -1,0 +1,144 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// authRequestData is the part of an authorization request the store keeps
+// as opaque JSON: the parameters as parsed, and the login's outcome.
+type authRequestData struct {
+	RedirectURI         string                   `json:"redirect_uri"`
+	State               string                   `json:"state,omitempty"`
+	Nonce               string                   `json:"nonce,omitempty"`
+	Scopes              []string                 `json:"scopes"`
+	ResponseType        oidc.ResponseType        `json:"response_type"`
+	ResponseMode        oidc.ResponseMode        `json:"response_mode,omitempty"`
+	CodeChallenge       string                   `json:"code_challenge,omitempty"`
+	CodeChallengeMethod oidc.CodeChallengeMethod `json:"code_challenge_method,omitempty"`
+	Prompt              []string                 `json:"prompt,omitempty"`
+	MaxAge              *uint                    `json:"max_age,omitempty"`
+	ACRValues           []string                 `json:"acr_values,omitempty"`
+	EssentialACR        bool                     `json:"essential_acr,omitempty"`
+	LoginHint           string                   `json:"login_hint,omitempty"`
+	HintSubject         string                   `json:"hint_subject,omitempty"`
+
+	// Outcome, set when the login is done.
+	Subject  string    `json:"sub,omitempty"`
+	ACR      string    `json:"acr,omitempty"`
+	AMR      []string  `json:"amr,omitempty"`
+	AuthTime time.Time `json:"auth_time,omitzero"`
+}
+
+// authRequest implements op.AuthRequest over a stored request.
+type authRequest struct {
+	stored storage.AuthRequest
+	data   authRequestData
+}
+
+var _ op.AuthRequest = (*authRequest)(nil)
+
+func decodeAuthRequest(r storage.AuthRequest) (*authRequest, error) {
+	ar := &authRequest{stored: r}
+	if err := json.Unmarshal(r.Data, &ar.data); err != nil {
+		return nil, fmt.Errorf("auth request %s: %w", r.ID, err)
+	}
+	return ar, nil
+}
+
+func (a *authRequest) encode() storage.AuthRequest {
+	out := a.stored
+	out.Data, _ = json.Marshal(a.data)
+	return out
+}
+
+func (a *authRequest) GetID() string          { return a.stored.ID }
+func (a *authRequest) GetACR() string         { return a.data.ACR }
+func (a *authRequest) GetAMR() []string       { return a.data.AMR }
+func (a *authRequest) GetAudience() []string  { return []string{a.stored.ClientID} }
+func (a *authRequest) GetAuthTime() time.Time { return a.data.AuthTime }
+func (a *authRequest) GetClientID() string    { return a.stored.ClientID }
+func (a *authRequest) GetNonce() string       { return a.data.Nonce }
+func (a *authRequest) GetRedirectURI() string { return a.data.RedirectURI }
+func (a *authRequest) GetResponseType() oidc.ResponseType {
+	return a.data.ResponseType
+}
+func (a *authRequest) GetResponseMode() oidc.ResponseMode { return a.data.ResponseMode }
+func (a *authRequest) GetScopes() []string                { return a.data.Scopes }
+func (a *authRequest) GetState() string                   { return a.data.State }
+func (a *authRequest) GetSubject() string                 { return a.data.Subject }
+func (a *authRequest) Done() bool                         { return a.stored.Done }
+
+func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
+	if a.data.CodeChallenge == "" {
+		return nil
+	}
+	return &oidc.CodeChallenge{Challenge: a.data.CodeChallenge, Method: a.data.CodeChallengeMethod}
+}
+
+func (a *authRequest) hasPrompt(p string) bool {
+	for _, have := range a.data.Prompt {
+		if have == p {
+			return true
+		}
+	}
+	return false
+}
+
+// grant is what a token carries forward from the authentication: the
+// refresh grant re-issues exactly these (SPEC §4).
+type grant struct {
+	id       string
+	clientID string
+	subject  string
+	scopes   []string
+	audience []string
+	acr      string
+	amr      []string
+	authTime time.Time
+	// refresh token this request came with (refresh grant only)
+	refreshHash string
+}
+
+// refreshRequest is a refresh-token grant. It also implements
+// op.AuthRequest so that zitadel puts acr into the new ID token, which it
+// otherwise drops on refresh.
+type refreshRequest struct{ g grant }
+
+var (
+	_ op.RefreshTokenRequest = (*refreshRequest)(nil)
+	_ op.AuthRequest         = (*refreshRequest)(nil)
+)
+
+func (r *refreshRequest) GetID() string                         { return r.g.id }
+func (r *refreshRequest) GetACR() string                        { return r.g.acr }
+func (r *refreshRequest) GetAMR() []string                      { return r.g.amr }
+func (r *refreshRequest) GetAudience() []string                 { return r.g.audience }
+func (r *refreshRequest) GetAuthTime() time.Time                { return r.g.authTime }
+func (r *refreshRequest) GetClientID() string                   { return r.g.clientID }
+func (r *refreshRequest) GetScopes() []string                   { return r.g.scopes }
+func (r *refreshRequest) GetSubject() string                    { return r.g.subject }
+func (r *refreshRequest) SetCurrentScopes(s []string)           { r.g.scopes = s }
+func (r *refreshRequest) GetCodeChallenge() *oidc.CodeChallenge { return nil }
+func (r *refreshRequest) GetNonce() string                      { return "" }
+func (r *refreshRequest) GetRedirectURI() string                { return "" }
+func (r *refreshRequest) GetResponseType() oidc.ResponseType    { return oidc.ResponseTypeCode }
+func (r *refreshRequest) GetResponseMode() oidc.ResponseMode    { return "" }
+func (r *refreshRequest) GetState() string                      { return "" }
+func (r *refreshRequest) Done() bool                            { return true }
+
+// clientCredentialsRequest is a client_credentials grant: no user.
+type clientCredentialsRequest struct {
+	clientID string
+	scopes   []string
+}
+
+func (c *clientCredentialsRequest) GetSubject() string    { return c.clientID }
+func (c *clientCredentialsRequest) GetAudience() []string { return []string{c.clientID} }
+func (c *clientCredentialsRequest) GetScopes() []string   { return c.scopes }

@@ -1,0 +1,101 @@
+package provider
+
+import (
+	"crypto/subtle"
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/stepup-mfa/stepup/provider/config"
+)
+
+// client adapts a configured relying party to op.Client.
+type client struct {
+	cfg      config.Client
+	loginURL func(id string) string
+	idTTL    time.Duration
+	// insecure: the issuer itself is http (a laptop or a test), so the
+	// registered http redirect URIs are accepted as registered. With an
+	// https issuer zitadel's rule stands: http only for confidential
+	// clients using the code flow.
+	insecure bool
+}
+
+var _ op.Client = (*client)(nil)
+
+func (c *client) GetID() string                        { return c.cfg.ID }
+func (c *client) RedirectURIs() []string               { return c.cfg.RedirectURIs }
+func (c *client) PostLogoutRedirectURIs() []string     { return c.cfg.PostLogoutRedirectURIs }
+func (c *client) LoginURL(id string) string            { return c.loginURL(id) }
+func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeJWT }
+func (c *client) IDTokenLifetime() time.Duration       { return c.idTTL }
+func (c *client) DevMode() bool                        { return c.insecure }
+func (c *client) IsScopeAllowed(string) bool           { return false }
+func (c *client) IDTokenUserinfoClaimsAssertion() bool { return false }
+func (c *client) ClockSkew() time.Duration             { return 0 }
+
+func (c *client) public() bool { return c.cfg.Secret == "" }
+
+func (c *client) ApplicationType() op.ApplicationType {
+	if c.public() {
+		return op.ApplicationTypeUserAgent
+	}
+	return op.ApplicationTypeWeb
+}
+
+func (c *client) AuthMethod() oidc.AuthMethod {
+	if c.public() {
+		return oidc.AuthMethodNone
+	}
+	return oidc.AuthMethodBasic
+}
+
+func (c *client) ResponseTypes() []oidc.ResponseType {
+	out := make([]oidc.ResponseType, 0, len(c.cfg.ResponseTypes))
+	for _, rt := range c.cfg.ResponseTypes {
+		out = append(out, oidc.ResponseType(rt))
+	}
+	if len(out) == 0 {
+		out = []oidc.ResponseType{oidc.ResponseTypeCode}
+	}
+	return out
+}
+
+func (c *client) GrantTypes() []oidc.GrantType {
+	out := make([]oidc.GrantType, 0, len(c.cfg.GrantTypes))
+	for _, g := range c.cfg.GrantTypes {
+		out = append(out, oidc.GrantType(g))
+	}
+	if len(out) == 0 {
+		out = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	}
+	return out
+}
+
+func (c *client) hasGrant(g oidc.GrantType) bool { return slices.Contains(c.GrantTypes(), g) }
+
+func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
+	return func(s []string) []string { return s }
+}
+
+func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
+	return func(s []string) []string { return s }
+}
+
+// signingAlg is the algorithm of this client's tokens.
+func (c *client) signingAlg() string {
+	if c.cfg.IDTokenSigningAlg == AlgRS256 {
+		return AlgRS256
+	}
+	return AlgES256
+}
+
+// checkSecret compares in constant time.
+func (c *client) checkSecret(secret string) bool {
+	if c.public() {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(secret), []byte(c.cfg.Secret)) == 1
+}

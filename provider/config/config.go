@@ -1,0 +1,139 @@
+package config
+
+import "time"
+
+// Config is the whole configuration. Every field has a default (Default);
+// Load fills it from a file and the environment and validates it.
+type Config struct {
+	Issuer         string                  `yaml:"issuer"`
+	Listen         string                  `yaml:"listen"`
+	Storage        Storage                 `yaml:"storage"`
+	Keys           Keys                    `yaml:"keys"`
+	Clients        []Client                `yaml:"clients"`
+	Upstream       *Upstream               `yaml:"upstream"`
+	ACR            map[string][]string     `yaml:"acr"` // level -> accepted names
+	Methods        map[string]MethodConfig `yaml:"methods"`
+	Passwords      Passwords               `yaml:"passwords"`
+	Lockout        Lockout                 `yaml:"lockout"`
+	TrustedBrowser TrustedBrowser          `yaml:"trusted_browser"`
+	Admin          Admin                   `yaml:"admin"`
+	Notify         Notify                  `yaml:"notify"`
+	SMTP           SMTP                    `yaml:"smtp"`
+	Tokens         Tokens                  `yaml:"tokens"`
+	Session        Session                 `yaml:"session"`
+	Log            Log                     `yaml:"log"`
+
+	// levelOrder is the order of the acr levels in the file, kept because
+	// a YAML mapping decodes into an unordered Go map (see LevelOrder).
+	levelOrder []string
+}
+
+// Storage selects the database.
+type Storage struct {
+	Driver string `yaml:"driver"` // "sqlite" or "postgres"
+	DSN    string `yaml:"dsn"`
+}
+
+// Keys names the secret used for cookies and data-at-rest encryption.
+type Keys struct {
+	SecretFile string `yaml:"secret_file"`
+}
+
+// Client is a registered relying party.
+type Client struct {
+	ID                     string   `yaml:"id"`
+	Secret                 string   `yaml:"secret"` // empty: public client (PKCE S256 required)
+	RedirectURIs           []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	GrantTypes             []string `yaml:"grant_types"`    // default [authorization_code, refresh_token]
+	ResponseTypes          []string `yaml:"response_types"` // default [code]
+	Permissions            []string `yaml:"permissions"`
+	IDTokenSigningAlg      string   `yaml:"id_token_signed_response_alg"` // ES256 (default) or RS256
+}
+
+// Upstream is an existing IdP used for the first factor.
+type Upstream struct {
+	Issuer           string `yaml:"issuer"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecret     string `yaml:"client_secret"`
+	TrustIDTokenHint bool   `yaml:"trust_id_token_hint"`
+}
+
+// MethodConfig configures one verification method. Keys other than the
+// common ones are passed to the plugin as Settings; read them with Int,
+// Duration and String. In a file, a method's keys merge over its defaults:
+// `totp: {priority: 70}` keeps totp enabled. Priority is 0..1000, higher
+// offered first.
+type MethodConfig struct {
+	Enabled  *bool          `yaml:"enabled"` // nil: enabled
+	Priority int            `yaml:"priority"`
+	Path     string         `yaml:"path"`    // external plugin executable
+	SHA256   string         `yaml:"sha256"`  // its checksum, required with Path
+	Settings map[string]any `yaml:",inline"` // e.g. digits: 8, min_ttl: 1h (durations stay strings)
+}
+
+// IsEnabled reports whether the method is switched on.
+func (m MethodConfig) IsEnabled() bool { return m.Enabled == nil || *m.Enabled }
+
+// Passwords tunes argon2id.
+type Passwords struct {
+	Argon2 Argon2 `yaml:"argon2"`
+}
+
+// Argon2 parameters (RFC 9106; defaults follow OWASP: 19 MiB, 2 passes, 1 lane).
+type Argon2 struct {
+	MemoryKiB   uint32 `yaml:"memory_kib"`
+	Iterations  uint32 `yaml:"iterations"`
+	Parallelism uint8  `yaml:"parallelism"`
+}
+
+// Lockout limits consecutive failures per user and method (password too).
+type Lockout struct {
+	MaxFailures int           `yaml:"max_failures"`
+	Duration    time.Duration `yaml:"duration"`
+}
+
+// TrustedBrowser is "don't ask again on this browser".
+type TrustedBrowser struct {
+	Enabled bool `yaml:"enabled"`
+	Days    int  `yaml:"days"`
+}
+
+// Admin sets what a human administrator's authentication must be.
+type Admin struct {
+	MaxAuthAge  time.Duration `yaml:"max_auth_age"`
+	RequiredACR string        `yaml:"required_acr"`
+}
+
+// Notify switches user notifications.
+type Notify struct {
+	MethodAddedEmail bool `yaml:"method_added_email"`
+}
+
+// SMTP is the outgoing mail server; an empty Addr writes to the outbox.
+type SMTP struct {
+	Addr     string `yaml:"addr"`
+	From     string `yaml:"from"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// Tokens sets token lifetimes.
+type Tokens struct {
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`  // default 15m
+	IDTokenTTL      time.Duration `yaml:"id_token_ttl"`      // default 1h
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"` // default 720h
+	AuthRequestTTL  time.Duration `yaml:"auth_request_ttl"`  // default 30m
+	KeyRotation     time.Duration `yaml:"key_rotation"`      // informational: how long retired keys stay published; default IDTokenTTL+AccessTokenTTL
+}
+
+// Session sets the browser session.
+type Session struct {
+	TTL time.Duration `yaml:"ttl"` // default 12h
+}
+
+// Log sets logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // text (default) or json
+}

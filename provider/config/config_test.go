@@ -1,0 +1,816 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// cleanEnv blanks every STEPUP_* variable Load reads (an empty variable
+// is ignored), so the machine's environment cannot leak into a test.
+func cleanEnv(t *testing.T) {
+	t.Helper()
+	for name := range EnvVars() {
+		t.Setenv(name, "")
+	}
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "stepup.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func loadText(t *testing.T, text string) (Config, error) {
+	t.Helper()
+	cleanEnv(t)
+	return Load(writeConfig(t, text))
+}
+
+func mustLoad(t *testing.T, text string) Config {
+	t.Helper()
+	c, err := loadText(t, text)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return c
+}
+
+func asError(t *testing.T, err error) *Error {
+	t.Helper()
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v (%T) is not a *config.Error", err, err)
+	}
+	return ce
+}
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"issuer", c.Issuer, "http://localhost:8080"},
+		{"listen", c.Listen, "127.0.0.1:8080"},
+		{"storage", c.Storage, Storage{Driver: "sqlite", DSN: "./stepup-data/stepup.db"}},
+		{"secret_file", c.Keys.SecretFile, "./stepup-data/secret.key"},
+		{"clients", len(c.Clients), 0},
+		{"upstream", c.Upstream == nil, true},
+		{"acr", c.ACR, map[string][]string{
+			"aal1": {"aal1"},
+			"aal2": {"aal2", "http://idmanagement.gov/ns/assurance/aal/2"},
+			"aal3": {"aal3", "phrh"},
+		}},
+		{"argon2", c.Passwords.Argon2, Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}},
+		{"lockout", c.Lockout, Lockout{MaxFailures: 10, Duration: 15 * time.Minute}},
+		{"trusted_browser", c.TrustedBrowser, TrustedBrowser{Enabled: false, Days: 30}},
+		{"admin", c.Admin, Admin{MaxAuthAge: 15 * time.Minute, RequiredACR: "aal2"}},
+		{"notify", c.Notify.MethodAddedEmail, true},
+		{"smtp", c.SMTP, SMTP{}},
+		{"tokens", c.Tokens, Tokens{
+			AccessTokenTTL: 15 * time.Minute, IDTokenTTL: time.Hour, RefreshTokenTTL: 720 * time.Hour,
+			AuthRequestTTL: 30 * time.Minute, KeyRotation: 75 * time.Minute,
+		}},
+		{"session", c.Session.TTL, 12 * time.Hour},
+		{"log", c.Log, Log{Level: "info", Format: "text"}},
+		{"level order", c.LevelOrder(), []string{"aal1", "aal2", "aal3"}},
+	}
+	for _, tc := range checks {
+		if !reflect.DeepEqual(tc.got, tc.want) {
+			t.Errorf("%s = %#v, want %#v", tc.name, tc.got, tc.want)
+		}
+	}
+
+	methods := []struct {
+		name     string
+		priority int
+		settings map[string]any
+	}{
+		{"totp", 60, map[string]any{}},
+		{"webauthn", 80, map[string]any{}},
+		{"tempcode", 100, map[string]any{"digits": 8, "min_ttl": "1h", "max_ttl": "24h", "per_hour": 6}},
+		{"sms", 40, map[string]any{"per_hour": 5, "gateway": map[string]any{"kind": "outbox"}}},
+		{"email", 30, map[string]any{}},
+		{"recovery", 10, map[string]any{"count": 10}},
+	}
+	if len(c.Methods) != len(methods) {
+		t.Errorf("%d default methods, want %d", len(c.Methods), len(methods))
+	}
+	for _, want := range methods {
+		m, ok := c.Methods[want.name]
+		if !ok {
+			t.Errorf("method %s missing", want.name)
+			continue
+		}
+		if !m.IsEnabled() || m.Priority != want.priority || !reflect.DeepEqual(m.Settings, want.settings) {
+			t.Errorf("method %s = enabled %v priority %d settings %v", want.name, m.IsEnabled(), m.Priority, m.Settings)
+		}
+	}
+
+	// Each call is independent.
+	a, b := Default(), Default()
+	*a.Methods["totp"].Enabled = false
+	a.Methods["tempcode"].Settings["digits"] = 6
+	if !b.Methods["totp"].IsEnabled() || b.Methods["tempcode"].Int("digits", 0) != 8 {
+		t.Error("Default() calls share maps or pointers")
+	}
+}
+
+func TestLoadWithoutFile(t *testing.T) {
+	cleanEnv(t)
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Errorf("Load(\"\") = %+v, want Default()", c)
+	}
+	t.Setenv("STEPUP_LISTEN", ":9999")
+	if c, err = Load(""); err != nil || c.Listen != ":9999" {
+		t.Errorf("Load(\"\") with STEPUP_LISTEN: listen %q, %v", c.Listen, err)
+	}
+}
+
+func TestLoadEmptyAndNullSections(t *testing.T) {
+	for _, text := range []string{"", "# only a comment\n", "---\n", "methods:\nacr:\nclients:\nstorage:\n"} {
+		c := mustLoad(t, text)
+		if !reflect.DeepEqual(c.ACR, Default().ACR) || !reflect.DeepEqual(c.Methods, Default().Methods) || c.Storage != Default().Storage {
+			t.Errorf("%q: got acr %v methods %v storage %v; want defaults", text, c.ACR, c.Methods, c.Storage)
+		}
+	}
+}
+
+func TestLoadFileOverrides(t *testing.T) {
+	c := mustLoad(t, `
+issuer: https://login.example.com
+listen: ":8443"
+storage:
+  driver: postgres
+  dsn: postgres://stepup@127.0.0.1:5432/stepup
+keys: {secret_file: /var/lib/stepup/secret.key}
+clients:
+  - id: web
+    redirect_uris: [https://app.example.com/cb]
+  - id: bot
+    secret: s3cret
+    grant_types: [client_credentials]
+    permissions: [manage_mfa]
+    id_token_signed_response_alg: RS256
+upstream:
+  issuer: https://idp.example.com
+  client_id: stepup
+  trust_id_token_hint: true
+passwords: {argon2: {memory_kib: 64, iterations: 1}}
+lockout: {max_failures: 3}
+trusted_browser: {enabled: true, days: 7}
+admin: {required_acr: phrh, max_auth_age: 5m}
+notify: {method_added_email: false}
+smtp: {addr: "smtp.example.com:587", from: "Stepup <stepup@example.com>"}
+tokens: {id_token_ttl: 2h, refresh_token_ttl: 1h30m}
+session: {ttl: 90m}
+log: {level: debug, format: json}
+`)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"issuer", c.Issuer, "https://login.example.com"},
+		{"listen", c.Listen, ":8443"},
+		{"storage", c.Storage, Storage{Driver: "postgres", DSN: "postgres://stepup@127.0.0.1:5432/stepup"}},
+		{"secret_file", c.Keys.SecretFile, "/var/lib/stepup/secret.key"},
+		{"client web", c.Clients[0], Client{
+			ID: "web", RedirectURIs: []string{"https://app.example.com/cb"},
+			GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+			IDTokenSigningAlg: "ES256",
+		}},
+		{"client bot", c.Clients[1], Client{
+			ID: "bot", Secret: "s3cret", GrantTypes: []string{"client_credentials"},
+			Permissions: []string{"manage_mfa"}, IDTokenSigningAlg: "RS256",
+		}},
+		{"upstream", *c.Upstream, Upstream{Issuer: "https://idp.example.com", ClientID: "stepup", TrustIDTokenHint: true}},
+		// Keys left out of a section keep their defaults.
+		{"argon2", c.Passwords.Argon2, Argon2{MemoryKiB: 64, Iterations: 1, Parallelism: 1}},
+		{"lockout", c.Lockout, Lockout{MaxFailures: 3, Duration: 15 * time.Minute}},
+		{"trusted_browser", c.TrustedBrowser, TrustedBrowser{Enabled: true, Days: 7}},
+		{"admin", c.Admin, Admin{MaxAuthAge: 5 * time.Minute, RequiredACR: "phrh"}},
+		{"notify", c.Notify.MethodAddedEmail, false},
+		{"smtp", c.SMTP, SMTP{Addr: "smtp.example.com:587", From: "Stepup <stepup@example.com>"}},
+		{"tokens", c.Tokens, Tokens{
+			AccessTokenTTL: 15 * time.Minute, IDTokenTTL: 2 * time.Hour, RefreshTokenTTL: 90 * time.Minute,
+			AuthRequestTTL: 30 * time.Minute, KeyRotation: 2*time.Hour + 15*time.Minute,
+		}},
+		{"session", c.Session.TTL, 90 * time.Minute},
+		{"log", c.Log, Log{Level: "debug", Format: "json"}},
+		{"methods untouched", c.Methods, Default().Methods},
+	}
+	for _, tc := range checks {
+		if !reflect.DeepEqual(tc.got, tc.want) {
+			t.Errorf("%s = %#v, want %#v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestMethodsMergeOverDefaults(t *testing.T) {
+	c := mustLoad(t, `
+methods:
+  totp: {priority: 70}
+  tempcode: {digits: 6, max_ttl: 12h}
+  sms: {enabled: false, gateway: {kind: twilio, account: AC1}}
+  email:
+  myplugin:
+    path: /opt/stepup/plugins/myplugin
+    sha256: "`+strings.Repeat("ab", 32)+`"
+    priority: 50
+    color: blue
+    retries: 3
+`)
+	totp := c.Methods["totp"]
+	if !totp.IsEnabled() || totp.Priority != 70 {
+		t.Errorf("totp = enabled %v priority %d; want true, 70", totp.IsEnabled(), totp.Priority)
+	}
+	tc := c.Methods["tempcode"]
+	want := map[string]any{"digits": 6, "min_ttl": "1h", "max_ttl": "12h", "per_hour": 6}
+	if !tc.IsEnabled() || tc.Priority != 100 || !reflect.DeepEqual(tc.Settings, want) {
+		t.Errorf("tempcode = %v %d %#v; want settings %#v", tc.IsEnabled(), tc.Priority, tc.Settings, want)
+	}
+	sms := c.Methods["sms"]
+	if sms.IsEnabled() || sms.Priority != 40 || sms.Int("per_hour", 0) != 5 ||
+		!reflect.DeepEqual(sms.Settings["gateway"], map[string]any{"kind": "twilio", "account": "AC1"}) {
+		t.Errorf("sms = %v %d %#v", sms.IsEnabled(), sms.Priority, sms.Settings)
+	}
+	if !reflect.DeepEqual(c.Methods["email"], Default().Methods["email"]) {
+		t.Errorf("email: null entry = %#v, want the default", c.Methods["email"])
+	}
+	p := c.Methods["myplugin"]
+	if !p.IsEnabled() || p.Priority != 50 || p.Path != "/opt/stepup/plugins/myplugin" ||
+		p.String("color", "") != "blue" || p.Int("retries", 0) != 3 {
+		t.Errorf("myplugin = %#v", p)
+	}
+	for _, name := range []string{"webauthn", "recovery"} {
+		if !reflect.DeepEqual(c.Methods[name], Default().Methods[name]) {
+			t.Errorf("%s changed: %#v", name, c.Methods[name])
+		}
+	}
+}
+
+func TestSettingsHelpers(t *testing.T) {
+	m := MethodConfig{Settings: map[string]any{
+		"n": 8, "n64": int64(9), "f": 10.0, "half": 1.5, "s": "text",
+		"ttl": "1h30m", "d": 2 * time.Second, "bare": "3600", "num": 3600,
+	}}
+	for _, tc := range []struct {
+		name      string
+		got, want any
+	}{
+		{"Int n", m.Int("n", -1), 8},
+		{"Int int64", m.Int("n64", -1), 9},
+		{"Int whole float", m.Int("f", -1), 10},
+		{"Int fraction", m.Int("half", -1), -1},
+		{"Int string", m.Int("s", -1), -1},
+		{"Int missing", m.Int("nope", -1), -1},
+		{"Duration string", m.Duration("ttl", 0), 90 * time.Minute},
+		{"Duration value", m.Duration("d", 0), 2 * time.Second},
+		{"Duration no unit", m.Duration("bare", time.Minute), time.Minute},
+		{"Duration number", m.Duration("num", time.Minute), time.Minute},
+		{"Duration missing", m.Duration("nope", time.Minute), time.Minute},
+		{"String", m.String("s", "def"), "text"},
+		{"String not string", m.String("n", "def"), "def"},
+		{"String missing", m.String("nope", "def"), "def"},
+		{"nil settings", MethodConfig{}.Int("n", 4), 4},
+	} {
+		if !reflect.DeepEqual(tc.got, tc.want) {
+			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestDurations(t *testing.T) {
+	c := mustLoad(t, `
+lockout: {duration: 1h30m}
+admin: {max_auth_age: "90s"}
+tokens: {access_token_ttl: 5m, id_token_ttl: 10m, key_rotation: 2h}
+session: {ttl: 24h}
+`)
+	for _, tc := range []struct {
+		name      string
+		got, want time.Duration
+	}{
+		{"lockout.duration", c.Lockout.Duration, 90 * time.Minute},
+		{"admin.max_auth_age", c.Admin.MaxAuthAge, 90 * time.Second},
+		{"tokens.access_token_ttl", c.Tokens.AccessTokenTTL, 5 * time.Minute},
+		{"tokens.key_rotation (explicit)", c.Tokens.KeyRotation, 2 * time.Hour},
+		{"session.ttl", c.Session.TTL, 24 * time.Hour},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+	if c := mustLoad(t, "tokens: {access_token_ttl: 5m, id_token_ttl: 10m}\n"); c.Tokens.KeyRotation != 15*time.Minute {
+		t.Errorf("derived key_rotation = %v, want 15m", c.Tokens.KeyRotation)
+	}
+}
+
+func TestFileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		text     string
+		key      string
+		line     int
+		contains string
+	}{
+		{"misspelled top-level key", "isuer: http://x\n", "isuer", 1, `did you mean "issuer"?`},
+		{"misspelled nested key", "storage:\n  driver: sqlite\n  dns: x.db\n", "storage.dns", 3, `did you mean "storage.dsn"?`},
+		{"unknown key lists the section", "lockout:\n  cooldown_period: 5m\n", "lockout.cooldown_period", 2, "the keys in lockout are max_failures, duration"},
+		{"key inside a client", "clients:\n  - id: a\n    redirect_uri: [http://a/cb]\n", "clients[0].redirect_uri", 3, `did you mean "clients[0].redirect_uris"?`},
+		{"key inside argon2", "passwords:\n  argon2:\n    memory: 10\n", "passwords.argon2.memory", 3, "unknown key"},
+		{"key inside upstream", "upstream:\n  issuer: https://idp\n  clientid: x\n", "upstream.clientid", 3, `did you mean "upstream.client_id"?`},
+		{"bad duration", "lockout:\n  duration: 15x\n", "lockout.duration", 2, `"15x" but must be a duration`},
+		{"duration without unit", "lockout:\n  duration: 900\n", "lockout.duration", 2, "must be a duration"},
+		{"bad integer", "lockout: {max_failures: ten}\n", "lockout.max_failures", 1, "must be a whole number"},
+		{"uint8 overflow", "passwords: {argon2: {parallelism: 300}}\n", "passwords.argon2.parallelism", 1, "from 0 to 255"},
+		{"negative uint", "passwords: {argon2: {memory_kib: -1}}\n", "passwords.argon2.memory_kib", 1, "from 0 to 4294967295"},
+		{"bad bool", "notify: {method_added_email: maybe}\n", "notify.method_added_email", 1, "true or false"},
+		{"scalar for a section", "storage: sqlite\n", "storage", 1, "must be a mapping"},
+		{"list for the file", "- issuer: x\n", "", 1, "the file is a list but must be a mapping"},
+		{"scalar for a list", "clients:\n  - id: a\n    redirect_uris: http://a/cb\n", "clients[0].redirect_uris", 3, "must be a list"},
+		{"list for a string", "issuer: [a, b]\n", "issuer", 1, "is a list but must be a string"},
+		{"method not a mapping", "methods:\n  totp: on\n", "methods.totp", 2, "must be a mapping"},
+		{"method bad priority", "methods:\n  totp: {priority: high}\n", "methods.totp.priority", 2, "whole number"},
+		{"acr not a list", "acr:\n  aal1: aal1\n", "acr.aal1", 2, "must be a list"},
+		{"syntax error", "issuer: x\nlisten: a: b\n", "", 2, "not valid YAML: mapping values are not allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadText(t, tc.text)
+			if err == nil {
+				t.Fatal("Load: no error")
+			}
+			ce := asError(t, err)
+			if ce.Key != tc.key || ce.Line != tc.line || !strings.HasSuffix(ce.File, "stepup.yaml") {
+				t.Errorf("key %q line %d file %q; want %q, %d, stepup.yaml", ce.Key, ce.Line, ce.File, tc.key, tc.line)
+			}
+			if !strings.Contains(err.Error(), tc.contains) {
+				t.Errorf("error %q does not contain %q", err, tc.contains)
+			}
+			if tc.line > 0 && !strings.Contains(err.Error(), "stepup.yaml:"+strconv.Itoa(tc.line)+": ") {
+				t.Errorf("error %q does not name file:line", err)
+			}
+			if tc.key != "" && !strings.Contains(err.Error(), tc.key) {
+				t.Errorf("error %q does not name %q", err, tc.key)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	cleanEnv(t)
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") || !strings.Contains(err.Error(), "cannot read") {
+		t.Fatalf("Load(missing) = %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	hex64 := strings.Repeat("0123456789abcdef", 4)
+	client := func(mut func(*Client)) func(*Config) {
+		return func(c *Config) {
+			cl := Client{ID: "app", RedirectURIs: []string{"https://app.example.com/cb"}}
+			mut(&cl)
+			c.Clients = append(c.Clients, cl)
+		}
+	}
+	method := func(name string, mut func(*MethodConfig)) func(*Config) {
+		return func(c *Config) {
+			m := c.Methods[name]
+			if m.Settings == nil {
+				m.Settings = map[string]any{}
+			}
+			mut(&m)
+			c.Methods[name] = m
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		mut      func(*Config)
+		key      string // "" means valid
+		contains string
+	}{
+		{"defaults", func(*Config) {}, "", ""},
+
+		{"issuer empty", func(c *Config) { c.Issuer = "" }, "issuer", "is empty"},
+		{"issuer relative", func(c *Config) { c.Issuer = "login.example.com" }, "issuer", "absolute http or https URL"},
+		{"issuer ftp", func(c *Config) { c.Issuer = "ftp://example.com" }, "issuer", "absolute http or https URL"},
+		{"issuer query", func(c *Config) { c.Issuer = "https://example.com?x=1" }, "issuer", "query or fragment"},
+		{"issuer fragment", func(c *Config) { c.Issuer = "https://example.com#x" }, "issuer", "query or fragment"},
+		{"issuer trailing slash", func(c *Config) { c.Issuer = "https://example.com/" }, "issuer", "trailing slash"},
+		{"issuer user", func(c *Config) { c.Issuer = "https://u:p@example.com" }, "issuer", "user name"},
+		{"issuer with path", func(c *Config) { c.Issuer = "https://example.com/stepup" }, "", ""},
+		{"listen no port", func(c *Config) { c.Listen = "127.0.0.1" }, "listen", "host:port"},
+		{"listen bad port", func(c *Config) { c.Listen = "127.0.0.1:http" }, "listen", "host:port"},
+		{"listen port range", func(c *Config) { c.Listen = ":70000" }, "listen", "host:port"},
+		{"listen any host", func(c *Config) { c.Listen = ":0" }, "", ""},
+
+		{"driver mysql", func(c *Config) { c.Storage.Driver = "mysql" }, "storage.driver", `storage.driver "mysql" is not supported: use sqlite or postgres`},
+		{"dsn empty", func(c *Config) { c.Storage.DSN = "" }, "storage.dsn", "database file"},
+		{"postgres dsn empty", func(c *Config) { c.Storage = Storage{Driver: "postgres"} }, "storage.dsn", "PostgreSQL URL"},
+		{"secret file empty", func(c *Config) { c.Keys.SecretFile = "" }, "keys.secret_file", "is empty"},
+
+		{"client valid", client(func(*Client) {}), "", ""},
+		{"client native redirect", client(func(cl *Client) { cl.RedirectURIs = []string{"com.example.app:/cb"} }), "", ""},
+		{"client id empty", client(func(cl *Client) { cl.ID = "" }), "clients[0].id", "is empty"},
+		{"client id duplicate", func(c *Config) {
+			client(func(*Client) {})(c)
+			client(func(*Client) {})(c)
+		}, "clients[1].id", "already used by clients[0]"},
+		{"client no redirect", client(func(cl *Client) { cl.RedirectURIs = nil }), "clients[0].redirect_uris", "at least one redirect URI"},
+		{"client relative redirect", client(func(cl *Client) { cl.RedirectURIs = []string{"/cb"} }), "clients[0].redirect_uris[0]", "absolute URL"},
+		{"client redirect fragment", client(func(cl *Client) { cl.RedirectURIs = []string{"https://a/cb#frag"} }), "clients[0].redirect_uris[0]", "fragment"},
+		{"client post-logout fragment", client(func(cl *Client) { cl.PostLogoutRedirectURIs = []string{"https://a/#x"} }), "clients[0].post_logout_redirect_uris[0]", "fragment"},
+		{"client bad grant", client(func(cl *Client) { cl.GrantTypes = []string{"implicit"} }), "clients[0].grant_types[0]", "use authorization_code, refresh_token or client_credentials"},
+		{"client credentials without secret", client(func(cl *Client) { cl.GrantTypes = []string{"client_credentials"} }), "clients[0].secret", "needs a secret"},
+		{"client credentials only", client(func(cl *Client) {
+			cl.GrantTypes, cl.Secret, cl.RedirectURIs = []string{"client_credentials"}, "s", nil
+		}), "", ""},
+		{"client bad response type", client(func(cl *Client) { cl.ResponseTypes = []string{"token"} }), "clients[0].response_types[0]", "use code or id_token"},
+		{"client bad permission", client(func(cl *Client) { cl.Permissions = []string{"manage-mfa"} }), "clients[0].permissions[0]", "use manage_mfa"},
+		{"client bad alg", client(func(cl *Client) { cl.IDTokenSigningAlg = "HS256" }), "clients[0].id_token_signed_response_alg", "use ES256 or RS256"},
+		{"client RS256", client(func(cl *Client) { cl.IDTokenSigningAlg = "RS256" }), "", ""},
+
+		{"upstream valid", func(c *Config) { c.Upstream = &Upstream{Issuer: "https://idp.example.com", ClientID: "x"} }, "", ""},
+		{"upstream bad issuer", func(c *Config) { c.Upstream = &Upstream{Issuer: "idp", ClientID: "x"} }, "upstream.issuer", "absolute"},
+		{"upstream no client id", func(c *Config) { c.Upstream = &Upstream{Issuer: "https://idp.example.com"} }, "upstream.client_id", "is empty"},
+
+		{"acr empty", func(c *Config) { c.ACR = nil }, "acr", "no levels"},
+		{"acr level without names", func(c *Config) { c.ACR["aal3"] = nil }, "acr.aal3", "no names"},
+		{"acr empty name", func(c *Config) { c.ACR["aal3"] = []string{"aal3", " "} }, "acr.aal3", "empty name"},
+		{"acr name twice in a level", func(c *Config) { c.ACR["aal3"] = []string{"aal3", "aal3"} }, "acr.aal3", "twice"},
+		{"acr name in two levels", func(c *Config) { c.ACR["aal3"] = []string{"aal3", "aal2"} }, "acr.aal3", `"aal2", which acr.aal2 already lists`},
+		{"acr level key as other level's name", func(c *Config) { c.ACR["aal2"] = []string{"aal3x"}; c.ACR["aal3"] = []string{"aal3x2", "aal2"} }, "acr.aal3", "name of another level"},
+
+		{"required_acr by name", func(c *Config) { c.Admin.RequiredACR = "phrh" }, "", ""},
+		{"required_acr unknown", func(c *Config) { c.Admin.RequiredACR = "aal9" }, "admin.required_acr", "not a configured acr level or name"},
+		{"admin max_auth_age", func(c *Config) { c.Admin.MaxAuthAge = 0 }, "admin.max_auth_age", "positive"},
+
+		{"priority negative", method("totp", func(m *MethodConfig) { m.Priority = -1 }), "methods.totp.priority", "0 to 1000"},
+		{"priority too high", method("totp", func(m *MethodConfig) { m.Priority = 1001 }), "methods.totp.priority", "0 to 1000"},
+		{"priority bounds ok", method("totp", func(m *MethodConfig) { m.Priority = 1000 }), "", ""},
+		{"unknown method", method("yubiotp", func(*MethodConfig) {}), "methods.yubiotp", "not a built-in method"},
+		{"external plugin", method("yubiotp", func(m *MethodConfig) { m.Path, m.SHA256 = "/opt/p", hex64 }), "", ""},
+		{"external plugin upper-case hex", method("yubiotp", func(m *MethodConfig) { m.Path, m.SHA256 = "/opt/p", strings.ToUpper(hex64) }), "", ""},
+		{"external plugin no checksum", method("yubiotp", func(m *MethodConfig) { m.Path = "/opt/p" }), "methods.yubiotp.sha256", "64 hex digits"},
+		{"external plugin short checksum", method("yubiotp", func(m *MethodConfig) { m.Path, m.SHA256 = "/opt/p", hex64[:62] }), "methods.yubiotp.sha256", "64 hex digits"},
+		{"external plugin not hex", method("yubiotp", func(m *MethodConfig) { m.Path, m.SHA256 = "/opt/p", strings.Repeat("zz", 32) }), "methods.yubiotp.sha256", "64 hex digits"},
+		{"built-in replaced by executable", method("totp", func(m *MethodConfig) { m.Path, m.SHA256 = "/opt/totp", hex64 }), "", ""},
+		{"checksum without path", method("totp", func(m *MethodConfig) { m.SHA256 = hex64 }), "methods.totp.sha256", "without methods.totp.path"},
+		{"bad method name", method("My Plugin", func(m *MethodConfig) { m.Path, m.SHA256 = "/opt/p", hex64 }), "methods.My Plugin", "lower-case"},
+		{"tempcode digits", method("tempcode", func(m *MethodConfig) { m.Settings["digits"] = 4 }), "methods.tempcode.digits", "6 to 12"},
+		{"tempcode digits string", method("tempcode", func(m *MethodConfig) { m.Settings["digits"] = "eight" }), "methods.tempcode.digits", "whole number"},
+		{"tempcode min_ttl", method("tempcode", func(m *MethodConfig) { m.Settings["min_ttl"] = "1 hour" }), "methods.tempcode.min_ttl", "duration"},
+		{"tempcode min over max", method("tempcode", func(m *MethodConfig) { m.Settings["min_ttl"] = "25h" }), "methods.tempcode.min_ttl", "longer than max_ttl"},
+		{"tempcode per_hour", method("tempcode", func(m *MethodConfig) { m.Settings["per_hour"] = 0 }), "methods.tempcode.per_hour", "1 to 1000"},
+		{"sms per_hour", method("sms", func(m *MethodConfig) { m.Settings["per_hour"] = -5 }), "methods.sms.per_hour", "1 to 1000"},
+		{"sms gateway scalar", method("sms", func(m *MethodConfig) { m.Settings["gateway"] = "outbox" }), "methods.sms.gateway", "mapping"},
+		{"sms gateway kind", method("sms", func(m *MethodConfig) { m.Settings["gateway"] = map[string]any{} }), "methods.sms.gateway.kind", "is empty"},
+		{"recovery count", method("recovery", func(m *MethodConfig) { m.Settings["count"] = 0 }), "methods.recovery.count", "1 to 100"},
+
+		{"argon2 iterations", func(c *Config) { c.Passwords.Argon2.Iterations = 0 }, "passwords.argon2.iterations", "at least 1"},
+		{"argon2 iterations absurd", func(c *Config) { c.Passwords.Argon2.Iterations = 1000 }, "passwords.argon2.iterations", "more than"},
+		{"argon2 parallelism", func(c *Config) { c.Passwords.Argon2.Parallelism = 0 }, "passwords.argon2.parallelism", "at least 1"},
+		{"argon2 memory per lane", func(c *Config) { c.Passwords.Argon2 = Argon2{MemoryKiB: 31, Iterations: 1, Parallelism: 4} }, "passwords.argon2.memory_kib", "at least 32"},
+		{"argon2 memory minimum ok", func(c *Config) { c.Passwords.Argon2 = Argon2{MemoryKiB: 32, Iterations: 1, Parallelism: 4} }, "", ""},
+		{"argon2 memory absurd", func(c *Config) { c.Passwords.Argon2.MemoryKiB = 5 << 20 }, "passwords.argon2.memory_kib", "4 GiB"},
+		{"lockout max_failures", func(c *Config) { c.Lockout.MaxFailures = 0 }, "lockout.max_failures", "at least 1"},
+		{"lockout duration", func(c *Config) { c.Lockout.Duration = 0 }, "lockout.duration", "positive"},
+		{"trusted browser days", func(c *Config) { c.TrustedBrowser = TrustedBrowser{Enabled: true, Days: 0} }, "trusted_browser.days", "1 to 400"},
+		{"trusted browser days off", func(c *Config) { c.TrustedBrowser = TrustedBrowser{Enabled: false, Days: 0} }, "", ""},
+
+		{"access token ttl", func(c *Config) { c.Tokens.AccessTokenTTL = 0 }, "tokens.access_token_ttl", "positive"},
+		{"id token ttl", func(c *Config) { c.Tokens.IDTokenTTL = -time.Second }, "tokens.id_token_ttl", "positive"},
+		{"refresh token ttl", func(c *Config) { c.Tokens.RefreshTokenTTL = 0 }, "tokens.refresh_token_ttl", "positive"},
+		{"auth request ttl", func(c *Config) { c.Tokens.AuthRequestTTL = 0 }, "tokens.auth_request_ttl", "positive"},
+		{"key rotation negative", func(c *Config) { c.Tokens.KeyRotation = -1 }, "tokens.key_rotation", "positive"},
+		{"session ttl", func(c *Config) { c.Session.TTL = 0 }, "session.ttl", "positive"},
+
+		{"smtp valid", func(c *Config) { c.SMTP = SMTP{Addr: "mail:25", From: "a@example.com"} }, "", ""},
+		{"smtp addr", func(c *Config) { c.SMTP = SMTP{Addr: "mail", From: "a@example.com"} }, "smtp.addr", "host:port"},
+		{"smtp no from", func(c *Config) { c.SMTP = SMTP{Addr: "mail:25"} }, "smtp.from", "sender address"},
+		{"smtp bad from", func(c *Config) { c.SMTP = SMTP{Addr: "mail:25", From: "not an address"} }, "smtp.from", "not an email address"},
+		{"smtp username without addr", func(c *Config) { c.SMTP = SMTP{Username: "u"} }, "smtp.username", "smtp.addr is empty"},
+
+		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "use debug, info, warn or error"},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", "use text or json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.mut(&c)
+			err := c.Validate()
+			if tc.key == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate() = nil, want an error")
+			}
+			ce := asError(t, err)
+			if ce.Key != tc.key {
+				t.Errorf("key %q, want %q (%v)", ce.Key, tc.key, err)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "config: ") || !strings.Contains(msg, tc.key) || !strings.Contains(msg, tc.contains) {
+				t.Errorf("error %q: want prefix \"config: \", key %q and %q", msg, tc.key, tc.contains)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error %q is not one line", msg)
+			}
+		})
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	for _, tc := range []struct {
+		env   map[string]string
+		check func(Config) bool
+	}{
+		{map[string]string{"STEPUP_ISSUER": "https://login.example.com"}, func(c Config) bool { return c.Issuer == "https://login.example.com" }},
+		{map[string]string{"STEPUP_LISTEN": "0.0.0.0:80"}, func(c Config) bool { return c.Listen == "0.0.0.0:80" }},
+		{map[string]string{"STEPUP_STORAGE_DRIVER": "postgres", "STEPUP_STORAGE_DSN": "postgres://x@h/db"}, func(c Config) bool {
+			return c.Storage == Storage{Driver: "postgres", DSN: "postgres://x@h/db"}
+		}},
+		{map[string]string{"STEPUP_KEYS_SECRET_FILE": "/run/secret"}, func(c Config) bool { return c.Keys.SecretFile == "/run/secret" }},
+		{map[string]string{"STEPUP_LOCKOUT_MAX_FAILURES": "5", "STEPUP_LOCKOUT_DURATION": "1h"}, func(c Config) bool {
+			return c.Lockout == Lockout{MaxFailures: 5, Duration: time.Hour}
+		}},
+		{map[string]string{"STEPUP_ADMIN_MAX_AUTH_AGE": "2m", "STEPUP_ADMIN_REQUIRED_ACR": "aal3"}, func(c Config) bool {
+			return c.Admin == Admin{MaxAuthAge: 2 * time.Minute, RequiredACR: "aal3"}
+		}},
+		{map[string]string{"STEPUP_SMTP_ADDR": "mail:25", "STEPUP_SMTP_FROM": "x@example.com", "STEPUP_SMTP_PASSWORD": "pw"}, func(c Config) bool {
+			return c.SMTP == SMTP{Addr: "mail:25", From: "x@example.com", Password: "pw"}
+		}},
+		{map[string]string{"STEPUP_LOG_LEVEL": "debug", "STEPUP_LOG_FORMAT": "json"}, func(c Config) bool { return c.Log == Log{Level: "debug", Format: "json"} }},
+		{map[string]string{"STEPUP_PASSWORDS_ARGON2_MEMORY_KIB": "64", "STEPUP_PASSWORDS_ARGON2_ITERATIONS": "1", "STEPUP_PASSWORDS_ARGON2_PARALLELISM": "2"}, func(c Config) bool {
+			return c.Passwords.Argon2 == Argon2{MemoryKiB: 64, Iterations: 1, Parallelism: 2}
+		}},
+		{map[string]string{"STEPUP_TRUSTED_BROWSER_ENABLED": "true", "STEPUP_TRUSTED_BROWSER_DAYS": "9"}, func(c Config) bool {
+			return c.TrustedBrowser == TrustedBrowser{Enabled: true, Days: 9}
+		}},
+		{map[string]string{"STEPUP_NOTIFY_METHOD_ADDED_EMAIL": "false"}, func(c Config) bool { return !c.Notify.MethodAddedEmail }},
+		{map[string]string{"STEPUP_TOKENS_REFRESH_TOKEN_TTL": "48h", "STEPUP_SESSION_TTL": "1h"}, func(c Config) bool {
+			return c.Tokens.RefreshTokenTTL == 48*time.Hour && c.Session.TTL == time.Hour
+		}},
+		{map[string]string{"STEPUP_UPSTREAM_ISSUER": "https://idp.example.com", "STEPUP_UPSTREAM_CLIENT_ID": "s", "STEPUP_UPSTREAM_CLIENT_SECRET": "x"}, func(c Config) bool {
+			return c.Upstream != nil && *c.Upstream == Upstream{Issuer: "https://idp.example.com", ClientID: "s", ClientSecret: "x"}
+		}},
+		{map[string]string{"STEPUP_LISTEN": ""}, func(c Config) bool { return c.Listen == ":7000" }}, // empty: ignored, file wins
+	} {
+		var names []string
+		for k := range tc.env {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		t.Run(strings.Join(names, ","), func(t *testing.T) {
+			cleanEnv(t)
+			path := writeConfig(t, "listen: \":7000\"\nlockout: {max_failures: 7}\n")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load(path)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !tc.check(c) {
+				t.Errorf("override not applied: %+v", c)
+			}
+		})
+	}
+
+	t.Run("file stays under the environment", func(t *testing.T) {
+		cleanEnv(t)
+		t.Setenv("STEPUP_LOCKOUT_DURATION", "1m")
+		c, err := Load(writeConfig(t, "lockout: {max_failures: 7, duration: 5m}\n"))
+		if err != nil || c.Lockout != (Lockout{MaxFailures: 7, Duration: time.Minute}) {
+			t.Fatalf("lockout = %+v, %v", c.Lockout, err)
+		}
+	})
+}
+
+func TestEnvErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, value, contains string
+		hidden                bool
+	}{
+		{"STEPUP_LOCKOUT_MAX_FAILURES", "ten", `STEPUP_LOCKOUT_MAX_FAILURES="ten" must be a whole number`, false},
+		{"STEPUP_LOCKOUT_DURATION", "15", "must be a duration", false},
+		{"STEPUP_PASSWORDS_ARGON2_PARALLELISM", "256", "from 0 to 255", false},
+		{"STEPUP_PASSWORDS_ARGON2_MEMORY_KIB", "-1", "from 0 to 4294967295", false},
+		{"STEPUP_TRUSTED_BROWSER_ENABLED", "yes please", "true or false", false},
+		{"STEPUP_STORAGE_DRIVER", "mysql", `storage.driver "mysql" is not supported: use sqlite or postgres (set by STEPUP_STORAGE_DRIVER)`, false},
+		{"STEPUP_UPSTREAM_TRUST_ID_TOKEN_HINT", "sure", "true or false", false},
+		{"STEPUP_UPSTREAM_CLIENT_SECRET", "x", "upstream.issuer is empty", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cleanEnv(t)
+			t.Setenv(tc.name, tc.value)
+			_, err := Load("")
+			if err == nil {
+				t.Fatal("Load: no error")
+			}
+			if !strings.Contains(err.Error(), tc.contains) || !strings.HasPrefix(err.Error(), "config: ") {
+				t.Errorf("error %q does not contain %q", err, tc.contains)
+			}
+		})
+	}
+}
+
+func TestEnvVars(t *testing.T) {
+	vars := EnvVars()
+	for name, key := range map[string]string{
+		"STEPUP_ISSUER":                      "issuer",
+		"STEPUP_LISTEN":                      "listen",
+		"STEPUP_STORAGE_DRIVER":              "storage.driver",
+		"STEPUP_STORAGE_DSN":                 "storage.dsn",
+		"STEPUP_KEYS_SECRET_FILE":            "keys.secret_file",
+		"STEPUP_LOCKOUT_MAX_FAILURES":        "lockout.max_failures",
+		"STEPUP_LOCKOUT_DURATION":            "lockout.duration",
+		"STEPUP_ADMIN_MAX_AUTH_AGE":          "admin.max_auth_age",
+		"STEPUP_ADMIN_REQUIRED_ACR":          "admin.required_acr",
+		"STEPUP_SMTP_ADDR":                   "smtp.addr",
+		"STEPUP_SMTP_FROM":                   "smtp.from",
+		"STEPUP_LOG_LEVEL":                   "log.level",
+		"STEPUP_LOG_FORMAT":                  "log.format",
+		"STEPUP_PASSWORDS_ARGON2_MEMORY_KIB": "passwords.argon2.memory_kib",
+		"STEPUP_UPSTREAM_CLIENT_SECRET":      "upstream.client_secret",
+		"STEPUP_TRUSTED_BROWSER_DAYS":        "trusted_browser.days",
+		"STEPUP_TOKENS_KEY_ROTATION":         "tokens.key_rotation",
+	} {
+		if got := vars[name]; got != key {
+			t.Errorf("EnvVars()[%s] = %q, want %q", name, got, key)
+		}
+	}
+	for name := range vars {
+		if strings.Contains(name, "CLIENTS") || strings.Contains(name, "METHODS") || strings.Contains(name, "ACR_") && !strings.Contains(name, "REQUIRED_ACR") {
+			t.Errorf("EnvVars() lists %s: only scalar keys have variables", name)
+		}
+	}
+}
+
+func TestLevelOrder(t *testing.T) {
+	c := mustLoad(t, `
+acr:
+  gold: [gold]
+  aal3: [aal3]
+  bronze: [bronze, b]
+  aal1: [aal1, low]
+  aal2: [aal2]
+admin: {required_acr: b}
+`)
+	if got, want := c.LevelOrder(), []string{"aal1", "aal2", "aal3", "gold", "bronze"}; !slices.Equal(got, want) {
+		t.Errorf("LevelOrder() = %v, want %v", got, want)
+	}
+	if got, want := c.ACRValues(), []string{"aal1", "low", "aal2", "aal3", "gold", "bronze", "b"}; !slices.Equal(got, want) {
+		t.Errorf("ACRValues() = %v, want %v", got, want)
+	}
+	for name, want := range map[string]string{"low": "aal1", "aal3": "aal3", "b": "bronze", "bronze": "bronze", "nope": ""} {
+		if got, ok := c.LevelOf(name); got != want || ok != (want != "") {
+			t.Errorf("LevelOf(%q) = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+
+	// The file's acr replaces the default levels.
+	c = mustLoad(t, "acr:\n  aal1: [aal1]\n  aal2: [aal2, mfa]\n")
+	if got := c.LevelOrder(); !slices.Equal(got, []string{"aal1", "aal2"}) {
+		t.Errorf("LevelOrder() = %v, want [aal1 aal2]", got)
+	}
+	if _, err := loadText(t, "acr:\n  aal1: [aal1]\nadmin: {required_acr: aal2}\n"); err == nil || !strings.Contains(err.Error(), "admin.required_acr") {
+		t.Errorf("required_acr naming a dropped level: %v", err)
+	}
+
+	// Levels set only in Go code come last, sorted.
+	d := Default()
+	d.ACR["zeta"], d.ACR["alpha"] = []string{"z"}, []string{"a"}
+	if got, want := d.LevelOrder(), []string{"aal1", "aal2", "aal3", "alpha", "zeta"}; !slices.Equal(got, want) {
+		t.Errorf("LevelOrder() = %v, want %v", got, want)
+	}
+	if got := (Config{}).LevelOrder(); len(got) != 0 {
+		t.Errorf("empty config LevelOrder() = %v", got)
+	}
+}
+
+func TestExample(t *testing.T) {
+	cleanEnv(t)
+	c, err := Load("testdata/example.yaml")
+	if err != nil {
+		t.Fatalf("Load(example): %v", err)
+	}
+	// Besides its clients, the example states the defaults.
+	d := Default()
+	c.Clients, d.Clients = nil, nil
+	c.levelOrder = nil
+	if !reflect.DeepEqual(c, d) {
+		t.Errorf("example.yaml differs from Default():\n got %+v\nwant %+v", c, d)
+	}
+}
+
+// TestExampleIsComplete keeps testdata/example.yaml the reference for
+// every key: each key of Config is set in it, or, for the optional upstream
+// section and external plugins, shown in a comment.
+func TestExampleIsComplete(t *testing.T) {
+	data, err := os.ReadFile("testdata/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	setKeys(doc.Content[0], reflect.TypeFor[Config](), "", set)
+	commented := regexp.MustCompile(`^(upstream(\.|$)|methods\.\*\.(path|sha256)$)`)
+	for _, key := range allKeys(reflect.TypeFor[Config](), "") {
+		if set[key] {
+			continue
+		}
+		leaf := key[strings.LastIndex(key, ".")+1:]
+		if !commented.MatchString(key) || !regexp.MustCompile(`(?m)^\s*#.*\b`+leaf+`:`).Match(data) {
+			t.Errorf("example.yaml does not set %s", key)
+		}
+	}
+	if len(set) < 40 {
+		t.Errorf("only %d keys found in example.yaml", len(set))
+	}
+}
+
+// allKeys lists every key path of t; list elements add nothing to the
+// path, map values add ".*".
+func allKeys(t reflect.Type, path string) []string {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() == reflect.Map {
+		return allKeys(t.Elem(), path+".*")
+	}
+	if t.Kind() != reflect.Struct || t == durationType {
+		return nil
+	}
+	var keys []string
+	fields, _ := yamlFields(t)
+	for _, f := range fields {
+		k := joinKey(path, f.name)
+		keys = append(keys, k)
+		keys = append(keys, allKeys(f.typ, k)...)
+	}
+	return keys
+}
+
+// setKeys records the key paths present in n, in allKeys' notation.
+func setKeys(n *yaml.Node, t reflect.Type, path string, set map[string]bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for _, e := range n.Content {
+			setKeys(e, t.Elem(), path, set)
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			setKeys(n.Content[i+1], t.Elem(), path+".*", set)
+		}
+	case t.Kind() == reflect.Struct && t != durationType && n.Kind == yaml.MappingNode:
+		fields, _ := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if f, ok := findField(fields, n.Content[i].Value); ok {
+				k := joinKey(path, f.name)
+				set[k] = true
+				setKeys(n.Content[i+1], f.typ, k, set)
+			}
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"dns", "dsn", 2}, {"isuer", "issuer", 1}, {"abc", "", 3}, {"kitten", "sitting", 3}} {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

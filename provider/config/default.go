@@ -1,0 +1,108 @@
+package config
+
+import "time"
+
+// BuiltinMethods names the verification methods that ship with stepup, in
+// the order the defaults list them. A method in the file that is not one
+// of them must name its plugin executable (path) and checksum (sha256).
+var BuiltinMethods = []string{"totp", "webauthn", "tempcode", "sms", "email", "recovery"}
+
+// KnownPermissions are the permissions a client or a user may hold.
+var KnownPermissions = []string{"manage_mfa"}
+
+// knownLevels are ordered weakest first (SPEC §4); other levels follow them.
+var knownLevels = []string{"aal1", "aal2", "aal3"}
+
+// Default returns the built-in configuration of SPEC §2 and §3: a SQLite
+// database and secret under ./stepup-data/, issuer http://localhost:8080,
+// every built-in method enabled, mail and SMS to the local outbox, no
+// clients. Each call returns fresh maps and pointers that the caller may
+// change. Default().Validate() is nil.
+func Default() Config {
+	c := base()
+	c.fillDerived()
+	return c
+}
+
+// base is Default without the values derived from others, so that Load
+// can derive them after the file and the environment have been applied.
+func base() Config {
+	return Config{
+		Issuer:  "http://localhost:8080",
+		Listen:  "127.0.0.1:8080",
+		Storage: Storage{Driver: "sqlite", DSN: "./stepup-data/stepup.db"},
+		Keys:    Keys{SecretFile: "./stepup-data/secret.key"},
+		ACR: map[string][]string{
+			"aal1": {"aal1"},
+			"aal2": {"aal2", "http://idmanagement.gov/ns/assurance/aal/2"},
+			"aal3": {"aal3", "phrh"},
+		},
+		Methods: defaultMethods(),
+		Passwords: Passwords{Argon2: Argon2{
+			MemoryKiB:   19456,
+			Iterations:  2,
+			Parallelism: 1,
+		}},
+		Lockout:        Lockout{MaxFailures: 10, Duration: 15 * time.Minute},
+		TrustedBrowser: TrustedBrowser{Enabled: false, Days: 30},
+		Admin:          Admin{MaxAuthAge: 15 * time.Minute, RequiredACR: "aal2"},
+		Notify:         Notify{MethodAddedEmail: true},
+		Tokens: Tokens{
+			AccessTokenTTL:  15 * time.Minute,
+			IDTokenTTL:      time.Hour,
+			RefreshTokenTTL: 720 * time.Hour,
+			AuthRequestTTL:  30 * time.Minute,
+		},
+		Session: Session{TTL: 12 * time.Hour},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// defaultMethods holds settings in the types a YAML file decodes to (int,
+// string, map[string]any), so a plugin sees the same values either way.
+func defaultMethods() map[string]MethodConfig {
+	on := func(priority int, settings map[string]any) MethodConfig {
+		enabled := true
+		if settings == nil {
+			settings = map[string]any{}
+		}
+		return MethodConfig{Enabled: &enabled, Priority: priority, Settings: settings}
+	}
+	return map[string]MethodConfig{
+		"totp":     on(60, nil),
+		"webauthn": on(80, nil),
+		"tempcode": on(100, map[string]any{"digits": 8, "min_ttl": "1h", "max_ttl": "24h", "per_hour": 6}),
+		"sms":      on(40, map[string]any{"per_hour": 5, "gateway": map[string]any{"kind": "outbox"}}),
+		"email":    on(30, nil),
+		"recovery": on(10, map[string]any{"count": 10}),
+	}
+}
+
+// fillDerived sets defaults that depend on other keys, and the client
+// defaults, where the file and the environment left them empty.
+func (c *Config) fillDerived() {
+	if c.Tokens.KeyRotation == 0 {
+		c.Tokens.KeyRotation = c.Tokens.IDTokenTTL + c.Tokens.AccessTokenTTL
+	}
+	for i := range c.Clients {
+		cl := &c.Clients[i]
+		if len(cl.GrantTypes) == 0 {
+			cl.GrantTypes = []string{"authorization_code", "refresh_token"}
+		}
+		if len(cl.ResponseTypes) == 0 && contains(cl.GrantTypes, "authorization_code") {
+			cl.ResponseTypes = []string{"code"}
+		}
+		if cl.IDTokenSigningAlg == "" {
+			cl.IDTokenSigningAlg = "ES256"
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,462 @@
+package provider_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/testenv"
+)
+
+const alicePassword = "correct horse battery staple"
+
+// login runs the code flow through the login page and exchanges the code.
+func login(t *testing.T, env *testenv.Env, b *testenv.Browser, rp *testenv.RP, extra url.Values, user, pw string) *testenv.Tokens {
+	t.Helper()
+	ar := rp.AuthURL(extra)
+	p := b.Get(ar.URL)
+	if p.IsLoginPage() {
+		p = b.SubmitPassword(p, user, pw)
+	}
+	cb := testenv.MustCallback(t, p)
+	if got := cb.Params.Get("state"); got != ar.State {
+		t.Fatalf("state = %q, want %q", got, ar.State)
+	}
+	tok, err := rp.Exchange(cb.Code(t), ar)
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if tok.Claims.Nonce != ar.Nonce {
+		t.Fatalf("nonce = %q, want %q", tok.Claims.Nonce, ar.Nonce)
+	}
+	return tok
+}
+
+func TestPasswordLoginAAL1(t *testing.T) {
+	env := testenv.New(t)
+	alice := env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+
+	before := time.Now().Add(-time.Second).Unix()
+	tok := login(t, env, b, rp, url.Values{"acr_values": {"aal1"}}, "alice", alicePassword)
+	c := tok.Claims
+	if c.Subject != alice.ID || c.ACR != "aal1" || !slices.Equal(c.AMR, []string{"pwd"}) || c.AuthTime < before {
+		t.Fatalf("claims = %+v", c)
+	}
+	// The access token is a JWT carrying the same acr/amr/auth_time.
+	at := decodeJWT(t, tok.OAuth.AccessToken)
+	if at["acr"] != "aal1" || at["auth_time"] == nil || at["sub"] != alice.ID || at["client_id"] != testenv.PublicClient {
+		t.Fatalf("access token claims = %v", at)
+	}
+	// Userinfo accepts it.
+	ui, err := rp.Provider.UserInfo(t.Context(), rp.OAuth.TokenSource(t.Context(), tok.OAuth))
+	if err != nil || ui.Subject != alice.ID || ui.Email != "alice@example.com" {
+		t.Fatalf("userinfo: %v %+v", err, ui)
+	}
+	var extra struct {
+		Username string `json:"preferred_username"`
+	}
+	if err := ui.Claims(&extra); err != nil || extra.Username != "alice" {
+		t.Fatalf("userinfo preferred_username = %q (%v)", extra.Username, err)
+	}
+}
+
+func TestNoACRRequestedGetsReachedLevel(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	tok := login(t, env, env.NewBrowser(t), env.NewRP(t, testenv.PublicClient, ""), nil, "alice", alicePassword)
+	if tok.Claims.ACR != "aal1" {
+		t.Fatalf("acr = %q, want aal1", tok.Claims.ACR)
+	}
+}
+
+func TestSingleSignOn(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	first := login(t, env, b, rp, nil, "alice", alicePassword)
+
+	ar := rp.AuthURL(nil)
+	p := b.Get(ar.URL)
+	if p.IsLoginPage() {
+		t.Fatal("second authorization asked for the password again")
+	}
+	tok, err := rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Claims.AuthTime != first.Claims.AuthTime {
+		t.Fatalf("auth_time changed on SSO: %d -> %d", first.Claims.AuthTime, tok.Claims.AuthTime)
+	}
+}
+
+func TestPromptLoginAsksAgain(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	first := login(t, env, b, rp, nil, "alice", alicePassword)
+	env.Clock.Advance(5 * time.Second)
+
+	ar := rp.AuthURL(url.Values{"prompt": {"login"}})
+	p := b.Get(ar.URL)
+	if !p.IsLoginPage() {
+		t.Fatalf("prompt=login did not ask for the password: %d %s", p.Status, p.Text())
+	}
+	p = b.SubmitPassword(p, "alice", alicePassword)
+	tok, err := rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Claims.AuthTime <= first.Claims.AuthTime {
+		t.Fatalf("auth_time did not move: %d -> %d", first.Claims.AuthTime, tok.Claims.AuthTime)
+	}
+}
+
+func TestMaxAge(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	login(t, env, b, rp, nil, "alice", alicePassword)
+
+	// Within max_age: no password.
+	p := b.Get(rp.AuthURL(url.Values{"max_age": {"600"}}).URL)
+	if p.IsLoginPage() {
+		t.Fatal("max_age=600 right after login asked for the password")
+	}
+	env.Clock.Advance(11 * time.Minute)
+	p = b.Get(rp.AuthURL(url.Values{"max_age": {"600"}}).URL)
+	if !p.IsLoginPage() {
+		t.Fatalf("max_age=600 after 11 minutes did not ask for the password: %s", p.Text())
+	}
+}
+
+func TestPromptNoneWithoutSession(t *testing.T) {
+	env := testenv.New(t)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	ar := rp.AuthURL(url.Values{"prompt": {"none"}})
+	cb := testenv.MustCallback(t, env.NewBrowser(t).Get(ar.URL))
+	if cb.Params.Get("error") != "login_required" || cb.Params.Get("state") != ar.State {
+		t.Fatalf("callback = %v", cb.Params)
+	}
+}
+
+func TestPromptNoneWithSession(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	login(t, env, b, rp, nil, "alice", alicePassword)
+	cb := testenv.MustCallback(t, b.Get(rp.AuthURL(url.Values{"prompt": {"none"}}).URL))
+	if cb.Params.Get("code") == "" {
+		t.Fatalf("prompt=none with a session: %v", cb.Params)
+	}
+}
+
+func TestEssentialACRUnmet(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	claims := `{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}`
+	ar := rp.AuthURL(url.Values{"claims": {claims}})
+	b := env.NewBrowser(t)
+	p := b.Get(ar.URL)
+	p = b.SubmitPassword(p, "alice", alicePassword)
+	cb := testenv.MustCallback(t, p)
+	if cb.Params.Get("error") != "unmet_authentication_requirements" {
+		t.Fatalf("callback = %v, want unmet_authentication_requirements", cb.Params)
+	}
+}
+
+func TestVoluntaryACRUnmetGivesReachedLevel(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	tok := login(t, env, env.NewBrowser(t), env.NewRP(t, testenv.PublicClient, ""), url.Values{"acr_values": {"aal2"}}, "alice", alicePassword)
+	if tok.Claims.ACR != "aal1" {
+		t.Fatalf("acr = %q, want the level truly reached (aal1)", tok.Claims.ACR)
+	}
+}
+
+func TestRefreshKeepsACR(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	tok := login(t, env, env.NewBrowser(t), rp, url.Values{"acr_values": {"aal1"}}, "alice", alicePassword)
+	if tok.OAuth.RefreshToken == "" {
+		t.Fatal("no refresh token")
+	}
+	next, err := rp.Refresh(tok.OAuth.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Claims.ACR != tok.Claims.ACR || !slices.Equal(next.Claims.AMR, tok.Claims.AMR) || next.Claims.AuthTime != tok.Claims.AuthTime {
+		t.Fatalf("after refresh %+v, before %+v", next.Claims, tok.Claims)
+	}
+	if next.OAuth.RefreshToken == tok.OAuth.RefreshToken {
+		t.Fatal("refresh token not rotated")
+	}
+	// The old refresh token is spent.
+	if _, err := rp.Refresh(tok.OAuth.RefreshToken); err == nil {
+		t.Fatal("a rotated refresh token worked again")
+	}
+}
+
+func TestPKCERequiredForPublicClient(t *testing.T) {
+	env := testenv.New(t)
+	q := url.Values{"client_id": {testenv.PublicClient}, "response_type": {"code"}, "scope": {"openid"},
+		"redirect_uri": {testenv.RedirectURI}, "state": {"s1"}}
+	cb := testenv.MustCallback(t, env.NewBrowser(t).Get(env.URL+"/authorize?"+q.Encode()))
+	if cb.Params.Get("error") != "invalid_request" || !strings.Contains(cb.Params.Get("error_description"), "code_challenge") {
+		t.Fatalf("callback = %v", cb.Params)
+	}
+}
+
+func TestUnregisteredRedirectURIRefused(t *testing.T) {
+	env := testenv.New(t)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	rp.OAuth.RedirectURL = "http://evil.test/callback"
+	p := env.NewBrowser(t).Get(rp.AuthURL(nil).URL)
+	if p.Location != nil {
+		t.Fatalf("redirected to %s for an unregistered redirect_uri", p.Location)
+	}
+	if p.Status != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400", p.Status)
+	}
+}
+
+func TestFormPost(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.ConfidentialClient, testenv.ConfidentialSecret)
+	b := env.NewBrowser(t)
+	ar := rp.AuthURL(url.Values{"response_mode": {"form_post"}})
+	p := b.SubmitPassword(b.Get(ar.URL), "alice", alicePassword)
+	if p.Location != nil {
+		t.Fatalf("form_post answered with a redirect to %s", p.Location)
+	}
+	cb := testenv.MustCallback(t, p)
+	if cb.Params.Get("state") != ar.State {
+		t.Fatalf("state = %q", cb.Params.Get("state"))
+	}
+	if _, err := rp.Exchange(cb.Code(t), ar); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEndSession(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	tok := login(t, env, b, rp, nil, "alice", alicePassword)
+
+	q := url.Values{"id_token_hint": {tok.RawID}, "post_logout_redirect_uri": {testenv.PostLogoutURI}, "state": {"bye"}}
+	p := b.Get(env.URL + "/end_session?" + q.Encode())
+	if p.Location == nil || !strings.HasPrefix(p.Location.String(), testenv.PostLogoutURI) || p.Location.Query().Get("state") != "bye" {
+		t.Fatalf("end_session: %d %v %s", p.Status, p.Location, p.Text())
+	}
+	if !b.Get(rp.AuthURL(nil).URL).IsLoginPage() {
+		t.Fatal("after logout the browser was still signed in")
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	p := b.Get(rp.AuthURL(nil).URL)
+	wrong := b.SubmitPassword(p, "alice", "not the password")
+	unknown := b.SubmitPassword(p, "mallory", "not the password")
+	for _, got := range []*testenv.Page{wrong, unknown} {
+		if got.Status != http.StatusUnauthorized || !got.IsLoginPage() || !strings.Contains(got.Text(), "username or password is incorrect") {
+			t.Fatalf("status %d: %s", got.Status, got.Text())
+		}
+	}
+	// The error is tied to the fields for screen readers.
+	if !strings.Contains(wrong.Body, `aria-describedby="login-error"`) {
+		t.Fatal("error is not tied to the fields")
+	}
+	if strings.Contains(env.Logs.String(), "not the password") {
+		t.Fatal("a password reached the logs")
+	}
+	events := listEvents(t, env, "login.password.failed")
+	if len(events) != 2 {
+		t.Fatalf("audited %d failures, want 2", len(events))
+	}
+}
+
+func TestInactiveUser(t *testing.T) {
+	env := testenv.New(t)
+	u := env.AddUser(t, "alice", alicePassword)
+	deactivate(t, env, u.ID)
+	b := env.NewBrowser(t)
+	p := b.Get(env.NewRP(t, testenv.PublicClient, "").AuthURL(nil).URL)
+	// Wrong password: the generic message, nothing about the account.
+	got := b.SubmitPassword(p, "alice", "wrong password!")
+	if strings.Contains(got.Text(), "deactivated") {
+		t.Fatal("an inactive account was revealed before its correct password")
+	}
+	got = b.SubmitPassword(p, "alice", alicePassword)
+	if got.Status != http.StatusUnauthorized || !strings.Contains(got.Text(), "deactivated") {
+		t.Fatalf("status %d: %s", got.Status, got.Text())
+	}
+}
+
+func TestPasswordLockout(t *testing.T) {
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.Lockout.MaxFailures = 3 }))
+	env.AddUser(t, "alice", alicePassword)
+	b := env.NewBrowser(t)
+	p := b.Get(env.NewRP(t, testenv.PublicClient, "").AuthURL(nil).URL)
+	for range 3 {
+		b.SubmitPassword(p, "alice", "wrong password!")
+	}
+	got := b.SubmitPassword(p, "alice", alicePassword)
+	if !strings.Contains(got.Text(), "locked until") {
+		t.Fatalf("after 3 failures the right password was not refused with a lockout: %s", got.Text())
+	}
+	if len(listEvents(t, env, "lockout.started")) != 1 {
+		t.Fatal("lockout not audited")
+	}
+	env.Clock.Advance(16 * time.Minute)
+	got = b.SubmitPassword(p, "alice", alicePassword)
+	if _, ok := testenv.CallbackOf(t, got); !ok {
+		t.Fatalf("after the lockout lifted: %s", got.Text())
+	}
+}
+
+func TestExpiredRequest(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	b := env.NewBrowser(t)
+	p := b.Get(env.NewRP(t, testenv.PublicClient, "").AuthURL(nil).URL)
+	env.Clock.Advance(time.Hour)
+	got := b.SubmitPassword(p, "alice", alicePassword)
+	if got.Status != http.StatusBadRequest || !strings.Contains(got.Text(), "expired") {
+		t.Fatalf("status %d: %s", got.Status, got.Text())
+	}
+}
+
+func TestLoginFormContract(t *testing.T) {
+	env := testenv.New(t)
+	p := env.NewBrowser(t).Get(env.NewRP(t, testenv.PublicClient, "").AuthURL(nil).URL)
+	f := p.Form(t, "/login")
+	have := map[string]string{}
+	submits := 0
+	for _, in := range f.Inputs {
+		have[in.Name] = in.Autocomplete
+		if in.Type == "submit" || in.Type == "" && in.Name == "" {
+			submits++
+		}
+	}
+	if have["username"] != "username" || have["password"] != "current-password" {
+		t.Fatalf("autocomplete tokens: %v", have)
+	}
+	if f.Values.Get("csrf_token") == "" || f.Values.Get("id") == "" {
+		t.Fatalf("hidden inputs: %v", f.Values)
+	}
+	if strings.Count(p.Body, "<button") != 1 || !strings.Contains(p.Body, `<label for="username">`) {
+		t.Fatal("want one submit button and labelled inputs")
+	}
+}
+
+func TestCSRFRequired(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	b := env.NewBrowser(t)
+	p := b.Get(env.NewRP(t, testenv.PublicClient, "").AuthURL(nil).URL)
+	f := p.Form(t, "/login")
+	got := b.Submit(p, f, map[string]string{"username": "alice", "password": alicePassword, "csrf_token": "forged"})
+	if got.Status != http.StatusForbidden {
+		t.Fatalf("forged CSRF token: status %d", got.Status)
+	}
+}
+
+func TestRS256Client(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.RS256Client, "")
+	tok := login(t, env, env.NewBrowser(t), rp, nil, "alice", alicePassword)
+	if alg := jwtHeader(t, tok.RawID)["alg"]; alg != "RS256" {
+		t.Fatalf("alg = %v", alg)
+	}
+}
+
+func TestClientCredentials(t *testing.T) {
+	env := testenv.New(t)
+	rp := env.NewRP(t, testenv.ConfidentialClient, testenv.ConfidentialSecret)
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid"}}
+	req, _ := http.NewRequest("POST", rp.OAuth.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(testenv.ConfidentialClient, testenv.ConfidentialSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 200 || out["access_token"] == nil {
+		t.Fatalf("client_credentials: %d %v", resp.StatusCode, out)
+	}
+	// A public client cannot.
+	req, _ = http.NewRequest("POST", rp.OAuth.Endpoint.TokenURL, strings.NewReader(form.Encode()+"&client_id="+testenv.PublicClient))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode == 200 {
+		t.Fatal("a public client got a client_credentials token")
+	}
+}
+
+func TestIntrospectionAndRevocation(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.ConfidentialClient, testenv.ConfidentialSecret)
+	tok := login(t, env, env.NewBrowser(t), rp, url.Values{"acr_values": {"aal1"}}, "alice", alicePassword)
+
+	introspect := func() map[string]any {
+		form := url.Values{"token": {tok.OAuth.AccessToken}}
+		req, _ := http.NewRequest("POST", env.URL+"/oauth/introspect", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(testenv.ConfidentialClient, testenv.ConfidentialSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	got := introspect()
+	if got["active"] != true || got["acr"] != "aal1" || got["auth_time"] == nil {
+		t.Fatalf("introspection = %v", got)
+	}
+	form := url.Values{"token": {tok.OAuth.AccessToken}, "token_type_hint": {"access_token"}}
+	req, _ := http.NewRequest("POST", env.URL+"/revoke", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(testenv.ConfidentialClient, testenv.ConfidentialSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	if got := introspect(); got["active"] == true {
+		t.Fatalf("revoked token still active: %v", got)
+	}
+}

@@ -1,0 +1,52 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/testenv"
+)
+
+func decodeJWTPart(t *testing.T, jwt string, i int) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func decodeJWT(t *testing.T, jwt string) map[string]any { return decodeJWTPart(t, jwt, 1) }
+func jwtHeader(t *testing.T, jwt string) map[string]any { return decodeJWTPart(t, jwt, 0) }
+
+func listEvents(t *testing.T, env *testenv.Env, typ string) []storage.Event {
+	t.Helper()
+	ev, err := env.Store.ListEvents(context.Background(), storage.EventFilter{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func deactivate(t *testing.T, env *testenv.Env, id string) {
+	t.Helper()
+	_, err := env.Store.UpdateUser(context.Background(), id, func(u storage.User) (storage.User, error) {
+		u.Active = false
+		return u, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

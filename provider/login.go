@@ -1,0 +1,280 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// User-facing messages of the login pages.
+const (
+	msgBadCredentials = "The username or password is incorrect."
+	msgInactive       = "This account is deactivated. Ask your administrator to reactivate it."
+	msgExpired        = "This sign-in request has expired or is unknown. Go back to the application and start again."
+	msgLockedFmt      = "Too many failed attempts. Sign-in with a password is locked until %s UTC; try again then."
+	msgMissingFields  = "Enter your username and password."
+)
+
+// loadRequest fetches the authorization request named by the form or query.
+func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) (*authRequest, bool) {
+	stored, err := s.store.GetAuthRequest(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) || id == "" || (err == nil && !s.now().Before(stored.ExpiresAt)) {
+		s.renderMessage(w, r, http.StatusBadRequest, "Request expired", msgExpired)
+		return nil, false
+	}
+	if err != nil {
+		s.serverError(w, r, "load auth request", err)
+		return nil, false
+	}
+	ar, err := decodeAuthRequest(stored)
+	if err != nil {
+		s.serverError(w, r, "decode auth request", err)
+		return nil, false
+	}
+	return ar, true
+}
+
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.Error(what, "err", err, "path", r.URL.Path)
+	s.renderMessage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"stepup could not complete this step. Try again in a moment; if it keeps happening, tell your administrator.")
+}
+
+// handleLogin shows whatever the login needs next, or finishes it.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.loadRequest(w, r, r.URL.Query().Get("id"))
+	if !ok {
+		return
+	}
+	sess, err := s.browserSession(r)
+	if err != nil {
+		s.serverError(w, r, "load session", err)
+		return
+	}
+	s.advance(w, r, ar, sess, "")
+}
+
+// flowRequest translates the stored OIDC request for authflow.
+func (ar *authRequest) flowRequest() authflow.Request {
+	req := authflow.Request{
+		ACRValues:   ar.data.ACRValues,
+		Essential:   ar.data.EssentialACR,
+		PromptLogin: ar.hasPrompt(oidc.PromptLogin),
+		PromptNone:  ar.hasPrompt(oidc.PromptNone),
+		Started:     ar.stored.CreatedAt,
+	}
+	if ar.data.MaxAge != nil {
+		d := time.Duration(*ar.data.MaxAge) * time.Second
+		req.MaxAge = &d
+	}
+	return req
+}
+
+// advance asks authflow what comes next and does it.
+func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, formError string) {
+	ctx := r.Context()
+	var factors []authflow.Factor
+	var user storage.User
+	if sess.UserID != "" && (ar.data.HintSubject == "" || ar.data.HintSubject == sess.UserID) {
+		u, err := s.store.GetUser(ctx, sess.UserID)
+		switch {
+		case err == nil && u.Active:
+			user, factors = u, flowFactors(sess.Factors)
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			s.serverError(w, r, "load user", err)
+			return
+		}
+	}
+	d := authflow.Decide(s.policy, ar.flowRequest(), factors, nil, s.now())
+	switch d.Step {
+	case authflow.StepFirstFactor:
+		username := ar.data.LoginHint
+		if user.Username != "" {
+			username = user.Username
+		}
+		status := http.StatusOK
+		if formError != "" {
+			status = http.StatusUnauthorized
+		}
+		s.render(w, r, status, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), Username: username, Error: formError})
+	case authflow.StepDone:
+		s.finish(w, r, ar, sess, user, d.Result)
+	case authflow.StepError:
+		s.failRequest(w, r, ar, user.ID, d.Err)
+	default:
+		s.serverError(w, r, "login step", fmt.Errorf("no page for step %s (target %s)", d.Step, d.Target))
+	}
+}
+
+// failRequest ends the authorization with an OIDC error at the client.
+func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authRequest, userID string, err error) {
+	var oerr *oidc.Error
+	switch {
+	case errors.Is(err, authflow.ErrUnmetAuthenticationRequirements):
+		oerr = errUnmet("the requested authentication level cannot be met for this user")
+	case errors.Is(err, authflow.ErrLoginRequired):
+		oerr = oidc.ErrLoginRequired().WithDescription("the user must sign in")
+	default:
+		s.serverError(w, r, "authflow", err)
+		return
+	}
+	s.audit(r.Context(), storage.Event{Type: "login.refused", UserID: userID, ClientID: ar.GetClientID(),
+		Outcome: "failure", Details: map[string]string{"error": string(oerr.ErrorType)}})
+	_ = s.store.DeleteAuthRequest(r.Context(), ar.GetID())
+	op.AuthRequestError(w, r, ar, oerr, s.op)
+}
+
+// finish records the outcome on the request and hands it back to zitadel.
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, user storage.User, res authflow.Result) {
+	ctx := r.Context()
+	_, err := s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		next, err := decodeAuthRequest(cur)
+		if err != nil {
+			return cur, err
+		}
+		next.data.Subject, next.data.ACR, next.data.AMR, next.data.AuthTime = user.ID, res.ACR, res.AMR, res.AuthTime
+		next.stored.UserID, next.stored.SessionID, next.stored.Done = user.ID, sess.ID, true
+		return next.encode(), nil
+	})
+	if err != nil {
+		s.serverError(w, r, "complete auth request", err)
+		return
+	}
+	s.audit(ctx, storage.Event{Type: "login.completed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
+		Details: map[string]string{"acr": res.ACR, "amr": strings.Join(res.AMR, " ")}})
+	ctx = op.ContextWithIssuer(ctx, s.cfg.Issuer)
+	http.Redirect(w, r, op.AuthCallbackURL(s.op)(ctx, ar.GetID()), http.StatusFound)
+}
+
+// handleLoginPost checks a username and password (the first factor).
+func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.loadRequest(w, r, r.PostFormValue("id"))
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	sess, err := s.browserSession(r)
+	if err != nil {
+		s.serverError(w, r, "load session", err)
+		return
+	}
+	username := normalizeUsername(r.PostFormValue("username"))
+	pw := r.PostFormValue("password")
+	if username == "" || pw == "" {
+		s.render(w, r, http.StatusBadRequest, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), Username: username, Error: msgMissingFields})
+		return
+	}
+	user, err := s.checkPassword(ctx, username, pw, ar.GetClientID())
+	if err != nil {
+		var locked lockedError
+		switch {
+		case errors.As(err, &locked), errors.Is(err, errBadCredentials), errors.Is(err, errInactive):
+		default:
+			s.serverError(w, r, "check password", err)
+			return
+		}
+		s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), Username: username, Error: userMessage(err)})
+		return
+	}
+	_, err = s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: s.now()})
+	if err != nil {
+		s.serverError(w, r, "save session", err)
+		return
+	}
+	http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+}
+
+var (
+	errBadCredentials = errors.New("bad credentials")
+	errInactive       = errors.New("inactive user")
+)
+
+type lockedError struct{ until time.Time }
+
+func (e lockedError) Error() string { return "locked until " + e.until.Format(time.RFC3339) }
+
+// userMessage turns a first-factor error into what the page says.
+func userMessage(err error) string {
+	var locked lockedError
+	switch {
+	case errors.As(err, &locked):
+		return fmt.Sprintf(msgLockedFmt, locked.until.Format("15:04"))
+	case errors.Is(err, errInactive):
+		return msgInactive
+	}
+	return msgBadCredentials
+}
+
+func normalizeUsername(u string) string { return strings.ToLower(strings.TrimSpace(u)) }
+
+// checkPassword verifies the first factor. An unknown user costs the same
+// hash as a wrong password and gets the same answer; an inactive user is
+// told so only after the right password (SPEC §7).
+func (s *Server) checkPassword(ctx context.Context, username, pw, clientID string) (storage.User, error) {
+	now := s.now()
+	user, err := s.store.GetUserByUsername(ctx, username)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && user.PasswordHash == "") {
+		s.hasher.VerifyDummy(pw)
+		s.metrics.logins.WithLabelValues("failure").Inc()
+		s.audit(ctx, storage.Event{Type: "login.password.failed", ClientID: clientID, Outcome: "failure",
+			Details: map[string]string{"reason": "unknown user"}})
+		return storage.User{}, errBadCredentials
+	}
+	if err != nil {
+		return storage.User{}, err
+	}
+	key := "lockout:password:" + user.ID
+	state, err := s.store.GetLockout(ctx, key, now)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if state.Locked(now) {
+		s.metrics.logins.WithLabelValues("locked").Inc()
+		s.audit(ctx, storage.Event{Type: "login.password.locked", UserID: user.ID, ClientID: clientID, Outcome: "denied"})
+		return storage.User{}, lockedError{state.LockedUntil}
+	}
+	ok, err := password.Verify(user.PasswordHash, pw)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("user %s: %w", user.ID, err)
+	}
+	if !ok {
+		state, err := s.store.RecordFailure(ctx, key, s.cfg.Lockout.MaxFailures, s.cfg.Lockout.Duration, now)
+		if err != nil {
+			return storage.User{}, err
+		}
+		s.metrics.logins.WithLabelValues("failure").Inc()
+		s.audit(ctx, storage.Event{Type: "login.password.failed", UserID: user.ID, ClientID: clientID, Outcome: "failure",
+			Details: map[string]string{"reason": "wrong password"}})
+		if state.Locked(now) {
+			s.metrics.lockouts.WithLabelValues("password").Inc()
+			s.audit(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: clientID, Outcome: "denied",
+				Details: map[string]string{"method": "password", "until": state.LockedUntil.Format(time.RFC3339)}})
+			return storage.User{}, lockedError{state.LockedUntil}
+		}
+		return storage.User{}, errBadCredentials
+	}
+	if !user.Active {
+		s.metrics.logins.WithLabelValues("inactive").Inc()
+		s.audit(ctx, storage.Event{Type: "login.password.failed", UserID: user.ID, ClientID: clientID, Outcome: "denied",
+			Details: map[string]string{"reason": "inactive user"}})
+		return storage.User{}, errInactive
+	}
+	if state.Failures > 0 {
+		if err := s.store.ResetFailures(ctx, key); err != nil {
+			return storage.User{}, err
+		}
+	}
+	s.metrics.logins.WithLabelValues("success").Inc()
+	s.audit(ctx, storage.Event{Type: "login.password.succeeded", UserID: user.ID, ClientID: clientID, Outcome: "success"})
+	return user, nil
+}

@@ -1,0 +1,402 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// oidcStorage implements op.Storage (and the optional interfaces stepup
+// needs) over storage.Store. It is the only place zitadel/oidc meets the
+// store.
+type oidcStorage struct{ s *Server }
+
+var (
+	_ op.Storage                        = oidcStorage{}
+	_ op.ClientCredentialsStorage       = oidcStorage{}
+	_ op.CanSetUserinfoFromRequest      = oidcStorage{}
+	_ op.CanGetPrivateClaimsFromRequest = oidcStorage{}
+)
+
+// errUnmet is the OIDC error for an essential acr that cannot be met.
+func errUnmet(desc string) *oidc.Error {
+	return &oidc.Error{ErrorType: "unmet_authentication_requirements", Description: desc}
+}
+
+func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
+	s := o.s
+	c, ok := s.clients[req.ClientID]
+	if !ok {
+		return nil, oidc.ErrInvalidClient()
+	}
+	if req.ResponseType == oidc.ResponseTypeCode && c.public() {
+		if req.CodeChallenge == "" {
+			return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge is required: this is a public client, use PKCE with S256")
+		}
+		if req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+			return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+		}
+	}
+	now := s.now()
+	data := authRequestData{
+		RedirectURI:         req.RedirectURI,
+		State:               req.State,
+		Nonce:               req.Nonce,
+		Scopes:              req.Scopes,
+		ResponseType:        req.ResponseType,
+		ResponseMode:        req.ResponseMode,
+		CodeChallenge:       req.CodeChallenge,
+		CodeChallengeMethod: req.CodeChallengeMethod,
+		Prompt:              req.Prompt,
+		MaxAge:              req.MaxAge,
+		ACRValues:           req.ACRValues,
+		LoginHint:           req.LoginHint,
+		HintSubject:         hintSubject,
+	}
+	if cr, ok := ctx.Value(claimsRequestKey{}).(*acrClaim); ok && cr != nil {
+		if cr.Essential {
+			data.ACRValues, data.EssentialACR = cr.Values, true
+		} else if len(data.ACRValues) == 0 {
+			data.ACRValues = cr.Values
+		}
+	}
+	ar := &authRequest{
+		stored: storage.AuthRequest{ID: newID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
+		data:   data,
+	}
+	if err := s.store.CreateAuthRequest(ctx, ar.encode()); err != nil {
+		return nil, err
+	}
+	return ar, nil
+}
+
+func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	r, err := o.s.store.GetAuthRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return decodeAuthRequest(r)
+}
+
+// AuthRequestByCode consumes the code: a code works once, even when two
+// token requests race with it.
+func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	r, err := o.s.store.ConsumeAuthCode(ctx, code)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeAuthRequest(r)
+}
+
+func (o oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
+	return o.s.store.SaveAuthCode(ctx, code, id)
+}
+
+func (o oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
+	return o.s.store.DeleteAuthRequest(ctx, id)
+}
+
+// grantOf extracts what a token request carries.
+func grantOf(req op.TokenRequest) (grant, bool) {
+	switch r := req.(type) {
+	case *authRequest:
+		return grant{clientID: r.stored.ClientID, subject: r.data.Subject, scopes: r.data.Scopes,
+			audience: r.GetAudience(), acr: r.data.ACR, amr: r.data.AMR, authTime: r.data.AuthTime}, true
+	case *refreshRequest:
+		return r.g, true
+	case *clientCredentialsRequest:
+		return grant{clientID: r.clientID, subject: r.clientID, scopes: r.scopes, audience: r.GetAudience()}, true
+	}
+	return grant{}, false
+}
+
+func (o oidcStorage) accessToken(g grant, now time.Time, refreshID string) storage.AccessToken {
+	userID := g.subject
+	if g.subject == g.clientID && g.acr == "" {
+		userID = "" // client credentials
+	}
+	return storage.AccessToken{
+		ID: newID(16), ClientID: g.clientID, UserID: userID, Scopes: g.scopes, Audience: g.audience,
+		ACR: g.acr, AMR: g.amr, AuthTime: g.authTime, RefreshTokenID: refreshID,
+		CreatedAt: now, ExpiresAt: now.Add(o.s.cfg.Tokens.AccessTokenTTL),
+	}
+}
+
+func (o oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	g, ok := grantOf(req)
+	if !ok {
+		return "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
+	}
+	at := o.accessToken(g, o.s.now(), "")
+	if err := o.s.store.CreateAccessToken(ctx, at); err != nil {
+		return "", time.Time{}, err
+	}
+	return at.ID, at.ExpiresAt, nil
+}
+
+func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	g, ok := grantOf(req)
+	if !ok {
+		return "", "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
+	}
+	now := o.s.now()
+	value := newID(32)
+	rt := storage.RefreshToken{
+		Hash: tokenHash(value), ID: newID(12), ClientID: g.clientID, UserID: g.subject,
+		Scopes: g.scopes, Audience: g.audience, ACR: g.acr, AMR: g.amr, AuthTime: g.authTime,
+		CreatedAt: now, ExpiresAt: now.Add(o.s.cfg.Tokens.RefreshTokenTTL),
+	}
+	at := o.accessToken(g, now, rt.ID)
+	var err error
+	if current != "" {
+		err = o.s.store.RotateRefreshToken(ctx, tokenHash(current), rt, &at)
+		if errors.Is(err, storage.ErrNotFound) {
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used")
+		}
+	} else {
+		err = o.s.store.CreateRefreshToken(ctx, rt, &at)
+	}
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return at.ID, value, at.ExpiresAt, nil
+}
+
+func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	rt, err := o.s.store.GetRefreshToken(ctx, tokenHash(token))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := o.s.checkUserActive(ctx, rt.UserID); err != nil {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the user is no longer active")
+	}
+	return &refreshRequest{g: grant{
+		id: rt.ID, clientID: rt.ClientID, subject: rt.UserID, scopes: rt.Scopes, audience: rt.Audience,
+		acr: rt.ACR, amr: rt.AMR, authTime: rt.AuthTime, refreshHash: rt.Hash,
+	}}, nil
+}
+
+// TerminateSession ends the browser session that asked to log out (its
+// cookie reached us through the end_session interceptor).
+func (o oidcStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	sid, _ := ctx.Value(sessionIDKey{}).(string)
+	if sid == "" {
+		return nil
+	}
+	sess, err := o.s.store.GetSession(ctx, sid)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if userID != "" && sess.UserID != userID {
+		return nil // the hint names someone else: leave this browser's session alone
+	}
+	o.s.audit(ctx, storage.Event{Type: "session.ended", UserID: sess.UserID, ClientID: clientID, Outcome: "success"})
+	return o.s.store.DeleteSession(ctx, sid)
+}
+
+func (o oidcStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	if userID != "" { // an access token's jti
+		at, err := o.s.store.GetAccessToken(ctx, tokenOrID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil // RFC 7009: unknown tokens are not an error
+		}
+		if err != nil {
+			return oidc.ErrServerError()
+		}
+		if at.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+		}
+		if err := o.s.store.DeleteAccessToken(ctx, tokenOrID); err != nil {
+			return oidc.ErrServerError()
+		}
+		return nil
+	}
+	h := tokenHash(tokenOrID)
+	rt, err := o.s.store.GetRefreshToken(ctx, h)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return oidc.ErrServerError()
+	}
+	if rt.ClientID != clientID {
+		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+	}
+	if err := o.s.store.DeleteRefreshToken(ctx, h); err != nil {
+		return oidc.ErrServerError()
+	}
+	return nil
+}
+
+func (o oidcStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	rt, err := o.s.store.GetRefreshToken(ctx, tokenHash(token))
+	if err != nil || rt.ClientID != clientID {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return rt.UserID, rt.ID, nil
+}
+
+func (o oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	alg := AlgES256
+	if id, _ := ctx.Value(clientIDKey{}).(string); id != "" {
+		if c, ok := o.s.clients[id]; ok {
+			alg = c.signingAlg()
+		}
+	}
+	return o.s.keys.Signing(ctx, alg)
+}
+
+func (o oidcStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.ES256, jose.RS256}, nil
+}
+
+func (o oidcStorage) KeySet(ctx context.Context) ([]op.Key, error) { return o.s.keys.Published(ctx) }
+
+func (o oidcStorage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
+	c, ok := o.s.clients[id]
+	if !ok {
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client_id")
+	}
+	return c, nil
+}
+
+func (o oidcStorage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
+	c, ok := o.s.clients[id]
+	if !ok || !c.checkSecret(secret) {
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	return nil
+}
+
+func (o oidcStorage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
+	if err := o.AuthorizeClientIDSecret(ctx, id, secret); err != nil {
+		return nil, err
+	}
+	c := o.s.clients[id]
+	if !c.hasGrant(oidc.GrantTypeClientCredentials) {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("client_credentials is not among this client's grant_types")
+	}
+	return c, nil
+}
+
+func (o oidcStorage) ClientCredentialsTokenRequest(_ context.Context, id string, scopes []string) (op.TokenRequest, error) {
+	return &clientCredentialsRequest{clientID: id, scopes: scopes}, nil
+}
+
+// SetUserinfoFromScopes is deprecated in zitadel; SetUserinfoFromRequest does the work.
+func (o oidcStorage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+func (o oidcStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	return o.s.fillUserinfo(ctx, ui, req.GetSubject(), scopes)
+}
+
+func (o oidcStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
+	at, err := o.s.store.GetAccessToken(ctx, tokenID)
+	if err != nil {
+		return oidc.ErrAccessDenied().WithDescription("the access token is revoked or expired")
+	}
+	if at.UserID == "" {
+		return oidc.ErrAccessDenied().WithDescription("a client-credentials token has no user info")
+	}
+	return o.s.fillUserinfo(ctx, ui, at.UserID, at.Scopes)
+}
+
+func (o oidcStorage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	at, err := o.s.store.GetAccessToken(ctx, tokenID)
+	if err != nil {
+		return oidc.ErrInvalidRequest().WithDescription("token is not active")
+	}
+	ui := new(oidc.UserInfo)
+	if at.UserID != "" {
+		if err := o.s.fillUserinfo(ctx, ui, at.UserID, at.Scopes); err != nil {
+			return err
+		}
+	} else {
+		ui.Subject = at.ClientID
+	}
+	ir.SetUserInfo(ui)
+	ir.Scope = at.Scopes
+	ir.ClientID = at.ClientID
+	if at.UserID != "" {
+		ir.AuthTime = oidc.FromTime(at.AuthTime)
+		ir.AuthenticationMethodsReferences = at.AMR
+		if ir.Claims == nil {
+			ir.Claims = map[string]any{}
+		}
+		ir.Claims["acr"] = at.ACR
+	}
+	return nil
+}
+
+func (o oidcStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetPrivateClaimsFromRequest puts acr, amr and auth_time into JWT access
+// tokens (RFC 9068 §2.2.1), so a resource server can demand a level.
+func (o oidcStorage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
+	g, _ := grantOf(req)
+	claims := map[string]any{"client_id": g.clientID}
+	if g.acr != "" {
+		claims["acr"] = g.acr
+		claims["amr"] = g.amr
+		claims["auth_time"] = g.authTime.Unix()
+	}
+	if c, ok := o.s.clients[g.clientID]; ok && g.acr == "" && len(c.cfg.Permissions) > 0 {
+		claims["permissions"] = c.cfg.Permissions
+	}
+	return claims, nil
+}
+
+func (o oidcStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, oidc.ErrInvalidRequest().WithDescription("JWT profile grants are not supported")
+}
+
+func (o oidcStorage) ValidateJWTProfileScopes(_ context.Context, _ string, scopes []string) ([]string, error) {
+	return scopes, nil
+}
+
+func (o oidcStorage) Health(ctx context.Context) error { return o.s.store.Ping(ctx) }
+
+// fillUserinfo sets the standard claims the scopes allow.
+func (s *Server) fillUserinfo(ctx context.Context, ui *oidc.UserInfo, userID string, scopes []string) error {
+	ui.Subject = userID
+	if !slices.ContainsFunc(scopes, func(sc string) bool {
+		return sc == oidc.ScopeProfile || sc == oidc.ScopeEmail || sc == oidc.ScopePhone
+	}) {
+		return nil
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		ui.PreferredUsername = u.Username
+	}
+	if slices.Contains(scopes, oidc.ScopeEmail) && u.Email != "" {
+		ui.Email = u.Email
+	}
+	if slices.Contains(scopes, oidc.ScopePhone) && u.Phone != "" {
+		ui.PhoneNumber = u.Phone
+	}
+	return nil
+}

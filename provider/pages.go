@@ -1,0 +1,55 @@
+package provider
+
+import (
+	"embed"
+	"html/template"
+	"net/http"
+
+	"github.com/gorilla/csrf"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// page is what every template gets.
+type page struct {
+	Title     string
+	CSRF      template.HTML
+	RequestID string
+	Username  string
+	Error     string // tied to the form's fields with aria-describedby
+	Notice    string
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.CSRF = csrf.TemplateField(r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	if err := templates.ExecuteTemplate(w, name, p); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+	}
+}
+
+func (s *Server) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	p := page{Title: title}
+	if status >= 400 {
+		p.Error = msg
+	} else {
+		p.Notice = msg
+	}
+	s.render(w, r, status, "message.html", p)
+}
+
+func (s *Server) handleCSRFError(w http.ResponseWriter, r *http.Request) {
+	s.log.Warn("csrf check failed", "path", r.URL.Path, "reason", csrf.FailureReason(r))
+	s.renderMessage(w, r, http.StatusForbidden, "Form expired",
+		"This form has expired or was sent from another site. Go back, reload the page and try again.")
+}
+
+func (s *Server) handleLoggedOut(w http.ResponseWriter, r *http.Request) {
+	s.renderMessage(w, r, http.StatusOK, "Signed out", "You have been signed out. You can close this window.")
+}

@@ -1,0 +1,160 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// Server is one stepup replica: an OpenID Connect provider over a Store.
+// It is an http.Handler.
+type Server struct {
+	cfg     config.Config
+	store   storage.Store
+	secrets *Secrets
+	log     *slog.Logger
+	now     func() time.Time
+	clients map[string]*client
+	keys    *keyRing
+	policy  authflow.Policy
+	hasher  password.Hasher
+	cookies *sessions.CookieStore
+	secure  bool // issuer is https: Secure cookies
+	op      op.OpenIDProvider
+	metrics *metrics
+	handler http.Handler
+}
+
+// Options are the dependencies a Server takes besides its configuration.
+type Options struct {
+	Store   storage.Store
+	Secrets *Secrets
+	Logger  *slog.Logger     // default slog.Default()
+	Now     func() time.Time // default time.Now; tests set a clock
+}
+
+// New builds a Server, creating signing keys when the store has none.
+func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	issuer, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, store: o.Store, secrets: o.Secrets, log: o.Logger,
+		now:     func() time.Time { return o.Now().UTC() },
+		clients: map[string]*client{},
+		hasher: password.Hasher{MemoryKiB: cfg.Passwords.Argon2.MemoryKiB,
+			Iterations: cfg.Passwords.Argon2.Iterations, Parallelism: cfg.Passwords.Argon2.Parallelism},
+		secure: issuer.Scheme == "https",
+	}
+	s.policy = policyFromConfig(cfg)
+	s.metrics = newMetrics()
+	publishFor := cfg.Tokens.IDTokenTTL
+	if cfg.Tokens.AccessTokenTTL > publishFor {
+		publishFor = cfg.Tokens.AccessTokenTTL
+	}
+	s.keys = &keyRing{store: o.Store, secrets: o.Secrets, publishFor: publishFor + time.Minute}
+	if err := s.keys.EnsureSigningKeys(ctx, s.now()); err != nil {
+		return nil, err
+	}
+	s.cookies = sessions.NewCookieStore(o.Secrets.CookieHash, o.Secrets.CookieBlock)
+	s.cookies.MaxAge(int(cfg.Session.TTL.Seconds()))
+	s.cookies.Options.HttpOnly = true
+	s.cookies.Options.SameSite = http.SameSiteLaxMode
+	s.cookies.Options.Secure = s.secure
+	s.cookies.Options.Path = "/"
+
+	base := strings.TrimSuffix(cfg.Issuer, "/")
+	for _, cc := range cfg.Clients {
+		s.clients[cc.ID] = &client{cfg: cc, idTTL: cfg.Tokens.IDTokenTTL, insecure: !s.secure,
+			loginURL: func(id string) string { return base + "/login?id=" + url.QueryEscape(id) }}
+	}
+
+	opts := []op.Option{op.WithHttpInterceptors(s.intercept), op.WithLogger(o.Logger)}
+	if issuer.Scheme == "http" {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	var cryptoKey [32]byte
+	copy(cryptoKey[:], o.Secrets.DataKey)
+	provider, err := op.NewProvider(&op.Config{
+		CryptoKey:                cryptoKey,
+		DefaultLogoutRedirectURI: "/logged-out",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedScopes:          []string{"openid", "profile", "email", "phone", "offline_access"},
+		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr",
+			"azp", "at_hash", "c_hash", "preferred_username", "email", "phone_number"},
+	}, oidcStorage{s}, op.StaticIssuer(cfg.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc provider: %w", err)
+	}
+	s.op = provider
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves every route of the provider.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// RotateSigningKeys creates new signing keys and retires the old ones,
+// which stay published until tokens they signed have expired.
+func (s *Server) RotateSigningKeys(ctx context.Context) ([]string, error) {
+	return s.keys.Rotate(ctx, s.now())
+}
+
+func policyFromConfig(cfg config.Config) authflow.Policy {
+	var p authflow.Policy
+	for _, name := range cfg.LevelOrder() {
+		p.Levels = append(p.Levels, authflow.Level{Name: name, Names: cfg.ACR[name]})
+	}
+	return p
+}
+
+func (s *Server) checkUserActive(ctx context.Context, userID string) error {
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !u.Active {
+		return errors.New("user is inactive")
+	}
+	return nil
+}
+
+// audit appends an event, filling time and address; a failure to audit is
+// logged loudly but does not fail the user's request.
+func (s *Server) audit(ctx context.Context, e storage.Event) {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	if e.RemoteAddr == "" {
+		e.RemoteAddr, _ = ctx.Value(remoteAddrKey{}).(string)
+	}
+	if e.Actor == "" {
+		e.Actor = e.UserID
+	}
+	if err := s.store.AppendEvent(ctx, e); err != nil {
+		s.log.Error("audit event not recorded", "type", e.Type, "user", e.UserID, "err", err)
+	}
+	s.log.Info("audit", "type", e.Type, "user", e.UserID, "client", e.ClientID, "outcome", e.Outcome, "remote", e.RemoteAddr)
+}

@@ -1,0 +1,171 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/csrf"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+type (
+	claimsRequestKey struct{}
+	clientIDKey      struct{}
+	sessionIDKey     struct{}
+	remoteAddrKey    struct{}
+)
+
+// routes assembles the handler: stepup's own pages and documents first,
+// zitadel's endpoints for the rest.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+
+	csrfProtect := csrf.Protect(s.secrets.CSRF,
+		csrf.Secure(s.secure), csrf.SameSite(csrf.SameSiteLaxMode), csrf.HttpOnly(true),
+		csrf.Path("/"), csrf.FieldName("csrf_token"), csrf.CookieName("stepup_csrf"),
+		csrf.ErrorHandler(http.HandlerFunc(s.handleCSRFError)))
+	pages := http.NewServeMux()
+	pages.HandleFunc("GET /login", s.handleLogin)
+	pages.HandleFunc("POST /login", s.handleLoginPost)
+	pages.HandleFunc("GET /logged-out", s.handleLoggedOut)
+	page := csrfProtect(pages)
+	if !s.secure {
+		inner := page
+		page = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inner.ServeHTTP(w, csrf.PlaintextHTTPRequest(r))
+		})
+	}
+	mux.Handle("/login", page)
+	mux.Handle("/logged-out", page)
+	mux.Handle("/", s.op)
+	return s.withRemoteAddr(securityHeaders(mux))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) withRemoteAddr(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), remoteAddrKey{}, host)))
+	})
+}
+
+// intercept runs before zitadel's endpoints. It reads what the library
+// leaves alone: the claims parameter (for an essential acr), the client
+// (for its signing algorithm) and the browser session (for logout).
+func (s *Server) intercept(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		path := r.URL.Path
+		switch {
+		case strings.HasSuffix(path, "/authorize/callback"):
+			if ar, err := s.store.GetAuthRequest(ctx, r.URL.Query().Get("id")); err == nil {
+				ctx = context.WithValue(ctx, clientIDKey{}, ar.ClientID)
+			}
+		case strings.HasSuffix(path, "/authorize"):
+			if err := r.ParseForm(); err == nil {
+				ctx = context.WithValue(ctx, clientIDKey{}, r.Form.Get("client_id"))
+				if raw := r.Form.Get("claims"); raw != "" {
+					acr, err := parseClaimsACR(raw)
+					if err != nil {
+						http.Error(w, "invalid claims parameter: "+err.Error(), http.StatusBadRequest)
+						return
+					}
+					ctx = context.WithValue(ctx, claimsRequestKey{}, acr)
+				}
+			}
+		case strings.HasSuffix(path, "/oauth/token"):
+			id, _, ok := r.BasicAuth()
+			if !ok && r.ParseForm() == nil {
+				id = r.PostForm.Get("client_id")
+			}
+			ctx = context.WithValue(ctx, clientIDKey{}, id)
+		case strings.HasSuffix(path, "/end_session"):
+			if sid := s.sessionIDFromCookie(r); sid != "" {
+				ctx = context.WithValue(ctx, sessionIDKey{}, sid)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// acrClaim is the acr member of the claims request parameter (OIDC Core
+// §5.5.1), for the ID token or userinfo.
+type acrClaim struct {
+	Essential bool     `json:"essential"`
+	Value     string   `json:"value"`
+	Values    []string `json:"values"`
+}
+
+func parseClaimsACR(raw string) (*acrClaim, error) {
+	var req map[string]map[string]*acrClaim
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		return nil, err
+	}
+	for _, part := range []string{"id_token", "userinfo"} {
+		if c := req[part]["acr"]; c != nil {
+			if c.Value != "" {
+				c.Values = append([]string{c.Value}, c.Values...)
+			}
+			return c, nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), s.cfg.Issuer)
+	d := op.CreateDiscoveryConfig(ctx, s.op, oidcStorage{s})
+	d.DeviceAuthorizationEndpoint = ""
+	d.CheckSessionIframe = ""
+	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
+	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode), string(oidc.ResponseTypeIDTokenOnly)}
+	d.ResponseModesSupported = []string{"query", "fragment", "form_post"}
+	d.ACRValuesSupported = s.policy.ACRNames()
+	d.ClaimsParameterSupported = true
+	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
+	d.RequestParameterSupported = false
+	// Signing algorithms for private_key_jwt client authentication, which
+	// stepup does not offer.
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	d.TokenEndpointAuthSigningAlgValuesSupported = nil
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	op.Discover(w, d)
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]any{"database": "ok"}
+	code := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		status["database"] = "unreachable"
+		code = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(status)
+}

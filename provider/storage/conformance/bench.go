@@ -1,0 +1,60 @@
+package conformance
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// BenchRotateRefreshToken measures RotateRefreshToken (with an access
+// token, as a refresh grant does) from parallel goroutines, each rotating
+// its own chain of tokens.
+func BenchRotateRefreshToken(b *testing.B, s storage.Store) {
+	ctx := b.Context()
+	var chains atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		chain := chains.Add(1)
+		old := fmt.Sprintf("bench-%d-0", chain)
+		if err := s.CreateRefreshToken(ctx, newRefreshToken(old, "u1", "c1", future()), nil); err != nil {
+			b.Error(err)
+			return
+		}
+		for i := 1; pb.Next(); i++ {
+			next := fmt.Sprintf("bench-%d-%d", chain, i)
+			at := newAccessToken("at-"+next, "u1", "c1", future())
+			if err := s.RotateRefreshToken(ctx, old, newRefreshToken(next, "u1", "c1", future()), &at); err != nil {
+				b.Error(err)
+				return
+			}
+			old = next
+		}
+	})
+}
+
+// BenchConsumeAuthCode measures ConsumeAuthCode from parallel goroutines;
+// the b.N codes are saved before the timer starts.
+func BenchConsumeAuthCode(b *testing.B, s storage.Store) {
+	ctx := b.Context()
+	if err := s.CreateAuthRequest(ctx, newAuthRequest("bench", future())); err != nil {
+		b.Fatal(err)
+	}
+	for i := range b.N {
+		if err := s.SaveAuthCode(ctx, fmt.Sprint("code-", i), "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			if _, err := s.ConsumeAuthCode(ctx, fmt.Sprint("code-", i)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,261 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+func testConcurrentConsumeAuthCode(t *testing.T, ss []storage.Store) {
+	ctx, s := t.Context(), ss[0]
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
+	for round := range 5 {
+		code := id("code", round)
+		must(t, "SaveAuthCode", s.SaveAuthCode(ctx, code, "ar1"))
+		errs := atOnce(concurrency, func(i int) error {
+			r, err := ss[i%len(ss)].ConsumeAuthCode(ctx, code)
+			if err == nil && r.ID != "ar1" {
+				return fmt.Errorf("ConsumeAuthCode returned request %q", r.ID)
+			}
+			return err
+		})
+		if ok, _ := tally(t, "ConsumeAuthCode", errs, storage.ErrNotFound); ok != 1 {
+			t.Fatalf("round %d: %d of %d concurrent ConsumeAuthCode calls succeeded, want exactly 1", round, ok, concurrency)
+		}
+	}
+}
+
+func testConcurrentRotateRefreshToken(t *testing.T, ss []storage.Store) {
+	ctx, s := t.Context(), ss[0]
+	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, newRefreshToken("h", "u1", "c1", future()), nil))
+	old := "h"
+	for round := range 5 {
+		errs := atOnce(concurrency, func(i int) error {
+			at := newAccessToken(id(fmt.Sprintf("at%d", round), i), "u1", "c1", future())
+			return ss[i%len(ss)].RotateRefreshToken(ctx, old, newRefreshToken(id(fmt.Sprintf("h%d", round), i), "u1", "c1", future()), &at)
+		})
+		ok, _ := tally(t, "RotateRefreshToken", errs, storage.ErrNotFound)
+		if ok != 1 {
+			t.Fatalf("round %d: %d of %d concurrent rotations succeeded, want exactly 1", round, ok, concurrency)
+		}
+		winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
+		for i := range concurrency {
+			h := id(fmt.Sprintf("h%d", round), i)
+			_, err := s.GetRefreshToken(ctx, h)
+			_, atErr := s.GetAccessToken(ctx, id(fmt.Sprintf("at%d", round), i))
+			if i == winner {
+				must(t, "GetRefreshToken of the winner", err)
+				must(t, "GetAccessToken of the winner", atErr)
+				old = h
+			} else {
+				mustErr(t, "GetRefreshToken of a loser", err, storage.ErrNotFound)
+				mustErr(t, "GetAccessToken of a loser", atErr, storage.ErrNotFound)
+			}
+		}
+	}
+}
+
+func testConcurrentCountEvent(t *testing.T, ss []storage.Store) {
+	ctx, s := t.Context(), ss[0]
+	now := base()
+	const limit, callers = 6, 20
+	for round := range 3 {
+		key := id("key", round)
+		results := make([]storage.RateResult, callers)
+		errs := atOnce(callers, func(i int) error {
+			var err error
+			results[i], err = ss[i%len(ss)].CountEvent(ctx, key, time.Minute, limit, now)
+			return err
+		})
+		tally(t, "CountEvent", errs, nil)
+		allowed, counts := 0, map[int]int{}
+		for _, r := range results {
+			if r.Allowed {
+				allowed++
+				counts[r.Count]++
+			} else if r.Count != limit || !r.RetryAfter.Equal(now.Add(time.Minute)) {
+				t.Fatalf("refused CountEvent = %+v, want count %d, retry at %v", r, limit, now.Add(time.Minute))
+			}
+		}
+		if allowed != limit {
+			t.Fatalf("round %d: %d of %d concurrent CountEvent calls allowed, want exactly %d", round, allowed, callers, limit)
+		}
+		for c := 1; c <= limit; c++ {
+			if counts[c] != 1 {
+				t.Fatalf("round %d: allowed calls reported counts %v, want each of 1..%d once", round, counts, limit)
+			}
+		}
+		r, err := s.CountEvent(ctx, key, time.Minute, limit+1, now)
+		must(t, "CountEvent", err)
+		if !r.Allowed || r.Count != limit+1 {
+			t.Fatalf("CountEvent after the race = %+v, want allowed with count %d", r, limit+1)
+		}
+	}
+}
+
+func testConcurrentRecordFailure(t *testing.T, ss []storage.Store) {
+	ctx, s := t.Context(), ss[0]
+	now := base()
+	const each = 5
+	errs := atOnce(concurrency, func(i int) error {
+		for range each {
+			if _, err := ss[i%len(ss)].RecordFailure(ctx, "count", 1000, time.Minute, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	tally(t, "RecordFailure", errs, nil)
+	l, err := s.GetLockout(ctx, "count", now)
+	must(t, "GetLockout", err)
+	if l.Failures != concurrency*each {
+		t.Fatalf("after %d concurrent failures the count is %d", concurrency*each, l.Failures)
+	}
+
+	// With max 4, 16 concurrent failures lock the key exactly 4 times.
+	results := make([]storage.Lockout, concurrency)
+	errs = atOnce(concurrency, func(i int) error {
+		var err error
+		results[i], err = ss[i%len(ss)].RecordFailure(ctx, "lock", 4, time.Minute, now)
+		return err
+	})
+	tally(t, "RecordFailure", errs, nil)
+	resets, counts := 0, map[int]int{}
+	for _, r := range results {
+		if r.Failures == 0 {
+			resets++
+		}
+		counts[r.Failures]++
+		if !r.LockedUntil.IsZero() && !r.LockedUntil.Equal(now.Add(time.Minute)) {
+			t.Fatalf("RecordFailure locked until %v, want %v", r.LockedUntil, now.Add(time.Minute))
+		}
+	}
+	if resets != concurrency/4 || counts[1] != 4 || counts[2] != 4 || counts[3] != 4 {
+		t.Fatalf("16 concurrent failures with max 4 returned failure counts %v, want 0..3 four times each", counts)
+	}
+	l, err = s.GetLockout(ctx, "lock", now)
+	must(t, "GetLockout", err)
+	if !l.Locked(now) || l.Failures != 0 {
+		t.Fatalf("GetLockout = %+v, want locked with 0 failures", l)
+	}
+}
+
+func testConcurrentKVPut(t *testing.T, ss []storage.Store) {
+	ctx, s := t.Context(), ss[0]
+	now := base()
+	for round := range 3 {
+		key := id("k", round)
+		errs := atOnce(concurrency, func(i int) error {
+			_, err := ss[i%len(ss)].KVPut(ctx, "ns", key, []byte(fmt.Sprint(i)), 0, time.Time{}, now)
+			return err
+		})
+		if ok, _ := tally(t, "KVPut create", errs, storage.ErrConflict); ok != 1 {
+			t.Fatalf("round %d: %d of %d concurrent creates succeeded, want exactly 1", round, ok, concurrency)
+		}
+		errs = atOnce(concurrency, func(i int) error {
+			_, err := ss[i%len(ss)].KVPut(ctx, "ns", key, []byte(fmt.Sprint(i)), 1, time.Time{}, now)
+			return err
+		})
+		if ok, _ := tally(t, "KVPut CAS", errs, storage.ErrConflict); ok != 1 {
+			t.Fatalf("round %d: %d of %d concurrent compare-and-swaps succeeded, want exactly 1", round, ok, concurrency)
+		}
+		winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
+		e, err := s.KVGet(ctx, "ns", key, now)
+		must(t, "KVGet", err)
+		if e.Version != 2 || string(e.Value) != fmt.Sprint(winner) {
+			t.Fatalf("KVGet after the CAS race = %q v%d, want %q v2", e.Value, e.Version, fmt.Sprint(winner))
+		}
+		errs = atOnce(concurrency, func(i int) error {
+			return ss[i%len(ss)].KVDelete(ctx, "ns", key, 2)
+		})
+		if ok, _ := tally(t, "KVDelete", errs, storage.ErrConflict); ok != 1 {
+			t.Fatalf("round %d: %d of %d concurrent versioned deletes succeeded, want exactly 1", round, ok, concurrency)
+		}
+	}
+
+	// Unconditional puts and read-modify-write loops lose nothing.
+	_, err := s.KVPut(ctx, "ns", "counter", []byte("0"), 0, time.Time{}, now)
+	must(t, "KVPut", err)
+	errs := atOnce(concurrency, func(i int) error {
+		s := ss[i%len(ss)]
+		for {
+			e, err := s.KVGet(ctx, "ns", "counter", now)
+			if err != nil {
+				return err
+			}
+			var n int
+			fmt.Sscan(string(e.Value), &n)
+			_, err = s.KVPut(ctx, "ns", "counter", []byte(fmt.Sprint(n+1)), e.Version, time.Time{}, now)
+			if !errors.Is(err, storage.ErrConflict) {
+				return err
+			}
+		}
+	})
+	tally(t, "KVPut retry loop", errs, nil)
+	e, err := s.KVGet(ctx, "ns", "counter", now)
+	must(t, "KVGet counter", err)
+	if string(e.Value) != fmt.Sprint(concurrency) || e.Version != concurrency+1 {
+		t.Fatalf("counter = %q v%d after %d increments, want %d v%d", e.Value, e.Version, concurrency, concurrency, concurrency+1)
+	}
+}
+
+func testConcurrentUpdateUser(t *testing.T, ss []storage.Store) {
+	ctx, s := t.Context(), ss[0]
+	u := newUser("u1", "alice")
+	u.Permissions = nil
+	must(t, "CreateUser", s.CreateUser(ctx, u))
+	errs := atOnce(concurrency, func(i int) error {
+		_, err := ss[i%len(ss)].UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) {
+			u.Permissions = append(u.Permissions, id("perm", i))
+			return u, nil
+		})
+		return err
+	})
+	tally(t, "UpdateUser", errs, nil)
+	got, err := s.GetUser(ctx, "u1")
+	must(t, "GetUser", err)
+	slices.Sort(got.Permissions)
+	var want []string
+	for i := range concurrency {
+		want = append(want, id("perm", i))
+	}
+	mustEqual(t, "permissions after concurrent appends", got.Permissions, want)
+}
+
+func testConcurrentUpdateSession(t *testing.T, ss []storage.Store) {
+	ctx, s := t.Context(), ss[0]
+	sess := newSession("s1", "u1", future())
+	sess.Factors = nil
+	must(t, "CreateSession", s.CreateSession(ctx, sess))
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
+	errs := atOnce(concurrency, func(i int) error {
+		s := ss[i%len(ss)]
+		_, err := s.UpdateSession(ctx, "s1", func(sess storage.Session) (storage.Session, error) {
+			sess.Factors = append(sess.Factors, storage.Factor{Method: id("m", i), Time: base()})
+			return sess, nil
+		})
+		if err != nil {
+			return err
+		}
+		_, err = s.UpdateAuthRequest(ctx, "ar1", func(r storage.AuthRequest) (storage.AuthRequest, error) {
+			r.Data = append(r.Data, 'x')
+			return r, nil
+		})
+		return err
+	})
+	tally(t, "UpdateSession", errs, nil)
+	got, err := s.GetSession(ctx, "s1")
+	must(t, "GetSession", err)
+	if len(got.Factors) != concurrency {
+		t.Fatalf("session has %d factors after %d concurrent appends", len(got.Factors), concurrency)
+	}
+	r, err := s.GetAuthRequest(ctx, "ar1")
+	must(t, "GetAuthRequest", err)
+	if want := len(newAuthRequest("", time.Time{}).Data) + concurrency; len(r.Data) != want {
+		t.Fatalf("auth request data has %d bytes after %d concurrent appends, want %d", len(r.Data), concurrency, want)
+	}
+}

@@ -1,0 +1,144 @@
+package conformance
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+func testPingClose(t *testing.T, s storage.Store) {
+	must(t, "Ping", s.Ping(t.Context()))
+	must(t, "Close", s.Close())
+}
+
+func newUser(id, username string) storage.User {
+	created := base().Add(-time.Minute)
+	return storage.User{
+		ID:           id,
+		Username:     username,
+		Email:        username + "@example.com",
+		Phone:        "+15550100",
+		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+		Active:       true,
+		Permissions:  []string{"manage_mfa"},
+		UpstreamSub:  "upstream-" + id,
+		CreatedAt:    created,
+		UpdatedAt:    created,
+	}
+}
+
+func testUsers(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	alice := newUser("u1", "alice")
+	// A time in another zone comes back as the same instant in UTC.
+	inZone := alice
+	inZone.CreatedAt = alice.CreatedAt.In(time.FixedZone("X", 5*3600))
+	must(t, "CreateUser alice", s.CreateUser(ctx, inZone))
+
+	bigAlice := newUser("u2", "Alice") // usernames compare case-sensitively
+	bigAlice.Permissions = nil
+	bigAlice.Active = false
+	bigAlice.PasswordHash = ""
+	must(t, "CreateUser Alice", s.CreateUser(ctx, bigAlice))
+	bob := newUser("u3", "bob")
+	bob.Permissions = []string{}
+	must(t, "CreateUser bob", s.CreateUser(ctx, bob))
+
+	got, err := s.GetUser(ctx, "u1")
+	must(t, "GetUser", err)
+	mustEqual(t, "GetUser", got, alice)
+	got, err = s.GetUserByUsername(ctx, "Alice")
+	must(t, "GetUserByUsername", err)
+	mustEqual(t, "GetUserByUsername", got, bigAlice)
+	if got.HasPermission("manage_mfa") {
+		t.Fatal("Alice has manage_mfa")
+	}
+
+	_, err = s.GetUser(ctx, "nobody")
+	mustErr(t, "GetUser unknown", err, storage.ErrNotFound)
+	_, err = s.GetUserByUsername(ctx, "ALICE")
+	mustErr(t, "GetUserByUsername unknown", err, storage.ErrNotFound)
+
+	mustErr(t, "CreateUser same ID", s.CreateUser(ctx, newUser("u1", "carol")), storage.ErrAlreadyExists)
+	mustErr(t, "CreateUser same username", s.CreateUser(ctx, newUser("u9", "alice")), storage.ErrAlreadyExists)
+	_, err = s.GetUser(ctx, "u9")
+	mustErr(t, "GetUser after failed create", err, storage.ErrNotFound)
+
+	all, err := s.ListUsers(ctx)
+	must(t, "ListUsers", err)
+	mustEqual(t, "ListUsers", all, []storage.User{bigAlice, alice, bob})
+}
+
+func testUpdateUser(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	alice := newUser("u1", "alice")
+	must(t, "CreateUser", s.CreateUser(ctx, alice))
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u2", "bob")))
+
+	want := alice
+	want.Email = "new@example.com"
+	want.Permissions = append(slices.Clone(alice.Permissions), "admin")
+	want.UpdatedAt = base()
+	want.Active = false
+	got, err := s.UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) {
+		mustEqual(t, "UpdateUser fn input", u, alice)
+		u.Email = want.Email
+		u.Permissions = append(u.Permissions, "admin")
+		u.UpdatedAt = want.UpdatedAt
+		u.Active = false
+		u.ID = "changed"                         // ignored
+		u.CreatedAt = u.CreatedAt.Add(time.Hour) // ignored
+		return u, nil
+	})
+	must(t, "UpdateUser", err)
+	mustEqual(t, "UpdateUser result", got, want)
+	got, err = s.GetUser(ctx, "u1")
+	must(t, "GetUser", err)
+	mustEqual(t, "GetUser after UpdateUser", got, want)
+	_, err = s.GetUser(ctx, "changed")
+	mustErr(t, "GetUser changed ID", err, storage.ErrNotFound)
+
+	// Renaming works, and the old username is free again.
+	want.Username = "alice2"
+	_, err = s.UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) {
+		u.Username = "alice2"
+		return u, nil
+	})
+	must(t, "UpdateUser rename", err)
+	got, err = s.GetUserByUsername(ctx, "alice2")
+	must(t, "GetUserByUsername renamed", err)
+	mustEqual(t, "renamed user", got, want)
+	_, err = s.GetUserByUsername(ctx, "alice")
+	mustErr(t, "GetUserByUsername old name", err, storage.ErrNotFound)
+
+	_, err = s.UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) {
+		u.Username = "bob"
+		return u, nil
+	})
+	mustErr(t, "UpdateUser to a taken username", err, storage.ErrAlreadyExists)
+
+	errStop := errors.New("stop")
+	_, err = s.UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) {
+		u.Email = "discarded@example.com"
+		return u, errStop
+	})
+	if err != errStop {
+		t.Fatalf("UpdateUser fn error: got %v, want it unchanged", err)
+	}
+	got, err = s.GetUser(ctx, "u1")
+	must(t, "GetUser", err)
+	mustEqual(t, "user after aborted updates", got, want)
+
+	called := false
+	_, err = s.UpdateUser(ctx, "nobody", func(u storage.User) (storage.User, error) {
+		called = true
+		return u, nil
+	})
+	mustErr(t, "UpdateUser unknown", err, storage.ErrNotFound)
+	if called {
+		t.Fatal("UpdateUser called fn for an unknown user")
+	}
+}

@@ -1,0 +1,132 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// KVGet returns the entry live at now.
+func (s *Store) KVGet(ctx context.Context, namespace, key string, now time.Time) (storage.KVEntry, error) {
+	var e storage.KVEntry
+	err := s.pool.QueryRow(ctx, `SELECT value, version, expires_at FROM kv
+		WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)`,
+		namespace, key, now).Scan(&e.Value, &e.Version, tc(&e.ExpiresAt))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.KVEntry{}, fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrNotFound)
+	}
+	if err != nil {
+		return storage.KVEntry{}, fmt.Errorf("storage: kv get: %w", err)
+	}
+	return e, nil
+}
+
+const (
+	// Create: insert, or take over an expired row; a live row wins and no
+	// row comes back.
+	kvCreateSQL = `INSERT INTO kv AS k (namespace, key, value, version, expires_at) VALUES ($1, $2, $3, 1, $4)
+		ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, version = 1, expires_at = EXCLUDED.expires_at
+		WHERE k.expires_at IS NOT NULL AND k.expires_at <= $5
+		RETURNING version`
+	kvSwapSQL = `UPDATE kv SET value = $3, version = version + 1, expires_at = $4
+		WHERE namespace = $1 AND key = $2 AND version = $6 AND (expires_at IS NULL OR expires_at > $5)
+		RETURNING version`
+	kvOverwriteSQL = `INSERT INTO kv AS k (namespace, key, value, version, expires_at) VALUES ($1, $2, $3, 1, $4)
+		ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at,
+			version = CASE WHEN k.expires_at IS NULL OR k.expires_at > $5 THEN k.version + 1 ELSE 1 END
+		RETURNING version`
+)
+
+// KVPut stores value under key with the compare-and-swap rule of
+// expectVersion (0: absent or expired, >0: that live version, -1: any), in
+// one statement. A key that was absent or expired starts again at version 1.
+func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time) (int64, error) {
+	if value == nil {
+		value = []byte{}
+	}
+	var row pgx.Row
+	switch {
+	case expectVersion == 0:
+		row = s.pool.QueryRow(ctx, kvCreateSQL, namespace, key, value, ts(expiresAt), now)
+	case expectVersion > 0:
+		row = s.pool.QueryRow(ctx, kvSwapSQL, namespace, key, value, ts(expiresAt), now, expectVersion)
+	case expectVersion == -1:
+		row = s.pool.QueryRow(ctx, kvOverwriteSQL, namespace, key, value, ts(expiresAt), now)
+	default:
+		return 0, fmt.Errorf("storage: kv put: invalid expectVersion %d", expectVersion)
+	}
+	var v int64
+	err := row.Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storage: kv put: %w", err)
+	}
+	return v, nil
+}
+
+// KVDelete removes key: unconditionally with expectVersion -1, only at that
+// version (else ErrConflict) with expectVersion >0. Expiry is not checked:
+// deleting an expired entry at its last version succeeds.
+func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersion int64) error {
+	switch {
+	case expectVersion == -1:
+		if _, err := s.pool.Exec(ctx, `DELETE FROM kv WHERE namespace = $1 AND key = $2`, namespace, key); err != nil {
+			return fmt.Errorf("storage: kv delete: %w", err)
+		}
+		return nil
+	case expectVersion > 0:
+		tag, err := s.pool.Exec(ctx, `DELETE FROM kv WHERE namespace = $1 AND key = $2 AND version = $3`,
+			namespace, key, expectVersion)
+		if err != nil {
+			return fmt.Errorf("storage: kv delete: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
+		}
+		return nil
+	default:
+		return fmt.Errorf("storage: kv delete: invalid expectVersion %d (want -1 or >0)", expectVersion)
+	}
+}
+
+// KVList returns the live keys of namespace that start with prefix, in
+// byte order. The prefix becomes an index range [prefix, prefixEnd).
+func (s *Store) KVList(ctx context.Context, namespace, prefix string, now time.Time) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT key FROM kv
+		WHERE namespace = $1 AND key >= $2 AND ($3 = '' OR key < $3) AND starts_with(key, $2)
+			AND (expires_at IS NULL OR expires_at > $4)
+		ORDER BY key`, namespace, prefix, prefixEnd(prefix), now)
+	if err != nil {
+		return nil, fmt.Errorf("storage: kv list: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("storage: kv list: %w", err)
+	}
+	return keys, nil
+}
+
+// prefixEnd returns the least string above every string that starts with
+// prefix (in UTF-8 byte order, which is code point order), or "" if there
+// is none. It increments the last code point that can be incremented.
+func prefixEnd(prefix string) string {
+	r := []rune(prefix)
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] < utf8.MaxRune {
+			next := r[i] + 1
+			if next >= 0xD800 && next <= 0xDFFF { // surrogates are not valid UTF-8
+				next = 0xE000
+			}
+			return string(r[:i]) + string(next)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_sub, created_at, updated_at`
+
+func scanUser(row pgx.Row, u *storage.User) error {
+	return row.Scan(&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
+		js(&u.Permissions), &u.UpstreamSub, tc(&u.CreatedAt), tc(&u.UpdatedAt))
+}
+
+func userErr(err error, key string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("storage: user %q: %w", key, storage.ErrNotFound)
+	}
+	return fmt.Errorf("storage: user: %w", err)
+}
+
+// CreateUser stores a new user; ErrAlreadyExists if the ID or username is taken.
+func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
+	perms, err := toJSON(u.Permissions)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamSub, ts(u.CreatedAt), ts(u.UpdatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("storage: user %q or username %q: %w", u.ID, u.Username, storage.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: create user: %w", err)
+	}
+	return nil
+}
+
+// GetUser returns the user by ID.
+func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
+	var u storage.User
+	if err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id), &u); err != nil {
+		return storage.User{}, userErr(err, id)
+	}
+	return u, nil
+}
+
+// GetUserByUsername returns the user by username.
+func (s *Store) GetUserByUsername(ctx context.Context, username string) (storage.User, error) {
+	var u storage.User
+	if err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE username = $1`, username), &u); err != nil {
+		return storage.User{}, userErr(err, username)
+	}
+	return u, nil
+}
+
+// ListUsers returns all users ordered by username (byte order).
+func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list users: %w", err)
+	}
+	us, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.User, error) {
+		var u storage.User
+		err := scanUser(row, &u)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: list users: %w", err)
+	}
+	return us, nil
+}
+
+// UpdateUser applies fn to the user while its row is locked. ID and
+// CreatedAt keep their stored values.
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
+	var cur, out storage.User
+	err := s.update(ctx, `SELECT `+userCols+` FROM users WHERE id = $1 FOR UPDATE`, []any{id},
+		func(row pgx.Row) error {
+			if err := scanUser(row, &cur); err != nil {
+				return userErr(err, id)
+			}
+			return nil
+		},
+		func(tx pgx.Tx) error {
+			u, err := fn(cur)
+			if err != nil {
+				return err
+			}
+			perms, err := toJSON(u.Permissions)
+			if err != nil {
+				return err
+			}
+			err = scanUser(tx.QueryRow(ctx, `UPDATE users SET username = $2, email = $3, phone = $4, password_hash = $5,
+				active = $6, permissions = $7, upstream_sub = $8, updated_at = $9 WHERE id = $1 RETURNING `+userCols,
+				id, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamSub, ts(u.UpdatedAt)), &out)
+			if isUnique(err) {
+				return fmt.Errorf("storage: username %q: %w", u.Username, storage.ErrAlreadyExists)
+			}
+			if err != nil {
+				return fmt.Errorf("storage: update user: %w", err)
+			}
+			return nil
+		})
+	if err != nil {
+		return storage.User{}, err
+	}
+	return out, nil
+}

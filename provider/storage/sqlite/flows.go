@@ -1,0 +1,273 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+const authRequestCols = `id, client_id, session_id, user_id, done, data, created_at, expires_at`
+
+var (
+	insertAuthRequestSQL = writeSQL(`INSERT INTO auth_requests (` + authRequestCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	lockAuthRequestSQL   = writeSQL(`SELECT ` + authRequestCols + ` FROM auth_requests
+		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
+	updateAuthRequestSQL = writeSQL(`UPDATE auth_requests SET client_id = ?, session_id = ?, user_id = ?, done = ?,
+		data = ?, expires_at = ? WHERE id = ? RETURNING ` + authRequestCols)
+	deleteAuthRequestSQL = writeSQL(`DELETE FROM auth_requests WHERE id = ?`)
+	insertAuthCodeSQL    = writeSQL(`INSERT INTO auth_codes (code, auth_request_id)
+		SELECT ?, id FROM auth_requests WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
+	deleteAuthCodeSQL = writeSQL(`DELETE FROM auth_codes WHERE code = ? RETURNING auth_request_id`)
+
+	insertSessionSQL = writeSQL(`INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?)`)
+	lockSessionSQL   = writeSQL(`SELECT ` + sessionCols + ` FROM sessions
+		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
+	updateSessionSQL = writeSQL(`UPDATE sessions SET user_id = ?, factors = ?, updated_at = ?, expires_at = ?
+		WHERE id = ? RETURNING ` + sessionCols)
+	deleteSessionSQL      = writeSQL(`DELETE FROM sessions WHERE id = ?`)
+	deleteUserSessionsSQL = writeSQL(`DELETE FROM sessions WHERE user_id = ? RETURNING expires_at`)
+)
+
+func scanAuthRequest(row scanner) (storage.AuthRequest, error) {
+	var r storage.AuthRequest
+	err := row.Scan(&r.ID, &r.ClientID, &r.SessionID, &r.UserID, &r.Done, &r.Data, ts(&r.CreatedAt), ts(&r.ExpiresAt))
+	return r, err
+}
+
+func authRequestErr(err error, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("storage: auth request %q: %w", id, storage.ErrNotFound)
+	}
+	return fmt.Errorf("storage: auth request: %w", err)
+}
+
+// CreateAuthRequest stores a new authorization request; ErrAlreadyExists on a duplicate ID.
+func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest) error {
+	_, err := s.exec(ctx, nil, insertAuthRequestSQL,
+		r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.CreatedAt), micros(r.ExpiresAt))
+	if isUnique(err) {
+		return fmt.Errorf("storage: auth request %q: %w", r.ID, storage.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: create auth request: %w", err)
+	}
+	return nil
+}
+
+// GetAuthRequest returns the live request by ID.
+func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
+	r, err := scanAuthRequest(s.readRow(ctx, `SELECT `+authRequestCols+` FROM auth_requests
+		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`, id, liveNow()))
+	if err != nil {
+		return storage.AuthRequest{}, authRequestErr(err, id)
+	}
+	return r, nil
+}
+
+// UpdateAuthRequest applies fn to the live request in one write
+// transaction. ID and CreatedAt keep their stored values.
+func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error)) (storage.AuthRequest, error) {
+	var out storage.AuthRequest
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := scanAuthRequest(s.queryRow(ctx, tx, lockAuthRequestSQL, id, liveNow()))
+		if err != nil {
+			return authRequestErr(err, id)
+		}
+		r, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		out, err = scanAuthRequest(s.queryRow(ctx, tx, updateAuthRequestSQL,
+			r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.ExpiresAt), id))
+		if err != nil {
+			return fmt.Errorf("storage: update auth request: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.AuthRequest{}, err
+	}
+	return out, nil
+}
+
+// DeleteAuthRequest removes the request and its codes; absent is not an error.
+func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
+	if _, err := s.exec(ctx, nil, deleteAuthRequestSQL, id); err != nil {
+		return fmt.Errorf("storage: delete auth request: %w", err)
+	}
+	return nil
+}
+
+// SaveAuthCode binds code to a live request: ErrNotFound if the request is
+// absent, ErrAlreadyExists if the code is taken.
+func (s *Store) SaveAuthCode(ctx context.Context, code, authRequestID string) error {
+	n, err := rowsAffected(s.exec(ctx, nil, insertAuthCodeSQL, code, authRequestID, liveNow()))
+	switch {
+	case isUnique(err):
+		return fmt.Errorf("storage: auth code: %w", storage.ErrAlreadyExists)
+	case isForeignKey(err):
+		return fmt.Errorf("storage: auth request %q: %w", authRequestID, storage.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("storage: save auth code: %w", err)
+	case n == 0:
+		return fmt.Errorf("storage: auth request %q: %w", authRequestID, storage.ErrNotFound)
+	}
+	return nil
+}
+
+// ConsumeAuthCode removes the code and returns its live request, in one
+// write transaction; a second call gets ErrNotFound. A code whose request
+// has expired is removed and reported as absent.
+func (s *Store) ConsumeAuthCode(ctx context.Context, code string) (storage.AuthRequest, error) {
+	var out storage.AuthRequest
+	found := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var id string
+		err := s.queryRow(ctx, tx, deleteAuthCodeSQL, code).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("storage: auth code: %w", storage.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("storage: consume auth code: %w", err)
+		}
+		out, err = scanAuthRequest(s.queryRow(ctx, tx, lockAuthRequestSQL, id, liveNow()))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // expired: the code is spent all the same
+		}
+		if err != nil {
+			return authRequestErr(err, id)
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return storage.AuthRequest{}, err
+	}
+	if !found {
+		return storage.AuthRequest{}, fmt.Errorf("storage: auth code: %w", storage.ErrNotFound)
+	}
+	return out, nil
+}
+
+const sessionCols = `id, user_id, factors, created_at, updated_at, expires_at`
+
+func scanSession(row scanner) (storage.Session, error) {
+	var s storage.Session
+	err := row.Scan(&s.ID, &s.UserID, js(&s.Factors), ts(&s.CreatedAt), ts(&s.UpdatedAt), ts(&s.ExpiresAt))
+	for i := range s.Factors {
+		s.Factors[i].Time = s.Factors[i].Time.UTC()
+	}
+	return s, err
+}
+
+func sessionErr(err error, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("storage: session %q: %w", id, storage.ErrNotFound)
+	}
+	return fmt.Errorf("storage: session: %w", err)
+}
+
+// CreateSession stores a new session; ErrAlreadyExists on a duplicate ID.
+func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
+	factors, err := toJSON(sess.Factors)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, nil, insertSessionSQL,
+		sess.ID, sess.UserID, factors, micros(sess.CreatedAt), micros(sess.UpdatedAt), micros(sess.ExpiresAt))
+	if isUnique(err) {
+		return fmt.Errorf("storage: session %q: %w", sess.ID, storage.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: create session: %w", err)
+	}
+	return nil
+}
+
+// GetSession returns the live session by ID.
+func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
+	sess, err := scanSession(s.readRow(ctx, `SELECT `+sessionCols+` FROM sessions
+		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`, id, liveNow()))
+	if err != nil {
+		return storage.Session{}, sessionErr(err, id)
+	}
+	return sess, nil
+}
+
+// UpdateSession applies fn to the live session in one write transaction.
+// ID and CreatedAt keep their stored values.
+func (s *Store) UpdateSession(ctx context.Context, id string, fn func(storage.Session) (storage.Session, error)) (storage.Session, error) {
+	var out storage.Session
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := scanSession(s.queryRow(ctx, tx, lockSessionSQL, id, liveNow()))
+		if err != nil {
+			return sessionErr(err, id)
+		}
+		sess, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		factors, err := toJSON(sess.Factors)
+		if err != nil {
+			return err
+		}
+		out, err = scanSession(s.queryRow(ctx, tx, updateSessionSQL,
+			sess.UserID, factors, micros(sess.UpdatedAt), micros(sess.ExpiresAt), id))
+		if err != nil {
+			return fmt.Errorf("storage: update session: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.Session{}, err
+	}
+	return out, nil
+}
+
+// DeleteSession removes a session; absent is not an error.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if _, err := s.exec(ctx, nil, deleteSessionSQL, id); err != nil {
+		return fmt.Errorf("storage: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions removes every session of a user and returns how many
+// live ones went (expired ones go too, uncounted).
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = s.deleteCountingLive(ctx, tx, deleteUserSessionsSQL, userID)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: delete user sessions: %w", err)
+	}
+	return n, nil
+}
+
+// deleteCountingLive runs a DELETE ... RETURNING expires_at and counts the
+// rows that had not expired.
+func (s *Store) deleteCountingLive(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
+	rows, err := s.query(ctx, tx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	now := liveNow()
+	var n int64
+	for rows.Next() {
+		var exp sql.NullInt64
+		if err := rows.Scan(&exp); err != nil {
+			return 0, err
+		}
+		if !exp.Valid || exp.Int64 > now {
+			n++
+		}
+	}
+	return n, rows.Err()
+}

@@ -1,0 +1,63 @@
+package sqlite_test
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/storage/conformance"
+	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
+)
+
+func open(t testing.TB, path string) *sqlite.Store {
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newStore(t testing.TB) *sqlite.Store {
+	return open(t, filepath.Join(t.TempDir(), "new", "stepup.db"))
+}
+
+func TestConformance(t *testing.T) {
+	conformance.RunTests(t, func(t *testing.T) storage.Store { return newStore(t) })
+}
+
+// Two Stores on one file behave as two processes sharing it.
+func TestReplicas(t *testing.T) {
+	conformance.RunReplicaTests(t, func(t *testing.T) (storage.Store, storage.Store) {
+		path := filepath.Join(t.TempDir(), "stepup.db")
+		var stores [2]*sqlite.Store
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range stores {
+			wg.Go(func() { stores[i], errs[i] = sqlite.Open(t.Context(), path) })
+		}
+		wg.Wait()
+		for i, s := range stores {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			t.Cleanup(func() { s.Close() })
+		}
+		return stores[0], stores[1]
+	})
+}
+
+func TestOpenFails(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.Open(t.Context(), filepath.Join(file, "stepup.db")); err == nil {
+		t.Fatal("Open below a regular file succeeded")
+	}
+}
+
+func BenchmarkRotateRefreshToken(b *testing.B) { conformance.BenchRotateRefreshToken(b, newStore(b)) }
+func BenchmarkConsumeAuthCode(b *testing.B)    { conformance.BenchConsumeAuthCode(b, newStore(b)) }

@@ -1,0 +1,156 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with %w; callers compare with errors.Is.
+var (
+	// ErrNotFound: no row with that key (or it has expired).
+	ErrNotFound = errors.New("storage: not found")
+	// ErrAlreadyExists: a create collided with an existing unique key.
+	ErrAlreadyExists = errors.New("storage: already exists")
+	// ErrConflict: a compare-and-swap saw a different version than expected.
+	ErrConflict = errors.New("storage: version conflict")
+)
+
+// Store is the whole persistence contract. Every method is safe for
+// concurrent use by many goroutines and by several processes sharing one
+// database; every "atomically" below holds across processes.
+//
+// Times are stored with at least millisecond precision and returned in UTC.
+// Rows whose ExpiresAt has passed behave as absent (ErrNotFound) even before
+// PurgeExpired removes them; a zero ExpiresAt never expires. Methods without
+// a now argument judge expiry by the wall clock.
+//
+// The fn of an Update method runs inside the transaction, holding the row
+// (on SQLite, the only writer): it must be quick and must not call the Store.
+type Store interface {
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+	// PurgeExpired deletes rows whose expiry is before now (auth requests,
+	// sessions, refresh and access tokens, rate events, KV entries,
+	// retired keys past ExpiresAt) and returns how many went.
+	PurgeExpired(ctx context.Context, now time.Time) (int64, error)
+
+	// CreateUser stores a new user. ErrAlreadyExists if the ID or the
+	// username is taken (usernames compare case-sensitively; callers
+	// normalise).
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns the user by ID.
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByUsername returns the user by username.
+	GetUserByUsername(ctx context.Context, username string) (User, error)
+	// ListUsers returns all users ordered by username.
+	ListUsers(ctx context.Context) ([]User, error)
+	// UpdateUser applies fn to the current user inside one transaction and
+	// stores the result (ID and CreatedAt cannot change). An error from fn
+	// aborts and is returned unchanged.
+	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
+
+	// CreateAuthRequest stores a new authorization request.
+	CreateAuthRequest(ctx context.Context, r AuthRequest) error
+	// GetAuthRequest returns the request by ID.
+	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+	// UpdateAuthRequest applies fn to the request inside one transaction.
+	UpdateAuthRequest(ctx context.Context, id string, fn func(AuthRequest) (AuthRequest, error)) (AuthRequest, error)
+	// DeleteAuthRequest removes the request and any code bound to it.
+	// Deleting an absent request is not an error.
+	DeleteAuthRequest(ctx context.Context, id string) error
+	// SaveAuthCode binds a new authorization code to a request.
+	// ErrNotFound if the request is absent.
+	SaveAuthCode(ctx context.Context, code, authRequestID string) error
+	// ConsumeAuthCode atomically removes the code and returns its request:
+	// of two concurrent calls with one code, exactly one succeeds and the
+	// other gets ErrNotFound.
+	ConsumeAuthCode(ctx context.Context, code string) (AuthRequest, error)
+
+	// CreateSession stores a new browser session.
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns the session by ID.
+	GetSession(ctx context.Context, id string) (Session, error)
+	// UpdateSession applies fn to the session inside one transaction.
+	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
+	// DeleteSession removes a session; absent is not an error.
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions removes every session of a user and returns how
+	// many went.
+	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
+
+	// CreateRefreshToken stores a refresh token (keyed by the hash of the
+	// value the client holds) and, when at is non-nil, an access token issued
+	// with it, in one transaction.
+	CreateRefreshToken(ctx context.Context, rt RefreshToken, at *AccessToken) error
+	// GetRefreshToken returns the live token with that hash.
+	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// RotateRefreshToken atomically deletes the token with oldHash and stores
+	// next (and at, when non-nil). Of two concurrent rotations of one token
+	// exactly one succeeds; the other gets ErrNotFound.
+	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken, at *AccessToken) error
+	// DeleteRefreshToken removes one refresh token; absent is not an error.
+	DeleteRefreshToken(ctx context.Context, hash string) error
+	// DeleteUserTokens removes every refresh and access token of a user, or
+	// only those of clientID when it is not empty, and returns how many went.
+	DeleteUserTokens(ctx context.Context, userID, clientID string) (int64, error)
+
+	// CreateAccessToken records an issued access token so that it can be
+	// revoked and introspected.
+	CreateAccessToken(ctx context.Context, at AccessToken) error
+	// GetAccessToken returns the live access token by ID.
+	GetAccessToken(ctx context.Context, id string) (AccessToken, error)
+	// DeleteAccessToken revokes one access token; absent is not an error.
+	DeleteAccessToken(ctx context.Context, id string) error
+
+	// CreateSigningKey stores a new key. ErrAlreadyExists on a duplicate ID.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// ListSigningKeys returns every key not yet past ExpiresAt, newest first.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// RetireSigningKeys sets RetiredAt=at and ExpiresAt=expires on every key
+	// of algorithm alg that is not retired yet, except keepID.
+	RetireSigningKeys(ctx context.Context, alg, keepID string, at, expires time.Time) error
+
+	// AppendEvent adds an audit event. The backend assigns Seq.
+	AppendEvent(ctx context.Context, e Event) error
+	// ListEvents returns events matching f, newest first, at most f.Limit
+	// (default 100), starting strictly below f.BeforeSeq when it is set.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
+
+	// CountEvent atomically records one event for key at now unless the
+	// number of events for key in (now-window, now] has already reached
+	// limit. It returns whether the event was recorded, the count in the
+	// window after the call, and, when refused, when the oldest counted
+	// event leaves the window. Of N concurrent calls with room for k, exactly
+	// k are allowed.
+	CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (RateResult, error)
+
+	// RecordFailure atomically adds one consecutive failure for key. When the
+	// count reaches max, the key is locked until now+lockFor and the count
+	// starts again from zero. It returns the state after the call.
+	RecordFailure(ctx context.Context, key string, max int, lockFor time.Duration, now time.Time) (Lockout, error)
+	// ResetFailures clears the count (not an active lock) for key.
+	ResetFailures(ctx context.Context, key string) error
+	// GetLockout returns the state for key; an unknown key is unlocked with
+	// zero failures.
+	GetLockout(ctx context.Context, key string, now time.Time) (Lockout, error)
+	// ClearLockout removes both the count and any lock for key.
+	ClearLockout(ctx context.Context, key string) error
+
+	// KVGet returns one entry of a namespace (a plugin's storage view).
+	KVGet(ctx context.Context, namespace, key string, now time.Time) (KVEntry, error)
+	// KVPut stores value under key. With expectVersion 0 the key must be
+	// absent (else ErrConflict); with expectVersion >0 the stored version
+	// must equal it (else ErrConflict); with expectVersion -1 it overwrites
+	// unconditionally. The new version is returned. expiresAt zero means
+	// never.
+	KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time) (int64, error)
+	// KVDelete removes key; with expectVersion >0 only at that version
+	// (else ErrConflict). Absent is not an error when expectVersion is -1.
+	// Other values of expectVersion are an error.
+	KVDelete(ctx context.Context, namespace, key string, expectVersion int64) error
+	// KVList returns the keys of a namespace that start with prefix, sorted.
+	KVList(ctx context.Context, namespace, prefix string, now time.Time) ([]string, error)
+}

@@ -1,0 +1,149 @@
+package storage
+
+import "time"
+
+// User is a local account.
+type User struct {
+	ID           string
+	Username     string
+	Email        string
+	Phone        string
+	PasswordHash string // argon2id PHC string; empty: no local password
+	Active       bool
+	Permissions  []string // e.g. "manage_mfa"
+	UpstreamSub  string   // subject at the upstream IdP, when linked
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// HasPermission reports whether the user holds permission p.
+func (u User) HasPermission(p string) bool {
+	for _, have := range u.Permissions {
+		if have == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Factor is one authentication factor a session has completed.
+type Factor struct {
+	Method string    // "password", "upstream", "totp", "tempcode", ...
+	First  bool      // a first factor (password, upstream IdP, id_token_hint)
+	Levels []string  // second factors: the levels it satisfies
+	AMR    []string  // RFC 8176 values it contributes
+	Time   time.Time // when it was completed
+}
+
+// AuthRequest is an OpenID Connect authorization request and how far its
+// login has come. Data is opaque to the store (the provider's JSON of the
+// request parameters and progress); the typed fields are the ones the store
+// itself may need.
+type AuthRequest struct {
+	ID        string
+	ClientID  string
+	SessionID string // browser session that is completing it, if any
+	UserID    string // set once the user is known
+	Done      bool   // login finished; a code may be issued
+	Data      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Session is a browser's login session, referenced by an encrypted cookie.
+type Session struct {
+	ID        string
+	UserID    string
+	Factors   []Factor
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// RefreshToken is a long-lived grant. Hash is the SHA-256 (hex) of the
+// value the client holds; the value itself is never stored.
+type RefreshToken struct {
+	Hash      string
+	ID        string // stable public identifier (for revocation and audit)
+	ClientID  string
+	UserID    string
+	Scopes    []string
+	Audience  []string
+	ACR       string
+	AMR       []string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// AccessToken records an issued JWT access token by its jti.
+type AccessToken struct {
+	ID             string
+	ClientID       string
+	UserID         string // empty for client-credentials tokens
+	Scopes         []string
+	Audience       []string
+	ACR            string
+	AMR            []string
+	AuthTime       time.Time
+	RefreshTokenID string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+}
+
+// SigningKey is a token-signing key. PrivateKey is encrypted by the caller
+// before it reaches the store.
+type SigningKey struct {
+	ID         string
+	Algorithm  string // "ES256", "RS256"
+	PrivateKey []byte
+	CreatedAt  time.Time
+	RetiredAt  time.Time // zero: active
+	ExpiresAt  time.Time // zero: never; set when retired (published until then)
+}
+
+// Event is one audit-log entry.
+type Event struct {
+	Seq        int64 // assigned by the store, increasing
+	Time       time.Time
+	Type       string // e.g. "login.password.failed", "tempcode.issued"
+	Actor      string // who acted: a username, "client:ID", "system"
+	UserID     string // whom it concerns
+	ClientID   string
+	RemoteAddr string
+	Outcome    string // "success", "failure", "denied", ...
+	Details    map[string]string
+}
+
+// EventFilter selects audit events. Zero fields match everything.
+type EventFilter struct {
+	UserID    string
+	Type      string    // exact type, or a prefix ending in "." ("login.")
+	Since     time.Time // inclusive
+	Until     time.Time // exclusive
+	BeforeSeq int64
+	Limit     int
+}
+
+// RateResult is the outcome of Store.CountEvent.
+type RateResult struct {
+	Allowed    bool
+	Count      int
+	RetryAfter time.Time // when refused: when room frees up
+}
+
+// Lockout is the consecutive-failure state of one key.
+type Lockout struct {
+	Failures    int
+	LockedUntil time.Time // zero: not locked
+}
+
+// Locked reports whether the key is locked at now.
+func (l Lockout) Locked(now time.Time) bool { return now.Before(l.LockedUntil) }
+
+// KVEntry is a value in a namespaced key-value view.
+type KVEntry struct {
+	Value     []byte
+	Version   int64
+	ExpiresAt time.Time
+}

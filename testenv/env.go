@@ -1,0 +1,218 @@
+package testenv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/provider"
+	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/storage/postgres"
+	"github.com/stepup-mfa/stepup/provider/storage/postgres/pgtest"
+	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
+)
+
+// Clients every Env registers.
+const (
+	PublicClient       = "public-app"       // PKCE required
+	ConfidentialClient = "confidential-app" // secret ConfidentialSecret
+	ConfidentialSecret = "confidential-secret-for-tests"
+	RS256Client        = "rs256-app" // public, RS256 ID tokens
+	RedirectURI        = "http://rp.test/callback"
+	PostLogoutURI      = "http://rp.test/logged-out"
+)
+
+// Clock is a settable clock; it starts at the real time.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// Env is one running provider.
+type Env struct {
+	URL     string // issuer
+	Config  config.Config
+	Store   storage.Store
+	Secrets *provider.Secrets
+	Server  *provider.Server
+	Clock   *Clock
+	HTTP    *httptest.Server
+	Logs    *LogBuffer
+}
+
+type options struct {
+	postgresDSN string
+	postgres    bool
+	configure   []func(*config.Config)
+	secretFile  string
+}
+
+// Option changes how New builds an Env.
+type Option func(*options)
+
+// WithPostgres runs the Env on the machine's PostgreSQL (a fresh schema).
+func WithPostgres() Option { return func(o *options) { o.postgres = true } }
+
+// WithPostgresDSN runs the Env on an existing PostgreSQL schema: two Envs
+// on one DSN (and one secret file) are two replicas of one deployment.
+func WithPostgresDSN(dsn string) Option {
+	return func(o *options) { o.postgres, o.postgresDSN = true, dsn }
+}
+
+// WithSecretFile shares keys.secret_file between replicas.
+func WithSecretFile(path string) Option { return func(o *options) { o.secretFile = path } }
+
+// WithConfig edits the configuration before the server starts.
+func WithConfig(fn func(*config.Config)) Option {
+	return func(o *options) { o.configure = append(o.configure, fn) }
+}
+
+// PostgresDSN returns a DSN for a fresh schema on the test PostgreSQL
+// (STEPUP_TEST_POSTGRES_DSN, or the machine's 127.0.0.1:5432), dropped
+// when the test ends.
+func PostgresDSN(t testing.TB) string { return pgtest.DSN(t) }
+
+// New starts a provider and stops it when the test ends.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Issuer = "http://" + ln.Addr().String()
+	cfg.Listen = ln.Addr().String()
+	cfg.Keys.SecretFile = filepath.Join(dir, "secret.key")
+	if o.secretFile != "" {
+		cfg.Keys.SecretFile = o.secretFile
+	}
+	// Cheap hashing keeps the suite fast; the production parameters are
+	// exercised by the password package's own tests.
+	cfg.Passwords.Argon2 = config.Argon2{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
+	cfg.Clients = []config.Client{
+		{ID: PublicClient, RedirectURIs: []string{RedirectURI}, PostLogoutRedirectURIs: []string{PostLogoutURI},
+			GrantTypes: []string{"authorization_code", "refresh_token"}},
+		{ID: ConfidentialClient, Secret: ConfidentialSecret, RedirectURIs: []string{RedirectURI},
+			PostLogoutRedirectURIs: []string{PostLogoutURI},
+			GrantTypes:             []string{"authorization_code", "refresh_token", "client_credentials"},
+			ResponseTypes:          []string{"code", "id_token"}},
+		{ID: RS256Client, RedirectURIs: []string{RedirectURI}, IDTokenSigningAlg: "RS256",
+			GrantTypes: []string{"authorization_code", "refresh_token"}},
+	}
+	if o.postgres {
+		cfg.Storage.Driver = "postgres"
+		cfg.Storage.DSN = o.postgresDSN
+		if cfg.Storage.DSN == "" {
+			cfg.Storage.DSN = PostgresDSN(t)
+		}
+	} else {
+		cfg.Storage.Driver, cfg.Storage.DSN = "sqlite", filepath.Join(dir, "stepup.db")
+	}
+	for _, fn := range o.configure {
+		fn(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var store storage.Store
+	if cfg.Storage.Driver == "postgres" {
+		store, err = postgres.Open(ctx, cfg.Storage.DSN)
+	} else {
+		store, err = sqlite.Open(ctx, cfg.Storage.DSN)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	secrets, err := provider.LoadSecrets(cfg.Keys.SecretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &LogBuffer{}
+	var logOut io.Writer = logs
+	if os.Getenv("STEPUP_TEST_LOG") != "" {
+		logOut = io.MultiWriter(logs, os.Stderr)
+	}
+	clock := &Clock{}
+	srv, err := provider.New(ctx, cfg, provider.Options{Store: store, Secrets: secrets, Now: clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(hs.Close)
+	return &Env{URL: cfg.Issuer, Config: cfg, Store: store, Secrets: secrets, Server: srv, Clock: clock, HTTP: hs, Logs: logs}
+}
+
+// AddUser creates an active user with a password.
+func (e *Env) AddUser(t testing.TB, name, pw string, perms ...string) storage.User {
+	t.Helper()
+	p := e.Config.Passwords.Argon2
+	hash, err := password.Hasher{MemoryKiB: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism}.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	u := storage.User{ID: "u-" + name, Username: name, Email: name + "@example.com", PasswordHash: hash,
+		Active: true, Permissions: perms, CreatedAt: now, UpdatedAt: now}
+	if err := e.Store.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// LogBuffer collects the server's log lines so tests can check that no
+// secret reaches them.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	return len(p), nil
+}
+
+// String returns everything logged so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.buf)
+}
+
+var _ http.Handler = (*provider.Server)(nil)
