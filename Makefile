@@ -20,8 +20,9 @@ run: build ## Run the provider in demo mode (SQLite under ./stepup-data)
 	./$(BIN) serve --demo
 
 .PHONY: test
-test: ## Run the whole test suite (SQLite and PostgreSQL)
+test: ## Run the whole test suite (SQLite and PostgreSQL; the plugin host under -race)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 -race -timeout 10m ./plugins/host/... ./provider/storage/...
 
 .PHONY: race
 race: ## Run the tests with the race detector

@@ -29,11 +29,38 @@ type authRequestData struct {
 	LoginHint           string                   `json:"login_hint,omitempty"`
 	HintSubject         string                   `json:"hint_subject,omitempty"`
 
+	// Challenges are the method challenges begun for this request, by
+	// method, so that any replica can verify the response.
+	Challenges map[string]challenge `json:"challenges,omitempty"`
+	// Return is set on stepup's own requests (the account page): where
+	// to go when the login is done, instead of an OIDC client.
+	Return string `json:"return,omitempty"`
+
 	// Outcome, set when the login is done.
 	Subject  string    `json:"sub,omitempty"`
 	ACR      string    `json:"acr,omitempty"`
 	AMR      []string  `json:"amr,omitempty"`
 	AuthTime time.Time `json:"auth_time,omitzero"`
+}
+
+// challenge is a begun method challenge: what the page shows (no secret).
+type challenge struct {
+	ID        string            `json:"id"`
+	Prompt    string            `json:"prompt"`
+	Fields    []sdkField        `json:"fields"`
+	Public    map[string]string `json:"public,omitempty"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// sdkField is an input of a challenge form.
+type sdkField struct {
+	Name         string `json:"name"`
+	Label        string `json:"label"`
+	Type         string `json:"type"`
+	Autocomplete string `json:"autocomplete,omitempty"`
+	InputMode    string `json:"inputmode,omitempty"`
+	Pattern      string `json:"pattern,omitempty"`
+	MaxLength    int    `json:"maxlength,omitempty"`
 }
 
 // authRequest implements op.AuthRequest over a stored request.

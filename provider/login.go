@@ -95,7 +95,15 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 			return
 		}
 	}
-	d := authflow.Decide(s.policy, ar.flowRequest(), factors, nil, s.now())
+	var methods []authflow.Method
+	if user.ID != "" {
+		var err error
+		if methods, err = s.userMethods(ctx, user); err != nil {
+			s.serverError(w, r, "user methods", err)
+			return
+		}
+	}
+	d := authflow.Decide(s.policy, ar.flowRequest(), factors, methods, s.now())
 	switch d.Step {
 	case authflow.StepFirstFactor:
 		username := ar.data.LoginHint
@@ -107,6 +115,8 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 			status = http.StatusUnauthorized
 		}
 		s.render(w, r, status, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), Username: username, Error: formError})
+	case authflow.StepMethod:
+		s.showMethod(w, r, ar, user, d, r.URL.Query().Get("method"), "", http.StatusOK)
 	case authflow.StepDone:
 		s.finish(w, r, ar, sess, user, d.Result)
 	case authflow.StepError:
@@ -152,6 +162,11 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest,
 	}
 	s.audit(ctx, storage.Event{Type: "login.completed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
 		Details: map[string]string{"acr": res.ACR, "amr": strings.Join(res.AMR, " ")}})
+	if ar.data.Return != "" { // stepup's own page asked for this login
+		_ = s.store.DeleteAuthRequest(ctx, ar.GetID())
+		http.Redirect(w, r, ar.data.Return, http.StatusFound)
+		return
+	}
 	ctx = op.ContextWithIssuer(ctx, s.cfg.Issuer)
 	http.Redirect(w, r, op.AuthCallbackURL(s.op)(ctx, ar.GetID()), http.StatusFound)
 }

@@ -21,7 +21,18 @@ type page struct {
 	Username  string
 	Error     string // tied to the form's fields with aria-describedby
 	Notice    string
+
+	// Method pages.
+	Method      string
+	MethodLabel string
+	Prompt      string
+	Fields      []sdkField
+	Others      []link
+	Locked      []string
 }
+
+// link is a named link ("use another method").
+type link struct{ Name, Label string }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.CSRF = csrf.TemplateField(r)

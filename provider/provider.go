@@ -14,7 +14,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/plugins/host"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
@@ -36,6 +38,10 @@ type Server struct {
 	op      op.OpenIDProvider
 	metrics *metrics
 	handler http.Handler
+
+	registry *host.Registry
+	methods  map[string]*method
+	mailer   notify.Sender
 }
 
 // Options are the dependencies a Server takes besides its configuration.
@@ -44,6 +50,11 @@ type Options struct {
 	Secrets *Secrets
 	Logger  *slog.Logger     // default slog.Default()
 	Now     func() time.Time // default time.Now; tests set a clock
+	// Methods are the launched verification-method plugins; nil: none
+	// (only aal1 can be reached).
+	Methods *host.Registry
+	// Mailer sends notifications; nil: they are only logged.
+	Mailer notify.Sender
 }
 
 // New builds a Server, creating signing keys when the store has none.
@@ -67,7 +78,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		secure: issuer.Scheme == "https",
 	}
 	s.policy = policyFromConfig(cfg)
-	s.metrics = newMetrics()
+	s.registry, s.mailer = o.Methods, o.Mailer
+	s.loadMethods()
+	s.metrics = newMetrics(s.registry)
 	publishFor := cfg.Tokens.IDTokenTTL
 	if cfg.Tokens.AccessTokenTTL > publishFor {
 		publishFor = cfg.Tokens.AccessTokenTTL

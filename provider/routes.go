@@ -37,6 +37,7 @@ func (s *Server) routes() http.Handler {
 	pages := http.NewServeMux()
 	pages.HandleFunc("GET /login", s.handleLogin)
 	pages.HandleFunc("POST /login", s.handleLoginPost)
+	pages.HandleFunc("POST /login/verify", s.handleVerifyPost)
 	pages.HandleFunc("GET /logged-out", s.handleLoggedOut)
 	page := csrfProtect(pages)
 	if !s.secure {
@@ -46,6 +47,7 @@ func (s *Server) routes() http.Handler {
 		})
 	}
 	mux.Handle("/login", page)
+	mux.Handle("/login/", page)
 	mux.Handle("/logged-out", page)
 	mux.Handle("/", s.op)
 	return s.withRemoteAddr(securityHeaders(mux))
@@ -164,6 +166,21 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ping(ctx); err != nil {
 		status["database"] = "unreachable"
 		code = http.StatusServiceUnavailable
+	}
+	if len(s.methods) > 0 {
+		health, up := map[string]string{}, 0
+		for _, name := range s.methodNames() {
+			if s.methods[name].plugin.Healthy() {
+				health[name] = "ok"
+				up++
+			} else {
+				health[name] = "down"
+			}
+		}
+		status["methods"] = health
+		if up == 0 {
+			code = http.StatusServiceUnavailable
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,21 +14,30 @@ import (
 	"time"
 )
 
-// TestMain lets a test re-run this binary as the stepup command.
+// stepupBin is the stepup command built from this package for the tests:
+// a real binary, because serve re-executes itself to run built-in methods.
+var stepupBin string
+
 func TestMain(m *testing.M) {
-	if os.Getenv("STEPUP_TEST_RUN_MAIN") == "1" {
-		main()
-		os.Exit(0)
+	dir, err := os.MkdirTemp("", "stepup-cmd-test")
+	if err != nil {
+		panic(err)
 	}
-	os.Exit(m.Run())
+	stepupBin = filepath.Join(dir, "stepup")
+	if out, err := exec.Command("go", "build", "-o", stepupBin, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic(fmt.Sprintf("go build: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // stepup runs the command in a subprocess, in dir, and returns its output
 // and exit code.
 func stepup(t *testing.T, dir, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "STEPUP_TEST_RUN_MAIN=1")
+	cmd := exec.Command(stepupBin, args...)
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
@@ -81,6 +92,24 @@ func TestBadConfigOneLine(t *testing.T) {
 	}
 }
 
+func TestExternalPluginRefusedAtStart(t *testing.T) {
+	for name, tc := range map[string]struct{ method, want string }{
+		"checksum mismatch": {"myplugin: {path: " + stepupBin + ", sha256: '" + strings.Repeat("ab", 32) + "', priority: 50}", "checksum"},
+		"missing file":      {"myplugin: {path: /nonexistent/plugin, sha256: '" + strings.Repeat("ab", 32) + "'}", "/nonexistent/plugin"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeConfig(t, dir, "listen: 127.0.0.1:0\nmethods:\n  "+tc.method+"\n")
+			_, stderr, code := stepup(t, dir, "", "serve", "--config", cfg)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			last := lines[len(lines)-1]
+			if code == 0 || !strings.Contains(last, "myplugin") || !strings.Contains(last, tc.want) {
+				t.Fatalf("exit %d, last line does not name myplugin and %q:\n%s", code, tc.want, stderr)
+			}
+		})
+	}
+}
+
 func TestMissingConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	_, stderr, code := stepup(t, dir, "", "serve", "--config", filepath.Join(dir, "nope.yaml"))
@@ -124,8 +153,7 @@ func TestServeDemo(t *testing.T) {
 	cfg := writeConfig(t, dir, "listen: 127.0.0.1:18931\nissuer: http://localhost:18931\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--demo", "--config", cfg)
-	cmd.Env = append(os.Environ(), "STEPUP_TEST_RUN_MAIN=1")
+	cmd := exec.CommandContext(ctx, stepupBin, "serve", "--demo", "--config", cfg)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -146,6 +174,20 @@ func TestServeDemo(t *testing.T) {
 			t.Fatalf("not ready: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := http.Get("http://127.0.0.1:18931/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"totp":"ok"`) {
+		t.Fatalf("readyz does not report the totp plugin: %s", body)
+	}
+	// The built-in method runs as its own process, named in a listing.
+	ps, _ := exec.Command("ps", "-eo", "args").Output()
+	if !strings.Contains(string(ps), stepupBin+" plugin totp") {
+		t.Fatalf("no 'stepup plugin totp' process:\n%s", ps)
 	}
 	if !strings.Contains(out.String(), "alice") || !strings.Contains(out.String(), "demo-app") {
 		t.Fatalf("demo did not print how to sign in:\n%s", out.String())

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/notify"
 )
 
 func newServeCommand() *cobra.Command {
@@ -58,7 +61,21 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	if err != nil {
 		return err
 	}
-	srv, err := provider.New(openCtx, cfg, provider.Options{Store: store, Secrets: secrets, Logger: log})
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the stepup executable to run built-in methods: %w", err)
+	}
+	methods, err := provider.LaunchMethods(openCtx, cfg, provider.LaunchOptions{Self: self, Store: store, Secret: secrets, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer methods.Close()
+	dataDir := filepath.Dir(cfg.Keys.SecretFile)
+	mailer, err := notify.New(cfg, dataDir, log)
+	if err != nil {
+		return err
+	}
+	srv, err := provider.New(openCtx, cfg, provider.Options{Store: store, Secrets: secrets, Logger: log, Methods: methods, Mailer: mailer})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,447 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/plugins/host/hosttest"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+)
+
+// Harness is what a method's test supplies.
+type Harness interface {
+	// Spec says how to start the plugin: Name, Path, Args, Env, Config.
+	// RunMethodTests sets Backend, Key and Now.
+	Spec() host.Spec
+	// EnrolmentResponse returns the response that confirms e for user at
+	// env.Clock's time; with valid false, a well-formed response that does
+	// not.
+	EnrolmentResponse(t testing.TB, env *Env, user sdk.User, e sdk.Enrolment, valid bool) map[string]string
+	// ChallengeResponse returns the response that answers ch for user at
+	// env.Clock's time; with valid false, a well-formed response that does
+	// not. For a valid one it may advance env.Clock a little (a TOTP harness
+	// moves to a time step the user has not used yet), never past
+	// ch.ExpiresAt unless the clock already is.
+	ChallengeResponse(t testing.TB, env *Env, user sdk.User, ch sdk.Challenge, valid bool) map[string]string
+}
+
+// Env is the running plugin and the host around it.
+type Env struct {
+	Plugin      *host.Plugin
+	Clock       *hosttest.Clock
+	Backend     *hosttest.Memory
+	Description sdk.Description
+}
+
+// Start is where the clock of RunMethodTests starts.
+var Start = time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// RunMethodTests runs the suite against the plugin h starts.
+func RunMethodTests(t *testing.T, h Harness) {
+	env := Launch(t, h)
+	d := env.Description
+	k := &kit{t: t, h: h, env: env}
+
+	t.Run("Describe", func(t *testing.T) {
+		if d.Name == "" || len(d.Levels) == 0 || len(d.AMR) == 0 {
+			t.Fatalf("incomplete description: %+v", d)
+		}
+		for _, l := range d.Limits {
+			if l.Operation == "" || l.Max <= 0 || l.Window <= 0 {
+				t.Errorf("malformed limit %+v", l)
+			}
+		}
+		again, err := env.Plugin.Describe(context.Background())
+		if err != nil || again.Name != d.Name || !slices.Equal(again.AMR, d.AMR) {
+			t.Errorf("Describe again = %+v, %v; want %+v", again, err, d)
+		}
+	})
+
+	t.Run("NotEnrolled", func(t *testing.T) {
+		if !d.NeedsEnrolment {
+			t.Skip("method needs no enrolment")
+		}
+		u := k.user("not-enrolled")
+		_, err := env.Plugin.Begin(context.Background(), sdk.BeginRequest{User: u})
+		if !errors.Is(err, sdk.ErrNotEnrolled) {
+			t.Fatalf("Begin for a user without enrolment: %v, want ErrNotEnrolled", err)
+		}
+		creds, err := env.Plugin.ListCredentials(context.Background(), u.ID)
+		if err != nil || len(creds) != 0 {
+			t.Fatalf("ListCredentials = %v, %v; want none", creds, err)
+		}
+	})
+
+	t.Run("EnrolAndVerify", func(t *testing.T) {
+		u := k.enrolled(t, "enrol")
+		creds, err := env.Plugin.ListCredentials(context.Background(), u.ID)
+		if d.NeedsEnrolment && (err != nil || len(creds) == 0) {
+			t.Fatalf("ListCredentials after enrolment = %v, %v", creds, err)
+		}
+		ch := k.begin(t, u)
+		if ch.ID == "" || ch.Prompt == "" || len(ch.Fields) == 0 {
+			t.Errorf("incomplete challenge %+v", ch)
+		}
+		if !ch.ExpiresAt.After(env.Clock.Now()) {
+			t.Errorf("challenge expires at %v, not after now %v", ch.ExpiresAt, env.Clock.Now())
+		}
+		res, err := env.Plugin.Verify(context.Background(), k.verifyReq(u, ch, h.ChallengeResponse(t, env, u, ch, true)))
+		if err != nil {
+			t.Fatalf("Verify a valid response: %v", err)
+		}
+		if len(res.AMR) == 0 {
+			t.Errorf("Verify returned no amr")
+		}
+		for _, a := range res.AMR {
+			if !slices.Contains(d.AMR, a) {
+				t.Errorf("Verify amr %q not among the declared %v", a, d.AMR)
+			}
+		}
+	})
+
+	t.Run("ReplayRefused", func(t *testing.T) {
+		u := k.enrolled(t, "replay")
+		ch := k.begin(t, u)
+		resp := h.ChallengeResponse(t, env, u, ch, true)
+		if _, err := env.Plugin.Verify(context.Background(), k.verifyReq(u, ch, resp)); err != nil {
+			t.Fatalf("first Verify: %v", err)
+		}
+		_, err := env.Plugin.Verify(context.Background(), k.verifyReq(u, ch, resp))
+		wantInvalid(t, "the same response to the same challenge again", err)
+		ch2 := k.begin(t, u)
+		_, err = env.Plugin.Verify(context.Background(), k.verifyReq(u, ch2, resp))
+		wantInvalid(t, "the used response to a new challenge", err)
+	})
+
+	t.Run("ConcurrentVerifyOneWins", func(t *testing.T) {
+		u := k.enrolled(t, "race")
+		ch := k.begin(t, u)
+		resp := h.ChallengeResponse(t, env, u, ch, true)
+		n := 8
+		if l, ok := limitOf(d, sdk.OpVerify); ok && l.Max < n {
+			n = l.Max
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = env.Plugin.Verify(context.Background(), k.verifyReq(u, ch, resp))
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, sdk.ErrInvalidResponse):
+				t.Errorf("a losing Verify: %v, want ErrInvalidResponse", err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d of %d concurrent Verify calls of one response succeeded, want exactly 1", won, n)
+		}
+	})
+
+	t.Run("ExpiredChallengeRefused", func(t *testing.T) {
+		u := k.enrolled(t, "expiry")
+		ch := k.begin(t, u)
+		if ch.ExpiresAt.IsZero() {
+			t.Fatal("challenge has no expiry")
+		}
+		env.Clock.Set(ch.ExpiresAt.Add(time.Second))
+		_, err := env.Plugin.Verify(context.Background(), k.verifyReq(u, ch, h.ChallengeResponse(t, env, u, ch, true)))
+		wantInvalid(t, "a valid response to an expired challenge", err)
+	})
+
+	t.Run("FailuresLookAlike", func(t *testing.T) {
+		u := k.enrolled(t, "alike")
+		other := k.enrolled(t, "alike-other")
+		ch := k.begin(t, u)
+		valid := h.ChallengeResponse(t, env, u, ch, true)
+		cases := []struct {
+			name string
+			req  sdk.VerifyRequest
+		}{
+			{"wrong response", k.verifyReq(u, ch, h.ChallengeResponse(t, env, u, ch, false))},
+			{"unknown user", sdk.VerifyRequest{UserID: "nobody-" + k.nonce(), ChallengeID: ch.ID, Response: valid}},
+			{"another user's challenge", sdk.VerifyRequest{UserID: other.ID, ChallengeID: ch.ID, Response: valid}},
+			{"unknown challenge", sdk.VerifyRequest{UserID: u.ID, ChallengeID: "no-such-challenge-" + k.nonce(), Response: valid}},
+			{"empty response", k.verifyReq(u, ch, map[string]string{})},
+		}
+		var first error
+		for _, c := range cases {
+			_, err := env.Plugin.Verify(context.Background(), c.req)
+			wantInvalid(t, c.name, err)
+			if first == nil {
+				first = err
+			} else if err != nil && err.Error() != first.Error() {
+				t.Errorf("%s: error %q differs from a wrong response's %q", c.name, err, first)
+			}
+		}
+		if _, err := env.Plugin.Verify(context.Background(), k.verifyReq(u, ch, valid)); err != nil {
+			t.Errorf("the valid response after the failures: %v", err)
+		}
+	})
+
+	t.Run("Limits", func(t *testing.T) {
+		if len(d.Limits) == 0 {
+			t.Skip("method declares no limits")
+		}
+		for _, l := range d.Limits {
+			t.Run(l.Operation, func(t *testing.T) {
+				switch l.Operation {
+				case sdk.OpVerify:
+					k.verifyLimit(t, l)
+				case sdk.OpConfirm:
+					k.confirmLimit(t, l)
+				default:
+					t.Skipf("no generic check for operation %q", l.Operation)
+				}
+			})
+		}
+	})
+
+	t.Run("RemoveCredential", func(t *testing.T) {
+		if !d.NeedsEnrolment {
+			t.Skip("method needs no enrolment")
+		}
+		u := k.enrolled(t, "remove")
+		ctx := context.Background()
+		creds, err := env.Plugin.ListCredentials(ctx, u.ID)
+		if err != nil || len(creds) == 0 {
+			t.Fatalf("ListCredentials = %v, %v", creds, err)
+		}
+		if err := env.Plugin.Remove(ctx, u.ID, "no-such-credential"); !errors.Is(err, sdk.ErrNotFound) {
+			t.Errorf("Remove an unknown credential: %v, want ErrNotFound", err)
+		}
+		for _, c := range creds {
+			if err := env.Plugin.Remove(ctx, u.ID, c.ID); err != nil {
+				t.Fatalf("Remove(%s): %v", c.ID, err)
+			}
+		}
+		if creds, err := env.Plugin.ListCredentials(ctx, u.ID); err != nil || len(creds) != 0 {
+			t.Errorf("ListCredentials after Remove = %v, %v", creds, err)
+		}
+		if _, err := env.Plugin.Begin(ctx, sdk.BeginRequest{User: u}); !errors.Is(err, sdk.ErrNotEnrolled) {
+			t.Errorf("Begin after Remove: %v, want ErrNotEnrolled", err)
+		}
+		if err := env.Plugin.Remove(ctx, u.ID, creds[0].ID); !errors.Is(err, sdk.ErrNotFound) {
+			t.Errorf("Remove twice: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("UnknownAdminAction", func(t *testing.T) {
+		_, err := env.Plugin.Admin(context.Background(), sdk.AdminRequest{Action: "no-such-action", User: k.user("admin")})
+		if !errors.Is(err, sdk.ErrInvalidInput) || sdk.UserMessage(err) == "" {
+			t.Fatalf("Admin with an unknown action: %v, want ErrInvalidInput with a message", err)
+		}
+	})
+
+	t.Run("NothingDisplayedIsStored", func(t *testing.T) {
+		for _, secret := range k.displayed() {
+			for _, nk := range env.Backend.Keys() {
+				ns, key, _ := strings.Cut(nk, "\x00")
+				raw, _ := env.Backend.Raw(ns, key)
+				if strings.Contains(key, secret) || bytes.Contains(raw, []byte(secret)) {
+					t.Errorf("%q, shown at enrolment, is readable in the backend under %s/%s", secret, ns, key)
+				}
+			}
+		}
+		for _, nk := range env.Backend.Keys() {
+			if ns, _, _ := strings.Cut(nk, "\x00"); ns != host.Namespace(env.Plugin.Name()) {
+				t.Errorf("data outside the method's namespace: %q", nk)
+			}
+		}
+	})
+}
+
+// Launch starts the plugin of h on a fresh in-memory backend and clock
+// (at Start) and closes it when t ends.
+func Launch(t testing.TB, h Harness) *Env {
+	t.Helper()
+	clock := hosttest.NewClock(Start)
+	backend := hosttest.NewMemory()
+	spec := h.Spec()
+	spec.Backend = backend
+	spec.Key = make([]byte, host.KeySize)
+	if _, err := rand.Read(spec.Key); err != nil {
+		t.Fatal(err)
+	}
+	spec.Now = clock.Now
+	p, err := host.Launch(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return &Env{Plugin: p, Clock: clock, Backend: backend, Description: p.Description()}
+}
+
+type kit struct {
+	t   *testing.T
+	h   Harness
+	env *Env
+
+	mu    sync.Mutex
+	n     int
+	shown []string
+}
+
+func (k *kit) nonce() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.n++
+	return fmt.Sprint(k.n)
+}
+
+func (k *kit) user(name string) sdk.User {
+	id := "conf-" + name + "-" + k.nonce()
+	return sdk.User{ID: id, Username: name, Email: name + "@example.test", Phone: "+15550100"}
+}
+
+func (k *kit) displayed() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.shown)
+}
+
+// enrolled returns a new user with a confirmed credential (when the
+// method needs one).
+func (k *kit) enrolled(t *testing.T, name string) sdk.User {
+	t.Helper()
+	u := k.user(name)
+	if !k.env.Description.NeedsEnrolment {
+		return u
+	}
+	ctx := context.Background()
+	e, err := k.env.Plugin.Enrol(ctx, sdk.EnrolRequest{User: u})
+	if err != nil {
+		t.Fatalf("Enrol: %v", err)
+	}
+	k.remember(e)
+	c, err := k.env.Plugin.ConfirmEnrolment(ctx, sdk.ConfirmRequest{
+		User: u, EnrolmentID: e.ID, Response: k.h.EnrolmentResponse(t, k.env, u, e, true),
+	})
+	if err != nil {
+		t.Fatalf("ConfirmEnrolment: %v", err)
+	}
+	if c.ID == "" {
+		t.Fatalf("ConfirmEnrolment returned a credential without ID: %+v", c)
+	}
+	return u
+}
+
+func (k *kit) remember(e sdk.Enrolment) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, v := range e.Display {
+		if len(v) >= 8 {
+			k.shown = append(k.shown, v)
+		}
+	}
+}
+
+func (k *kit) begin(t *testing.T, u sdk.User) sdk.Challenge {
+	t.Helper()
+	ch, err := k.env.Plugin.Begin(context.Background(), sdk.BeginRequest{User: u})
+	if err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	return ch
+}
+
+func (k *kit) verifyReq(u sdk.User, ch sdk.Challenge, resp map[string]string) sdk.VerifyRequest {
+	return sdk.VerifyRequest{UserID: u.ID, ChallengeID: ch.ID, Response: resp}
+}
+
+func (k *kit) verifyLimit(t *testing.T, l sdk.Limit) {
+	u := k.enrolled(t, "limit-verify")
+	ch := k.begin(t, u)
+	ctx := context.Background()
+	for i := range l.Max {
+		_, err := k.env.Plugin.Verify(ctx, k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, false)))
+		if !errors.Is(err, sdk.ErrInvalidResponse) {
+			t.Fatalf("wrong response %d of %d: %v, want ErrInvalidResponse", i+1, l.Max, err)
+		}
+	}
+	_, err := k.env.Plugin.Verify(ctx, k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, true)))
+	k.wantLimited(t, "a valid response past the limit", err, l)
+	retry, _ := sdk.RetryAfter(err)
+	k.env.Clock.Set(retry.Add(time.Second))
+	ch = k.begin(t, u)
+	if _, err := k.env.Plugin.Verify(ctx, k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, true))); err != nil {
+		t.Fatalf("a valid response after the limit lifted: %v", err)
+	}
+}
+
+func (k *kit) confirmLimit(t *testing.T, l sdk.Limit) {
+	u := k.user("limit-confirm")
+	ctx := context.Background()
+	e, err := k.env.Plugin.Enrol(ctx, sdk.EnrolRequest{User: u})
+	if err != nil {
+		t.Fatalf("Enrol: %v", err)
+	}
+	k.remember(e)
+	confirm := func(valid bool) error {
+		_, err := k.env.Plugin.ConfirmEnrolment(ctx, sdk.ConfirmRequest{
+			User: u, EnrolmentID: e.ID, Response: k.h.EnrolmentResponse(t, k.env, u, e, valid),
+		})
+		return err
+	}
+	for i := range l.Max {
+		if err := confirm(false); !errors.Is(err, sdk.ErrInvalidResponse) {
+			t.Fatalf("wrong confirmation %d of %d: %v, want ErrInvalidResponse", i+1, l.Max, err)
+		}
+	}
+	err = confirm(true)
+	k.wantLimited(t, "a valid confirmation past the limit", err, l)
+	retry, _ := sdk.RetryAfter(err)
+	k.env.Clock.Set(retry.Add(time.Second))
+	e, err = k.env.Plugin.Enrol(ctx, sdk.EnrolRequest{User: u})
+	if err != nil {
+		t.Fatalf("Enrol after the limit lifted: %v", err)
+	}
+	k.remember(e)
+	if err := confirm(true); err != nil {
+		t.Fatalf("a valid confirmation after the limit lifted: %v", err)
+	}
+}
+
+func (k *kit) wantLimited(t *testing.T, what string, err error, l sdk.Limit) {
+	t.Helper()
+	if !errors.Is(err, sdk.ErrRateLimited) {
+		t.Fatalf("%s: %v, want ErrRateLimited", what, err)
+	}
+	retry, ok := sdk.RetryAfter(err)
+	now := k.env.Clock.Now()
+	if !ok || !retry.After(now) || retry.After(now.Add(l.Window)) {
+		t.Fatalf("%s: retry after %v (set %v), want within (%v, %v]", what, retry, ok, now, now.Add(l.Window))
+	}
+}
+
+func limitOf(d sdk.Description, op string) (sdk.Limit, bool) {
+	for _, l := range d.Limits {
+		if l.Operation == op {
+			return l, true
+		}
+	}
+	return sdk.Limit{}, false
+}
+
+func wantInvalid(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, sdk.ErrInvalidResponse) {
+		t.Errorf("%s: %v, want ErrInvalidResponse", what, err)
+	}
+}

@@ -1,0 +1,22 @@
+// Package conformance is the test kit every method plugin runs:
+// RunMethodTests launches the plugin as a real subprocess through
+// plugins/host (with an in-memory backend and a settable clock) and checks
+// what stepup relies on, whatever the method:
+//
+//   - Describe is complete (name, levels, amr, well-formed limits);
+//   - enrolment, challenge and verification work, and Verify's amr are
+//     among the declared ones;
+//   - a response is accepted once: replayed, and raced by concurrent
+//     verifications, exactly one wins;
+//   - an expired challenge is refused;
+//   - a wrong response, an unknown user, another user's challenge and an
+//     unknown challenge get the same error, ErrInvalidResponse;
+//   - every declared Limit is enforced (ErrRateLimited with a RetryAfter),
+//     even for a correct response, and lifts when the window has passed;
+//   - credentials are listed and removed; errors keep their sentinel
+//     (errors.Is) across the process boundary;
+//   - nothing the enrolment displayed is readable in the backend.
+//
+// The method-specific part, how to start the plugin and how to answer,
+// comes from a Harness that the method's test supplies.
+package conformance

@@ -1,0 +1,59 @@
+package host
+
+import (
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
+)
+
+func descriptionFromPB(d *pluginpb.Description) sdk.Description {
+	out := sdk.Description{
+		Name: d.GetName(), DisplayName: d.GetDisplayName(), Levels: d.GetLevels(), AMR: d.GetAmr(),
+		NeedsEnrolment: d.GetNeedsEnrolment(), Priority: int(d.GetPriority()), AdminActions: d.GetAdminActions(),
+	}
+	for _, l := range d.GetLimits() {
+		out.Limits = append(out.Limits, sdk.Limit{Operation: l.GetOperation(), Max: int(l.GetMax()), Window: time.Duration(l.GetWindowNanos())})
+	}
+	return out
+}
+
+func userToPB(u sdk.User) *pluginpb.User {
+	return &pluginpb.User{Id: u.ID, Username: u.Username, Email: u.Email, Phone: u.Phone}
+}
+
+func fieldsFromPB(fs []*pluginpb.Field) []sdk.Field {
+	out := make([]sdk.Field, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, sdk.Field{
+			Name: f.GetName(), Label: f.GetLabel(), Type: f.GetType(), Autocomplete: f.GetAutocomplete(),
+			InputMode: f.GetInputMode(), Pattern: f.GetPattern(), MaxLength: int(f.GetMaxLength()),
+		})
+	}
+	return out
+}
+
+func challengeFromPB(c *pluginpb.Challenge) sdk.Challenge {
+	return sdk.Challenge{
+		ID: c.GetId(), Prompt: c.GetPrompt(), Fields: fieldsFromPB(c.GetFields()), Public: c.GetPublic(),
+		ExpiresAt: timeFromPB(c.GetExpiresAtUnixNano()),
+	}
+}
+
+func enrolmentFromPB(e *pluginpb.Enrolment) sdk.Enrolment {
+	return sdk.Enrolment{
+		ID: e.GetId(), Prompt: e.GetPrompt(), Fields: fieldsFromPB(e.GetFields()), Display: e.GetDisplay(),
+		ImagePNG: e.GetImagePng(), ExpiresAt: timeFromPB(e.GetExpiresAtUnixNano()),
+	}
+}
+
+func credentialFromPB(c *pluginpb.Credential) sdk.Credential {
+	return sdk.Credential{ID: c.GetId(), Label: c.GetLabel(), CreatedAt: timeFromPB(c.GetCreatedAtUnixNano())}
+}
+
+func timeFromPB(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

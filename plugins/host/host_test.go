@@ -1,0 +1,585 @@
+package host_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/plugins/host/hosttest"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+)
+
+func TestMain(m *testing.M) {
+	if servePluginIfAsked() {
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+var t0 = time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+
+type env struct {
+	backend *hosttest.Memory
+	clock   *hosttest.Clock
+	key     []byte
+}
+
+func newEnv() *env {
+	key := make([]byte, host.KeySize)
+	_, _ = rand.Read(key)
+	return &env{backend: hosttest.NewMemory(), clock: hosttest.NewClock(t0), key: key}
+}
+
+// spec runs the test binary as the named test plugin.
+func (e *env) spec(t testing.TB, name, kind string) host.Spec {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host.Spec{
+		Name: name, Path: exe, Args: []string{"plugin", name},
+		Env:     []string{pluginEnv + "=" + kind, "GORACE=atexit_sleep_ms=0"},
+		Backend: e.backend, Key: e.key, Now: e.clock.Now,
+	}
+}
+
+func launch(t testing.TB, spec host.Spec) *host.Plugin {
+	t.Helper()
+	p, err := host.Launch(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// local reads the plugin's storage from the host side.
+func (e *env) local(t testing.TB, name string) sdk.Host {
+	t.Helper()
+	h, err := host.NewLocalHost(name, e.backend, e.key, e.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func admin(t testing.TB, p *host.Plugin, action string, params ...string) (map[string]string, error) {
+	t.Helper()
+	m := map[string]string{}
+	for i := 0; i+1 < len(params); i += 2 {
+		m[params[i]] = params[i+1]
+	}
+	return p.Admin(context.Background(), sdk.AdminRequest{Action: action, User: sdk.User{ID: "u1"}, Params: m})
+}
+
+func TestLaunchDescribeAndCalls(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	d := p.Description()
+	if d.Name != "probe" || d.Priority != 7 || !slices.Equal(d.Levels, []string{"aal2"}) ||
+		len(d.Limits) != 1 || d.Limits[0].Window != time.Minute || !p.Healthy() {
+		t.Fatalf("description %+v, healthy %v", d, p.Healthy())
+	}
+	ctx := context.Background()
+	ch, err := p.Begin(ctx, sdk.BeginRequest{User: sdk.User{ID: "u1", Username: "alice"}})
+	if err != nil || ch.ID != "c-u1" || ch.Public["hint"] != "bird" || !ch.ExpiresAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("Begin = %+v, %v", ch, err)
+	}
+	en, err := p.Enrol(ctx, sdk.EnrolRequest{User: sdk.User{ID: "u1"}})
+	if err != nil || en.ID != "e1" || en.Display["k"] != "v" || len(en.ImagePNG) != 3 {
+		t.Fatalf("Enrol = %+v, %v", en, err)
+	}
+	c, err := p.ConfirmEnrolment(ctx, sdk.ConfirmRequest{User: sdk.User{ID: "u1"}, EnrolmentID: "e1", Label: "mine"})
+	if err != nil || c.Label != "mine" || !c.CreatedAt.Equal(t0) {
+		t.Fatalf("ConfirmEnrolment = %+v, %v", c, err)
+	}
+	if err := p.Remove(ctx, "u1", "nope"); !errors.Is(err, sdk.ErrNotFound) {
+		t.Fatalf("Remove unknown = %v", err)
+	}
+	// The plugin reads the host's clock, not its own.
+	e.clock.Advance(time.Hour)
+	r, err := admin(t, p, "now")
+	if err != nil || r["now"] != t0.Add(time.Hour).Format(time.RFC3339Nano) {
+		t.Fatalf("plugin's Now = %v, %v", r, err)
+	}
+}
+
+func TestProcessShowsMethodName(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID()))
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	if len(args) != 3 || args[1] != "plugin" || args[2] != "probe" {
+		t.Fatalf("plugin command line %q, want [... plugin probe]", args)
+	}
+}
+
+func TestHostEnvironmentNotInherited(t *testing.T) {
+	t.Setenv("STEPUP_TEST_SECRET", "hunter2")
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	r, err := admin(t, p, "env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r["env"], "hunter2") {
+		t.Fatalf("the plugin sees the host's environment:\n%s", r["env"])
+	}
+}
+
+func TestErrorsCrossTheBoundary(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	verify := func(mode string) error {
+		_, err := p.Verify(context.Background(), sdk.VerifyRequest{UserID: "u1", ChallengeID: "c", Response: map[string]string{"mode": mode}})
+		return err
+	}
+	for kind, sentinel := range map[string]error{
+		"invalid_response": sdk.ErrInvalidResponse, "not_enrolled": sdk.ErrNotEnrolled,
+		"already_enrolled": sdk.ErrAlreadyEnrolled, "not_found": sdk.ErrNotFound,
+		"conflict": sdk.ErrConflict, "unavailable": sdk.ErrUnavailable,
+	} {
+		err := verify("err:" + kind)
+		if !errors.Is(err, sentinel) {
+			t.Errorf("%s: %v does not match its sentinel", kind, err)
+		}
+		if !strings.Contains(err.Error(), "probe detail") || !strings.Contains(err.Error(), "method probe") {
+			t.Errorf("%s: message %q lost its detail or the method's name", kind, err)
+		}
+		for _, other := range sentinels {
+			if other != sentinel && errors.Is(err, other) {
+				t.Errorf("%s: %v also matches %v", kind, err, other)
+			}
+		}
+	}
+	err := verify("rate_limited")
+	if at, ok := sdk.RetryAfter(err); !errors.Is(err, sdk.ErrRateLimited) || !ok || !at.Equal(t0.Add(90*time.Second)) {
+		t.Errorf("rate limited: %v, retry after %v %v", err, at, ok)
+	}
+	err = verify("invalid_input")
+	if !errors.Is(err, sdk.ErrInvalidInput) || sdk.UserMessage(err) != `enter the word "bird"` {
+		t.Errorf("invalid input: %v, message %q", err, sdk.UserMessage(err))
+	}
+	err = verify("err:other")
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			t.Errorf("an unclassified error matches %v", s)
+		}
+	}
+	// A panic in the method fails that call only.
+	if _, err := admin(t, p, "panic"); err == nil || !p.Healthy() || p.Restarts() != 0 {
+		t.Errorf("after a panic: err %v, healthy %v, restarts %d", err, p.Healthy(), p.Restarts())
+	}
+	if _, err := admin(t, p, "now"); err != nil {
+		t.Errorf("a call after the panic: %v", err)
+	}
+}
+
+func TestStorageThroughBroker(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	put := func(key, value, expect, ttl string) (map[string]string, error) {
+		return admin(t, p, "put", "key", key, "value", value, "expect", expect, "ttl", ttl)
+	}
+	if r, err := put("a/1", "one", "0", "0s"); err != nil || r["version"] != "1" {
+		t.Fatalf("put new = %v, %v", r, err)
+	}
+	if _, err := put("a/1", "again", "0", "0s"); !errors.Is(err, sdk.ErrConflict) {
+		t.Fatalf("put existing with 0 = %v, want ErrConflict (plugin side, then back)", err)
+	}
+	if _, err := put("a/1", "two", "5", "0s"); !errors.Is(err, sdk.ErrConflict) {
+		t.Fatalf("put with a stale version = %v", err)
+	}
+	if r, err := put("a/1", "two", "1", "0s"); err != nil || r["version"] != "2" {
+		t.Fatalf("put at version 1 = %v, %v", r, err)
+	}
+	if r, err := admin(t, p, "get", "key", "a/1"); err != nil || r["value"] != "two" || r["version"] != "2" {
+		t.Fatalf("get = %v, %v", r, err)
+	}
+	if _, err := put("a/2", "short-lived", "0", "1m"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := put("b/1", "x", "-1", "0s"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := admin(t, p, "list", "prefix", "a/"); err != nil || r["keys"] != "a/1,a/2" {
+		t.Fatalf("list = %v, %v", r, err)
+	}
+	e.clock.Advance(2 * time.Minute) // the host's clock expires a/2
+	if _, err := admin(t, p, "get", "key", "a/2"); !errors.Is(err, sdk.ErrNotFound) {
+		t.Fatalf("get expired = %v, want ErrNotFound", err)
+	}
+	if err := func() error { _, err := admin(t, p, "delete", "key", "a/1", "expect", "1"); return err }(); !errors.Is(err, sdk.ErrConflict) {
+		t.Fatalf("delete at a stale version = %v", err)
+	}
+	if _, err := admin(t, p, "delete", "key", "a/1", "expect", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin(t, p, "get", "key", "\x00bad"); !errors.Is(err, sdk.ErrInvalidInput) {
+		t.Fatalf("get a bad key = %v", err)
+	}
+	// The host sees the same data, sealed, in the method's namespace only.
+	v, _, err := e.local(t, "probe").Storage().Get(context.Background(), "b/1")
+	if err != nil || string(v) != "x" {
+		t.Fatalf("host-side read = %q, %v", v, err)
+	}
+	for _, k := range e.backend.Keys() {
+		if !strings.HasPrefix(k, host.Namespace("probe")+"\x00") {
+			t.Errorf("key outside the namespace: %q", k)
+		}
+	}
+	if raw, _ := e.backend.Raw(host.Namespace("probe"), "b/1"); len(raw) < 29 || strings.Contains(string(raw), "x") && len(raw) == 1 {
+		t.Errorf("value not sealed: %q", raw)
+	}
+}
+
+// TestConcurrentCASThroughBroker: N goroutines in the plugin Put one key
+// with expectVersion 0 through the broker; exactly one wins.
+func TestConcurrentCASThroughBroker(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	for round := range 3 {
+		r, err := admin(t, p, "cas-race", "key", fmt.Sprint("race-", round), "n", "32")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r["won"] != "1" || r["conflict"] != "31" || r["other"] != "0" {
+			t.Fatalf("round %d: %v, want exactly one winner and 31 conflicts", round, r)
+		}
+	}
+	// And the host calls the plugin from many goroutines at once.
+	if _, err := e.local(t, "probe").Storage().Put(context.Background(), "secret", []byte("word"), sdk.AnyVersion, 0); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				code := "word"
+				if i%2 == 1 {
+					code = "wrong"
+				}
+				_, err := p.Verify(context.Background(), sdk.VerifyRequest{UserID: "u", ChallengeID: "c", Response: map[string]string{"mode": "ok", "code": code}})
+				if (code == "word") != (err == nil) {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d concurrent verifications went wrong", failed.Load())
+	}
+}
+
+func TestRateLimitThroughBroker(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	for i := 1; i <= 3; i++ {
+		r, err := admin(t, p, "count", "key", "k", "window", "1h", "limit", "3")
+		if err != nil || r["allowed"] != "true" || r["count"] != strconv.Itoa(i) {
+			t.Fatalf("count %d = %v, %v", i, r, err)
+		}
+		e.clock.Advance(time.Minute)
+	}
+	r, err := admin(t, p, "count", "key", "k", "window", "1h", "limit", "3")
+	if err != nil || r["allowed"] != "false" || r["retry_after"] != t0.Add(time.Hour).Format(time.RFC3339Nano) {
+		t.Fatalf("fourth count = %v, %v", r, err)
+	}
+	// Another method's counter of the same name is its own.
+	other := launch(t, e.spec(t, "other", "probe"))
+	if r, err := admin(t, other, "count", "key", "k", "window", "1h", "limit", "3"); err != nil || r["count"] != "1" {
+		t.Fatalf("other method's count = %v, %v", r, err)
+	}
+}
+
+func TestCallTimeout(t *testing.T) {
+	e := newEnv()
+	spec := e.spec(t, "probe", "probe")
+	spec.CallTimeout = 300 * time.Millisecond
+	p := launch(t, spec)
+	start := time.Now()
+	_, err := p.Verify(context.Background(), sdk.VerifyRequest{UserID: "u1", Response: map[string]string{"mode": "hang"}})
+	if !errors.Is(err, sdk.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hanging call: %v, want ErrUnavailable and DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("timeout of 300ms took %v", d)
+	}
+	if !p.Healthy() || p.Restarts() != 0 {
+		t.Fatalf("a slow call is not a crash: healthy %v, restarts %d", p.Healthy(), p.Restarts())
+	}
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func verifyCount(t *testing.T, e *env) int {
+	t.Helper()
+	raw, _, err := e.local(t, "probe").Storage().Get(context.Background(), "verify-count")
+	if errors.Is(err, sdk.ErrNotFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(string(raw))
+	return n
+}
+
+// TestCrashRestart: SIGKILL the plugin in the middle of a Verify. The
+// Verify fails with ErrUnavailable and is not sent again; the method is
+// unhealthy, refuses calls that are not safe to repeat, restarts after its
+// backoff and works again; repeatable calls wait for the restart.
+func TestCrashRestart(t *testing.T) {
+	e := newEnv()
+	spec := e.spec(t, "probe", "probe")
+	spec.MinBackoff = 300 * time.Millisecond
+	var hook atomic.Int32
+	spec.OnRestart = func(name string) {
+		if name == "probe" {
+			hook.Add(1)
+		}
+	}
+	p := launch(t, spec)
+	ctx := context.Background()
+	firstPID := p.PID()
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Verify(ctx, sdk.VerifyRequest{UserID: "u1", Response: map[string]string{"mode": "hang"}})
+		done <- err
+	}()
+	waitFor(t, "the Verify to reach the plugin", 5*time.Second, func() bool { return verifyCount(t, e) == 1 })
+	killedAt := time.Now()
+	if err := syscall.Kill(firstPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, sdk.ErrUnavailable) {
+			t.Fatalf("Verify during the crash: %v, want ErrUnavailable", err)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("Verify did not return after the crash")
+	}
+	if p.Healthy() {
+		t.Fatal("healthy right after the crash")
+	}
+	if _, err := p.Begin(ctx, sdk.BeginRequest{User: sdk.User{ID: "u1"}}); !errors.Is(err, sdk.ErrUnavailable) {
+		t.Fatalf("Begin while restarting: %v, want ErrUnavailable at once", err)
+	}
+	waitFor(t, "the restart", 10*time.Second, p.Healthy)
+	if took := time.Since(killedAt); took < spec.MinBackoff {
+		t.Errorf("restarted after %v, before the backoff of %v", took, spec.MinBackoff)
+	}
+	if p.Restarts() != 1 || hook.Load() != 1 || p.PID() == firstPID || p.PID() == 0 {
+		t.Fatalf("restarts %d, hook %d, pid %d (was %d)", p.Restarts(), hook.Load(), p.PID(), firstPID)
+	}
+	if n := verifyCount(t, e); n != 1 {
+		t.Fatalf("the plugin saw %d verifications, want 1: the host replayed Verify", n)
+	}
+	if _, err := e.local(t, "probe").Storage().Put(ctx, "secret", []byte("word"), sdk.AnyVersion, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verify(ctx, sdk.VerifyRequest{UserID: "u1", Response: map[string]string{"mode": "ok", "code": "word"}}); err != nil {
+		t.Fatalf("Verify after the restart: %v", err)
+	}
+
+	// A second crash soon after: the backoff doubles, and a repeatable call
+	// waits for the restart instead of failing.
+	killedAt = time.Now()
+	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := p.ListCredentials(ctx, "u1")
+	if err != nil || len(creds) != 1 {
+		t.Fatalf("ListCredentials across a crash = %v, %v; want it retried after the restart", creds, err)
+	}
+	if took := time.Since(killedAt); took < 2*spec.MinBackoff {
+		t.Errorf("second restart after %v, want the doubled backoff %v", took, 2*spec.MinBackoff)
+	}
+	if p.Restarts() != 2 || hook.Load() != 2 {
+		t.Fatalf("restarts %d, hook %d; want 2", p.Restarts(), hook.Load())
+	}
+
+	// A plugin that exits by itself in the middle of a call is a crash too.
+	_, err = p.Verify(ctx, sdk.VerifyRequest{UserID: "u1", Response: map[string]string{"mode": "exit"}})
+	if !errors.Is(err, sdk.ErrUnavailable) {
+		t.Fatalf("Verify of an exiting plugin: %v", err)
+	}
+	waitFor(t, "the third restart", 10*time.Second, func() bool { return p.Healthy() && p.Restarts() == 3 })
+	if _, err := p.Describe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil || p.Healthy() {
+		t.Fatalf("Close: %v, healthy %v", err, p.Healthy())
+	}
+	if _, err := p.Describe(ctx); !errors.Is(err, sdk.ErrUnavailable) {
+		t.Fatalf("Describe after Close: %v", err)
+	}
+}
+
+func sha256File(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func TestChecksum(t *testing.T) {
+	e := newEnv()
+	spec := e.spec(t, "probe", "probe")
+	spec.SHA256 = sha256File(t, spec.Path)
+	launch(t, spec) // the right checksum starts
+
+	spec.SHA256 = strings.Repeat("ab", 32)
+	_, err := host.Launch(context.Background(), spec)
+	t.Logf("error: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "method probe") || !strings.Contains(err.Error(), spec.Path) ||
+		!strings.Contains(err.Error(), "checksum mismatch") {
+		t.Fatalf("wrong checksum: %v", err)
+	}
+	spec.SHA256 = "not-hex"
+	if _, err := host.Launch(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "64 hex digits") {
+		t.Fatalf("malformed checksum: %v", err)
+	}
+}
+
+func TestLaunchFailuresNameMethodAndFile(t *testing.T) {
+	e := newEnv()
+	missing := e.spec(t, "probe", "probe")
+	missing.Path = t.TempDir() + "/no-such-plugin"
+	v2 := e.spec(t, "future", "v2")
+	notPlugin := e.spec(t, "bogus", "probe")
+	notPlugin.Path = "/bin/true"
+	for _, c := range []struct {
+		name string
+		spec host.Spec
+		want string
+	}{
+		{"missing file", missing, "no such file"},
+		{"protocol version 2 only", v2, "Plugin version: 2"},
+		{"not a plugin", notPlugin, "plugin"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := host.Launch(context.Background(), c.spec)
+			if err == nil {
+				t.Fatal("launched")
+			}
+			msg := err.Error()
+			t.Logf("error: %s", msg)
+			if !strings.Contains(msg, "method "+c.spec.Name) || !strings.Contains(msg, c.spec.Path) || !strings.Contains(msg, c.want) {
+				t.Fatalf("error %q should name method %s, file %s and say %q", msg, c.spec.Name, c.spec.Path, c.want)
+			}
+			if strings.Count(msg, "\n") > 0 {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v to fail", d)
+			}
+		})
+	}
+	bad := e.spec(t, "Bad Name", "probe")
+	if _, err := host.Launch(context.Background(), bad); err == nil {
+		t.Fatal("launched a method with a bad name")
+	}
+	short := e.spec(t, "probe", "probe")
+	short.Key = short.Key[:16]
+	if _, err := host.Launch(context.Background(), short); err == nil || !strings.Contains(err.Error(), "32") {
+		t.Fatalf("short key: %v", err)
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	e := newEnv()
+	r := host.NewRegistry()
+	t.Cleanup(func() { _ = r.Close() })
+	ctx := context.Background()
+	if err := r.Launch(ctx, e.spec(t, "alpha", "probe"), e.spec(t, "beta", "probe")); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Names(); !slices.Equal(got, []string{"alpha", "beta"}) {
+		t.Fatalf("names %v", got)
+	}
+	if d := r.Descriptions(); d["alpha"].Name != "alpha" || d["beta"].Priority != 7 {
+		t.Fatalf("descriptions %+v", d)
+	}
+	if h := r.Health(); !h["alpha"] || !h["beta"] {
+		t.Fatalf("health %v", h)
+	}
+	if err := r.Launch(ctx, e.spec(t, "alpha", "probe")); err == nil {
+		t.Fatal("launched alpha twice")
+	}
+	missing := e.spec(t, "gamma", "probe")
+	missing.Path = "/nonexistent/plugin"
+	if err := r.Launch(ctx, e.spec(t, "delta", "probe"), missing); err == nil || !strings.Contains(err.Error(), "method gamma") {
+		t.Fatalf("failing launch: %v", err)
+	}
+	if _, ok := r.Method("delta"); ok {
+		t.Fatal("delta stayed although its batch failed")
+	}
+	p, ok := r.Method("beta")
+	if !ok {
+		t.Fatal("no beta")
+	}
+	// Each method has its own namespace: the same key, two values.
+	for _, n := range []string{"alpha", "beta"} {
+		q, _ := r.Method(n)
+		if _, err := admin(t, q, "put", "key", "k", "value", n, "expect", "0", "ttl", "0s"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := admin(t, p, "get", "key", "k"); err != nil || v["value"] != "beta" {
+		t.Fatalf("beta's k = %v, %v", v, err)
+	}
+	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "beta to be reported down", 5*time.Second, func() bool { return !r.Health()["beta"] || r.Restarts()["beta"] == 1 })
+	waitFor(t, "beta to be back", 10*time.Second, func() bool { return r.Health()["beta"] })
+	if r.Restarts()["beta"] != 1 || r.Restarts()["alpha"] != 0 {
+		t.Fatalf("restarts %v", r.Restarts())
+	}
+	_ = r.Close()
+	if len(r.Names()) != 0 || p.Healthy() {
+		t.Fatal("Close left plugins")
+	}
+}

@@ -1,0 +1,314 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
+)
+
+// Defaults of Spec.
+const (
+	DefaultCallTimeout  = 5 * time.Second
+	DefaultStartTimeout = 10 * time.Second
+	DefaultMinBackoff   = 100 * time.Millisecond
+	DefaultMaxBackoff   = 10 * time.Second
+)
+
+// stableAfter is how long a process must have lived for its crash to start
+// the backoff again from MinBackoff.
+const stableAfter = time.Minute
+
+// Spec says how to run one method plugin.
+type Spec struct {
+	// Name is the method's configured name ("totp"): its storage
+	// namespace, its rate-limit prefix and the name in every error.
+	// Lower-case letters, digits, '-' and '_'.
+	Name string
+	// Path is the executable. Args follow it on the command line, so that
+	// `ps` tells the processes apart: a built-in method runs as the stepup
+	// binary itself with Args {"plugin", "totp"}; an external plugin runs as
+	// its own file.
+	Path string
+	Args []string
+	// Env is the plugin's whole environment besides go-plugin's own
+	// variables: the host's environment (which holds its secrets) is not
+	// inherited. TMPDIR is passed on when set.
+	Env []string
+	// SHA256 is the expected hex checksum of Path; empty skips the check
+	// (built-in methods, whose file is the running binary).
+	SHA256 string
+	// Config is handed to the method's Configure (sdk.Configurable).
+	Config map[string]string
+
+	// Backend stores the method's data and rate-limit events.
+	Backend Backend
+	// Key is the 32-byte AES-256-GCM key that encrypts the method's values
+	// at rest.
+	Key []byte
+	// Now is the host clock: sent with every call (the plugin's Host.Now)
+	// and used for storage expiry and rate limits. Default time.Now.
+	Now func() time.Time
+
+	// CallTimeout bounds every call, including a wait for a restart.
+	CallTimeout time.Duration
+	// StartTimeout bounds one start of the process up to a working Setup.
+	StartTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait before a restart after a
+	// crash: MinBackoff, doubling while the restarted process keeps
+	// failing, up to MaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+
+	// Logger receives the plugin's log lines and the host's events about
+	// it (crashes, restarts). Default: discard.
+	Logger *slog.Logger
+	// OnRestart, when set, is called after each successful restart (for a
+	// metric); Plugin.Restarts counts them too.
+	OnRestart func(name string)
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Launch starts the plugin of spec, hands it its host services, asks it
+// to Describe itself, and keeps it running: a crash is followed by restarts
+// with backoff until Close. Every error names the method and the file: a
+// missing file, a checksum mismatch, a plugin of another protocol version
+// or one that fails to start.
+func Launch(ctx context.Context, spec Spec) (*Plugin, error) {
+	p, err := newPlugin(spec)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := p.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := describe(ctx, inst, p.spec)
+	if err != nil {
+		inst.client.Kill()
+		return nil, fmt.Errorf("method %s: plugin %s: describe: %w", spec.Name, p.spec.Path, err)
+	}
+	desc.Name = spec.Name
+	p.desc = desc
+	p.install(inst)
+	return p, nil
+}
+
+func newPlugin(spec Spec) (*Plugin, error) {
+	if !nameRE.MatchString(spec.Name) {
+		return nil, fmt.Errorf("method %q: name must be lower-case letters, digits, '-' or '_'", spec.Name)
+	}
+	if spec.Path == "" {
+		return nil, fmt.Errorf("method %s: no plugin path", spec.Name)
+	}
+	fi, err := os.Stat(spec.Path)
+	if err != nil {
+		return nil, fmt.Errorf("method %s: plugin file %s: %w", spec.Name, spec.Path, err)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("method %s: plugin file %s: not an executable file", spec.Name, spec.Path)
+	}
+	var sum []byte
+	if spec.SHA256 != "" {
+		sum, err = hex.DecodeString(strings.TrimSpace(spec.SHA256))
+		if err != nil || len(sum) != sha256.Size {
+			return nil, fmt.Errorf("method %s: sha256 of plugin file %s is not 64 hex digits", spec.Name, spec.Path)
+		}
+		got, err := fileSHA256(spec.Path)
+		if err != nil {
+			return nil, fmt.Errorf("method %s: plugin file %s: %w", spec.Name, spec.Path, err)
+		}
+		if hex.EncodeToString(got) != hex.EncodeToString(sum) {
+			return nil, fmt.Errorf("method %s: plugin file %s: checksum mismatch: file has sha256 %x, configuration expects %x",
+				spec.Name, spec.Path, got, sum)
+		}
+	}
+	if spec.Now == nil {
+		spec.Now = time.Now
+	}
+	if spec.Logger == nil {
+		spec.Logger = slog.New(slog.DiscardHandler)
+	}
+	spec.Logger = spec.Logger.With("method", spec.Name)
+	setDefault(&spec.CallTimeout, DefaultCallTimeout)
+	setDefault(&spec.StartTimeout, DefaultStartTimeout)
+	setDefault(&spec.MinBackoff, DefaultMinBackoff)
+	setDefault(&spec.MaxBackoff, DefaultMaxBackoff)
+	svc, err := newServices(Namespace(spec.Name), spec.Backend, spec.Key, spec.Now, spec.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("method %s: %w", spec.Name, err)
+	}
+	return &Plugin{spec: spec, checksum: sum, svc: svc, ready: make(chan struct{}), closeCh: make(chan struct{})}, nil
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+func fileSHA256(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// instance is one running process of a plugin.
+type instance struct {
+	client  *plugin.Client
+	rpc     pluginpb.MethodClient
+	done    <-chan struct{} // closed when the process has exited
+	pid     int
+	started time.Time
+}
+
+// start runs one process up to a working Setup.
+func (p *Plugin) start(ctx context.Context) (*instance, error) {
+	spec := p.spec
+	fail := func(step string, err error) error {
+		return fmt.Errorf("method %s: plugin %s: %s: %w", spec.Name, spec.Path, step, oneLine(err))
+	}
+	cmd := exec.Command(spec.Path, spec.Args...)
+	cmd.Env = append(baseEnv(), spec.Env...)
+	setProcAttr(cmd)
+	var secure *plugin.SecureConfig
+	if p.checksum != nil {
+		secure = &plugin.SecureConfig{Checksum: p.checksum, Hash: sha256.New()}
+	}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig: sdk.Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{
+			sdk.ProtocolVersion: {sdk.PluginName: &clientPlugin{}},
+		},
+		Cmd:              cmd,
+		SecureConfig:     secure,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     spec.StartTimeout,
+		SkipHostEnv:      true,
+		Logger:           hclogFor(spec.Logger),
+	})
+	started := time.Now()
+	proto, err := client.Client()
+	if err != nil {
+		client.Kill()
+		return nil, fail("start", err)
+	}
+	raw, err := proto.Dispense(sdk.PluginName)
+	if err != nil {
+		client.Kill()
+		return nil, fail("dispense", err)
+	}
+	d := raw.(*dispensed)
+	id := d.broker.NextId()
+	go d.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pluginpb.RegisterStorageServer(s, storageServer{s: p.svc})
+		pluginpb.RegisterRateLimitServer(s, rateLimitServer{s: p.svc})
+		return s
+	})
+	inst := &instance{client: client, rpc: pluginpb.NewMethodClient(d.conn), done: d.done.Done(), started: started}
+	if rc := client.ReattachConfig(); rc != nil {
+		inst.pid = rc.Pid
+	} else if pid, err := strconv.Atoi(client.ID()); err == nil {
+		inst.pid = pid
+	}
+	sctx, cancel := context.WithTimeout(ctx, spec.StartTimeout)
+	defer cancel()
+	if _, err := inst.rpc.Setup(sctx, &pluginpb.SetupRequest{HostServiceId: id, Name: spec.Name, Config: spec.Config}); err != nil {
+		client.Kill()
+		return nil, fail("setup", sdk.FromStatus(err))
+	}
+	return inst, nil
+}
+
+func describe(ctx context.Context, inst *instance, spec Spec) (sdk.Description, error) {
+	ctx, cancel := context.WithTimeout(ctx, spec.CallTimeout)
+	defer cancel()
+	d, err := inst.rpc.Describe(ctx, &pluginpb.DescribeRequest{NowUnixNano: spec.Now().UnixNano()})
+	if err != nil {
+		return sdk.Description{}, sdk.FromStatus(err)
+	}
+	return descriptionFromPB(d), nil
+}
+
+// oneLine keeps go-plugin's multi-line diagnostics to the one line an
+// operator needs, and the original for errors.Is / errors.As.
+func oneLine(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "\n") {
+		return err
+	}
+	if strings.HasPrefix(msg, "Unrecognized remote plugin message") {
+		msg = "not a stepup method plugin: it exited or wrote no go-plugin handshake (wrong file, architecture or permissions?)"
+	} else {
+		var parts []string
+		for _, l := range strings.Split(msg, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				parts = append(parts, l)
+			}
+		}
+		msg = strings.Join(parts, " ")
+	}
+	return &lineError{msg: msg, err: err}
+}
+
+type lineError struct {
+	msg string
+	err error
+}
+
+func (e *lineError) Error() string { return e.msg }
+func (e *lineError) Unwrap() error { return e.err }
+
+// baseEnv is what a plugin inherits from the host's environment.
+func baseEnv() []string {
+	var env []string
+	if v, ok := os.LookupEnv("TMPDIR"); ok {
+		env = append(env, "TMPDIR="+v)
+	}
+	return env
+}
+
+// clientPlugin is the host side of the go-plugin plugin set.
+type clientPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+}
+
+func (clientPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("host: the plugin side is sdk.Serve")
+}
+
+func (clientPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return &dispensed{done: ctx, broker: broker, conn: conn}, nil
+}
+
+// dispensed is what go-plugin hands out: the connection, the broker, and
+// a context that ends when the process exits.
+type dispensed struct {
+	done   context.Context
+	broker *plugin.GRPCBroker
+	conn   *grpc.ClientConn
+}

@@ -1,0 +1,348 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
+)
+
+// Plugin is a running method plugin as the provider sees it: the calls of
+// sdk.Method without the Host argument (the host supplies it), its health,
+// and its restarts. It is safe for concurrent use.
+//
+// Every call is bounded by Spec.CallTimeout. When the plugin crashes (its
+// process exits, or a call fails with a gRPC Unavailable that the plugin
+// did not send), the process is killed and restarted with backoff; until
+// then Healthy is false and calls fail at once with sdk.ErrUnavailable,
+// except the calls that are safe to repeat (Describe, ListCredentials),
+// which wait for the restart within their timeout and are tried once more.
+// A call that may have consumed something (Begin, Verify, Enrol,
+// ConfirmEnrolment, Remove, Admin) is never sent twice.
+//
+// Errors of the method arrive as the sdk sentinels (errors.Is), wrapped
+// with the method's name.
+type Plugin struct {
+	spec     Spec
+	checksum []byte
+	svc      *services
+	desc     sdk.Description
+
+	mu      sync.Mutex
+	inst    *instance     // nil while down
+	ready   chan struct{} // closed while inst != nil
+	closed  bool
+	closeCh chan struct{}
+	backoff time.Duration
+
+	healthy  atomic.Bool
+	restarts atomic.Int64
+	wg       sync.WaitGroup
+}
+
+// Name is the method's configured name.
+func (p *Plugin) Name() string { return p.spec.Name }
+
+// Description is what the plugin described at launch, with Name set to the
+// configured name.
+func (p *Plugin) Description() sdk.Description { return p.desc }
+
+// Healthy reports whether a process is running and answering.
+func (p *Plugin) Healthy() bool { return p.healthy.Load() }
+
+// Restarts counts the restarts after crashes since Launch.
+func (p *Plugin) Restarts() int64 { return p.restarts.Load() }
+
+// PID is the process ID of the running plugin, 0 while it is down.
+func (p *Plugin) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inst == nil {
+		return 0
+	}
+	return p.inst.pid
+}
+
+// Close stops the plugin and its restarts. Calls made afterwards fail with
+// sdk.ErrUnavailable.
+func (p *Plugin) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.closeCh)
+	inst := p.inst
+	p.inst = nil
+	p.healthy.Store(false)
+	p.mu.Unlock()
+	if inst != nil {
+		inst.client.Kill()
+	}
+	p.wg.Wait()
+	return nil
+}
+
+// install makes inst the running process and watches it; false when the
+// plugin was closed meanwhile.
+func (p *Plugin) install(inst *instance) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.inst = inst
+	close(p.ready)
+	p.healthy.Store(true)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		select {
+		case <-inst.done:
+			p.crashed(inst, "process exited")
+		case <-p.closeCh:
+		}
+	}()
+	return true
+}
+
+// crashed takes inst out of service (once) and starts the restart loop.
+func (p *Plugin) crashed(inst *instance, reason string) {
+	p.mu.Lock()
+	if p.closed || p.inst != inst {
+		p.mu.Unlock()
+		return
+	}
+	p.inst = nil
+	p.ready = make(chan struct{})
+	p.healthy.Store(false)
+	if p.backoff == 0 || time.Since(inst.started) > stableAfter {
+		p.backoff = p.spec.MinBackoff
+	} else {
+		p.backoff = min(2*p.backoff, p.spec.MaxBackoff)
+	}
+	delay := p.backoff
+	p.wg.Add(1) // under mu: Close waits only after it has set closed
+	p.mu.Unlock()
+	p.spec.Logger.Warn("method plugin crashed; restarting", "pid", inst.pid, "reason", reason, "backoff", delay)
+	go func() {
+		defer p.wg.Done()
+		inst.client.Kill()
+		p.restart(delay)
+	}()
+}
+
+func (p *Plugin) restart(delay time.Duration) {
+	for {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-p.closeCh:
+			t.Stop()
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), p.spec.StartTimeout)
+		inst, err := p.start(ctx)
+		cancel()
+		if err == nil {
+			p.restarts.Add(1) // before Healthy turns true
+			if !p.install(inst) {
+				inst.client.Kill()
+				return
+			}
+			p.spec.Logger.Info("method plugin restarted", "pid", inst.pid, "restarts", p.restarts.Load())
+			if p.spec.OnRestart != nil {
+				p.spec.OnRestart(p.spec.Name)
+			}
+			return
+		}
+		p.mu.Lock()
+		p.backoff = min(2*p.backoff, p.spec.MaxBackoff)
+		delay = p.backoff
+		p.mu.Unlock()
+		p.spec.Logger.Error("method plugin restart failed", "err", err, "next_try_in", delay)
+	}
+}
+
+// current returns the running process; while there is none it fails at
+// once, or, with wait, waits for the restart.
+func (p *Plugin) current(ctx context.Context, wait bool) (*instance, error) {
+	for {
+		p.mu.Lock()
+		inst, ready, closed := p.inst, p.ready, p.closed
+		p.mu.Unlock()
+		switch {
+		case closed:
+			return nil, fmt.Errorf("method %s: %w: plugin closed", p.spec.Name, sdk.ErrUnavailable)
+		case inst != nil:
+			return inst, nil
+		case !wait:
+			return nil, fmt.Errorf("method %s: %w: plugin is restarting", p.spec.Name, sdk.ErrUnavailable)
+		}
+		select {
+		case <-ready:
+		case <-p.closeCh:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("method %s: %w: plugin is restarting: %w", p.spec.Name, sdk.ErrUnavailable, ctx.Err())
+		}
+	}
+}
+
+// isCrash tells a dead or unreachable process from an error the method
+// returned: the sdk always sends an ErrorDetail; a transport failure has
+// none.
+func isCrash(inst *instance, err error) bool {
+	select {
+	case <-inst.done:
+		return true
+	default:
+	}
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.Unavailable && sdk.Detail(st) == nil
+}
+
+// call runs f against the running process within the call timeout.
+// retry: f is safe to repeat, so after a crash it waits for the restart and
+// runs once more.
+func (p *Plugin) call(ctx context.Context, op string, retry bool, f func(context.Context, *instance) error) error {
+	ctx, cancel := context.WithTimeout(ctx, p.spec.CallTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		inst, err := p.current(ctx, retry)
+		if err != nil {
+			return err
+		}
+		err = f(ctx, inst)
+		if err == nil {
+			return nil
+		}
+		if isCrash(inst, err) {
+			p.crashed(inst, op+": "+err.Error())
+			if retry && attempt == 0 {
+				continue
+			}
+			return fmt.Errorf("method %s: %s: %w: plugin crashed", p.spec.Name, op, sdk.ErrUnavailable)
+		}
+		return fmt.Errorf("method %s: %s: %w", p.spec.Name, op, sdk.FromStatus(err))
+	}
+}
+
+func (p *Plugin) now() int64 { return p.spec.Now().UnixNano() }
+
+// Describe asks the plugin again what it is (safe to repeat). Name is the
+// configured name.
+func (p *Plugin) Describe(ctx context.Context) (sdk.Description, error) {
+	var out sdk.Description
+	err := p.call(ctx, "describe", true, func(ctx context.Context, inst *instance) error {
+		d, err := inst.rpc.Describe(ctx, &pluginpb.DescribeRequest{NowUnixNano: p.now()})
+		if err == nil {
+			out = descriptionFromPB(d)
+			out.Name = p.spec.Name
+		}
+		return err
+	})
+	return out, err
+}
+
+// Begin starts a challenge; see sdk.Method.
+func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge, error) {
+	var out sdk.Challenge
+	err := p.call(ctx, "begin", false, func(ctx context.Context, inst *instance) error {
+		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User)})
+		if err == nil {
+			out = challengeFromPB(c)
+		}
+		return err
+	})
+	return out, err
+}
+
+// Verify checks a response; see sdk.Method. Never repeated after a crash.
+func (p *Plugin) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Result, error) {
+	var out sdk.Result
+	err := p.call(ctx, "verify", false, func(ctx context.Context, inst *instance) error {
+		r, err := inst.rpc.Verify(ctx, &pluginpb.VerifyRequest{
+			NowUnixNano: p.now(), UserId: req.UserID, ChallengeId: req.ChallengeID, Response: req.Response,
+		})
+		if err == nil {
+			out = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId()}
+		}
+		return err
+	})
+	return out, err
+}
+
+// Enrol starts an enrolment; see sdk.Method.
+func (p *Plugin) Enrol(ctx context.Context, req sdk.EnrolRequest) (sdk.Enrolment, error) {
+	var out sdk.Enrolment
+	err := p.call(ctx, "enrol", false, func(ctx context.Context, inst *instance) error {
+		e, err := inst.rpc.Enrol(ctx, &pluginpb.EnrolRequest{NowUnixNano: p.now(), User: userToPB(req.User), Params: req.Params})
+		if err == nil {
+			out = enrolmentFromPB(e)
+		}
+		return err
+	})
+	return out, err
+}
+
+// ConfirmEnrolment completes an enrolment; see sdk.Method. Never repeated
+// after a crash.
+func (p *Plugin) ConfirmEnrolment(ctx context.Context, req sdk.ConfirmRequest) (sdk.Credential, error) {
+	var out sdk.Credential
+	err := p.call(ctx, "confirm enrolment", false, func(ctx context.Context, inst *instance) error {
+		c, err := inst.rpc.ConfirmEnrolment(ctx, &pluginpb.ConfirmEnrolmentRequest{
+			NowUnixNano: p.now(), User: userToPB(req.User), EnrolmentId: req.EnrolmentID, Label: req.Label, Response: req.Response,
+		})
+		if err == nil {
+			out = credentialFromPB(c)
+		}
+		return err
+	})
+	return out, err
+}
+
+// ListCredentials returns the user's credentials (safe to repeat).
+func (p *Plugin) ListCredentials(ctx context.Context, userID string) ([]sdk.Credential, error) {
+	var out []sdk.Credential
+	err := p.call(ctx, "list credentials", true, func(ctx context.Context, inst *instance) error {
+		r, err := inst.rpc.ListCredentials(ctx, &pluginpb.ListCredentialsRequest{NowUnixNano: p.now(), UserId: userID})
+		if err == nil {
+			out = make([]sdk.Credential, 0, len(r.GetCredentials()))
+			for _, c := range r.GetCredentials() {
+				out = append(out, credentialFromPB(c))
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+// Remove deletes one credential; see sdk.Method.
+func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error {
+	return p.call(ctx, "remove", false, func(ctx context.Context, inst *instance) error {
+		_, err := inst.rpc.Remove(ctx, &pluginpb.RemoveRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID})
+		return err
+	})
+}
+
+// Admin runs an administrative action; see sdk.Method. Never repeated
+// after a crash.
+func (p *Plugin) Admin(ctx context.Context, req sdk.AdminRequest) (map[string]string, error) {
+	var out map[string]string
+	err := p.call(ctx, "admin "+req.Action, false, func(ctx context.Context, inst *instance) error {
+		r, err := inst.rpc.Admin(ctx, &pluginpb.AdminRequest{NowUnixNano: p.now(), Action: req.Action, User: userToPB(req.User), Params: req.Params})
+		if err == nil {
+			out = r.GetResult()
+		}
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,212 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
+)
+
+// The test binary doubles as plugin executables: TestMain serves one of
+// these when STEPUP_HOST_TEST_PLUGIN names it.
+const pluginEnv = "STEPUP_HOST_TEST_PLUGIN"
+
+func servePluginIfAsked() bool {
+	switch os.Getenv(pluginEnv) {
+	case "probe":
+		sdk.Serve(probe{})
+	case "v2":
+		// A plugin of a future protocol version only.
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  sdk.Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{2: {sdk.PluginName: v2Plugin{}}},
+			GRPCServer:       plugin.DefaultGRPCServer,
+		})
+	case "":
+		return false
+	default:
+		fmt.Fprintln(os.Stderr, "unknown test plugin")
+		os.Exit(2)
+	}
+	return true
+}
+
+type v2Plugin struct{ plugin.NetRPCUnsupportedPlugin }
+
+func (v2Plugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginpb.RegisterMethodServer(s, pluginpb.UnimplementedMethodServer{})
+	return nil
+}
+
+func (v2Plugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("not a host")
+}
+
+// probe is a method whose behaviour the test steers through the response
+// ("mode") and admin actions, to exercise the host.
+type probe struct{}
+
+var sentinels = map[string]error{
+	"invalid_response": sdk.ErrInvalidResponse,
+	"not_enrolled":     sdk.ErrNotEnrolled,
+	"already_enrolled": sdk.ErrAlreadyEnrolled,
+	"not_found":        sdk.ErrNotFound,
+	"conflict":         sdk.ErrConflict,
+	"unavailable":      sdk.ErrUnavailable,
+}
+
+func (probe) Describe(context.Context) (sdk.Description, error) {
+	return sdk.Description{
+		Name: "probe", DisplayName: "Probe", Levels: []string{"aal2"}, AMR: []string{"otp"},
+		Priority: 7, AdminActions: []string{"cas-race", "put", "get", "delete", "list", "count", "now", "env", "panic"},
+		Limits: []sdk.Limit{{Operation: sdk.OpVerify, Max: 3, Window: time.Minute}},
+	}, nil
+}
+
+func (probe) Begin(_ context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
+	return sdk.Challenge{ID: "c-" + req.User.ID, Prompt: "Say the word", Fields: []sdk.Field{{Name: "code"}},
+		Public: map[string]string{"hint": "bird"}, ExpiresAt: h.Now().Add(time.Minute)}, nil
+}
+
+// Verify counts itself in storage ("verify-count", so a test sees whether
+// the host sent it twice) and then behaves by Response["mode"].
+func (probe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
+	st := h.Storage()
+	mode := req.Response["mode"]
+	if mode != "ok" {
+		if err := bump(ctx, st, "verify-count"); err != nil {
+			return sdk.Result{}, err
+		}
+	}
+	switch {
+	case mode == "ok":
+		want, _, err := st.Get(ctx, "secret")
+		if err != nil {
+			return sdk.Result{}, err
+		}
+		if string(want) != req.Response["code"] {
+			return sdk.Result{}, sdk.ErrInvalidResponse
+		}
+		return sdk.Result{AMR: []string{"otp"}, CredentialID: "cred-1"}, nil
+	case mode == "hang":
+		select {
+		case <-ctx.Done():
+			return sdk.Result{}, ctx.Err()
+		case <-time.After(time.Minute):
+		}
+	case mode == "exit":
+		os.Exit(3)
+	case mode == "rate_limited":
+		return sdk.Result{}, fmt.Errorf("probe: %w", sdk.RateLimited(h.Now().Add(90*time.Second)))
+	case mode == "invalid_input":
+		return sdk.Result{}, sdk.InvalidInput("enter the word %q", "bird")
+	case strings.HasPrefix(mode, "err:"):
+		if err, ok := sentinels[strings.TrimPrefix(mode, "err:")]; ok {
+			return sdk.Result{}, fmt.Errorf("probe detail: %w", err)
+		}
+		return sdk.Result{}, errors.New("probe: some other failure")
+	}
+	return sdk.Result{AMR: []string{"otp"}}, nil
+}
+
+func bump(ctx context.Context, st sdk.Storage, key string) error {
+	for {
+		raw, v, err := st.Get(ctx, key)
+		if errors.Is(err, sdk.ErrNotFound) {
+			raw, v = []byte("0"), sdk.MustNotExist
+		} else if err != nil {
+			return err
+		}
+		n, _ := strconv.Atoi(string(raw))
+		_, err = st.Put(ctx, key, []byte(strconv.Itoa(n+1)), v, 0)
+		if !errors.Is(err, sdk.ErrConflict) {
+			return err
+		}
+	}
+}
+
+func (probe) Enrol(context.Context, sdk.Host, sdk.EnrolRequest) (sdk.Enrolment, error) {
+	return sdk.Enrolment{ID: "e1", Display: map[string]string{"k": "v"}, ImagePNG: []byte{1, 2, 3}}, nil
+}
+
+func (probe) ConfirmEnrolment(_ context.Context, h sdk.Host, req sdk.ConfirmRequest) (sdk.Credential, error) {
+	return sdk.Credential{ID: "cred-1", Label: req.Label, CreatedAt: h.Now()}, nil
+}
+
+func (probe) ListCredentials(_ context.Context, h sdk.Host, userID string) ([]sdk.Credential, error) {
+	return []sdk.Credential{{ID: "cred-1", Label: userID, CreatedAt: h.Now()}}, nil
+}
+
+func (probe) Remove(_ context.Context, _ sdk.Host, _, credentialID string) error {
+	if credentialID != "cred-1" {
+		return sdk.ErrNotFound
+	}
+	return nil
+}
+
+func (probe) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (map[string]string, error) {
+	st, p := h.Storage(), req.Params
+	switch req.Action {
+	case "cas-race":
+		n, _ := strconv.Atoi(p["n"])
+		var mu sync.Mutex
+		out := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := st.Put(ctx, p["key"], []byte(strconv.Itoa(i)), sdk.MustNotExist, 0)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					out["won"]++
+				case errors.Is(err, sdk.ErrConflict):
+					out["conflict"]++
+				default:
+					out["other"]++
+				}
+			}()
+		}
+		wg.Wait()
+		return map[string]string{"won": strconv.Itoa(out["won"]), "conflict": strconv.Itoa(out["conflict"]), "other": strconv.Itoa(out["other"])}, nil
+	case "put":
+		ev, _ := strconv.ParseInt(p["expect"], 10, 64)
+		ttl, _ := time.ParseDuration(p["ttl"])
+		v, err := st.Put(ctx, p["key"], []byte(p["value"]), ev, ttl)
+		return map[string]string{"version": strconv.FormatInt(v, 10)}, err
+	case "get":
+		val, v, err := st.Get(ctx, p["key"])
+		return map[string]string{"value": string(val), "version": strconv.FormatInt(v, 10)}, err
+	case "delete":
+		ev, _ := strconv.ParseInt(p["expect"], 10, 64)
+		return nil, st.Delete(ctx, p["key"], ev)
+	case "list":
+		keys, err := st.List(ctx, p["prefix"])
+		return map[string]string{"keys": strings.Join(keys, ",")}, err
+	case "count":
+		w, _ := time.ParseDuration(p["window"])
+		l, _ := strconv.Atoi(p["limit"])
+		r, err := h.RateLimit().Count(ctx, p["key"], w, l)
+		return map[string]string{"allowed": strconv.FormatBool(r.Allowed), "count": strconv.Itoa(r.Count),
+			"retry_after": r.RetryAfter.Format(time.RFC3339Nano)}, err
+	case "now":
+		return map[string]string{"now": h.Now().Format(time.RFC3339Nano)}, nil
+	case "env":
+		return map[string]string{"env": strings.Join(os.Environ(), "\n")}, nil
+	case "panic":
+		panic("probe panics")
+	}
+	return nil, sdk.InvalidInput("no action %q", req.Action)
+}

@@ -1,0 +1,274 @@
+package host
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
+)
+
+// KeySize is the length of the data key a host is given: AES-256.
+const KeySize = 32
+
+// sealVersion prefixes every sealed value: the format (and, later, the key
+// generation) it was written with.
+const sealVersion byte = 1
+
+// services are the host services of one method: its storage view, bound to
+// one namespace and encrypted, and its rate limiter, bound to one key
+// prefix. The plugin never names a namespace; the host does.
+type services struct {
+	namespace string
+	backend   Backend
+	aead      cipher.AEAD
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+func newServices(namespace string, b Backend, key []byte, now func() time.Time, log *slog.Logger) (*services, error) {
+	if b == nil {
+		return nil, errors.New("no storage backend")
+	}
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("data key is %d bytes, want %d", len(key), KeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &services{namespace: namespace, backend: b, aead: aead, now: now, log: log}, nil
+}
+
+// NewLocalHost returns the Host that a plugin configured under name sees,
+// without a subprocess: the same namespace, encryption and rate-limit keys
+// as a launched plugin. Its Now reads now on every call. For tests of a
+// Method in process, and for tools that read a method's data.
+func NewLocalHost(name string, b Backend, key []byte, now func() time.Time) (sdk.Host, error) {
+	s, err := newServices(Namespace(name), b, key, now, nil)
+	if err != nil {
+		return nil, err
+	}
+	return localHost{s}, nil
+}
+
+// Namespace is the Backend namespace of the method configured under name;
+// its rate-limit keys start with Namespace(name) + "/".
+func Namespace(name string) string { return "method/" + name }
+
+type localHost struct{ s *services }
+
+func (h localHost) Storage() sdk.Storage       { return h.s }
+func (h localHost) RateLimit() sdk.RateLimiter { return h.s }
+func (h localHost) Now() time.Time             { return h.s.now() }
+
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return sdk.InvalidInput("storage key is empty")
+	case len(key) > sdk.MaxKeyLen:
+		return sdk.InvalidInput("storage key is longer than %d bytes", sdk.MaxKeyLen)
+	case !utf8.ValidString(key) || strings.ContainsRune(key, 0):
+		return sdk.InvalidInput("storage key is not UTF-8 without NUL")
+	}
+	return nil
+}
+
+// aad binds a sealed value to its namespace and key: a value copied to
+// another key or namespace no longer opens.
+func (s *services) aad(key string) []byte {
+	return []byte("stepup-plugin-kv\x00" + s.namespace + "\x00" + key)
+}
+
+func (s *services) seal(key string, plain []byte) ([]byte, error) {
+	ns := s.aead.NonceSize()
+	out := make([]byte, 1+ns, 1+ns+len(plain)+s.aead.Overhead())
+	out[0] = sealVersion
+	if _, err := rand.Read(out[1 : 1+ns]); err != nil {
+		return nil, err
+	}
+	return s.aead.Seal(out, out[1:1+ns], plain, s.aad(key)), nil
+}
+
+func (s *services) open(key string, sealed []byte) ([]byte, error) {
+	ns := s.aead.NonceSize()
+	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {
+		return nil, errors.New("not a sealed value")
+	}
+	return s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], s.aad(key))
+}
+
+// backendErr keeps the two errors a plugin may act on and hides the rest
+// (database detail stays in the host's log).
+func (s *services) backendErr(op, key string, err error) error {
+	switch {
+	case errors.Is(err, sdk.ErrNotFound):
+		return sdk.ErrNotFound
+	case errors.Is(err, sdk.ErrConflict):
+		return sdk.ErrConflict
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	s.log.Error("plugin storage failed", "namespace", s.namespace, "op", op, "key", key, "err", err)
+	return fmt.Errorf("%w: storage %s failed", sdk.ErrUnavailable, op)
+}
+
+// Get implements sdk.Storage.
+func (s *services) Get(ctx context.Context, key string) ([]byte, int64, error) {
+	if err := checkKey(key); err != nil {
+		return nil, 0, err
+	}
+	e, err := s.backend.KVGet(ctx, s.namespace, key, s.now())
+	if err != nil {
+		return nil, 0, s.backendErr("get", key, err)
+	}
+	plain, err := s.open(key, e.Value)
+	if err != nil {
+		s.log.Error("plugin storage value does not decrypt (wrong data key or tampering)", "namespace", s.namespace, "key", key)
+		return nil, 0, fmt.Errorf("%w: stored value does not decrypt", sdk.ErrUnavailable)
+	}
+	return plain, e.Version, nil
+}
+
+// Put implements sdk.Storage.
+func (s *services) Put(ctx context.Context, key string, value []byte, expectVersion int64, ttl time.Duration) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
+	switch {
+	case len(value) > sdk.MaxValueLen:
+		return 0, sdk.InvalidInput("storage value is longer than %d bytes", sdk.MaxValueLen)
+	case expectVersion < -1:
+		return 0, sdk.InvalidInput("expectVersion %d: want -1, 0 or a version", expectVersion)
+	case ttl < 0:
+		return 0, sdk.InvalidInput("negative ttl")
+	}
+	sealed, err := s.seal(key, value)
+	if err != nil {
+		return 0, s.backendErr("put", key, err)
+	}
+	now := s.now()
+	var expires time.Time
+	if ttl > 0 {
+		expires = now.Add(ttl)
+	}
+	v, err := s.backend.KVPut(ctx, s.namespace, key, sealed, expectVersion, expires, now)
+	if err != nil {
+		return 0, s.backendErr("put", key, err)
+	}
+	return v, nil
+}
+
+// Delete implements sdk.Storage.
+func (s *services) Delete(ctx context.Context, key string, expectVersion int64) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if expectVersion == 0 || expectVersion < -1 {
+		return sdk.InvalidInput("expectVersion %d: want -1 or a version", expectVersion)
+	}
+	if err := s.backend.KVDelete(ctx, s.namespace, key, expectVersion); err != nil {
+		return s.backendErr("delete", key, err)
+	}
+	return nil
+}
+
+// List implements sdk.Storage.
+func (s *services) List(ctx context.Context, prefix string) ([]string, error) {
+	if len(prefix) > sdk.MaxKeyLen || !utf8.ValidString(prefix) || strings.ContainsRune(prefix, 0) {
+		return nil, sdk.InvalidInput("bad storage prefix")
+	}
+	keys, err := s.backend.KVList(ctx, s.namespace, prefix, s.now())
+	if err != nil {
+		return nil, s.backendErr("list", prefix, err)
+	}
+	return keys, nil
+}
+
+// Count implements sdk.RateLimiter.
+func (s *services) Count(ctx context.Context, key string, window time.Duration, limit int) (sdk.RateResult, error) {
+	if err := checkKey(key); err != nil {
+		return sdk.RateResult{}, err
+	}
+	if window <= 0 || limit <= 0 {
+		return sdk.RateResult{}, sdk.InvalidInput("rate limit needs a positive window and limit")
+	}
+	r, err := s.backend.CountEvent(ctx, s.namespace+"/"+key, window, limit, s.now())
+	if err != nil {
+		return sdk.RateResult{}, s.backendErr("count", key, err)
+	}
+	return sdk.RateResult{Allowed: r.Allowed, Count: r.Count, RetryAfter: r.RetryAfter}, nil
+}
+
+// storageServer and rateLimitServer serve the services to one plugin
+// process over the go-plugin broker.
+type storageServer struct {
+	pluginpb.UnimplementedStorageServer
+	s *services
+}
+
+func (g storageServer) Get(ctx context.Context, req *pluginpb.GetRequest) (*pluginpb.GetResponse, error) {
+	v, ver, err := g.s.Get(ctx, req.GetKey())
+	if err != nil {
+		return nil, sdk.ToStatus(err)
+	}
+	return &pluginpb.GetResponse{Value: v, Version: ver}, nil
+}
+
+func (g storageServer) Put(ctx context.Context, req *pluginpb.PutRequest) (*pluginpb.PutResponse, error) {
+	v, err := g.s.Put(ctx, req.GetKey(), req.GetValue(), req.GetExpectVersion(), time.Duration(req.GetTtlNanos()))
+	if err != nil {
+		return nil, sdk.ToStatus(err)
+	}
+	return &pluginpb.PutResponse{Version: v}, nil
+}
+
+func (g storageServer) Delete(ctx context.Context, req *pluginpb.DeleteRequest) (*pluginpb.DeleteResponse, error) {
+	if err := g.s.Delete(ctx, req.GetKey(), req.GetExpectVersion()); err != nil {
+		return nil, sdk.ToStatus(err)
+	}
+	return &pluginpb.DeleteResponse{}, nil
+}
+
+func (g storageServer) List(ctx context.Context, req *pluginpb.ListRequest) (*pluginpb.ListResponse, error) {
+	keys, err := g.s.List(ctx, req.GetPrefix())
+	if err != nil {
+		return nil, sdk.ToStatus(err)
+	}
+	return &pluginpb.ListResponse{Keys: keys}, nil
+}
+
+type rateLimitServer struct {
+	pluginpb.UnimplementedRateLimitServer
+	s *services
+}
+
+func (g rateLimitServer) Count(ctx context.Context, req *pluginpb.CountRequest) (*pluginpb.CountResponse, error) {
+	r, err := g.s.Count(ctx, req.GetKey(), time.Duration(req.GetWindowNanos()), int(req.GetLimit()))
+	if err != nil {
+		return nil, sdk.ToStatus(err)
+	}
+	out := &pluginpb.CountResponse{Allowed: r.Allowed, Count: int32(r.Count)}
+	if !r.RetryAfter.IsZero() {
+		out.RetryAfterUnixNano = r.RetryAfter.UnixNano()
+	}
+	return out, nil
+}

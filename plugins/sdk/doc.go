@@ -1,0 +1,21 @@
+// Package sdk is everything the author of a stepup verification-method
+// plugin imports: the Method interface a plugin implements, the Host it is
+// handed on every call (private storage, rate limits, the host's clock),
+// the sentinel errors both sides compare with errors.Is, and Serve, which
+// turns a Method into a go-plugin server speaking gRPC.
+//
+// A plugin's main is a few lines:
+//
+//	func main() { sdk.Serve(totp.New()) }
+//
+// A plugin never opens a database, never reads the wall clock for a
+// security decision (it uses Host.Now), and never learns another method's
+// data: its storage is a namespace the host chose, encrypted at rest by the
+// host. The host decides which method runs; the plugin only answers the
+// calls of the Method interface.
+//
+// What must not live here: anything of the provider (HTTP, sessions, the
+// store), and the host's side of the protocol (plugins/host). ToStatus and
+// FromStatus are exported for plugins/host, which shares the error codec;
+// plugin authors do not need them.
+package sdk

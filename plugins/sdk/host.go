@@ -1,0 +1,72 @@
+package sdk
+
+import (
+	"context"
+	"time"
+)
+
+// Host is what the host (stepup) offers a method during one call.
+type Host interface {
+	// Storage is the method's private key-value view. Values are
+	// encrypted at rest by the host; keys are not, so never put a secret
+	// in a key.
+	Storage() Storage
+	// RateLimit counts events across every replica of the host.
+	RateLimit() RateLimiter
+	// Now is the host's clock, read when the host made this call. Use it
+	// for every decision that depends on time; never time.Now.
+	Now() time.Time
+}
+
+// Version arguments of Storage.Put and Storage.Delete.
+const (
+	// MustNotExist makes Put fail with ErrConflict when the key exists.
+	MustNotExist int64 = 0
+	// AnyVersion makes Put overwrite, and Delete remove, whatever is there.
+	AnyVersion int64 = -1
+)
+
+// Storage is a private key-value namespace with versions, for
+// compare-and-swap across concurrent calls and replicas. Keys are UTF-8
+// without NUL, at most MaxKeyLen bytes; values at most MaxValueLen bytes.
+type Storage interface {
+	// Get returns the value and its version (>= 1). ErrNotFound when the
+	// key is absent or expired.
+	Get(ctx context.Context, key string) (value []byte, version int64, err error)
+	// Put stores value and returns its new version. expectVersion
+	// MustNotExist (0): the key must be absent or expired; > 0: the stored
+	// version must equal it; AnyVersion (-1): overwrite. Otherwise
+	// ErrConflict, and nothing changes. Of concurrent Puts expecting one
+	// version, exactly one succeeds. ttl 0 keeps the value until deleted.
+	Put(ctx context.Context, key string, value []byte, expectVersion int64, ttl time.Duration) (int64, error)
+	// Delete removes key: AnyVersion whatever is there (absent is not an
+	// error), > 0 only at that version (else ErrConflict).
+	Delete(ctx context.Context, key string, expectVersion int64) error
+	// List returns the live keys that start with prefix, sorted.
+	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Size limits of Storage.
+const (
+	MaxKeyLen   = 512
+	MaxValueLen = 1 << 20
+)
+
+// RateLimiter counts events in a sliding window.
+type RateLimiter interface {
+	// Count records one event for key unless the window already holds
+	// limit events (then Allowed is false and nothing is recorded). Keys
+	// are private to the method. Of N concurrent calls with room for k,
+	// exactly k are allowed, across replicas.
+	Count(ctx context.Context, key string, window time.Duration, limit int) (RateResult, error)
+}
+
+// RateResult is the outcome of RateLimiter.Count.
+type RateResult struct {
+	Allowed bool
+	// Count is the number of events in the window after the call.
+	Count int
+	// RetryAfter is, when refused, when the oldest counted event leaves the
+	// window (host clock).
+	RetryAfter time.Time
+}

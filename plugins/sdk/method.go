@@ -1,0 +1,209 @@
+package sdk
+
+import (
+	"context"
+	"time"
+)
+
+// Method is a verification method: TOTP, a temporary code, a security key,
+// a code sent by SMS... A plugin implements it and hands it to Serve.
+//
+// Every call but Describe receives the Host of that call. Calls may arrive
+// concurrently, and from several hosts (replicas) sharing one storage: any
+// state must live in Host.Storage, updated with compare-and-swap.
+//
+// Errors: return the sentinels of this package (wrapped with %w for detail
+// that is safe to log) so that the host can tell the cases apart; any other
+// error reaches the host as an opaque failure.
+type Method interface {
+	// Describe tells the host what the method is and can do. It is called
+	// after Configure (when implemented) and must not depend on a user.
+	Describe(ctx context.Context) (Description, error)
+
+	// Begin starts a challenge for a user: it returns what the login page
+	// shows and an ID that Verify will receive. ErrNotEnrolled when the
+	// method needs an enrolment the user has not completed.
+	Begin(ctx context.Context, h Host, req BeginRequest) (Challenge, error)
+
+	// Verify checks a response to a challenge. A wrong response, an unknown
+	// user or challenge, a replayed response and an expired challenge all
+	// return ErrInvalidResponse, so that nothing leaks to the caller.
+	// ErrRateLimited (see RateLimited) when a declared limit is reached.
+	Verify(ctx context.Context, h Host, req VerifyRequest) (Result, error)
+
+	// Enrol starts adding a credential for a user and returns what the
+	// enrolment page shows (for TOTP: the otpauth:// URI, the key and a QR
+	// code). ErrAlreadyEnrolled when the user may hold only one.
+	Enrol(ctx context.Context, h Host, req EnrolRequest) (Enrolment, error)
+
+	// ConfirmEnrolment completes an enrolment with the user's first
+	// response and returns the new credential. ErrInvalidResponse for a
+	// wrong response or an unknown or expired enrolment.
+	ConfirmEnrolment(ctx context.Context, h Host, req ConfirmRequest) (Credential, error)
+
+	// ListCredentials returns the user's confirmed credentials, oldest
+	// first; none is an empty list, not an error.
+	ListCredentials(ctx context.Context, h Host, userID string) ([]Credential, error)
+
+	// Remove deletes one credential of the user. ErrNotFound when the user
+	// has no credential with that ID.
+	Remove(ctx context.Context, h Host, userID, credentialID string) error
+
+	// Admin runs one of the actions named in Description.AdminActions on
+	// behalf of an administrator the host has already authorised. An
+	// unknown action is ErrInvalidInput.
+	Admin(ctx context.Context, h Host, req AdminRequest) (map[string]string, error)
+}
+
+// Configurable is implemented by a Method that takes settings from the
+// host's configuration (the keys under methods.NAME). Configure is called
+// once per process, before Describe and before any other call; an error
+// stops the method from starting (make it say which key is wrong).
+type Configurable interface {
+	Configure(settings map[string]string) error
+}
+
+// Operation names used in Limit.Operation.
+const (
+	OpBegin   = "begin"
+	OpVerify  = "verify"
+	OpEnrol   = "enrol"
+	OpConfirm = "confirm"
+)
+
+// Description is what Describe returns: the capabilities the host relies
+// on when it chooses a method for a user.
+type Description struct {
+	// Name is the method's own name ("totp"). The host reports the name the
+	// method is configured under, which is usually the same.
+	Name string
+	// DisplayName is the human name shown under "use another method".
+	DisplayName string
+	// Levels are the assurance levels the method can complete ("aal2").
+	Levels []string
+	// AMR are the RFC 8176 values a successful Verify adds ("otp").
+	AMR []string
+	// NeedsEnrolment: Begin fails with ErrNotEnrolled for a user who has
+	// not confirmed an enrolment.
+	NeedsEnrolment bool
+	// Priority orders eligible methods: the highest is offered first.
+	Priority int
+	// AdminActions are the action names Admin accepts.
+	AdminActions []string
+	// Limits are the per-user limits the method enforces itself; the
+	// conformance kit checks each of them.
+	Limits []Limit
+}
+
+// Limit declares that the method refuses the Max+1st call of Operation for
+// one user within Window with ErrRateLimited.
+type Limit struct {
+	Operation string
+	Max       int
+	Window    time.Duration
+}
+
+// User is the person a call is about, as the host knows them.
+type User struct {
+	ID       string
+	Username string
+	Email    string
+	Phone    string
+}
+
+// Field is one input of a challenge or enrolment form. Name is the key
+// under which the value comes back in a response map.
+type Field struct {
+	Name  string
+	Label string
+	// Type is the HTML input type ("text", "password", "tel"...).
+	Type string
+	// Autocomplete is the HTML autocomplete token ("one-time-code").
+	Autocomplete string
+	// InputMode is the HTML inputmode ("numeric").
+	InputMode string
+	// Pattern is the HTML pattern attribute, empty for none.
+	Pattern   string
+	MaxLength int
+}
+
+// BeginRequest asks for a challenge for User.
+type BeginRequest struct {
+	User User
+}
+
+// Challenge is what Begin returns.
+type Challenge struct {
+	// ID identifies the challenge in Verify.
+	ID string
+	// Prompt is the sentence the page shows above the fields.
+	Prompt string
+	Fields []Field
+	// Public is data the page may show or hand to a script (for WebAuthn,
+	// the request options); never a secret.
+	Public map[string]string
+	// ExpiresAt is when Verify stops accepting responses to it.
+	ExpiresAt time.Time
+}
+
+// VerifyRequest carries a user's response to a challenge.
+type VerifyRequest struct {
+	UserID      string
+	ChallengeID string
+	// Response holds the submitted fields by Field.Name.
+	Response map[string]string
+}
+
+// Result is a successful verification.
+type Result struct {
+	// AMR are the RFC 8176 values this verification adds.
+	AMR []string
+	// CredentialID is the credential that answered, when the method has any.
+	CredentialID string
+}
+
+// EnrolRequest starts an enrolment for User. Params are method specific
+// (a phone number, a key's name).
+type EnrolRequest struct {
+	User   User
+	Params map[string]string
+}
+
+// Enrolment is what Enrol returns: what the enrolment page shows.
+type Enrolment struct {
+	// ID identifies the pending enrolment in ConfirmEnrolment.
+	ID     string
+	Prompt string
+	// Fields are what ConfirmEnrolment needs in its Response.
+	Fields []Field
+	// Display is text to show (for TOTP: "otpauth_uri" and "secret").
+	Display map[string]string
+	// ImagePNG is an optional picture to show, such as a QR code.
+	ImagePNG  []byte
+	ExpiresAt time.Time
+}
+
+// ConfirmRequest completes an enrolment.
+type ConfirmRequest struct {
+	User        User
+	EnrolmentID string
+	// Label is the user's name for the credential; the method picks one
+	// when it is empty.
+	Label    string
+	Response map[string]string
+}
+
+// Credential is one enrolled credential of a user.
+type Credential struct {
+	ID        string
+	Label     string
+	CreatedAt time.Time
+}
+
+// AdminRequest runs an administrative action (for example issuing a
+// temporary code) for User.
+type AdminRequest struct {
+	Action string
+	User   User
+	Params map[string]string
+}

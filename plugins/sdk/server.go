@@ -1,0 +1,257 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
+)
+
+// methodServer serves a Method over gRPC and hands it a remoteHost on each
+// call.
+type methodServer struct {
+	pluginpb.UnimplementedMethodServer
+	m      Method
+	broker *plugin.GRPCBroker
+
+	mu   sync.RWMutex
+	conn *grpc.ClientConn
+	st   pluginpb.StorageClient
+	rl   pluginpb.RateLimitClient
+}
+
+func registerMethodServer(s *grpc.Server, broker *plugin.GRPCBroker, m Method) {
+	pluginpb.RegisterMethodServer(s, &methodServer{m: m, broker: broker})
+}
+
+// Setup dials the host services at once: go-plugin forgets a brokered
+// connection that is not dialled within seconds.
+func (s *methodServer) Setup(ctx context.Context, req *pluginpb.SetupRequest) (*pluginpb.SetupResponse, error) {
+	conn, err := s.broker.Dial(req.GetHostServiceId())
+	if err != nil {
+		return nil, ToStatus(fmt.Errorf("%w: dial host services: %v", ErrUnavailable, err))
+	}
+	if c, ok := s.m.(Configurable); ok {
+		if err := c.Configure(req.GetConfig()); err != nil {
+			_ = conn.Close()
+			return nil, ToStatus(err)
+		}
+	}
+	s.mu.Lock()
+	old := s.conn
+	s.conn, s.st, s.rl = conn, pluginpb.NewStorageClient(conn), pluginpb.NewRateLimitClient(conn)
+	s.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+	return &pluginpb.SetupResponse{}, nil
+}
+
+func (s *methodServer) host(nowUnixNano int64) (Host, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.conn == nil {
+		return nil, ToStatus(fmt.Errorf("%w: plugin not set up by its host", ErrUnavailable))
+	}
+	return &remoteHost{now: time.Unix(0, nowUnixNano).UTC(), st: s.st, rl: s.rl}, nil
+}
+
+func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest) (*pluginpb.Description, error) {
+	d, err := s.m.Describe(ctx)
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	out := &pluginpb.Description{
+		Name: d.Name, DisplayName: d.DisplayName, Levels: d.Levels, Amr: d.AMR,
+		NeedsEnrolment: d.NeedsEnrolment, Priority: int32(d.Priority), AdminActions: d.AdminActions,
+	}
+	for _, l := range d.Limits {
+		out.Limits = append(out.Limits, &pluginpb.Limit{Operation: l.Operation, Max: int32(l.Max), WindowNanos: int64(l.Window)})
+	}
+	return out, nil
+}
+
+func (s *methodServer) Begin(ctx context.Context, req *pluginpb.BeginRequest) (*pluginpb.Challenge, error) {
+	h, err := s.host(req.GetNowUnixNano())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.m.Begin(ctx, h, BeginRequest{User: userFromPB(req.GetUser())})
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return &pluginpb.Challenge{
+		Id: c.ID, Prompt: c.Prompt, Fields: fieldsToPB(c.Fields), Public: c.Public,
+		ExpiresAtUnixNano: unixNano(c.ExpiresAt),
+	}, nil
+}
+
+func (s *methodServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) (*pluginpb.VerifyResult, error) {
+	h, err := s.host(req.GetNowUnixNano())
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.m.Verify(ctx, h, VerifyRequest{
+		UserID: req.GetUserId(), ChallengeID: req.GetChallengeId(), Response: req.GetResponse(),
+	})
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return &pluginpb.VerifyResult{Amr: r.AMR, CredentialId: r.CredentialID}, nil
+}
+
+func (s *methodServer) Enrol(ctx context.Context, req *pluginpb.EnrolRequest) (*pluginpb.Enrolment, error) {
+	h, err := s.host(req.GetNowUnixNano())
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.m.Enrol(ctx, h, EnrolRequest{User: userFromPB(req.GetUser()), Params: req.GetParams()})
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return &pluginpb.Enrolment{
+		Id: e.ID, Prompt: e.Prompt, Fields: fieldsToPB(e.Fields), Display: e.Display,
+		ImagePng: e.ImagePNG, ExpiresAtUnixNano: unixNano(e.ExpiresAt),
+	}, nil
+}
+
+func (s *methodServer) ConfirmEnrolment(ctx context.Context, req *pluginpb.ConfirmEnrolmentRequest) (*pluginpb.Credential, error) {
+	h, err := s.host(req.GetNowUnixNano())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.m.ConfirmEnrolment(ctx, h, ConfirmRequest{
+		User: userFromPB(req.GetUser()), EnrolmentID: req.GetEnrolmentId(), Label: req.GetLabel(), Response: req.GetResponse(),
+	})
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return credentialToPB(c), nil
+}
+
+func (s *methodServer) ListCredentials(ctx context.Context, req *pluginpb.ListCredentialsRequest) (*pluginpb.ListCredentialsResponse, error) {
+	h, err := s.host(req.GetNowUnixNano())
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.m.ListCredentials(ctx, h, req.GetUserId())
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	out := &pluginpb.ListCredentialsResponse{}
+	for _, c := range cs {
+		out.Credentials = append(out.Credentials, credentialToPB(c))
+	}
+	return out, nil
+}
+
+func (s *methodServer) Remove(ctx context.Context, req *pluginpb.RemoveRequest) (*pluginpb.RemoveResponse, error) {
+	h, err := s.host(req.GetNowUnixNano())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.m.Remove(ctx, h, req.GetUserId(), req.GetCredentialId()); err != nil {
+		return nil, ToStatus(err)
+	}
+	return &pluginpb.RemoveResponse{}, nil
+}
+
+func (s *methodServer) Admin(ctx context.Context, req *pluginpb.AdminRequest) (*pluginpb.AdminResponse, error) {
+	h, err := s.host(req.GetNowUnixNano())
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.m.Admin(ctx, h, AdminRequest{Action: req.GetAction(), User: userFromPB(req.GetUser()), Params: req.GetParams()})
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return &pluginpb.AdminResponse{Result: res}, nil
+}
+
+func userFromPB(u *pluginpb.User) User {
+	return User{ID: u.GetId(), Username: u.GetUsername(), Email: u.GetEmail(), Phone: u.GetPhone()}
+}
+
+func fieldsToPB(fs []Field) []*pluginpb.Field {
+	out := make([]*pluginpb.Field, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, &pluginpb.Field{
+			Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
+			InputMode: f.InputMode, Pattern: f.Pattern, MaxLength: int32(f.MaxLength),
+		})
+	}
+	return out
+}
+
+func credentialToPB(c Credential) *pluginpb.Credential {
+	return &pluginpb.Credential{Id: c.ID, Label: c.Label, CreatedAtUnixNano: unixNano(c.CreatedAt)}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// remoteHost is the Host of one call, backed by the host's services over
+// the broker.
+type remoteHost struct {
+	now time.Time
+	st  pluginpb.StorageClient
+	rl  pluginpb.RateLimitClient
+}
+
+func (h *remoteHost) Storage() Storage       { return remoteStorage{h.st} }
+func (h *remoteHost) RateLimit() RateLimiter { return remoteRateLimit{h.rl} }
+func (h *remoteHost) Now() time.Time         { return h.now }
+
+type remoteStorage struct{ c pluginpb.StorageClient }
+
+func (s remoteStorage) Get(ctx context.Context, key string) ([]byte, int64, error) {
+	r, err := s.c.Get(ctx, &pluginpb.GetRequest{Key: key})
+	if err != nil {
+		return nil, 0, FromStatus(err)
+	}
+	return r.GetValue(), r.GetVersion(), nil
+}
+
+func (s remoteStorage) Put(ctx context.Context, key string, value []byte, expectVersion int64, ttl time.Duration) (int64, error) {
+	r, err := s.c.Put(ctx, &pluginpb.PutRequest{Key: key, Value: value, ExpectVersion: expectVersion, TtlNanos: int64(ttl)})
+	if err != nil {
+		return 0, FromStatus(err)
+	}
+	return r.GetVersion(), nil
+}
+
+func (s remoteStorage) Delete(ctx context.Context, key string, expectVersion int64) error {
+	_, err := s.c.Delete(ctx, &pluginpb.DeleteRequest{Key: key, ExpectVersion: expectVersion})
+	return FromStatus(err)
+}
+
+func (s remoteStorage) List(ctx context.Context, prefix string) ([]string, error) {
+	r, err := s.c.List(ctx, &pluginpb.ListRequest{Prefix: prefix})
+	if err != nil {
+		return nil, FromStatus(err)
+	}
+	return r.GetKeys(), nil
+}
+
+type remoteRateLimit struct{ c pluginpb.RateLimitClient }
+
+func (r remoteRateLimit) Count(ctx context.Context, key string, window time.Duration, limit int) (RateResult, error) {
+	res, err := r.c.Count(ctx, &pluginpb.CountRequest{Key: key, WindowNanos: int64(window), Limit: int32(limit)})
+	if err != nil {
+		return RateResult{}, FromStatus(err)
+	}
+	out := RateResult{Allowed: res.GetAllowed(), Count: int(res.GetCount())}
+	if n := res.GetRetryAfterUnixNano(); n != 0 {
+		out.RetryAfter = time.Unix(0, n).UTC()
+	}
+	return out, nil
+}

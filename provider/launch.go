@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins"
+	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// PluginKey is the key that encrypts one method's data at rest; each
+// method gets its own, derived from keys.secret_file.
+func (s *Secrets) PluginKey(method string) []byte {
+	k, err := hkdf.Key(sha256.New, s.DataKey, nil, "stepup plugin "+method, 32)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// LaunchOptions say how to start the method plugins.
+type LaunchOptions struct {
+	// Self is the stepup executable: built-in methods run as
+	// `Self plugin NAME`.
+	Self   string
+	Store  storage.Store
+	Secret *Secrets
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// LaunchMethods starts every enabled method of the configuration as a
+// plugin subprocess. A configured method that is neither built in nor
+// given a path, a checksum mismatch, a missing file or a wrong protocol
+// version stops it with one error naming the method.
+func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*host.Registry, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	names := make([]string, 0, len(cfg.Methods))
+	for name := range cfg.Methods {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var specs []host.Spec
+	for _, name := range names {
+		mc := cfg.Methods[name]
+		if !mc.IsEnabled() {
+			continue
+		}
+		spec := host.Spec{Name: name, Config: settingsStrings(mc), Backend: PluginBackend(o.Store),
+			Key: o.Secret.PluginKey(name), Now: o.Now, Logger: o.Logger}
+		switch _, builtin := plugins.Builtin[name]; {
+		case mc.Path != "":
+			spec.Path, spec.SHA256 = mc.Path, mc.SHA256
+		case builtin:
+			spec.Path, spec.Args = o.Self, []string{"plugin", name}
+		default:
+			o.Logger.Debug("method not available in this build; skipped", "method", name)
+			continue
+		}
+		specs = append(specs, spec)
+	}
+	reg := host.NewRegistry()
+	if err := reg.Launch(ctx, specs...); err != nil {
+		reg.Close()
+		return nil, err
+	}
+	return reg, nil
+}
+
+// settingsStrings flattens a method's settings for sdk.Configurable.
+func settingsStrings(mc config.MethodConfig) map[string]string {
+	out := map[string]string{}
+	for k, v := range mc.Settings {
+		switch v.(type) {
+		case map[string]any, []any: // nested settings travel as JSON
+			b, _ := json.Marshal(v)
+			out[k] = string(b)
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	if mc.Priority != 0 {
+		out["priority"] = strconv.Itoa(mc.Priority)
+	}
+	return out
+}

@@ -1,0 +1,56 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// PluginBackend adapts the store to the plugin host: each method's data
+// lives in the store's KV table under its own namespace, so it is shared by
+// every replica like the rest of the flow state.
+func PluginBackend(s storage.Store) host.Backend { return pluginBackend{s} }
+
+type pluginBackend struct{ s storage.Store }
+
+// pluginErr maps the store's sentinels onto the SDK's.
+func pluginErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%w: %w", sdk.ErrNotFound, err)
+	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrAlreadyExists):
+		return fmt.Errorf("%w: %w", sdk.ErrConflict, err)
+	}
+	return err
+}
+
+func (b pluginBackend) KVGet(ctx context.Context, ns, key string, now time.Time) (host.KVEntry, error) {
+	e, err := b.s.KVGet(ctx, ns, key, now)
+	return host.KVEntry(e), pluginErr(err)
+}
+
+func (b pluginBackend) KVPut(ctx context.Context, ns, key string, value []byte, expect int64, expiresAt, now time.Time) (int64, error) {
+	v, err := b.s.KVPut(ctx, ns, key, value, expect, expiresAt, now)
+	return v, pluginErr(err)
+}
+
+func (b pluginBackend) KVDelete(ctx context.Context, ns, key string, expect int64) error {
+	return pluginErr(b.s.KVDelete(ctx, ns, key, expect))
+}
+
+func (b pluginBackend) KVList(ctx context.Context, ns, prefix string, now time.Time) ([]string, error) {
+	keys, err := b.s.KVList(ctx, ns, prefix, now)
+	return keys, pluginErr(err)
+}
+
+func (b pluginBackend) CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (host.RateResult, error) {
+	r, err := b.s.CountEvent(ctx, key, window, limit, now)
+	return host.RateResult(r), pluginErr(err)
+}

@@ -1,0 +1,211 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// Messages of the method pages.
+const (
+	msgWrongResponse  = "That code is not correct. Check it and try again."
+	msgMethodLocked   = "%s is locked after too many failed attempts until %s UTC."
+	msgRateLimited    = "Too many attempts. Try again after %s UTC."
+	msgMethodDown     = "This method is not available right now. Try again in a moment, or use another method."
+	msgNotOffered     = "That method cannot be used for this sign-in. Choose one of the methods offered."
+	msgChallengeAgain = "That challenge has expired. A new one is ready: try again."
+)
+
+// offered returns the methods the decision offers, first one first.
+func offered(d authflow.Decision) []string { return append([]string{d.Method}, d.Others...) }
+
+// showMethod renders the challenge page of the chosen method.
+func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, d authflow.Decision, want, formError string, status int) {
+	name := d.Method
+	if want != "" && slices.Contains(offered(d), want) {
+		name = want
+	}
+	p := page{Title: "Verify it's you", RequestID: ar.GetID(), Username: user.Username, Error: formError}
+	for _, other := range offered(d) {
+		if other != name {
+			p.Others = append(p.Others, link{Name: other, Label: s.displayName(other)})
+		}
+	}
+	for _, l := range d.Locked {
+		p.Locked = append(p.Locked, fmt.Sprintf(msgMethodLocked, s.displayName(l.Name), l.Until.Format("15:04")))
+	}
+	ch, err := s.challengeFor(r.Context(), ar, user, name)
+	if err != nil {
+		s.log.Warn("begin challenge", "method", name, "err", err)
+		p.Error = msgMethodDown
+		s.render(w, r, http.StatusServiceUnavailable, "method.html", p)
+		return
+	}
+	p.Method, p.MethodLabel, p.Prompt, p.Fields = name, s.displayName(name), ch.Prompt, ch.Fields
+	s.render(w, r, status, "method.html", p)
+}
+
+// challengeFor returns the request's live challenge for a method, or
+// begins one and keeps it on the request (so any replica can verify it).
+func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage.User, name string) (challenge, error) {
+	if ch, ok := ar.data.Challenges[name]; ok && s.now().Before(ch.ExpiresAt) {
+		return ch, nil
+	}
+	m := s.methods[name]
+	var c sdk.Challenge
+	err := s.timed(name, "begin", func() (err error) {
+		c, err = m.plugin.Begin(ctx, sdk.BeginRequest{User: sdkUser(user)})
+		return err
+	})
+	if err != nil {
+		return challenge{}, err
+	}
+	ch := challenge{ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
+	if ch.ExpiresAt.IsZero() {
+		ch.ExpiresAt = s.now().Add(5 * time.Minute)
+	}
+	for _, f := range c.Fields {
+		ch.Fields = append(ch.Fields, sdkField{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
+			InputMode: f.InputMode, Pattern: f.Pattern, MaxLength: f.MaxLength})
+	}
+	_, err = s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		next, err := decodeAuthRequest(cur)
+		if err != nil {
+			return cur, err
+		}
+		if next.data.Challenges == nil {
+			next.data.Challenges = map[string]challenge{}
+		}
+		next.data.Challenges[name] = ch
+		return next.encode(), nil
+	})
+	if err != nil {
+		return challenge{}, err
+	}
+	if ar.data.Challenges == nil {
+		ar.data.Challenges = map[string]challenge{}
+	}
+	ar.data.Challenges[name] = ch
+	return ch, nil
+}
+
+// handleVerifyPost checks a response to a method challenge.
+func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.loadRequest(w, r, r.PostFormValue("id"))
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	again := "/login?id=" + ar.GetID()
+	sess, err := s.browserSession(r)
+	if err != nil {
+		s.serverError(w, r, "load session", err)
+		return
+	}
+	if sess.UserID == "" || (ar.data.HintSubject != "" && ar.data.HintSubject != sess.UserID) {
+		http.Redirect(w, r, again, http.StatusSeeOther)
+		return
+	}
+	user, err := s.store.GetUser(ctx, sess.UserID)
+	if err != nil || !user.Active {
+		http.Redirect(w, r, again, http.StatusSeeOther)
+		return
+	}
+	methods, err := s.userMethods(ctx, user)
+	if err != nil {
+		s.serverError(w, r, "user methods", err)
+		return
+	}
+	d := authflow.Decide(s.policy, ar.flowRequest(), flowFactors(sess.Factors), methods, s.now())
+	if d.Step != authflow.StepMethod {
+		http.Redirect(w, r, again, http.StatusSeeOther)
+		return
+	}
+	name := r.PostFormValue("method")
+	if !slices.Contains(offered(d), name) {
+		s.showMethod(w, r, ar, user, d, "", msgNotOffered, http.StatusBadRequest)
+		return
+	}
+	ch, ok := ar.data.Challenges[name]
+	if !ok || !s.now().Before(ch.ExpiresAt) {
+		s.showMethod(w, r, ar, user, d, name, msgChallengeAgain, http.StatusBadRequest)
+		return
+	}
+	m := s.methods[name]
+	response := map[string]string{}
+	for _, f := range ch.Fields {
+		response[f.Name] = r.PostFormValue(f.Name)
+	}
+	var res sdk.Result
+	err = s.timed(name, "verify", func() (err error) {
+		res, err = m.plugin.Verify(ctx, sdk.VerifyRequest{UserID: user.ID, ChallengeID: ch.ID, Response: response})
+		return err
+	})
+	if err != nil {
+		s.verifyFailed(w, r, ar, user, d, name, err)
+		return
+	}
+	if err := s.store.ResetFailures(ctx, lockoutKey(name, user.ID)); err != nil {
+		s.serverError(w, r, "reset failures", err)
+		return
+	}
+	amr := res.AMR
+	if len(amr) == 0 {
+		amr = m.desc.AMR
+	}
+	s.metrics.verifications.WithLabelValues(name, "success").Inc()
+	s.audit(ctx, storage.Event{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
+		Details: map[string]string{"method": name}})
+	if _, err := s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: name, Levels: m.desc.Levels, AMR: amr, Time: s.now()}); err != nil {
+		s.serverError(w, r, "save session", err)
+		return
+	}
+	http.Redirect(w, r, again, http.StatusSeeOther)
+}
+
+// verifyFailed counts a failure towards the lockout, audits it and shows
+// the page again with what went wrong.
+func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, d authflow.Decision, name string, err error) {
+	ctx := r.Context()
+	now := s.now()
+	ev := storage.Event{Type: "verification.failed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "failure",
+		Details: map[string]string{"method": name}}
+	switch {
+	case errors.Is(err, sdk.ErrInvalidResponse):
+		s.metrics.verifications.WithLabelValues(name, "failure").Inc()
+		s.audit(ctx, ev)
+		lock, lerr := s.store.RecordFailure(ctx, lockoutKey(name, user.ID), s.cfg.Lockout.MaxFailures, s.cfg.Lockout.Duration, now)
+		if lerr != nil {
+			s.serverError(w, r, "record failure", lerr)
+			return
+		}
+		if lock.Locked(now) {
+			s.metrics.lockouts.WithLabelValues(name).Inc()
+			s.audit(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "denied",
+				Details: map[string]string{"method": name, "until": lock.LockedUntil.Format(time.RFC3339)}})
+			// The page the user comes back to names the lock and when it
+			// lifts, and offers the next method, if any.
+			http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+			return
+		}
+		s.showMethod(w, r, ar, user, d, name, msgWrongResponse, http.StatusUnauthorized)
+	case errors.Is(err, sdk.ErrRateLimited):
+		s.metrics.rateLimited.WithLabelValues(name + ".verify").Inc()
+		ev.Details["reason"] = "rate limited"
+		s.audit(ctx, ev)
+		until, _ := sdk.RetryAfter(err)
+		s.showMethod(w, r, ar, user, d, name, fmt.Sprintf(msgRateLimited, until.Format("15:04")), http.StatusTooManyRequests)
+	case errors.Is(err, sdk.ErrInvalidInput):
+		s.showMethod(w, r, ar, user, d, name, sdk.UserMessage(err), http.StatusBadRequest)
+	default:
+		s.log.Warn("verify", "method", name, "err", err)
+		s.showMethod(w, r, ar, user, d, name, msgMethodDown, http.StatusServiceUnavailable)
+	}
+}
