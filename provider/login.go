@@ -141,6 +141,11 @@ func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authReq
 	s.audit(r.Context(), storage.Event{Type: "login.refused", UserID: userID, ClientID: ar.GetClientID(),
 		Outcome: "failure", Details: map[string]string{"error": string(oerr.ErrorType)}})
 	_ = s.store.DeleteAuthRequest(r.Context(), ar.GetID())
+	if ar.data.Return != "" {
+		s.renderMessage(w, r, http.StatusForbidden, "Cannot continue",
+			"This page needs a second verification method, and none is available to you right now. Ask your administrator for help.")
+		return
+	}
 	op.AuthRequestError(w, r, ar, oerr, s.op)
 }
 

@@ -29,6 +29,9 @@ type page struct {
 	Fields      []sdkField
 	Others      []link
 	Locked      []string
+
+	Account accountView
+	Enrol   enrolView
 }
 
 // link is a named link ("use another method").
@@ -38,7 +41,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	p.CSRF = csrf.TemplateField(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		s.log.Error("render page", "page", name, "err", err)

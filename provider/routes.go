@@ -39,6 +39,10 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("POST /login", s.handleLoginPost)
 	pages.HandleFunc("POST /login/verify", s.handleVerifyPost)
 	pages.HandleFunc("GET /logged-out", s.handleLoggedOut)
+	pages.HandleFunc("GET /account", s.handleAccount)
+	pages.HandleFunc("GET /account/enrol", s.handleEnrolStart)
+	pages.HandleFunc("POST /account/enrol", s.handleEnrolConfirm)
+	pages.HandleFunc("POST /account/remove", s.handleRemove)
 	page := csrfProtect(pages)
 	if !s.secure {
 		inner := page
@@ -49,6 +53,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/login", page)
 	mux.Handle("/login/", page)
 	mux.Handle("/logged-out", page)
+	mux.Handle("/account", page)
+	mux.Handle("/account/", page)
 	mux.Handle("/", s.op)
 	return s.withRemoteAddr(securityHeaders(mux))
 }

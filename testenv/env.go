@@ -9,12 +9,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stepup-mfa/stepup/plugins/host"
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/postgres"
@@ -62,6 +65,8 @@ type Env struct {
 	Clock   *Clock
 	HTTP    *httptest.Server
 	Logs    *LogBuffer
+	Methods *host.Registry // nil without WithMethods
+	Outbox  string         // where notifications land
 }
 
 type options struct {
@@ -69,6 +74,7 @@ type options struct {
 	postgres    bool
 	configure   []func(*config.Config)
 	secretFile  string
+	methods     []string
 }
 
 // Option changes how New builds an Env.
@@ -85,6 +91,10 @@ func WithPostgresDSN(dsn string) Option {
 
 // WithSecretFile shares keys.secret_file between replicas.
 func WithSecretFile(path string) Option { return func(o *options) { o.secretFile = path } }
+
+// WithMethods launches the named built-in methods as real plugin
+// subprocesses (the others are disabled); the host's clock is the Env's.
+func WithMethods(names ...string) Option { return func(o *options) { o.methods = names } }
 
 // WithConfig edits the configuration before the server starts.
 func WithConfig(fn func(*config.Config)) Option {
@@ -137,6 +147,15 @@ func New(t testing.TB, opts ...Option) *Env {
 	} else {
 		cfg.Storage.Driver, cfg.Storage.DSN = "sqlite", filepath.Join(dir, "stepup.db")
 	}
+	if len(o.methods) > 0 {
+		for name, mc := range cfg.Methods {
+			off := false
+			if !slices.Contains(o.methods, name) {
+				mc.Enabled = &off
+				cfg.Methods[name] = mc
+			}
+		}
+	}
 	for _, fn := range o.configure {
 		fn(&cfg)
 	}
@@ -164,8 +183,22 @@ func New(t testing.TB, opts ...Option) *Env {
 		logOut = io.MultiWriter(logs, os.Stderr)
 	}
 	clock := &Clock{}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var methods *host.Registry
+	if len(o.methods) > 0 {
+		self, err := StepupBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		methods, err = provider.LaunchMethods(ctx, cfg, provider.LaunchOptions{Self: self, Store: store, Secret: secrets, Logger: logger, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { methods.Close() })
+	}
+	outbox := filepath.Join(dir, "outbox")
 	srv, err := provider.New(ctx, cfg, provider.Options{Store: store, Secrets: secrets, Now: clock.Now,
-		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Logger: logger, Methods: methods, Mailer: notify.NewOutbox(outbox, logger)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +207,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &Env{URL: cfg.Issuer, Config: cfg, Store: store, Secrets: secrets, Server: srv, Clock: clock, HTTP: hs, Logs: logs}
+	return &Env{URL: cfg.Issuer, Config: cfg, Store: store, Secrets: secrets, Server: srv, Clock: clock, HTTP: hs, Logs: logs,
+		Methods: methods, Outbox: outbox}
 }
 
 // AddUser creates an active user with a password.

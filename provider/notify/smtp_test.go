@@ -186,6 +186,9 @@ func startServer(t *testing.T, be *backend, o serverOpts) string {
 		_ = srv.Serve(l)
 	}()
 	t.Cleanup(func() {
+		// Close the listener too: when no client ever connected, Close may
+		// run before Serve has taken the listener, and Serve would block.
+		_ = l.Close()
 		_ = srv.Close()
 		<-done
 	})

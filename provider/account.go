@@ -1,0 +1,355 @@
+package provider
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/notify"
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// reverifyWithin is how recent a second factor must be before a user who
+// already has a method may add or remove one.
+const reverifyWithin = 10 * time.Minute
+
+// enrolNamespace keeps pending enrolments' page data (sealed) so that a
+// wrong first code can show the same QR code again, on any replica.
+const enrolNamespace = "provider/enrolments"
+
+type accountView struct {
+	Methods []accountMethod
+	Events  []string
+}
+
+type accountMethod struct {
+	Name, Label string
+	Healthy     bool
+	Credentials []accountCredential
+}
+
+type accountCredential struct {
+	Method, ID, Label, Added string
+}
+
+type enrolView struct {
+	ID     string
+	QR     string       // base64 PNG
+	URI    template.URL // otpauth:// only
+	Secret string
+}
+
+// pendingEnrolment is what the enrolment page shows, kept until confirmed.
+type pendingEnrolment struct {
+	Method  string            `json:"method"`
+	UserID  string            `json:"user_id"`
+	Prompt  string            `json:"prompt"`
+	Fields  []sdkField        `json:"fields"`
+	Display map[string]string `json:"display"`
+	PNG     []byte            `json:"png,omitempty"`
+}
+
+// accountUser returns the signed-in user of the browser, or starts a
+// login that comes back to returnTo (and returns ok=false).
+func (s *Server) accountUser(w http.ResponseWriter, r *http.Request, returnTo string) (storage.Session, storage.User, bool) {
+	sess, err := s.browserSession(r)
+	if err != nil {
+		s.serverError(w, r, "load session", err)
+		return sess, storage.User{}, false
+	}
+	if sess.UserID != "" {
+		u, err := s.store.GetUser(r.Context(), sess.UserID)
+		if err == nil && u.Active {
+			return sess, u, true
+		}
+	}
+	s.startOwnLogin(w, r, returnTo, nil, nil)
+	return sess, storage.User{}, false
+}
+
+// startOwnLogin sends the browser through the login for one of stepup's
+// own pages, asking for acr and max_age like a relying party would.
+func (s *Server) startOwnLogin(w http.ResponseWriter, r *http.Request, returnTo string, acr []string, maxAge *uint) {
+	now := s.now()
+	ar := &authRequest{
+		stored: storage.AuthRequest{ID: newID(16), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
+		data:   authRequestData{Scopes: []string{"openid"}, ACRValues: acr, EssentialACR: len(acr) > 0, MaxAge: maxAge, Return: returnTo},
+	}
+	if err := s.store.CreateAuthRequest(r.Context(), ar.encode()); err != nil {
+		s.serverError(w, r, "create login", err)
+		return
+	}
+	http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+}
+
+// hasRecentSecondFactor reports whether the session completed a second
+// factor within reverifyWithin.
+func (s *Server) hasRecentSecondFactor(sess storage.Session) bool {
+	for _, f := range sess.Factors {
+		if !f.First && s.now().Sub(f.Time) < reverifyWithin {
+			return true
+		}
+	}
+	return false
+}
+
+// requireReverify makes a user who already has a method prove a second
+// factor again before changing them. It returns false when it has sent
+// the browser to do so.
+func (s *Server) requireReverify(w http.ResponseWriter, r *http.Request, sess storage.Session, u storage.User, returnTo string) bool {
+	if s.hasRecentSecondFactor(sess) {
+		return true
+	}
+	any := false
+	for _, name := range s.methodNames() {
+		m := s.methods[name]
+		if !m.desc.NeedsEnrolment || !m.plugin.Healthy() {
+			continue
+		}
+		if creds, err := s.credentials(r.Context(), m, u.ID); err == nil && len(creds) > 0 {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return true // nothing to prove yet: the first method is set up with the password
+	}
+	maxAge := uint(reverifyWithin.Seconds())
+	level := s.policy.Levels[min(1, len(s.policy.Levels)-1)].Canonical()
+	s.startOwnLogin(w, r, returnTo, []string{level}, &maxAge)
+	return false
+}
+
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := s.accountUser(w, r, "/account")
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	p := page{Title: "Your account", Username: u.Username}
+	switch r.URL.Query().Get("done") {
+	case "added":
+		p.Notice = "The method was added."
+	case "removed":
+		p.Notice = "The method was removed."
+	}
+	for _, name := range s.methodNames() {
+		m := s.methods[name]
+		if !m.desc.NeedsEnrolment {
+			continue
+		}
+		am := accountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy()}
+		if am.Healthy {
+			creds, err := s.credentials(ctx, m, u.ID)
+			if err != nil {
+				am.Healthy = false
+			}
+			for _, c := range creds {
+				am.Credentials = append(am.Credentials, accountCredential{Method: name, ID: c.ID, Label: c.Label,
+					Added: c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")})
+			}
+		}
+		p.Account.Methods = append(p.Account.Methods, am)
+	}
+	events, err := s.store.ListEvents(ctx, storage.EventFilter{UserID: u.ID, Limit: 10})
+	if err != nil {
+		s.serverError(w, r, "list events", err)
+		return
+	}
+	for _, e := range events {
+		line := e.Time.UTC().Format("2006-01-02 15:04 UTC") + ": " + e.Type
+		if m := e.Details["method"]; m != "" {
+			line += " (" + s.displayName(m) + ")"
+		}
+		if e.RemoteAddr != "" {
+			line += " from " + e.RemoteAddr
+		}
+		p.Account.Events = append(p.Account.Events, line)
+	}
+	s.render(w, r, http.StatusOK, "account.html", p)
+}
+
+func (s *Server) enrollableMethod(name string) (*method, bool) {
+	m, ok := s.methods[name]
+	return m, ok && m.desc.NeedsEnrolment
+}
+
+func (s *Server) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("method")
+	sess, u, ok := s.accountUser(w, r, "/account/enrol?method="+name)
+	if !ok {
+		return
+	}
+	m, ok := s.enrollableMethod(name)
+	if !ok {
+		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no method called that to add. Go back to your account page.")
+		return
+	}
+	if !s.requireReverify(w, r, sess, u, "/account/enrol?method="+name) {
+		return
+	}
+	ctx := r.Context()
+	var e sdk.Enrolment
+	err := s.timed(name, "enrol", func() (err error) {
+		e, err = m.plugin.Enrol(ctx, sdk.EnrolRequest{User: sdkUser(u)})
+		return err
+	})
+	if err != nil {
+		s.accountError(w, r, name, err)
+		return
+	}
+	pe := pendingEnrolment{Method: name, UserID: u.ID, Prompt: e.Prompt, Display: e.Display, PNG: e.ImagePNG}
+	for _, f := range e.Fields {
+		pe.Fields = append(pe.Fields, sdkField{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
+			InputMode: f.InputMode, Pattern: f.Pattern, MaxLength: f.MaxLength})
+	}
+	raw, _ := json.Marshal(pe)
+	expires := e.ExpiresAt
+	if expires.IsZero() {
+		expires = s.now().Add(10 * time.Minute)
+	}
+	if _, err := s.store.KVPut(ctx, enrolNamespace, e.ID, s.secrets.Seal(raw, []byte(enrolNamespace+e.ID)), 0, expires, s.now()); err != nil {
+		s.serverError(w, r, "keep enrolment", err)
+		return
+	}
+	s.renderEnrol(w, r, http.StatusOK, e.ID, pe, "")
+}
+
+func (s *Server) renderEnrol(w http.ResponseWriter, r *http.Request, status int, id string, pe pendingEnrolment, errMsg string) {
+	p := page{Title: "Add " + s.displayName(pe.Method), Method: pe.Method, Prompt: pe.Prompt, Fields: pe.Fields, Error: errMsg}
+	p.Enrol = enrolView{ID: id, Secret: pe.Display["secret"]}
+	if uri := pe.Display["otpauth_uri"]; strings.HasPrefix(uri, "otpauth://") {
+		p.Enrol.URI = template.URL(uri) // a scheme html/template does not know; checked above
+	}
+	if len(pe.PNG) > 0 {
+		p.Enrol.QR = base64.StdEncoding.EncodeToString(pe.PNG)
+	}
+	s.render(w, r, status, "enrol.html", p)
+}
+
+func (s *Server) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
+	name := r.PostFormValue("method")
+	sess, u, ok := s.accountUser(w, r, "/account")
+	if !ok {
+		return
+	}
+	m, ok := s.enrollableMethod(name)
+	if !ok {
+		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no method called that to add. Go back to your account page.")
+		return
+	}
+	if !s.requireReverify(w, r, sess, u, "/account/enrol?method="+name) {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostFormValue("enrolment")
+	entry, err := s.store.KVGet(ctx, enrolNamespace, id, s.now())
+	var pe pendingEnrolment
+	if err == nil {
+		var raw []byte
+		if raw, err = s.secrets.Open(entry.Value, []byte(enrolNamespace+id)); err == nil {
+			err = json.Unmarshal(raw, &pe)
+		}
+	}
+	if err != nil || pe.UserID != u.ID || pe.Method != name {
+		s.renderMessage(w, r, http.StatusBadRequest, "Start again", "This setup has expired. Go back to your account page and add the method again.")
+		return
+	}
+	response := map[string]string{}
+	for _, f := range pe.Fields {
+		response[f.Name] = r.PostFormValue(f.Name)
+	}
+	label := strings.TrimSpace(r.PostFormValue("label"))
+	var cred sdk.Credential
+	err = s.timed(name, "confirm", func() (err error) {
+		cred, err = m.plugin.ConfirmEnrolment(ctx, sdk.ConfirmRequest{User: sdkUser(u), EnrolmentID: id, Label: label, Response: response})
+		return err
+	})
+	switch {
+	case errors.Is(err, sdk.ErrInvalidResponse):
+		s.audit(ctx, storage.Event{Type: "method.add_failed", UserID: u.ID, Outcome: "failure", Details: map[string]string{"method": name}})
+		s.renderEnrol(w, r, http.StatusUnauthorized, id, pe, msgWrongResponse)
+		return
+	case err != nil:
+		s.accountError(w, r, name, err)
+		return
+	}
+	_ = s.store.KVDelete(ctx, enrolNamespace, id, -1)
+	s.audit(ctx, storage.Event{Type: "method.added", UserID: u.ID, Outcome: "success",
+		Details: map[string]string{"method": name, "credential": cred.ID, "label": cred.Label}})
+	s.notifyMethodAdded(u, s.displayName(name)+" ("+cred.Label+")", remoteAddr(ctx))
+	http.Redirect(w, r, "/account?done=added", http.StatusSeeOther)
+}
+
+func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := s.accountUser(w, r, "/account")
+	if !ok {
+		return
+	}
+	name, credID := r.PostFormValue("method"), r.PostFormValue("credential")
+	m, ok := s.enrollableMethod(name)
+	if !ok {
+		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no such method on your account. Go back to your account page.")
+		return
+	}
+	// After re-verifying the user lands on the account page and presses
+	// Remove again: a form post cannot be replayed through a redirect.
+	if !s.requireReverify(w, r, sess, u, "/account") {
+		return
+	}
+	ctx := r.Context()
+	err := s.timed(name, "remove", func() error { return m.plugin.Remove(ctx, u.ID, credID) })
+	if err != nil {
+		s.accountError(w, r, name, err)
+		return
+	}
+	s.audit(ctx, storage.Event{Type: "method.removed", UserID: u.ID, Outcome: "success",
+		Details: map[string]string{"method": name, "credential": credID}})
+	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
+}
+
+// accountError shows what a failed plugin call on the account page means.
+func (s *Server) accountError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	switch {
+	case errors.Is(err, sdk.ErrAlreadyEnrolled):
+		s.renderMessage(w, r, http.StatusConflict, "Already set up", s.displayName(name)+" is already set up. Remove it first to set it up again.")
+	case errors.Is(err, sdk.ErrNotFound):
+		s.renderMessage(w, r, http.StatusNotFound, "Not found", "That method is no longer on your account. Go back to your account page.")
+	case errors.Is(err, sdk.ErrRateLimited):
+		until, _ := sdk.RetryAfter(err)
+		s.renderMessage(w, r, http.StatusTooManyRequests, "Too many attempts", fmt.Sprintf(msgRateLimited, until.Format("15:04")))
+	case errors.Is(err, sdk.ErrInvalidInput):
+		s.renderMessage(w, r, http.StatusBadRequest, "Check your input", sdk.UserMessage(err))
+	default:
+		s.log.Warn("account", "method", name, "err", err)
+		s.renderMessage(w, r, http.StatusServiceUnavailable, "Not available", msgMethodDown)
+	}
+}
+
+// notifyMethodAdded emails the user (SPEC §6) without making the page wait
+// for the mail server.
+func (s *Server) notifyMethodAdded(u storage.User, what, from string) {
+	if !s.cfg.Notify.MethodAddedEmail || s.mailer == nil || u.Email == "" {
+		return
+	}
+	msg := notify.MethodAdded(u.Email, u.Username, what, s.now(), from)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.mailer.Send(ctx, msg); err != nil {
+			s.log.Warn("method-added email not sent", "user", u.ID, "err", err)
+		}
+	}()
+}
+
+func remoteAddr(ctx context.Context) string {
+	a, _ := ctx.Value(remoteAddrKey{}).(string)
+	return a
+}
