@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,15 +96,19 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 			return
 		}
 	}
-	var methods []authflow.Method
-	if user.ID != "" {
-		var err error
-		if methods, err = s.userMethods(ctx, user); err != nil {
+	req := ar.flowRequest()
+	d := authflow.Decide(s.policy, req, factors, nil, s.now())
+	// Without the user's methods authflow can only say "first factor" or
+	// "done"; "done" at a level the request did not ask for may just mean
+	// the methods are unknown, so then ask the plugins.
+	if user.ID != "" && !(d.Step == authflow.StepDone && (len(req.ACRValues) == 0 || slices.Contains(req.ACRValues, d.Result.ACR))) {
+		methods, err := s.userMethods(ctx, user)
+		if err != nil {
 			s.serverError(w, r, "user methods", err)
 			return
 		}
+		d = authflow.Decide(s.policy, req, factors, methods, s.now())
 	}
-	d := authflow.Decide(s.policy, ar.flowRequest(), factors, methods, s.now())
 	switch d.Step {
 	case authflow.StepFirstFactor:
 		username := ar.data.LoginHint

@@ -118,27 +118,43 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, again, http.StatusSeeOther)
 		return
 	}
-	methods, err := s.userMethods(ctx, user)
-	if err != nil {
-		s.serverError(w, r, "user methods", err)
-		return
-	}
-	d := authflow.Decide(s.policy, ar.flowRequest(), flowFactors(sess.Factors), methods, s.now())
-	if d.Step != authflow.StepMethod {
-		http.Redirect(w, r, again, http.StatusSeeOther)
-		return
+	// decide is what the page needs when the response cannot be checked:
+	// it asks the plugins, so the common path (a live challenge that this
+	// request offered) does without.
+	decide := func() (authflow.Decision, bool) {
+		methods, err := s.userMethods(ctx, user)
+		if err != nil {
+			s.serverError(w, r, "user methods", err)
+			return authflow.Decision{}, false
+		}
+		d := authflow.Decide(s.policy, ar.flowRequest(), flowFactors(sess.Factors), methods, s.now())
+		if d.Step != authflow.StepMethod {
+			http.Redirect(w, r, again, http.StatusSeeOther)
+			return d, false
+		}
+		return d, true
 	}
 	name := r.PostFormValue("method")
-	if !slices.Contains(offered(d), name) {
-		s.showMethod(w, r, ar, user, d, "", msgNotOffered, http.StatusBadRequest)
+	m, known := s.methods[name]
+	ch, begun := ar.data.Challenges[name]
+	lock, err := s.store.GetLockout(ctx, lockoutKey(name, user.ID), s.now())
+	if err != nil {
+		s.serverError(w, r, "lockout", err)
 		return
 	}
-	ch, ok := ar.data.Challenges[name]
-	if !ok || !s.now().Before(ch.ExpiresAt) {
-		s.showMethod(w, r, ar, user, d, name, msgChallengeAgain, http.StatusBadRequest)
+	if !known || !begun || !s.now().Before(ch.ExpiresAt) || lock.Locked(s.now()) {
+		d, ok := decide()
+		if !ok {
+			return
+		}
+		switch {
+		case !slices.Contains(offered(d), name):
+			s.showMethod(w, r, ar, user, d, "", msgNotOffered, http.StatusBadRequest)
+		default:
+			s.showMethod(w, r, ar, user, d, name, msgChallengeAgain, http.StatusBadRequest)
+		}
 		return
 	}
-	m := s.methods[name]
 	response := map[string]string{}
 	for _, f := range ch.Fields {
 		response[f.Name] = r.PostFormValue(f.Name)
@@ -149,12 +165,14 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.verifyFailed(w, r, ar, user, d, name, err)
+		s.verifyFailed(w, r, ar, user, decide, name, err)
 		return
 	}
-	if err := s.store.ResetFailures(ctx, lockoutKey(name, user.ID)); err != nil {
-		s.serverError(w, r, "reset failures", err)
-		return
+	if lock.Failures > 0 {
+		if err := s.store.ResetFailures(ctx, lockoutKey(name, user.ID)); err != nil {
+			s.serverError(w, r, "reset failures", err)
+			return
+		}
 	}
 	amr := res.AMR
 	if len(amr) == 0 {
@@ -172,11 +190,13 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 
 // verifyFailed counts a failure towards the lockout, audits it and shows
 // the page again with what went wrong.
-func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, d authflow.Decision, name string, err error) {
+func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, decide func() (authflow.Decision, bool), name string, err error) {
 	ctx := r.Context()
 	now := s.now()
 	ev := storage.Event{Type: "verification.failed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "failure",
 		Details: map[string]string{"method": name}}
+	var msg string
+	var status int
 	switch {
 	case errors.Is(err, sdk.ErrInvalidResponse):
 		s.metrics.verifications.WithLabelValues(name, "failure").Inc()
@@ -195,17 +215,20 @@ func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *authRe
 			http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
 			return
 		}
-		s.showMethod(w, r, ar, user, d, name, msgWrongResponse, http.StatusUnauthorized)
+		msg, status = msgWrongResponse, http.StatusUnauthorized
 	case errors.Is(err, sdk.ErrRateLimited):
 		s.metrics.rateLimited.WithLabelValues(name + ".verify").Inc()
 		ev.Details["reason"] = "rate limited"
 		s.audit(ctx, ev)
 		until, _ := sdk.RetryAfter(err)
-		s.showMethod(w, r, ar, user, d, name, fmt.Sprintf(msgRateLimited, until.Format("15:04")), http.StatusTooManyRequests)
+		msg, status = fmt.Sprintf(msgRateLimited, until.Format("15:04")), http.StatusTooManyRequests
 	case errors.Is(err, sdk.ErrInvalidInput):
-		s.showMethod(w, r, ar, user, d, name, sdk.UserMessage(err), http.StatusBadRequest)
+		msg, status = sdk.UserMessage(err), http.StatusBadRequest
 	default:
 		s.log.Warn("verify", "method", name, "err", err)
-		s.showMethod(w, r, ar, user, d, name, msgMethodDown, http.StatusServiceUnavailable)
+		msg, status = msgMethodDown, http.StatusServiceUnavailable
+	}
+	if d, ok := decide(); ok {
+		s.showMethod(w, r, ar, user, d, name, msg, status)
 	}
 }
