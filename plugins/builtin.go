@@ -5,13 +5,15 @@ import (
 	"sort"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/plugins/tempcode"
 	"github.com/stepup-mfa/stepup/plugins/totp"
 )
 
 // Builtin maps each built-in method's name to its constructor. It is the
 // one place a built-in is registered; nothing registers itself.
 var Builtin = map[string]func() sdk.Method{
-	"totp": totp.New,
+	"tempcode": tempcode.New,
+	"totp":     totp.New,
 }
 
 // BuiltinNames returns the names in Builtin, sorted.

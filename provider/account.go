@@ -32,6 +32,7 @@ type accountView struct {
 type accountMethod struct {
 	Name, Label string
 	Healthy     bool
+	SelfService bool // the user adds it themselves (not a help-desk code)
 	Credentials []accountCredential
 }
 
@@ -145,7 +146,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		if !m.desc.NeedsEnrolment {
 			continue
 		}
-		am := accountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy()}
+		am := accountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy(), SelfService: !m.desc.Bypass}
 		if am.Healthy {
 			creds, err := s.credentials(ctx, m, u.ID)
 			if err != nil {
@@ -301,7 +302,8 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	// After re-verifying the user lands on the account page and presses
 	// Remove again: a form post cannot be replayed through a redirect.
-	if !s.requireReverify(w, r, sess, u, "/account") {
+	// Expiring one's own temporary code only gives something up.
+	if !m.desc.Bypass && !s.requireReverify(w, r, sess, u, "/account") {
 		return
 	}
 	ctx := r.Context()
@@ -310,7 +312,11 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 		s.accountError(w, r, name, err)
 		return
 	}
-	s.audit(ctx, storage.Event{Type: "method.removed", UserID: u.ID, Outcome: "success",
+	typ := "method.removed"
+	if name == tempCodeMethod {
+		typ = "tempcode.expired"
+	}
+	s.audit(ctx, storage.Event{Type: typ, UserID: u.ID, Outcome: "success",
 		Details: map[string]string{"method": name, "credential": credID}})
 	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
 }

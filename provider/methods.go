@@ -98,6 +98,8 @@ func (s *Server) userMethods(ctx context.Context, u storage.User) ([]authflow.Me
 				}
 			}
 		}
+		// An active temporary code is offered before every other method.
+		fm.Bypass = m.desc.Bypass && fm.Enrolled
 		if fm.Enrolled {
 			lock, err := s.store.GetLockout(ctx, lockoutKey(name, u.ID), now)
 			if err != nil {

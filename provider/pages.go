@@ -32,6 +32,7 @@ type page struct {
 
 	Account accountView
 	Enrol   enrolView
+	Admin   adminView
 }
 
 // link is a named link ("use another method").

@@ -43,6 +43,10 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("GET /account/enrol", s.handleEnrolStart)
 	pages.HandleFunc("POST /account/enrol", s.handleEnrolConfirm)
 	pages.HandleFunc("POST /account/remove", s.handleRemove)
+	pages.HandleFunc("GET /admin", s.handleAdminPage)
+	pages.HandleFunc("POST /admin/tempcode", s.handleAdminIssue)
+	pages.HandleFunc("POST /admin/expire", s.handleAdminExpire)
+	pages.HandleFunc("POST /admin/disconnect", s.handleAdminDisconnect)
 	page := csrfProtect(pages)
 	if !s.secure {
 		inner := page
@@ -55,6 +59,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/logged-out", page)
 	mux.Handle("/account", page)
 	mux.Handle("/account/", page)
+	mux.Handle("/admin", page)
+	mux.Handle("/admin/", page)
+	if err := s.adminRoutes(mux); err != nil {
+		panic(err) // the levels were validated with the configuration
+	}
 	mux.Handle("/", s.op)
 	return s.withRemoteAddr(securityHeaders(mux))
 }
@@ -63,7 +72,7 @@ func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Referrer-Policy", "same-origin") // no-referrer would make browsers send "Origin: null" on our own forms
 		h.Set("X-Frame-Options", "DENY")
 		next.ServeHTTP(w, r)
 	})

@@ -181,6 +181,9 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	s.metrics.verifications.WithLabelValues(name, "success").Inc()
 	s.audit(ctx, storage.Event{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
 		Details: map[string]string{"method": name}})
+	if name == tempCodeMethod {
+		s.audit(ctx, storage.Event{Type: "tempcode.used", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
+	}
 	if _, err := s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: name, Levels: m.desc.Levels, AMR: amr, Time: s.now()}); err != nil {
 		s.serverError(w, r, "save session", err)
 		return

@@ -31,6 +31,8 @@ const (
 	ConfidentialClient = "confidential-app" // secret ConfidentialSecret
 	ConfidentialSecret = "confidential-secret-for-tests"
 	RS256Client        = "rs256-app" // public, RS256 ID tokens
+	AdminBot           = "admin-bot" // client_credentials with manage_mfa
+	AdminBotSecret     = "admin-bot-secret-for-tests"
 	RedirectURI        = "http://rp.test/callback"
 	PostLogoutURI      = "http://rp.test/logged-out"
 )
@@ -137,6 +139,7 @@ func New(t testing.TB, opts ...Option) *Env {
 			ResponseTypes:          []string{"code", "id_token"}},
 		{ID: RS256Client, RedirectURIs: []string{RedirectURI}, IDTokenSigningAlg: "RS256",
 			GrantTypes: []string{"authorization_code", "refresh_token"}},
+		{ID: AdminBot, Secret: AdminBotSecret, GrantTypes: []string{"client_credentials"}, Permissions: []string{"manage_mfa"}},
 	}
 	if o.postgres {
 		cfg.Storage.Driver = "postgres"

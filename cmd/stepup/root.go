@@ -16,6 +16,6 @@ auth_time prove what happened.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (default: built-in defaults)")
-	root.AddCommand(newServeCommand(), newUserCommand(), newKeysCommand(), newPluginCommand())
+	root.AddCommand(newServeCommand(), newUserCommand(), newKeysCommand(), newPluginCommand(), newTempCodeCommand(), newAdminCommand())
 	return root
 }

@@ -34,6 +34,42 @@ type Harness interface {
 	ChallengeResponse(t testing.TB, env *Env, user sdk.User, ch sdk.Challenge, valid bool) map[string]string
 }
 
+// Issuer is implemented by a Harness whose method's credentials are issued
+// by an administrator instead of enrolled by the user (a temporary code,
+// whose Enrol refuses): wherever the kit needs a user with a credential, it
+// calls Issue instead of Enrol and ConfirmEnrolment.
+type Issuer interface {
+	// Issue gives user a live credential through the method's admin
+	// actions (env.Plugin.Admin) and returns the secrets the administrator
+	// was shown, which must not be readable in the backend.
+	Issue(t testing.TB, env *Env, user sdk.User) (shown []string)
+}
+
+// Declarer is implemented by a Harness whose method departs from what the
+// kit assumes by default; see Properties.
+type Declarer interface {
+	Properties() Properties
+}
+
+// Properties are the declared departures from the kit's defaults. The
+// zero value is the default: a response is accepted once.
+type Properties struct {
+	// MultiUse: a valid response stays valid until the credential expires
+	// (a temporary code is usable many times). The kit then skips the
+	// accepted-once checks (ReplayRefused, ConcurrentVerifyOneWins) and
+	// checks the opposite: the same response is accepted again, for the
+	// same and for a new challenge, and by every one of concurrent
+	// verifications. Everything else is checked as for any method.
+	MultiUse bool
+}
+
+func propertiesOf(h Harness) Properties {
+	if d, ok := h.(Declarer); ok {
+		return d.Properties()
+	}
+	return Properties{}
+}
+
 // Env is the running plugin and the host around it.
 type Env struct {
 	Plugin      *host.Plugin
@@ -50,6 +86,7 @@ func RunMethodTests(t *testing.T, h Harness) {
 	env := Launch(t, h)
 	d := env.Description
 	k := &kit{t: t, h: h, env: env}
+	props := propertiesOf(h)
 
 	t.Run("Describe", func(t *testing.T) {
 		if d.Name == "" || len(d.Levels) == 0 || len(d.AMR) == 0 {
@@ -109,6 +146,9 @@ func RunMethodTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("ReplayRefused", func(t *testing.T) {
+		if props.MultiUse {
+			t.Skip("declared MultiUse: a response is valid until the credential expires (see ReplayAccepted)")
+		}
 		u := k.enrolled(t, "replay")
 		ch := k.begin(t, u)
 		resp := h.ChallengeResponse(t, env, u, ch, true)
@@ -122,7 +162,56 @@ func RunMethodTests(t *testing.T, h Harness) {
 		wantInvalid(t, "the used response to a new challenge", err)
 	})
 
+	t.Run("ReplayAccepted", func(t *testing.T) {
+		if !props.MultiUse {
+			t.Skip("a response is accepted once (see ReplayRefused)")
+		}
+		u := k.enrolled(t, "multi-use")
+		ch := k.begin(t, u)
+		resp := h.ChallengeResponse(t, env, u, ch, true)
+		for i := range 2 {
+			if _, err := env.Plugin.Verify(context.Background(), k.verifyReq(u, ch, resp)); err != nil {
+				t.Fatalf("Verify %d of a multi-use response to one challenge: %v", i+1, err)
+			}
+		}
+		ch2 := k.begin(t, u)
+		if _, err := env.Plugin.Verify(context.Background(), k.verifyReq(u, ch2, resp)); err != nil {
+			t.Fatalf("a multi-use response to a new challenge: %v", err)
+		}
+	})
+
+	t.Run("ConcurrentVerifyAllSucceed", func(t *testing.T) {
+		if !props.MultiUse {
+			t.Skip("a response is accepted once (see ConcurrentVerifyOneWins)")
+		}
+		u := k.enrolled(t, "multi-race")
+		ch := k.begin(t, u)
+		resp := h.ChallengeResponse(t, env, u, ch, true)
+		n := 8
+		if l, ok := limitOf(d, sdk.OpVerify); ok && l.Max < n {
+			n = l.Max
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = env.Plugin.Verify(context.Background(), k.verifyReq(u, ch, resp))
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("concurrent Verify %d of a multi-use response: %v", i+1, err)
+			}
+		}
+	})
+
 	t.Run("ConcurrentVerifyOneWins", func(t *testing.T) {
+		if props.MultiUse {
+			t.Skip("declared MultiUse (see ConcurrentVerifyAllSucceed)")
+		}
 		u := k.enrolled(t, "race")
 		ch := k.begin(t, u)
 		resp := h.ChallengeResponse(t, env, u, ch, true)
@@ -317,11 +406,18 @@ func (k *kit) displayed() []string {
 }
 
 // enrolled returns a new user with a confirmed credential (when the
-// method needs one).
+// method needs one), enrolled or, from an Issuer, issued.
 func (k *kit) enrolled(t *testing.T, name string) sdk.User {
 	t.Helper()
 	u := k.user(name)
 	if !k.env.Description.NeedsEnrolment {
+		return u
+	}
+	if is, ok := k.h.(Issuer); ok {
+		shown := is.Issue(t, k.env, u)
+		k.mu.Lock()
+		k.shown = append(k.shown, shown...)
+		k.mu.Unlock()
 		return u
 	}
 	ctx := context.Background()

@@ -7,7 +7,9 @@
 //   - enrolment, challenge and verification work, and Verify's amr are
 //     among the declared ones;
 //   - a response is accepted once: replayed, and raced by concurrent
-//     verifications, exactly one wins;
+//     verifications, exactly one wins (a method that declares
+//     Properties.MultiUse, such as a temporary code, is checked for the
+//     opposite: accepted again, and by every concurrent verification);
 //   - an expired challenge is refused;
 //   - a wrong response, an unknown user, another user's challenge and an
 //     unknown challenge get the same error, ErrInvalidResponse;
@@ -15,8 +17,11 @@
 //     even for a correct response, and lifts when the window has passed;
 //   - credentials are listed and removed; errors keep their sentinel
 //     (errors.Is) across the process boundary;
-//   - nothing the enrolment displayed is readable in the backend.
+//   - nothing the enrolment (or an administrator's issue) displayed is
+//     readable in the backend.
 //
 // The method-specific part, how to start the plugin and how to answer,
-// comes from a Harness that the method's test supplies.
+// comes from a Harness that the method's test supplies. A Harness may also
+// implement Issuer, when the method's credentials are issued by an
+// administrator instead of enrolled, and Declarer, to declare Properties.
 package conformance

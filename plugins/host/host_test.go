@@ -91,7 +91,7 @@ func TestLaunchDescribeAndCalls(t *testing.T) {
 	e := newEnv()
 	p := launch(t, e.spec(t, "probe", "probe"))
 	d := p.Description()
-	if d.Name != "probe" || d.Priority != 7 || !slices.Equal(d.Levels, []string{"aal2"}) ||
+	if d.Name != "probe" || d.Priority != 7 || !d.Bypass || !slices.Equal(d.Levels, []string{"aal2"}) ||
 		len(d.Limits) != 1 || d.Limits[0].Window != time.Minute || !p.Healthy() {
 		t.Fatalf("description %+v, healthy %v", d, p.Healthy())
 	}
@@ -177,6 +177,10 @@ func TestErrorsCrossTheBoundary(t *testing.T) {
 	err = verify("invalid_input")
 	if !errors.Is(err, sdk.ErrInvalidInput) || sdk.UserMessage(err) != `enter the word "bird"` {
 		t.Errorf("invalid input: %v, message %q", err, sdk.UserMessage(err))
+	}
+	err = verify("conflict_message")
+	if !errors.Is(err, sdk.ErrConflict) || errors.Is(err, sdk.ErrInvalidInput) || sdk.UserMessage(err) != "a bird is already active" {
+		t.Errorf("conflict with a message: %v, message %q", err, sdk.UserMessage(err))
 	}
 	err = verify("err:other")
 	for _, s := range sentinels {

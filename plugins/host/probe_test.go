@@ -68,7 +68,7 @@ var sentinels = map[string]error{
 func (probe) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
 		Name: "probe", DisplayName: "Probe", Levels: []string{"aal2"}, AMR: []string{"otp"},
-		Priority: 7, AdminActions: []string{"cas-race", "put", "get", "delete", "list", "count", "now", "env", "panic"},
+		Priority: 7, Bypass: true, AdminActions: []string{"cas-race", "put", "get", "delete", "list", "count", "now", "env", "panic"},
 		Limits: []sdk.Limit{{Operation: sdk.OpVerify, Max: 3, Window: time.Minute}},
 	}, nil
 }
@@ -110,6 +110,8 @@ func (probe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk
 		return sdk.Result{}, fmt.Errorf("probe: %w", sdk.RateLimited(h.Now().Add(90*time.Second)))
 	case mode == "invalid_input":
 		return sdk.Result{}, sdk.InvalidInput("enter the word %q", "bird")
+	case mode == "conflict_message":
+		return sdk.Result{}, fmt.Errorf("probe: %w", sdk.Conflict("a %s is already active", "bird"))
 	case strings.HasPrefix(mode, "err:"):
 		if err, ok := sentinels[strings.TrimPrefix(mode, "err:")]; ok {
 			return sdk.Result{}, fmt.Errorf("probe detail: %w", err)

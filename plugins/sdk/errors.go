@@ -25,7 +25,9 @@ var (
 	ErrRateLimited = errors.New("rate limited")
 	// ErrNotFound: no such key, credential or object.
 	ErrNotFound = errors.New("not found")
-	// ErrConflict: a compare-and-swap saw another version.
+	// ErrConflict: a compare-and-swap saw another version, or the request
+	// clashes with the state it would change (a temporary code is already
+	// active); see ConflictError for a message that may be shown.
 	ErrConflict = errors.New("conflict")
 	// ErrInvalidInput: the request is malformed; see InputError for the
 	// message that may be shown to the user.
@@ -84,12 +86,35 @@ func (e *InputError) Error() string { return ErrInvalidInput.Error() + ": " + e.
 // Is reports whether target is ErrInvalidInput.
 func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }
 
-// UserMessage returns the message of an *InputError in err's chain, safe to
-// show to a user, or "" when there is none.
+// ConflictError is ErrConflict with a message that is safe to show to the
+// user or administrator ("a temporary code is already active: expire the
+// current code first"). errors.Is(err, ErrConflict) matches it. A bare
+// ErrConflict (a lost compare-and-swap) carries no message.
+type ConflictError struct {
+	Message string
+}
+
+// Conflict returns a *ConflictError with a message safe to show.
+func Conflict(format string, args ...any) error {
+	return &ConflictError{Message: fmt.Sprintf(format, args...)}
+}
+
+func (e *ConflictError) Error() string { return ErrConflict.Error() + ": " + e.Message }
+
+// Is reports whether target is ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// UserMessage returns the message of an *InputError, or else of a
+// *ConflictError, in err's chain, safe to show to a user, or "" when there
+// is none.
 func UserMessage(err error) string {
 	var ie *InputError
 	if errors.As(err, &ie) {
 		return ie.Message
+	}
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		return ce.Message
 	}
 	return ""
 }

@@ -88,6 +88,11 @@ type Description struct {
 	NeedsEnrolment bool
 	// Priority orders eligible methods: the highest is offered first.
 	Priority int
+	// Bypass: while the user holds a live credential of this method, the
+	// host offers it before every other method, whatever the priorities
+	// (an active temporary code). It still needs a level that reaches the
+	// request's target.
+	Bypass bool
 	// AdminActions are the action names Admin accepts.
 	AdminActions []string
 	// Limits are the per-user limits the method enforces itself; the

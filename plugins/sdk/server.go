@@ -69,6 +69,7 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 	out := &pluginpb.Description{
 		Name: d.Name, DisplayName: d.DisplayName, Levels: d.Levels, Amr: d.AMR,
 		NeedsEnrolment: d.NeedsEnrolment, Priority: int32(d.Priority), AdminActions: d.AdminActions,
+		Bypass: d.Bypass,
 	}
 	for _, l := range d.Limits {
 		out.Limits = append(out.Limits, &pluginpb.Limit{Operation: l.Operation, Max: int32(l.Max), WindowNanos: int64(l.Window)})

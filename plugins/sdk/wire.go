@@ -68,9 +68,9 @@ func ToStatus(err error) error {
 }
 
 // FromStatus is the inverse of ToStatus: a status carrying an ErrorDetail
-// becomes the matching sentinel (a *RateLimitError, an *InputError, or an
-// error whose errors.Is matches the sentinel and whose message is the
-// original one). A status without detail maps by code: Unavailable to
+// becomes the matching sentinel (a *RateLimitError, an *InputError, a
+// *ConflictError when it carries a safe message, or an error whose
+// errors.Is matches the sentinel and whose message is the original one). A status without detail maps by code: Unavailable to
 // ErrUnavailable, DeadlineExceeded to ErrUnavailable and
 // context.DeadlineExceeded, Canceled to context.Canceled. Anything else is
 // returned unchanged. For plugins/host.
@@ -96,6 +96,10 @@ func FromStatus(err error) error {
 				return rl
 			case ErrInvalidInput:
 				return &InputError{Message: d.SafeMessage}
+			case ErrConflict:
+				if d.SafeMessage != "" {
+					return &ConflictError{Message: d.SafeMessage}
+				}
 			}
 			return &remoteError{msg: st.Message(), errs: []error{k.err}}
 		}

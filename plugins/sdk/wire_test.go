@@ -19,6 +19,8 @@ func TestErrorsRoundTrip(t *testing.T) {
 		RateLimited(at),
 		fmt.Errorf("wrapped: %w", RateLimited(at)),
 		InvalidInput("enter %d digits", 6),
+		Conflict("a temporary code is already active: expire the current code first"),
+		fmt.Errorf("wrapped: %w", Conflict("busy")),
 	} {
 		back := FromStatus(ToStatus(err))
 		matched := 0

@@ -235,8 +235,11 @@ type Description struct {
 	AdminActions   []string               `protobuf:"bytes,6,rep,name=admin_actions,json=adminActions,proto3" json:"admin_actions,omitempty"`
 	Limits         []*Limit               `protobuf:"bytes,7,rep,name=limits,proto3" json:"limits,omitempty"`
 	DisplayName    string                 `protobuf:"bytes,8,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// bypass: a live credential of this method is offered before every other
+	// method, whatever the priorities (sdk.Description.Bypass).
+	Bypass        bool `protobuf:"varint,9,opt,name=bypass,proto3" json:"bypass,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Description) Reset() {
@@ -323,6 +326,13 @@ func (x *Description) GetDisplayName() string {
 		return x.DisplayName
 	}
 	return ""
+}
+
+func (x *Description) GetBypass() bool {
+	if x != nil {
+		return x.Bypass
+	}
+	return false
 }
 
 type User struct {
@@ -1325,7 +1335,8 @@ type ErrorDetail struct {
 	// "already_enrolled", "rate_limited", "not_found", "conflict",
 	// "invalid_input", "unavailable".
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	// safe_message: for invalid_input, the text that may be shown to a user.
+	// safe_message: for invalid_input and conflict, the text that may be
+	// shown to a user (empty: none).
 	SafeMessage string `protobuf:"bytes,2,opt,name=safe_message,json=safeMessage,proto3" json:"safe_message,omitempty"`
 	// retry_after_unix_nano: for rate_limited, when room frees up (host clock).
 	RetryAfterUnixNano int64 `protobuf:"varint,3,opt,name=retry_after_unix_nano,json=retryAfterUnixNano,proto3" json:"retry_after_unix_nano,omitempty"`
@@ -1402,7 +1413,7 @@ const file_method_proto_rawDesc = "" +
 	"\x05Limit\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\x10\n" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
-	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\"\x89\x02\n" +
+	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\"\xa1\x02\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -1411,7 +1422,8 @@ const file_method_proto_rawDesc = "" +
 	"\bpriority\x18\x05 \x01(\x05R\bpriority\x12#\n" +
 	"\radmin_actions\x18\x06 \x03(\tR\fadminActions\x12/\n" +
 	"\x06limits\x18\a \x03(\v2\x17.stepup.plugin.v1.LimitR\x06limits\x12!\n" +
-	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\"^\n" +
+	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\x12\x16\n" +
+	"\x06bypass\x18\t \x01(\bR\x06bypass\"^\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +

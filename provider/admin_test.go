@@ -1,0 +1,330 @@
+package provider_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/testenv"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+const adminPassword = "help desk password"
+
+// adminEnv has the TOTP and tempcode plugins, an administrator "helpdesk"
+// (manage_mfa, TOTP enrolled, signed in at aal1 in adminB) and alice.
+type adminEnv struct {
+	env         *testenv.Env
+	rp          *testenv.RP
+	adminB      *testenv.Browser
+	adminSecret string
+	aliceB      *testenv.Browser
+	aliceSecret string
+	aliceAALOne *testenv.Tokens
+}
+
+func newAdminEnv(t *testing.T) *adminEnv {
+	t.Helper()
+	a := &adminEnv{env: testenv.New(t, testenv.WithMethods("totp", "tempcode"))}
+	env := a.env
+	env.AddUser(t, "helpdesk", adminPassword, "manage_mfa")
+	env.AddUser(t, "alice", alicePassword)
+	a.rp = env.NewRP(t, testenv.PublicClient, "")
+	a.adminB = env.NewBrowser(t)
+	login(t, env, a.adminB, a.rp, nil, "helpdesk", adminPassword)
+	a.adminSecret = a.adminB.EnrolTOTP()
+	a.aliceB = env.NewBrowser(t)
+	a.aliceAALOne = login(t, env, a.aliceB, a.rp, nil, "alice", alicePassword)
+	a.aliceSecret = a.aliceB.EnrolTOTP()
+	env.Clock.Advance(30 * time.Second)
+	return a
+}
+
+// adminToken returns an access token of helpdesk at the level asked for.
+func (a *adminEnv) adminToken(t *testing.T, acr string) string {
+	t.Helper()
+	// max_age as the admin API's challenge asks (admin.max_auth_age).
+	ar := a.rp.AuthURL(url.Values{"acr_values": {acr}, "max_age": {"900"}})
+	p := a.adminB.Get(ar.URL)
+	if p.IsLoginPage() {
+		p = a.adminB.SubmitPassword(p, "helpdesk", adminPassword)
+	}
+	if _, done := testenv.CallbackOf(t, p); !done {
+		p = stepUp(t, a.adminB, p, testenv.TOTPCode(t, a.adminSecret, a.env.Clock.Now()))
+	}
+	tok, err := a.rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Claims.ACR != acr {
+		t.Fatalf("admin token acr = %q, want %q", tok.Claims.ACR, acr)
+	}
+	return tok.OAuth.AccessToken
+}
+
+type apiResponse struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+func callAPI(t *testing.T, env *testenv.Env, token, method, path string, body any) apiResponse {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, env.URL+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := apiResponse{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	json.Unmarshal(raw, &out.Body)
+	return out
+}
+
+func TestAdminStepUpChallenge(t *testing.T) {
+	a := newAdminEnv(t)
+	tok := a.adminToken(t, "aal1")
+	got := callAPI(t, a.env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "4h"})
+	challenge := got.Header.Get("WWW-Authenticate")
+	if got.Status != 401 || !strings.Contains(challenge, `error="insufficient_user_authentication"`) ||
+		!strings.Contains(challenge, `acr_values="aal2`) || !strings.Contains(challenge, "max_age=900") {
+		t.Fatalf("aal1 admin: %d %q %s", got.Status, challenge, got.Raw)
+	}
+	if got.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("content type %q", got.Header.Get("Content-Type"))
+	}
+	// The client does what the challenge says and succeeds.
+	tok = a.adminToken(t, "aal2")
+	got = callAPI(t, a.env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "4h"})
+	if got.Status != 201 || !regexp.MustCompile(`^[0-9]{8}$`).MatchString(got.Body["code"].(string)) {
+		t.Fatalf("after step-up: %d %s", got.Status, got.Raw)
+	}
+	// Too old an authentication is challenged again.
+	a.env.Clock.Advance(16 * time.Minute)
+	if got := callAPI(t, a.env, tok, "GET", "/admin/v1/users/alice", nil); got.Status != 401 {
+		t.Fatalf("after max_auth_age: %d", got.Status)
+	}
+}
+
+func TestAdminWithoutPermission(t *testing.T) {
+	a := newAdminEnv(t)
+	ar := a.rp.AuthURL(url.Values{"acr_values": {"aal2"}})
+	p := stepUp(t, a.aliceB, a.aliceB.Get(ar.URL), testenv.TOTPCode(t, a.aliceSecret, a.env.Clock.Now()))
+	tok, err := a.rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := callAPI(t, a.env, tok.OAuth.AccessToken, "GET", "/admin/v1/users/helpdesk", nil)
+	if got.Status != 403 || !strings.Contains(got.Raw, "manage_mfa") {
+		t.Fatalf("user without permission: %d %s", got.Status, got.Raw)
+	}
+	if got := callAPI(t, a.env, "", "GET", "/admin/v1/users/alice", nil); got.Status != 401 {
+		t.Fatalf("no token: %d", got.Status)
+	}
+}
+
+func TestTempCodeRules(t *testing.T) {
+	a := newAdminEnv(t)
+	env := a.env
+	tok := a.adminToken(t, "aal2")
+	issue := func(user, ttl string) apiResponse {
+		return callAPI(t, env, tok, "POST", "/admin/v1/users/"+user+"/temporary-code", map[string]string{"ttl": ttl})
+	}
+	for _, tc := range []struct {
+		user, ttl string
+		status    int
+		detail    string
+	}{
+		{"alice", "59m", 400, "between 1h and 24h"},
+		{"alice", "24h1m", 400, "between 1h and 24h"},
+		{"alice", "soon", 400, "must be a duration"},
+		{"nobody", "4h", 404, "no user"},
+		{"helpdesk", "4h", 403, "yourself"},
+	} {
+		got := issue(tc.user, tc.ttl)
+		if got.Status != tc.status || !strings.Contains(got.Raw, tc.detail) {
+			t.Errorf("%s %s: %d %s", tc.user, tc.ttl, got.Status, got.Raw)
+		}
+	}
+	first := issue("alice", "1h")
+	if first.Status != 201 {
+		t.Fatalf("1h: %d %s", first.Status, first.Raw)
+	}
+	code := first.Body["code"].(string)
+	if got := issue("alice", "24h"); got.Status != 409 || !strings.Contains(got.Raw, "expire the current code first") {
+		t.Fatalf("second code: %d %s", got.Status, got.Raw)
+	}
+	meta := callAPI(t, env, tok, "GET", "/admin/v1/users/alice/temporary-code", nil)
+	if meta.Status != 200 || meta.Body["active"] != true || strings.Contains(meta.Raw, code) {
+		t.Fatalf("metadata: %d %s", meta.Status, meta.Raw)
+	}
+	// Five more in the hour (expiring each), then the seventh is refused.
+	for i := 2; i <= 6; i++ {
+		if got := callAPI(t, env, tok, "DELETE", "/admin/v1/users/alice/temporary-code", nil); got.Status != 204 {
+			t.Fatalf("expire: %d %s", got.Status, got.Raw)
+		}
+		if got := issue("alice", "24h"); got.Status != 201 {
+			t.Fatalf("code %d: %d %s", i, got.Status, got.Raw)
+		}
+	}
+	callAPI(t, env, tok, "DELETE", "/admin/v1/users/alice/temporary-code", nil)
+	seventh := issue("alice", "4h")
+	if seventh.Status != 429 || seventh.Header.Get("Retry-After") == "" {
+		t.Fatalf("seventh: %d %v %s", seventh.Status, seventh.Header, seventh.Raw)
+	}
+	env.Clock.Advance(61 * time.Minute)
+	tok = a.adminToken(t, "aal2")
+	if got := callAPI(t, env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "4h"}); got.Status != 201 {
+		t.Fatalf("after the hour: %d %s", got.Status, got.Raw)
+	}
+	// Inactive users get none.
+	callAPI(t, env, tok, "DELETE", "/admin/v1/users/alice/temporary-code", nil)
+	if got := callAPI(t, env, tok, "PATCH", "/admin/v1/users/alice", map[string]bool{"active": false}); got.Status != 200 || got.Body["active"] != false {
+		t.Fatalf("deactivate: %d %s", got.Status, got.Raw)
+	}
+	if got := callAPI(t, env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "4h"}); got.Status != 409 {
+		t.Fatalf("inactive: %d %s", got.Status, got.Raw)
+	}
+	// The code never reaches the logs or the audit log.
+	if strings.Contains(env.Logs.String(), code) {
+		t.Fatal("the code is in the logs")
+	}
+	events := callAPI(t, env, tok, "GET", "/admin/v1/events?user=alice&type=tempcode.", nil)
+	if strings.Contains(events.Raw, code) || !strings.Contains(events.Raw, `"tempcode.issued"`) || !strings.Contains(events.Raw, `"actor":"helpdesk"`) {
+		t.Fatalf("events: %s", events.Raw)
+	}
+}
+
+func TestTempCodeConcurrentIssue(t *testing.T) {
+	a := newAdminEnv(t)
+	tok := a.adminToken(t, "aal2")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 3 {
+				got := callAPI(t, a.env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "2h"})
+				callAPI(t, a.env, tok, "DELETE", "/admin/v1/users/alice/temporary-code", nil)
+				mu.Lock()
+				statuses[got.Status]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if statuses[201] < 1 || statuses[201] > 6 {
+		t.Fatalf("issued %d codes in one hour under 24 parallel attempts (statuses %v)", statuses[201], statuses)
+	}
+	// Two at once with none active: exactly one wins.
+	b := newAdminEnv(t)
+	tok = b.adminToken(t, "aal2")
+	results := make(chan int, 2)
+	for range 2 {
+		go func() {
+			results <- callAPI(t, b.env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "2h"}).Status
+		}()
+	}
+	got := []int{<-results, <-results}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{201, 409}) {
+		t.Fatalf("two at once: %v", got)
+	}
+}
+
+func TestTempCodeLogin(t *testing.T) {
+	a := newAdminEnv(t)
+	env := a.env
+	tok := a.adminToken(t, "aal2")
+	code := callAPI(t, env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "4h"}).Body["code"].(string)
+
+	// Offered first, before TOTP, with TOTP under "use another method".
+	ar := a.rp.AuthURL(url.Values{"acr_values": {"aal2"}})
+	p := a.aliceB.Get(ar.URL)
+	f := p.Form(t, "/login/verify")
+	if f.Values.Get("method") != "tempcode" || !strings.Contains(p.Body, "method=totp") {
+		t.Fatalf("temporary code not offered first: %s", p.Text())
+	}
+	p = a.aliceB.Submit(p, f, map[string]string{"code": code})
+	got, err := a.rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
+	if err != nil || got.Claims.ACR != "aal2" || !slices.Equal(got.Claims.AMR, []string{"pwd", "otp", "mfa"}) {
+		t.Fatalf("%v %+v", err, got)
+	}
+	// Usable again until it expires.
+	p = a.aliceB.Get(a.rp.AuthURL(url.Values{"acr_values": {"aal2"}, "max_age": {"0"}}).URL)
+	p = a.aliceB.SubmitPassword(p, "alice", alicePassword)
+	f = p.Form(t, "/login/verify")
+	testenv.MustCallback(t, a.aliceB.Submit(p, f, map[string]string{"code": code})).Code(t)
+	// Never aal3.
+	claims := `{"id_token":{"acr":{"essential":true,"values":["aal3"]}}}`
+	if cb := testenv.MustCallback(t, a.aliceB.Get(a.rp.AuthURL(url.Values{"claims": {claims}}).URL)); cb.Params.Get("error") != "unmet_authentication_requirements" {
+		t.Fatalf("aal3 with a temporary code: %v", cb.Params)
+	}
+	// Expired: back on TOTP with nothing to re-enrol.
+	env.Clock.Advance(4*time.Hour + time.Minute)
+	p = a.aliceB.Get(a.rp.AuthURL(url.Values{"acr_values": {"aal2"}, "max_age": {"0"}}).URL)
+	p = a.aliceB.SubmitPassword(p, "alice", alicePassword)
+	if f := p.Form(t, "/login/verify"); f.Values.Get("method") != "totp" {
+		t.Fatalf("after expiry: %s", p.Text())
+	}
+	if len(listEvents(t, env, "tempcode.used")) != 2 {
+		t.Fatal("uses not audited")
+	}
+}
+
+func TestAdminClientCredentials(t *testing.T) {
+	a := newAdminEnv(t)
+	cc := clientcredentials.Config{ClientID: testenv.AdminBot, ClientSecret: testenv.AdminBotSecret, TokenURL: a.env.URL + "/oauth/token"}
+	tok, err := cc.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := callAPI(t, a.env, tok.AccessToken, "GET", "/admin/v1/users/alice/methods", nil)
+	if got.Status != 200 || !strings.Contains(got.Raw, `"method":"totp"`) {
+		t.Fatalf("methods: %d %s", got.Status, got.Raw)
+	}
+	id := got.Body["methods"].([]any)[0].(map[string]any)["id"].(string)
+	created := callAPI(t, a.env, tok.AccessToken, "POST", "/admin/v1/users", map[string]any{"username": "bob", "email": "bob@example.com"})
+	if created.Status != 201 || created.Body["username"] != "bob" {
+		t.Fatalf("create: %d %s", created.Status, created.Raw)
+	}
+	if got := callAPI(t, a.env, tok.AccessToken, "POST", "/admin/v1/users", map[string]any{"username": "bob"}); got.Status != 409 {
+		t.Fatalf("duplicate: %d", got.Status)
+	}
+	// Disconnect a lost device and end the user's sessions.
+	del := callAPI(t, a.env, tok.AccessToken, "DELETE", "/admin/v1/users/alice/methods/"+id+"?end_sessions=true", nil)
+	if del.Status != 204 {
+		t.Fatalf("disconnect: %d %s", del.Status, del.Raw)
+	}
+	if !a.aliceB.Get(a.rp.AuthURL(nil).URL).IsLoginPage() {
+		t.Fatal("alice is still signed in after her sessions were ended")
+	}
+	if _, err := a.rp.Refresh(a.aliceAALOne.OAuth.RefreshToken); err == nil {
+		t.Fatal("alice's refresh token survived")
+	}
+	ev := callAPI(t, a.env, tok.AccessToken, "GET", "/admin/v1/events?type=method.removed", nil)
+	if !strings.Contains(ev.Raw, `"actor":"client:admin-bot"`) {
+		t.Fatalf("events: %s", ev.Raw)
+	}
+}
