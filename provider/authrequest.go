@@ -133,6 +133,8 @@ type grant struct {
 	refreshHash string
 }
 
+const refreshGrantPrefix = "refresh-grant:"
+
 // refreshRequest is a refresh-token grant. It also implements
 // op.AuthRequest so that zitadel puts acr into the new ID token, which it
 // otherwise drops on refresh.
@@ -143,7 +145,10 @@ var (
 	_ op.AuthRequest         = (*refreshRequest)(nil)
 )
 
-func (r *refreshRequest) GetID() string                         { return r.g.id }
+// GetID names the grant, not an auth request: zitadel "deletes the auth
+// request" after issuing tokens for anything that implements
+// op.AuthRequest, and DeleteAuthRequest skips these.
+func (r *refreshRequest) GetID() string                         { return refreshGrantPrefix + r.g.id }
 func (r *refreshRequest) GetACR() string                        { return r.g.acr }
 func (r *refreshRequest) GetAMR() []string                      { return r.g.amr }
 func (r *refreshRequest) GetAudience() []string                 { return r.g.audience }

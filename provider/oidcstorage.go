@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -104,6 +105,9 @@ func (o oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
 }
 
 func (o oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
+	if strings.HasPrefix(id, refreshGrantPrefix) {
+		return nil // a refresh grant posing as an auth request (see refreshRequest)
+	}
 	return o.s.store.DeleteAuthRequest(ctx, id)
 }
 
