@@ -51,6 +51,8 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 
   users:   %[2]s / %[3]s    (administrator: %[4]s / %[5]s)
   client:  %[6]s (public, PKCE S256), redirect_uri http://localhost:9000/callback
+  account: %[1]s/account   (add an authenticator app; the help desk page %[1]s/admin
+           needs one for %[4]s, since it asks for aal2)
   try:     %[1]s/authorize?client_id=%[6]s&response_type=code&scope=openid%%20profile&redirect_uri=http://localhost:9000/callback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&acr_values=aal1
 
 `, a.cfg.Issuer, demoUser, demoPassword, demoAdmin, demoAdminPw, demoClientID)
