@@ -328,3 +328,55 @@ func TestAdminClientCredentials(t *testing.T) {
 		t.Fatalf("events: %s", ev.Raw)
 	}
 }
+
+func TestTempCodeLockoutAndSelfExpiry(t *testing.T) {
+	a := newAdminEnv(t)
+	env := a.env
+	tok := a.adminToken(t, "aal2")
+	code := callAPI(t, env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "4h"}).Body["code"].(string)
+
+	// The user sees it on the account page and can expire it.
+	acct := a.aliceB.Get(env.URL + "/account")
+	if !strings.Contains(acct.Text(), "Temporary code") || strings.Contains(acct.Body, code) {
+		t.Fatalf("account page: %s", acct.Text())
+	}
+	var expire testenv.Form
+	for _, f := range acct.Forms() {
+		if f.Values.Get("method") == "tempcode" {
+			expire = f
+		}
+	}
+	if expire.Action == "" {
+		t.Fatalf("no expire form: %s", acct.Body)
+	}
+	if p := a.aliceB.Submit(acct, expire, nil); !strings.Contains(p.Text(), "removed") {
+		t.Fatalf("expire: %s", p.Text())
+	}
+	if st := callAPI(t, env, tok, "GET", "/admin/v1/users/alice/temporary-code", nil); st.Body["active"] != false {
+		t.Fatalf("still active: %s", st.Raw)
+	}
+
+	// A new code guessed wrong 10 times is locked like any method.
+	code = callAPI(t, env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "4h"}).Body["code"].(string)
+	claims := `{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}`
+	p := a.aliceB.Get(a.rp.AuthURL(url.Values{"claims": {claims}, "max_age": {"0"}}).URL)
+	p = a.aliceB.SubmitPassword(p, "alice", alicePassword)
+	wrong := "00000000"
+	if wrong == code {
+		wrong = "11111111"
+	}
+	for range 10 {
+		p = a.aliceB.Submit(p, p.Form(t, "/login/verify"), map[string]string{"method": "tempcode", "code": wrong})
+		if _, done := testenv.CallbackOf(t, p); done {
+			break
+		}
+	}
+	// Locked: the next method (TOTP) is offered, with a notice.
+	if f := p.Form(t, "/login/verify"); f.Values.Get("method") != "totp" || !strings.Contains(p.Text(), "locked") {
+		t.Fatalf("after 10 wrong codes: %s", p.Text())
+	}
+	ev := listEvents(t, env, "lockout.started")
+	if len(ev) != 1 || ev[0].Details["method"] != "tempcode" {
+		t.Fatalf("lockout events: %+v", ev)
+	}
+}
