@@ -21,7 +21,6 @@ import (
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/postgres"
-	"github.com/stepup-mfa/stepup/provider/storage/postgres/pgtest"
 	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
 )
 
@@ -102,11 +101,6 @@ func WithMethods(names ...string) Option { return func(o *options) { o.methods =
 func WithConfig(fn func(*config.Config)) Option {
 	return func(o *options) { o.configure = append(o.configure, fn) }
 }
-
-// PostgresDSN returns a DSN for a fresh schema on the test PostgreSQL
-// (STEPUP_TEST_POSTGRES_DSN, or the machine's 127.0.0.1:5432), dropped
-// when the test ends.
-func PostgresDSN(t testing.TB) string { return pgtest.DSN(t) }
 
 // New starts a provider and stops it when the test ends.
 func New(t testing.TB, opts ...Option) *Env {

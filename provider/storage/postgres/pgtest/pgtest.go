@@ -71,6 +71,13 @@ func Open(t testing.TB, dsn string) *postgres.Store {
 	return s
 }
 
+// SchemaDSN is DSN on a given server: a fresh schema on serverDSN, dropped
+// when t ends.
+func SchemaDSN(t testing.TB, serverDSN string) string {
+	t.Helper()
+	return newTestSchema(t, serverDSN)
+}
+
 // newTestSchema creates schema stepup_test_<random> on the server of dsn,
 // registers its removal, and returns dsn with search_path set to it.
 func newTestSchema(t testing.TB, dsn string) string {
