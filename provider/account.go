@@ -177,6 +177,24 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "account.html", p)
 }
 
+// enrolUser admits a signed-in user, recently re-verified if they have a
+// method already, to add a method that users enrol themselves.
+func (s *Server) enrolUser(w http.ResponseWriter, r *http.Request, name, returnTo string) (storage.User, *method, bool) {
+	sess, u, ok := s.accountUser(w, r, returnTo)
+	if !ok {
+		return u, nil, false
+	}
+	m, ok := s.enrollableMethod(name)
+	if !ok {
+		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no method called that to add. Go back to your account page.")
+		return u, nil, false
+	}
+	if !s.requireReverify(w, r, sess, u, "/account/enrol?method="+name) {
+		return u, nil, false
+	}
+	return u, m, true
+}
+
 func (s *Server) enrollableMethod(name string) (*method, bool) {
 	m, ok := s.methods[name]
 	return m, ok && m.desc.NeedsEnrolment
@@ -184,16 +202,8 @@ func (s *Server) enrollableMethod(name string) (*method, bool) {
 
 func (s *Server) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("method")
-	sess, u, ok := s.accountUser(w, r, "/account/enrol?method="+name)
+	u, m, ok := s.enrolUser(w, r, name, "/account/enrol?method="+name)
 	if !ok {
-		return
-	}
-	m, ok := s.enrollableMethod(name)
-	if !ok {
-		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no method called that to add. Go back to your account page.")
-		return
-	}
-	if !s.requireReverify(w, r, sess, u, "/account/enrol?method="+name) {
 		return
 	}
 	ctx := r.Context()
@@ -207,10 +217,7 @@ func (s *Server) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pe := pendingEnrolment{Method: name, UserID: u.ID, Prompt: e.Prompt, Display: e.Display, PNG: e.ImagePNG}
-	for _, f := range e.Fields {
-		pe.Fields = append(pe.Fields, sdkField{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
-			InputMode: f.InputMode, Pattern: f.Pattern, MaxLength: f.MaxLength})
-	}
+	pe.Fields = fieldsOf(e.Fields)
 	raw, _ := json.Marshal(pe)
 	expires := e.ExpiresAt
 	if expires.IsZero() {
@@ -237,16 +244,8 @@ func (s *Server) renderEnrol(w http.ResponseWriter, r *http.Request, status int,
 
 func (s *Server) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 	name := r.PostFormValue("method")
-	sess, u, ok := s.accountUser(w, r, "/account")
+	u, m, ok := s.enrolUser(w, r, name, "/account")
 	if !ok {
-		return
-	}
-	m, ok := s.enrollableMethod(name)
-	if !ok {
-		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no method called that to add. Go back to your account page.")
-		return
-	}
-	if !s.requireReverify(w, r, sess, u, "/account/enrol?method="+name) {
 		return
 	}
 	ctx := r.Context()

@@ -71,10 +71,7 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 	if ch.ExpiresAt.IsZero() {
 		ch.ExpiresAt = s.now().Add(5 * time.Minute)
 	}
-	for _, f := range c.Fields {
-		ch.Fields = append(ch.Fields, sdkField{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
-			InputMode: f.InputMode, Pattern: f.Pattern, MaxLength: f.MaxLength})
-	}
+	ch.Fields = fieldsOf(c.Fields)
 	_, err = s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
 		next, err := decodeAuthRequest(cur)
 		if err != nil {
@@ -94,6 +91,16 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 	}
 	ar.data.Challenges[name] = ch
 	return ch, nil
+}
+
+// fieldsOf keeps a plugin's form fields for the page.
+func fieldsOf(fs []sdk.Field) []sdkField {
+	out := make([]sdkField, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, sdkField{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
+			InputMode: f.InputMode, Pattern: f.Pattern, MaxLength: f.MaxLength})
+	}
+	return out
 }
 
 // handleVerifyPost checks a response to a method challenge.

@@ -84,13 +84,13 @@ type Method struct {
 	verifyLimit  int
 	verifyWindow time.Duration
 
-	mu  sync.Mutex
-	key []byte // hashes codes and signs challenge IDs; kept in storage, cached here
+	secret *sdk.SharedKey // hashes codes and signs challenge IDs
 }
 
 // New returns the method with its defaults.
 func New() sdk.Method {
 	return &Method{
+		secret: &sdk.SharedKey{Name: keyName},
 		digits: DefaultDigits, minTTL: DefaultMinTTL, maxTTL: DefaultMaxTTL, perHour: DefaultPerHour,
 		priority: DefaultPriority, verifyLimit: DefaultVerifyLimit, verifyWindow: DefaultVerifyWindow,
 	}
@@ -195,7 +195,7 @@ func (m *Method) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (m
 	default:
 		return nil, sdk.InvalidInput("tempcode has no action %q", req.Action)
 	}
-	if !validID(req.User.ID) {
+	if !sdk.ValidID(req.User.ID) {
 		return nil, sdk.InvalidInput("tempcode: bad user ID")
 	}
 	switch req.Action {
@@ -203,7 +203,7 @@ func (m *Method) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (m
 		return m.issue(ctx, h, req.User.ID, req.Params)
 	case ActionStatus:
 		var c activeCode
-		if _, err := getJSON(ctx, h.Storage(), codeKey(req.User.ID), &c); err != nil && !errors.Is(err, sdk.ErrNotFound) {
+		if _, err := sdk.GetJSON(ctx, h.Storage(), codeKey(req.User.ID), &c); err != nil && !errors.Is(err, sdk.ErrNotFound) {
 			return nil, err
 		}
 		if !c.live(h.Now()) {
@@ -237,7 +237,7 @@ func (m *Method) issue(ctx context.Context, h sdk.Host, userID string, params ma
 		return nil, sdk.InvalidInput("actor must be at most 256 bytes of UTF-8")
 	}
 	st, now := h.Storage(), h.Now()
-	key, err := m.hmacKey(ctx, st)
+	key, err := m.secret.Get(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func (m *Method) issue(ctx context.Context, h sdk.Host, userID string, params ma
 	if err != nil {
 		return nil, err
 	}
-	id, err := randomID()
+	id, err := sdk.RandomID()
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +273,7 @@ func (m *Method) issue(ctx context.Context, h sdk.Host, userID string, params ma
 		ID: id, Hash: codeHash(key, userID, code), Digits: m.digits,
 		IssuedAt: now, ExpiresAt: now.Add(ttl), IssuedBy: actor,
 	}
-	if err := putJSON(ctx, st, codeKey(userID), c, claimed, ttl); err != nil {
+	if err := sdk.PutJSON(ctx, st, codeKey(userID), c, claimed, ttl); err != nil {
 		if errors.Is(err, sdk.ErrConflict) {
 			return nil, sdk.Conflict(msgChanged)
 		}
@@ -293,7 +293,7 @@ func claim(ctx context.Context, st sdk.Storage, userID string, now time.Time) (i
 	}
 	for range 4 {
 		var cur activeCode
-		version, err := getJSON(ctx, st, codeKey(userID), &cur)
+		version, err := sdk.GetJSON(ctx, st, codeKey(userID), &cur)
 		switch {
 		case errors.Is(err, sdk.ErrNotFound):
 			version = sdk.MustNotExist
@@ -324,7 +324,7 @@ func (m *Method) expire(ctx context.Context, h sdk.Host, userID string, match fu
 	st, now := h.Storage(), h.Now()
 	for range 4 {
 		var cur activeCode
-		version, err := getJSON(ctx, st, codeKey(userID), &cur)
+		version, err := sdk.GetJSON(ctx, st, codeKey(userID), &cur)
 		if errors.Is(err, sdk.ErrNotFound) {
 			return false, nil
 		}
@@ -360,18 +360,18 @@ func (m *Method) ttl(s string) (time.Duration, error) {
 // Begin implements sdk.Method. A challenge is not stored: its ID carries
 // its expiry and is signed for the user and the code (see newChallengeID).
 func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
-	if !validID(req.User.ID) {
+	if !sdk.ValidID(req.User.ID) {
 		return sdk.Challenge{}, sdk.InvalidInput("tempcode: bad user ID")
 	}
 	st, now := h.Storage(), h.Now()
 	var c activeCode
-	if _, err := getJSON(ctx, st, codeKey(req.User.ID), &c); err != nil && !errors.Is(err, sdk.ErrNotFound) {
+	if _, err := sdk.GetJSON(ctx, st, codeKey(req.User.ID), &c); err != nil && !errors.Is(err, sdk.ErrNotFound) {
 		return sdk.Challenge{}, err
 	}
 	if !c.live(now) {
 		return sdk.Challenge{}, sdk.ErrNotEnrolled
 	}
-	key, err := m.hmacKey(ctx, st)
+	key, err := m.secret.Get(ctx, st)
 	if err != nil {
 		return sdk.Challenge{}, err
 	}
@@ -404,7 +404,7 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 // bare sdk.ErrInvalidResponse, after the same work. Round trips to the
 // host: the rate count and the code's read, in parallel.
 func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
-	if !validID(req.UserID) {
+	if !sdk.ValidID(req.UserID) {
 		return sdk.Result{}, sdk.ErrInvalidResponse
 	}
 	now, st := h.Now(), h.Storage()
@@ -415,11 +415,11 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		limitErr = m.limit(ctx, h, verifyKey(req.UserID))
+		limitErr = sdk.CheckLimit(ctx, h, verifyKey(req.UserID), m.verifyWindow, m.verifyLimit)
 	}()
 	var c activeCode
-	_, codeErr := getJSON(ctx, st, codeKey(req.UserID), &c)
-	key, keyErr := m.hmacKey(ctx, st)
+	_, codeErr := sdk.GetJSON(ctx, st, codeKey(req.UserID), &c)
+	key, keyErr := m.secret.Get(ctx, st)
 	wg.Wait()
 	switch {
 	case limitErr != nil:
@@ -454,11 +454,11 @@ func (m *Method) ConfirmEnrolment(context.Context, sdk.Host, sdk.ConfirmRequest)
 // ListCredentials implements sdk.Method: the live code, if any, labelled
 // with its expiry.
 func (m *Method) ListCredentials(ctx context.Context, h sdk.Host, userID string) ([]sdk.Credential, error) {
-	if !validID(userID) {
+	if !sdk.ValidID(userID) {
 		return []sdk.Credential{}, nil
 	}
 	var c activeCode
-	if _, err := getJSON(ctx, h.Storage(), codeKey(userID), &c); err != nil && !errors.Is(err, sdk.ErrNotFound) {
+	if _, err := sdk.GetJSON(ctx, h.Storage(), codeKey(userID), &c); err != nil && !errors.Is(err, sdk.ErrNotFound) {
 		return nil, err
 	}
 	if !c.live(h.Now()) {
@@ -470,7 +470,7 @@ func (m *Method) ListCredentials(ctx context.Context, h sdk.Host, userID string)
 // Remove implements sdk.Method: the user (or an administrator
 // disconnecting the method) expires the live code now.
 func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID string) error {
-	if !validID(userID) || credentialID == "" {
+	if !sdk.ValidID(userID) || credentialID == "" {
 		return sdk.ErrNotFound
 	}
 	ok, err := m.expire(ctx, h, userID, func(c activeCode) bool {
@@ -483,51 +483,6 @@ func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID st
 		return sdk.ErrNotFound
 	}
 	return nil
-}
-
-// limit counts one attempt for key against the declared verify limit.
-func (m *Method) limit(ctx context.Context, h sdk.Host, key string) error {
-	r, err := h.RateLimit().Count(ctx, key, m.verifyWindow, m.verifyLimit)
-	if err != nil {
-		return err
-	}
-	if !r.Allowed {
-		return sdk.RateLimited(r.RetryAfter)
-	}
-	return nil
-}
-
-// hmacKey returns the key that hashes codes and signs challenge IDs,
-// creating it on first use. All replicas share it through storage.
-func (m *Method) hmacKey(ctx context.Context, st sdk.Storage) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.key != nil {
-		return m.key, nil
-	}
-	for range 3 {
-		key, _, err := st.Get(ctx, keyName)
-		if err == nil && len(key) == sha256.Size {
-			m.key = key
-			return key, nil
-		}
-		if err != nil && !errors.Is(err, sdk.ErrNotFound) {
-			return nil, err
-		}
-		key = make([]byte, sha256.Size)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		_, err = st.Put(ctx, keyName, key, sdk.MustNotExist, 0)
-		if err == nil {
-			m.key = key
-			return key, nil
-		}
-		if !errors.Is(err, sdk.ErrConflict) {
-			return nil, err
-		}
-	}
-	return nil, fmt.Errorf("%w: tempcode: key keeps changing", sdk.ErrUnavailable)
 }
 
 // codeHash is what is stored of a code: HMAC-SHA-256 under the method's
@@ -616,36 +571,4 @@ func fmtDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
-}
-
-func validID(s string) bool {
-	return s != "" && len(s) <= 256 && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
-func randomID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-func getJSON(ctx context.Context, st sdk.Storage, key string, v any) (int64, error) {
-	raw, version, err := st.Get(ctx, key)
-	if err != nil {
-		return 0, err
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return 0, fmt.Errorf("tempcode: %s: %w", key, err)
-	}
-	return version, nil
-}
-
-func putJSON(ctx context.Context, st sdk.Storage, key string, v any, expectVersion int64, ttl time.Duration) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = st.Put(ctx, key, raw, expectVersion, ttl)
-	return err
 }

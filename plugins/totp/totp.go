@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
@@ -51,13 +50,13 @@ type Method struct {
 	verifyLimit  int
 	verifyWindow time.Duration
 
-	mu     sync.Mutex
-	macKey []byte // signs challenge IDs; kept in storage, cached here
+	secret *sdk.SharedKey // signs challenge IDs
 }
 
 // New returns the method with its defaults.
 func New() sdk.Method {
-	return &Method{issuer: DefaultIssuer, priority: DefaultPriority, verifyLimit: DefaultVerifyLimit, verifyWindow: DefaultVerifyWindow}
+	return &Method{issuer: DefaultIssuer, priority: DefaultPriority, verifyLimit: DefaultVerifyLimit, verifyWindow: DefaultVerifyWindow,
+		secret: &sdk.SharedKey{Name: macKeyName}}
 }
 
 // Configure implements sdk.Configurable. Keys: issuer (the name the
@@ -134,7 +133,7 @@ var codeField = sdk.Field{
 // Begin implements sdk.Method. A challenge is not stored: its ID carries
 // its expiry and is signed for its user (see newChallengeID).
 func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
-	if !validID(req.User.ID) {
+	if !sdk.ValidID(req.User.ID) {
 		return sdk.Challenge{}, sdk.InvalidInput("totp: bad user ID")
 	}
 	st := h.Storage()
@@ -144,7 +143,7 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 		}
 		return sdk.Challenge{}, err
 	}
-	key, err := m.challengeKey(ctx, st)
+	key, err := m.secret.Get(ctx, st)
 	if err != nil {
 		return sdk.Challenge{}, err
 	}
@@ -165,7 +164,7 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 // outage is the bare sdk.ErrInvalidResponse. Round trips to the host: the
 // rate count and the account read in parallel, then one compare-and-swap.
 func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
-	if !validID(req.UserID) {
+	if !sdk.ValidID(req.UserID) {
 		return sdk.Result{}, sdk.ErrInvalidResponse
 	}
 	now, st := h.Now(), h.Storage()
@@ -179,10 +178,10 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		limitErr = m.limit(ctx, h, "verify/"+req.UserID)
+		limitErr = sdk.CheckLimit(ctx, h, "verify/"+req.UserID, m.verifyWindow, m.verifyLimit)
 	}()
-	version, accErr = getJSON(ctx, st, accountKey(req.UserID), &acc)
-	key, keyErr := m.challengeKey(ctx, st)
+	version, accErr = sdk.GetJSON(ctx, st, accountKey(req.UserID), &acc)
+	key, keyErr := m.secret.Get(ctx, st)
 	wg.Wait()
 	switch {
 	case limitErr != nil:
@@ -203,11 +202,11 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 			return sdk.Result{}, sdk.ErrInvalidResponse
 		}
 		acc.LastStep, acc.LastChallenge = step, req.ChallengeID
-		err := putJSON(ctx, st, accountKey(req.UserID), acc, version, 0)
+		err := sdk.PutJSON(ctx, st, accountKey(req.UserID), acc, version, 0)
 		if errors.Is(err, sdk.ErrConflict) {
 			// Another verification (or replica) won the race; look again.
 			acc = account{}
-			if version, err = getJSON(ctx, st, accountKey(req.UserID), &acc); err != nil {
+			if version, err = sdk.GetJSON(ctx, st, accountKey(req.UserID), &acc); err != nil {
 				return sdk.Result{}, invalid(err)
 			}
 			continue
@@ -218,39 +217,6 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 		return sdk.Result{AMR: []string{"otp"}, CredentialID: acc.CredentialID}, nil
 	}
 	return sdk.Result{}, sdk.ErrInvalidResponse
-}
-
-// challengeKey returns the key that signs challenge IDs, creating it on
-// first use. All replicas share it through storage.
-func (m *Method) challengeKey(ctx context.Context, st sdk.Storage) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.macKey != nil {
-		return m.macKey, nil
-	}
-	for range 3 {
-		key, _, err := st.Get(ctx, macKeyName)
-		if err == nil && len(key) == sha256.Size {
-			m.macKey = key
-			return key, nil
-		}
-		if err != nil && !errors.Is(err, sdk.ErrNotFound) {
-			return nil, err
-		}
-		key = make([]byte, sha256.Size)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		_, err = st.Put(ctx, macKeyName, key, sdk.MustNotExist, 0)
-		if err == nil {
-			m.macKey = key
-			return key, nil
-		}
-		if !errors.Is(err, sdk.ErrConflict) {
-			return nil, err
-		}
-	}
-	return nil, fmt.Errorf("%w: totp: challenge key keeps changing", sdk.ErrUnavailable)
 }
 
 // A challenge ID is base64url(version | expiry (unix seconds) | nonce |
@@ -295,7 +261,7 @@ func checkChallengeID(key []byte, userID, id string, now time.Time) bool {
 // Enrol implements sdk.Method. Params: "label" is ignored here (it is
 // given to ConfirmEnrolment).
 func (m *Method) Enrol(ctx context.Context, h sdk.Host, req sdk.EnrolRequest) (sdk.Enrolment, error) {
-	if !validID(req.User.ID) {
+	if !sdk.ValidID(req.User.ID) {
 		return sdk.Enrolment{}, sdk.InvalidInput("totp: bad user ID")
 	}
 	st := h.Storage()
@@ -323,12 +289,12 @@ func (m *Method) Enrol(ctx context.Context, h sdk.Host, req sdk.EnrolRequest) (s
 	if err := png.Encode(&qr, img); err != nil {
 		return sdk.Enrolment{}, fmt.Errorf("totp: QR code: %w", err)
 	}
-	id, err := randomID()
+	id, err := sdk.RandomID()
 	if err != nil {
 		return sdk.Enrolment{}, err
 	}
 	expires := h.Now().Add(EnrolmentTTL)
-	if err := putJSON(ctx, st, pendingKey(req.User.ID), pending{ID: id, Secret: key.Secret(), ExpiresAt: expires}, sdk.AnyVersion, EnrolmentTTL); err != nil {
+	if err := sdk.PutJSON(ctx, st, pendingKey(req.User.ID), pending{ID: id, Secret: key.Secret(), ExpiresAt: expires}, sdk.AnyVersion, EnrolmentTTL); err != nil {
 		return sdk.Enrolment{}, err
 	}
 	return sdk.Enrolment{
@@ -344,16 +310,16 @@ func (m *Method) Enrol(ctx context.Context, h sdk.Host, req sdk.EnrolRequest) (s
 // ConfirmEnrolment implements sdk.Method. The confirming code's step
 // becomes the last used one.
 func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.ConfirmRequest) (sdk.Credential, error) {
-	if !validID(req.User.ID) {
+	if !sdk.ValidID(req.User.ID) {
 		return sdk.Credential{}, sdk.ErrInvalidResponse
 	}
 	now := h.Now()
-	if err := m.limit(ctx, h, "confirm/"+req.User.ID); err != nil {
+	if err := sdk.CheckLimit(ctx, h, "confirm/"+req.User.ID, m.verifyWindow, m.verifyLimit); err != nil {
 		return sdk.Credential{}, err
 	}
 	st := h.Storage()
 	var p pending
-	pVersion, err := getJSON(ctx, st, pendingKey(req.User.ID), &p)
+	pVersion, err := sdk.GetJSON(ctx, st, pendingKey(req.User.ID), &p)
 	if err != nil {
 		return sdk.Credential{}, invalid(err)
 	}
@@ -364,7 +330,7 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 	if !ok {
 		return sdk.Credential{}, sdk.ErrInvalidResponse
 	}
-	credID, err := randomID()
+	credID, err := sdk.RandomID()
 	if err != nil {
 		return sdk.Credential{}, err
 	}
@@ -376,7 +342,7 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 		return sdk.Credential{}, sdk.InvalidInput("the name is longer than 100 characters")
 	}
 	acc := account{Secret: p.Secret, CredentialID: credID, Label: label, CreatedAt: now, LastStep: step}
-	if err := putJSON(ctx, st, accountKey(req.User.ID), acc, sdk.MustNotExist, 0); err != nil {
+	if err := sdk.PutJSON(ctx, st, accountKey(req.User.ID), acc, sdk.MustNotExist, 0); err != nil {
 		if errors.Is(err, sdk.ErrConflict) {
 			return sdk.Credential{}, sdk.ErrAlreadyEnrolled
 		}
@@ -388,11 +354,11 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 
 // ListCredentials implements sdk.Method: none or one.
 func (m *Method) ListCredentials(ctx context.Context, h sdk.Host, userID string) ([]sdk.Credential, error) {
-	if !validID(userID) {
+	if !sdk.ValidID(userID) {
 		return []sdk.Credential{}, nil
 	}
 	var acc account
-	if _, err := getJSON(ctx, h.Storage(), accountKey(userID), &acc); err != nil {
+	if _, err := sdk.GetJSON(ctx, h.Storage(), accountKey(userID), &acc); err != nil {
 		if errors.Is(err, sdk.ErrNotFound) {
 			return []sdk.Credential{}, nil
 		}
@@ -403,12 +369,12 @@ func (m *Method) ListCredentials(ctx context.Context, h sdk.Host, userID string)
 
 // Remove implements sdk.Method.
 func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID string) error {
-	if !validID(userID) {
+	if !sdk.ValidID(userID) {
 		return sdk.ErrNotFound
 	}
 	st := h.Storage()
 	var acc account
-	version, err := getJSON(ctx, st, accountKey(userID), &acc)
+	version, err := sdk.GetJSON(ctx, st, accountKey(userID), &acc)
 	if err != nil {
 		return err
 	}
@@ -422,18 +388,6 @@ func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID st
 // (disconnecting is Remove).
 func (m *Method) Admin(_ context.Context, _ sdk.Host, req sdk.AdminRequest) (map[string]string, error) {
 	return nil, sdk.InvalidInput("totp has no action %q", req.Action)
-}
-
-// limit counts one attempt for key against the declared limit.
-func (m *Method) limit(ctx context.Context, h sdk.Host, key string) error {
-	r, err := h.RateLimit().Count(ctx, key, m.verifyWindow, m.verifyLimit)
-	if err != nil {
-		return err
-	}
-	if !r.Allowed {
-		return sdk.RateLimited(r.RetryAfter)
-	}
-	return nil
 }
 
 // acceptStep returns the time step of code within the skew window around
@@ -498,36 +452,4 @@ func normalise(code string) string {
 		}
 		return r
 	}, code)
-}
-
-func validID(s string) bool {
-	return s != "" && len(s) <= 256 && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
-func randomID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-func getJSON(ctx context.Context, st sdk.Storage, key string, v any) (int64, error) {
-	raw, version, err := st.Get(ctx, key)
-	if err != nil {
-		return 0, err
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return 0, fmt.Errorf("totp: %s: %w", key, err)
-	}
-	return version, nil
-}
-
-func putJSON(ctx context.Context, st sdk.Storage, key string, v any, expectVersion int64, ttl time.Duration) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = st.Put(ctx, key, raw, expectVersion, ttl)
-	return err
 }

@@ -1,0 +1,110 @@
+package sdk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Helpers every method needs; a plugin may use them or not.
+
+// GetJSON reads key from st into v and returns its version.
+func GetJSON(ctx context.Context, st Storage, key string, v any) (int64, error) {
+	raw, version, err := st.Get(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return version, nil
+}
+
+// PutJSON stores v under key with Storage.Put's compare-and-swap rules.
+func PutJSON(ctx context.Context, st Storage, key string, v any, expectVersion int64, ttl time.Duration) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = st.Put(ctx, key, raw, expectVersion, ttl)
+	return err
+}
+
+// RandomID returns 128 random bits, URL-safe base64.
+func RandomID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// ValidID reports whether s can be a user or credential ID in a storage
+// key: non-empty, at most 256 bytes of UTF-8, no NUL.
+func ValidID(s string) bool {
+	return s != "" && len(s) <= 256 && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// CheckLimit counts one attempt for key and returns RateLimited when more
+// than limit fell in window.
+func CheckLimit(ctx context.Context, h Host, key string, window time.Duration, limit int) error {
+	r, err := h.RateLimit().Count(ctx, key, window, limit)
+	if err != nil {
+		return err
+	}
+	if !r.Allowed {
+		return RateLimited(r.RetryAfter)
+	}
+	return nil
+}
+
+// SharedKey is a random 32-byte secret kept in the method's storage under
+// Name (so encrypted at rest by the host) and shared by every replica:
+// for HMACs of codes and signed challenge IDs. The zero value with a Name
+// is ready; it caches the key after the first Get.
+type SharedKey struct {
+	Name string
+
+	mu  sync.Mutex
+	key []byte
+}
+
+// Get returns the key, creating it on first use; of replicas racing to
+// create it, every one ends up with the same.
+func (k *SharedKey) Get(ctx context.Context, st Storage) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.key != nil {
+		return k.key, nil
+	}
+	for range 3 {
+		key, _, err := st.Get(ctx, k.Name)
+		if err == nil && len(key) == 32 {
+			k.key = key
+			return key, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		_, err = st.Put(ctx, k.Name, key, MustNotExist, 0)
+		if err == nil {
+			k.key = key
+			return key, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: key %s keeps changing", ErrUnavailable, k.Name)
+}

@@ -1,0 +1,76 @@
+package sdk_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/plugins/host/hosttest"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+)
+
+func localHost(t *testing.T) sdk.Host {
+	t.Helper()
+	h, err := host.NewLocalHost("helpers", hosttest.NewMemory(), bytes.Repeat([]byte{7}, host.KeySize), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestSharedKeyOneForAll: replicas racing to create the key all get the
+// same one.
+func TestSharedKeyOneForAll(t *testing.T) {
+	h := localHost(t)
+	keys := make([][]byte, 16)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := &sdk.SharedKey{Name: "k"} // one per "replica"
+			key, err := k.Get(context.Background(), h.Storage())
+			if err != nil {
+				t.Error(err)
+			}
+			keys[i] = key
+		}()
+	}
+	wg.Wait()
+	for _, k := range keys {
+		if len(k) != 32 || !bytes.Equal(k, keys[0]) {
+			t.Fatalf("keys differ: %x vs %x", k, keys[0])
+		}
+	}
+}
+
+func TestJSONAndLimit(t *testing.T) {
+	h := localHost(t)
+	ctx := context.Background()
+	type rec struct{ N int }
+	if err := sdk.PutJSON(ctx, h.Storage(), "r", rec{1}, sdk.MustNotExist, 0); err != nil {
+		t.Fatal(err)
+	}
+	var got rec
+	v, err := sdk.GetJSON(ctx, h.Storage(), "r", &got)
+	if err != nil || got.N != 1 || v < 1 {
+		t.Fatalf("%v %v %d", err, got, v)
+	}
+	if err := sdk.PutJSON(ctx, h.Storage(), "r", rec{2}, sdk.MustNotExist, 0); !errors.Is(err, sdk.ErrConflict) {
+		t.Fatalf("second create: %v", err)
+	}
+	for i := range 3 {
+		err := sdk.CheckLimit(ctx, h, "x", time.Minute, 2)
+		if (i < 2) != (err == nil) || (i == 2 && !errors.Is(err, sdk.ErrRateLimited)) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	id, err := sdk.RandomID()
+	if err != nil || !sdk.ValidID(id) || sdk.ValidID("") || sdk.ValidID("a\x00b") {
+		t.Fatalf("ids: %q %v", id, err)
+	}
+}
