@@ -277,6 +277,9 @@ func (s *Server) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 		s.audit(ctx, storage.Event{Type: "method.add_failed", UserID: u.ID, Outcome: "failure", Details: map[string]string{"method": name}})
 		s.renderEnrol(w, r, http.StatusUnauthorized, id, pe, msgWrongResponse)
 		return
+	case errors.Is(err, sdk.ErrInvalidInput): // the plugin's own words, on the same form
+		s.renderEnrol(w, r, http.StatusBadRequest, id, pe, sdk.UserMessage(err))
+		return
 	case err != nil:
 		s.accountError(w, r, name, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stepup-mfa/stepup/plugins"
@@ -52,6 +53,7 @@ func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*ho
 	}
 	sort.Strings(names)
 	var specs []host.Spec
+	var missing []string
 	for _, name := range names {
 		mc := cfg.Methods[name]
 		if !mc.IsEnabled() {
@@ -65,10 +67,13 @@ func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*ho
 		case builtin:
 			spec.Path, spec.Args = o.Self, []string{"plugin", name}
 		default:
-			o.Logger.Debug("method not available in this build; skipped", "method", name)
+			missing = append(missing, name)
 			continue
 		}
 		specs = append(specs, spec)
+	}
+	if len(missing) > 0 {
+		o.Logger.Info("configured methods not in this build, skipped", "methods", strings.Join(missing, ","))
 	}
 	reg := host.NewRegistry()
 	if err := reg.Launch(ctx, specs...); err != nil {

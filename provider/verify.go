@@ -15,7 +15,7 @@ import (
 
 // Messages of the method pages.
 const (
-	msgWrongResponse  = "That code is not correct. Check it and try again."
+	msgWrongResponse  = "That is not correct. Check it and try again."
 	msgMethodLocked   = "%s is locked after too many failed attempts until %s UTC."
 	msgRateLimited    = "Too many attempts. Try again after %s UTC."
 	msgMethodDown     = "This method is not available right now. Try again in a moment, or use another method."
