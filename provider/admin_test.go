@@ -8,13 +8,16 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/stepup-mfa/stepup/testenv"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/stepup-mfa/stepup/provider/notify"
+	"github.com/stepup-mfa/stepup/testenv"
 )
 
 const adminPassword = "help desk password"
@@ -378,5 +381,52 @@ func TestTempCodeLockoutAndSelfExpiry(t *testing.T) {
 	ev := listEvents(t, env, "lockout.started")
 	if len(ev) != 1 || ev[0].Details["method"] != "tempcode" {
 		t.Fatalf("lockout events: %+v", ev)
+	}
+}
+
+func TestIssuingNotifiesNobodyAndEventsPage(t *testing.T) {
+	a := newAdminEnv(t)
+	env := a.env
+	before, _ := notify.ReadOutbox(env.Outbox)
+	tok := a.adminToken(t, "aal2")
+	if got := callAPI(t, env, tok, "POST", "/admin/v1/users/alice/temporary-code", map[string]string{"ttl": "4h"}); got.Status != 201 {
+		t.Fatal(got.Raw)
+	}
+	// Give an asynchronous mail the time it would need, then compare.
+	time.Sleep(200 * time.Millisecond)
+	after, _ := notify.ReadOutbox(env.Outbox)
+	if len(after) != len(before) {
+		t.Fatalf("issuing a temporary code sent mail: %+v", after[len(before):])
+	}
+	// The audit log pages with next_before, newest first, without repeats.
+	seen := map[float64]bool{}
+	path := "/admin/v1/events?limit=3"
+	for pages := 0; ; pages++ {
+		got := callAPI(t, env, tok, "GET", path, nil)
+		if got.Status != 200 {
+			t.Fatal(got.Raw)
+		}
+		for _, e := range got.Body["events"].([]any) {
+			seq := e.(map[string]any)["seq"].(float64)
+			if seen[seq] {
+				t.Fatalf("event %v twice", seq)
+			}
+			seen[seq] = true
+		}
+		next, ok := got.Body["next_before"].(float64)
+		if !ok {
+			break
+		}
+		path = "/admin/v1/events?limit=3&before=" + strconv.FormatFloat(next, 'f', 0, 64)
+		if pages > 100 {
+			t.Fatal("pagination does not end")
+		}
+	}
+	all := callAPI(t, env, tok, "GET", "/admin/v1/events?limit=1000", nil)
+	if n := len(all.Body["events"].([]any)); n != len(seen) || n < 5 {
+		t.Fatalf("paged %d events, %d in one page", len(seen), n)
+	}
+	if got := callAPI(t, env, tok, "GET", "/admin/v1/events?since=yesterday", nil); got.Status != 400 || !strings.Contains(got.Raw, "RFC 3339") {
+		t.Fatalf("bad since: %d %s", got.Status, got.Raw)
 	}
 }
