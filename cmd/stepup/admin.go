@@ -38,9 +38,11 @@ STEPUP_ADMIN_CLIENT_SECRET) for a client with permissions [manage_mfa].
 The server is --url, or the issuer of --config.`,
 	}
 	cmd.PersistentFlags().StringVar(&baseURL, "url", "", "stepup's base URL (default: the configured issuer)")
-	cmd.PersistentFlags().StringVar(&token, "token", os.Getenv("STEPUP_ADMIN_TOKEN"), "bearer access token")
-	cmd.PersistentFlags().StringVar(&clientID, "client-id", os.Getenv("STEPUP_ADMIN_CLIENT_ID"), "client with manage_mfa (client credentials)")
-	cmd.PersistentFlags().StringVar(&clientSecret, "client-secret", os.Getenv("STEPUP_ADMIN_CLIENT_SECRET"), "that client's secret")
+	// Secrets from the environment are read when used, not shown as
+	// flag defaults in --help.
+	cmd.PersistentFlags().StringVar(&token, "token", "", "bearer access token (or STEPUP_ADMIN_TOKEN)")
+	cmd.PersistentFlags().StringVar(&clientID, "client-id", "", "client with manage_mfa, for client credentials (or STEPUP_ADMIN_CLIENT_ID)")
+	cmd.PersistentFlags().StringVar(&clientSecret, "client-secret", "", "that client's secret (or STEPUP_ADMIN_CLIENT_SECRET)")
 
 	client := func(cmd *cobra.Command) (*adminClient, error) {
 		base := baseURL
@@ -52,9 +54,9 @@ The server is --url, or the issuer of --config.`,
 			base = cfg.Issuer
 		}
 		base = strings.TrimSuffix(base, "/")
-		tok := token
-		if tok == "" && clientID != "" {
-			cc := clientcredentials.Config{ClientID: clientID, ClientSecret: clientSecret, TokenURL: base + "/oauth/token"}
+		tok, id, secret := orEnv(token, "STEPUP_ADMIN_TOKEN"), orEnv(clientID, "STEPUP_ADMIN_CLIENT_ID"), orEnv(clientSecret, "STEPUP_ADMIN_CLIENT_SECRET")
+		if tok == "" && id != "" {
+			cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: base + "/oauth/token"}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
 			t, err := cc.Token(ctx)
@@ -132,6 +134,13 @@ The server is --url, or the issuer of --config.`,
 	events.Flags().StringVar(&since, "since", "", "RFC 3339 time")
 	cmd.AddCommand(users, methods, tc, events)
 	return cmd
+}
+
+func orEnv(v, name string) string {
+	if v != "" {
+		return v
+	}
+	return os.Getenv(name)
 }
 
 // pathFor fills {0}, {1}... with the path-escaped arguments.
