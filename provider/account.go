@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -189,7 +190,7 @@ func (s *Server) enrolUser(w http.ResponseWriter, r *http.Request, name, returnT
 		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no method called that to add. Go back to your account page.")
 		return u, nil, false
 	}
-	if !s.requireReverify(w, r, sess, u, "/account/enrol?method="+name) {
+	if !s.requireReverify(w, r, sess, u, "/account/enrol?method="+url.QueryEscape(name)) {
 		return u, nil, false
 	}
 	return u, m, true
@@ -202,7 +203,7 @@ func (s *Server) enrollableMethod(name string) (*method, bool) {
 
 func (s *Server) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("method")
-	u, m, ok := s.enrolUser(w, r, name, "/account/enrol?method="+name)
+	u, m, ok := s.enrolUser(w, r, name, "/account/enrol?method="+url.QueryEscape(name))
 	if !ok {
 		return
 	}

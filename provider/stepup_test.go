@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/testenv"
 )
@@ -91,6 +92,21 @@ func TestAddingAMethodEmailsTheUser(t *testing.T) {
 			t.Fatalf("no method-added email in the outbox: %+v", msgs)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestAddingAMethodEmailsOverSMTP(t *testing.T) {
+	mailServer := testenv.StartSMTP(t)
+	env := testenv.New(t, testenv.WithMethods("totp"), testenv.WithConfig(func(c *config.Config) {
+		c.SMTP.Addr, c.SMTP.From = mailServer.Addr, "stepup@example.com"
+	}))
+	env.AddUser(t, "alice", alicePassword)
+	b := env.NewBrowser(t)
+	b.SubmitPassword(b.Get(env.URL+"/account"), "alice", alicePassword)
+	b.EnrolTOTP()
+	m := mailServer.WaitFor(t, "alice@example.com")
+	if m.Subject != notify.MethodAddedSubject || !strings.Contains(m.Body, "Authenticator app") || m.From != "stepup@example.com" {
+		t.Fatalf("mail = %+v", m)
 	}
 }
 

@@ -194,8 +194,12 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Cleanup(func() { methods.Close() })
 	}
 	outbox := filepath.Join(dir, "outbox")
+	mailer, err := notify.New(cfg, dir, logger) // SMTP when smtp.addr is set, else the outbox
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := provider.New(ctx, cfg, provider.Options{Store: store, Secrets: secrets, Now: clock.Now,
-		Logger: logger, Methods: methods, Mailer: notify.NewOutbox(outbox, logger)})
+		Logger: logger, Methods: methods, Mailer: mailer})
 	if err != nil {
 		t.Fatal(err)
 	}
