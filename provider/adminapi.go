@@ -14,6 +14,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/stepauth"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
@@ -232,6 +233,13 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 // CreateUser adds an active local user; the admin API and the offline
 // command share it. Errors are *apiError values with an HTTP status.
 func (s *Server) CreateUser(ctx context.Context, username, email, phone, pw string, perms []string) (storage.User, error) {
+	return CreateUser(ctx, s.store, s.hasher, s.now(), username, email, phone, pw, perms)
+}
+
+// CreateUser validates and stores a new active user (normalised username,
+// known permissions, argon2id password when one is given). Errors that are
+// the caller's are *apiError values carrying an HTTP status and a message.
+func CreateUser(ctx context.Context, store storage.Store, hasher password.Hasher, now time.Time, username, email, phone, pw string, perms []string) (storage.User, error) {
 	name := normalizeUsername(username)
 	if name == "" || strings.ContainsAny(name, " \t/\\") || len(name) > 128 {
 		return storage.User{}, apiErr(http.StatusBadRequest, "username is required: letters, digits, '.', '-', '_' or '@', at most 128")
@@ -244,17 +252,16 @@ func (s *Server) CreateUser(ctx context.Context, username, email, phone, pw stri
 	if pw != "" && len(pw) < 8 {
 		return storage.User{}, apiErr(http.StatusBadRequest, "password must have at least 8 characters")
 	}
-	now := s.now()
 	u := storage.User{ID: newID(12), Username: name, Email: strings.TrimSpace(email), Phone: strings.TrimSpace(phone),
 		Active: true, Permissions: perms, CreatedAt: now, UpdatedAt: now}
 	if pw != "" {
-		hash, err := s.hasher.Hash(pw)
+		hash, err := hasher.Hash(pw)
 		if err != nil {
 			return storage.User{}, err
 		}
 		u.PasswordHash = hash
 	}
-	if err := s.store.CreateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
+	if err := store.CreateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
 		return storage.User{}, apiErr(http.StatusConflict, fmt.Sprintf("user %q already exists", name))
 	} else if err != nil {
 		return storage.User{}, err

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/stepup-mfa/stepup/provider/config"
-	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
 // Demo accounts. Their passwords are printed at start: demo mode is for a
@@ -42,8 +40,10 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 		{demoUser, "alice@example.com", demoPassword, nil},
 		{demoAdmin, "admin@example.com", demoAdminPw, []string{"manage_mfa"}},
 	} {
-		_, err := a.addUser(ctx, u.name, u.email, "", u.pw, u.perms)
-		if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		if _, err := a.store.GetUserByUsername(ctx, u.name); err == nil {
+			continue // seeded by an earlier start
+		}
+		if _, err := a.addUser(ctx, u.name, u.email, "", u.pw, u.perms); err != nil {
 			return fmt.Errorf("demo user %s: %w", u.name, err)
 		}
 	}

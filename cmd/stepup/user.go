@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
@@ -47,9 +48,6 @@ func newUserCommand() *cobra.Command {
 			}
 			return withApp(cmd, func(ctx context.Context, a *app) error {
 				u, err := a.addUser(ctx, args[0], email, phone, pw, grants)
-				if errors.Is(err, storage.ErrAlreadyExists) {
-					return fmt.Errorf("user %q already exists", normalize(args[0]))
-				}
 				if err != nil {
 					return err
 				}
@@ -194,22 +192,9 @@ func (a *app) hasher() password.Hasher {
 }
 
 func (a *app) addUser(ctx context.Context, name, email, phone, pw string, perms []string) (storage.User, error) {
-	name = normalize(name)
-	if name == "" || strings.ContainsAny(name, " \t/") {
-		return storage.User{}, fmt.Errorf("invalid username %q: use letters, digits, '.', '-', '_' or '@'", name)
-	}
-	now := time.Now().UTC()
-	u := storage.User{ID: newUserID(), Username: name, Email: email, Phone: phone, Active: true,
-		Permissions: perms, CreatedAt: now, UpdatedAt: now}
-	if pw != "" {
-		hash, err := a.hasher().Hash(pw)
-		if err != nil {
-			return storage.User{}, err
-		}
-		u.PasswordHash = hash
-	}
-	if err := a.store.CreateUser(ctx, u); err != nil {
-		return storage.User{}, err
+	u, err := provider.CreateUser(ctx, a.store, a.hasher(), time.Now().UTC(), name, email, phone, pw, perms)
+	if err != nil {
+		return u, err
 	}
 	a.audit(ctx, "user.created", u.ID)
 	return u, nil
