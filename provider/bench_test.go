@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/testenv"
 )
 
@@ -18,6 +20,7 @@ import (
 // (rotation + ES256 ID token + JWT access token) on SQLite, over real HTTP
 // on loopback. Each worker keeps its own rotating chain.
 func BenchmarkRefreshGrant(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(provider.GCPercent)) // as stepup serve runs
 	env := testenv.New(b)
 	env.AddUser(b, "alice", alicePassword)
 	rp := env.NewRP(b, testenv.PublicClient, "")
@@ -80,6 +83,7 @@ type stepUpUser struct {
 // relying party over loopback. Each flow is a different user, because a
 // TOTP code is accepted once; preparing them is not timed.
 func BenchmarkStepUpFlow(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(provider.GCPercent)) // as stepup serve runs
 	env := testenv.New(b, testenv.WithMethods("totp"))
 	rp := env.NewRP(b, testenv.PublicClient, "")
 	users := make([]stepUpUser, b.N)

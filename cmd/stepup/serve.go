@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -50,6 +51,9 @@ and prints how to sign in.`,
 
 func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool) error {
 	log := newLogger(cfg, cmd.ErrOrStderr())
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(provider.GCPercent)
+	}
 	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	store, err := openStore(openCtx, cfg)
