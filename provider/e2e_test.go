@@ -460,3 +460,16 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 		t.Fatalf("revoked token still active: %v", got)
 	}
 }
+
+func TestRefreshRefusedForDeactivatedUser(t *testing.T) {
+	env := testenv.New(t)
+	alice := env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	tok := login(t, env, env.NewBrowser(t), rp, nil, "alice", alicePassword)
+	// Deactivated behind the API's back (no token clean-up): the grant is
+	// dead all the same.
+	deactivate(t, env, alice.ID)
+	if _, err := rp.Refresh(tok.OAuth.RefreshToken); err == nil {
+		t.Fatal("a deactivated user's refresh token still worked")
+	}
+}

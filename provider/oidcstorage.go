@@ -180,14 +180,12 @@ func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.To
 func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	rt, err := o.s.store.GetRefreshToken(ctx, tokenHash(token))
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used")
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used, or its user is inactive")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := o.s.checkUserActive(ctx, rt.UserID); err != nil {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the user is no longer active")
-	}
+	// The store reports a deactivated user's token as not found.
 	return &refreshRequest{g: grant{
 		id: rt.ID, clientID: rt.ClientID, subject: rt.UserID, scopes: rt.Scopes, audience: rt.Audience,
 		acr: rt.ACR, amr: rt.AMR, authTime: rt.AuthTime, refreshHash: rt.Hash,

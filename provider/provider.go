@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -147,17 +146,6 @@ func policyFromConfig(cfg config.Config) authflow.Policy {
 		p.Levels = append(p.Levels, authflow.Level{Name: name, Names: cfg.ACR[name]})
 	}
 	return p
-}
-
-func (s *Server) checkUserActive(ctx context.Context, userID string) error {
-	u, err := s.store.GetUser(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if !u.Active {
-		return errors.New("user is inactive")
-	}
-	return nil
 }
 
 // audit appends an event, filling time and address; a failure to audit is

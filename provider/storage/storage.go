@@ -85,7 +85,9 @@ type Store interface {
 	// value the client holds) and, when at is non-nil, an access token issued
 	// with it, in one transaction.
 	CreateRefreshToken(ctx context.Context, rt RefreshToken, at *AccessToken) error
-	// GetRefreshToken returns the live token with that hash.
+	// GetRefreshToken returns the live token with that hash. A token whose
+	// user is absent or inactive is not live (ErrNotFound): a deactivated
+	// user's grants are dead even before their tokens are deleted.
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
 	// RotateRefreshToken atomically deletes the token with oldHash and stores
 	// next (and at, when non-nil). Of two concurrent rotations of one token

@@ -31,6 +31,9 @@ func testConcurrentConsumeAuthCode(t *testing.T, ss []storage.Store) {
 
 func testConcurrentRotateRefreshToken(t *testing.T, ss []storage.Store) {
 	ctx, s := t.Context(), ss[0]
+	if _, err := s.GetUser(ctx, "u1"); err != nil {
+		must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	}
 	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, newRefreshToken("h", "u1", "c1", future()), nil))
 	old := "h"
 	for round := range 5 {

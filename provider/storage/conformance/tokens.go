@@ -41,6 +41,7 @@ func newAccessToken(id, userID, clientID string, expires time.Time) storage.Acce
 
 func testRefreshTokens(t *testing.T, s storage.Store) {
 	ctx := t.Context()
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
 	rt := newRefreshToken("h1", "u1", "c1", future())
 	at := newAccessToken("at1", "u1", "c1", future())
 	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, rt, &at))
@@ -69,6 +70,17 @@ func testRefreshTokens(t *testing.T, s storage.Store) {
 
 	_, err = s.GetRefreshToken(ctx, "nope")
 	mustErr(t, "GetRefreshToken unknown", err, storage.ErrNotFound)
+	// A deactivated user's tokens are not live, and are again once active.
+	setActive := func(active bool) {
+		_, err := s.UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) { u.Active = active; return u, nil })
+		must(t, "UpdateUser", err)
+	}
+	setActive(false)
+	_, err = s.GetRefreshToken(ctx, "h1")
+	mustErr(t, "GetRefreshToken of an inactive user", err, storage.ErrNotFound)
+	setActive(true)
+	_, err = s.GetRefreshToken(ctx, "h1")
+	must(t, "GetRefreshToken of a reactivated user", err)
 	must(t, "CreateRefreshToken expired", s.CreateRefreshToken(ctx, newRefreshToken("h4", "u1", "c1", past()), nil))
 	_, err = s.GetRefreshToken(ctx, "h4")
 	mustErr(t, "GetRefreshToken expired", err, storage.ErrNotFound)
@@ -83,6 +95,7 @@ func testRefreshTokens(t *testing.T, s storage.Store) {
 
 func testRotateRefreshToken(t *testing.T, s storage.Store) {
 	ctx := t.Context()
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
 	old := newRefreshToken("h1", "u1", "c1", future())
 	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, old, nil))
 
@@ -151,6 +164,8 @@ func testAccessTokens(t *testing.T, s storage.Store) {
 
 func testDeleteUserTokens(t *testing.T, s storage.Store) {
 	ctx := t.Context()
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u2", "bob")))
 	for _, tok := range []struct {
 		rt storage.RefreshToken
 		at *storage.AccessToken

@@ -125,7 +125,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken,
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.RefreshToken, error) {
 	var t storage.RefreshToken
 	err := scanRefreshToken(s.pool.QueryRow(ctx, `SELECT `+refreshTokenCols+` FROM refresh_tokens
-		WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2)`, hash, liveNow()), &t)
+		WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2)
+		AND EXISTS (SELECT 1 FROM users u WHERE u.id = refresh_tokens.user_id AND u.active)`, hash, liveNow()), &t)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.RefreshToken{}, fmt.Errorf("storage: refresh token: %w", storage.ErrNotFound)
 	}

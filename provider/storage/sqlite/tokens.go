@@ -100,10 +100,12 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken,
 	})
 }
 
-// GetRefreshToken returns the live token with that hash.
+// GetRefreshToken returns the live token with that hash, whose user
+// exists and is active.
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.RefreshToken, error) {
 	t, err := scanRefreshToken(s.readRow(ctx, `SELECT `+refreshTokenCols+` FROM refresh_tokens
-		WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)`, hash, liveNow()))
+		WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)
+		AND EXISTS (SELECT 1 FROM users u WHERE u.id = refresh_tokens.user_id AND u.active)`, hash, liveNow()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.RefreshToken{}, fmt.Errorf("storage: refresh token: %w", storage.ErrNotFound)
 	}
