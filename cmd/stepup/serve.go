@@ -84,11 +84,6 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 		return err
 	}
 	a := &app{cfg: cfg, store: store, secrets: secrets, log: log}
-	if demo {
-		if err := seedDemo(ctx, a, cmd.OutOrStdout()); err != nil {
-			return err
-		}
-	}
 	// Say so rather than ignore what the configuration asks for.
 	if cfg.Upstream != nil {
 		log.Warn("upstream is configured but this build has no upstream first factor yet; users sign in with local passwords")
@@ -108,6 +103,12 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 		defer cancel()
 		hs.Shutdown(shutdownCtx)
 	}()
+	if demo { // seeded once the address is ours, so that what it prints is true
+		if err := seedDemo(ctx, a, cmd.OutOrStdout()); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	log.Info("stepup ready", "issuer", cfg.Issuer, "listen", ln.Addr().String(), "storage", cfg.Storage.Driver)
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
