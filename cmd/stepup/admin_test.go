@@ -52,8 +52,9 @@ func TestBreakGlassTempCode(t *testing.T) {
 
 func TestAdminCommandOverHTTP(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, cheapArgon+`listen: 127.0.0.1:18932
-issuer: http://localhost:18932
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, cheapArgon+`listen: `+addr+`
+issuer: http://`+addr+`
 clients:
   - id: bot
     secret: bot-secret-for-tests
@@ -71,7 +72,7 @@ clients:
 		t.Fatal(err)
 	}
 	defer srv.Process.Kill()
-	waitReady(t, "http://127.0.0.1:18932/readyz")
+	waitReady(t, "http://"+addr+"/readyz")
 	admin := func(args ...string) (string, string, int) {
 		return stepup(t, dir, "", append([]string{"admin", "--client-id", "bot", "--client-secret", "bot-secret-for-tests", "--config", cfg}, args...)...)
 	}

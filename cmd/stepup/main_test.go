@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,6 +51,17 @@ func stepup(t *testing.T, dir, stdin string, args ...string) (stdout, stderr str
 		t.Fatal(err)
 	}
 	return out.String(), errb.String(), code
+}
+
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func writeConfig(t *testing.T, dir, body string) string {
@@ -150,7 +162,8 @@ func TestUserCommands(t *testing.T) {
 // TestServeDemo starts the real command with --demo and waits for /readyz.
 func TestServeDemo(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "listen: 127.0.0.1:18931\nissuer: http://localhost:18931\n")
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, "listen: "+addr+"\nissuer: http://"+addr+"\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, stepupBin, "serve", "--demo", "--config", cfg)
@@ -163,7 +176,7 @@ func TestServeDemo(t *testing.T) {
 	defer cmd.Process.Kill()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://127.0.0.1:18931/readyz")
+		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -175,7 +188,7 @@ func TestServeDemo(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	resp, err := http.Get("http://127.0.0.1:18931/readyz")
+	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
