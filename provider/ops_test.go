@@ -70,3 +70,17 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestReadyzWhenTheDatabaseIsGone(t *testing.T) {
+	env := testenv.New(t)
+	env.Store.Close() // as good as an unreachable database
+	resp, err := http.Get(env.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"database":"unreachable"`) {
+		t.Fatalf("readyz %d %s", resp.StatusCode, body)
+	}
+}
