@@ -16,9 +16,9 @@ import (
 
 // totpEnv is a provider with the real TOTP plugin, alice signed in at
 // aal1 in b, with an authenticator app enrolled.
-func totpEnv(t *testing.T) (env *testenv.Env, b *testenv.Browser, rp *testenv.RP, secret string) {
+func totpEnv(t *testing.T, opts ...testenv.Option) (env *testenv.Env, b *testenv.Browser, rp *testenv.RP, secret string) {
 	t.Helper()
-	env = testenv.New(t, testenv.WithMethods("totp"))
+	env = testenv.New(t, append([]testenv.Option{testenv.WithMethods("totp")}, opts...)...)
 	env.AddUser(t, "alice", alicePassword)
 	rp = env.NewRP(t, testenv.PublicClient, "")
 	b = env.NewBrowser(t)
@@ -77,6 +77,18 @@ func TestStepUpAsksOnlyForTheCode(t *testing.T) {
 	}
 	if len(listEvents(t, env, "verification.succeeded")) != 1 {
 		t.Fatal("verification not audited")
+	}
+}
+
+// TestStepUpOnPostgres runs the plugin's storage and rate limits through
+// the PostgreSQL backend.
+func TestStepUpOnPostgres(t *testing.T) {
+	env, b, rp, secret := totpEnv(t, testenv.WithPostgres())
+	ar := rp.AuthURL(url.Values{"acr_values": {"aal2"}})
+	cb := testenv.MustCallback(t, stepUp(t, b, b.Get(ar.URL), testenv.TOTPCode(t, secret, env.Clock.Now())))
+	tok, err := rp.Exchange(cb.Code(t), ar)
+	if err != nil || tok.Claims.ACR != "aal2" {
+		t.Fatalf("%v %+v", err, tok)
 	}
 }
 
