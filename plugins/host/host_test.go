@@ -124,7 +124,7 @@ func TestProcessShowsMethodName(t *testing.T) {
 	p := launch(t, e.spec(t, "probe", "probe"))
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID()))
 	if err != nil {
-		t.Skip("no /proc")
+		t.Fatalf("read the plugin's command line from /proc: %v", err)
 	}
 	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
 	if len(args) != 3 || args[1] != "plugin" || args[2] != "probe" {

@@ -25,9 +25,6 @@ var referenceVectors = []struct {
 func TestReferenceVectors(t *testing.T) {
 	for _, tc := range referenceVectors {
 		t.Run(tc.name, func(t *testing.T) {
-			if testing.Short() && strings.Contains(tc.encoded, "m=65536") {
-				t.Skip("64 MiB vector skipped in -short")
-			}
 			ok, err := Verify(tc.encoded, tc.password)
 			if err != nil || !ok {
 				t.Fatalf("Verify(reference, %q) = %v, %v; want true, nil", tc.password, ok, err)
