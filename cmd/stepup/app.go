@@ -38,6 +38,12 @@ func openApp(cmd *cobra.Command) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openAppWith(cmd, cfg)
+}
+
+// openAppWith opens the store and the secrets for a configuration the
+// caller has loaded (and perhaps amended); the caller closes the store.
+func openAppWith(cmd *cobra.Command, cfg config.Config) (*app, error) {
 	log := newLogger(cfg, cmd.ErrOrStderr())
 	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 	defer cancel()

@@ -50,21 +50,17 @@ and prints how to sign in.`,
 }
 
 func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool) error {
-	log := newLogger(cfg, cmd.ErrOrStderr())
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(provider.GCPercent)
 	}
-	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	a, err := openAppWith(cmd, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	store, secrets, log := a.store, a.secrets, a.log
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	store, err := openStore(openCtx, cfg)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	secrets, err := provider.LoadSecrets(cfg.Keys.SecretFile)
-	if err != nil {
-		return err
-	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the stepup executable to run built-in methods: %w", err)
@@ -83,7 +79,6 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, store: store, secrets: secrets, log: log}
 	// Say so rather than ignore what the configuration asks for.
 	if cfg.Upstream != nil {
 		log.Warn("upstream is configured but this build has no upstream first factor yet; users sign in with local passwords")
