@@ -38,6 +38,10 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 
+	// rs256Clients: some client signs with RS256, so the algorithm
+	// depends on the client (see intercept).
+	rs256Clients bool
+
 	registry *host.Registry
 	methods  map[string]*method
 	mailer   notify.Sender
@@ -103,6 +107,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 
 	base := strings.TrimSuffix(cfg.Issuer, "/")
 	for _, cc := range cfg.Clients {
+		s.rs256Clients = s.rs256Clients || cc.IDTokenSigningAlg == AlgRS256
 		s.clients[cc.ID] = &client{cfg: cc, idTTL: cfg.Tokens.IDTokenTTL, insecure: !s.secure,
 			loginURL: func(id string) string { return base + "/login?id=" + url.QueryEscape(id) }}
 	}
