@@ -206,6 +206,7 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		GRPCDialOptions:  pluginpb.DialOptions(),
 		StartTimeout:     spec.StartTimeout,
 		SkipHostEnv:      true,
 		Logger:           hclogFor(spec.Logger),
@@ -224,7 +225,7 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 	d := raw.(*dispensed)
 	id := d.broker.NextId()
 	go d.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		s := grpc.NewServer(opts...)
+		s := grpc.NewServer(append(opts, pluginpb.ServerOptions()...)...)
 		pluginpb.RegisterStorageServer(s, storageServer{s: p.svc})
 		pluginpb.RegisterRateLimitServer(s, rateLimitServer{s: p.svc})
 		return s

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/hashicorp/go-plugin"
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -33,13 +35,22 @@ var Handshake = plugin.HandshakeConfig{
 // Serve runs m as a plugin and returns when the host ends the plugin. It
 // is what a plugin's main calls; started by hand (without the host's
 // handshake) it prints a notice and exits with status 1.
+//
+// Unless GOMAXPROCS is set, Serve runs the plugin's goroutines on one
+// thread at a time: a method's work is microseconds per call, and handing
+// each call between threads (gRPC reads, handles and writes on different
+// goroutines) cost more than the work on a small machine.
 func Serve(m Method) {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
 			ProtocolVersion: {PluginName: &methodPlugin{impl: m}},
 		},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, pluginpb.ServerOptions()...)
 			return grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(recoverPanics))...)
 		},
 	})

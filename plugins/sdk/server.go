@@ -32,7 +32,7 @@ func registerMethodServer(s *grpc.Server, broker *plugin.GRPCBroker, m Method) {
 // Setup dials the host services at once: go-plugin forgets a brokered
 // connection that is not dialled within seconds.
 func (s *methodServer) Setup(ctx context.Context, req *pluginpb.SetupRequest) (*pluginpb.SetupResponse, error) {
-	conn, err := s.broker.Dial(req.GetHostServiceId())
+	conn, err := s.broker.DialWithOptions(req.GetHostServiceId(), pluginpb.DialOptions()...)
 	if err != nil {
 		return nil, ToStatus(fmt.Errorf("%w: dial host services: %v", ErrUnavailable, err))
 	}
