@@ -242,6 +242,9 @@ func TestFormPost(t *testing.T) {
 	if p.Location != nil {
 		t.Fatalf("form_post answered with a redirect to %s", p.Location)
 	}
+	if p.URL.Path != "/login" || p.Status != http.StatusOK {
+		t.Fatalf("the form_post page came from %d %s, want the password POST itself", p.Status, p.URL)
+	}
 	cb := testenv.MustCallback(t, p)
 	if cb.Params.Get("state") != ar.State {
 		t.Fatalf("state = %q", cb.Params.Get("state"))

@@ -96,18 +96,14 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 			return
 		}
 	}
-	req := ar.flowRequest()
-	d := authflow.Decide(s.policy, req, factors, nil, s.now())
-	// Without the user's methods authflow can only say "first factor" or
-	// "done"; "done" at a level the request did not ask for may just mean
-	// the methods are unknown, so then ask the plugins.
-	if user.ID != "" && !(d.Step == authflow.StepDone && (len(req.ACRValues) == 0 || slices.Contains(req.ACRValues, d.Result.ACR))) {
+	d, final := s.decideFromFactors(ar, factors)
+	if user.ID != "" && !final {
 		methods, err := s.userMethods(ctx, user)
 		if err != nil {
 			s.serverError(w, r, "user methods", err)
 			return
 		}
-		d = authflow.Decide(s.policy, req, factors, methods, s.now())
+		d = authflow.Decide(s.policy, ar.flowRequest(), factors, methods, s.now())
 	}
 	switch d.Step {
 	case authflow.StepFirstFactor:
@@ -154,10 +150,36 @@ func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authReq
 	op.AuthRequestError(w, r, ar, oerr, s.op)
 }
 
-// finish records the outcome on the request and hands it back to zitadel.
+// decideFromFactors asks authflow without the user's methods, which cost
+// plugin calls. Without them authflow can only say "first factor" or
+// "done", and "done" at a level the request did not ask for may just mean
+// the methods are unknown: final says whether the decision stands.
+func (s *Server) decideFromFactors(ar *authRequest, factors []authflow.Factor) (d authflow.Decision, final bool) {
+	req := ar.flowRequest()
+	d = authflow.Decide(s.policy, req, factors, nil, s.now())
+	return d, d.Step == authflow.StepDone && (len(req.ACRValues) == 0 || slices.Contains(req.ACRValues, d.Result.ACR))
+}
+
+// continueAfterFactor ends a form post that completed a factor: with the
+// authentication when that was the last factor needed (one redirect, to
+// the client, as Keycloak and Okta do), otherwise by sending the browser
+// back to /login for the next step.
+func (s *Server) continueAfterFactor(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, user storage.User) {
+	if ar.data.HintSubject == "" || ar.data.HintSubject == user.ID {
+		if d, final := s.decideFromFactors(ar, flowFactors(sess.Factors)); final {
+			s.finish(w, r, ar, sess, user, d.Result)
+			return
+		}
+	}
+	http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+}
+
+// finish records the outcome on the request and answers the client
+// directly (zitadel's AuthResponse: the code, or form_post), sparing the
+// browser a trip through the authorize callback.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, user storage.User, res authflow.Result) {
 	ctx := r.Context()
-	_, err := s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+	stored, err := s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
 		next, err := decodeAuthRequest(cur)
 		if err != nil {
 			return cur, err
@@ -177,8 +199,13 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest,
 		http.Redirect(w, r, ar.data.Return, http.StatusFound)
 		return
 	}
-	ctx = op.ContextWithIssuer(ctx, s.cfg.Issuer)
-	http.Redirect(w, r, op.AuthCallbackURL(s.op)(ctx, ar.GetID()), http.StatusFound)
+	done, err := decodeAuthRequest(stored)
+	if err != nil {
+		s.serverError(w, r, "decode auth request", err)
+		return
+	}
+	ctx = context.WithValue(op.ContextWithIssuer(ctx, s.cfg.Issuer), clientIDKey{}, ar.GetClientID())
+	op.AuthResponse(done, s.op, w, r.WithContext(ctx))
 }
 
 // handleLoginPost checks a username and password (the first factor).
@@ -211,12 +238,12 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), Username: username, Error: userMessage(err)})
 		return
 	}
-	_, err = s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: s.now()})
+	sess, err = s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: s.now()})
 	if err != nil {
 		s.serverError(w, r, "save session", err)
 		return
 	}
-	http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+	s.continueAfterFactor(w, r, ar, sess, user)
 }
 
 var (

@@ -51,13 +51,8 @@ func (s *Server) addFactor(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 	}
 	next.Factors = append(next.Factors, f)
-	if err := s.store.CreateSession(ctx, next); err != nil {
+	if err := s.store.RotateSession(ctx, old.ID, next); err != nil {
 		return storage.Session{}, err
-	}
-	if old.ID != "" {
-		if err := s.store.DeleteSession(ctx, old.ID); err != nil {
-			s.log.Warn("old session not deleted", "err", err)
-		}
 	}
 	cs, _ := s.cookies.Get(r, sessionCookie) // a stale cookie still yields a usable session
 	cs.Values["sid"] = next.ID

@@ -59,7 +59,12 @@ func TestStepUpAsksOnlyForTheCode(t *testing.T) {
 	if code.Autocomplete != "one-time-code" || f.Values.Get("csrf_token") == "" {
 		t.Fatalf("challenge form: %+v", f)
 	}
-	cb := testenv.MustCallback(t, stepUp(t, b, p, testenv.TOTPCode(t, secret, env.Clock.Now())))
+	p = stepUp(t, b, p, testenv.TOTPCode(t, secret, env.Clock.Now()))
+	// The code's own POST answers the client: one redirect, no detour.
+	if p.URL.Path != "/login/verify" {
+		t.Fatalf("the callback came from %s, want the verify POST itself", p.URL.Path)
+	}
+	cb := testenv.MustCallback(t, p)
 	tok, err := rp.Exchange(cb.Code(t), ar)
 	if err != nil {
 		t.Fatal(err)

@@ -191,11 +191,12 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	if name == tempCodeMethod {
 		s.audit(ctx, storage.Event{Type: "tempcode.used", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
 	}
-	if _, err := s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: name, Levels: m.desc.Levels, AMR: amr, Time: s.now()}); err != nil {
+	sess, err = s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: name, Levels: m.desc.Levels, AMR: amr, Time: s.now()})
+	if err != nil {
 		s.serverError(w, r, "save session", err)
 		return
 	}
-	http.Redirect(w, r, again, http.StatusSeeOther)
+	s.continueAfterFactor(w, r, ar, sess, user)
 }
 
 // verifyFailed counts a failure towards the lockout, audits it and shows

@@ -77,6 +77,11 @@ type Store interface {
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
 	// DeleteSession removes a session; absent is not an error.
 	DeleteSession(ctx context.Context, id string) error
+	// RotateSession stores next and removes the session oldID in one
+	// transaction, so a browser never holds two live sessions nor none.
+	// An empty or absent oldID is not an error; ErrAlreadyExists if
+	// next.ID is taken (and then oldID is kept).
+	RotateSession(ctx context.Context, oldID string, next Session) error
 	// DeleteUserSessions removes every session of a user and returns how
 	// many went.
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)

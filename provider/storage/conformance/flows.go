@@ -215,4 +215,20 @@ func testSessions(t *testing.T, s storage.Store) {
 	if n != 0 {
 		t.Fatalf("DeleteUserSessions again removed %d, want 0", n)
 	}
+
+	// RotateSession replaces one session by another at once; a taken ID
+	// changes nothing.
+	rotated := newSession("s1r", "u2", future())
+	must(t, "RotateSession", s.RotateSession(ctx, "s4", rotated))
+	_, err = s.GetSession(ctx, "s4")
+	mustErr(t, "GetSession rotated away", err, storage.ErrNotFound)
+	got, err = s.GetSession(ctx, "s1r")
+	must(t, "GetSession rotated", err)
+	mustEqual(t, "GetSession rotated", got, rotated)
+	must(t, "CreateSession", s.CreateSession(ctx, newSession("s5", "u2", future())))
+	mustErr(t, "RotateSession to a taken ID", s.RotateSession(ctx, "s5", rotated), storage.ErrAlreadyExists)
+	_, err = s.GetSession(ctx, "s5")
+	must(t, "GetSession of the session a refused rotation kept", err)
+	must(t, "RotateSession from nothing", s.RotateSession(ctx, "", newSession("s1n", "u2", future())))
+	must(t, "RotateSession from absent", s.RotateSession(ctx, "nope", newSession("s1m", "u2", future())))
 }

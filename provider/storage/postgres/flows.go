@@ -160,6 +160,25 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 	return nil
 }
 
+// RotateSession stores next and removes oldID in one statement (one
+// transaction, one round trip).
+func (s *Store) RotateSession(ctx context.Context, oldID string, next storage.Session) error {
+	factors, err := toJSON(next.Factors)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `WITH gone AS (DELETE FROM sessions WHERE id = $7)
+		INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		next.ID, next.UserID, factors, ts(next.CreatedAt), ts(next.UpdatedAt), ts(next.ExpiresAt), oldID)
+	if isUnique(err) {
+		return fmt.Errorf("storage: session %q: %w", next.ID, storage.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: rotate session: %w", err)
+	}
+	return nil
+}
+
 // GetSession returns the live session by ID.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
 	var sess storage.Session

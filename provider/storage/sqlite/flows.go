@@ -187,6 +187,29 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 	return nil
 }
 
+// RotateSession stores next and removes oldID in one transaction.
+func (s *Store) RotateSession(ctx context.Context, oldID string, next storage.Session) error {
+	factors, err := toJSON(next.Factors)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, insertSessionSQL, next.ID, next.UserID, factors,
+			micros(next.CreatedAt), micros(next.UpdatedAt), micros(next.ExpiresAt)); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, tx, deleteSessionSQL, oldID)
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("storage: session %q: %w", next.ID, storage.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: rotate session: %w", err)
+	}
+	return nil
+}
+
 // GetSession returns the live session by ID.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
 	sess, err := scanSession(s.readRow(ctx, `SELECT `+sessionCols+` FROM sessions
