@@ -71,7 +71,7 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequ
 // transaction. ID and CreatedAt keep their stored values.
 func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error)) (storage.AuthRequest, error) {
 	var out storage.AuthRequest
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := scanAuthRequest(s.queryRow(ctx, tx, lockAuthRequestSQL, id, liveNow()))
 		if err != nil {
 			return authRequestErr(err, id)
@@ -124,7 +124,7 @@ func (s *Store) SaveAuthCode(ctx context.Context, code, authRequestID string) er
 func (s *Store) ConsumeAuthCode(ctx context.Context, code string) (storage.AuthRequest, error) {
 	var out storage.AuthRequest
 	found := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var id string
 		err := s.queryRow(ctx, tx, deleteAuthCodeSQL, code).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -193,7 +193,7 @@ func (s *Store) RotateSession(ctx context.Context, oldID string, next storage.Se
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, insertSessionSQL, next.ID, next.UserID, factors,
 			micros(next.CreatedAt), micros(next.UpdatedAt), micros(next.ExpiresAt)); err != nil {
 			return err
@@ -224,7 +224,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, err
 // ID and CreatedAt keep their stored values.
 func (s *Store) UpdateSession(ctx context.Context, id string, fn func(storage.Session) (storage.Session, error)) (storage.Session, error) {
 	var out storage.Session
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := scanSession(s.queryRow(ctx, tx, lockSessionSQL, id, liveNow()))
 		if err != nil {
 			return sessionErr(err, id)
@@ -262,7 +262,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 // live ones went (expired ones go too, uncounted).
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		n, err = s.deleteCountingLive(ctx, tx, deleteUserSessionsSQL, userID)
 		return err

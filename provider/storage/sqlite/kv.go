@@ -50,19 +50,20 @@ func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, 
 		value = []byte{}
 	}
 	n, exp := now.UnixMicro(), micros(expiresAt)
-	var row scanner
+	var q string
+	args := []any{namespace, key, value, exp, n}
 	switch {
 	case expectVersion == 0:
-		row = s.queryRow(ctx, nil, kvCreateSQL, namespace, key, value, exp, n)
+		q = kvCreateSQL
 	case expectVersion > 0:
-		row = s.queryRow(ctx, nil, kvSwapSQL, namespace, key, value, exp, n, expectVersion)
+		q, args = kvSwapSQL, append(args, expectVersion)
 	case expectVersion == -1:
-		row = s.queryRow(ctx, nil, kvOverwriteSQL, namespace, key, value, exp, n)
+		q = kvOverwriteSQL
 	default:
 		return 0, fmt.Errorf("storage: kv put: invalid expectVersion %d", expectVersion)
 	}
 	var v int64
-	err := row.Scan(&v)
+	err := s.writeRow(ctx, q, args, &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
 	}

@@ -149,7 +149,7 @@ func (s *Store) ListEvents(ctx context.Context, f storage.EventFilter) ([]storag
 // transaction.
 func (s *Store) CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (storage.RateResult, error) {
 	var res storage.RateResult
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		var oldest sql.NullInt64
 		if err := s.queryRow(ctx, tx, countRateEventsSQL, key, now.Add(-window).UnixMicro(), now.UnixMicro()).Scan(&n, &oldest); err != nil {
@@ -189,8 +189,7 @@ func lockout(failures int, lockedUntil sql.NullInt64, now time.Time) storage.Loc
 func (s *Store) RecordFailure(ctx context.Context, key string, max int, lockFor time.Duration, now time.Time) (storage.Lockout, error) {
 	var failures int
 	var until sql.NullInt64
-	err := s.queryRow(ctx, nil, recordFailureSQL,
-		key, max, now.Add(lockFor).UnixMicro()).Scan(&failures, &until)
+	err := s.writeRow(ctx, recordFailureSQL, []any{key, max, now.Add(lockFor).UnixMicro()}, &failures, &until)
 	if err != nil {
 		return storage.Lockout{}, fmt.Errorf("storage: record failure: %w", err)
 	}

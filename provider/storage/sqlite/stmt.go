@@ -32,47 +32,54 @@ func (s *Store) prepareWriter(ctx context.Context) error {
 	return nil
 }
 
-// wstmt returns q prepared for the writer, inside tx when tx is not nil,
-// or nil when q was not registered.
+// wstmt returns q prepared for the writer inside tx, or nil when q was
+// not registered.
 func (s *Store) wstmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
-	st := s.wst[q]
-	if st != nil && tx != nil {
-		st = tx.StmtContext(ctx, st)
+	if st := s.wst[q]; st != nil {
+		return tx.StmtContext(ctx, st)
 	}
-	return st
+	return nil
 }
 
-// exec runs q on the writer, in tx when tx is not nil.
+// exec runs q on the writer: in tx, or as a write of its own when tx is
+// nil.
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if tx == nil {
+		var res sql.Result
+		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+			res, err = s.exec(ctx, tx, q, args...)
+			return err
+		})
+		return res, err
+	}
 	if st := s.wstmt(ctx, tx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	if tx != nil {
-		return tx.ExecContext(ctx, q, args...)
-	}
-	return s.w.ExecContext(ctx, q, args...)
+	return tx.ExecContext(ctx, q, args...)
 }
 
-// queryRow runs q on the writer, in tx when tx is not nil.
+// writeRow runs q (an INSERT ... RETURNING, say) as a write of its own
+// and scans its one row into dest.
+func (s *Store) writeRow(ctx context.Context, q string, args []any, dest ...any) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.queryRow(ctx, tx, q, args...).Scan(dest...)
+	})
+}
+
+// queryRow runs q on the writer in tx.
 func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
 	if st := s.wstmt(ctx, tx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	if tx != nil {
-		return tx.QueryRowContext(ctx, q, args...)
-	}
-	return s.w.QueryRowContext(ctx, q, args...)
+	return tx.QueryRowContext(ctx, q, args...)
 }
 
-// query runs q on the writer, in tx when tx is not nil.
+// query runs q on the writer in tx.
 func (s *Store) query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
 	if st := s.wstmt(ctx, tx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	if tx != nil {
-		return tx.QueryContext(ctx, q, args...)
-	}
-	return s.w.QueryContext(ctx, q, args...)
+	return tx.QueryContext(ctx, q, args...)
 }
 
 // rstmt returns q prepared for the readers.

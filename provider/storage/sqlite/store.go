@@ -34,8 +34,11 @@ type Store struct {
 
 	checkpointing bool // checkpointLoop runs until stop; done when it returned
 	stop, done    chan struct{}
-	wst           map[string]*sql.Stmt
-	rst           sync.Map // query -> *sql.Stmt on r
+
+	jobs                   chan *writeJob // to writeLoop, the only user of w
+	writerStop, writerDone chan struct{}
+	wst                    map[string]*sql.Stmt
+	rst                    sync.Map // query -> *sql.Stmt on r
 
 	closeOnce sync.Once
 	closeErr  error
@@ -91,7 +94,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("storage: cannot open sqlite database %s: %w", path, err)
 	}
 	cp.SetMaxOpenConns(1)
-	s := &Store{w: w, r: r, cp: cp, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{w: w, r: r, cp: cp, stop: make(chan struct{}), done: make(chan struct{}),
+		jobs: make(chan *writeJob), writerStop: make(chan struct{}), writerDone: make(chan struct{})}
+	go s.writeLoop()
 
 	// The writer connects first so that WAL mode is set before any reader.
 	if err := connectWriter(ctx, w); err != nil {
@@ -183,7 +188,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			applied_at INTEGER NOT NULL
@@ -242,28 +247,12 @@ func (s *Store) Close() error {
 			close(s.stop)
 			<-s.done
 		}
+		close(s.writerStop)
+		<-s.writerDone
 		s.closeStmts()
 		s.closeErr = errors.Join(s.r.Close(), s.cp.Close(), s.w.Close())
 	})
 	return s.closeErr
-}
-
-// write runs fn in one BEGIN IMMEDIATE transaction on the writer. An error
-// from fn is returned unchanged.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("storage: sqlite begin: %w", err)
-	}
-	// Deferred, so that a panicking fn cannot keep the only writer connection.
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("storage: sqlite commit: %w", err)
-	}
-	return nil
 }
 
 var purgeSQL = []string{
@@ -282,7 +271,7 @@ var purgeSQL = []string{
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int64, error) {
 	n := now.UnixMicro()
 	var total int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, q := range purgeSQL {
 			res, err := s.exec(ctx, tx, q, n)
 			if err != nil {

@@ -89,7 +89,7 @@ func (s *Store) insertAccessToken(ctx context.Context, tx *sql.Tx, t storage.Acc
 // CreateRefreshToken stores rt and, when at is non-nil, at in one
 // transaction; ErrAlreadyExists if either key is taken.
 func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken, at *storage.AccessToken) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.insertRefreshToken(ctx, tx, rt); err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 // RotateRefreshToken deletes the live token oldHash and stores next (and
 // at) in one write transaction; ErrNotFound if oldHash is not live.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next storage.RefreshToken, at *storage.AccessToken) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		n, err := rowsAffected(s.exec(ctx, tx, spendRefreshTokenSQL, oldHash, liveNow()))
 		if err != nil {
 			return fmt.Errorf("storage: rotate refresh token: %w", err)
@@ -148,7 +148,7 @@ func (s *Store) DeleteRefreshToken(ctx context.Context, hash string) error {
 // clientID's when it is not empty) and returns how many live ones went.
 func (s *Store) DeleteUserTokens(ctx context.Context, userID, clientID string) (int64, error) {
 	var total int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, q := range deleteUserTokensSQL {
 			n, err := s.deleteCountingLive(ctx, tx, q, userID, clientID)
 			if err != nil {

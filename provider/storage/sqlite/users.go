@@ -92,7 +92,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 // CreatedAt keep their stored values.
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
 	var out storage.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := scanUser(s.queryRow(ctx, tx, lockUserSQL, id))
 		if err != nil {
 			return userErr(err, id)
