@@ -3,6 +3,8 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -174,3 +176,30 @@ type clientCredentialsRequest struct {
 func (c *clientCredentialsRequest) GetSubject() string    { return c.clientID }
 func (c *clientCredentialsRequest) GetAudience() []string { return []string{c.clientID} }
 func (c *clientCredentialsRequest) GetScopes() []string   { return c.scopes }
+
+// formTarget is the CSP source a login page needs in form-action: Chromium
+// and Safari check form-action against every redirect a form submission
+// leads to, and the last form of a login ends in a redirect to the client.
+// It is the redirect URI's origin (http, https) or scheme (a native app's
+// "com.example.app:"); "" when the login returns to stepup's own page or
+// the URI does not fit in a CSP source.
+func (a *authRequest) formTarget() string {
+	if a.data.Return != "" {
+		return ""
+	}
+	u, err := url.Parse(a.data.RedirectURI)
+	if err != nil || !cspToken.MatchString(u.Scheme) {
+		return ""
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" || !cspToken.MatchString(u.Host) {
+			return ""
+		}
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + ":"
+}
+
+// cspToken is what a scheme or host may hold to be put in a CSP header.
+var cspToken = regexp.MustCompile(`^[A-Za-z0-9.+\-:\[\]]+$`)

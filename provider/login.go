@@ -115,7 +115,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 		if formError != "" {
 			status = http.StatusUnauthorized
 		}
-		s.render(w, r, status, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), Username: username, Error: formError})
+		s.render(w, r, status, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: formError})
 	case authflow.StepMethod:
 		s.showMethod(w, r, ar, user, d, r.URL.Query().Get("method"), "", http.StatusOK)
 	case authflow.StepDone:
@@ -223,7 +223,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	username := normalizeUsername(r.PostFormValue("username"))
 	pw := r.PostFormValue("password")
 	if username == "" || pw == "" {
-		s.render(w, r, http.StatusBadRequest, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), Username: username, Error: msgMissingFields})
+		s.render(w, r, http.StatusBadRequest, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: msgMissingFields})
 		return
 	}
 	user, err := s.checkPassword(ctx, username, pw, ar.GetClientID())
@@ -235,7 +235,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, "check password", err)
 			return
 		}
-		s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), Username: username, Error: userMessage(err)})
+		s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: userMessage(err)})
 		return
 	}
 	sess, err = s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: s.now()})

@@ -21,6 +21,9 @@ type page struct {
 	Username  string
 	Error     string // tied to the form's fields with aria-describedby
 	Notice    string
+	// FormTarget is the CSP source of where the page's form may end: the
+	// client's redirect URI (see authRequest.formTarget).
+	FormTarget string
 
 	// Method pages.
 	Method      string
@@ -42,7 +45,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	p.CSRF = csrf.TemplateField(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	formAction := "'self'"
+	if p.FormTarget != "" {
+		formAction += " " + p.FormTarget
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		s.log.Error("render page", "page", name, "err", err)

@@ -32,7 +32,7 @@ func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequ
 	if want != "" && slices.Contains(offered(d), want) {
 		name = want
 	}
-	p := page{Title: "Verify it's you", RequestID: ar.GetID(), Username: user.Username, Error: formError}
+	p := page{Title: "Verify it's you", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: user.Username, Error: formError}
 	for _, other := range offered(d) {
 		if other != name {
 			p.Others = append(p.Others, link{Name: other, Label: s.displayName(other)})

@@ -1,0 +1,23 @@
+package provider
+
+import "testing"
+
+func TestFormTarget(t *testing.T) {
+	for uri, want := range map[string]string{
+		"https://app.example.com/callback?x=1": "https://app.example.com",
+		"http://127.0.0.1:8080/cb":             "http://127.0.0.1:8080",
+		"http://[::1]:8080/cb":                 "http://[::1]:8080",
+		"com.example.app:/oauth2redirect":      "com.example.app:",
+		"https://evil.example; script-src *":   "",
+		"":                                     "",
+	} {
+		ar := &authRequest{data: authRequestData{RedirectURI: uri}}
+		if got := ar.formTarget(); got != want {
+			t.Errorf("formTarget(%q) = %q, want %q", uri, got, want)
+		}
+	}
+	own := &authRequest{data: authRequestData{RedirectURI: "https://app.example.com/cb", Return: "/account"}}
+	if got := own.formTarget(); got != "" {
+		t.Errorf("a login for stepup's own page: formTarget = %q, want none", got)
+	}
+}
