@@ -29,7 +29,7 @@ func (c *client) GetID() string                        { return c.cfg.ID }
 func (c *client) RedirectURIs() []string               { return c.cfg.RedirectURIs }
 func (c *client) PostLogoutRedirectURIs() []string     { return c.cfg.PostLogoutRedirectURIs }
 func (c *client) LoginURL(id string) string            { return c.loginURL(id) }
-func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeJWT }
+func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer } // JWTs all the same: see accesstoken.go
 func (c *client) IDTokenLifetime() time.Duration       { return c.idTTL }
 func (c *client) DevMode() bool                        { return c.insecure }
 func (c *client) IsScopeAllowed(string) bool           { return false }

@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -49,10 +50,18 @@ func TestPasswordLoginAAL1(t *testing.T) {
 	if c.Subject != alice.ID || c.ACR != "aal1" || !slices.Equal(c.AMR, []string{"pwd"}) || c.AuthTime < before {
 		t.Fatalf("claims = %+v", c)
 	}
-	// The access token is a JWT carrying the same acr/amr/auth_time.
+	// The access token is an RFC 9068 JWT carrying the same acr/amr/auth_time.
+	if h := jwtHeader(t, tok.OAuth.AccessToken); h["typ"] != "at+jwt" || h["alg"] != "ES256" || h["kid"] == "" {
+		t.Fatalf("access token header = %v, want typ at+jwt", h)
+	}
 	at := decodeJWT(t, tok.OAuth.AccessToken)
-	if at["acr"] != "aal1" || at["auth_time"] == nil || at["sub"] != alice.ID || at["client_id"] != testenv.PublicClient {
+	if at["acr"] != "aal1" || at["auth_time"] == nil || at["sub"] != alice.ID || at["client_id"] != testenv.PublicClient ||
+		at["iss"] != env.URL || at["jti"] == "" || at["jti"] == nil || at["exp"] == nil || at["iat"] == nil ||
+		!strings.Contains(fmt.Sprint(at["aud"]), testenv.PublicClient) || !strings.Contains(fmt.Sprint(at["scope"]), "openid") {
 		t.Fatalf("access token claims = %v", at)
+	}
+	if err := tok.IDToken.VerifyAccessToken(tok.OAuth.AccessToken); err != nil {
+		t.Fatalf("the ID token's at_hash does not match the access token: %v", err)
 	}
 	// Userinfo accepts it.
 	ui, err := rp.Provider.UserInfo(t.Context(), rp.OAuth.TokenSource(t.Context(), tok.OAuth))
@@ -391,6 +400,9 @@ func TestRS256Client(t *testing.T) {
 	if alg := jwtHeader(t, tok.RawID)["alg"]; alg != "RS256" {
 		t.Fatalf("alg = %v", alg)
 	}
+	if h := jwtHeader(t, tok.OAuth.AccessToken); h["alg"] != "RS256" || h["typ"] != "at+jwt" {
+		t.Fatalf("access token header = %v, want RS256 and at+jwt like the client's ID tokens", h)
+	}
 }
 
 func TestClientCredentials(t *testing.T) {
@@ -409,6 +421,11 @@ func TestClientCredentials(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&out)
 	if resp.StatusCode != 200 || out["access_token"] == nil {
 		t.Fatalf("client_credentials: %d %v", resp.StatusCode, out)
+	}
+	token, _ := out["access_token"].(string)
+	if h, c := jwtHeader(t, token), decodeJWT(t, token); h["typ"] != "at+jwt" || c["sub"] != testenv.ConfidentialClient ||
+		c["client_id"] != testenv.ConfidentialClient || c["acr"] != nil {
+		t.Fatalf("client_credentials token: header %v, claims %v", h, c)
 	}
 	// A public client cannot.
 	req, _ = http.NewRequest("POST", rp.OAuth.Endpoint.TokenURL, strings.NewReader(form.Encode()+"&client_id="+testenv.PublicClient))

@@ -21,10 +21,9 @@ import (
 type oidcStorage struct{ s *Server }
 
 var (
-	_ op.Storage                        = oidcStorage{}
-	_ op.ClientCredentialsStorage       = oidcStorage{}
-	_ op.CanSetUserinfoFromRequest      = oidcStorage{}
-	_ op.CanGetPrivateClaimsFromRequest = oidcStorage{}
+	_ op.Storage                   = oidcStorage{}
+	_ op.ClientCredentialsStorage  = oidcStorage{}
+	_ op.CanSetUserinfoFromRequest = oidcStorage{}
 )
 
 // errUnmet is the OIDC error for an essential acr that cannot be met.
@@ -146,7 +145,8 @@ func (o oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest)
 	if err := o.s.store.CreateAccessToken(ctx, at); err != nil {
 		return "", time.Time{}, err
 	}
-	return at.ID, at.ExpiresAt, nil
+	token, err := o.mintAccessToken(ctx, at, g.subject)
+	return token, at.ExpiresAt, err
 }
 
 func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
@@ -174,7 +174,8 @@ func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.To
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	return at.ID, value, at.ExpiresAt, nil
+	token, err := o.mintAccessToken(ctx, at, g.subject)
+	return token, value, at.ExpiresAt, err
 }
 
 func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
@@ -351,22 +352,6 @@ func (o oidcStorage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.Int
 
 func (o oidcStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
 	return nil, nil
-}
-
-// GetPrivateClaimsFromRequest puts acr, amr and auth_time into JWT access
-// tokens (RFC 9068 §2.2.1), so a resource server can demand a level.
-func (o oidcStorage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
-	g, _ := grantOf(req)
-	claims := map[string]any{"client_id": g.clientID}
-	if g.acr != "" {
-		claims["acr"] = g.acr
-		claims["amr"] = g.amr
-		claims["auth_time"] = g.authTime.Unix()
-	}
-	if c, ok := o.s.clients[g.clientID]; ok && g.acr == "" && len(c.cfg.Permissions) > 0 {
-		claims["permissions"] = c.cfg.Permissions
-	}
-	return claims, nil
 }
 
 func (o oidcStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {

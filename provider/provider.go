@@ -118,6 +118,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	var cryptoKey [32]byte
 	copy(cryptoKey[:], o.Secrets.DataKey)
+	opts = append(opts, op.WithCrypto(tokenCrypto{op.NewAES256GCMCrypto(cryptoKey, "")}))
 	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:                cryptoKey,
 		DefaultLogoutRedirectURI: "/logged-out",

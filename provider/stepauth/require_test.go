@@ -58,11 +58,11 @@ func key(t *testing.T, name string) crypto.Signer {
 	return k
 }
 
-// sign makes a compact JWS of claims with alg and key, typ JWT as stepup
-// writes it.
+// sign makes a compact JWS of claims with alg and key, typ at+jwt as
+// stepup writes it.
 func sign(t *testing.T, alg jose.SignatureAlgorithm, k any, claims map[string]any) string {
 	t.Helper()
-	return signTyped(t, "JWT", alg, k, claims)
+	return signTyped(t, "at+jwt", alg, k, claims)
 }
 
 // signTyped is sign with another typ header; "" leaves it out.
@@ -249,8 +249,8 @@ func TestRequire(t *testing.T) {
 		{name: "phrh alias of aal3 satisfies aal2", req: aal2, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "acr", "phrh"))), want: pass},
 		{name: "aal2 alias accepted", req: aal2, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "acr", aal2URI))), want: pass},
 		{name: "route named by alias", req: Requirement{ACR: aal2URI}, auth: bearer(sign(t, jose.ES256, ec, userClaims())), want: pass},
-		{name: "typ at+jwt", req: aal2, auth: bearer(signTyped(t, "at+jwt", jose.ES256, ec, userClaims())), want: pass},
-		{name: "no typ", req: aal2, auth: bearer(signTyped(t, "", jose.ES256, ec, userClaims())), want: pass},
+		{name: "typ application/at+jwt", req: aal2, auth: bearer(signTyped(t, "application/at+jwt", jose.ES256, ec, userClaims())), want: pass},
+		{name: "typ AT+JWT", req: aal2, auth: bearer(signTyped(t, "AT+JWT", jose.ES256, ec, userClaims())), want: pass},
 		{name: "scheme is case-insensitive", req: aal2, auth: []string{"bearer " + sign(t, jose.ES256, ec, userClaims())}, want: pass},
 		{name: "no requirement accepts aal1", req: Requirement{}, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "acr", "aal1"))), want: pass},
 		{name: "audience matches", req: aal2, config: func(c *Config) { c.Audience = "demo-app" },
@@ -309,7 +309,9 @@ func TestRequire(t *testing.T) {
 		{name: "HS256 keyed with the public JWK", req: aal2, auth: bearer(sign(t, jose.HS256, ecJWK, userClaims())), want: invalidToken("not a signed JWT with an accepted algorithm")},
 		{name: "algorithm not configured", req: aal2, config: func(c *Config) { c.Algorithms = []string{"RS256"} },
 			auth: bearer(sign(t, jose.ES256, ec, userClaims())), want: invalidToken("not a signed JWT with an accepted algorithm")},
-		{name: "logout token typ", req: aal2, auth: bearer(signTyped(t, "logout+jwt", jose.ES256, ec, userClaims())), want: invalidToken("not an access token")},
+		{name: "logout token typ", req: aal2, auth: bearer(signTyped(t, "logout+jwt", jose.ES256, ec, userClaims())), want: invalidToken("not an access token (typ must be at+jwt)")},
+		{name: "typ JWT (an ID token, say)", req: aal2, auth: bearer(signTyped(t, "JWT", jose.ES256, ec, userClaims())), want: invalidToken("not an access token (typ must be at+jwt)")},
+		{name: "no typ", req: aal2, auth: bearer(signTyped(t, "", jose.ES256, ec, userClaims())), want: invalidToken("not an access token (typ must be at+jwt)")},
 		{name: "ID token (no jti)", req: aal2, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "jti", nil, "nonce", "n"))), want: invalidToken("no jti")},
 		{name: "no client_id", req: aal2, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "client_id", nil))), want: invalidToken("no client_id")},
 		{name: "no sub", req: aal2, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "sub", nil))), want: invalidToken("no subject")},
@@ -453,7 +455,7 @@ func TestRemoteKeySet(t *testing.T) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: "k1"}}, nil)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: "k1"}}, (&jose.SignerOptions{}).WithType("at+jwt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,8 +147,8 @@ func (s *scopeList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Verify checks a compact-serialized access token: an accepted algorithm, a
-// signature from the key set, iss, exp, nbf, iat, aud when configured, the
+// Verify checks a compact-serialized access token: typ at+jwt, an accepted
+// algorithm, a signature from the key set, iss, exp, nbf, iat, aud when configured, the
 // presence of sub, client_id and jti (RFC 9068 §2.2), and the Revoked hook.
 // It does not check the authentication level; Require does. Every error it
 // returns wraps ErrInvalidToken.
@@ -166,13 +166,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(jws.Signatures) != 1 {
 		return nil, invalid("not a signed JWT", nil)
 	}
-	if typ, ok := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType]; ok {
-		s, _ := typ.(string)
-		switch strings.ToLower(s) {
-		case "jwt", "at+jwt", "application/at+jwt":
-		default:
-			return nil, invalid("not an access token", fmt.Errorf("typ %q", s))
-		}
+	// RFC 9068 §4: the type is what tells an access token from an ID token
+	// or any other JWT the same keys sign.
+	typ, _ := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType].(string)
+	switch strings.ToLower(typ) {
+	case "at+jwt", "application/at+jwt":
+	default:
+		return nil, invalid("not an access token (typ must be at+jwt)", fmt.Errorf("typ %q", typ))
 	}
 	payload, err := v.cfg.Keys.VerifySignature(ctx, token)
 	if err != nil {
