@@ -150,6 +150,9 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		NeedsEnrolment: true,
 		Priority:       m.priority,
 		Limits:         []sdk.Limit{{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow}},
+		// Begin, Verify and the account page read the account: the host
+		// sends it with each call instead of answering a call back.
+		UserRecords: []string{accountKey(sdk.UserPlaceholder)},
 	}, nil
 }
 

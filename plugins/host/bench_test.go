@@ -33,6 +33,30 @@ func BenchmarkVerify(b *testing.B) {
 	reportPercentiles(b, lat)
 }
 
+// BenchmarkVerifyRecord: host -> plugin Verify that reads the user's
+// record, which the host sends with the call (sdk.Description.UserRecords)
+// instead of answering a callback, as TOTP and the temporary code do.
+func BenchmarkVerifyRecord(b *testing.B) {
+	e := newEnv()
+	p := launch(b, e.spec(b, "probe", "probe"))
+	ctx := context.Background()
+	if _, err := e.local(b, "probe").Storage().Put(ctx, "rec/u", []byte("word"), sdk.AnyVersion, 0); err != nil {
+		b.Fatal(err)
+	}
+	req := sdk.VerifyRequest{UserID: "u", ChallengeID: "c", Response: map[string]string{"mode": "record", "code": "word"}}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		_, err := p.Verify(ctx, req)
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPercentiles(b, lat)
+}
+
 // BenchmarkDescribe: one round trip host -> plugin, no callback.
 func BenchmarkDescribe(b *testing.B) {
 	e := newEnv()

@@ -11,7 +11,7 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 	out := sdk.Description{
 		Name: d.GetName(), DisplayName: d.GetDisplayName(), Levels: d.GetLevels(), AMR: d.GetAmr(),
 		NeedsEnrolment: d.GetNeedsEnrolment(), Priority: int(d.GetPriority()), AdminActions: d.GetAdminActions(),
-		Bypass: d.GetBypass(),
+		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(),
 	}
 	for _, l := range d.GetLimits() {
 		out.Limits = append(out.Limits, sdk.Limit{Operation: l.GetOperation(), Max: int(l.GetMax()), Window: time.Duration(l.GetWindowNanos())})

@@ -587,3 +587,46 @@ func TestRegistry(t *testing.T) {
 		t.Fatal("Close left plugins")
 	}
 }
+
+// TestUserRecordsTravelWithTheCall: the records a plugin declares reach it
+// with each call as they are at that moment, absent ones as not found,
+// with versions that compare-and-swap accepts, and a call reads its own
+// writes.
+func TestUserRecordsTravelWithTheCall(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	if got := p.Description().UserRecords; !slices.Equal(got, []string{"rec/{user}"}) {
+		t.Fatalf("UserRecords = %q", got)
+	}
+	ctx := context.Background()
+	st := e.local(t, "probe").Storage()
+	verify := func(mode string) (string, error) {
+		t.Helper()
+		r, err := p.Verify(ctx, sdk.VerifyRequest{UserID: "u1", ChallengeID: "c", Response: map[string]string{"mode": mode}})
+		return r.CredentialID, err
+	}
+	if _, err := verify("record"); !errors.Is(err, sdk.ErrNotFound) {
+		t.Fatalf("absent record: %v, want ErrNotFound", err)
+	}
+	v1, err := st.Put(ctx, "rec/u1", []byte("first"), sdk.MustNotExist, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := verify("record"); err != nil || got != fmt.Sprintf("first@%d", v1) {
+		t.Fatalf("record = %q, %v", got, err)
+	}
+	v2, err := st.Put(ctx, "rec/u1", []byte("second"), v1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := verify("record"); err != nil || got != fmt.Sprintf("second@%d", v2) {
+		t.Fatalf("record after a change = %q, %v (want the value at the call)", got, err)
+	}
+	got, err := verify("record-write")
+	if err != nil || got != fmt.Sprintf("written@%d", v2+1) {
+		t.Fatalf("read after own write = %q, %v", got, err)
+	}
+	if value, version, err := st.Get(ctx, "rec/u1"); err != nil || string(value) != "written" || version != v2+1 {
+		t.Fatalf("stored after the call: %q@%d, %v", value, version, err)
+	}
+}

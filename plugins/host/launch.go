@@ -103,10 +103,27 @@ func Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 		inst.client.Kill()
 		return nil, fmt.Errorf("method %s: plugin %s: describe: %w", spec.Name, p.spec.Path, err)
 	}
+	if err := checkUserRecords(desc.UserRecords); err != nil {
+		inst.client.Kill()
+		return nil, fmt.Errorf("method %s: plugin %s: describe: %w", spec.Name, p.spec.Path, err)
+	}
 	desc.Name = spec.Name
 	p.desc = desc
 	p.install(inst)
 	return p, nil
+}
+
+// checkUserRecords refuses key templates the host could not fill.
+func checkUserRecords(keys []string) error {
+	if len(keys) > sdk.MaxUserRecords {
+		return fmt.Errorf("%d user records declared, at most %d", len(keys), sdk.MaxUserRecords)
+	}
+	for _, k := range keys {
+		if strings.Count(k, sdk.UserPlaceholder) != 1 || len(k) > sdk.MaxKeyLen/2 {
+			return fmt.Errorf("user record %q: needs %s exactly once and at most %d bytes", k, sdk.UserPlaceholder, sdk.MaxKeyLen/2)
+		}
+	}
+	return nil
 }
 
 func newPlugin(spec Spec) (*Plugin, error) {

@@ -2,7 +2,9 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -237,6 +239,28 @@ func (p *Plugin) call(ctx context.Context, op string, retry bool, f func(context
 
 func (p *Plugin) now() int64 { return p.spec.Now().UnixNano() }
 
+// records reads the user's records the plugin declared
+// (sdk.Description.UserRecords), to send along with a call so that the
+// plugin need not ask for them. One that cannot be read is left out: the
+// plugin then asks for it as usual.
+func (p *Plugin) records(ctx context.Context, userID string) []*pluginpb.Record {
+	if len(p.desc.UserRecords) == 0 || userID == "" {
+		return nil
+	}
+	out := make([]*pluginpb.Record, 0, len(p.desc.UserRecords))
+	for _, tmpl := range p.desc.UserRecords {
+		key := strings.Replace(tmpl, sdk.UserPlaceholder, userID, 1)
+		value, version, err := p.svc.Get(ctx, key)
+		switch {
+		case err == nil:
+			out = append(out, &pluginpb.Record{Key: key, Value: value, Version: version})
+		case errors.Is(err, sdk.ErrNotFound):
+			out = append(out, &pluginpb.Record{Key: key})
+		}
+	}
+	return out
+}
+
 // Describe asks the plugin again what it is (safe to repeat). Name is the
 // configured name.
 func (p *Plugin) Describe(ctx context.Context) (sdk.Description, error) {
@@ -256,7 +280,7 @@ func (p *Plugin) Describe(ctx context.Context) (sdk.Description, error) {
 func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge, error) {
 	var out sdk.Challenge
 	err := p.call(ctx, "begin", false, func(ctx context.Context, inst *instance) error {
-		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User)})
+		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User), Records: p.records(ctx, req.User.ID)})
 		if err == nil {
 			out = challengeFromPB(c)
 		}
@@ -271,6 +295,7 @@ func (p *Plugin) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Result,
 	err := p.call(ctx, "verify", false, func(ctx context.Context, inst *instance) error {
 		r, err := inst.rpc.Verify(ctx, &pluginpb.VerifyRequest{
 			NowUnixNano: p.now(), UserId: req.UserID, ChallengeId: req.ChallengeID, Response: req.Response,
+			Records: p.records(ctx, req.UserID),
 		})
 		if err == nil {
 			out = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId()}
@@ -284,7 +309,7 @@ func (p *Plugin) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Result,
 func (p *Plugin) Enrol(ctx context.Context, req sdk.EnrolRequest) (sdk.Enrolment, error) {
 	var out sdk.Enrolment
 	err := p.call(ctx, "enrol", false, func(ctx context.Context, inst *instance) error {
-		e, err := inst.rpc.Enrol(ctx, &pluginpb.EnrolRequest{NowUnixNano: p.now(), User: userToPB(req.User), Params: req.Params})
+		e, err := inst.rpc.Enrol(ctx, &pluginpb.EnrolRequest{NowUnixNano: p.now(), User: userToPB(req.User), Params: req.Params, Records: p.records(ctx, req.User.ID)})
 		if err == nil {
 			out = enrolmentFromPB(e)
 		}
@@ -300,6 +325,7 @@ func (p *Plugin) ConfirmEnrolment(ctx context.Context, req sdk.ConfirmRequest) (
 	err := p.call(ctx, "confirm enrolment", false, func(ctx context.Context, inst *instance) error {
 		c, err := inst.rpc.ConfirmEnrolment(ctx, &pluginpb.ConfirmEnrolmentRequest{
 			NowUnixNano: p.now(), User: userToPB(req.User), EnrolmentId: req.EnrolmentID, Label: req.Label, Response: req.Response,
+			Records: p.records(ctx, req.User.ID),
 		})
 		if err == nil {
 			out = credentialFromPB(c)
@@ -313,7 +339,7 @@ func (p *Plugin) ConfirmEnrolment(ctx context.Context, req sdk.ConfirmRequest) (
 func (p *Plugin) ListCredentials(ctx context.Context, userID string) ([]sdk.Credential, error) {
 	var out []sdk.Credential
 	err := p.call(ctx, "list credentials", true, func(ctx context.Context, inst *instance) error {
-		r, err := inst.rpc.ListCredentials(ctx, &pluginpb.ListCredentialsRequest{NowUnixNano: p.now(), UserId: userID})
+		r, err := inst.rpc.ListCredentials(ctx, &pluginpb.ListCredentialsRequest{NowUnixNano: p.now(), UserId: userID, Records: p.records(ctx, userID)})
 		if err == nil {
 			out = make([]sdk.Credential, 0, len(r.GetCredentials()))
 			for _, c := range r.GetCredentials() {
@@ -328,7 +354,7 @@ func (p *Plugin) ListCredentials(ctx context.Context, userID string) ([]sdk.Cred
 // Remove deletes one credential; see sdk.Method.
 func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error {
 	return p.call(ctx, "remove", false, func(ctx context.Context, inst *instance) error {
-		_, err := inst.rpc.Remove(ctx, &pluginpb.RemoveRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID})
+		_, err := inst.rpc.Remove(ctx, &pluginpb.RemoveRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID, Records: p.records(ctx, userID)})
 		return err
 	})
 }
@@ -338,7 +364,7 @@ func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error 
 func (p *Plugin) Admin(ctx context.Context, req sdk.AdminRequest) (map[string]string, error) {
 	var out map[string]string
 	err := p.call(ctx, "admin "+req.Action, false, func(ctx context.Context, inst *instance) error {
-		r, err := inst.rpc.Admin(ctx, &pluginpb.AdminRequest{NowUnixNano: p.now(), Action: req.Action, User: userToPB(req.User), Params: req.Params})
+		r, err := inst.rpc.Admin(ctx, &pluginpb.AdminRequest{NowUnixNano: p.now(), Action: req.Action, User: userToPB(req.User), Params: req.Params, Records: p.records(ctx, req.User.ID)})
 		if err == nil {
 			out = r.GetResult()
 		}

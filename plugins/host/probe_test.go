@@ -69,7 +69,8 @@ func (probe) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
 		Name: "probe", DisplayName: "Probe", Levels: []string{"aal2"}, AMR: []string{"otp"},
 		Priority: 7, Bypass: true, AdminActions: []string{"cas-race", "put", "get", "delete", "list", "count", "now", "env", "panic"},
-		Limits: []sdk.Limit{{Operation: sdk.OpVerify, Max: 3, Window: time.Minute}},
+		Limits:      []sdk.Limit{{Operation: sdk.OpVerify, Max: 3, Window: time.Minute}},
+		UserRecords: []string{"rec/" + sdk.UserPlaceholder},
 	}, nil
 }
 
@@ -83,7 +84,7 @@ func (probe) Begin(_ context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Cha
 func (probe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
 	st := h.Storage()
 	mode := req.Response["mode"]
-	if mode != "ok" {
+	if mode != "ok" && mode != "record" {
 		if err := bump(ctx, st, "verify-count"); err != nil {
 			return sdk.Result{}, err
 		}
@@ -98,6 +99,28 @@ func (probe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk
 			return sdk.Result{}, sdk.ErrInvalidResponse
 		}
 		return sdk.Result{AMR: []string{"otp"}, CredentialID: "cred-1"}, nil
+	case mode == "record": // the user's record, sent with the call
+		value, version, err := st.Get(ctx, "rec/"+req.UserID)
+		if err != nil {
+			return sdk.Result{}, err
+		}
+		if code, ok := req.Response["code"]; ok && code != string(value) {
+			return sdk.Result{}, sdk.ErrInvalidResponse
+		}
+		return sdk.Result{AMR: []string{"otp"}, CredentialID: fmt.Sprintf("%s@%d", value, version)}, nil
+	case mode == "record-write": // the call reads its own write
+		_, version, err := st.Get(ctx, "rec/"+req.UserID)
+		if err != nil {
+			return sdk.Result{}, err
+		}
+		if _, err := st.Put(ctx, "rec/"+req.UserID, []byte("written"), version, 0); err != nil {
+			return sdk.Result{}, err
+		}
+		value, version, err := st.Get(ctx, "rec/"+req.UserID)
+		if err != nil {
+			return sdk.Result{}, err
+		}
+		return sdk.Result{CredentialID: fmt.Sprintf("%s@%d", value, version)}, nil
 	case mode == "hang":
 		select {
 		case <-ctx.Done():

@@ -14,6 +14,11 @@
 // host. The host decides which method runs; the plugin only answers the
 // calls of the Method interface.
 //
+// Every storage call is a round trip to the host. The records most calls
+// read, the user's own (an authenticator's account, say), can be declared
+// in Description.UserRecords: the host then sends them with each call
+// about that user and Get answers from them at once.
+//
 // What must not live here: anything of the provider (HTTP, sessions, the
 // store), and the host's side of the protocol (plugins/host). ToStatus and
 // FromStatus are exported for plugins/host, which shares the error codec;

@@ -98,7 +98,21 @@ type Description struct {
 	// Limits are the per-user limits the method enforces itself; the
 	// conformance kit checks each of them.
 	Limits []Limit
+	// UserRecords are the keys of the method's storage that hold one
+	// user's records, each with UserPlaceholder for the user's ID
+	// ("account/{user}"). The host reads them just before every call about
+	// a user and sends them along, so Storage().Get of them answers
+	// without a call back to the host. Writes still go to the host, and
+	// compare-and-swap on the version keeps them safe across replicas.
+	// At most MaxUserRecords; declare only what most calls read.
+	UserRecords []string
 }
+
+// UserPlaceholder stands for the user's ID in Description.UserRecords.
+const UserPlaceholder = "{user}"
+
+// MaxUserRecords bounds Description.UserRecords.
+const MaxUserRecords = 8
 
 // Limit declares that the method refuses the Max+1st call of Operation for
 // one user within Window with ErrRateLimited.

@@ -52,13 +52,13 @@ func (s *methodServer) Setup(ctx context.Context, req *pluginpb.SetupRequest) (*
 	return &pluginpb.SetupResponse{}, nil
 }
 
-func (s *methodServer) host(nowUnixNano int64) (Host, error) {
+func (s *methodServer) host(nowUnixNano int64, records []*pluginpb.Record) (Host, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.conn == nil {
 		return nil, ToStatus(fmt.Errorf("%w: plugin not set up by its host", ErrUnavailable))
 	}
-	return &remoteHost{now: time.Unix(0, nowUnixNano).UTC(), st: s.st, rl: s.rl}, nil
+	return &remoteHost{now: time.Unix(0, nowUnixNano).UTC(), st: newCallStorage(remoteStorage{s.st}, records), rl: s.rl}, nil
 }
 
 func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest) (*pluginpb.Description, error) {
@@ -69,7 +69,7 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 	out := &pluginpb.Description{
 		Name: d.Name, DisplayName: d.DisplayName, Levels: d.Levels, Amr: d.AMR,
 		NeedsEnrolment: d.NeedsEnrolment, Priority: int32(d.Priority), AdminActions: d.AdminActions,
-		Bypass: d.Bypass,
+		Bypass: d.Bypass, UserRecords: d.UserRecords,
 	}
 	for _, l := range d.Limits {
 		out.Limits = append(out.Limits, &pluginpb.Limit{Operation: l.Operation, Max: int32(l.Max), WindowNanos: int64(l.Window)})
@@ -78,7 +78,7 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 }
 
 func (s *methodServer) Begin(ctx context.Context, req *pluginpb.BeginRequest) (*pluginpb.Challenge, error) {
-	h, err := s.host(req.GetNowUnixNano())
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (s *methodServer) Begin(ctx context.Context, req *pluginpb.BeginRequest) (*
 }
 
 func (s *methodServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) (*pluginpb.VerifyResult, error) {
-	h, err := s.host(req.GetNowUnixNano())
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *methodServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) 
 }
 
 func (s *methodServer) Enrol(ctx context.Context, req *pluginpb.EnrolRequest) (*pluginpb.Enrolment, error) {
-	h, err := s.host(req.GetNowUnixNano())
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (s *methodServer) Enrol(ctx context.Context, req *pluginpb.EnrolRequest) (*
 }
 
 func (s *methodServer) ConfirmEnrolment(ctx context.Context, req *pluginpb.ConfirmEnrolmentRequest) (*pluginpb.Credential, error) {
-	h, err := s.host(req.GetNowUnixNano())
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *methodServer) ConfirmEnrolment(ctx context.Context, req *pluginpb.Confi
 }
 
 func (s *methodServer) ListCredentials(ctx context.Context, req *pluginpb.ListCredentialsRequest) (*pluginpb.ListCredentialsResponse, error) {
-	h, err := s.host(req.GetNowUnixNano())
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (s *methodServer) ListCredentials(ctx context.Context, req *pluginpb.ListCr
 }
 
 func (s *methodServer) Remove(ctx context.Context, req *pluginpb.RemoveRequest) (*pluginpb.RemoveResponse, error) {
-	h, err := s.host(req.GetNowUnixNano())
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (s *methodServer) Remove(ctx context.Context, req *pluginpb.RemoveRequest) 
 }
 
 func (s *methodServer) Admin(ctx context.Context, req *pluginpb.AdminRequest) (*pluginpb.AdminResponse, error) {
-	h, err := s.host(req.GetNowUnixNano())
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
 	if err != nil {
 		return nil, err
 	}
@@ -204,11 +204,11 @@ func unixNano(t time.Time) int64 {
 // the broker.
 type remoteHost struct {
 	now time.Time
-	st  pluginpb.StorageClient
+	st  *callStorage
 	rl  pluginpb.RateLimitClient
 }
 
-func (h *remoteHost) Storage() Storage       { return remoteStorage{h.st} }
+func (h *remoteHost) Storage() Storage       { return h.st }
 func (h *remoteHost) RateLimit() RateLimiter { return remoteRateLimit{h.rl} }
 func (h *remoteHost) Now() time.Time         { return h.now }
 

@@ -156,6 +156,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		Priority:       m.priority,
 		AdminActions:   []string{ActionIssue, ActionStatus, ActionExpire},
 		Limits:         []sdk.Limit{{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow}},
+		UserRecords:    []string{codeKey(sdk.UserPlaceholder)},
 	}, nil
 }
 

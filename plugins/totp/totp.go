@@ -99,6 +99,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 			{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow},
 			{Operation: sdk.OpConfirm, Max: m.verifyLimit, Window: m.verifyWindow},
 		},
+		UserRecords: []string{accountKey(sdk.UserPlaceholder)},
 	}, nil
 }
 

@@ -462,8 +462,9 @@ func TestStartTimeAndRSS(t *testing.T) {
 }
 
 // BenchmarkVerify measures the provider's view of a TOTP verification:
-// host -> plugin Verify, with its rate-limit count, two reads, one
-// compare-and-swap write and one delete back to the host.
+// host -> plugin Verify, with its rate-limit count and one
+// compare-and-swap write back to the host (the account comes with the
+// call).
 func BenchmarkVerify(b *testing.B) {
 	h := newHarness()
 	env := conformance.Launch(b, h)

@@ -237,7 +237,11 @@ type Description struct {
 	DisplayName    string                 `protobuf:"bytes,8,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// bypass: a live credential of this method is offered before every other
 	// method, whatever the priorities (sdk.Description.Bypass).
-	Bypass        bool `protobuf:"varint,9,opt,name=bypass,proto3" json:"bypass,omitempty"`
+	Bypass bool `protobuf:"varint,9,opt,name=bypass,proto3" json:"bypass,omitempty"`
+	// Keys of the method's storage that hold one user's records, each with
+	// "{user}" for the user's ID: the host sends them with every call about
+	// a user (Record), so that reading them costs no call back.
+	UserRecords   []string `protobuf:"bytes,10,rep,name=user_records,json=userRecords,proto3" json:"user_records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -335,6 +339,75 @@ func (x *Description) GetBypass() bool {
 	return false
 }
 
+func (x *Description) GetUserRecords() []string {
+	if x != nil {
+		return x.UserRecords
+	}
+	return nil
+}
+
+// Record is an entry of the method's storage, as the host read it just
+// before the call. version 0: the key is absent (or expired).
+type Record struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	Version       int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Record) Reset() {
+	*x = Record{}
+	mi := &file_method_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Record) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Record) ProtoMessage() {}
+
+func (x *Record) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Record.ProtoReflect.Descriptor instead.
+func (*Record) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Record) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Record) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *Record) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 type User struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -347,7 +420,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_method_proto_msgTypes[5]
+	mi := &file_method_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +432,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[5]
+	mi := &file_method_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +445,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{5}
+	return file_method_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *User) GetId() string {
@@ -418,7 +491,7 @@ type Field struct {
 
 func (x *Field) Reset() {
 	*x = Field{}
-	mi := &file_method_proto_msgTypes[6]
+	mi := &file_method_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +503,7 @@ func (x *Field) String() string {
 func (*Field) ProtoMessage() {}
 
 func (x *Field) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[6]
+	mi := &file_method_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +516,7 @@ func (x *Field) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Field.ProtoReflect.Descriptor instead.
 func (*Field) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{6}
+	return file_method_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Field) GetName() string {
@@ -499,13 +572,14 @@ type BeginRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
 	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Records       []*Record              `protobuf:"bytes,3,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BeginRequest) Reset() {
 	*x = BeginRequest{}
-	mi := &file_method_proto_msgTypes[7]
+	mi := &file_method_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +591,7 @@ func (x *BeginRequest) String() string {
 func (*BeginRequest) ProtoMessage() {}
 
 func (x *BeginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[7]
+	mi := &file_method_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +604,7 @@ func (x *BeginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginRequest.ProtoReflect.Descriptor instead.
 func (*BeginRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{7}
+	return file_method_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BeginRequest) GetNowUnixNano() int64 {
@@ -543,6 +617,13 @@ func (x *BeginRequest) GetNowUnixNano() int64 {
 func (x *BeginRequest) GetUser() *User {
 	if x != nil {
 		return x.User
+	}
+	return nil
+}
+
+func (x *BeginRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
 	}
 	return nil
 }
@@ -560,7 +641,7 @@ type Challenge struct {
 
 func (x *Challenge) Reset() {
 	*x = Challenge{}
-	mi := &file_method_proto_msgTypes[8]
+	mi := &file_method_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +653,7 @@ func (x *Challenge) String() string {
 func (*Challenge) ProtoMessage() {}
 
 func (x *Challenge) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[8]
+	mi := &file_method_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +666,7 @@ func (x *Challenge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Challenge.ProtoReflect.Descriptor instead.
 func (*Challenge) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{8}
+	return file_method_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Challenge) GetId() string {
@@ -629,13 +710,14 @@ type VerifyRequest struct {
 	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	ChallengeId   string                 `protobuf:"bytes,3,opt,name=challenge_id,json=challengeId,proto3" json:"challenge_id,omitempty"`
 	Response      map[string]string      `protobuf:"bytes,4,rep,name=response,proto3" json:"response,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Records       []*Record              `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
-	mi := &file_method_proto_msgTypes[9]
+	mi := &file_method_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +729,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[9]
+	mi := &file_method_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +742,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{9}
+	return file_method_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *VerifyRequest) GetNowUnixNano() int64 {
@@ -691,6 +773,13 @@ func (x *VerifyRequest) GetResponse() map[string]string {
 	return nil
 }
 
+func (x *VerifyRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type VerifyResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Amr           []string               `protobuf:"bytes,1,rep,name=amr,proto3" json:"amr,omitempty"`
@@ -701,7 +790,7 @@ type VerifyResult struct {
 
 func (x *VerifyResult) Reset() {
 	*x = VerifyResult{}
-	mi := &file_method_proto_msgTypes[10]
+	mi := &file_method_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +802,7 @@ func (x *VerifyResult) String() string {
 func (*VerifyResult) ProtoMessage() {}
 
 func (x *VerifyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[10]
+	mi := &file_method_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +815,7 @@ func (x *VerifyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResult.ProtoReflect.Descriptor instead.
 func (*VerifyResult) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{10}
+	return file_method_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VerifyResult) GetAmr() []string {
@@ -748,13 +837,14 @@ type EnrolRequest struct {
 	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
 	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
 	Params        map[string]string      `protobuf:"bytes,3,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Records       []*Record              `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EnrolRequest) Reset() {
 	*x = EnrolRequest{}
-	mi := &file_method_proto_msgTypes[11]
+	mi := &file_method_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -766,7 +856,7 @@ func (x *EnrolRequest) String() string {
 func (*EnrolRequest) ProtoMessage() {}
 
 func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[11]
+	mi := &file_method_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -779,7 +869,7 @@ func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrolRequest.ProtoReflect.Descriptor instead.
 func (*EnrolRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{11}
+	return file_method_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EnrolRequest) GetNowUnixNano() int64 {
@@ -803,6 +893,13 @@ func (x *EnrolRequest) GetParams() map[string]string {
 	return nil
 }
 
+func (x *EnrolRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type Enrolment struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -817,7 +914,7 @@ type Enrolment struct {
 
 func (x *Enrolment) Reset() {
 	*x = Enrolment{}
-	mi := &file_method_proto_msgTypes[12]
+	mi := &file_method_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +926,7 @@ func (x *Enrolment) String() string {
 func (*Enrolment) ProtoMessage() {}
 
 func (x *Enrolment) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[12]
+	mi := &file_method_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +939,7 @@ func (x *Enrolment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enrolment.ProtoReflect.Descriptor instead.
 func (*Enrolment) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{12}
+	return file_method_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Enrolment) GetId() string {
@@ -894,13 +991,14 @@ type ConfirmEnrolmentRequest struct {
 	EnrolmentId   string                 `protobuf:"bytes,3,opt,name=enrolment_id,json=enrolmentId,proto3" json:"enrolment_id,omitempty"`
 	Label         string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"`
 	Response      map[string]string      `protobuf:"bytes,5,rep,name=response,proto3" json:"response,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Records       []*Record              `protobuf:"bytes,6,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConfirmEnrolmentRequest) Reset() {
 	*x = ConfirmEnrolmentRequest{}
-	mi := &file_method_proto_msgTypes[13]
+	mi := &file_method_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1010,7 @@ func (x *ConfirmEnrolmentRequest) String() string {
 func (*ConfirmEnrolmentRequest) ProtoMessage() {}
 
 func (x *ConfirmEnrolmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[13]
+	mi := &file_method_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1023,7 @@ func (x *ConfirmEnrolmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmEnrolmentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmEnrolmentRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{13}
+	return file_method_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ConfirmEnrolmentRequest) GetNowUnixNano() int64 {
@@ -963,6 +1061,13 @@ func (x *ConfirmEnrolmentRequest) GetResponse() map[string]string {
 	return nil
 }
 
+func (x *ConfirmEnrolmentRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type Credential struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -974,7 +1079,7 @@ type Credential struct {
 
 func (x *Credential) Reset() {
 	*x = Credential{}
-	mi := &file_method_proto_msgTypes[14]
+	mi := &file_method_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1091,7 @@ func (x *Credential) String() string {
 func (*Credential) ProtoMessage() {}
 
 func (x *Credential) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[14]
+	mi := &file_method_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1104,7 @@ func (x *Credential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credential.ProtoReflect.Descriptor instead.
 func (*Credential) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{14}
+	return file_method_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Credential) GetId() string {
@@ -1027,13 +1132,14 @@ type ListCredentialsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
 	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Records       []*Record              `protobuf:"bytes,3,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListCredentialsRequest) Reset() {
 	*x = ListCredentialsRequest{}
-	mi := &file_method_proto_msgTypes[15]
+	mi := &file_method_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1151,7 @@ func (x *ListCredentialsRequest) String() string {
 func (*ListCredentialsRequest) ProtoMessage() {}
 
 func (x *ListCredentialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[15]
+	mi := &file_method_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1164,7 @@ func (x *ListCredentialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCredentialsRequest.ProtoReflect.Descriptor instead.
 func (*ListCredentialsRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{15}
+	return file_method_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListCredentialsRequest) GetNowUnixNano() int64 {
@@ -1075,6 +1181,13 @@ func (x *ListCredentialsRequest) GetUserId() string {
 	return ""
 }
 
+func (x *ListCredentialsRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type ListCredentialsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Credentials   []*Credential          `protobuf:"bytes,1,rep,name=credentials,proto3" json:"credentials,omitempty"`
@@ -1084,7 +1197,7 @@ type ListCredentialsResponse struct {
 
 func (x *ListCredentialsResponse) Reset() {
 	*x = ListCredentialsResponse{}
-	mi := &file_method_proto_msgTypes[16]
+	mi := &file_method_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1209,7 @@ func (x *ListCredentialsResponse) String() string {
 func (*ListCredentialsResponse) ProtoMessage() {}
 
 func (x *ListCredentialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[16]
+	mi := &file_method_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1222,7 @@ func (x *ListCredentialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCredentialsResponse.ProtoReflect.Descriptor instead.
 func (*ListCredentialsResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{16}
+	return file_method_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCredentialsResponse) GetCredentials() []*Credential {
@@ -1124,13 +1237,14 @@ type RemoveRequest struct {
 	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
 	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	CredentialId  string                 `protobuf:"bytes,3,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	Records       []*Record              `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_method_proto_msgTypes[17]
+	mi := &file_method_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1256,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[17]
+	mi := &file_method_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1269,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{17}
+	return file_method_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RemoveRequest) GetNowUnixNano() int64 {
@@ -1179,6 +1293,13 @@ func (x *RemoveRequest) GetCredentialId() string {
 	return ""
 }
 
+func (x *RemoveRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type RemoveResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1187,7 +1308,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_method_proto_msgTypes[18]
+	mi := &file_method_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1320,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[18]
+	mi := &file_method_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1333,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{18}
+	return file_method_proto_rawDescGZIP(), []int{19}
 }
 
 type AdminRequest struct {
@@ -1221,13 +1342,14 @@ type AdminRequest struct {
 	Action        string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
 	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
 	Params        map[string]string      `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Records       []*Record              `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_method_proto_msgTypes[19]
+	mi := &file_method_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1361,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[19]
+	mi := &file_method_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1374,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{19}
+	return file_method_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AdminRequest) GetNowUnixNano() int64 {
@@ -1283,6 +1405,13 @@ func (x *AdminRequest) GetParams() map[string]string {
 	return nil
 }
 
+func (x *AdminRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type AdminResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Result        map[string]string      `protobuf:"bytes,1,rep,name=result,proto3" json:"result,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -1292,7 +1421,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_method_proto_msgTypes[20]
+	mi := &file_method_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1433,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[20]
+	mi := &file_method_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1446,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{20}
+	return file_method_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AdminResponse) GetResult() map[string]string {
@@ -1346,7 +1475,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_method_proto_msgTypes[21]
+	mi := &file_method_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1487,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[21]
+	mi := &file_method_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1500,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{21}
+	return file_method_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ErrorDetail) GetKind() string {
@@ -1413,7 +1542,7 @@ const file_method_proto_rawDesc = "" +
 	"\x05Limit\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\x10\n" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
-	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\"\xa1\x02\n" +
+	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\"\xc4\x02\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -1423,7 +1552,13 @@ const file_method_proto_rawDesc = "" +
 	"\radmin_actions\x18\x06 \x03(\tR\fadminActions\x12/\n" +
 	"\x06limits\x18\a \x03(\v2\x17.stepup.plugin.v1.LimitR\x06limits\x12!\n" +
 	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\x12\x16\n" +
-	"\x06bypass\x18\t \x01(\bR\x06bypass\"^\n" +
+	"\x06bypass\x18\t \x01(\bR\x06bypass\x12!\n" +
+	"\fuser_records\x18\n" +
+	" \x03(\tR\vuserRecords\"J\n" +
+	"\x06Record\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\"^\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +
@@ -1438,10 +1573,11 @@ const file_method_proto_rawDesc = "" +
 	"input_mode\x18\x05 \x01(\tR\tinputMode\x12\x18\n" +
 	"\apattern\x18\x06 \x01(\tR\apattern\x12\x1d\n" +
 	"\n" +
-	"max_length\x18\a \x01(\x05R\tmaxLength\"^\n" +
+	"max_length\x18\a \x01(\x05R\tmaxLength\"\x92\x01\n" +
 	"\fBeginRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
-	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\"\x91\x02\n" +
+	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x122\n" +
+	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x91\x02\n" +
 	"\tChallenge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06prompt\x18\x02 \x01(\tR\x06prompt\x12/\n" +
@@ -1450,22 +1586,24 @@ const file_method_proto_rawDesc = "" +
 	"\x14expires_at_unix_nano\x18\x05 \x01(\x03R\x11expiresAtUnixNano\x1a9\n" +
 	"\vPublicEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xab\x02\n" +
 	"\rVerifyRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
 	"\fchallenge_id\x18\x03 \x01(\tR\vchallengeId\x12I\n" +
-	"\bresponse\x18\x04 \x03(\v2-.stepup.plugin.v1.VerifyRequest.ResponseEntryR\bresponse\x1a;\n" +
+	"\bresponse\x18\x04 \x03(\v2-.stepup.plugin.v1.VerifyRequest.ResponseEntryR\bresponse\x122\n" +
+	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"E\n" +
 	"\fVerifyResult\x12\x10\n" +
 	"\x03amr\x18\x01 \x03(\tR\x03amr\x12#\n" +
-	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\"\xdd\x01\n" +
+	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\"\x91\x02\n" +
 	"\fEnrolRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12B\n" +
-	"\x06params\x18\x03 \x03(\v2*.stepup.plugin.v1.EnrolRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\x03 \x03(\v2*.stepup.plugin.v1.EnrolRequest.ParamsEntryR\x06params\x122\n" +
+	"\arecords\x18\x04 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb2\x02\n" +
@@ -1478,13 +1616,14 @@ const file_method_proto_rawDesc = "" +
 	"\x14expires_at_unix_nano\x18\x06 \x01(\x03R\x11expiresAtUnixNano\x1a:\n" +
 	"\fDisplayEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb4\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x02\n" +
 	"\x17ConfirmEnrolmentRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12!\n" +
 	"\fenrolment_id\x18\x03 \x01(\tR\venrolmentId\x12\x14\n" +
 	"\x05label\x18\x04 \x01(\tR\x05label\x12S\n" +
-	"\bresponse\x18\x05 \x03(\v27.stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntryR\bresponse\x1a;\n" +
+	"\bresponse\x18\x05 \x03(\v27.stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntryR\bresponse\x122\n" +
+	"\arecords\x18\x06 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"c\n" +
@@ -1492,22 +1631,25 @@ const file_method_proto_rawDesc = "" +
 	"Credential\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12/\n" +
-	"\x14created_at_unix_nano\x18\x03 \x01(\x03R\x11createdAtUnixNano\"U\n" +
+	"\x14created_at_unix_nano\x18\x03 \x01(\x03R\x11createdAtUnixNano\"\x89\x01\n" +
 	"\x16ListCredentialsRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\"Y\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x122\n" +
+	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"Y\n" +
 	"\x17ListCredentialsResponse\x12>\n" +
-	"\vcredentials\x18\x01 \x03(\v2\x1c.stepup.plugin.v1.CredentialR\vcredentials\"q\n" +
+	"\vcredentials\x18\x01 \x03(\v2\x1c.stepup.plugin.v1.CredentialR\vcredentials\"\xa5\x01\n" +
 	"\rRemoveRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
-	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\"\x10\n" +
-	"\x0eRemoveResponse\"\xf5\x01\n" +
+	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\x122\n" +
+	"\arecords\x18\x04 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x10\n" +
+	"\x0eRemoveResponse\"\xa9\x02\n" +
 	"\fAdminRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12*\n" +
 	"\x04user\x18\x03 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12B\n" +
-	"\x06params\x18\x04 \x03(\v2*.stepup.plugin.v1.AdminRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\x04 \x03(\v2*.stepup.plugin.v1.AdminRequest.ParamsEntryR\x06params\x122\n" +
+	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x01\n" +
@@ -1543,79 +1685,87 @@ func file_method_proto_rawDescGZIP() []byte {
 	return file_method_proto_rawDescData
 }
 
-var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_method_proto_goTypes = []any{
 	(*SetupRequest)(nil),            // 0: stepup.plugin.v1.SetupRequest
 	(*SetupResponse)(nil),           // 1: stepup.plugin.v1.SetupResponse
 	(*DescribeRequest)(nil),         // 2: stepup.plugin.v1.DescribeRequest
 	(*Limit)(nil),                   // 3: stepup.plugin.v1.Limit
 	(*Description)(nil),             // 4: stepup.plugin.v1.Description
-	(*User)(nil),                    // 5: stepup.plugin.v1.User
-	(*Field)(nil),                   // 6: stepup.plugin.v1.Field
-	(*BeginRequest)(nil),            // 7: stepup.plugin.v1.BeginRequest
-	(*Challenge)(nil),               // 8: stepup.plugin.v1.Challenge
-	(*VerifyRequest)(nil),           // 9: stepup.plugin.v1.VerifyRequest
-	(*VerifyResult)(nil),            // 10: stepup.plugin.v1.VerifyResult
-	(*EnrolRequest)(nil),            // 11: stepup.plugin.v1.EnrolRequest
-	(*Enrolment)(nil),               // 12: stepup.plugin.v1.Enrolment
-	(*ConfirmEnrolmentRequest)(nil), // 13: stepup.plugin.v1.ConfirmEnrolmentRequest
-	(*Credential)(nil),              // 14: stepup.plugin.v1.Credential
-	(*ListCredentialsRequest)(nil),  // 15: stepup.plugin.v1.ListCredentialsRequest
-	(*ListCredentialsResponse)(nil), // 16: stepup.plugin.v1.ListCredentialsResponse
-	(*RemoveRequest)(nil),           // 17: stepup.plugin.v1.RemoveRequest
-	(*RemoveResponse)(nil),          // 18: stepup.plugin.v1.RemoveResponse
-	(*AdminRequest)(nil),            // 19: stepup.plugin.v1.AdminRequest
-	(*AdminResponse)(nil),           // 20: stepup.plugin.v1.AdminResponse
-	(*ErrorDetail)(nil),             // 21: stepup.plugin.v1.ErrorDetail
-	nil,                             // 22: stepup.plugin.v1.SetupRequest.ConfigEntry
-	nil,                             // 23: stepup.plugin.v1.Challenge.PublicEntry
-	nil,                             // 24: stepup.plugin.v1.VerifyRequest.ResponseEntry
-	nil,                             // 25: stepup.plugin.v1.EnrolRequest.ParamsEntry
-	nil,                             // 26: stepup.plugin.v1.Enrolment.DisplayEntry
-	nil,                             // 27: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	nil,                             // 28: stepup.plugin.v1.AdminRequest.ParamsEntry
-	nil,                             // 29: stepup.plugin.v1.AdminResponse.ResultEntry
+	(*Record)(nil),                  // 5: stepup.plugin.v1.Record
+	(*User)(nil),                    // 6: stepup.plugin.v1.User
+	(*Field)(nil),                   // 7: stepup.plugin.v1.Field
+	(*BeginRequest)(nil),            // 8: stepup.plugin.v1.BeginRequest
+	(*Challenge)(nil),               // 9: stepup.plugin.v1.Challenge
+	(*VerifyRequest)(nil),           // 10: stepup.plugin.v1.VerifyRequest
+	(*VerifyResult)(nil),            // 11: stepup.plugin.v1.VerifyResult
+	(*EnrolRequest)(nil),            // 12: stepup.plugin.v1.EnrolRequest
+	(*Enrolment)(nil),               // 13: stepup.plugin.v1.Enrolment
+	(*ConfirmEnrolmentRequest)(nil), // 14: stepup.plugin.v1.ConfirmEnrolmentRequest
+	(*Credential)(nil),              // 15: stepup.plugin.v1.Credential
+	(*ListCredentialsRequest)(nil),  // 16: stepup.plugin.v1.ListCredentialsRequest
+	(*ListCredentialsResponse)(nil), // 17: stepup.plugin.v1.ListCredentialsResponse
+	(*RemoveRequest)(nil),           // 18: stepup.plugin.v1.RemoveRequest
+	(*RemoveResponse)(nil),          // 19: stepup.plugin.v1.RemoveResponse
+	(*AdminRequest)(nil),            // 20: stepup.plugin.v1.AdminRequest
+	(*AdminResponse)(nil),           // 21: stepup.plugin.v1.AdminResponse
+	(*ErrorDetail)(nil),             // 22: stepup.plugin.v1.ErrorDetail
+	nil,                             // 23: stepup.plugin.v1.SetupRequest.ConfigEntry
+	nil,                             // 24: stepup.plugin.v1.Challenge.PublicEntry
+	nil,                             // 25: stepup.plugin.v1.VerifyRequest.ResponseEntry
+	nil,                             // 26: stepup.plugin.v1.EnrolRequest.ParamsEntry
+	nil,                             // 27: stepup.plugin.v1.Enrolment.DisplayEntry
+	nil,                             // 28: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	nil,                             // 29: stepup.plugin.v1.AdminRequest.ParamsEntry
+	nil,                             // 30: stepup.plugin.v1.AdminResponse.ResultEntry
 }
 var file_method_proto_depIdxs = []int32{
-	22, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
+	23, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
 	3,  // 1: stepup.plugin.v1.Description.limits:type_name -> stepup.plugin.v1.Limit
-	5,  // 2: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
-	6,  // 3: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
-	23, // 4: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
-	24, // 5: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
-	5,  // 6: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	25, // 7: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
-	6,  // 8: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	26, // 9: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
-	5,  // 10: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	27, // 11: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	14, // 12: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
-	5,  // 13: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	28, // 14: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	29, // 15: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	0,  // 16: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 17: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	7,  // 18: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	9,  // 19: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	11, // 20: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	13, // 21: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	15, // 22: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	17, // 23: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	19, // 24: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 25: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 26: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	8,  // 27: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	10, // 28: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	12, // 29: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	14, // 30: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	16, // 31: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	18, // 32: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	20, // 33: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	25, // [25:34] is the sub-list for method output_type
-	16, // [16:25] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	6,  // 2: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
+	5,  // 3: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
+	7,  // 4: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
+	24, // 5: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
+	25, // 6: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
+	5,  // 7: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
+	6,  // 8: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
+	26, // 9: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	5,  // 10: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
+	7,  // 11: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
+	27, // 12: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	6,  // 13: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
+	28, // 14: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	5,  // 15: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
+	5,  // 16: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
+	15, // 17: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
+	5,  // 18: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
+	6,  // 19: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	29, // 20: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	5,  // 21: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	30, // 22: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	0,  // 23: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 24: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	8,  // 25: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	10, // 26: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	12, // 27: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	14, // 28: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	16, // 29: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	18, // 30: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	20, // 31: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 32: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 33: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	9,  // 34: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	11, // 35: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	13, // 36: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	15, // 37: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	17, // 38: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	19, // 39: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	21, // 40: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	32, // [32:41] is the sub-list for method output_type
+	23, // [23:32] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
@@ -1629,7 +1779,7 @@ func file_method_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_method_proto_rawDesc), len(file_method_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

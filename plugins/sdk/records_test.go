@@ -1,0 +1,113 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
+)
+
+// countingStorage is a Storage in memory that counts the calls it gets.
+type countingStorage struct {
+	calls int
+	data  map[string]record
+	fail  error
+}
+
+func (c *countingStorage) Get(_ context.Context, key string) ([]byte, int64, error) {
+	c.calls++
+	r, ok := c.data[key]
+	if !ok {
+		return nil, 0, ErrNotFound
+	}
+	return r.value, r.version, nil
+}
+
+func (c *countingStorage) Put(_ context.Context, key string, value []byte, expect int64, _ time.Duration) (int64, error) {
+	c.calls++
+	if c.fail != nil {
+		return 0, c.fail
+	}
+	if r := c.data[key]; expect != AnyVersion && r.version != expect {
+		return 0, ErrConflict
+	}
+	v := c.data[key].version + 1
+	c.data[key] = record{value: value, version: v}
+	return v, nil
+}
+
+func (c *countingStorage) Delete(_ context.Context, key string, _ int64) error {
+	c.calls++
+	delete(c.data, key)
+	return nil
+}
+
+func (c *countingStorage) List(context.Context, string) ([]string, error) {
+	c.calls++
+	return nil, nil
+}
+
+func TestCallStorageAnswersFromRecords(t *testing.T) {
+	ctx := context.Background()
+	remote := &countingStorage{data: map[string]record{"acc/u": {[]byte("a"), 4}, "other": {[]byte("o"), 1}}}
+	st := newCallStorage(remote, []*pluginpb.Record{
+		{Key: "acc/u", Value: []byte("a"), Version: 4},
+		{Key: "gone/u"}, // absent
+	})
+	if v, ver, err := st.Get(ctx, "acc/u"); err != nil || string(v) != "a" || ver != 4 {
+		t.Fatalf("Get record: %q %d %v", v, ver, err)
+	}
+	if _, _, err := st.Get(ctx, "gone/u"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get absent record: %v", err)
+	}
+	if remote.calls != 0 {
+		t.Fatalf("%d calls to the host for records sent with the call", remote.calls)
+	}
+	if v, _, err := st.Get(ctx, "other"); err != nil || string(v) != "o" || remote.calls != 1 {
+		t.Fatalf("Get of another key: %q %v, %d host calls", v, err, remote.calls)
+	}
+
+	// A write goes to the host and is read back without a call.
+	ver, err := st.Put(ctx, "acc/u", []byte("b"), 4, 0)
+	if err != nil || ver != 5 {
+		t.Fatalf("Put: %d %v", ver, err)
+	}
+	calls := remote.calls
+	if v, got, err := st.Get(ctx, "acc/u"); err != nil || string(v) != "b" || got != 5 || remote.calls != calls {
+		t.Fatalf("Get after Put: %q %d %v (%d new host calls)", v, got, err, remote.calls-calls)
+	}
+	// A refused write leaves the record to be asked for again.
+	if _, err := st.Put(ctx, "acc/u", []byte("c"), 4, 0); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale Put: %v", err)
+	}
+	remote.data["acc/u"] = record{[]byte("elsewhere"), 9}
+	if v, got, err := st.Get(ctx, "acc/u"); err != nil || string(v) != "elsewhere" || got != 9 {
+		t.Fatalf("Get after a refused Put: %q %d %v, want the host's", v, got, err)
+	}
+	// A value with a TTL is not kept: it may expire during the call.
+	st2 := newCallStorage(remote, []*pluginpb.Record{{Key: "gone/u"}})
+	if _, err := st2.Put(ctx, "gone/u", []byte("t"), AnyVersion, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	calls = remote.calls
+	if _, _, err := st2.Get(ctx, "gone/u"); err != nil || remote.calls != calls+1 {
+		t.Fatalf("Get after a Put with TTL: %v, %d host calls (want 1)", err, remote.calls-calls)
+	}
+	// Delete is remembered as absent.
+	st3 := newCallStorage(remote, []*pluginpb.Record{{Key: "acc/u", Value: []byte("elsewhere"), Version: 9}})
+	if err := st3.Delete(ctx, "acc/u", 9); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st3.Get(ctx, "acc/u"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get after Delete: %v", err)
+	}
+	// The caller's slice is its own.
+	st4 := newCallStorage(remote, []*pluginpb.Record{{Key: "k", Value: []byte("abc"), Version: 1}})
+	v, _, _ := st4.Get(ctx, "k")
+	v[0] = 'X'
+	if again, _, _ := st4.Get(ctx, "k"); string(again) != "abc" {
+		t.Fatalf("a caller changed the record: %q", again)
+	}
+}
