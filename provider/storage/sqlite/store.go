@@ -7,11 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -155,36 +152,10 @@ func connectWriter(ctx context.Context, w *sql.DB) error {
 	}
 }
 
-type migration struct {
-	version int
-	name    string
-}
-
-// listMigrations returns the embedded migrations ordered by the version
-// number their file name starts with ("0001_init.sql").
-func listMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := filepath.Base(name)
-		num, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number", base)
-		}
-		ms = append(ms, migration{version: v, name: name})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
 // migrate applies the missing migrations in one immediate transaction, so
 // two processes opening the file at once apply each exactly once.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := listMigrations()
+	ms, err := storage.Migrations(migrations)
 	if err != nil {
 		return err
 	}
@@ -212,18 +183,14 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 		for _, m := range ms {
-			if applied[m.version] {
+			if applied[m.Version] {
 				continue
 			}
-			text, err := migrations.ReadFile(m.name)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(text)); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-				m.version, time.Now().UnixMicro()); err != nil {
+				m.Version, time.Now().UnixMicro()); err != nil {
 				return err
 			}
 		}
