@@ -115,7 +115,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 		if formError != "" {
 			status = http.StatusUnauthorized
 		}
-		s.render(w, r, status, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: formError})
+		s.renderLogin(w, r, status, ar, username, formError)
 	case authflow.StepMethod:
 		s.showMethod(w, r, ar, user, d, r.URL.Query().Get("method"), "", http.StatusOK)
 	case authflow.StepDone:
@@ -179,13 +179,15 @@ func (s *Server) continueAfterFactor(w http.ResponseWriter, r *http.Request, ar 
 // browser a trip through the authorize callback.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, user storage.User, res authflow.Result) {
 	ctx := r.Context()
-	stored, err := s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+	var done *authRequest
+	_, err := s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
 		next, err := decodeAuthRequest(cur)
 		if err != nil {
 			return cur, err
 		}
 		next.data.Subject, next.data.ACR, next.data.AMR, next.data.AuthTime = user.ID, res.ACR, res.AMR, res.AuthTime
 		next.stored.UserID, next.stored.SessionID, next.stored.Done = user.ID, sess.ID, true
+		done = next
 		return next.encode(), nil
 	})
 	if err != nil {
@@ -199,13 +201,13 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest,
 		http.Redirect(w, r, ar.data.Return, http.StatusFound)
 		return
 	}
-	done, err := decodeAuthRequest(stored)
-	if err != nil {
-		s.serverError(w, r, "decode auth request", err)
-		return
-	}
 	ctx = context.WithValue(op.ContextWithIssuer(ctx, s.cfg.Issuer), clientIDKey{}, ar.GetClientID())
 	op.AuthResponse(done, s.op, w, r.WithContext(ctx))
+}
+
+// renderLogin shows the password form of a request.
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, ar *authRequest, username, formError string) {
+	s.render(w, r, status, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: formError})
 }
 
 // handleLoginPost checks a username and password (the first factor).
@@ -223,7 +225,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	username := normalizeUsername(r.PostFormValue("username"))
 	pw := r.PostFormValue("password")
 	if username == "" || pw == "" {
-		s.render(w, r, http.StatusBadRequest, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: msgMissingFields})
+		s.renderLogin(w, r, http.StatusBadRequest, ar, username, msgMissingFields)
 		return
 	}
 	user, err := s.checkPassword(ctx, username, pw, ar.GetClientID())
@@ -235,7 +237,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, "check password", err)
 			return
 		}
-		s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: userMessage(err)})
+		s.renderLogin(w, r, http.StatusUnauthorized, ar, username, userMessage(err))
 		return
 	}
 	sess, err = s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: s.now()})
