@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -402,26 +401,17 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 
 // Verify implements sdk.Method. It writes nothing: the code stays usable
 // until it expires. Every way to fail but a rate limit or an outage is the
-// bare sdk.ErrInvalidResponse, after the same work. Round trips to the
-// host: the rate count and the code's read, in parallel.
+// bare sdk.ErrInvalidResponse, after the same work. One round trip to the
+// host, the rate count: the code comes with the call (UserRecords).
 func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
 	if !sdk.ValidID(req.UserID) {
 		return sdk.Result{}, sdk.ErrInvalidResponse
 	}
 	now, st := h.Now(), h.Storage()
-	var (
-		wg       sync.WaitGroup
-		limitErr error
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		limitErr = sdk.CheckLimit(ctx, h, verifyKey(req.UserID), m.verifyWindow, m.verifyLimit)
-	}()
+	limitErr := sdk.CheckLimit(ctx, h, verifyKey(req.UserID), m.verifyWindow, m.verifyLimit)
 	var c activeCode
 	_, codeErr := sdk.GetJSON(ctx, st, codeKey(req.UserID), &c)
 	key, keyErr := m.secret.Get(ctx, st)
-	wg.Wait()
 	switch {
 	case limitErr != nil:
 		return sdk.Result{}, limitErr

@@ -14,7 +14,6 @@ import (
 	"image/png"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -163,27 +162,17 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 
 // Verify implements sdk.Method. Every way to fail but a rate limit or an
 // outage is the bare sdk.ErrInvalidResponse. Round trips to the host: the
-// rate count and the account read in parallel, then one compare-and-swap.
+// rate count, then one compare-and-swap; the account comes with the call
+// (UserRecords).
 func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
 	if !sdk.ValidID(req.UserID) {
 		return sdk.Result{}, sdk.ErrInvalidResponse
 	}
 	now, st := h.Now(), h.Storage()
-	var (
-		wg       sync.WaitGroup
-		limitErr error
-		acc      account
-		version  int64
-		accErr   error
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		limitErr = sdk.CheckLimit(ctx, h, "verify/"+req.UserID, m.verifyWindow, m.verifyLimit)
-	}()
-	version, accErr = sdk.GetJSON(ctx, st, accountKey(req.UserID), &acc)
+	limitErr := sdk.CheckLimit(ctx, h, "verify/"+req.UserID, m.verifyWindow, m.verifyLimit)
+	var acc account
+	version, accErr := sdk.GetJSON(ctx, st, accountKey(req.UserID), &acc)
 	key, keyErr := m.secret.Get(ctx, st)
-	wg.Wait()
 	switch {
 	case limitErr != nil:
 		return sdk.Result{}, limitErr
