@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,15 +25,7 @@ func TestAdminPageInChromium(t *testing.T) {
 
 	ctx := testenv.NewChrome(t)
 	var page, code, after, reloaded string
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-			t.Fatalf("%s: %v\n%s", step, err, html)
-		}
-	}
+	do := chromeStep(t, ctx)
 	get := func(a chromedp.Action[string]) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, a)

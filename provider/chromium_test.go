@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,15 +43,7 @@ func TestStepUpInChromiumReachesTheClient(t *testing.T) {
 	rp.OAuth.RedirectURL = client.URL + "/cb"
 	ar := rp.AuthURL(url.Values{"acr_values": {"aal2"}})
 	ctx := testenv.NewChrome(t)
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-			t.Fatalf("%s: %v\n%s", step, err, html)
-		}
-	}
+	do := chromeStep(t, ctx)
 	do("password",
 		chromedp.Navigate(ar.URL),
 		chromedp.WaitVisible(chromedp.ID("username")),

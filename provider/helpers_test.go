@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/testenv"
@@ -48,5 +51,19 @@ func deactivate(t *testing.T, env *testenv.Env, id string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// chromeStep returns a function that runs one named step of actions in
+// ctx's browser within 15 s, failing the test with the page on error.
+func chromeStep(t *testing.T, ctx context.Context) func(step string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+			t.Fatalf("%s: %v\n%s", step, err, html)
+		}
 	}
 }
