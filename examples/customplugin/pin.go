@@ -342,14 +342,7 @@ func (m *Method) ListCredentials(ctx context.Context, h sdk.Host, userID string)
 	if !sdk.ValidID(userID) {
 		return []sdk.Credential{}, nil
 	}
-	var acc account
-	if _, err := sdk.GetJSON(ctx, h.Storage(), accountKey(userID), &acc); err != nil {
-		if errors.Is(err, sdk.ErrNotFound) {
-			return []sdk.Credential{}, nil
-		}
-		return nil, err
-	}
-	return []sdk.Credential{{ID: acc.CredentialID, Label: acc.Label, CreatedAt: acc.CreatedAt}}, nil
+	return sdk.ListOneCredential(ctx, h.Storage(), accountKey(userID))
 }
 
 // Remove implements sdk.Method.
@@ -357,16 +350,7 @@ func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID st
 	if !sdk.ValidID(userID) {
 		return sdk.ErrNotFound
 	}
-	st := h.Storage()
-	var acc account
-	version, err := sdk.GetJSON(ctx, st, accountKey(userID), &acc)
-	if err != nil {
-		return err
-	}
-	if subtle.ConstantTimeCompare([]byte(acc.CredentialID), []byte(credentialID)) != 1 {
-		return sdk.ErrNotFound
-	}
-	return st.Delete(ctx, accountKey(userID), version)
+	return sdk.RemoveOneCredential(ctx, h.Storage(), accountKey(userID), credentialID)
 }
 
 // Admin implements sdk.Method: a PIN has no administrative actions (an

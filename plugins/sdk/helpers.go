@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,44 @@ func PutJSON(ctx context.Context, st Storage, key string, v any, expectVersion i
 	}
 	_, err = st.Put(ctx, key, raw, expectVersion, ttl)
 	return err
+}
+
+// OneCredential is what ListOneCredential and RemoveOneCredential read of
+// a method's record of a user's single credential: a JSON object with
+// these members (and any others the method keeps).
+type OneCredential struct {
+	CredentialID string    `json:"credential_id"`
+	Label        string    `json:"label"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// ListOneCredential implements Method.ListCredentials for a method that
+// keeps at most one credential per user, as a OneCredential record under
+// key: none or one.
+func ListOneCredential(ctx context.Context, st Storage, key string) ([]Credential, error) {
+	var c OneCredential
+	if _, err := GetJSON(ctx, st, key, &c); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return []Credential{}, nil
+		}
+		return nil, err
+	}
+	return []Credential{{ID: c.CredentialID, Label: c.Label, CreatedAt: c.CreatedAt}}, nil
+}
+
+// RemoveOneCredential implements Method.Remove for the same kind of
+// method: it deletes the record under key if it holds credentialID
+// (compared in constant time), else ErrNotFound.
+func RemoveOneCredential(ctx context.Context, st Storage, key, credentialID string) error {
+	var c OneCredential
+	version, err := GetJSON(ctx, st, key, &c)
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare([]byte(c.CredentialID), []byte(credentialID)) != 1 {
+		return ErrNotFound
+	}
+	return st.Delete(ctx, key, version)
 }
 
 // RandomID returns 128 random bits, URL-safe base64.

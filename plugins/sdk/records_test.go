@@ -111,3 +111,32 @@ func TestCallStorageAnswersFromRecords(t *testing.T) {
 		t.Fatalf("a caller changed the record: %q", again)
 	}
 }
+
+func TestOneCredential(t *testing.T) {
+	ctx := context.Background()
+	st := &countingStorage{data: map[string]record{}}
+	if got, err := ListOneCredential(ctx, st, "account/u"); err != nil || len(got) != 0 || got == nil {
+		t.Fatalf("no record: %#v, %v (want an empty list)", got, err)
+	}
+	created := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	if err := PutJSON(ctx, st, "account/u", map[string]any{"credential_id": "c1", "label": "phone",
+		"created_at": created, "secret": "kept by the method"}, MustNotExist, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ListOneCredential(ctx, st, "account/u")
+	if err != nil || len(got) != 1 || got[0].ID != "c1" || got[0].Label != "phone" || !got[0].CreatedAt.Equal(created) {
+		t.Fatalf("one record: %+v, %v", got, err)
+	}
+	if err := RemoveOneCredential(ctx, st, "account/u", "c2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Remove of another credential: %v, want ErrNotFound", err)
+	}
+	if err := RemoveOneCredential(ctx, st, "account/u", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ListOneCredential(ctx, st, "account/u"); len(got) != 0 {
+		t.Fatalf("after Remove: %+v", got)
+	}
+	if err := RemoveOneCredential(ctx, st, "account/u", "c1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Remove again: %v, want ErrNotFound", err)
+	}
+}
