@@ -11,9 +11,15 @@ export STEPUP_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmo
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# The built-in methods' own binaries, built beside stepup in the same go
+# build and with one stamp, which is how stepup serve knows it may run them
+# instead of re-executing itself (plugins.BuiltinCommand).
+METHOD_CMDS := $(addprefix ./,$(wildcard plugins/*/cmd/stepup-*))
+BUILD_STAMP := $(shell date -u +%Y%m%dT%H%M%S.%N)
+
 .PHONY: build
-build: ## Build bin/stepup
-	$(GO) build -o $(BIN) ./cmd/stepup
+build: ## Build bin/stepup and the built-in methods' binaries beside it
+	$(GO) build -ldflags "-X github.com/stepup-mfa/stepup/plugins.buildStamp=$(BUILD_STAMP)" -o bin/ ./cmd/stepup $(METHOD_CMDS)
 
 .PHONY: run
 run: build ## Run the provider in demo mode (SQLite under ./stepup-data)

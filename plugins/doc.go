@@ -1,14 +1,19 @@
 // Package plugins lists stepup's built-in verification methods: Builtin,
-// one explicit map from a method's name to its constructor, and
-// ServeBuiltin, which the stepup binary runs when the host re-executes it
-// as a plugin.
+// one explicit map from a method's name to its constructor;
+// BuiltinCommand, which says how stepup runs one; and ServeBuiltin, which
+// the stepup binary runs when the host re-executes it as a plugin.
 //
-// Wiring a built-in (cmd/stepup does this):
+// Wiring a built-in (cmd/stepup and provider.LaunchMethods do this):
 //
-//   - a hidden subcommand `stepup plugin NAME` calls ServeBuiltin(NAME);
-//   - `stepup serve` launches each enabled built-in with host.Launch and
-//     Spec{Name: NAME, Path: <os.Executable()>, Args: {"plugin", NAME}},
-//     so a process listing shows "stepup plugin totp".
+//   - each method has its own command, plugins/NAME/cmd/stepup-NAME, which
+//     make build puts beside stepup with one build stamp; stepup serve
+//     launches that binary when BuiltinCommand finds it is of the same
+//     build (a process of its own size);
+//   - otherwise, as after go install, stepup serve launches
+//     Spec{Path: <os.Executable()>, Args: {"plugin", NAME}}, and the
+//     hidden subcommand `stepup plugin NAME` calls ServeBuiltin(NAME).
+//
+// Either way a process listing shows the method's name.
 //
 // The methods themselves live in the subpackages (totp, ...), the protocol
 // in sdk, the provider's side in host, and the checks every method must

@@ -30,8 +30,9 @@ func (s *Secrets) PluginKey(method string) []byte {
 
 // LaunchOptions say how to start the method plugins.
 type LaunchOptions struct {
-	// Self is the stepup executable: built-in methods run as
-	// `Self plugin NAME`.
+	// Self is the stepup executable: built-in methods run as the
+	// stepup-NAME binaries beside it from the same build, or else as
+	// `Self plugin NAME` (plugins.BuiltinCommand).
 	Self   string
 	Store  storage.Store
 	Secret *Secrets
@@ -65,7 +66,11 @@ func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*ho
 		case mc.Path != "":
 			spec.Path, spec.SHA256 = mc.Path, mc.SHA256
 		case builtin:
-			spec.Path, spec.Args = o.Self, []string{"plugin", name}
+			var skipped error
+			spec.Path, spec.Args, skipped = plugins.BuiltinCommand(o.Self, name)
+			if skipped != nil {
+				o.Logger.Info("built-in method re-executes stepup instead of its own binary", "method", name, "reason", skipped.Error())
+			}
 		default:
 			missing = append(missing, name)
 			continue

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -10,27 +9,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stepup-mfa/stepup/plugins"
+	"github.com/stepup-mfa/stepup/testenv"
 )
 
-// stepupBin is the stepup command built from this package for the tests:
-// a real binary, because serve re-executes itself to run built-in methods.
+// stepupBin is the stepup command built for the tests as make build
+// builds it, with the built-in methods' own binaries beside it: a real
+// binary, because serve runs its built-in methods as subprocesses.
 var stepupBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stepup-cmd-test")
+	bin, err := testenv.StepupBinary()
 	if err != nil {
 		panic(err)
 	}
-	stepupBin = filepath.Join(dir, "stepup")
-	if out, err := exec.Command("go", "build", "-o", stepupBin, ".").CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		panic(fmt.Sprintf("go build: %v\n%s", err, out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	stepupBin = bin
+	os.Exit(m.Run())
 }
 
 // stepup runs the command in a subprocess, in dir, and returns its output
@@ -161,19 +159,7 @@ func TestUserCommands(t *testing.T) {
 // TestServeDemo starts the real command with --demo and waits for /readyz.
 func TestServeDemo(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfg := writeConfig(t, dir, "listen: "+addr+"\nissuer: http://"+addr+"\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, stepupBin, "serve", "--demo", "--config", cfg)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	waitReady(t, "http://"+addr+"/readyz")
+	cmd, addr, out := startServe(t, stepupBin, dir, "--demo")
 	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -183,15 +169,96 @@ func TestServeDemo(t *testing.T) {
 	if !strings.Contains(string(body), `"totp":"ok"`) {
 		t.Fatalf("readyz does not report the totp plugin: %s", body)
 	}
-	// The built-in method runs as its own process, named in a listing.
-	ps, _ := exec.Command("ps", "-eo", "args").Output()
-	if !strings.Contains(string(ps), stepupBin+" plugin totp") {
-		t.Fatalf("no 'stepup plugin totp' process:\n%s", ps)
+	// Each built-in method runs as its own binary from the same build,
+	// named in a process listing.
+	children := childCommands(t, cmd.Process.Pid)
+	for _, name := range plugins.BuiltinNames() {
+		want := filepath.Join(filepath.Dir(stepupBin), "stepup-"+name)
+		if !slices.Contains(children, want) {
+			t.Errorf("no %s process among %q", want, children)
+		}
 	}
 	if !strings.Contains(out.String(), "alice") || !strings.Contains(out.String(), "demo-app") {
 		t.Fatalf("demo did not print how to sign in:\n%s", out.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "stepup-data", "stepup.db")); err != nil {
 		t.Fatalf("database not under ./stepup-data: %v", err)
+	}
+}
+
+// TestBuiltinMethodsReexecWithoutTheirBinaries: a stepup without its
+// methods' binaries (as go install gives) re-executes itself for each,
+// and one whose stepup-NAME is some other program does too, saying why.
+func TestBuiltinMethodsReexecWithoutTheirBinaries(t *testing.T) {
+	binDir := t.TempDir()
+	self := filepath.Join(binDir, "stepup")
+	copyFile(t, stepupBin, self)
+	// stepup-totp here is the temporary-code binary of the same build.
+	copyFile(t, filepath.Join(filepath.Dir(stepupBin), "stepup-tempcode"), filepath.Join(binDir, "stepup-totp"))
+	cmd, _, out := startServe(t, self, t.TempDir())
+	children := childCommands(t, cmd.Process.Pid)
+	for _, name := range plugins.BuiltinNames() {
+		if want := self + " plugin " + name; !slices.Contains(children, want) {
+			t.Errorf("no %q process among %q", want, children)
+		}
+	}
+	logs := out.String()
+	if !strings.Contains(logs, "re-executes stepup") || !strings.Contains(logs, "stepup-tempcode, not github.com/stepup-mfa/stepup/plugins/totp") {
+		t.Errorf("the log does not say why stepup-totp was not used:\n%s", logs)
+	}
+	if strings.Count(logs, "re-executes stepup") != 1 {
+		t.Errorf("a missing stepup-tempcode is not worth a log line:\n%s", logs)
+	}
+}
+
+// startServe runs bin serve in dir on a free address, with args, until
+// the test ends, and returns once /readyz answers 200; out collects its
+// output.
+func startServe(t *testing.T, bin, dir string, args ...string) (cmd *exec.Cmd, addr string, out *testenv.LogBuffer) {
+	t.Helper()
+	addr = freeAddr(t)
+	cfg := writeConfig(t, dir, "listen: "+addr+"\nissuer: http://"+addr+"\n")
+	cmd = exec.Command(bin, append([]string{"serve", "--config", cfg}, args...)...)
+	cmd.Dir = dir
+	out = &testenv.LogBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	waitReady(t, "http://"+addr+"/readyz")
+	return cmd, addr, out
+}
+
+// childCommands returns the command lines of pid's children.
+func childCommands(t *testing.T, pid int) []string {
+	t.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("no tasks of process %d: %v", pid, err)
+	}
+	var kids []string
+	for _, task := range tasks { // each thread lists the children it started
+		b, _ := os.ReadFile(task)
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	var cmds []string
+	for _, kid := range kids {
+		line, err := os.ReadFile("/proc/" + kid + "/cmdline")
+		if err == nil {
+			cmds = append(cmds, strings.TrimSpace(strings.ReplaceAll(string(line), "\x00", " ")))
+		}
+	}
+	return cmds
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
 }

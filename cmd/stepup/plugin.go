@@ -6,9 +6,10 @@ import (
 	"github.com/stepup-mfa/stepup/plugins"
 )
 
-// newPluginCommand is how stepup serve runs its built-in methods: it
-// re-executes itself as `stepup plugin NAME`, so a process listing shows
-// each method by name and `go install` gives a complete server.
+// newPluginCommand is how stepup serve runs a built-in method whose own
+// binary (stepup-NAME, from make build) is not beside it: it re-executes
+// itself as `stepup plugin NAME`, so a process listing still shows each
+// method by name and `go install` gives a complete server.
 func newPluginCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:    "plugin NAME",

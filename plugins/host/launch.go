@@ -41,9 +41,9 @@ type Spec struct {
 	// Lower-case letters, digits, '-' and '_'.
 	Name string
 	// Path is the executable. Args follow it on the command line, so that
-	// `ps` tells the processes apart: a built-in method runs as the stepup
-	// binary itself with Args {"plugin", "totp"}; an external plugin runs as
-	// its own file.
+	// `ps` tells the processes apart: a built-in method re-executing the
+	// stepup binary has Args {"plugin", "totp"}; one with a binary of its
+	// own and an external plugin run as their own files.
 	Path string
 	Args []string
 	// Env is the plugin's whole environment besides go-plugin's own

@@ -1,7 +1,7 @@
-// Command stepup-totp is the TOTP method as a standalone plugin
-// executable. stepup itself runs the same method as a built-in
-// (`stepup plugin totp`); this binary serves tests and deployments that
-// prefer a separate file (configured with its path and SHA-256).
+// Command stepup-totp is the TOTP method as a plugin
+// executable of its own. make build puts it beside stepup, which then runs
+// it (see plugins.BuiltinCommand); without it, stepup runs the same method
+// as `stepup plugin totp`.
 package main
 
 import (
