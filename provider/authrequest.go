@@ -69,6 +69,9 @@ type sdkField struct {
 type authRequest struct {
 	stored storage.AuthRequest
 	data   authRequestData
+	// consumed marks a request its code redeemed: the store holds it no
+	// longer, and GetID says so to DeleteAuthRequest.
+	consumed bool
 }
 
 var _ op.AuthRequest = (*authRequest)(nil)
@@ -87,7 +90,13 @@ func (a *authRequest) encode() storage.AuthRequest {
 	return out
 }
 
-func (a *authRequest) GetID() string          { return a.stored.ID }
+func (a *authRequest) GetID() string {
+	if a.consumed {
+		return goneRequestPrefix + a.stored.ID
+	}
+	return a.stored.ID
+}
+
 func (a *authRequest) GetACR() string         { return a.data.ACR }
 func (a *authRequest) GetAMR() []string       { return a.data.AMR }
 func (a *authRequest) GetAudience() []string  { return []string{a.stored.ClientID} }
@@ -135,7 +144,11 @@ type grant struct {
 	refreshHash string
 }
 
-const refreshGrantPrefix = "refresh-grant:"
+// goneRequestPrefix begins the GetID of a token request whose auth
+// request is not (or no longer) stored: a redeemed code's, or a refresh
+// grant's. zitadel "deletes the auth request" after issuing tokens for
+// anything that implements op.AuthRequest; DeleteAuthRequest skips these.
+const goneRequestPrefix = "gone:"
 
 // refreshRequest is a refresh-token grant. It also implements
 // op.AuthRequest so that zitadel puts acr into the new ID token, which it
@@ -147,10 +160,8 @@ var (
 	_ op.AuthRequest         = (*refreshRequest)(nil)
 )
 
-// GetID names the grant, not an auth request: zitadel "deletes the auth
-// request" after issuing tokens for anything that implements
-// op.AuthRequest, and DeleteAuthRequest skips these.
-func (r *refreshRequest) GetID() string                         { return refreshGrantPrefix + r.g.id }
+// GetID names the grant, not an auth request (see goneRequestPrefix).
+func (r *refreshRequest) GetID() string                         { return goneRequestPrefix + r.g.id }
 func (r *refreshRequest) GetACR() string                        { return r.g.acr }
 func (r *refreshRequest) GetAMR() []string                      { return r.g.amr }
 func (r *refreshRequest) GetAudience() []string                 { return r.g.audience }

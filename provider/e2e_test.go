@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/testenv"
 )
 
@@ -491,5 +492,39 @@ func TestRefreshRefusedForDeactivatedUser(t *testing.T) {
 	deactivate(t, env, alice.ID)
 	if _, err := rp.Refresh(tok.OAuth.RefreshToken); err == nil {
 		t.Fatal("a deactivated user's refresh token still worked")
+	}
+}
+
+// TestAuthorizationCodeWorksOnce: a code redeems once (RFC 6749 §4.1.2);
+// a second redemption, a forged code and a code the provider did not seal
+// get invalid_grant. The login's audit events were stored with it.
+func TestAuthorizationCodeWorksOnce(t *testing.T) {
+	env := testenv.New(t)
+	alice := env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	ar := rp.AuthURL(url.Values{"acr_values": {"aal1"}})
+	code := testenv.MustCallback(t, b.SubmitPassword(b.Get(ar.URL), "alice", alicePassword)).Code(t)
+	if _, err := rp.Exchange(code, ar); err != nil {
+		t.Fatalf("first redemption: %v", err)
+	}
+	forged := []byte(code)
+	forged[len(forged)-5] ^= 1 // inside the JWE's authentication tag
+	for name, c := range map[string]string{"again": code, "forged": string(forged), "not sealed": "not-a-code"} {
+		_, err := rp.Exchange(c, ar)
+		if err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Errorf("%s: exchange returned %v, want invalid_grant", name, err)
+		}
+	}
+	events, err := env.Store.ListEvents(t.Context(), storage.EventFilter{UserID: alice.ID, Type: "login."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range events {
+		types = append(types, e.Type)
+	}
+	if !slices.Equal(types, []string{"login.completed", "login.password.succeeded"}) {
+		t.Fatalf("login events %q, want the password and the completed login once each", types)
 	}
 }

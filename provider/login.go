@@ -160,48 +160,86 @@ func (s *Server) decideFromFactors(ar *authRequest, factors []authflow.Factor) (
 	return d, d.Step == authflow.StepDone && (len(req.ACRValues) == 0 || slices.Contains(req.ACRValues, d.Result.ACR))
 }
 
-// continueAfterFactor ends a form post that completed a factor: with the
-// authentication when that was the last factor needed (one redirect, to
-// the client, as Keycloak and Okta do), otherwise by sending the browser
-// back to /login for the next step.
-func (s *Server) continueAfterFactor(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, user storage.User) {
+// completeFactor ends a form post that completed factor f: it stores the
+// rotated session with the factor and the post's audit events and, when
+// that was the last factor the request needs, completes the request too,
+// all in one write. Then it answers the client directly when the login is
+// done (one redirect, as Keycloak and Okta do), or sends the browser back
+// to /login for the next step.
+func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, ar *authRequest, old storage.Session, user storage.User, f storage.Factor, events ...storage.Event) {
+	ctx := r.Context()
+	next := s.nextSession(old, user.ID, f)
+	lw := storage.LoginWrite{OldSessionID: old.ID, Session: next}
+	var done *authRequest
+	final := false
 	if ar.data.HintSubject == "" || ar.data.HintSubject == user.ID {
-		if d, final := s.decideFromFactors(ar, flowFactors(sess.Factors)); final {
-			s.finish(w, r, ar, sess, user, d.Result)
-			return
+		var d authflow.Decision
+		if d, final = s.decideFromFactors(ar, flowFactors(next.Factors)); final {
+			lw.AuthRequestID, lw.Update = ar.GetID(), s.completion(next, user, d.Result, &done)
+			events = append(events, loginCompleted(ar, user, d.Result))
 		}
 	}
-	http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+	lw.Events = s.auditEvents(ctx, events...)
+	if _, err := s.store.SaveLogin(ctx, lw); err != nil {
+		s.serverError(w, r, "save session", err)
+		return
+	}
+	if err := s.setSessionCookie(w, r, next.ID); err != nil {
+		s.serverError(w, r, "save session cookie", err)
+		return
+	}
+	if !final {
+		http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+		return
+	}
+	s.respond(w, r, done)
 }
 
-// finish records the outcome on the request and answers the client
-// directly (zitadel's AuthResponse: the code, or form_post), sparing the
-// browser a trip through the authorize callback.
+// finish completes a request the session already satisfies and answers
+// the client.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, user storage.User, res authflow.Result) {
 	ctx := r.Context()
 	var done *authRequest
-	_, err := s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+	_, err := s.store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: s.completion(sess, user, res, &done),
+		Events: s.auditEvents(ctx, loginCompleted(ar, user, res))})
+	if err != nil {
+		s.serverError(w, r, "complete auth request", err)
+		return
+	}
+	s.respond(w, r, done)
+}
+
+// completion is the update that records the outcome on a request; done
+// receives the completed request.
+func (s *Server) completion(sess storage.Session, user storage.User, res authflow.Result, done **authRequest) func(storage.AuthRequest) (storage.AuthRequest, error) {
+	return func(cur storage.AuthRequest) (storage.AuthRequest, error) {
 		next, err := decodeAuthRequest(cur)
 		if err != nil {
 			return cur, err
 		}
 		next.data.Subject, next.data.ACR, next.data.AMR, next.data.AuthTime = user.ID, res.ACR, res.AMR, res.AuthTime
 		next.stored.UserID, next.stored.SessionID, next.stored.Done = user.ID, sess.ID, true
-		done = next
+		*done = next
 		return next.encode(), nil
-	})
-	if err != nil {
-		s.serverError(w, r, "complete auth request", err)
+	}
+}
+
+func loginCompleted(ar *authRequest, user storage.User, res authflow.Result) storage.Event {
+	return storage.Event{Type: "login.completed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
+		Details: map[string]string{"acr": res.ACR, "amr": strings.Join(res.AMR, " ")}}
+}
+
+// respond answers for a completed request: the client gets zitadel's
+// AuthResponse (the code, or form_post), sparing the browser a trip
+// through the authorize callback; stepup's own pages get their redirect.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, done *authRequest) {
+	ctx := r.Context()
+	if done.data.Return != "" { // stepup's own page asked for this login
+		_ = s.store.DeleteAuthRequest(ctx, done.GetID())
+		http.Redirect(w, r, done.data.Return, http.StatusFound)
 		return
 	}
-	s.audit(ctx, storage.Event{Type: "login.completed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
-		Details: map[string]string{"acr": res.ACR, "amr": strings.Join(res.AMR, " ")}})
-	if ar.data.Return != "" { // stepup's own page asked for this login
-		_ = s.store.DeleteAuthRequest(ctx, ar.GetID())
-		http.Redirect(w, r, ar.data.Return, http.StatusFound)
-		return
-	}
-	ctx = context.WithValue(op.ContextWithIssuer(ctx, s.cfg.Issuer), clientIDKey{}, ar.GetClientID())
+	ctx = context.WithValue(op.ContextWithIssuer(ctx, s.cfg.Issuer), clientIDKey{}, done.GetClientID())
 	op.AuthResponse(done, s.op, w, r.WithContext(ctx))
 }
 
@@ -240,12 +278,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusUnauthorized, ar, username, userMessage(err))
 		return
 	}
-	sess, err = s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: s.now()})
-	if err != nil {
-		s.serverError(w, r, "save session", err)
-		return
-	}
-	s.continueAfterFactor(w, r, ar, sess, user)
+	s.completeFactor(w, r, ar, sess, user, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: s.now()})
 }
 
 var (

@@ -86,26 +86,38 @@ func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthReq
 	return decodeAuthRequest(r)
 }
 
-// AuthRequestByCode consumes the code: a code works once, even when two
-// token requests race with it.
+// AuthRequestByCode redeems a code. The code is the request's ID sealed
+// with the provider's key (zitadel's scheme, tokenCrypto), and redeeming it
+// consumes the completed request: a code works once, even when two token
+// requests race with it, and nothing but the request is stored.
 func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	r, err := o.s.store.ConsumeAuthCode(ctx, code)
+	invalid := oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
+	id, err := o.s.codes.Decrypt(code)
+	if err != nil {
+		return nil, invalid
+	}
+	r, err := o.s.store.ConsumeAuthRequest(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
+		return nil, invalid
 	}
 	if err != nil {
 		return nil, err
 	}
-	return decodeAuthRequest(r)
+	ar, err := decodeAuthRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	ar.consumed = true
+	return ar, nil
 }
 
-func (o oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	return o.s.store.SaveAuthCode(ctx, code, id)
-}
+// SaveAuthCode stores nothing: the code zitadel made is the request's ID,
+// sealed (see AuthRequestByCode).
+func (o oidcStorage) SaveAuthCode(context.Context, string, string) error { return nil }
 
 func (o oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
-	if strings.HasPrefix(id, refreshGrantPrefix) {
-		return nil // a refresh grant posing as an auth request (see refreshRequest)
+	if strings.HasPrefix(id, goneRequestPrefix) {
+		return nil // redeemed already, or a refresh grant posing as an auth request
 	}
 	return o.s.store.DeleteAuthRequest(ctx, id)
 }

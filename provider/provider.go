@@ -41,6 +41,9 @@ type Server struct {
 	// rs256Clients: some client signs with RS256, so the algorithm
 	// depends on the client (see intercept).
 	rs256Clients bool
+	// codes seals authorization codes (and passes minted access tokens
+	// through): zitadel's crypto, which AuthRequestByCode opens.
+	codes tokenCrypto
 
 	registry *host.Registry
 	methods  map[string]*method
@@ -118,7 +121,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	var cryptoKey [32]byte
 	copy(cryptoKey[:], o.Secrets.DataKey)
-	opts = append(opts, op.WithCrypto(tokenCrypto{op.NewAES256GCMCrypto(cryptoKey, "")}))
+	s.codes = tokenCrypto{op.NewAES256GCMCrypto(cryptoKey, "")}
+	opts = append(opts, op.WithCrypto(s.codes))
 	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:                cryptoKey,
 		DefaultLogoutRedirectURI: "/logged-out",
@@ -157,17 +161,27 @@ func policyFromConfig(cfg config.Config) authflow.Policy {
 // audit appends an event, filling time and address; a failure to audit is
 // logged loudly but does not fail the user's request.
 func (s *Server) audit(ctx context.Context, e storage.Event) {
-	if e.Time.IsZero() {
-		e.Time = s.now()
-	}
-	if e.RemoteAddr == "" {
-		e.RemoteAddr, _ = ctx.Value(remoteAddrKey{}).(string)
-	}
-	if e.Actor == "" {
-		e.Actor = e.UserID
-	}
+	e = s.auditEvents(ctx, e)[0]
 	if err := s.store.AppendEvent(ctx, e); err != nil {
 		s.log.Error("audit event not recorded", "type", e.Type, "user", e.UserID, "err", err)
 	}
-	s.log.Info("audit", "type", e.Type, "user", e.UserID, "client", e.ClientID, "outcome", e.Outcome, "remote", e.RemoteAddr)
+}
+
+// auditEvents completes events for the audit log (time, remote address,
+// actor) and logs each; the caller stores them with its own write.
+func (s *Server) auditEvents(ctx context.Context, events ...storage.Event) []storage.Event {
+	for i := range events {
+		e := &events[i]
+		if e.Time.IsZero() {
+			e.Time = s.now()
+		}
+		if e.RemoteAddr == "" {
+			e.RemoteAddr, _ = ctx.Value(remoteAddrKey{}).(string)
+		}
+		if e.Actor == "" {
+			e.Actor = e.UserID
+		}
+		s.log.Info("audit", "type", e.Type, "user", e.UserID, "client", e.ClientID, "outcome", e.Outcome, "remote", e.RemoteAddr)
+	}
+	return events
 }

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -36,10 +35,10 @@ func (s *Server) browserSession(r *http.Request) (storage.Session, error) {
 	return sess, err
 }
 
-// addFactor records a completed factor. The session is always replaced by
-// one with a new ID (rotation when the level rises, SPEC §7), keeping the
+// nextSession is the session that records a completed factor. It always
+// has a new ID (rotation when the level rises, SPEC §7) and keeps the
 // earlier factors only when they belong to the same user.
-func (s *Server) addFactor(ctx context.Context, w http.ResponseWriter, r *http.Request, old storage.Session, userID string, f storage.Factor) (storage.Session, error) {
+func (s *Server) nextSession(old storage.Session, userID string, f storage.Factor) storage.Session {
 	now := s.now()
 	next := storage.Session{ID: newID(24), UserID: userID, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.Session.TTL)}
 	if old.ID != "" && old.UserID == userID {
@@ -51,15 +50,14 @@ func (s *Server) addFactor(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 	}
 	next.Factors = append(next.Factors, f)
-	if err := s.store.RotateSession(ctx, old.ID, next); err != nil {
-		return storage.Session{}, err
-	}
+	return next
+}
+
+// setSessionCookie points the browser at the session id.
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, id string) error {
 	cs, _ := s.cookies.Get(r, sessionCookie) // a stale cookie still yields a usable session
-	cs.Values["sid"] = next.ID
-	if err := cs.Save(r, w); err != nil {
-		return storage.Session{}, err
-	}
-	return next, nil
+	cs.Values["sid"] = id
+	return cs.Save(r, w)
 }
 
 func flowFactors(fs []storage.Factor) []authflow.Factor {

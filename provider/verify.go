@@ -186,17 +186,12 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		amr = m.desc.AMR
 	}
 	s.metrics.verifications.WithLabelValues(name, "success").Inc()
-	s.audit(ctx, storage.Event{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
-		Details: map[string]string{"method": name}})
+	events := []storage.Event{{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
+		Details: map[string]string{"method": name}}}
 	if name == tempCodeMethod {
-		s.audit(ctx, storage.Event{Type: "tempcode.used", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
+		events = append(events, storage.Event{Type: "tempcode.used", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
 	}
-	sess, err = s.addFactor(ctx, w, r, sess, user.ID, storage.Factor{Method: name, Levels: m.desc.Levels, AMR: amr, Time: s.now()})
-	if err != nil {
-		s.serverError(w, r, "save session", err)
-		return
-	}
-	s.continueAfterFactor(w, r, ar, sess, user)
+	s.completeFactor(w, r, ar, sess, user, storage.Factor{Method: name, Levels: m.desc.Levels, AMR: amr, Time: s.now()}, events...)
 }
 
 // verifyFailed counts a failure towards the lockout, audits it and shows

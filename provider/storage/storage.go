@@ -58,16 +58,14 @@ type Store interface {
 	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
 	// UpdateAuthRequest applies fn to the request inside one transaction.
 	UpdateAuthRequest(ctx context.Context, id string, fn func(AuthRequest) (AuthRequest, error)) (AuthRequest, error)
-	// DeleteAuthRequest removes the request and any code bound to it.
-	// Deleting an absent request is not an error.
+	// DeleteAuthRequest removes the request. Deleting an absent request is
+	// not an error.
 	DeleteAuthRequest(ctx context.Context, id string) error
-	// SaveAuthCode binds a new authorization code to a request.
-	// ErrNotFound if the request is absent.
-	SaveAuthCode(ctx context.Context, code, authRequestID string) error
-	// ConsumeAuthCode atomically removes the code and returns its request:
-	// of two concurrent calls with one code, exactly one succeeds and the
-	// other gets ErrNotFound.
-	ConsumeAuthCode(ctx context.Context, code string) (AuthRequest, error)
+	// ConsumeAuthRequest atomically removes the live, done request and
+	// returns it: what redeeming its authorization code does. Of two
+	// concurrent calls exactly one succeeds and the other gets
+	// ErrNotFound, as does a request that is absent, expired or not done.
+	ConsumeAuthRequest(ctx context.Context, id string) (AuthRequest, error)
 
 	// CreateSession stores a new browser session.
 	CreateSession(ctx context.Context, s Session) error
@@ -77,11 +75,11 @@ type Store interface {
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
 	// DeleteSession removes a session; absent is not an error.
 	DeleteSession(ctx context.Context, id string) error
-	// RotateSession stores next and removes the session oldID in one
-	// transaction, so a browser never holds two live sessions nor none.
-	// An empty or absent oldID is not an error; ErrAlreadyExists if
-	// next.ID is taken (and then oldID is kept).
-	RotateSession(ctx context.Context, oldID string, next Session) error
+	// SaveLogin writes one step of a login in one transaction (see
+	// LoginWrite) and returns the updated request, or the zero request
+	// when w names none. An error from w.Update aborts the whole write and
+	// is returned unchanged.
+	SaveLogin(ctx context.Context, w LoginWrite) (AuthRequest, error)
 	// DeleteUserSessions removes every session of a user and returns how
 	// many went.
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)

@@ -60,6 +60,24 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
+// LoginWrite is what one step of a login changes, written by
+// Store.SaveLogin in one transaction, so that a completed factor, the
+// request it completes and their audit events are stored together or not
+// at all.
+type LoginWrite struct {
+	// Session, when its ID is set, is stored and replaces the session
+	// OldSessionID (which may be empty or absent): a browser never holds
+	// two live sessions nor none. ErrAlreadyExists if Session.ID is taken.
+	OldSessionID string
+	Session      Session
+	// AuthRequestID, when set, names the live request that Update is
+	// applied to (ErrNotFound when there is none), as by UpdateAuthRequest.
+	AuthRequestID string
+	Update        func(AuthRequest) (AuthRequest, error)
+	// Events are appended to the audit log.
+	Events []Event
+}
+
 // RefreshToken is a long-lived grant. Hash is the SHA-256 (hex) of the
 // value the client holds; the value itself is never stored.
 type RefreshToken struct {

@@ -10,21 +10,21 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-func testConcurrentConsumeAuthCode(t *testing.T, ss []storage.Store) {
+func testConcurrentConsumeAuthRequest(t *testing.T, ss []storage.Store) {
 	ctx, s := t.Context(), ss[0]
-	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
 	for round := range 5 {
-		code := id("code", round)
-		must(t, "SaveAuthCode", s.SaveAuthCode(ctx, code, "ar1"))
+		ar := newAuthRequest(id("ar", round), future())
+		ar.Done = true
+		must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, ar))
 		errs := atOnce(concurrency, func(i int) error {
-			r, err := ss[i%len(ss)].ConsumeAuthCode(ctx, code)
-			if err == nil && r.ID != "ar1" {
-				return fmt.Errorf("ConsumeAuthCode returned request %q", r.ID)
+			r, err := ss[i%len(ss)].ConsumeAuthRequest(ctx, ar.ID)
+			if err == nil && r.ID != ar.ID {
+				return fmt.Errorf("ConsumeAuthRequest returned request %q", r.ID)
 			}
 			return err
 		})
-		if ok, _ := tally(t, "ConsumeAuthCode", errs, storage.ErrNotFound); ok != 1 {
-			t.Fatalf("round %d: %d of %d concurrent ConsumeAuthCode calls succeeded, want exactly 1", round, ok, concurrency)
+		if ok, _ := tally(t, "ConsumeAuthRequest", errs, storage.ErrNotFound); ok != 1 {
+			t.Fatalf("round %d: %d of %d concurrent ConsumeAuthRequest calls succeeded, want exactly 1", round, ok, concurrency)
 		}
 	}
 }

@@ -23,8 +23,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
 		{"AuthRequests", testAuthRequests},
-		{"AuthCodes", testAuthCodes},
+		{"ConsumeAuthRequest", testConsumeAuthRequest},
 		{"Sessions", testSessions},
+		{"SaveLogin", testSaveLogin},
 		{"RefreshTokens", testRefreshTokens},
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"AccessTokens", testAccessTokens},
@@ -64,7 +65,7 @@ var concurrentTests = []struct {
 	name string
 	run  func(t *testing.T, ss []storage.Store)
 }{
-	{"ConsumeAuthCode", testConcurrentConsumeAuthCode},
+	{"ConsumeAuthRequest", testConcurrentConsumeAuthRequest},
 	{"RotateRefreshToken", testConcurrentRotateRefreshToken},
 	{"CountEvent", testConcurrentCountEvent},
 	{"RecordFailure", testConcurrentRecordFailure},

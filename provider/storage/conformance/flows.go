@@ -84,43 +84,40 @@ func testAuthRequests(t *testing.T, s storage.Store) {
 	must(t, "CreateAuthRequest reusing a deleted ID", s.CreateAuthRequest(ctx, newAuthRequest("ar3", future())))
 }
 
-func testAuthCodes(t *testing.T, s storage.Store) {
+func testConsumeAuthRequest(t *testing.T, s storage.Store) {
 	ctx := t.Context()
-	r := newAuthRequest("ar1", future())
-	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, r))
-	must(t, "SaveAuthCode", s.SaveAuthCode(ctx, "code-1", "ar1"))
-	mustErr(t, "SaveAuthCode duplicate", s.SaveAuthCode(ctx, "code-1", "ar1"), storage.ErrAlreadyExists)
-	mustErr(t, "SaveAuthCode unknown request", s.SaveAuthCode(ctx, "code-2", "nope"), storage.ErrNotFound)
-	must(t, "CreateAuthRequest expired", s.CreateAuthRequest(ctx, newAuthRequest("ar-old", past())))
-	mustErr(t, "SaveAuthCode expired request", s.SaveAuthCode(ctx, "code-3", "ar-old"), storage.ErrNotFound)
+	done := func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		cur.Done, cur.UserID, cur.SessionID = true, "u1", "s1"
+		return cur, nil
+	}
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
+	_, err := s.ConsumeAuthRequest(ctx, "ar1")
+	mustErr(t, "ConsumeAuthRequest of a request not done", err, storage.ErrNotFound)
+	_, err = s.GetAuthRequest(ctx, "ar1")
+	must(t, "GetAuthRequest after a refused ConsumeAuthRequest", err)
 
-	got, err := s.ConsumeAuthCode(ctx, "code-1")
-	must(t, "ConsumeAuthCode", err)
-	mustEqual(t, "ConsumeAuthCode", got, r)
-	_, err = s.ConsumeAuthCode(ctx, "code-1")
-	mustErr(t, "ConsumeAuthCode twice", err, storage.ErrNotFound)
-	_, err = s.ConsumeAuthCode(ctx, "never-issued")
-	mustErr(t, "ConsumeAuthCode unknown", err, storage.ErrNotFound)
-	_, err = s.ConsumeAuthCode(ctx, "code-3")
-	mustErr(t, "ConsumeAuthCode never saved", err, storage.ErrNotFound)
+	r, err := s.UpdateAuthRequest(ctx, "ar1", done)
+	must(t, "UpdateAuthRequest done", err)
+	got, err := s.ConsumeAuthRequest(ctx, "ar1")
+	must(t, "ConsumeAuthRequest", err)
+	mustEqual(t, "ConsumeAuthRequest", got, r)
+	_, err = s.GetAuthRequest(ctx, "ar1")
+	mustErr(t, "GetAuthRequest consumed", err, storage.ErrNotFound)
+	_, err = s.ConsumeAuthRequest(ctx, "ar1")
+	mustErr(t, "ConsumeAuthRequest twice", err, storage.ErrNotFound)
+	_, err = s.ConsumeAuthRequest(ctx, "never-created")
+	mustErr(t, "ConsumeAuthRequest unknown", err, storage.ErrNotFound)
 
-	// Deleting the request takes its codes with it.
-	must(t, "SaveAuthCode", s.SaveAuthCode(ctx, "code-4", "ar1"))
-	must(t, "SaveAuthCode second code", s.SaveAuthCode(ctx, "code-5", "ar1"))
-	must(t, "DeleteAuthRequest", s.DeleteAuthRequest(ctx, "ar1"))
-	_, err = s.ConsumeAuthCode(ctx, "code-4")
-	mustErr(t, "ConsumeAuthCode after DeleteAuthRequest", err, storage.ErrNotFound)
-
-	// A code whose request has expired is absent.
+	// A done request that has expired cannot be redeemed.
 	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar2", future())))
-	must(t, "SaveAuthCode", s.SaveAuthCode(ctx, "code-6", "ar2"))
 	_, err = s.UpdateAuthRequest(ctx, "ar2", func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		cur, _ = done(cur)
 		cur.ExpiresAt = past()
 		return cur, nil
 	})
-	must(t, "UpdateAuthRequest expire", err)
-	_, err = s.ConsumeAuthCode(ctx, "code-6")
-	mustErr(t, "ConsumeAuthCode of an expired request", err, storage.ErrNotFound)
+	must(t, "UpdateAuthRequest done and expired", err)
+	_, err = s.ConsumeAuthRequest(ctx, "ar2")
+	mustErr(t, "ConsumeAuthRequest of an expired request", err, storage.ErrNotFound)
 }
 
 func newSession(id, userID string, expires time.Time) storage.Session {
@@ -216,19 +213,105 @@ func testSessions(t *testing.T, s storage.Store) {
 		t.Fatalf("DeleteUserSessions again removed %d, want 0", n)
 	}
 
-	// RotateSession replaces one session by another at once; a taken ID
+	// SaveLogin replaces one session by another at once; a taken ID
 	// changes nothing.
 	rotated := newSession("s1r", "u2", future())
-	must(t, "RotateSession", s.RotateSession(ctx, "s4", rotated))
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{OldSessionID: "s4", Session: rotated})
+	must(t, "SaveLogin rotating", err)
 	_, err = s.GetSession(ctx, "s4")
 	mustErr(t, "GetSession rotated away", err, storage.ErrNotFound)
 	got, err = s.GetSession(ctx, "s1r")
 	must(t, "GetSession rotated", err)
 	mustEqual(t, "GetSession rotated", got, rotated)
 	must(t, "CreateSession", s.CreateSession(ctx, newSession("s5", "u2", future())))
-	mustErr(t, "RotateSession to a taken ID", s.RotateSession(ctx, "s5", rotated), storage.ErrAlreadyExists)
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{OldSessionID: "s5", Session: rotated})
+	mustErr(t, "SaveLogin rotating to a taken ID", err, storage.ErrAlreadyExists)
 	_, err = s.GetSession(ctx, "s5")
 	must(t, "GetSession of the session a refused rotation kept", err)
-	must(t, "RotateSession from nothing", s.RotateSession(ctx, "", newSession("s1n", "u2", future())))
-	must(t, "RotateSession from absent", s.RotateSession(ctx, "nope", newSession("s1m", "u2", future())))
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{Session: newSession("s1n", "u2", future())})
+	must(t, "SaveLogin rotating from nothing", err)
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{OldSessionID: "nope", Session: newSession("s1m", "u2", future())})
+	must(t, "SaveLogin rotating from an absent session", err)
+}
+
+// testSaveLogin: the session, the request and the events of a login step
+// are written together, or none of them.
+func testSaveLogin(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	must(t, "CreateSession", s.CreateSession(ctx, newSession("s1", "u1", future())))
+	must(t, "CreateSession", s.CreateSession(ctx, newSession("s-taken", "u1", future())))
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
+	events := func() int {
+		t.Helper()
+		evs, err := s.ListEvents(ctx, storage.EventFilter{})
+		must(t, "ListEvents", err)
+		return len(evs)
+	}
+	complete := func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		cur.Done, cur.UserID, cur.SessionID = true, "u1", "s2"
+		return cur, nil
+	}
+	login := func(sessionID string, update func(storage.AuthRequest) (storage.AuthRequest, error)) storage.LoginWrite {
+		return storage.LoginWrite{OldSessionID: "s1", Session: newSession(sessionID, "u1", future()),
+			AuthRequestID: "ar1", Update: update, Events: []storage.Event{
+				{Time: base(), Type: "verification.succeeded", Actor: "u1", UserID: "u1", ClientID: "client-1", Outcome: "success", Details: map[string]string{"method": "totp"}},
+				{Time: base(), Type: "login.completed", Actor: "u1", UserID: "u1", ClientID: "client-1", Outcome: "success"},
+			}}
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		_, err := s.GetSession(ctx, "s1")
+		must(t, what+": GetSession of the old session", err)
+		r, err := s.GetAuthRequest(ctx, "ar1")
+		must(t, what+": GetAuthRequest", err)
+		if r.Done {
+			t.Fatalf("%s: the request was updated", what)
+		}
+		if n := events(); n != 0 {
+			t.Fatalf("%s: %d events were appended", what, n)
+		}
+	}
+
+	refuse := errors.New("refused")
+	_, err := s.SaveLogin(ctx, login("s2", func(cur storage.AuthRequest) (storage.AuthRequest, error) { return cur, refuse }))
+	if !errors.Is(err, refuse) {
+		t.Fatalf("SaveLogin with a failing Update returned %v, want its error", err)
+	}
+	unchanged("a failing Update")
+	_, err = s.SaveLogin(ctx, login("s-taken", complete))
+	mustErr(t, "SaveLogin rotating to a taken ID", err, storage.ErrAlreadyExists)
+	unchanged("a taken session ID")
+	w := login("s2", complete)
+	w.AuthRequestID = "nope"
+	_, err = s.SaveLogin(ctx, w)
+	mustErr(t, "SaveLogin of an absent request", err, storage.ErrNotFound)
+	unchanged("an absent request")
+
+	r, err := s.SaveLogin(ctx, login("s2", complete))
+	must(t, "SaveLogin", err)
+	if !r.Done || r.SessionID != "s2" || r.ID != "ar1" {
+		t.Fatalf("SaveLogin returned %+v, want the completed request", r)
+	}
+	stored, err := s.GetAuthRequest(ctx, "ar1")
+	must(t, "GetAuthRequest", err)
+	mustEqual(t, "GetAuthRequest after SaveLogin", stored, r)
+	_, err = s.GetSession(ctx, "s1")
+	mustErr(t, "GetSession rotated away", err, storage.ErrNotFound)
+	_, err = s.GetSession(ctx, "s2")
+	must(t, "GetSession rotated in", err)
+	evs, err := s.ListEvents(ctx, storage.EventFilter{})
+	must(t, "ListEvents", err)
+	if len(evs) != 2 || evs[0].Type != "login.completed" || evs[1].Type != "verification.succeeded" || evs[1].Details["method"] != "totp" {
+		t.Fatalf("events after SaveLogin: %+v", evs)
+	}
+
+	// Events alone, and a request without a session.
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{Events: []storage.Event{{Time: base(), Type: "login.failed", Outcome: "failure"}}})
+	must(t, "SaveLogin of an event alone", err)
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar2", future())))
+	r, err = s.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: "ar2", Update: complete})
+	must(t, "SaveLogin of a request alone", err)
+	if !r.Done || events() != 3 {
+		t.Fatalf("SaveLogin of a request alone: done %v, %d events", r.Done, events())
+	}
 }

@@ -50,6 +50,13 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequ
 // UpdateAuthRequest applies fn to the live request while its row is
 // locked. ID and CreatedAt keep their stored values.
 func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error)) (storage.AuthRequest, error) {
+	return s.updateAuthRequest(ctx, id, fn, nil)
+}
+
+// updateAuthRequest applies fn to the live request while its row is
+// locked, and queues more (when non-nil) in the same transaction, sent
+// with the update in one round trip.
+func (s *Store) updateAuthRequest(ctx context.Context, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error), more func(*pgx.Batch)) (storage.AuthRequest, error) {
 	var cur, out storage.AuthRequest
 	err := s.update(ctx, `SELECT `+authRequestCols+` FROM auth_requests
 		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) FOR UPDATE`, []any{id, liveNow()},
@@ -64,10 +71,16 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storag
 			if err != nil {
 				return err
 			}
-			err = scanAuthRequest(tx.QueryRow(ctx, `UPDATE auth_requests SET client_id = $2, session_id = $3, user_id = $4,
+			b := &pgx.Batch{}
+			b.Queue(`UPDATE auth_requests SET client_id = $2, session_id = $3, user_id = $4,
 				done = $5, data = $6, expires_at = $7 WHERE id = $1 RETURNING `+authRequestCols,
-				id, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, ts(r.ExpiresAt)), &out)
-			if err != nil {
+				id, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, ts(r.ExpiresAt)).QueryRow(func(row pgx.Row) error {
+				return scanAuthRequest(row, &out)
+			})
+			if more != nil {
+				more(b)
+			}
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return fmt.Errorf("storage: update auth request: %w", err)
 			}
 			return nil
@@ -78,7 +91,7 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storag
 	return out, nil
 }
 
-// DeleteAuthRequest removes the request and its codes; absent is not an error.
+// DeleteAuthRequest removes the request; absent is not an error.
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("storage: delete auth request: %w", err)
@@ -86,40 +99,15 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	return nil
 }
 
-// SaveAuthCode binds code to a live request: ErrNotFound if the request is
-// absent, ErrAlreadyExists if the code is taken.
-func (s *Store) SaveAuthCode(ctx context.Context, code, authRequestID string) error {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO auth_codes (code, auth_request_id)
-		SELECT $1, id FROM auth_requests WHERE id = $2 AND (expires_at IS NULL OR expires_at > $3)`,
-		code, authRequestID, liveNow())
-	switch {
-	case isUnique(err):
-		return fmt.Errorf("storage: auth code: %w", storage.ErrAlreadyExists)
-	case isForeignKey(err): // the request went while we inserted
-		return fmt.Errorf("storage: auth request %q: %w", authRequestID, storage.ErrNotFound)
-	case err != nil:
-		return fmt.Errorf("storage: save auth code: %w", err)
-	case tag.RowsAffected() == 0:
-		return fmt.Errorf("storage: auth request %q: %w", authRequestID, storage.ErrNotFound)
-	}
-	return nil
-}
-
-// ConsumeAuthCode deletes the code and reads its live request in one
+// ConsumeAuthRequest removes the live, done request and returns it in one
 // statement; of concurrent calls only the one whose DELETE removed the row
-// gets the request. A code whose request has expired is removed and
-// reported as absent.
-func (s *Store) ConsumeAuthCode(ctx context.Context, code string) (storage.AuthRequest, error) {
+// gets it.
+func (s *Store) ConsumeAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
 	var r storage.AuthRequest
-	err := scanAuthRequest(s.pool.QueryRow(ctx, `WITH c AS (DELETE FROM auth_codes WHERE code = $1 RETURNING auth_request_id)
-		SELECT r.id, r.client_id, r.session_id, r.user_id, r.done, r.data, r.created_at, r.expires_at
-		FROM c JOIN auth_requests r ON r.id = c.auth_request_id
-		WHERE r.expires_at IS NULL OR r.expires_at > $2`, code, liveNow()), &r)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return storage.AuthRequest{}, fmt.Errorf("storage: auth code: %w", storage.ErrNotFound)
-	}
+	err := scanAuthRequest(s.pool.QueryRow(ctx, `DELETE FROM auth_requests
+		WHERE id = $1 AND done AND (expires_at IS NULL OR expires_at > $2) RETURNING `+authRequestCols, id, liveNow()), &r)
 	if err != nil {
-		return storage.AuthRequest{}, fmt.Errorf("storage: consume auth code: %w", err)
+		return storage.AuthRequest{}, authRequestErr(err, id)
 	}
 	return r, nil
 }
@@ -160,23 +148,49 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 	return nil
 }
 
-// RotateSession stores next and removes oldID in one statement (one
-// transaction, one round trip).
-func (s *Store) RotateSession(ctx context.Context, oldID string, next storage.Session) error {
-	factors, err := toJSON(next.Factors)
-	if err != nil {
-		return err
+// SaveLogin writes w in one transaction: with a request, while its row
+// is locked; without, as one batch (which PostgreSQL runs as one implicit
+// transaction).
+func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.AuthRequest, error) {
+	var factors string
+	if w.Session.ID != "" {
+		var err error
+		if factors, err = toJSON(w.Session.Factors); err != nil {
+			return storage.AuthRequest{}, err
+		}
 	}
-	_, err = s.pool.Exec(ctx, `WITH gone AS (DELETE FROM sessions WHERE id = $7)
-		INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		next.ID, next.UserID, factors, ts(next.CreatedAt), ts(next.UpdatedAt), ts(next.ExpiresAt), oldID)
+	events, err := eventArgs(w.Events)
+	if err != nil {
+		return storage.AuthRequest{}, err
+	}
+	queue := func(b *pgx.Batch) {
+		if w.Session.ID != "" {
+			next := w.Session
+			b.Queue(`WITH gone AS (DELETE FROM sessions WHERE id = $7)
+				INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+				next.ID, next.UserID, factors, ts(next.CreatedAt), ts(next.UpdatedAt), ts(next.ExpiresAt), w.OldSessionID)
+		}
+		for _, args := range events {
+			b.Queue(insertEventSQL, args...)
+		}
+	}
+	var out storage.AuthRequest
+	if w.AuthRequestID != "" {
+		out, err = s.updateAuthRequest(ctx, w.AuthRequestID, w.Update, queue)
+	} else {
+		b := &pgx.Batch{}
+		queue(b)
+		if err = s.pool.SendBatch(ctx, b).Close(); err != nil {
+			err = fmt.Errorf("storage: save login: %w", err)
+		}
+	}
 	if isUnique(err) {
-		return fmt.Errorf("storage: session %q: %w", next.ID, storage.ErrAlreadyExists)
+		return storage.AuthRequest{}, fmt.Errorf("storage: session %q: %w", w.Session.ID, storage.ErrAlreadyExists)
 	}
 	if err != nil {
-		return fmt.Errorf("storage: rotate session: %w", err)
+		return storage.AuthRequest{}, err
 	}
-	return nil
+	return out, nil
 }
 
 // GetSession returns the live session by ID.

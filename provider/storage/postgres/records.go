@@ -57,17 +57,30 @@ func (s *Store) RetireSigningKeys(ctx context.Context, alg, keepID string, at, e
 
 // AppendEvent adds an audit event; the store assigns Seq.
 func (s *Store) AppendEvent(ctx context.Context, e storage.Event) error {
-	details, err := toJSON(e.Details)
+	args, err := eventArgs([]storage.Event{e})
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO events (time, type, actor, user_id, client_id, remote_addr, outcome, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		ts(e.Time), e.Type, e.Actor, e.UserID, e.ClientID, e.RemoteAddr, e.Outcome, details)
-	if err != nil {
+	if _, err = s.pool.Exec(ctx, insertEventSQL, args[0]...); err != nil {
 		return fmt.Errorf("storage: append event: %w", err)
 	}
 	return nil
+}
+
+const insertEventSQL = `INSERT INTO events (time, type, actor, user_id, client_id, remote_addr, outcome, details)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// eventArgs are events as insertEventSQL takes them.
+func eventArgs(events []storage.Event) ([][]any, error) {
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		details, err := toJSON(e.Details)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = []any{ts(e.Time), e.Type, e.Actor, e.UserID, e.ClientID, e.RemoteAddr, e.Outcome, details}
+	}
+	return rows, nil
 }
 
 // ListEvents returns the events matching f, newest (highest Seq) first.

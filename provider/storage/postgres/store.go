@@ -243,5 +243,4 @@ func pgCode(err error) string {
 	return ""
 }
 
-func isUnique(err error) bool     { return pgCode(err) == "23505" }
-func isForeignKey(err error) bool { return pgCode(err) == "23503" }
+func isUnique(err error) bool { return pgCode(err) == "23505" }

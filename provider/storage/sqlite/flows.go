@@ -17,10 +17,9 @@ var (
 		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
 	updateAuthRequestSQL = writeSQL(`UPDATE auth_requests SET client_id = ?, session_id = ?, user_id = ?, done = ?,
 		data = ?, expires_at = ? WHERE id = ? RETURNING ` + authRequestCols)
-	deleteAuthRequestSQL = writeSQL(`DELETE FROM auth_requests WHERE id = ?`)
-	insertAuthCodeSQL    = writeSQL(`INSERT INTO auth_codes (code, auth_request_id)
-		SELECT ?, id FROM auth_requests WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
-	deleteAuthCodeSQL = writeSQL(`DELETE FROM auth_codes WHERE code = ? RETURNING auth_request_id`)
+	deleteAuthRequestSQL  = writeSQL(`DELETE FROM auth_requests WHERE id = ?`)
+	consumeAuthRequestSQL = writeSQL(`DELETE FROM auth_requests
+		WHERE id = ? AND done AND (expires_at IS NULL OR expires_at > ?) RETURNING ` + authRequestCols)
 
 	insertSessionSQL = writeSQL(`INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?)`)
 	lockSessionSQL   = writeSQL(`SELECT ` + sessionCols + ` FROM sessions
@@ -71,21 +70,9 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequ
 // transaction. ID and CreatedAt keep their stored values.
 func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error)) (storage.AuthRequest, error) {
 	var out storage.AuthRequest
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		cur, err := scanAuthRequest(s.queryRow(ctx, tx, lockAuthRequestSQL, id, liveNow()))
-		if err != nil {
-			return authRequestErr(err, id)
-		}
-		r, err := fn(cur)
-		if err != nil {
-			return err
-		}
-		out, err = scanAuthRequest(s.queryRow(ctx, tx, updateAuthRequestSQL,
-			r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.ExpiresAt), id))
-		if err != nil {
-			return fmt.Errorf("storage: update auth request: %w", err)
-		}
-		return nil
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		out, err = s.updateAuthRequest(ctx, tx, id, fn)
+		return err
 	})
 	if err != nil {
 		return storage.AuthRequest{}, err
@@ -93,7 +80,24 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storag
 	return out, nil
 }
 
-// DeleteAuthRequest removes the request and its codes; absent is not an error.
+func (s *Store) updateAuthRequest(ctx context.Context, tx *sql.Tx, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error)) (storage.AuthRequest, error) {
+	cur, err := scanAuthRequest(s.queryRow(ctx, tx, lockAuthRequestSQL, id, liveNow()))
+	if err != nil {
+		return storage.AuthRequest{}, authRequestErr(err, id)
+	}
+	r, err := fn(cur)
+	if err != nil {
+		return storage.AuthRequest{}, err
+	}
+	out, err := scanAuthRequest(s.queryRow(ctx, tx, updateAuthRequestSQL,
+		r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.ExpiresAt), id))
+	if err != nil {
+		return storage.AuthRequest{}, fmt.Errorf("storage: update auth request: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteAuthRequest removes the request; absent is not an error.
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	if _, err := s.exec(ctx, nil, deleteAuthRequestSQL, id); err != nil {
 		return fmt.Errorf("storage: delete auth request: %w", err)
@@ -101,53 +105,17 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	return nil
 }
 
-// SaveAuthCode binds code to a live request: ErrNotFound if the request is
-// absent, ErrAlreadyExists if the code is taken.
-func (s *Store) SaveAuthCode(ctx context.Context, code, authRequestID string) error {
-	n, err := rowsAffected(s.exec(ctx, nil, insertAuthCodeSQL, code, authRequestID, liveNow()))
-	switch {
-	case isUnique(err):
-		return fmt.Errorf("storage: auth code: %w", storage.ErrAlreadyExists)
-	case isForeignKey(err):
-		return fmt.Errorf("storage: auth request %q: %w", authRequestID, storage.ErrNotFound)
-	case err != nil:
-		return fmt.Errorf("storage: save auth code: %w", err)
-	case n == 0:
-		return fmt.Errorf("storage: auth request %q: %w", authRequestID, storage.ErrNotFound)
-	}
-	return nil
-}
-
-// ConsumeAuthCode removes the code and returns its live request, in one
-// write transaction; a second call gets ErrNotFound. A code whose request
-// has expired is removed and reported as absent.
-func (s *Store) ConsumeAuthCode(ctx context.Context, code string) (storage.AuthRequest, error) {
+// ConsumeAuthRequest removes the live, done request and returns it, in one
+// statement: of concurrent calls only the one whose DELETE removed the row
+// gets it.
+func (s *Store) ConsumeAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
 	var out storage.AuthRequest
-	found := false
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var id string
-		err := s.queryRow(ctx, tx, deleteAuthCodeSQL, code).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("storage: auth code: %w", storage.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("storage: consume auth code: %w", err)
-		}
-		out, err = scanAuthRequest(s.queryRow(ctx, tx, lockAuthRequestSQL, id, liveNow()))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // expired: the code is spent all the same
-		}
-		if err != nil {
-			return authRequestErr(err, id)
-		}
-		found = true
-		return nil
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		out, err = scanAuthRequest(s.queryRow(ctx, tx, consumeAuthRequestSQL, id, liveNow()))
+		return err
 	})
 	if err != nil {
-		return storage.AuthRequest{}, err
-	}
-	if !found {
-		return storage.AuthRequest{}, fmt.Errorf("storage: auth code: %w", storage.ErrNotFound)
+		return storage.AuthRequest{}, authRequestErr(err, id)
 	}
 	return out, nil
 }
@@ -187,27 +155,48 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 	return nil
 }
 
-// RotateSession stores next and removes oldID in one transaction.
-func (s *Store) RotateSession(ctx context.Context, oldID string, next storage.Session) error {
-	factors, err := toJSON(next.Factors)
-	if err != nil {
-		return err
-	}
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, insertSessionSQL, next.ID, next.UserID, factors,
-			micros(next.CreatedAt), micros(next.UpdatedAt), micros(next.ExpiresAt)); err != nil {
-			return err
+// SaveLogin writes w in one write transaction: the session rotation,
+// the request's update and the events.
+func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.AuthRequest, error) {
+	var factors string
+	if w.Session.ID != "" {
+		var err error
+		if factors, err = toJSON(w.Session.Factors); err != nil {
+			return storage.AuthRequest{}, err
 		}
-		_, err := s.exec(ctx, tx, deleteSessionSQL, oldID)
-		return err
-	})
-	if isUnique(err) {
-		return fmt.Errorf("storage: session %q: %w", next.ID, storage.ErrAlreadyExists)
 	}
+	events, err := eventRows(w.Events)
 	if err != nil {
-		return fmt.Errorf("storage: rotate session: %w", err)
+		return storage.AuthRequest{}, err
 	}
-	return nil
+	var out storage.AuthRequest
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if w.Session.ID != "" {
+			next := w.Session
+			_, err := s.exec(ctx, tx, insertSessionSQL, next.ID, next.UserID, factors,
+				micros(next.CreatedAt), micros(next.UpdatedAt), micros(next.ExpiresAt))
+			if isUnique(err) {
+				return fmt.Errorf("storage: session %q: %w", next.ID, storage.ErrAlreadyExists)
+			}
+			if err != nil {
+				return fmt.Errorf("storage: rotate session: %w", err)
+			}
+			if _, err := s.exec(ctx, tx, deleteSessionSQL, w.OldSessionID); err != nil {
+				return fmt.Errorf("storage: rotate session: %w", err)
+			}
+		}
+		if w.AuthRequestID != "" {
+			var err error
+			if out, err = s.updateAuthRequest(ctx, tx, w.AuthRequestID, w.Update); err != nil {
+				return err
+			}
+		}
+		return s.insertEvents(ctx, tx, events)
+	})
+	if err != nil {
+		return storage.AuthRequest{}, err
+	}
+	return out, nil
 }
 
 // GetSession returns the live session by ID.

@@ -76,13 +76,33 @@ func (s *Store) RetireSigningKeys(ctx context.Context, alg, keepID string, at, e
 
 // AppendEvent adds an audit event; the store assigns Seq.
 func (s *Store) AppendEvent(ctx context.Context, e storage.Event) error {
-	details, err := toJSON(e.Details)
+	rows, err := eventRows([]storage.Event{e})
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, nil, insertEventSQL, micros(e.Time), e.Type, e.Actor, e.UserID, e.ClientID, e.RemoteAddr, e.Outcome, details)
-	if err != nil {
-		return fmt.Errorf("storage: append event: %w", err)
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.insertEvents(ctx, tx, rows)
+	})
+}
+
+// eventRows are events as insertEventSQL takes them.
+func eventRows(events []storage.Event) ([][]any, error) {
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		details, err := toJSON(e.Details)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = []any{micros(e.Time), e.Type, e.Actor, e.UserID, e.ClientID, e.RemoteAddr, e.Outcome, details}
+	}
+	return rows, nil
+}
+
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+	for _, args := range rows {
+		if _, err := s.exec(ctx, tx, insertEventSQL, args...); err != nil {
+			return fmt.Errorf("storage: append event: %w", err)
+		}
 	}
 	return nil
 }
