@@ -497,7 +497,8 @@ func TestRefreshRefusedForDeactivatedUser(t *testing.T) {
 
 // TestAuthorizationCodeWorksOnce: a code redeems once (RFC 6749 §4.1.2);
 // a second redemption, a forged code and a code the provider did not seal
-// get invalid_grant. The login's audit events were stored with it.
+// get invalid_grant, and each refusal is audited. The login's audit events
+// were stored with it.
 func TestAuthorizationCodeWorksOnce(t *testing.T) {
 	env := testenv.New(t)
 	alice := env.AddUser(t, "alice", alicePassword)
@@ -526,5 +527,19 @@ func TestAuthorizationCodeWorksOnce(t *testing.T) {
 	}
 	if !slices.Equal(types, []string{"login.completed", "login.password.succeeded"}) {
 		t.Fatalf("login events %q, want the password and the completed login once each", types)
+	}
+	refused, err := env.Store.ListEvents(t.Context(), storage.EventFilter{Type: "token.code_refused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	for _, e := range refused {
+		if e.ClientID != testenv.PublicClient || e.Outcome != "failure" {
+			t.Errorf("refusal event %+v does not name the client and the failure", e)
+		}
+		reasons[e.Details["reason"]]++
+	}
+	if len(refused) != 3 || reasons["already used, expired or unknown"] != 1 || reasons["not a code of this provider"] != 2 {
+		t.Fatalf("refused codes audited as %v, want the replay and the two forgeries", reasons)
 	}
 }

@@ -89,16 +89,23 @@ func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthReq
 // AuthRequestByCode redeems a code. The code is the request's ID sealed
 // with the provider's key (zitadel's scheme, tokenCrypto), and redeeming it
 // consumes the completed request: a code works once, even when two token
-// requests race with it, and nothing but the request is stored.
+// requests race with it, and nothing but the request is stored. A refused
+// code is audited: a replayed one may have been intercepted (RFC 6749
+// §10.5).
 func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	invalid := oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
+	refuse := func(reason string) (op.AuthRequest, error) {
+		clientID, _ := ctx.Value(clientIDKey{}).(string)
+		o.s.audit(ctx, storage.Event{Type: "token.code_refused", Actor: "client:" + clientID, ClientID: clientID,
+			Outcome: "failure", Details: map[string]string{"reason": reason}})
+		return nil, oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
+	}
 	id, err := o.s.codes.Decrypt(code)
 	if err != nil {
-		return nil, invalid
+		return refuse("not a code of this provider")
 	}
 	r, err := o.s.store.ConsumeAuthRequest(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, invalid
+		return refuse("already used, expired or unknown")
 	}
 	if err != nil {
 		return nil, err
