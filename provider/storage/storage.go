@@ -67,8 +67,6 @@ type Store interface {
 	// ErrNotFound, as does a request that is absent, expired or not done.
 	ConsumeAuthRequest(ctx context.Context, id string) (AuthRequest, error)
 
-	// CreateSession stores a new browser session.
-	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns the session by ID.
 	GetSession(ctx context.Context, id string) (Session, error)
 	// UpdateSession applies fn to the session inside one transaction.

@@ -233,7 +233,7 @@ func testConcurrentUpdateSession(t *testing.T, ss []storage.Store) {
 	ctx, s := t.Context(), ss[0]
 	sess := newSession("s1", "u1", future())
 	sess.Factors = nil
-	must(t, "CreateSession", s.CreateSession(ctx, sess))
+	must(t, "SaveLogin of a new session", createSession(ctx, s, sess))
 	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
 	errs := atOnce(concurrency, func(i int) error {
 		s := ss[i%len(ss)]

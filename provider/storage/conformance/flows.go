@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -120,6 +121,12 @@ func testConsumeAuthRequest(t *testing.T, s storage.Store) {
 	mustErr(t, "ConsumeAuthRequest of an expired request", err, storage.ErrNotFound)
 }
 
+// createSession stores sess as a login that starts from no session does.
+func createSession(ctx context.Context, s storage.Store, sess storage.Session) error {
+	_, err := s.SaveLogin(ctx, storage.LoginWrite{Session: sess})
+	return err
+}
+
 func newSession(id, userID string, expires time.Time) storage.Session {
 	return storage.Session{
 		ID:     id,
@@ -136,15 +143,15 @@ func newSession(id, userID string, expires time.Time) storage.Session {
 func testSessions(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	sess := newSession("s1", "u1", future())
-	must(t, "CreateSession", s.CreateSession(ctx, sess))
-	mustErr(t, "CreateSession duplicate", s.CreateSession(ctx, sess), storage.ErrAlreadyExists)
+	must(t, "SaveLogin of a new session", createSession(ctx, s, sess))
+	mustErr(t, "SaveLogin of a taken session ID", createSession(ctx, s, sess), storage.ErrAlreadyExists)
 	got, err := s.GetSession(ctx, "s1")
 	must(t, "GetSession", err)
 	mustEqual(t, "GetSession", got, sess)
 	_, err = s.GetSession(ctx, "nope")
 	mustErr(t, "GetSession unknown", err, storage.ErrNotFound)
 	empty := storage.Session{ID: "s0", ExpiresAt: future()}
-	must(t, "CreateSession empty", s.CreateSession(ctx, empty))
+	must(t, "SaveLogin of a new session empty", createSession(ctx, s, empty))
 	got, err = s.GetSession(ctx, "s0")
 	must(t, "GetSession empty", err)
 	mustEqual(t, "GetSession empty", got, empty)
@@ -182,7 +189,7 @@ func testSessions(t *testing.T, s storage.Store) {
 	_, err = s.UpdateSession(ctx, "nope", func(cur storage.Session) (storage.Session, error) { return cur, nil })
 	mustErr(t, "UpdateSession unknown", err, storage.ErrNotFound)
 
-	must(t, "CreateSession expired", s.CreateSession(ctx, newSession("s2", "u1", past())))
+	must(t, "SaveLogin of a new session expired", createSession(ctx, s, newSession("s2", "u1", past())))
 	_, err = s.GetSession(ctx, "s2")
 	mustErr(t, "GetSession expired", err, storage.ErrNotFound)
 	_, err = s.UpdateSession(ctx, "s2", func(cur storage.Session) (storage.Session, error) { return cur, nil })
@@ -194,8 +201,8 @@ func testSessions(t *testing.T, s storage.Store) {
 	must(t, "DeleteSession absent", s.DeleteSession(ctx, "s0"))
 
 	// DeleteUserSessions counts the live sessions it removed.
-	must(t, "CreateSession", s.CreateSession(ctx, newSession("s3", "u1", future())))
-	must(t, "CreateSession other user", s.CreateSession(ctx, newSession("s4", "u2", future())))
+	must(t, "SaveLogin of a new session", createSession(ctx, s, newSession("s3", "u1", future())))
+	must(t, "SaveLogin of a new session other user", createSession(ctx, s, newSession("s4", "u2", future())))
 	n, err := s.DeleteUserSessions(ctx, "u1")
 	must(t, "DeleteUserSessions", err)
 	if n != 2 {
@@ -223,7 +230,7 @@ func testSessions(t *testing.T, s storage.Store) {
 	got, err = s.GetSession(ctx, "s1r")
 	must(t, "GetSession rotated", err)
 	mustEqual(t, "GetSession rotated", got, rotated)
-	must(t, "CreateSession", s.CreateSession(ctx, newSession("s5", "u2", future())))
+	must(t, "SaveLogin of a new session", createSession(ctx, s, newSession("s5", "u2", future())))
 	_, err = s.SaveLogin(ctx, storage.LoginWrite{OldSessionID: "s5", Session: rotated})
 	mustErr(t, "SaveLogin rotating to a taken ID", err, storage.ErrAlreadyExists)
 	_, err = s.GetSession(ctx, "s5")
@@ -238,8 +245,8 @@ func testSessions(t *testing.T, s storage.Store) {
 // are written together, or none of them.
 func testSaveLogin(t *testing.T, s storage.Store) {
 	ctx := t.Context()
-	must(t, "CreateSession", s.CreateSession(ctx, newSession("s1", "u1", future())))
-	must(t, "CreateSession", s.CreateSession(ctx, newSession("s-taken", "u1", future())))
+	must(t, "SaveLogin of a new session", createSession(ctx, s, newSession("s1", "u1", future())))
+	must(t, "SaveLogin of a new session", createSession(ctx, s, newSession("s-taken", "u1", future())))
 	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
 	events := func() int {
 		t.Helper()

@@ -14,8 +14,8 @@ func testPurgeExpired(t *testing.T, s storage.Store) {
 	// One expired row of each kind that expires, plus a live one.
 	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar-old", past())))
 	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar-new", future())))
-	must(t, "CreateSession", s.CreateSession(ctx, newSession("s-old", "u1", past())))
-	must(t, "CreateSession", s.CreateSession(ctx, newSession("s-new", "u1", future())))
+	must(t, "SaveLogin of a new session", createSession(ctx, s, newSession("s-old", "u1", past())))
+	must(t, "SaveLogin of a new session", createSession(ctx, s, newSession("s-new", "u1", future())))
 	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, newRefreshToken("h-old", "u1", "c1", past()), nil))
 	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, newRefreshToken("h-new", "u1", "c1", future()), nil))
 	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, newRefreshToken("h-forever", "u1", "c1", time.Time{}), nil))

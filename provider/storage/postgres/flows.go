@@ -131,23 +131,6 @@ func sessionErr(err error, id string) error {
 	return fmt.Errorf("storage: session: %w", err)
 }
 
-// CreateSession stores a new session; ErrAlreadyExists on a duplicate ID.
-func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
-	factors, err := toJSON(sess.Factors)
-	if err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		sess.ID, sess.UserID, factors, ts(sess.CreatedAt), ts(sess.UpdatedAt), ts(sess.ExpiresAt))
-	if isUnique(err) {
-		return fmt.Errorf("storage: session %q: %w", sess.ID, storage.ErrAlreadyExists)
-	}
-	if err != nil {
-		return fmt.Errorf("storage: create session: %w", err)
-	}
-	return nil
-}
-
 // SaveLogin writes w in one transaction: with a request, while its row
 // is locked; without, as one batch (which PostgreSQL runs as one implicit
 // transaction).

@@ -138,23 +138,6 @@ func sessionErr(err error, id string) error {
 	return fmt.Errorf("storage: session: %w", err)
 }
 
-// CreateSession stores a new session; ErrAlreadyExists on a duplicate ID.
-func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
-	factors, err := toJSON(sess.Factors)
-	if err != nil {
-		return err
-	}
-	_, err = s.exec(ctx, nil, insertSessionSQL,
-		sess.ID, sess.UserID, factors, micros(sess.CreatedAt), micros(sess.UpdatedAt), micros(sess.ExpiresAt))
-	if isUnique(err) {
-		return fmt.Errorf("storage: session %q: %w", sess.ID, storage.ErrAlreadyExists)
-	}
-	if err != nil {
-		return fmt.Errorf("storage: create session: %w", err)
-	}
-	return nil
-}
-
 // SaveLogin writes w in one write transaction: the session rotation,
 // the request's update and the events.
 func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.AuthRequest, error) {

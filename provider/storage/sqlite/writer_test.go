@@ -71,7 +71,7 @@ func TestGroupCommitKeepsWritesApart(t *testing.T) {
 	s := openTest(t)
 	ctx := t.Context()
 	future := time.Now().Add(time.Hour)
-	if err := s.CreateSession(ctx, storage.Session{ID: "taken", ExpiresAt: future}); err != nil {
+	if err := createSession(ctx, s, storage.Session{ID: "taken", ExpiresAt: future}); err != nil {
 		t.Fatal(err)
 	}
 	errBoom := errors.New("boom")
@@ -80,11 +80,11 @@ func TestGroupCommitKeepsWritesApart(t *testing.T) {
 		switch i % 3 {
 		case 0: // succeeds
 			calls = append(calls, func() error {
-				return s.CreateSession(ctx, storage.Session{ID: fmt.Sprintf("s%d", i), ExpiresAt: future})
+				return createSession(ctx, s, storage.Session{ID: fmt.Sprintf("s%d", i), ExpiresAt: future})
 			})
 		case 1: // fails in SQLite
 			calls = append(calls, func() error {
-				return s.CreateSession(ctx, storage.Session{ID: "taken", ExpiresAt: future})
+				return createSession(ctx, s, storage.Session{ID: "taken", ExpiresAt: future})
 			})
 		case 2: // writes, then fails in Go: its row must not stay
 			calls = append(calls, func() error {
@@ -133,7 +133,7 @@ func TestGroupCommitPanicReachesItsCaller(t *testing.T) {
 			}()
 			return s.write(ctx, func(context.Context, *sql.Tx) error { panic("write panicked") })
 		},
-		func() error { return s.CreateSession(ctx, storage.Session{ID: "next", ExpiresAt: future}) },
+		func() error { return createSession(ctx, s, storage.Session{ID: "next", ExpiresAt: future}) },
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -151,4 +151,9 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := s.DeleteSession(context.Background(), "x"); !errors.Is(err, errClosed) {
 		t.Fatalf("write after Close: %v", err)
 	}
+}
+
+func createSession(ctx context.Context, s *Store, sess storage.Session) error {
+	_, err := s.SaveLogin(ctx, storage.LoginWrite{Session: sess})
+	return err
 }
