@@ -66,8 +66,14 @@ const BuildStampFlag = "-X github.com/stepup-mfa/stepup/plugins.buildStamp="
 // the separate binary was not used, and is nil when there is none.
 func BuiltinCommand(self, name string) (path string, args []string, skipped error) {
 	sibling := filepath.Join(filepath.Dir(self), "stepup-"+name)
-	if _, err := os.Stat(sibling); errors.Is(err, os.ErrNotExist) {
+	fi, err := os.Stat(sibling)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return self, []string{"plugin", name}, nil
+	case err != nil:
+		return self, []string{"plugin", name}, err
+	case !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0:
+		return self, []string{"plugin", name}, fmt.Errorf("%s: not an executable file", sibling)
 	}
 	own, err := buildinfo.ReadFile(self)
 	if err != nil {

@@ -1,7 +1,10 @@
 package plugins
 
 import (
+	"os"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,6 +46,34 @@ func TestSameBuild(t *testing.T) {
 			err := sameBuild(tc.own, tc.other, pkg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestBuiltinCommandFallsBack: without a usable stepup-NAME beside it,
+// stepup re-executes itself, saying why when there was a file.
+func TestBuiltinCommandFallsBack(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "stepup")
+	for name, setup := range map[string]func(string) error{
+		"missing":        func(string) error { return nil },
+		"not executable": func(p string) error { return os.WriteFile(p, []byte("x"), 0o644) },
+		"not a program":  func(p string) error { return os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755) },
+		"a directory":    func(p string) error { return os.Mkdir(p, 0o755) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			sibling := filepath.Join(dir, "stepup-totp")
+			os.RemoveAll(sibling)
+			if err := setup(sibling); err != nil {
+				t.Fatal(err)
+			}
+			path, args, skipped := BuiltinCommand(self, "totp")
+			if path != self || !slices.Equal(args, []string{"plugin", "totp"}) {
+				t.Fatalf("got %s %v, want %s plugin totp", path, args, self)
+			}
+			if (skipped == nil) != (name == "missing") {
+				t.Fatalf("skipped = %v", skipped)
 			}
 		})
 	}
