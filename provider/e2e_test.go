@@ -543,3 +543,30 @@ func TestAuthorizationCodeWorksOnce(t *testing.T) {
 		t.Fatalf("refused codes audited as %v, want the replay and the two forgeries", reasons)
 	}
 }
+
+// TestAuthorizationCodeExpires: a code redeems only within tokens.code_ttl
+// of the login's end (RFC 6749 §4.1.2), and the refusal is audited.
+func TestAuthorizationCodeExpires(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.Tokens.CodeTTL = time.Second }))
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	ar := rp.AuthURL(url.Values{"acr_values": {"aal1"}})
+	code := testenv.MustCallback(t, b.SubmitPassword(b.Get(ar.URL), "alice", alicePassword)).Code(t)
+	time.Sleep(1100 * time.Millisecond) // the store compares expiry with the wall clock
+	if _, err := rp.Exchange(code, ar); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("exchange after code_ttl: %v, want invalid_grant", err)
+	}
+	// x/oauth2 tries its second client authentication style after a
+	// failure, so the one exchange may be refused twice.
+	refused, err := env.Store.ListEvents(t.Context(), storage.EventFilter{Type: "token.code_refused"})
+	if err != nil || len(refused) == 0 {
+		t.Fatalf("no refusal audited: %v", err)
+	}
+	for _, e := range refused {
+		if e.Details["reason"] != "already used, expired or unknown" {
+			t.Fatalf("refusal %+v, want the expired code", e)
+		}
+	}
+}

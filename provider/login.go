@@ -210,7 +210,8 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest,
 }
 
 // completion is the update that records the outcome on a request; done
-// receives the completed request.
+// receives the completed request. The request, and so its code, then lives
+// at most tokens.code_ttl more.
 func (s *Server) completion(sess storage.Session, user storage.User, res authflow.Result, done **authRequest) func(storage.AuthRequest) (storage.AuthRequest, error) {
 	return func(cur storage.AuthRequest) (storage.AuthRequest, error) {
 		next, err := decodeAuthRequest(cur)
@@ -219,6 +220,9 @@ func (s *Server) completion(sess storage.Session, user storage.User, res authflo
 		}
 		next.data.Subject, next.data.ACR, next.data.AMR, next.data.AuthTime = user.ID, res.ACR, res.AMR, res.AuthTime
 		next.stored.UserID, next.stored.SessionID, next.stored.Done = user.ID, sess.ID, true
+		if codeExpiry := s.now().Add(s.cfg.Tokens.CodeTTL); next.stored.ExpiresAt.IsZero() || codeExpiry.Before(next.stored.ExpiresAt) {
+			next.stored.ExpiresAt = codeExpiry
+		}
 		*done = next
 		return next.encode(), nil
 	}

@@ -124,6 +124,7 @@ type Tokens struct {
 	IDTokenTTL      time.Duration `yaml:"id_token_ttl"`      // default 1h
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"` // default 720h
 	AuthRequestTTL  time.Duration `yaml:"auth_request_ttl"`  // default 30m
+	CodeTTL         time.Duration `yaml:"code_ttl"`          // default 1m, at most 10m (RFC 6749 §4.1.2)
 	KeyRotation     time.Duration `yaml:"key_rotation"`      // informational: how long retired keys stay published; default IDTokenTTL+AccessTokenTTL
 }
 

@@ -85,7 +85,7 @@ func TestDefault(t *testing.T) {
 		{"smtp", c.SMTP, SMTP{}},
 		{"tokens", c.Tokens, Tokens{
 			AccessTokenTTL: 15 * time.Minute, IDTokenTTL: time.Hour, RefreshTokenTTL: 720 * time.Hour,
-			AuthRequestTTL: 30 * time.Minute, KeyRotation: 75 * time.Minute,
+			AuthRequestTTL: 30 * time.Minute, CodeTTL: time.Minute, KeyRotation: 75 * time.Minute,
 		}},
 		{"session", c.Session.TTL, 12 * time.Hour},
 		{"log", c.Log, Log{Level: "info", Format: "text"}},
@@ -213,7 +213,7 @@ log: {level: debug, format: json}
 		{"smtp", c.SMTP, SMTP{Addr: "smtp.example.com:587", From: "Stepup <stepup@example.com>"}},
 		{"tokens", c.Tokens, Tokens{
 			AccessTokenTTL: 15 * time.Minute, IDTokenTTL: 2 * time.Hour, RefreshTokenTTL: 90 * time.Minute,
-			AuthRequestTTL: 30 * time.Minute, KeyRotation: 2*time.Hour + 15*time.Minute,
+			AuthRequestTTL: 30 * time.Minute, CodeTTL: time.Minute, KeyRotation: 2*time.Hour + 15*time.Minute,
 		}},
 		{"session", c.Session.TTL, 90 * time.Minute},
 		{"log", c.Log, Log{Level: "debug", Format: "json"}},
@@ -503,6 +503,8 @@ func TestValidate(t *testing.T) {
 		{"id token ttl", func(c *Config) { c.Tokens.IDTokenTTL = -time.Second }, "tokens.id_token_ttl", "positive"},
 		{"refresh token ttl", func(c *Config) { c.Tokens.RefreshTokenTTL = 0 }, "tokens.refresh_token_ttl", "positive"},
 		{"auth request ttl", func(c *Config) { c.Tokens.AuthRequestTTL = 0 }, "tokens.auth_request_ttl", "positive"},
+		{"code ttl", func(c *Config) { c.Tokens.CodeTTL = 0 }, "tokens.code_ttl", "positive"},
+		{"code ttl too long", func(c *Config) { c.Tokens.CodeTTL = time.Hour }, "tokens.code_ttl", "10m"},
 		{"key rotation negative", func(c *Config) { c.Tokens.KeyRotation = -1 }, "tokens.key_rotation", "positive"},
 		{"session ttl", func(c *Config) { c.Session.TTL = 0 }, "session.ttl", "positive"},
 

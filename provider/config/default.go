@@ -52,6 +52,7 @@ func base() Config {
 			IDTokenTTL:      time.Hour,
 			RefreshTokenTTL: 720 * time.Hour,
 			AuthRequestTTL:  30 * time.Minute,
+			CodeTTL:         time.Minute,
 		},
 		Session: Session{TTL: 12 * time.Hour},
 		Log:     Log{Level: "info", Format: "text"},

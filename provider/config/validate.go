@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stepup-mfa/stepup/provider/password"
 )
@@ -380,12 +381,16 @@ func (c Config) validateTimes() *Error {
 		{"tokens.id_token_ttl", c.Tokens.IDTokenTTL, c.Tokens.IDTokenTTL > 0},
 		{"tokens.refresh_token_ttl", c.Tokens.RefreshTokenTTL, c.Tokens.RefreshTokenTTL > 0},
 		{"tokens.auth_request_ttl", c.Tokens.AuthRequestTTL, c.Tokens.AuthRequestTTL > 0},
+		{"tokens.code_ttl", c.Tokens.CodeTTL, c.Tokens.CodeTTL > 0},
 		{"tokens.key_rotation", c.Tokens.KeyRotation, c.Tokens.KeyRotation >= 0},
 		{"session.ttl", c.Session.TTL, c.Session.TTL > 0},
 	} {
 		if !d.pos {
 			return errorf(d.key, "%s %s must be positive, e.g. 15m or 12h", d.key, d.val)
 		}
+	}
+	if c.Tokens.CodeTTL > 10*time.Minute {
+		return errorf("tokens.code_ttl", "tokens.code_ttl %s is longer than the 10m RFC 6749 allows an authorization code; 1m is usual", c.Tokens.CodeTTL)
 	}
 	return nil
 }
