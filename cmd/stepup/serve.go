@@ -30,7 +30,12 @@ func newServeCommand() *cobra.Command {
 With no --config it uses built-in defaults: SQLite under ./stepup-data/,
 listening on 127.0.0.1:8080 with issuer http://localhost:8080.
 --demo also creates a demo user, an administrator and an example client,
-and prints how to sign in.`,
+and prints how to sign in.
+
+Each enabled method runs as a plugin subprocess: a built-in one as the
+stepup-NAME binary beside stepup when make build made both, otherwise as
+stepup itself ("stepup plugin NAME"); an external one as the file its
+path names, checked against its sha256.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
