@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -102,6 +103,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.cookies = sessions.NewCookieStore(o.Secrets.CookieHash, o.Secrets.CookieBlock)
+	for _, c := range s.cookies.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(cookieValues{})
+		}
+	}
 	s.cookies.MaxAge(int(cfg.Session.TTL.Seconds()))
 	s.cookies.Options.HttpOnly = true
 	s.cookies.Options.SameSite = http.SameSiteLaxMode
