@@ -26,12 +26,8 @@ package pin
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -185,7 +181,7 @@ func pinField(name, label string) sdk.Field {
 }
 
 // Begin implements sdk.Method. A challenge is not stored: its ID carries
-// its expiry and is signed for its user.
+// its expiry and is signed for its user (sdk.NewChallengeID).
 func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
 	if !sdk.ValidID(req.User.ID) {
 		return sdk.Challenge{}, sdk.InvalidInput("pin: bad user ID")
@@ -202,7 +198,7 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 		return sdk.Challenge{}, err
 	}
 	expires := h.Now().Add(ChallengeTTL).Truncate(time.Second) // as the ID carries it
-	id, err := newChallengeID(key, req.User.ID, expires)
+	id, err := sdk.NewChallengeID(key, Name, expires, req.User.ID)
 	if err != nil {
 		return sdk.Challenge{}, err
 	}
@@ -240,7 +236,7 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 	}
 	// Every check runs whatever the others found, so the time taken does
 	// not tell which one failed.
-	chOK := checkChallengeID(key, req.UserID, req.ChallengeID, h.Now())
+	chOK := sdk.CheckChallengeID(key, Name, req.ChallengeID, h.Now(), req.UserID)
 	pin := normalise(req.Response["pin"])
 	formOK := wellFormed(pin)
 	got := hashPIN(pin, acc.Salt, acc.Params)
@@ -358,44 +354,6 @@ func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID st
 // it and chooses a new one).
 func (m *Method) Admin(_ context.Context, _ sdk.Host, req sdk.AdminRequest) (map[string]string, error) {
 	return nil, sdk.InvalidInput("pin has no action %q", req.Action)
-}
-
-// A challenge ID is base64url(expiry (unix seconds) | nonce |
-// HMAC-SHA-256(key, user ID and the preceding bytes)[:16]).
-const (
-	challengeBody = 8 + 8
-	challengeLen  = challengeBody + 16
-)
-
-func challengeMAC(key []byte, userID string, body []byte) []byte {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("stepup pin challenge\x00"))
-	mac.Write([]byte(userID))
-	mac.Write([]byte{0})
-	mac.Write(body)
-	return mac.Sum(nil)[:16]
-}
-
-func newChallengeID(key []byte, userID string, expires time.Time) (string, error) {
-	b := make([]byte, challengeBody, challengeLen)
-	binary.BigEndian.PutUint64(b[:8], uint64(expires.Unix()))
-	if _, err := rand.Read(b[8:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(append(b, challengeMAC(key, userID, b)...)), nil
-}
-
-// checkChallengeID reports whether id was issued for userID and has not
-// expired at now.
-func checkChallengeID(key []byte, userID, id string, now time.Time) bool {
-	b, err := base64.RawURLEncoding.DecodeString(id)
-	ok := err == nil && len(b) == challengeLen
-	if !ok {
-		b = make([]byte, challengeLen) // the same work as a real check
-	}
-	macOK := hmac.Equal(challengeMAC(key, userID, b[:challengeBody]), b[challengeBody:])
-	expires := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
-	return ok && macOK && now.Before(expires)
 }
 
 func hashPIN(pin string, salt []byte, p Params) []byte {

@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -358,7 +356,7 @@ func (m *Method) ttl(s string) (time.Duration, error) {
 }
 
 // Begin implements sdk.Method. A challenge is not stored: its ID carries
-// its expiry and is signed for the user and the code (see newChallengeID).
+// its expiry and is signed for the user and the code (sdk.NewChallengeID).
 func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
 	if !sdk.ValidID(req.User.ID) {
 		return sdk.Challenge{}, sdk.InvalidInput("tempcode: bad user ID")
@@ -380,7 +378,7 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 		expires = c.ExpiresAt
 	}
 	expires = expires.Truncate(time.Second) // as the ID carries it
-	id, err := newChallengeID(key, req.User.ID, c.ID, expires)
+	id, err := sdk.NewChallengeID(key, Name, expires, req.User.ID, c.ID)
 	if err != nil {
 		return sdk.Challenge{}, err
 	}
@@ -425,7 +423,7 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 		want = make([]byte, sha256.Size) // same work for an unknown user
 	}
 	codeOK := hmac.Equal(codeHash(key, req.UserID, normalise(req.Response["code"])), want)
-	chOK := checkChallengeID(key, req.UserID, c.ID, req.ChallengeID, now)
+	chOK := sdk.CheckChallengeID(key, Name, req.ChallengeID, now, req.UserID, c.ID)
 	if !codeOK || !chOK || !c.live(now) {
 		return sdk.Result{}, sdk.ErrInvalidResponse
 	}
@@ -494,48 +492,6 @@ func newCode(digits int) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%0*d", digits, n.Int64()), nil
-}
-
-// A challenge ID is base64url(version | expiry (unix seconds) | nonce |
-// HMAC-SHA-256(key, user ID, code ID and the preceding bytes)[:16]): it
-// answers one code of one user until it expires.
-const (
-	challengeVersion = 1
-	challengeBody    = 1 + 8 + 8
-	challengeLen     = challengeBody + 16
-)
-
-func challengeMAC(key []byte, userID, codeID string, body []byte) []byte {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("stepup tempcode challenge\x00"))
-	mac.Write([]byte(userID))
-	mac.Write([]byte{0})
-	mac.Write([]byte(codeID))
-	mac.Write([]byte{0})
-	mac.Write(body)
-	return mac.Sum(nil)[:16]
-}
-
-func newChallengeID(key []byte, userID, codeID string, expires time.Time) (string, error) {
-	b := make([]byte, challengeBody, challengeLen)
-	b[0] = challengeVersion
-	binary.BigEndian.PutUint64(b[1:9], uint64(expires.Unix()))
-	if _, err := rand.Read(b[9:17]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(append(b, challengeMAC(key, userID, codeID, b)...)), nil
-}
-
-// checkChallengeID reports whether id was issued for userID's code codeID
-// and has not expired at now.
-func checkChallengeID(key []byte, userID, codeID, id string, now time.Time) bool {
-	b, err := base64.RawURLEncoding.DecodeString(id)
-	if err != nil || len(b) != challengeLen || b[0] != challengeVersion {
-		b = make([]byte, challengeLen) // same work as a real check
-	}
-	macOK := hmac.Equal(challengeMAC(key, userID, codeID, b[:challengeBody]), b[challengeBody:])
-	expires := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0)
-	return macOK && b[0] == challengeVersion && now.Before(expires)
 }
 
 // normalise drops the spaces and dashes a person types to group digits,

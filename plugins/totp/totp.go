@@ -3,12 +3,8 @@ package totp
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image/png"
@@ -131,7 +127,7 @@ var codeField = sdk.Field{
 }
 
 // Begin implements sdk.Method. A challenge is not stored: its ID carries
-// its expiry and is signed for its user (see newChallengeID).
+// its expiry and is signed for its user (sdk.NewChallengeID).
 func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
 	if !sdk.ValidID(req.User.ID) {
 		return sdk.Challenge{}, sdk.InvalidInput("totp: bad user ID")
@@ -148,7 +144,7 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 		return sdk.Challenge{}, err
 	}
 	expires := h.Now().Add(ChallengeTTL).Truncate(time.Second) // as the ID carries it
-	id, err := newChallengeID(key, req.User.ID, expires)
+	id, err := sdk.NewChallengeID(key, "totp", expires, req.User.ID)
 	if err != nil {
 		return sdk.Challenge{}, err
 	}
@@ -185,7 +181,7 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 	for range 4 {
 		// Check everything before deciding, so that the work done does not
 		// tell which check failed.
-		chOK := checkChallengeID(key, req.UserID, req.ChallengeID, now)
+		chOK := sdk.CheckChallengeID(key, "totp", req.ChallengeID, now, req.UserID)
 		fresh := subtle.ConstantTimeCompare([]byte(acc.LastChallenge), []byte(req.ChallengeID)) != 1
 		step, ok := acceptStep(acc.Secret, code, now, acc.LastStep)
 		if !chOK || !fresh || !ok {
@@ -207,45 +203,6 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 		return sdk.Result{AMR: []string{"otp"}, CredentialID: acc.CredentialID}, nil
 	}
 	return sdk.Result{}, sdk.ErrInvalidResponse
-}
-
-// A challenge ID is base64url(version | expiry (unix seconds) | nonce |
-// HMAC-SHA-256(key, user ID and the preceding bytes)[:16]).
-const (
-	challengeVersion = 1
-	challengeBody    = 1 + 8 + 8
-	challengeLen     = challengeBody + 16
-)
-
-func challengeMAC(key []byte, userID string, body []byte) []byte {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("stepup totp challenge\x00"))
-	mac.Write([]byte(userID))
-	mac.Write([]byte{0})
-	mac.Write(body)
-	return mac.Sum(nil)[:16]
-}
-
-func newChallengeID(key []byte, userID string, expires time.Time) (string, error) {
-	b := make([]byte, challengeBody, challengeLen)
-	b[0] = challengeVersion
-	binary.BigEndian.PutUint64(b[1:9], uint64(expires.Unix()))
-	if _, err := rand.Read(b[9:17]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(append(b, challengeMAC(key, userID, b)...)), nil
-}
-
-// checkChallengeID reports whether id was issued for userID and has not
-// expired at now.
-func checkChallengeID(key []byte, userID, id string, now time.Time) bool {
-	b, err := base64.RawURLEncoding.DecodeString(id)
-	if err != nil || len(b) != challengeLen || b[0] != challengeVersion {
-		b = make([]byte, challengeLen) // same work as a real check
-	}
-	macOK := hmac.Equal(challengeMAC(key, userID, b[:challengeBody]), b[challengeBody:])
-	expires := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0)
-	return macOK && b[0] == challengeVersion && now.Before(expires)
 }
 
 // Enrol implements sdk.Method. Params: "label" is ignored here (it is
