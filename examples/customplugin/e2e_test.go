@@ -2,10 +2,7 @@ package pin
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,25 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepup-mfa/stepup/plugins/host/hosttest"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/testenv"
 )
 
 const alicePassword = "correct horse battery staple"
-
-func fileSHA256(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
 
 // withPIN configures the plugin as an operator would in stepup.yaml:
 //
@@ -53,7 +37,7 @@ func withPIN(sum string) testenv.Option {
 func TestEndToEnd(t *testing.T) {
 	// WithMethods("pin") disables the built-ins; the plugin itself comes
 	// from the configuration, as in production.
-	env := testenv.New(t, testenv.WithMethods("pin"), withPIN(fileSHA256(t, pluginPath)))
+	env := testenv.New(t, testenv.WithMethods("pin"), withPIN(hosttest.FileSHA256(t, pluginPath)))
 	env.AddUser(t, "alice", alicePassword)
 	rp := env.NewRP(t, testenv.PublicClient, "")
 	b := env.NewBrowser(t)

@@ -10,7 +10,6 @@ import (
 	"math/big"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,20 +29,7 @@ var pluginPath string
 var cheap = map[string]string{"memory_kib": "64", "iterations": "1"}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stepup-pin-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginPath = filepath.Join(dir, "stepup-pin")
-	out, err := exec.Command("go", "build", "-o", pluginPath, "github.com/stepup-mfa/stepup/examples/customplugin/cmd/stepup-pin").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build stepup-pin: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(hosttest.RunWithPlugin(m, "github.com/stepup-mfa/stepup/examples/customplugin/cmd/stepup-pin", &pluginPath))
 }
 
 // harness plays the users of the conformance kit: each chooses a random

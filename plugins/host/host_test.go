@@ -3,11 +3,8 @@ package host_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -453,24 +450,10 @@ func TestCrashRestart(t *testing.T) {
 	}
 }
 
-func sha256File(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 func TestChecksum(t *testing.T) {
 	e := newEnv()
 	spec := e.spec(t, "probe", "probe")
-	spec.SHA256 = sha256File(t, spec.Path)
+	spec.SHA256 = hosttest.FileSHA256(t, spec.Path)
 	launch(t, spec) // the right checksum starts
 
 	spec.SHA256 = strings.Repeat("ab", 32)

@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -31,20 +29,7 @@ import (
 var pluginPath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stepup-tempcode-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginPath = filepath.Join(dir, "stepup-tempcode")
-	out, err := exec.Command("go", "build", "-o", pluginPath, "github.com/stepup-mfa/stepup/plugins/tempcode/cmd/stepup-tempcode").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build stepup-tempcode: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(hosttest.RunWithPlugin(m, "github.com/stepup-mfa/stepup/plugins/tempcode/cmd/stepup-tempcode", &pluginPath))
 }
 
 // t0 is where every test's host clock starts.

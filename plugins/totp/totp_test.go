@@ -10,8 +10,6 @@ import (
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,20 +30,7 @@ import (
 var pluginPath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stepup-totp-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginPath = filepath.Join(dir, "stepup-totp")
-	out, err := exec.Command("go", "build", "-o", pluginPath, "github.com/stepup-mfa/stepup/plugins/totp/cmd/stepup-totp").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build stepup-totp: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(hosttest.RunWithPlugin(m, "github.com/stepup-mfa/stepup/plugins/totp/cmd/stepup-totp", &pluginPath))
 }
 
 // rfcSecret is the SHA-1 seed of RFC 6238 Appendix B, base32.
