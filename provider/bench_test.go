@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -149,25 +148,22 @@ func cpuTime(who int) time.Duration {
 // childrenCPU is the CPU time so far of this process's running children
 // (the plugins), from /proc: getrusage counts only children that ended.
 func childrenCPU(b *testing.B) time.Duration {
-	tasks, err := filepath.Glob("/proc/self/task/*/children")
-	if err != nil || len(tasks) == 0 {
-		b.Fatalf("no /proc/self/task: %v", err)
+	kids, err := testenv.Children(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
 	}
 	var ticks int64
-	for _, task := range tasks { // each thread lists the children it started
-		kids, _ := os.ReadFile(task)
-		for _, pid := range strings.Fields(string(kids)) {
-			stat, err := os.ReadFile("/proc/" + pid + "/stat")
-			if err != nil {
-				continue
-			}
-			// The fields after the command (which may hold spaces):
-			// utime and stime are the 12th and 13th.
-			f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-			utime, _ := strconv.ParseInt(f[11], 10, 64)
-			stime, _ := strconv.ParseInt(f[12], 10, 64)
-			ticks += utime + stime
+	for _, pid := range kids {
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue
 		}
+		// The fields after the command (which may hold spaces): utime and
+		// stime are the 12th and 13th.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += utime + stime
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stepup-mfa/stepup/testenv"
 )
 
 // BenchmarkServeReady measures how long `stepup serve` (with its built-in
@@ -64,9 +66,12 @@ func BenchmarkServeReady(b *testing.B) {
 	defer stop(cmd)
 	time.Sleep(time.Second)
 	b.ReportMetric(rssMiB(cmd.Process.Pid), "serve-MiB")
-	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(cmd.Process.Pid)).Output()
+	kids, err := testenv.Children(cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var worst float64
-	for _, pid := range strings.Fields(string(out)) {
+	for _, pid := range kids {
 		n, _ := strconv.Atoi(pid)
 		worst = max(worst, rssMiB(n))
 	}

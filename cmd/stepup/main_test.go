@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -233,14 +232,9 @@ func startServe(t *testing.T, bin, dir string, args ...string) (cmd *exec.Cmd, a
 // childCommands returns the command lines of pid's children.
 func childCommands(t *testing.T, pid int) []string {
 	t.Helper()
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	if err != nil || len(tasks) == 0 {
-		t.Fatalf("no tasks of process %d: %v", pid, err)
-	}
-	var kids []string
-	for _, task := range tasks { // each thread lists the children it started
-		b, _ := os.ReadFile(task)
-		kids = append(kids, strings.Fields(string(b))...)
+	kids, err := testenv.Children(pid)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var cmds []string
 	for _, kid := range kids {
