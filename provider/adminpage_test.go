@@ -34,17 +34,7 @@ func TestAdminPageInChromium(t *testing.T) {
 		}
 		return v
 	}
-	do("sign in",
-		chromedp.Navigate(env.URL+"/admin"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "helpdesk"),
-		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.ID("f-code")))
-	do("step up",
-		chromedp.SendKeys(chromedp.ID("f-code"), testenv.TOTPCode(t, secret, env.Clock.Now())),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.ID("user")))
+	chromeSignIn(t, do, env, env.URL+"/admin", "helpdesk", adminPassword, secret, "user")
 	do("find alice",
 		chromedp.SendKeys(chromedp.ID("user"), "alice"),
 		chromedp.Click(chromedp.CSS("form[role=search] button")),

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/testenv"
 )
@@ -44,17 +42,7 @@ func TestStepUpInChromiumReachesTheClient(t *testing.T) {
 	ar := rp.AuthURL(url.Values{"acr_values": {"aal2"}})
 	ctx := testenv.NewChrome(t)
 	do := chromeStep(t, ctx)
-	do("password",
-		chromedp.Navigate(ar.URL),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "alice"),
-		chromedp.SendKeys(chromedp.ID("password"), alicePassword),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.ID("f-code")))
-	do("code",
-		chromedp.SendKeys(chromedp.ID("f-code"), testenv.TOTPCode(t, secret, env.Clock.Now())),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.ID("back")))
+	chromeSignIn(t, do, env, ar.URL, "alice", alicePassword, secret, "back")
 	var got url.Values
 	select {
 	case got = <-callbacks:

@@ -56,6 +56,23 @@ func deactivate(t *testing.T, env *testenv.Env, id string) {
 
 // chromeStep returns a function that runs one named step of actions in
 // ctx's browser within 15 s, failing the test with the page on error.
+// chromeSignIn signs in at url with a password, then with the current
+// code of the TOTP secret, and returns once the element thenID shows.
+func chromeSignIn(t *testing.T, do func(string, ...chromedp.Action[chromedp.Void]), env *testenv.Env, url, user, password, secret, thenID string) {
+	t.Helper()
+	do("password",
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), user),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("f-code")))
+	do("code",
+		chromedp.SendKeys(chromedp.ID("f-code"), testenv.TOTPCode(t, secret, env.Clock.Now())),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID(thenID)))
+}
+
 func chromeStep(t *testing.T, ctx context.Context) func(step string, actions ...chromedp.Action[chromedp.Void]) {
 	return func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
