@@ -33,7 +33,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
@@ -306,12 +305,9 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 	case subtle.ConstantTimeCompare([]byte(pin), []byte(again)) != 1:
 		return sdk.Credential{}, sdk.InvalidInput("The two PINs differ: enter the same PIN twice.")
 	}
-	label := strings.TrimSpace(req.Label)
-	if label == "" {
-		label = "PIN"
-	}
-	if utf8.RuneCountInString(label) > 100 {
-		return sdk.Credential{}, sdk.InvalidInput("The name is longer than 100 characters.")
+	label, err := sdk.CredentialLabel(req.Label, "PIN")
+	if err != nil {
+		return sdk.Credential{}, err
 	}
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
@@ -323,13 +319,9 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 	}
 	acc := account{CredentialID: credID, Label: label, CreatedAt: now, Salt: salt,
 		Hash: hashPIN(pin, salt, m.params), Params: m.params}
-	if err := sdk.PutJSON(ctx, st, accountKey(req.User.ID), acc, sdk.MustNotExist, 0); err != nil {
-		if errors.Is(err, sdk.ErrConflict) {
-			return sdk.Credential{}, sdk.ErrAlreadyEnrolled
-		}
+	if err := sdk.SaveOneCredential(ctx, st, accountKey(req.User.ID), acc, pendingKey(req.User.ID), pVersion); err != nil {
 		return sdk.Credential{}, err
 	}
-	_ = st.Delete(ctx, pendingKey(req.User.ID), pVersion)
 	return sdk.Credential{ID: credID, Label: label, CreatedAt: now}, nil
 }
 

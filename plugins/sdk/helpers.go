@@ -76,6 +76,39 @@ func RemoveOneCredential(ctx context.Context, st Storage, key, credentialID stri
 	return st.Delete(ctx, key, version)
 }
 
+// SaveOneCredential ends a confirmed enrolment of a method that keeps one
+// credential per user: it stores v (a OneCredential record, with the
+// method's own members) under key unless the user has one already
+// (ErrAlreadyEnrolled), then deletes the enrolment's pending record at
+// pendingKey, if it still has pendingVersion.
+func SaveOneCredential(ctx context.Context, st Storage, key string, v any, pendingKey string, pendingVersion int64) error {
+	if err := PutJSON(ctx, st, key, v, MustNotExist, 0); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return ErrAlreadyEnrolled
+		}
+		return err
+	}
+	_ = st.Delete(ctx, pendingKey, pendingVersion) // it expires anyway
+	return nil
+}
+
+// MaxLabelLen is how many characters a credential's name may have.
+const MaxLabelLen = 100
+
+// CredentialLabel is the name a user gave a credential, trimmed, or
+// fallback when there is none; an InputError when it is longer than
+// MaxLabelLen characters.
+func CredentialLabel(label, fallback string) (string, error) {
+	label = strings.TrimSpace(label)
+	if label == "" {
+		return fallback, nil
+	}
+	if utf8.RuneCountInString(label) > MaxLabelLen {
+		return "", InvalidInput("The name is longer than %d characters.", MaxLabelLen)
+	}
+	return label, nil
+}
+
 // RandomID returns 128 random bits, URL-safe base64.
 func RandomID() (string, error) {
 	b := make([]byte, 16)

@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,9 +120,19 @@ func TestOneCredential(t *testing.T) {
 		t.Fatalf("no record: %#v, %v (want an empty list)", got, err)
 	}
 	created := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	if err := PutJSON(ctx, st, "account/u", map[string]any{"credential_id": "c1", "label": "phone",
-		"created_at": created, "secret": "kept by the method"}, MustNotExist, 0); err != nil {
+	pendingVersion, err := st.Put(ctx, "pending/u", []byte(`{}`), MustNotExist, 0)
+	if err != nil {
 		t.Fatal(err)
+	}
+	rec := map[string]any{"credential_id": "c1", "label": "phone", "created_at": created, "secret": "kept by the method"}
+	if err := SaveOneCredential(ctx, st, "account/u", rec, "pending/u", pendingVersion); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Get(ctx, "pending/u"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the pending enrolment is left: %v", err)
+	}
+	if err := SaveOneCredential(ctx, st, "account/u", rec, "pending/u", pendingVersion); !errors.Is(err, ErrAlreadyEnrolled) {
+		t.Fatalf("a second credential: %v, want ErrAlreadyEnrolled", err)
 	}
 	got, err := ListOneCredential(ctx, st, "account/u")
 	if err != nil || len(got) != 1 || got[0].ID != "c1" || got[0].Label != "phone" || !got[0].CreatedAt.Equal(created) {
@@ -138,5 +149,17 @@ func TestOneCredential(t *testing.T) {
 	}
 	if err := RemoveOneCredential(ctx, st, "account/u", "c1"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Remove again: %v, want ErrNotFound", err)
+	}
+}
+
+func TestCredentialLabel(t *testing.T) {
+	for in, want := range map[string]string{"": "PIN", "   ": "PIN", "  work phone ": "work phone", strings.Repeat("é", MaxLabelLen): strings.Repeat("é", MaxLabelLen)} {
+		if got, err := CredentialLabel(in, "PIN"); err != nil || got != want {
+			t.Errorf("CredentialLabel(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	var ie *InputError
+	if _, err := CredentialLabel(strings.Repeat("a", MaxLabelLen+1), "PIN"); !errors.As(err, &ie) || !strings.Contains(err.Error(), "100 characters") {
+		t.Fatalf("a long name: %v, want an InputError naming the limit", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
@@ -281,21 +280,14 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 	if err != nil {
 		return sdk.Credential{}, err
 	}
-	label := strings.TrimSpace(req.Label)
-	if label == "" {
-		label = "Authenticator app"
-	}
-	if utf8.RuneCountInString(label) > 100 {
-		return sdk.Credential{}, sdk.InvalidInput("the name is longer than 100 characters")
-	}
-	acc := account{Secret: p.Secret, CredentialID: credID, Label: label, CreatedAt: now, LastStep: step}
-	if err := sdk.PutJSON(ctx, st, accountKey(req.User.ID), acc, sdk.MustNotExist, 0); err != nil {
-		if errors.Is(err, sdk.ErrConflict) {
-			return sdk.Credential{}, sdk.ErrAlreadyEnrolled
-		}
+	label, err := sdk.CredentialLabel(req.Label, "Authenticator app")
+	if err != nil {
 		return sdk.Credential{}, err
 	}
-	_ = st.Delete(ctx, pendingKey(req.User.ID), pVersion)
+	acc := account{Secret: p.Secret, CredentialID: credID, Label: label, CreatedAt: now, LastStep: step}
+	if err := sdk.SaveOneCredential(ctx, st, accountKey(req.User.ID), acc, pendingKey(req.User.ID), pVersion); err != nil {
+		return sdk.Credential{}, err
+	}
 	return sdk.Credential{ID: credID, Label: label, CreatedAt: now}, nil
 }
 
