@@ -157,3 +157,19 @@ func createSession(ctx context.Context, s *Store, sess storage.Session) error {
 	_, err := s.SaveLogin(ctx, storage.LoginWrite{Session: sess})
 	return err
 }
+
+// The savepoints of a group commit journal to memory, not a temporary
+// file (temp_store 2 is MEMORY).
+func TestWriterKeepsSavepointJournalInMemory(t *testing.T) {
+	s := openTest(t)
+	var mode int
+	err := s.write(t.Context(), func(ctx context.Context, tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&mode)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode != 2 {
+		t.Fatalf("temp_store = %d on the writer, want 2 (MEMORY)", mode)
+	}
+}
