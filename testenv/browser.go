@@ -26,7 +26,7 @@ func (e *Env) NewBrowser(t testing.TB) *Browser {
 	jar, _ := cookiejar.New(nil)
 	provider, _ := url.Parse(e.URL)
 	b := &Browser{t: t, env: e}
-	b.Client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	b.Client = &http.Client{Transport: e.browsers, Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if req.URL.Host != provider.Host {
 			return http.ErrUseLastResponse
 		}

@@ -68,6 +68,11 @@ type Env struct {
 	Logs    *LogBuffer
 	Methods *host.Registry // nil without WithMethods
 	Outbox  string         // where notifications land
+
+	// browsers is the connection pool every Browser of this Env shares,
+	// as the tabs of one browser do.
+	browsers *http.Transport
+	hashes   sync.Map // password -> its hash, shared by the users that have it
 }
 
 type options struct {
@@ -208,18 +213,27 @@ func New(t testing.TB, opts ...Option) *Env {
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(hs.Close)
+	browsers := keepAliveTransport()
+	t.Cleanup(browsers.CloseIdleConnections)
 	return &Env{URL: cfg.Issuer, Config: cfg, Store: store, Secrets: secrets, Server: srv, Clock: clock, HTTP: hs, Logs: logs,
-		Methods: methods, Outbox: outbox}
+		Methods: methods, Outbox: outbox, browsers: browsers}
+}
+
+// keepAliveTransport is a client connection pool that keeps its
+// connections to the provider for reuse, however many requests run at
+// once, as browsers and relying parties do. http.DefaultTransport keeps
+// only two idle connections per host, so under concurrent load it would
+// open (and the provider accept) a new TCP connection for most requests.
+func keepAliveTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 0, 1024 // 0: no limit across hosts
+	return tr
 }
 
 // AddUser creates an active user with a password.
 func (e *Env) AddUser(t testing.TB, name, pw string, perms ...string) storage.User {
 	t.Helper()
-	p := e.Config.Passwords.Argon2
-	hash, err := password.Hasher{MemoryKiB: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism}.Hash(pw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := e.passwordHash(t, pw)
 	now := time.Now().UTC()
 	u := storage.User{ID: "u-" + name, Username: name, Email: name + "@example.com", PasswordHash: hash,
 		Active: true, Permissions: perms, CreatedAt: now, UpdatedAt: now}
@@ -227,6 +241,21 @@ func (e *Env) AddUser(t testing.TB, name, pw string, perms ...string) storage.Us
 		t.Fatal(err)
 	}
 	return u
+}
+
+// passwordHash hashes pw once per Env: Argon2 is slow by design, and a
+// benchmark adds thousands of users with one password.
+func (e *Env) passwordHash(t testing.TB, pw string) string {
+	if h, ok := e.hashes.Load(pw); ok {
+		return h.(string)
+	}
+	p := e.Config.Passwords.Argon2
+	hash, err := password.Hasher{MemoryKiB: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism}.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.hashes.Store(pw, hash)
+	return hash
 }
 
 // LogBuffer collects the server's log lines so tests can check that no

@@ -26,7 +26,9 @@ type RP struct {
 // NewRP discovers the provider and configures a client.
 func (e *Env) NewRP(t testing.TB, clientID, secret string) *RP {
 	t.Helper()
-	hc := &http.Client{}
+	tr := keepAliveTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr}
 	ctx := oidc.ClientContext(context.Background(), hc)
 	p, err := oidc.NewProvider(ctx, e.URL)
 	if err != nil {
