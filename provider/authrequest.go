@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"time"
@@ -82,6 +84,25 @@ func decodeAuthRequest(r storage.AuthRequest) (*authRequest, error) {
 		return nil, fmt.Errorf("auth request %s: %w", r.ID, err)
 	}
 	return ar, nil
+}
+
+// asStored is the request as cur, its row read inside an update, holds
+// it: a copy of a when cur is the row a was decoded from, as it is unless
+// another replica or tab changed the request in between, else cur
+// decoded. The copy spares a JSON decode on the store's writer; its
+// Challenges map is its own, so an update may change it.
+func (a *authRequest) asStored(cur storage.AuthRequest) (*authRequest, error) {
+	if !sameRow(a.stored, cur) {
+		return decodeAuthRequest(cur)
+	}
+	next := &authRequest{stored: cur, data: a.data}
+	next.data.Challenges = maps.Clone(a.data.Challenges)
+	return next, nil
+}
+
+func sameRow(a, b storage.AuthRequest) bool {
+	return a.ID == b.ID && a.ClientID == b.ClientID && a.SessionID == b.SessionID && a.UserID == b.UserID &&
+		a.Done == b.Done && a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && bytes.Equal(a.Data, b.Data)
 }
 
 func (a *authRequest) encode() storage.AuthRequest {

@@ -175,7 +175,7 @@ func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, ar *auth
 	if ar.data.HintSubject == "" || ar.data.HintSubject == user.ID {
 		var d authflow.Decision
 		if d, final = s.decideFromFactors(ar, flowFactors(next.Factors)); final {
-			lw.AuthRequestID, lw.Update = ar.GetID(), s.completion(next, user, d.Result, &done)
+			lw.AuthRequestID, lw.Update = ar.GetID(), s.completion(ar, next, user, d.Result, &done)
 			events = append(events, loginCompleted(ar, user, d.Result))
 		}
 	}
@@ -200,7 +200,7 @@ func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, ar *auth
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, user storage.User, res authflow.Result) {
 	ctx := r.Context()
 	var done *authRequest
-	_, err := s.store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: s.completion(sess, user, res, &done),
+	_, err := s.store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: s.completion(ar, sess, user, res, &done),
 		Events: s.auditEvents(ctx, loginCompleted(ar, user, res))})
 	if err != nil {
 		s.serverError(w, r, "complete auth request", err)
@@ -209,12 +209,12 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest,
 	s.respond(w, r, done)
 }
 
-// completion is the update that records the outcome on a request; done
-// receives the completed request. The request, and so its code, then lives
-// at most tokens.code_ttl more.
-func (s *Server) completion(sess storage.Session, user storage.User, res authflow.Result, done **authRequest) func(storage.AuthRequest) (storage.AuthRequest, error) {
+// completion is the update that records the outcome on ar; done receives
+// the completed request. The request, and so its code, then lives at most
+// tokens.code_ttl more.
+func (s *Server) completion(ar *authRequest, sess storage.Session, user storage.User, res authflow.Result, done **authRequest) func(storage.AuthRequest) (storage.AuthRequest, error) {
 	return func(cur storage.AuthRequest) (storage.AuthRequest, error) {
-		next, err := decodeAuthRequest(cur)
+		next, err := ar.asStored(cur)
 		if err != nil {
 			return cur, err
 		}

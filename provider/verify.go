@@ -72,8 +72,8 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 		ch.ExpiresAt = s.now().Add(5 * time.Minute)
 	}
 	ch.Fields = fieldsOf(c.Fields)
-	_, err = s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
-		next, err := decodeAuthRequest(cur)
+	stored, err := s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		next, err := ar.asStored(cur)
 		if err != nil {
 			return cur, err
 		}
@@ -89,7 +89,7 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 	if ar.data.Challenges == nil {
 		ar.data.Challenges = map[string]challenge{}
 	}
-	ar.data.Challenges[name] = ch
+	ar.stored, ar.data.Challenges[name] = stored, ch
 	return ch, nil
 }
 

@@ -1,0 +1,55 @@
+package provider
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// TestAsStored: an update starts from the request as stored. When the row
+// is the one the handler read, that is a copy of what it decoded, with a
+// Challenges map of its own; when the row changed meanwhile, it is the row
+// decoded afresh.
+func TestAsStored(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	read := &authRequest{data: authRequestData{RedirectURI: "https://rp.example/cb", Scopes: []string{"openid"},
+		Challenges: map[string]challenge{"totp": {ID: "c1", ExpiresAt: t0.Add(time.Minute)}}}}
+	read.stored = read.encode()
+	read.stored.ID, read.stored.ClientID, read.stored.CreatedAt, read.stored.ExpiresAt = "ar1", "web", t0, t0.Add(30*time.Minute)
+
+	same, err := read.asStored(read.stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(same.data, read.data) || same.stored.ID != "ar1" {
+		t.Fatalf("copy of an unchanged row differs: %+v", same.data)
+	}
+	same.data.Challenges["sms"] = challenge{ID: "c2"}
+	if _, shared := read.data.Challenges["sms"]; shared {
+		t.Fatal("the copy shares its Challenges map with the request it was made from")
+	}
+
+	other := &authRequest{stored: read.stored, data: read.data}
+	other.data.Challenges = map[string]challenge{"tempcode": {ID: "c3"}}
+	changed := other.encode() // another tab began a challenge of its own
+	for name, cur := range map[string]storage.AuthRequest{
+		"data":       changed,
+		"done":       func() storage.AuthRequest { r := read.stored; r.Done = true; return r }(),
+		"expires_at": func() storage.AuthRequest { r := read.stored; r.ExpiresAt = t0; return r }(),
+	} {
+		got, err := read.asStored(cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := decodeAuthRequest(cur)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s changed: got %+v, want the row decoded %+v", name, got, want)
+		}
+	}
+
+	if _, err := read.asStored(storage.AuthRequest{ID: "ar1", Data: []byte("{")}); err == nil {
+		t.Error("a changed row that is not JSON decoded without error")
+	}
+}
