@@ -144,7 +144,9 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		AMR:            []string{"pin"},
 		NeedsEnrolment: true,
 		Priority:       m.priority,
-		Limits:         []sdk.Limit{{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow}},
+		// Key: the host counts each verification before the call, so
+		// CheckLimit below answers without a round trip.
+		Limits: []sdk.Limit{{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow, Key: "verify/" + sdk.UserPlaceholder}},
 		// Begin, Verify and the account page read the account: the host
 		// sends it with each call instead of answering a call back.
 		UserRecords: []string{accountKey(sdk.UserPlaceholder)},

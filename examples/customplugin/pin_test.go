@@ -328,7 +328,7 @@ func TestConfigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := m.Describe(context.Background())
-	if d.Name != Name || d.Priority != 70 || len(d.Limits) != 1 || d.Limits[0] != (sdk.Limit{Operation: sdk.OpVerify, Max: 3, Window: time.Minute}) ||
+	if d.Name != Name || d.Priority != 70 || len(d.Limits) != 1 || d.Limits[0] != (sdk.Limit{Operation: sdk.OpVerify, Max: 3, Window: time.Minute, Key: "verify/{user}"}) ||
 		len(d.Levels) != 1 || d.Levels[0] != "aal2" || len(d.AMR) != 1 || d.AMR[0] != "pin" || !d.NeedsEnrolment {
 		t.Errorf("description %+v", d)
 	}

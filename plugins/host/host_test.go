@@ -315,6 +315,55 @@ func TestRateLimitThroughBroker(t *testing.T) {
 	}
 }
 
+// A method that declares the key of its verify limit gets each
+// verification counted by the host before the call: its own CheckLimit
+// then answers without a call back, and an attempt counts once.
+func TestVerifyLimitCountedAhead(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "counted", "counted"))
+	if l := p.Description().Limits; len(l) != 1 || l[0].Key != "verify/{user}" {
+		t.Fatalf("Limits = %+v", l)
+	}
+	ctx := context.Background()
+	verify := func(user string) error {
+		t.Helper()
+		calls := e.backend.Calls()
+		_, err := p.Verify(ctx, sdk.VerifyRequest{UserID: user, ChallengeID: "c", Response: map[string]string{}})
+		// The user's record (sent with the call) and the count ahead: no
+		// count from the plugin on top.
+		if n := e.backend.Calls() - calls; n != 2 {
+			t.Errorf("verification for %s made %d backend calls, want 2", user, n)
+		}
+		return err
+	}
+	for i := range countedMax {
+		if err := verify("u1"); err != nil {
+			t.Fatalf("verification %d: %v", i+1, err)
+		}
+		e.clock.Advance(time.Second)
+	}
+	err := verify("u1")
+	if at, ok := sdk.RetryAfter(err); !errors.Is(err, sdk.ErrRateLimited) || !ok || !at.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("verification %d: %v (retry after %v), want ErrRateLimited until %v", countedMax+1, err, at, t0.Add(time.Minute))
+	}
+	if err := verify("u2"); err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+	e.clock.Set(t0.Add(time.Minute))
+	if err := verify("u1"); err != nil {
+		t.Fatalf("once the first attempt left the window: %v", err)
+	}
+	// An invalid user ID is not counted ahead: the method counts as usual,
+	// calling back.
+	calls := e.backend.Calls()
+	if _, err := p.Verify(ctx, sdk.VerifyRequest{UserID: "", ChallengeID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.backend.Calls() - calls; n != 1 {
+		t.Errorf("verification for an empty user ID made %d backend calls, want 1 (the method's own count)", n)
+	}
+}
+
 func TestCallTimeout(t *testing.T) {
 	e := newEnv()
 	spec := e.spec(t, "probe", "probe")

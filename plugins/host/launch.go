@@ -103,7 +103,7 @@ func Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 		inst.client.Kill()
 		return nil, fmt.Errorf("method %s: plugin %s: describe: %w", spec.Name, p.spec.Path, err)
 	}
-	if err := checkUserRecords(desc.UserRecords); err != nil {
+	if err := checkKeys(desc); err != nil {
 		inst.client.Kill()
 		return nil, fmt.Errorf("method %s: plugin %s: describe: %w", spec.Name, p.spec.Path, err)
 	}
@@ -113,14 +113,25 @@ func Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 	return p, nil
 }
 
-// checkUserRecords refuses key templates the host could not fill.
-func checkUserRecords(keys []string) error {
-	if len(keys) > sdk.MaxUserRecords {
-		return fmt.Errorf("%d user records declared, at most %d", len(keys), sdk.MaxUserRecords)
+// checkKeys refuses key templates the host could not fill: the user
+// records' and the limits'.
+func checkKeys(d sdk.Description) error {
+	if len(d.UserRecords) > sdk.MaxUserRecords {
+		return fmt.Errorf("%d user records declared, at most %d", len(d.UserRecords), sdk.MaxUserRecords)
 	}
-	for _, k := range keys {
-		if strings.Count(k, sdk.UserPlaceholder) != 1 || len(k) > sdk.MaxKeyLen/2 {
+	bad := func(k string) bool { return strings.Count(k, sdk.UserPlaceholder) != 1 || len(k) > sdk.MaxKeyLen/2 }
+	for _, k := range d.UserRecords {
+		if bad(k) {
 			return fmt.Errorf("user record %q: needs %s exactly once and at most %d bytes", k, sdk.UserPlaceholder, sdk.MaxKeyLen/2)
+		}
+	}
+	for _, l := range d.Limits {
+		if l.Key == "" {
+			continue
+		}
+		if bad(l.Key) || l.Max <= 0 || l.Window <= 0 {
+			return fmt.Errorf("%s limit key %q: needs %s exactly once, at most %d bytes, and a positive max and window",
+				l.Operation, l.Key, sdk.UserPlaceholder, sdk.MaxKeyLen/2)
 		}
 	}
 	return nil

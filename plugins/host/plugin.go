@@ -289,13 +289,37 @@ func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge
 	return out, err
 }
 
+// countAhead counts op for the user as the method declared it counts it
+// (sdk.Limit.Key), so that the method's own count needs no call back.
+// Both are nil when it declared no such key, or when counting failed: the
+// method then counts as usual.
+func (p *Plugin) countAhead(ctx context.Context, op, userID string) (*pluginpb.CountRequest, *pluginpb.CountResponse) {
+	if !sdk.ValidID(userID) {
+		return nil, nil
+	}
+	for _, l := range p.desc.Limits {
+		if l.Operation != op || l.Key == "" {
+			continue
+		}
+		key := strings.Replace(l.Key, sdk.UserPlaceholder, userID, 1)
+		r, err := p.svc.Count(ctx, key, l.Window, l.Max)
+		if err != nil {
+			return nil, nil
+		}
+		return &pluginpb.CountRequest{Key: key, WindowNanos: int64(l.Window), Limit: int32(l.Max)}, countResponse(r)
+	}
+	return nil, nil
+}
+
 // Verify checks a response; see sdk.Method. Never repeated after a crash.
+// The attempt is counted once, before the call (countAhead).
 func (p *Plugin) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Result, error) {
 	var out sdk.Result
+	count, counted := p.countAhead(ctx, sdk.OpVerify, req.UserID)
 	err := p.call(ctx, "verify", false, func(ctx context.Context, inst *instance) error {
 		r, err := inst.rpc.Verify(ctx, &pluginpb.VerifyRequest{
 			NowUnixNano: p.now(), UserId: req.UserID, ChallengeId: req.ChallengeID, Response: req.Response,
-			Records: p.records(ctx, req.UserID),
+			Records: p.records(ctx, req.UserID), Count: count, Counted: counted,
 		})
 		if err == nil {
 			out = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId()}

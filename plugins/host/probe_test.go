@@ -25,6 +25,8 @@ func servePluginIfAsked() bool {
 	switch os.Getenv(pluginEnv) {
 	case "probe":
 		sdk.Serve(probe{})
+	case "counted":
+		sdk.Serve(countedProbe{})
 	case "v2":
 		// A plugin of a future protocol version only.
 		plugin.Serve(&plugin.ServeConfig{
@@ -77,6 +79,26 @@ func (probe) Describe(context.Context) (sdk.Description, error) {
 func (probe) Begin(_ context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
 	return sdk.Challenge{ID: "c-" + req.User.ID, Prompt: "Say the word", Fields: []sdk.Field{{Name: "code"}},
 		Public: map[string]string{"hint": "bird"}, ExpiresAt: h.Now().Add(time.Minute)}, nil
+}
+
+// countedProbe is the probe with a verify limit whose key it declares
+// (sdk.Limit.Key), so that the host counts each verification ahead of the
+// call; its Verify checks that limit with CheckLimit, and passes.
+type countedProbe struct{ probe }
+
+const countedMax = 3
+
+func (countedProbe) Describe(ctx context.Context) (sdk.Description, error) {
+	d, err := probe{}.Describe(ctx)
+	d.Limits = []sdk.Limit{{Operation: sdk.OpVerify, Max: countedMax, Window: time.Minute, Key: "verify/" + sdk.UserPlaceholder}}
+	return d, err
+}
+
+func (countedProbe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
+	if err := sdk.CheckLimit(ctx, h, "verify/"+req.UserID, time.Minute, countedMax); err != nil {
+		return sdk.Result{}, err
+	}
+	return sdk.Result{AMR: []string{"otp"}}, nil
 }
 
 // Verify counts itself in storage ("verify-count", so a test sees whether

@@ -266,9 +266,13 @@ func (g rateLimitServer) Count(ctx context.Context, req *pluginpb.CountRequest) 
 	if err != nil {
 		return nil, sdk.ToStatus(err)
 	}
+	return countResponse(r), nil
+}
+
+func countResponse(r sdk.RateResult) *pluginpb.CountResponse {
 	out := &pluginpb.CountResponse{Allowed: r.Allowed, Count: int32(r.Count)}
 	if !r.RetryAfter.IsZero() {
 		out.RetryAfterUnixNano = r.RetryAfter.UnixNano()
 	}
-	return out, nil
+	return out
 }

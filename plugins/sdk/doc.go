@@ -18,6 +18,8 @@
 // read, the user's own (an authenticator's account, say), can be declared
 // in Description.UserRecords: the host then sends them with each call
 // about that user and Get answers from them at once.
+// Likewise a verify Limit that declares its Key is counted by the host
+// just before Verify, and CheckLimit with that key answers at once.
 //
 // What must not live here: anything of the provider (HTTP, sessions, the
 // store), and the host's side of the protocol (plugins/host). ToStatus and

@@ -120,6 +120,13 @@ type Limit struct {
 	Operation string
 	Max       int
 	Window    time.Duration
+	// Key is the RateLimiter key the method counts Operation under, with
+	// UserPlaceholder for the user's ID ("verify/{user}"), if it counts
+	// with CheckLimit(ctx, h, Key, Window, Max). For OpVerify the host
+	// then counts the attempt itself just before the call and sends the
+	// result along, so that count answers without a call back to the
+	// host. Empty: the method counts as it likes.
+	Key string
 }
 
 // User is the person a call is about, as the host knows them.

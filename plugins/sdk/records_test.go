@@ -163,3 +163,44 @@ func TestCredentialLabel(t *testing.T) {
 		t.Fatalf("a long name: %v, want an InputError naming the limit", err)
 	}
 }
+
+type countingLimiter struct{ calls int }
+
+func (c *countingLimiter) Count(context.Context, string, time.Duration, int) (RateResult, error) {
+	c.calls++
+	return RateResult{Allowed: true, Count: 99}, nil
+}
+
+// A count the host made ahead of a Verify answers the first CheckLimit of
+// exactly that key, window and limit; anything else, and that count
+// again, goes to the host.
+func TestCountedRateLimit(t *testing.T) {
+	remote := &countingLimiter{}
+	retry := time.Date(2030, 1, 1, 0, 1, 0, 0, time.UTC)
+	rl := &countedRateLimit{remote: remote,
+		req: &pluginpb.CountRequest{Key: "verify/u1", WindowNanos: int64(time.Minute), Limit: 3},
+		res: &pluginpb.CountResponse{Allowed: false, Count: 3, RetryAfterUnixNano: retry.UnixNano()}}
+	ctx := context.Background()
+	for _, other := range []struct {
+		key    string
+		window time.Duration
+		limit  int
+	}{{"verify/u2", time.Minute, 3}, {"verify/u1", time.Hour, 3}, {"verify/u1", time.Minute, 4}} {
+		if r, err := rl.Count(ctx, other.key, other.window, other.limit); err != nil || r.Count != 99 {
+			t.Fatalf("Count(%v) = %+v, %v; want the host's answer", other, r, err)
+		}
+	}
+	if remote.calls != 3 {
+		t.Fatalf("%d calls to the host, want 3", remote.calls)
+	}
+	r, err := rl.Count(ctx, "verify/u1", time.Minute, 3)
+	if err != nil || r.Allowed || r.Count != 3 || !r.RetryAfter.Equal(retry) {
+		t.Fatalf("the counted Count = %+v, %v", r, err)
+	}
+	if remote.calls != 3 {
+		t.Fatal("the counted Count called the host")
+	}
+	if r, err := rl.Count(ctx, "verify/u1", time.Minute, 3); err != nil || r.Count != 99 || remote.calls != 4 {
+		t.Fatalf("the same Count again = %+v, %v (%d calls); want it counted by the host", r, err, remote.calls)
+	}
+}

@@ -52,13 +52,13 @@ func (s *methodServer) Setup(ctx context.Context, req *pluginpb.SetupRequest) (*
 	return &pluginpb.SetupResponse{}, nil
 }
 
-func (s *methodServer) host(nowUnixNano int64, records []*pluginpb.Record) (Host, error) {
+func (s *methodServer) host(nowUnixNano int64, records []*pluginpb.Record) (*remoteHost, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.conn == nil {
 		return nil, ToStatus(fmt.Errorf("%w: plugin not set up by its host", ErrUnavailable))
 	}
-	return &remoteHost{now: time.Unix(0, nowUnixNano).UTC(), st: newCallStorage(remoteStorage{s.st}, records), rl: s.rl}, nil
+	return &remoteHost{now: time.Unix(0, nowUnixNano).UTC(), st: newCallStorage(remoteStorage{s.st}, records), rl: remoteRateLimit{s.rl}}, nil
 }
 
 func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest) (*pluginpb.Description, error) {
@@ -72,7 +72,7 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		Bypass: d.Bypass, UserRecords: d.UserRecords,
 	}
 	for _, l := range d.Limits {
-		out.Limits = append(out.Limits, &pluginpb.Limit{Operation: l.Operation, Max: int32(l.Max), WindowNanos: int64(l.Window)})
+		out.Limits = append(out.Limits, &pluginpb.Limit{Operation: l.Operation, Max: int32(l.Max), WindowNanos: int64(l.Window), Key: l.Key})
 	}
 	return out, nil
 }
@@ -96,6 +96,9 @@ func (s *methodServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) 
 	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
 	if err != nil {
 		return nil, err
+	}
+	if req.GetCount() != nil && req.GetCounted() != nil {
+		h.rl = &countedRateLimit{remote: h.rl, req: req.GetCount(), res: req.GetCounted()}
 	}
 	r, err := s.m.Verify(ctx, h, VerifyRequest{
 		UserID: req.GetUserId(), ChallengeID: req.GetChallengeId(), Response: req.GetResponse(),
@@ -205,11 +208,11 @@ func unixNano(t time.Time) int64 {
 type remoteHost struct {
 	now time.Time
 	st  *callStorage
-	rl  pluginpb.RateLimitClient
+	rl  RateLimiter
 }
 
 func (h *remoteHost) Storage() Storage       { return h.st }
-func (h *remoteHost) RateLimit() RateLimiter { return remoteRateLimit{h.rl} }
+func (h *remoteHost) RateLimit() RateLimiter { return h.rl }
 func (h *remoteHost) Now() time.Time         { return h.now }
 
 type remoteStorage struct{ c pluginpb.StorageClient }
@@ -250,9 +253,35 @@ func (r remoteRateLimit) Count(ctx context.Context, key string, window time.Dura
 	if err != nil {
 		return RateResult{}, FromStatus(err)
 	}
+	return rateResultFromPB(res), nil
+}
+
+func rateResultFromPB(res *pluginpb.CountResponse) RateResult {
 	out := RateResult{Allowed: res.GetAllowed(), Count: int(res.GetCount())}
 	if n := res.GetRetryAfterUnixNano(); n != 0 {
 		out.RetryAfter = time.Unix(0, n).UTC()
 	}
-	return out, nil
+	return out
+}
+
+// countedRateLimit is the RateLimiter of a Verify the host counted ahead
+// (Limit.Key): the first Count of exactly what the host counted takes the
+// host's answer, without a round trip; any other Count, or that one
+// again, goes to the host.
+type countedRateLimit struct {
+	remote RateLimiter
+	mu     sync.Mutex
+	req    *pluginpb.CountRequest // nil once taken
+	res    *pluginpb.CountResponse
+}
+
+func (r *countedRateLimit) Count(ctx context.Context, key string, window time.Duration, limit int) (RateResult, error) {
+	r.mu.Lock()
+	if q := r.req; q != nil && q.GetKey() == key && q.GetWindowNanos() == int64(window) && int(q.GetLimit()) == limit {
+		r.req = nil
+		r.mu.Unlock()
+		return rateResultFromPB(r.res), nil
+	}
+	r.mu.Unlock()
+	return r.remote.Count(ctx, key, window, limit)
 }

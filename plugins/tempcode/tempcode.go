@@ -152,7 +152,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		Bypass:         true,
 		Priority:       m.priority,
 		AdminActions:   []string{ActionIssue, ActionStatus, ActionExpire},
-		Limits:         []sdk.Limit{{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow}},
+		Limits:         []sdk.Limit{{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow, Key: verifyKey(sdk.UserPlaceholder)}},
 		UserRecords:    []string{codeKey(sdk.UserPlaceholder)},
 	}, nil
 }

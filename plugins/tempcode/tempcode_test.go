@@ -167,7 +167,7 @@ func TestDescribe(t *testing.T) {
 			!slices.Equal(d.Levels, []string{"aal2"}) || !slices.Equal(d.AMR, []string{"otp"}) ||
 			!d.NeedsEnrolment || !d.Bypass || d.Priority != 100 ||
 			!slices.Equal(d.AdminActions, []string{"issue", "status", "expire"}) ||
-			!slices.Equal(d.Limits, []sdk.Limit{{Operation: sdk.OpVerify, Max: 10, Window: 5 * time.Minute}}) {
+			!slices.Equal(d.Limits, []sdk.Limit{{Operation: sdk.OpVerify, Max: 10, Window: 5 * time.Minute, Key: "verify/{user}"}}) {
 			t.Errorf("description %+v", d)
 		}
 	}
@@ -754,7 +754,7 @@ func TestConfigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := m.Describe(context.Background())
-	if d.Priority != 90 || d.Limits[0] != (sdk.Limit{Operation: sdk.OpVerify, Max: 3, Window: time.Minute}) ||
+	if d.Priority != 90 || d.Limits[0] != (sdk.Limit{Operation: sdk.OpVerify, Max: 3, Window: time.Minute, Key: "verify/{user}"}) ||
 		m.digits != 10 || m.minTTL != 30*time.Minute || m.maxTTL != 2*time.Hour || m.perHour != 2 {
 		t.Errorf("configured %+v, description %+v", m, d)
 	}

@@ -90,7 +90,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		NeedsEnrolment: true,
 		Priority:       m.priority,
 		Limits: []sdk.Limit{
-			{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow},
+			{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow, Key: verifyKey(sdk.UserPlaceholder)},
 			{Operation: sdk.OpConfirm, Max: m.verifyLimit, Window: m.verifyWindow},
 		},
 		UserRecords: []string{accountKey(sdk.UserPlaceholder)},
@@ -116,6 +116,9 @@ type pending struct {
 
 func accountKey(userID string) string { return "account/" + userID }
 func pendingKey(userID string) string { return "pending/" + userID }
+
+// verifyKey counts a user's verifications (rate limit).
+func verifyKey(userID string) string { return "verify/" + userID }
 
 // macKeyName holds the key that signs challenge IDs.
 const macKeyName = "challenge-mac-key"
@@ -164,7 +167,7 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 		return sdk.Result{}, sdk.ErrInvalidResponse
 	}
 	now, st := h.Now(), h.Storage()
-	limitErr := sdk.CheckLimit(ctx, h, "verify/"+req.UserID, m.verifyWindow, m.verifyLimit)
+	limitErr := sdk.CheckLimit(ctx, h, verifyKey(req.UserID), m.verifyWindow, m.verifyLimit)
 	var acc account
 	version, accErr := sdk.GetJSON(ctx, st, accountKey(req.UserID), &acc)
 	key, keyErr := m.secret.Get(ctx, st)

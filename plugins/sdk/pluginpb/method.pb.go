@@ -166,10 +166,14 @@ func (x *DescribeRequest) GetNowUnixNano() int64 {
 }
 
 type Limit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Operation     string                 `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
-	Max           int32                  `protobuf:"varint,2,opt,name=max,proto3" json:"max,omitempty"`
-	WindowNanos   int64                  `protobuf:"varint,3,opt,name=window_nanos,json=windowNanos,proto3" json:"window_nanos,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Operation   string                 `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	Max         int32                  `protobuf:"varint,2,opt,name=max,proto3" json:"max,omitempty"`
+	WindowNanos int64                  `protobuf:"varint,3,opt,name=window_nanos,json=windowNanos,proto3" json:"window_nanos,omitempty"`
+	// The RateLimit key the method counts the operation under, with "{user}"
+	// for the user's ID. For "verify" the host then counts ahead of the call
+	// (VerifyRequest.count). Empty: the method counts as it likes.
+	Key           string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +227,13 @@ func (x *Limit) GetWindowNanos() int64 {
 		return x.WindowNanos
 	}
 	return 0
+}
+
+func (x *Limit) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
 }
 
 type Description struct {
@@ -705,12 +716,18 @@ func (x *Challenge) GetExpiresAtUnixNano() int64 {
 }
 
 type VerifyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
-	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	ChallengeId   string                 `protobuf:"bytes,3,opt,name=challenge_id,json=challengeId,proto3" json:"challenge_id,omitempty"`
-	Response      map[string]string      `protobuf:"bytes,4,rep,name=response,proto3" json:"response,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Records       []*Record              `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	NowUnixNano int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
+	UserId      string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ChallengeId string                 `protobuf:"bytes,3,opt,name=challenge_id,json=challengeId,proto3" json:"challenge_id,omitempty"`
+	Response    map[string]string      `protobuf:"bytes,4,rep,name=response,proto3" json:"response,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Records     []*Record              `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	// Set when the method declared a verify Limit with a key: the host has
+	// counted this attempt (count) and got counted. The method's first
+	// RateLimit.Count with exactly that request answers counted instead of
+	// calling the host.
+	Count         *CountRequest  `protobuf:"bytes,6,opt,name=count,proto3" json:"count,omitempty"`
+	Counted       *CountResponse `protobuf:"bytes,7,opt,name=counted,proto3" json:"counted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -776,6 +793,20 @@ func (x *VerifyRequest) GetResponse() map[string]string {
 func (x *VerifyRequest) GetRecords() []*Record {
 	if x != nil {
 		return x.Records
+	}
+	return nil
+}
+
+func (x *VerifyRequest) GetCount() *CountRequest {
+	if x != nil {
+		return x.Count
+	}
+	return nil
+}
+
+func (x *VerifyRequest) GetCounted() *CountResponse {
+	if x != nil {
+		return x.Counted
 	}
 	return nil
 }
@@ -1528,7 +1559,8 @@ var File_method_proto protoreflect.FileDescriptor
 
 const file_method_proto_rawDesc = "" +
 	"\n" +
-	"\fmethod.proto\x12\x10stepup.plugin.v1\"\xc9\x01\n" +
+	"\fmethod.proto\x12\x10stepup.plugin.v1\x1a\n" +
+	"host.proto\"\xc9\x01\n" +
 	"\fSetupRequest\x12&\n" +
 	"\x0fhost_service_id\x18\x01 \x01(\rR\rhostServiceId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12B\n" +
@@ -1538,11 +1570,12 @@ const file_method_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x0f\n" +
 	"\rSetupResponse\"5\n" +
 	"\x0fDescribeRequest\x12\"\n" +
-	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\"Z\n" +
+	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\"l\n" +
 	"\x05Limit\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\x10\n" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
-	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\"\xc4\x02\n" +
+	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\"\xc4\x02\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -1586,13 +1619,15 @@ const file_method_proto_rawDesc = "" +
 	"\x14expires_at_unix_nano\x18\x05 \x01(\x03R\x11expiresAtUnixNano\x1a9\n" +
 	"\vPublicEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xab\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x03\n" +
 	"\rVerifyRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
 	"\fchallenge_id\x18\x03 \x01(\tR\vchallengeId\x12I\n" +
 	"\bresponse\x18\x04 \x03(\v2-.stepup.plugin.v1.VerifyRequest.ResponseEntryR\bresponse\x122\n" +
-	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a;\n" +
+	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x124\n" +
+	"\x05count\x18\x06 \x01(\v2\x1e.stepup.plugin.v1.CountRequestR\x05count\x129\n" +
+	"\acounted\x18\a \x01(\v2\x1f.stepup.plugin.v1.CountResponseR\acounted\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"E\n" +
@@ -1718,6 +1753,8 @@ var file_method_proto_goTypes = []any{
 	nil,                             // 28: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
 	nil,                             // 29: stepup.plugin.v1.AdminRequest.ParamsEntry
 	nil,                             // 30: stepup.plugin.v1.AdminResponse.ResultEntry
+	(*CountRequest)(nil),            // 31: stepup.plugin.v1.CountRequest
+	(*CountResponse)(nil),           // 32: stepup.plugin.v1.CountResponse
 }
 var file_method_proto_depIdxs = []int32{
 	23, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
@@ -1728,44 +1765,46 @@ var file_method_proto_depIdxs = []int32{
 	24, // 5: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
 	25, // 6: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
 	5,  // 7: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
-	6,  // 8: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	26, // 9: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
-	5,  // 10: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
-	7,  // 11: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	27, // 12: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
-	6,  // 13: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	28, // 14: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	5,  // 15: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
-	5,  // 16: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
-	15, // 17: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
-	5,  // 18: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
-	6,  // 19: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	29, // 20: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	5,  // 21: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	30, // 22: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	0,  // 23: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 24: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	8,  // 25: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	10, // 26: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	12, // 27: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	14, // 28: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	16, // 29: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	18, // 30: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	20, // 31: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 32: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 33: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	9,  // 34: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	11, // 35: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	13, // 36: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	15, // 37: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	17, // 38: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	19, // 39: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	21, // 40: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	32, // [32:41] is the sub-list for method output_type
-	23, // [23:32] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	31, // 8: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	32, // 9: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	6,  // 10: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
+	26, // 11: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	5,  // 12: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
+	7,  // 13: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
+	27, // 14: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	6,  // 15: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
+	28, // 16: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	5,  // 17: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
+	5,  // 18: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
+	15, // 19: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
+	5,  // 20: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
+	6,  // 21: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	29, // 22: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	5,  // 23: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	30, // 24: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	0,  // 25: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 26: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	8,  // 27: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	10, // 28: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	12, // 29: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	14, // 30: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	16, // 31: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	18, // 32: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	20, // 33: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 34: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 35: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	9,  // 36: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	11, // 37: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	13, // 38: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	15, // 39: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	17, // 40: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	19, // 41: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	21, // 42: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	34, // [34:43] is the sub-list for method output_type
+	25, // [25:34] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
@@ -1773,6 +1812,7 @@ func file_method_proto_init() {
 	if File_method_proto != nil {
 		return
 	}
+	file_host_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
