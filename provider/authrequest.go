@@ -71,9 +71,10 @@ type sdkField struct {
 type authRequest struct {
 	stored storage.AuthRequest
 	data   authRequestData
-	// consumed marks a request its code redeemed: the store holds it no
-	// longer, and GetID says so to DeleteAuthRequest.
-	consumed bool
+	// byCode marks a request read to redeem its code: issuing its tokens
+	// removes it (RedeemAuthRequest), and GetID says so to
+	// DeleteAuthRequest.
+	byCode bool
 }
 
 var _ op.AuthRequest = (*authRequest)(nil)
@@ -112,7 +113,7 @@ func (a *authRequest) encode() storage.AuthRequest {
 }
 
 func (a *authRequest) GetID() string {
-	if a.consumed {
+	if a.byCode {
 		return goneRequestPrefix + a.stored.ID
 	}
 	return a.stored.ID
@@ -166,8 +167,8 @@ type grant struct {
 }
 
 // goneRequestPrefix begins the GetID of a token request whose auth
-// request is not (or no longer) stored: a redeemed code's, or a refresh
-// grant's. zitadel "deletes the auth request" after issuing tokens for
+// request is not (or no longer) stored once its tokens are: a redeemed
+// code's, or a refresh grant's. zitadel "deletes the auth request" after issuing tokens for
 // anything that implements op.AuthRequest; DeleteAuthRequest skips these.
 const goneRequestPrefix = "gone:"
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -541,6 +542,44 @@ func TestAuthorizationCodeWorksOnce(t *testing.T) {
 	}
 	if len(refused) != 3 || reasons["already used, expired or unknown"] != 1 || reasons["not a code of this provider"] != 2 {
 		t.Fatalf("refused codes audited as %v, want the replay and the two forgeries", reasons)
+	}
+}
+
+// TestAuthorizationCodeRace: of token requests racing with one code,
+// exactly one gets tokens; the others get invalid_grant.
+func TestAuthorizationCodeRace(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	ar := rp.AuthURL(url.Values{"acr_values": {"aal1"}})
+	code := testenv.MustCallback(t, b.SubmitPassword(b.Get(ar.URL), "alice", alicePassword)).Code(t)
+	const racers = 8
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() { _, errs[i] = rp.Exchange(code, ar) })
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !strings.Contains(err.Error(), "invalid_grant"):
+			t.Errorf("a losing exchange returned %v, want invalid_grant", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d racing exchanges got tokens, want 1", won, racers)
+	}
+	refused, err := env.Store.ListEvents(t.Context(), storage.EventFilter{Type: "token.code_refused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) < racers-1 {
+		t.Fatalf("%d refusals audited, want one for each of the %d losers at least", len(refused), racers-1)
 	}
 }
 

@@ -86,26 +86,20 @@ func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthReq
 	return decodeAuthRequest(r)
 }
 
-// AuthRequestByCode redeems a code. The code is the request's ID sealed
-// with the provider's key (zitadel's scheme, tokenCrypto), and redeeming it
-// consumes the completed request: a code works once, even when two token
-// requests race with it, and nothing but the request is stored. A refused
-// code is audited: a replayed one may have been intercepted (RFC 6749
-// §10.5).
+// AuthRequestByCode reads the request of a code. The code is the
+// request's ID sealed with the provider's key (zitadel's scheme,
+// tokenCrypto); the request must be done and live. Issuing the tokens
+// redeems it (redeem): a code works once, even when two token requests
+// race with it, and nothing but the request is stored. A refused code is
+// audited: a replayed one may have been intercepted (RFC 6749 §10.5).
 func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	refuse := func(reason string) (op.AuthRequest, error) {
-		clientID, _ := ctx.Value(clientIDKey{}).(string)
-		o.s.audit(ctx, storage.Event{Type: "token.code_refused", Actor: "client:" + clientID, ClientID: clientID,
-			Outcome: "failure", Details: map[string]string{"reason": reason}})
-		return nil, oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
-	}
 	id, err := o.s.codes.Decrypt(code)
 	if err != nil {
-		return refuse("not a code of this provider")
+		return nil, o.refuseCode(ctx, "not a code of this provider")
 	}
-	r, err := o.s.store.ConsumeAuthRequest(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return refuse("already used, expired or unknown")
+	r, err := o.s.store.GetAuthRequest(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (!r.Done || !o.s.now().Before(r.ExpiresAt))) {
+		return nil, o.refuseCode(ctx, "already used, expired or unknown")
 	}
 	if err != nil {
 		return nil, err
@@ -114,8 +108,27 @@ func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.Aut
 	if err != nil {
 		return nil, err
 	}
-	ar.consumed = true
+	ar.byCode = true
 	return ar, nil
+}
+
+// refuseCode audits a refused code and says why to the client.
+func (o oidcStorage) refuseCode(ctx context.Context, reason string) error {
+	clientID, _ := ctx.Value(clientIDKey{}).(string)
+	o.s.audit(ctx, storage.Event{Type: "token.code_refused", Actor: "client:" + clientID, ClientID: clientID,
+		Outcome: "failure", Details: map[string]string{"reason": reason}})
+	return oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
+}
+
+// redeem stores the tokens issued for a code and removes its request in
+// one write; a request another token request redeemed first refuses the
+// code.
+func (o oidcStorage) redeem(ctx context.Context, ar *authRequest, rt *storage.RefreshToken, at storage.AccessToken) error {
+	err := o.s.store.RedeemAuthRequest(ctx, ar.stored.ID, rt, at)
+	if errors.Is(err, storage.ErrNotFound) {
+		return o.refuseCode(ctx, "already used, expired or unknown")
+	}
+	return err
 }
 
 // SaveAuthCode stores nothing: the code zitadel made is the request's ID,
@@ -161,7 +174,13 @@ func (o oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest)
 		return "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
 	}
 	at := o.accessToken(g, o.s.now(), "")
-	if err := o.s.store.CreateAccessToken(ctx, at); err != nil {
+	var err error
+	if ar, ok := req.(*authRequest); ok && ar.byCode {
+		err = o.redeem(ctx, ar, nil, at)
+	} else {
+		err = o.s.store.CreateAccessToken(ctx, at)
+	}
+	if err != nil {
 		return "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
@@ -187,6 +206,8 @@ func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.To
 		if errors.Is(err, storage.ErrNotFound) {
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used")
 		}
+	} else if ar, ok := req.(*authRequest); ok && ar.byCode {
+		err = o.redeem(ctx, ar, &rt, at)
 	} else {
 		err = o.s.store.CreateRefreshToken(ctx, rt, &at)
 	}

@@ -61,11 +61,13 @@ type Store interface {
 	// DeleteAuthRequest removes the request. Deleting an absent request is
 	// not an error.
 	DeleteAuthRequest(ctx context.Context, id string) error
-	// ConsumeAuthRequest atomically removes the live, done request and
-	// returns it: what redeeming its authorization code does. Of two
-	// concurrent calls exactly one succeeds and the other gets
-	// ErrNotFound, as does a request that is absent, expired or not done.
-	ConsumeAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+	// RedeemAuthRequest is what redeeming an authorization code does: in
+	// one transaction it removes the live, done request and stores the
+	// access token issued for it and, when rt is non-nil, the refresh
+	// token. Of two concurrent calls exactly one succeeds and the other
+	// gets ErrNotFound, as does a request that is absent, expired or not
+	// done; then nothing is stored.
+	RedeemAuthRequest(ctx context.Context, id string, rt *RefreshToken, at AccessToken) error
 
 	// GetSession returns the session by ID.
 	GetSession(ctx context.Context, id string) (Session, error)

@@ -34,11 +34,14 @@ func BenchRotateRefreshToken(b *testing.B, s storage.Store) {
 	})
 }
 
-// BenchConsumeAuthRequest measures ConsumeAuthRequest (redeeming a code)
-// from parallel goroutines; the b.N done requests are stored before the
-// timer starts.
-func BenchConsumeAuthRequest(b *testing.B, s storage.Store) {
+// BenchRedeemAuthRequest measures RedeemAuthRequest (redeeming a code for
+// a refresh and an access token) from parallel goroutines; the b.N done
+// requests are stored before the timer starts.
+func BenchRedeemAuthRequest(b *testing.B, s storage.Store) {
 	ctx := b.Context()
+	if err := s.CreateUser(ctx, newUser("u1", "alice")); err != nil {
+		b.Fatal(err)
+	}
 	for i := range b.N {
 		ar := newAuthRequest(fmt.Sprint("ar-", i), future())
 		ar.Done = true
@@ -51,7 +54,8 @@ func BenchConsumeAuthRequest(b *testing.B, s storage.Store) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) - 1
-			if _, err := s.ConsumeAuthRequest(ctx, fmt.Sprint("ar-", i)); err != nil {
+			rt := newRefreshToken(fmt.Sprint("rh-", i), "u1", "c1", future())
+			if err := s.RedeemAuthRequest(ctx, fmt.Sprint("ar-", i), &rt, newAccessToken(fmt.Sprint("at-", i), "u1", "c1", future())); err != nil {
 				b.Error(err)
 				return
 			}

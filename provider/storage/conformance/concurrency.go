@@ -10,21 +10,34 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-func testConcurrentConsumeAuthRequest(t *testing.T, ss []storage.Store) {
+func testConcurrentRedeemAuthRequest(t *testing.T, ss []storage.Store) {
 	ctx, s := t.Context(), ss[0]
+	if _, err := s.GetUser(ctx, "u1"); err != nil {
+		must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	}
 	for round := range 5 {
 		ar := newAuthRequest(id("ar", round), future())
 		ar.Done = true
 		must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, ar))
+		hash := func(i int) string { return id(fmt.Sprintf("rh%d", round), i) }
+		atID := func(i int) string { return id(fmt.Sprintf("at%d", round), i) }
 		errs := atOnce(concurrency, func(i int) error {
-			r, err := ss[i%len(ss)].ConsumeAuthRequest(ctx, ar.ID)
-			if err == nil && r.ID != ar.ID {
-				return fmt.Errorf("ConsumeAuthRequest returned request %q", r.ID)
-			}
-			return err
+			rt := newRefreshToken(hash(i), "u1", "c1", future())
+			return ss[i%len(ss)].RedeemAuthRequest(ctx, ar.ID, &rt, newAccessToken(atID(i), "u1", "c1", future()))
 		})
-		if ok, _ := tally(t, "ConsumeAuthRequest", errs, storage.ErrNotFound); ok != 1 {
-			t.Fatalf("round %d: %d of %d concurrent ConsumeAuthRequest calls succeeded, want exactly 1", round, ok, concurrency)
+		if ok, _ := tally(t, "RedeemAuthRequest", errs, storage.ErrNotFound); ok != 1 {
+			t.Fatalf("round %d: %d of %d concurrent RedeemAuthRequest calls succeeded, want exactly 1", round, ok, concurrency)
+		}
+		for i, err := range errs {
+			_, rtErr := s.GetRefreshToken(ctx, hash(i))
+			_, atErr := s.GetAccessToken(ctx, atID(i))
+			if err == nil {
+				must(t, "GetRefreshToken of the winner", rtErr)
+				must(t, "GetAccessToken of the winner", atErr)
+			} else {
+				mustErr(t, "GetRefreshToken of a loser", rtErr, storage.ErrNotFound)
+				mustErr(t, "GetAccessToken of a loser", atErr, storage.ErrNotFound)
+			}
 		}
 	}
 }

@@ -23,7 +23,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
 		{"AuthRequests", testAuthRequests},
-		{"ConsumeAuthRequest", testConsumeAuthRequest},
+		{"RedeemAuthRequest", testRedeemAuthRequest},
 		{"Sessions", testSessions},
 		{"SaveLogin", testSaveLogin},
 		{"RefreshTokens", testRefreshTokens},
@@ -65,7 +65,7 @@ var concurrentTests = []struct {
 	name string
 	run  func(t *testing.T, ss []storage.Store)
 }{
-	{"ConsumeAuthRequest", testConcurrentConsumeAuthRequest},
+	{"RedeemAuthRequest", testConcurrentRedeemAuthRequest},
 	{"RotateRefreshToken", testConcurrentRotateRefreshToken},
 	{"CountEvent", testConcurrentCountEvent},
 	{"RecordFailure", testConcurrentRecordFailure},

@@ -11,7 +11,7 @@
 // purging, event filtering and, with many goroutines at once, the "exactly
 // one wins" and "exactly k allowed" promises. RunReplicaTests repeats the
 // concurrency tests over two stores sharing one database, as replicas do.
-// BenchRotateRefreshToken and BenchConsumeAuthRequest are the benchmark bodies
+// BenchRotateRefreshToken and BenchRedeemAuthRequest are the benchmark bodies
 // the backends share.
 //
 // Time is passed in explicitly wherever the interface takes a now; expiries

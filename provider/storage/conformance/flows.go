@@ -85,29 +85,68 @@ func testAuthRequests(t *testing.T, s storage.Store) {
 	must(t, "CreateAuthRequest reusing a deleted ID", s.CreateAuthRequest(ctx, newAuthRequest("ar3", future())))
 }
 
-func testConsumeAuthRequest(t *testing.T, s storage.Store) {
+func testRedeemAuthRequest(t *testing.T, s storage.Store) {
 	ctx := t.Context()
+	if _, err := s.GetUser(ctx, "u1"); err != nil {
+		must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	}
 	done := func(cur storage.AuthRequest) (storage.AuthRequest, error) {
 		cur.Done, cur.UserID, cur.SessionID = true, "u1", "s1"
 		return cur, nil
 	}
-	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
-	_, err := s.ConsumeAuthRequest(ctx, "ar1")
-	mustErr(t, "ConsumeAuthRequest of a request not done", err, storage.ErrNotFound)
-	_, err = s.GetAuthRequest(ctx, "ar1")
-	must(t, "GetAuthRequest after a refused ConsumeAuthRequest", err)
+	rt, at := newRefreshToken("rh1", "u1", "c1", future()), newAccessToken("at1", "u1", "c1", future())
+	// stored says whether the tokens of a redemption are there.
+	stored := func(what string, rtHash, atID string, want bool) {
+		t.Helper()
+		_, atErr := s.GetAccessToken(ctx, atID)
+		var rtErr error
+		if rtHash != "" {
+			_, rtErr = s.GetRefreshToken(ctx, rtHash)
+		}
+		if want {
+			must(t, what+": access token", atErr)
+			must(t, what+": refresh token", rtErr)
+		} else {
+			mustErr(t, what+": access token", atErr, storage.ErrNotFound)
+			if rtHash != "" {
+				mustErr(t, what+": refresh token", rtErr, storage.ErrNotFound)
+			}
+		}
+	}
 
-	r, err := s.UpdateAuthRequest(ctx, "ar1", done)
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar1", future())))
+	mustErr(t, "RedeemAuthRequest of a request not done", s.RedeemAuthRequest(ctx, "ar1", &rt, at), storage.ErrNotFound)
+	stored("refused redemption", rt.Hash, at.ID, false)
+	_, err := s.GetAuthRequest(ctx, "ar1")
+	must(t, "GetAuthRequest after a refused RedeemAuthRequest", err)
+
+	_, err = s.UpdateAuthRequest(ctx, "ar1", done)
 	must(t, "UpdateAuthRequest done", err)
-	got, err := s.ConsumeAuthRequest(ctx, "ar1")
-	must(t, "ConsumeAuthRequest", err)
-	mustEqual(t, "ConsumeAuthRequest", got, r)
+	must(t, "RedeemAuthRequest", s.RedeemAuthRequest(ctx, "ar1", &rt, at))
+	stored("RedeemAuthRequest", rt.Hash, at.ID, true)
 	_, err = s.GetAuthRequest(ctx, "ar1")
-	mustErr(t, "GetAuthRequest consumed", err, storage.ErrNotFound)
-	_, err = s.ConsumeAuthRequest(ctx, "ar1")
-	mustErr(t, "ConsumeAuthRequest twice", err, storage.ErrNotFound)
-	_, err = s.ConsumeAuthRequest(ctx, "never-created")
-	mustErr(t, "ConsumeAuthRequest unknown", err, storage.ErrNotFound)
+	mustErr(t, "GetAuthRequest redeemed", err, storage.ErrNotFound)
+	rt2, at2 := newRefreshToken("rh2", "u1", "c1", future()), newAccessToken("at2", "u1", "c1", future())
+	mustErr(t, "RedeemAuthRequest twice", s.RedeemAuthRequest(ctx, "ar1", &rt2, at2), storage.ErrNotFound)
+	stored("second redemption", rt2.Hash, at2.ID, false)
+	mustErr(t, "RedeemAuthRequest unknown", s.RedeemAuthRequest(ctx, "never-created", &rt2, at2), storage.ErrNotFound)
+
+	// Without a refresh token (no offline_access): the access token alone.
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar3", future())))
+	_, err = s.UpdateAuthRequest(ctx, "ar3", done)
+	must(t, "UpdateAuthRequest done", err)
+	must(t, "RedeemAuthRequest without a refresh token", s.RedeemAuthRequest(ctx, "ar3", nil, at2))
+	stored("RedeemAuthRequest without a refresh token", "", at2.ID, true)
+
+	// A taken token ID fails the whole redemption: the request stays.
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar4", future())))
+	_, err = s.UpdateAuthRequest(ctx, "ar4", done)
+	must(t, "UpdateAuthRequest done", err)
+	rt4 := newRefreshToken("rh4", "u1", "c1", future())
+	mustErr(t, "RedeemAuthRequest with a taken access token ID", s.RedeemAuthRequest(ctx, "ar4", &rt4, at), storage.ErrAlreadyExists)
+	stored("redemption with a taken ID", rt4.Hash, "no-such-token", false)
+	_, err = s.GetAuthRequest(ctx, "ar4")
+	must(t, "GetAuthRequest after a failed redemption", err)
 
 	// A done request that has expired cannot be redeemed.
 	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar2", future())))
@@ -117,8 +156,9 @@ func testConsumeAuthRequest(t *testing.T, s storage.Store) {
 		return cur, nil
 	})
 	must(t, "UpdateAuthRequest done and expired", err)
-	_, err = s.ConsumeAuthRequest(ctx, "ar2")
-	mustErr(t, "ConsumeAuthRequest of an expired request", err, storage.ErrNotFound)
+	at5 := newAccessToken("at5", "u1", "c1", future())
+	mustErr(t, "RedeemAuthRequest of an expired request", s.RedeemAuthRequest(ctx, "ar2", nil, at5), storage.ErrNotFound)
+	stored("expired redemption", "", at5.ID, false)
 }
 
 // createSession stores sess as a login that starts from no session does.

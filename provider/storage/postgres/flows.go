@@ -99,17 +99,37 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	return nil
 }
 
-// ConsumeAuthRequest removes the live, done request and returns it in one
-// statement; of concurrent calls only the one whose DELETE removed the row
-// gets it.
-func (s *Store) ConsumeAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
-	var r storage.AuthRequest
-	err := scanAuthRequest(s.pool.QueryRow(ctx, `DELETE FROM auth_requests
-		WHERE id = $1 AND done AND (expires_at IS NULL OR expires_at > $2) RETURNING `+authRequestCols, id, liveNow()), &r)
+// RedeemAuthRequest removes the live, done request and stores the tokens
+// issued for it in one statement: a concurrent redemption blocks on the
+// row, then finds it gone, inserts nothing and counts 0.
+func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.RefreshToken, at storage.AccessToken) error {
+	args, err := accessTokenArgs(at)
 	if err != nil {
-		return storage.AuthRequest{}, authRequestErr(err, id)
+		return err
 	}
-	return r, nil
+	q := redeemSQL
+	if rt != nil {
+		rtArgs, err := refreshTokenArgs(*rt)
+		if err != nil {
+			return err
+		}
+		q, args = redeemWithRefreshSQL, append(args, rtArgs...)
+	}
+	var n int
+	err = s.pool.QueryRow(ctx, q, append([]any{id, liveNow()}, args...)...).Scan(&n)
+	if isUnique(err) {
+		if rt == nil {
+			return fmt.Errorf("storage: access token %q: %w", at.ID, storage.ErrAlreadyExists)
+		}
+		return tokenExists(err, *rt, &at)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: redeem auth request: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("storage: auth request %q: %w", id, storage.ErrNotFound)
+	}
+	return nil
 }
 
 const sessionCols = `id, user_id, factors, created_at, updated_at, expires_at`

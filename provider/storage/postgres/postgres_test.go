@@ -60,6 +60,6 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	conformance.BenchRotateRefreshToken(b, pgtest.Open(b, ""))
 }
 
-func BenchmarkConsumeAuthRequest(b *testing.B) {
-	conformance.BenchConsumeAuthRequest(b, pgtest.Open(b, ""))
+func BenchmarkRedeemAuthRequest(b *testing.B) {
+	conformance.BenchRedeemAuthRequest(b, pgtest.Open(b, ""))
 }

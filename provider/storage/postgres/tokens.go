@@ -81,6 +81,15 @@ var (
 	rotateSQL = `WITH old AS (DELETE FROM refresh_tokens WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2) RETURNING 1),
 		rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(3, 11) + ` FROM old)
 		SELECT count(*) FROM old`
+	// Redeeming a code removes its request and stores its tokens in one
+	// statement, inserting nothing when the request was not there to go.
+	redeemGone = `WITH gone AS (DELETE FROM auth_requests
+		WHERE id = $1 AND done AND (expires_at IS NULL OR expires_at > $2) RETURNING 1),
+		at AS (INSERT INTO access_tokens (` + accessTokenCols + `) SELECT ` + params(3, 11) + ` FROM gone)`
+	redeemSQL            = redeemGone + ` SELECT count(*) FROM gone`
+	redeemWithRefreshSQL = redeemGone + `,
+		rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(14, 11) + ` FROM gone)
+		SELECT count(*) FROM gone`
 	rotateWithAccessSQL = `WITH old AS (DELETE FROM refresh_tokens WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2) RETURNING 1),
 		rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(3, 11) + ` FROM old),
 		at AS (INSERT INTO access_tokens (` + accessTokenCols + `) SELECT ` + params(14, 11) + ` FROM old)

@@ -17,9 +17,9 @@ var (
 		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
 	updateAuthRequestSQL = writeSQL(`UPDATE auth_requests SET client_id = ?, session_id = ?, user_id = ?, done = ?,
 		data = ?, expires_at = ? WHERE id = ? RETURNING ` + authRequestCols)
-	deleteAuthRequestSQL  = writeSQL(`DELETE FROM auth_requests WHERE id = ?`)
-	consumeAuthRequestSQL = writeSQL(`DELETE FROM auth_requests
-		WHERE id = ? AND done AND (expires_at IS NULL OR expires_at > ?) RETURNING ` + authRequestCols)
+	deleteAuthRequestSQL = writeSQL(`DELETE FROM auth_requests WHERE id = ?`)
+	redeemAuthRequestSQL = writeSQL(`DELETE FROM auth_requests
+		WHERE id = ? AND done AND (expires_at IS NULL OR expires_at > ?)`)
 
 	insertSessionSQL = writeSQL(`INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?)`)
 	lockSessionSQL   = writeSQL(`SELECT ` + sessionCols + ` FROM sessions
@@ -105,19 +105,25 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	return nil
 }
 
-// ConsumeAuthRequest removes the live, done request and returns it, in one
-// statement: of concurrent calls only the one whose DELETE removed the row
-// gets it.
-func (s *Store) ConsumeAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
-	var out storage.AuthRequest
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
-		out, err = scanAuthRequest(s.queryRow(ctx, tx, consumeAuthRequestSQL, id, liveNow()))
-		return err
+// RedeemAuthRequest removes the live, done request and stores the tokens
+// issued for it in one write: of concurrent calls only the one whose
+// DELETE removed the row stores its tokens.
+func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.RefreshToken, at storage.AccessToken) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		n, err := rowsAffected(s.exec(ctx, tx, redeemAuthRequestSQL, id, liveNow()))
+		if err != nil {
+			return fmt.Errorf("storage: redeem auth request: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("storage: auth request %q: %w", id, storage.ErrNotFound)
+		}
+		if rt != nil {
+			if err := s.insertRefreshToken(ctx, tx, *rt); err != nil {
+				return err
+			}
+		}
+		return s.insertAccessToken(ctx, tx, at)
 	})
-	if err != nil {
-		return storage.AuthRequest{}, authRequestErr(err, id)
-	}
-	return out, nil
 }
 
 const sessionCols = `id, user_id, factors, created_at, updated_at, expires_at`

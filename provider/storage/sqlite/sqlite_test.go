@@ -60,4 +60,4 @@ func TestOpenFails(t *testing.T) {
 }
 
 func BenchmarkRotateRefreshToken(b *testing.B) { conformance.BenchRotateRefreshToken(b, newStore(b)) }
-func BenchmarkConsumeAuthRequest(b *testing.B) { conformance.BenchConsumeAuthRequest(b, newStore(b)) }
+func BenchmarkRedeemAuthRequest(b *testing.B)  { conformance.BenchRedeemAuthRequest(b, newStore(b)) }
