@@ -103,26 +103,11 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 // issued for it in one statement: a concurrent redemption blocks on the
 // row, then finds it gone, inserts nothing and counts 0.
 func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.RefreshToken, at storage.AccessToken) error {
-	args, err := accessTokenArgs(at)
-	if err != nil {
-		return err
-	}
 	q := redeemSQL
 	if rt != nil {
-		rtArgs, err := refreshTokenArgs(*rt)
-		if err != nil {
-			return err
-		}
-		q, args = redeemWithRefreshSQL, append(args, rtArgs...)
+		q = redeemWithRefreshSQL
 	}
-	var n int
-	err = s.pool.QueryRow(ctx, q, append([]any{id, liveNow()}, args...)...).Scan(&n)
-	if isUnique(err) {
-		if rt == nil {
-			return fmt.Errorf("storage: access token %q: %w", at.ID, storage.ErrAlreadyExists)
-		}
-		return tokenExists(err, *rt, &at)
-	}
+	n, err := s.spend(ctx, q, id, rt, &at)
 	if err != nil {
 		return fmt.Errorf("storage: redeem auth request: %w", err)
 	}

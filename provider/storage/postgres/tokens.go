@@ -75,31 +75,65 @@ var (
 	insertTokenPairSQL = `WITH rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) VALUES (` + params(1, 11) + `))
 		INSERT INTO access_tokens (` + accessTokenCols + `) VALUES (` + params(12, 11) + `)`
 
-	// Rotation spends the old token and stores the new one in one
-	// statement: a concurrent rotation blocks on the old row, then finds it
-	// gone, inserts nothing and counts 0.
-	rotateSQL = `WITH old AS (DELETE FROM refresh_tokens WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2) RETURNING 1),
-		rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(3, 11) + ` FROM old)
-		SELECT count(*) FROM old`
-	// Redeeming a code removes its request and stores its tokens in one
-	// statement, inserting nothing when the request was not there to go.
-	redeemGone = `WITH gone AS (DELETE FROM auth_requests
-		WHERE id = $1 AND done AND (expires_at IS NULL OR expires_at > $2) RETURNING 1),
-		at AS (INSERT INTO access_tokens (` + accessTokenCols + `) SELECT ` + params(3, 11) + ` FROM gone)`
-	redeemSQL            = redeemGone + ` SELECT count(*) FROM gone`
-	redeemWithRefreshSQL = redeemGone + `,
-		rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(14, 11) + ` FROM gone)
-		SELECT count(*) FROM gone`
-	rotateWithAccessSQL = `WITH old AS (DELETE FROM refresh_tokens WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2) RETURNING 1),
-		rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(3, 11) + ` FROM old),
-		at AS (INSERT INTO access_tokens (` + accessTokenCols + `) SELECT ` + params(14, 11) + ` FROM old)
-		SELECT count(*) FROM old`
+	// Rotating a refresh token and redeeming a code each spend one row
+	// and store tokens in one statement (spendThenStore).
+	spendRefreshToken = `DELETE FROM refresh_tokens WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2) RETURNING 1`
+	spendAuthRequest  = `DELETE FROM auth_requests WHERE id = $1 AND done AND (expires_at IS NULL OR expires_at > $2) RETURNING 1`
+
+	rotateSQL            = spendThenStore(spendRefreshToken, true, false)
+	rotateWithAccessSQL  = spendThenStore(spendRefreshToken, true, true)
+	redeemSQL            = spendThenStore(spendAuthRequest, false, true)
+	redeemWithRefreshSQL = spendThenStore(spendAuthRequest, true, true)
 )
 
+// spendThenStore is one statement that deletes a row with spend (which
+// takes $1 and $2 and returns 1) and stores the refresh token (from $3)
+// and then the access token, as asked, only for a row it deleted; it
+// counts the rows deleted. A concurrent statement spending the same row
+// blocks on it, then finds it gone, inserts nothing and counts 0.
+func spendThenStore(spend string, refresh, access bool) string {
+	q, next := `WITH gone AS (`+spend+`)`, 3
+	if refresh {
+		q += `, rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(next, 11) + ` FROM gone)`
+		next += 11
+	}
+	if access {
+		q += `, at AS (INSERT INTO access_tokens (` + accessTokenCols + `) SELECT ` + params(next, 11) + ` FROM gone)`
+	}
+	return q + ` SELECT count(*) FROM gone`
+}
+
+// spend runs a spendThenStore statement for the row key names, with the
+// arguments of rt and at (each when non-nil, as the statement expects),
+// and returns how many rows it spent.
+func (s *Store) spend(ctx context.Context, q, key string, rt *storage.RefreshToken, at *storage.AccessToken) (int64, error) {
+	args := []any{key, liveNow()}
+	if rt != nil {
+		rtArgs, err := refreshTokenArgs(*rt)
+		if err != nil {
+			return 0, err
+		}
+		args = append(args, rtArgs...)
+	}
+	if at != nil {
+		atArgs, err := accessTokenArgs(*at)
+		if err != nil {
+			return 0, err
+		}
+		args = append(args, atArgs...)
+	}
+	var n int64
+	err := s.pool.QueryRow(ctx, q, args...).Scan(&n)
+	if isUnique(err) {
+		return 0, tokenExists(err, rt, at)
+	}
+	return n, err
+}
+
 // tokenExists reports a unique violation on either token table.
-func tokenExists(err error, rt storage.RefreshToken, at *storage.AccessToken) error {
+func tokenExists(err error, rt *storage.RefreshToken, at *storage.AccessToken) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && strings.HasPrefix(pe.ConstraintName, "access_tokens") && at != nil {
+	if at != nil && (rt == nil || errors.As(err, &pe) && strings.HasPrefix(pe.ConstraintName, "access_tokens")) {
 		return fmt.Errorf("storage: access token %q: %w", at.ID, storage.ErrAlreadyExists)
 	}
 	return fmt.Errorf("storage: refresh token %q: %w", rt.ID, storage.ErrAlreadyExists)
@@ -122,7 +156,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken,
 	}
 	_, err = s.pool.Exec(ctx, q, args...)
 	if isUnique(err) {
-		return tokenExists(err, rt, at)
+		return tokenExists(err, &rt, at)
 	}
 	if err != nil {
 		return fmt.Errorf("storage: create refresh token: %w", err)
@@ -148,23 +182,11 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 // RotateRefreshToken deletes the live token oldHash and stores next (and
 // at) in one statement; ErrNotFound if oldHash is not live.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next storage.RefreshToken, at *storage.AccessToken) error {
-	rtArgs, err := refreshTokenArgs(next)
-	if err != nil {
-		return err
-	}
-	q, args := rotateSQL, append([]any{oldHash, liveNow()}, rtArgs...)
+	q := rotateSQL
 	if at != nil {
-		atArgs, err := accessTokenArgs(*at)
-		if err != nil {
-			return err
-		}
-		q, args = rotateWithAccessSQL, append(args, atArgs...)
+		q = rotateWithAccessSQL
 	}
-	var n int64
-	err = s.pool.QueryRow(ctx, q, args...).Scan(&n)
-	if isUnique(err) {
-		return tokenExists(err, next, at)
-	}
+	n, err := s.spend(ctx, q, oldHash, &next, at)
 	if err != nil {
 		return fmt.Errorf("storage: rotate refresh token: %w", err)
 	}

@@ -117,12 +117,7 @@ func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.Re
 		if n == 0 {
 			return fmt.Errorf("storage: auth request %q: %w", id, storage.ErrNotFound)
 		}
-		if rt != nil {
-			if err := s.insertRefreshToken(ctx, tx, *rt); err != nil {
-				return err
-			}
-		}
-		return s.insertAccessToken(ctx, tx, at)
+		return s.insertTokens(ctx, tx, rt, &at)
 	})
 }
 

@@ -86,17 +86,24 @@ func (s *Store) insertAccessToken(ctx context.Context, tx *sql.Tx, t storage.Acc
 	return nil
 }
 
+// insertTokens stores rt and at in tx, each when non-nil.
+func (s *Store) insertTokens(ctx context.Context, tx *sql.Tx, rt *storage.RefreshToken, at *storage.AccessToken) error {
+	if rt != nil {
+		if err := s.insertRefreshToken(ctx, tx, *rt); err != nil {
+			return err
+		}
+	}
+	if at != nil {
+		return s.insertAccessToken(ctx, tx, *at)
+	}
+	return nil
+}
+
 // CreateRefreshToken stores rt and, when at is non-nil, at in one
 // transaction; ErrAlreadyExists if either key is taken.
 func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken, at *storage.AccessToken) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.insertRefreshToken(ctx, tx, rt); err != nil {
-			return err
-		}
-		if at != nil {
-			return s.insertAccessToken(ctx, tx, *at)
-		}
-		return nil
+		return s.insertTokens(ctx, tx, &rt, at)
 	})
 }
 
@@ -126,13 +133,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 		if n == 0 {
 			return fmt.Errorf("storage: refresh token: %w", storage.ErrNotFound)
 		}
-		if err := s.insertRefreshToken(ctx, tx, next); err != nil {
-			return err
-		}
-		if at != nil {
-			return s.insertAccessToken(ctx, tx, *at)
-		}
-		return nil
+		return s.insertTokens(ctx, tx, &next, at)
 	})
 }
 
