@@ -88,8 +88,8 @@ func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthReq
 
 // AuthRequestByCode reads the request of a code. The code is the
 // request's ID sealed with the provider's key (zitadel's scheme,
-// tokenCrypto); the request must be done and live. Issuing the tokens
-// redeems it (redeem): a code works once, even when two token requests
+// tokenCrypto); the request must be done and live. Storing the tokens
+// redeems it (storeTokens): a code works once, even when two token requests
 // race with it, and nothing but the request is stored. A refused code is
 // audited: a replayed one may have been intercepted (RFC 6749 §10.5).
 func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
@@ -118,17 +118,6 @@ func (o oidcStorage) refuseCode(ctx context.Context, reason string) error {
 	o.s.audit(ctx, storage.Event{Type: "token.code_refused", Actor: "client:" + clientID, ClientID: clientID,
 		Outcome: "failure", Details: map[string]string{"reason": reason}})
 	return oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
-}
-
-// redeem stores the tokens issued for a code and removes its request in
-// one write; a request another token request redeemed first refuses the
-// code.
-func (o oidcStorage) redeem(ctx context.Context, ar *authRequest, rt *storage.RefreshToken, at storage.AccessToken) error {
-	err := o.s.store.RedeemAuthRequest(ctx, ar.stored.ID, rt, at)
-	if errors.Is(err, storage.ErrNotFound) {
-		return o.refuseCode(ctx, "already used, expired or unknown")
-	}
-	return err
 }
 
 // SaveAuthCode stores nothing: the code zitadel made is the request's ID,
@@ -168,19 +157,38 @@ func (o oidcStorage) accessToken(g grant, now time.Time, refreshID string) stora
 	}
 }
 
+// storeTokens stores the tokens a response issues for req, in one write
+// with what they spend: a code's request (redeemed once; a request another
+// token request redeemed first refuses the code) or the refresh token
+// current (rotated once). Nothing to spend: a client credentials grant.
+func (o oidcStorage) storeTokens(ctx context.Context, req op.TokenRequest, current string, rt *storage.RefreshToken, at storage.AccessToken) error {
+	switch ar, _ := req.(*authRequest); {
+	case current != "":
+		err := o.s.store.RotateRefreshToken(ctx, tokenHash(current), *rt, &at)
+		if errors.Is(err, storage.ErrNotFound) {
+			return oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used")
+		}
+		return err
+	case ar != nil && ar.byCode:
+		err := o.s.store.RedeemAuthRequest(ctx, ar.stored.ID, rt, at)
+		if errors.Is(err, storage.ErrNotFound) {
+			return o.refuseCode(ctx, "already used, expired or unknown")
+		}
+		return err
+	case rt != nil:
+		return o.s.store.CreateRefreshToken(ctx, *rt, &at)
+	default:
+		return o.s.store.CreateAccessToken(ctx, at)
+	}
+}
+
 func (o oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	g, ok := grantOf(req)
 	if !ok {
 		return "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
 	}
 	at := o.accessToken(g, o.s.now(), "")
-	var err error
-	if ar, ok := req.(*authRequest); ok && ar.byCode {
-		err = o.redeem(ctx, ar, nil, at)
-	} else {
-		err = o.s.store.CreateAccessToken(ctx, at)
-	}
-	if err != nil {
+	if err := o.storeTokens(ctx, req, "", nil, at); err != nil {
 		return "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
@@ -200,18 +208,7 @@ func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.To
 		CreatedAt: now, ExpiresAt: now.Add(o.s.cfg.Tokens.RefreshTokenTTL),
 	}
 	at := o.accessToken(g, now, rt.ID)
-	var err error
-	if current != "" {
-		err = o.s.store.RotateRefreshToken(ctx, tokenHash(current), rt, &at)
-		if errors.Is(err, storage.ErrNotFound) {
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used")
-		}
-	} else if ar, ok := req.(*authRequest); ok && ar.byCode {
-		err = o.redeem(ctx, ar, &rt, at)
-	} else {
-		err = o.s.store.CreateRefreshToken(ctx, rt, &at)
-	}
-	if err != nil {
+	if err := o.storeTokens(ctx, req, current, &rt, at); err != nil {
 		return "", "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
