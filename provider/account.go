@@ -61,16 +61,13 @@ type pendingEnrolment struct {
 // accountUser returns the signed-in user of the browser, or starts a
 // login that comes back to returnTo (and returns ok=false).
 func (s *Server) accountUser(w http.ResponseWriter, r *http.Request, returnTo string) (storage.Session, storage.User, bool) {
-	sess, err := s.browserSession(r)
+	sess, u, err := s.browserSession(r)
 	if err != nil {
 		s.serverError(w, r, "load session", err)
 		return sess, storage.User{}, false
 	}
-	if sess.UserID != "" {
-		u, err := s.store.GetUser(r.Context(), sess.UserID)
-		if err == nil && u.Active {
-			return sess, u, true
-		}
+	if sess.UserID != "" && u.ID == sess.UserID && u.Active {
+		return sess, u, true
 	}
 	s.startOwnLogin(w, r, returnTo, nil, nil)
 	return sess, storage.User{}, false

@@ -29,7 +29,7 @@ type adminView struct {
 // within admin.max_auth_age (else it sends them to step up, like any
 // relying party would) and holding manage_mfa.
 func (s *Server) adminSession(w http.ResponseWriter, r *http.Request, returnTo string) (context.Context, storage.User, bool) {
-	sess, err := s.browserSession(r)
+	sess, u, err := s.browserSession(r)
 	if err != nil {
 		s.serverError(w, r, "load session", err)
 		return nil, storage.User{}, false
@@ -44,11 +44,7 @@ func (s *Server) adminSession(w http.ResponseWriter, r *http.Request, returnTo s
 	maxAge := s.cfg.Admin.MaxAuthAge
 	req := authflow.Request{ACRValues: []string{lvl.Canonical()}, Essential: true, MaxAge: &maxAge, Started: s.now()}
 	d := authflow.Decide(s.policy, req, flowFactors(sess.Factors), nil, s.now())
-	var u storage.User
-	if sess.UserID != "" {
-		u, err = s.store.GetUser(r.Context(), sess.UserID)
-	}
-	if sess.UserID == "" || err != nil || !u.Active || d.Step != authflow.StepDone || d.Result.ACR != lvl.Canonical() {
+	if sess.UserID == "" || u.ID != sess.UserID || !u.Active || d.Step != authflow.StepDone || d.Result.ACR != lvl.Canonical() {
 		secs := uint(maxAge.Seconds())
 		s.startOwnLogin(w, r, returnTo, []string{lvl.Canonical()}, &secs)
 		return nil, storage.User{}, false

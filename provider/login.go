@@ -57,12 +57,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sess, err := s.browserSession(r)
+	sess, user, err := s.browserSession(r)
 	if err != nil {
 		s.serverError(w, r, "load session", err)
 		return
 	}
-	s.advance(w, r, ar, sess, "")
+	s.advance(w, r, ar, sess, user)
 }
 
 // flowRequest translates the stored OIDC request for authflow.
@@ -81,20 +81,15 @@ func (ar *authRequest) flowRequest() authflow.Request {
 	return req
 }
 
-// advance asks authflow what comes next and does it.
-func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, formError string) {
+// advance asks authflow what comes next for the browser's session and its
+// user (sessionUser) and does it.
+func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, sessionUser storage.User) {
 	ctx := r.Context()
 	var factors []authflow.Factor
 	var user storage.User
-	if sess.UserID != "" && (ar.data.HintSubject == "" || ar.data.HintSubject == sess.UserID) {
-		u, err := s.store.GetUser(ctx, sess.UserID)
-		switch {
-		case err == nil && u.Active:
-			user, factors = u, flowFactors(sess.Factors)
-		case err != nil && !errors.Is(err, storage.ErrNotFound):
-			s.serverError(w, r, "load user", err)
-			return
-		}
+	if sess.UserID != "" && sessionUser.ID == sess.UserID && sessionUser.Active &&
+		(ar.data.HintSubject == "" || ar.data.HintSubject == sess.UserID) {
+		user, factors = sessionUser, flowFactors(sess.Factors)
 	}
 	d, final := s.decideFromFactors(ar, factors)
 	if user.ID != "" && !final {
@@ -111,11 +106,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 		if user.Username != "" {
 			username = user.Username
 		}
-		status := http.StatusOK
-		if formError != "" {
-			status = http.StatusUnauthorized
-		}
-		s.renderLogin(w, r, status, ar, username, formError)
+		s.renderLogin(w, r, http.StatusOK, ar, username, "")
 	case authflow.StepMethod:
 		s.showMethod(w, r, ar, user, d, r.URL.Query().Get("method"), "", http.StatusOK)
 	case authflow.StepDone:
@@ -259,7 +250,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	sess, err := s.browserSession(r)
+	sess, _, err := s.browserSession(r)
 	if err != nil {
 		s.serverError(w, r, "load session", err)
 		return

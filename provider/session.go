@@ -66,18 +66,19 @@ func (s *Server) sessionIDFromCookie(r *http.Request) string {
 	return sid
 }
 
-// browserSession loads the server side of the browser's session; a
-// missing or expired one is a zero Session without error.
-func (s *Server) browserSession(r *http.Request) (storage.Session, error) {
+// browserSession loads the server side of the browser's session with its
+// user, in one read. A missing or expired session is a zero Session, and a
+// session whose user is gone has the zero User, without error.
+func (s *Server) browserSession(r *http.Request) (storage.Session, storage.User, error) {
 	sid := s.sessionIDFromCookie(r)
 	if sid == "" {
-		return storage.Session{}, nil
+		return storage.Session{}, storage.User{}, nil
 	}
-	sess, err := s.store.GetSession(r.Context(), sid)
+	sess, user, err := s.store.GetSessionUser(r.Context(), sid)
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Session{}, nil
+		return storage.Session{}, storage.User{}, nil
 	}
-	return sess, err
+	return sess, user, err
 }
 
 // nextSession is the session that records a completed factor. It always

@@ -111,17 +111,13 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	again := "/login?id=" + ar.GetID()
-	sess, err := s.browserSession(r)
+	sess, user, err := s.browserSession(r)
 	if err != nil {
 		s.serverError(w, r, "load session", err)
 		return
 	}
-	if sess.UserID == "" || (ar.data.HintSubject != "" && ar.data.HintSubject != sess.UserID) {
-		http.Redirect(w, r, again, http.StatusSeeOther)
-		return
-	}
-	user, err := s.store.GetUser(ctx, sess.UserID)
-	if err != nil || !user.Active {
+	if sess.UserID == "" || user.ID != sess.UserID || !user.Active ||
+		(ar.data.HintSubject != "" && ar.data.HintSubject != sess.UserID) {
 		http.Redirect(w, r, again, http.StatusSeeOther)
 		return
 	}

@@ -71,6 +71,11 @@ type Store interface {
 
 	// GetSession returns the session by ID.
 	GetSession(ctx context.Context, id string) (Session, error)
+	// GetSessionUser returns the session by ID with its user, in one read.
+	// The user is the zero User when the session has none or its user no
+	// longer exists; an absent or expired session is ErrNotFound, as in
+	// GetSession.
+	GetSessionUser(ctx context.Context, id string) (Session, User, error)
 	// UpdateSession applies fn to the session inside one transaction.
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
 	// DeleteSession removes a session; absent is not an error.

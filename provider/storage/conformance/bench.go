@@ -62,3 +62,45 @@ func BenchRedeemAuthRequest(b *testing.B, s storage.Store) {
 		}
 	})
 }
+
+// BenchGetSessionUser measures reading a session and its user, as a login
+// page does, from parallel goroutines: in one read with GetSessionUser,
+// and in two with GetSession then GetUser.
+func BenchGetSessionUser(b *testing.B, s storage.Store) {
+	ctx := b.Context()
+	if err := s.CreateUser(ctx, newUser("u1", "alice")); err != nil {
+		b.Fatal(err)
+	}
+	if err := createSession(ctx, s, newSession("s1", "u1", future())); err != nil {
+		b.Fatal(err)
+	}
+	reads := []struct {
+		name string
+		read func() error
+	}{
+		{"GetSessionUser", func() error {
+			_, _, err := s.GetSessionUser(ctx, "s1")
+			return err
+		}},
+		{"GetSession+GetUser", func() error {
+			sess, err := s.GetSession(ctx, "s1")
+			if err != nil {
+				return err
+			}
+			_, err = s.GetUser(ctx, sess.UserID)
+			return err
+		}},
+	}
+	for _, r := range reads {
+		b.Run(r.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := r.read(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

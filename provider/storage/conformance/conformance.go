@@ -25,6 +25,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"AuthRequests", testAuthRequests},
 		{"RedeemAuthRequest", testRedeemAuthRequest},
 		{"Sessions", testSessions},
+		{"GetSessionUser", testGetSessionUser},
 		{"SaveLogin", testSaveLogin},
 		{"RefreshTokens", testRefreshTokens},
 		{"RotateRefreshToken", testRotateRefreshToken},

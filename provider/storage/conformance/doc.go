@@ -11,8 +11,8 @@
 // purging, event filtering and, with many goroutines at once, the "exactly
 // one wins" and "exactly k allowed" promises. RunReplicaTests repeats the
 // concurrency tests over two stores sharing one database, as replicas do.
-// BenchRotateRefreshToken and BenchRedeemAuthRequest are the benchmark bodies
-// the backends share.
+// BenchRotateRefreshToken, BenchRedeemAuthRequest and BenchGetSessionUser
+// are the benchmark bodies the backends share.
 //
 // Time is passed in explicitly wherever the interface takes a now; expiries
 // that the store judges by its own clock are set an hour away from

@@ -281,6 +281,44 @@ func testSessions(t *testing.T, s storage.Store) {
 	must(t, "SaveLogin rotating from an absent session", err)
 }
 
+// testGetSessionUser: GetSessionUser reads in one what GetSession and
+// GetUser read in two, with the zero user where GetUser finds none.
+func testGetSessionUser(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	alice, err := s.GetUser(ctx, "u1")
+	must(t, "GetUser", err)
+	// Users cannot be deleted and sessions.user_id is no foreign key: a
+	// session of a user never created stands for one whose user is gone.
+	for _, sess := range []storage.Session{
+		newSession("s1", "u1", future()),
+		{ID: "s0", ExpiresAt: future()},
+		newSession("s2", "never-created", future()),
+		newSession("s3", "u1", past()),
+	} {
+		must(t, "SaveLogin of a new session", createSession(ctx, s, sess))
+	}
+	for _, c := range []struct {
+		what, id string
+		user     storage.User
+	}{
+		{"a session with its user", "s1", alice},
+		{"a session without a user", "s0", storage.User{}},
+		{"a session whose user is absent", "s2", storage.User{}},
+	} {
+		sess, u, err := s.GetSessionUser(ctx, c.id)
+		must(t, "GetSessionUser of "+c.what, err)
+		want, err := s.GetSession(ctx, c.id)
+		must(t, "GetSession", err)
+		mustEqual(t, "GetSessionUser session of "+c.what, sess, want)
+		mustEqual(t, "GetSessionUser user of "+c.what, u, c.user)
+	}
+	_, _, err = s.GetSessionUser(ctx, "nope")
+	mustErr(t, "GetSessionUser unknown", err, storage.ErrNotFound)
+	_, _, err = s.GetSessionUser(ctx, "s3")
+	mustErr(t, "GetSessionUser expired", err, storage.ErrNotFound)
+}
+
 // testSaveLogin: the session, the request and the events of a login step
 // are written together, or none of them.
 func testSaveLogin(t *testing.T, s storage.Store) {

@@ -117,10 +117,19 @@ func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.Re
 	return nil
 }
 
-const sessionCols = `id, user_id, factors, created_at, updated_at, expires_at`
+const (
+	sessionCols   = `id, user_id, factors, created_at, updated_at, expires_at`
+	getSessionSQL = `SELECT ` + sessionCols + ` FROM sessions
+		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`
+	// The derived tables make s.* sessionCols and u.* userCols, in order.
+	getSessionUserSQL = `SELECT s.*, u.* FROM (` + getSessionSQL + `) s
+		JOIN (SELECT ` + userCols + ` FROM users) u ON u.id = s.user_id`
+)
 
-func scanSession(row pgx.Row, s *storage.Session) error {
-	if err := row.Scan(&s.ID, &s.UserID, js(&s.Factors), tc(&s.CreatedAt), tc(&s.UpdatedAt), tc(&s.ExpiresAt)); err != nil {
+// scanSession scans sessionCols into s, then the row's further columns
+// into more.
+func scanSession(row pgx.Row, s *storage.Session, more ...any) error {
+	if err := row.Scan(append([]any{&s.ID, &s.UserID, js(&s.Factors), tc(&s.CreatedAt), tc(&s.UpdatedAt), tc(&s.ExpiresAt)}, more...)...); err != nil {
 		return err
 	}
 	for i := range s.Factors {
@@ -184,12 +193,27 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 // GetSession returns the live session by ID.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
 	var sess storage.Session
-	err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
-		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`, id, liveNow()), &sess)
-	if err != nil {
+	if err := scanSession(s.pool.QueryRow(ctx, getSessionSQL, id, liveNow()), &sess); err != nil {
 		return storage.Session{}, sessionErr(err, id)
 	}
 	return sess, nil
+}
+
+// GetSessionUser returns the live session by ID with its user, in one read
+// unless the session has no user or its user is absent: then the session
+// is read alone, with the zero user.
+func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session, storage.User, error) {
+	var sess storage.Session
+	var u storage.User
+	err := scanSession(s.pool.QueryRow(ctx, getSessionUserSQL, id, liveNow()), &sess, userDest(&u)...)
+	if errors.Is(err, pgx.ErrNoRows) { // no such session, or a session without its user
+		sess, err = s.GetSession(ctx, id)
+		return sess, storage.User{}, err
+	}
+	if err != nil {
+		return storage.Session{}, storage.User{}, sessionErr(err, id)
+	}
+	return sess, u, nil
 }
 
 // UpdateSession applies fn to the live session while its row is locked.

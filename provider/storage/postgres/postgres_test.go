@@ -63,3 +63,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 func BenchmarkRedeemAuthRequest(b *testing.B) {
 	conformance.BenchRedeemAuthRequest(b, pgtest.Open(b, ""))
 }
+
+func BenchmarkGetSessionUser(b *testing.B) {
+	conformance.BenchGetSessionUser(b, pgtest.Open(b, ""))
+}

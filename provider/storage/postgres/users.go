@@ -12,10 +12,13 @@ import (
 
 const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_sub, created_at, updated_at`
 
-func scanUser(row pgx.Row, u *storage.User) error {
-	return row.Scan(&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
-		js(&u.Permissions), &u.UpstreamSub, tc(&u.CreatedAt), tc(&u.UpdatedAt))
+// userDest returns the scan destinations of userCols.
+func userDest(u *storage.User) []any {
+	return []any{&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
+		js(&u.Permissions), &u.UpstreamSub, tc(&u.CreatedAt), tc(&u.UpdatedAt)}
 }
+
+func scanUser(row pgx.Row, u *storage.User) error { return row.Scan(userDest(u)...) }
 
 func userErr(err error, key string) error {
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -121,11 +121,19 @@ func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.Re
 	})
 }
 
-const sessionCols = `id, user_id, factors, created_at, updated_at, expires_at`
+const (
+	sessionCols   = `id, user_id, factors, created_at, updated_at, expires_at`
+	getSessionSQL = `SELECT ` + sessionCols + ` FROM sessions
+		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`
+	// The derived tables make s.* sessionCols and u.* userCols, in order.
+	getSessionUserSQL = `SELECT s.*, u.* FROM (` + getSessionSQL + `) s
+		JOIN (SELECT ` + userCols + ` FROM users) u ON u.id = s.user_id`
+)
 
-func scanSession(row scanner) (storage.Session, error) {
+// scanSession scans sessionCols, then the row's further columns into more.
+func scanSession(row scanner, more ...any) (storage.Session, error) {
 	var s storage.Session
-	err := row.Scan(&s.ID, &s.UserID, js(&s.Factors), ts(&s.CreatedAt), ts(&s.UpdatedAt), ts(&s.ExpiresAt))
+	err := row.Scan(append([]any{&s.ID, &s.UserID, js(&s.Factors), ts(&s.CreatedAt), ts(&s.UpdatedAt), ts(&s.ExpiresAt)}, more...)...)
 	for i := range s.Factors {
 		s.Factors[i].Time = s.Factors[i].Time.UTC()
 	}
@@ -185,12 +193,27 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 
 // GetSession returns the live session by ID.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
-	sess, err := scanSession(s.readRow(ctx, `SELECT `+sessionCols+` FROM sessions
-		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`, id, liveNow()))
+	sess, err := scanSession(s.readRow(ctx, getSessionSQL, id, liveNow()))
 	if err != nil {
 		return storage.Session{}, sessionErr(err, id)
 	}
 	return sess, nil
+}
+
+// GetSessionUser returns the live session by ID with its user, in one read
+// unless the session has no user or its user is absent: then the session
+// is read alone, with the zero user.
+func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session, storage.User, error) {
+	var u storage.User
+	sess, err := scanSession(s.readRow(ctx, getSessionUserSQL, id, liveNow()), userDest(&u)...)
+	if errors.Is(err, sql.ErrNoRows) { // no such session, or a session without its user
+		sess, err = s.GetSession(ctx, id)
+		return sess, storage.User{}, err
+	}
+	if err != nil {
+		return storage.Session{}, storage.User{}, sessionErr(err, id)
+	}
+	return sess, u, nil
 }
 
 // UpdateSession applies fn to the live session in one write transaction.

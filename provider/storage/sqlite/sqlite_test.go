@@ -61,3 +61,4 @@ func TestOpenFails(t *testing.T) {
 
 func BenchmarkRotateRefreshToken(b *testing.B) { conformance.BenchRotateRefreshToken(b, newStore(b)) }
 func BenchmarkRedeemAuthRequest(b *testing.B)  { conformance.BenchRedeemAuthRequest(b, newStore(b)) }
+func BenchmarkGetSessionUser(b *testing.B)     { conformance.BenchGetSessionUser(b, newStore(b)) }

@@ -18,10 +18,15 @@ var (
 		permissions = ?, upstream_sub = ?, updated_at = ? WHERE id = ? RETURNING ` + userCols)
 )
 
+// userDest returns the scan destinations of userCols.
+func userDest(u *storage.User) []any {
+	return []any{&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
+		js(&u.Permissions), &u.UpstreamSub, ts(&u.CreatedAt), ts(&u.UpdatedAt)}
+}
+
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
-	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
-		js(&u.Permissions), &u.UpstreamSub, ts(&u.CreatedAt), ts(&u.UpdatedAt))
+	err := row.Scan(userDest(&u)...)
 	return u, err
 }
 
