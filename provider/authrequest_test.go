@@ -1,11 +1,17 @@
 package provider
 
 import (
+	"context"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
 )
 
 // TestAsStored: an update starts from the request as stored. When the row
@@ -51,5 +57,34 @@ func TestAsStored(t *testing.T) {
 
 	if _, err := read.asStored(storage.AuthRequest{ID: "ar1", Data: []byte("{")}); err == nil {
 		t.Error("a changed row that is not JSON decoded without error")
+	}
+}
+
+// TestCreatedRequestIsTheStoredRow: the request CreateAuthRequest returns,
+// which the authorization endpoint hands to the login page it serves, is
+// the row as the store keeps it (to the microsecond), so the first update
+// of it decodes nothing (asStored).
+func TestCreatedRequestIsTheStoredRow(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stepup.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := &Server{store: st, clients: map[string]*client{"web": {cfg: config.Client{ID: "web", Secret: "s3cret"}}},
+		now: func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC) }}
+	s.cfg.Tokens.AuthRequestTTL = 30 * time.Minute
+	created, err := oidcStorage{s}.CreateAuthRequest(ctx, &oidc.AuthRequest{ClientID: "web", ResponseType: oidc.ResponseTypeCode,
+		RedirectURI: "https://rp.example/cb", Scopes: []string{"openid"}, ACRValues: []string{"aal2"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := created.(*authRequest)
+	row, err := st.GetAuthRequest(ctx, ar.GetID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameRow(ar.stored, row) {
+		t.Fatalf("created %+v\nstored  %+v", ar.stored, row)
 	}
 }

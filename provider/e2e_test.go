@@ -108,6 +108,62 @@ func TestSingleSignOn(t *testing.T) {
 	}
 }
 
+// TestAuthorizeAnswersInPlace checks that the authorization endpoint
+// answers a browser's GET with the login page itself, and a session that
+// satisfies the request with the callback, without a redirect through
+// /login; a POST still redirects there.
+func TestAuthorizeAnswersInPlace(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	once := &http.Client{Jar: b.Client.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	authorize := func(method string, ar testenv.AuthRequest) *http.Response {
+		t.Helper()
+		u, _ := url.Parse(ar.URL)
+		var resp *http.Response
+		var err error
+		if method == http.MethodGet {
+			resp, err = once.Get(ar.URL)
+		} else {
+			resp, err = once.PostForm(u.Scheme+"://"+u.Host+u.Path, u.Query())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+
+	resp := authorize(http.MethodPost, rp.AuthURL(nil))
+	if loc, _ := resp.Location(); resp.StatusCode != http.StatusFound || loc == nil || loc.Path != "/login" {
+		t.Fatalf("POST /authorize: %d to %v, want a redirect to /login", resp.StatusCode, loc)
+	}
+	resp = authorize(http.MethodGet, rp.AuthURL(nil))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "form-action") {
+		t.Fatalf("GET /authorize: %d, want the login page", resp.StatusCode)
+	}
+
+	ar := rp.AuthURL(nil)
+	p := b.Get(ar.URL)
+	if !p.IsLoginPage() || !strings.HasSuffix(p.URL.Path, "/authorize") {
+		t.Fatalf("GET /authorize answered from %s; want the login page in place", p.URL)
+	}
+	if _, err := rp.Exchange(testenv.MustCallback(t, b.SubmitPassword(p, "alice", alicePassword)).Code(t), ar); err != nil {
+		t.Fatal(err)
+	}
+
+	ar = rp.AuthURL(nil)
+	resp = authorize(http.MethodGet, ar)
+	loc, _ := resp.Location()
+	if resp.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("code") == "" {
+		t.Fatalf("signed in: GET /authorize: %d to %v, want the callback with a code", resp.StatusCode, loc)
+	}
+	if _, err := rp.Exchange(loc.Query().Get("code"), ar); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPromptLoginAsksAgain(t *testing.T) {
 	env := testenv.New(t)
 	env.AddUser(t, "alice", alicePassword)

@@ -53,9 +53,12 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, what string
 
 // handleLogin shows whatever the login needs next, or finishes it.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	ar, ok := s.loadRequest(w, r, r.URL.Query().Get("id"))
+	id := r.URL.Query().Get("id")
+	ar, ok := handedOver(r, id)
 	if !ok {
-		return
+		if ar, ok = s.loadRequest(w, r, id); !ok {
+			return
+		}
 	}
 	sess, user, err := s.browserSession(r)
 	if err != nil {

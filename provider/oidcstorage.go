@@ -45,7 +45,9 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 			return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
 		}
 	}
-	now := s.now()
+	// The stores keep microseconds: so truncated, ar is the row as stored,
+	// and an update of it needs no decoding (asStored).
+	now := s.now().Truncate(time.Microsecond)
 	data := authRequestData{
 		RedirectURI:         req.RedirectURI,
 		State:               req.State,
@@ -72,9 +74,11 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 		stored: storage.AuthRequest{ID: newID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
 		data:   data,
 	}
-	if err := s.store.CreateAuthRequest(ctx, ar.encode()); err != nil {
+	ar.stored = ar.encode()
+	if err := s.store.CreateAuthRequest(ctx, ar.stored); err != nil {
 		return nil, err
 	}
+	createdRequest(ctx, ar)
 	return ar, nil
 }
 

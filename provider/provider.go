@@ -38,6 +38,8 @@ type Server struct {
 	op      op.OpenIDProvider
 	metrics *metrics
 	handler http.Handler
+	// pages are stepup's own pages, behind CSRF protection.
+	pages http.Handler
 
 	// rs256Clients: some client signs with RS256, so the algorithm
 	// depends on the client (see intercept).

@@ -54,6 +54,7 @@ func (s *Server) routes() http.Handler {
 			inner.ServeHTTP(w, csrf.PlaintextHTTPRequest(r))
 		})
 	}
+	s.pages = page
 	mux.Handle("/login", page)
 	mux.Handle("/login/", page)
 	mux.Handle("/logged-out", page)
@@ -113,6 +114,10 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 					}
 					ctx = context.WithValue(ctx, claimsRequestKey{}, acr)
 				}
+			}
+			if r.Method == http.MethodGet {
+				s.authorizeInPlace(w, r.WithContext(ctx), next)
+				return
 			}
 		case strings.HasSuffix(path, "/oauth/token"):
 			id, _, ok := r.BasicAuth()

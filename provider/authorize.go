@@ -1,0 +1,104 @@
+package provider
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"net/url"
+)
+
+// The authorization endpoint answers a browser with the login page itself,
+// as Keycloak's and Entra ID's do, not with a redirect to it: a round trip
+// less for every sign-in, and for a session that already satisfies the
+// request the client gets its code straight away. zitadel's handler parses,
+// validates and stores the request and then redirects to the client's
+// LoginURL; heldRedirect holds that one redirect back, and the page is
+// served in its place. Every other answer (an error for the client, an
+// error page) passes through unchanged. Only GET is served in place: the
+// login page is behind CSRF protection, which a POST would have to pass.
+
+// createdKey is the context key of the slot CreateAuthRequest fills with
+// the request it stored.
+type createdKey struct{}
+
+// createdSlot receives the request zitadel's handler created.
+type createdSlot struct{ ar *authRequest }
+
+// createdRequest records ar in the request's slot, if it has one.
+func createdRequest(ctx context.Context, ar *authRequest) {
+	if slot, ok := ctx.Value(createdKey{}).(*createdSlot); ok {
+		slot.ar = ar
+	}
+}
+
+// handedOver is the request the authorization endpoint created and hands
+// to the login page it serves in place, if id names it.
+func handedOver(r *http.Request, id string) (*authRequest, bool) {
+	slot, ok := r.Context().Value(createdKey{}).(*createdSlot)
+	if !ok || slot.ar == nil || slot.ar.GetID() != id {
+		return nil, false
+	}
+	return slot.ar, true
+}
+
+// heldRedirect buffers the header of zitadel's answer until its status is
+// known, and holds back the redirect to the login page of the created
+// request.
+type heldRedirect struct {
+	w      http.ResponseWriter
+	header http.Header
+	slot   *createdSlot
+	login  func(ar *authRequest) string
+	// held: the redirect to the login page was held back; wrote: the
+	// answer went to the client.
+	held, wrote bool
+}
+
+func (h *heldRedirect) Header() http.Header { return h.header }
+
+func (h *heldRedirect) WriteHeader(code int) {
+	if h.held || h.wrote {
+		return
+	}
+	if ar := h.slot.ar; ar != nil && code == http.StatusFound && h.header.Get("Location") == h.login(ar) {
+		h.held = true
+		return
+	}
+	h.wrote = true
+	maps.Copy(h.w.Header(), h.header)
+	h.w.WriteHeader(code)
+}
+
+func (h *heldRedirect) Write(b []byte) (int, error) {
+	if h.held {
+		return len(b), nil // the redirect's little HTML body
+	}
+	if !h.wrote {
+		h.WriteHeader(http.StatusOK)
+	}
+	return h.w.Write(b)
+}
+
+// authorizeInPlace runs zitadel's authorization endpoint (next) and serves
+// the login page in place of its redirect there.
+func (s *Server) authorizeInPlace(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	slot := &createdSlot{}
+	ctx := context.WithValue(r.Context(), createdKey{}, slot)
+	h := &heldRedirect{w: w, header: http.Header{}, slot: slot, login: func(ar *authRequest) string {
+		c, ok := s.clients[ar.GetClientID()]
+		if !ok {
+			return ""
+		}
+		return c.LoginURL(ar.GetID())
+	}}
+	next.ServeHTTP(h, r.WithContext(ctx))
+	switch {
+	case h.held:
+		page := r.Clone(ctx)
+		page.URL = &url.URL{Path: "/login", RawQuery: "id=" + url.QueryEscape(slot.ar.GetID())}
+		page.RequestURI, page.Form, page.PostForm = page.URL.RequestURI(), nil, nil
+		s.pages.ServeHTTP(w, page)
+	case !h.wrote:
+		h.WriteHeader(http.StatusOK)
+	}
+}
