@@ -10,25 +10,47 @@ import (
 // The authorization endpoint answers a browser with the login page itself,
 // as Keycloak's and Entra ID's do, not with a redirect to it: a round trip
 // less for every sign-in, and for a session that already satisfies the
-// request the client gets its code straight away. zitadel's handler parses,
-// validates and stores the request and then redirects to the client's
-// LoginURL; heldRedirect holds that one redirect back, and the page is
-// served in its place. Every other answer (an error for the client, an
-// error page) passes through unchanged. Only GET is served in place: the
-// login page is behind CSRF protection, which a POST would have to pass.
+// request the client gets its code straight away. zitadel's handler parses
+// and validates the request, creates it (CreateAuthRequest) and redirects
+// to the client's LoginURL; heldRedirect holds that one redirect back, and
+// the page is served in its place. Every other answer (an error for the
+// client, an error page) passes through unchanged. Only GET is served in
+// place: the login page is behind CSRF protection, which a POST would have
+// to pass.
+//
+// The request reaches the page unsaved, and the page stores it in the
+// write it makes anyway: with the challenge it begins (challengeFor), so
+// a step-up costs one write less. Any other page stores it first
+// (advance); a request refused at once is never stored. Were the redirect
+// not held, the request is stored before it goes out.
 
 // createdKey is the context key of the slot CreateAuthRequest fills with
-// the request it stored.
+// the request it created.
 type createdKey struct{}
 
 // createdSlot receives the request zitadel's handler created.
 type createdSlot struct{ ar *authRequest }
 
-// createdRequest records ar in the request's slot, if it has one.
-func createdRequest(ctx context.Context, ar *authRequest) {
-	if slot, ok := ctx.Value(createdKey{}).(*createdSlot); ok {
-		slot.ar = ar
+// createdInPlace records ar, not yet stored, in the request's slot, if it
+// has one, and says whether it did.
+func createdInPlace(ctx context.Context, ar *authRequest) bool {
+	slot, ok := ctx.Value(createdKey{}).(*createdSlot)
+	if ok {
+		ar.unsaved, slot.ar = true, ar
 	}
+	return ok
+}
+
+// saveCreated stores a request created in place, unless it already is.
+func (s *Server) saveCreated(ctx context.Context, ar *authRequest) error {
+	if !ar.unsaved {
+		return nil
+	}
+	if err := s.store.CreateAuthRequest(ctx, ar.stored); err != nil {
+		return err
+	}
+	ar.unsaved = false
+	return nil
 }
 
 // handedOver is the request the authorization endpoint created and hands
@@ -49,6 +71,8 @@ type heldRedirect struct {
 	header http.Header
 	slot   *createdSlot
 	login  func(ar *authRequest) string
+	// save stores the created request when its redirect is not held.
+	save func(ar *authRequest)
 	// held: the redirect to the login page was held back; wrote: the
 	// answer went to the client.
 	held, wrote bool
@@ -60,9 +84,12 @@ func (h *heldRedirect) WriteHeader(code int) {
 	if h.held || h.wrote {
 		return
 	}
-	if ar := h.slot.ar; ar != nil && code == http.StatusFound && h.header.Get("Location") == h.login(ar) {
-		h.held = true
-		return
+	if ar := h.slot.ar; ar != nil {
+		if code == http.StatusFound && h.header.Get("Location") == h.login(ar) {
+			h.held = true
+			return
+		}
+		h.save(ar)
 	}
 	h.wrote = true
 	maps.Copy(h.w.Header(), h.header)
@@ -90,6 +117,10 @@ func (s *Server) authorizeInPlace(w http.ResponseWriter, r *http.Request, next h
 			return ""
 		}
 		return c.LoginURL(ar.GetID())
+	}, save: func(ar *authRequest) {
+		if err := s.saveCreated(ctx, ar); err != nil {
+			s.log.Error("save auth request", "err", err, "path", r.URL.Path)
+		}
 	}}
 	next.ServeHTTP(h, r.WithContext(ctx))
 	switch {

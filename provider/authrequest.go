@@ -75,6 +75,9 @@ type authRequest struct {
 	// removes it (RedeemAuthRequest), and GetID says so to
 	// DeleteAuthRequest.
 	byCode bool
+	// unsaved marks a request the authorization endpoint created for the
+	// login page it serves in place, which stores it (see authorize.go).
+	unsaved bool
 }
 
 var _ op.AuthRequest = (*authRequest)(nil)

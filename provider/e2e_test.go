@@ -111,7 +111,8 @@ func TestSingleSignOn(t *testing.T) {
 // TestAuthorizeAnswersInPlace checks that the authorization endpoint
 // answers a browser's GET with the login page itself, and a session that
 // satisfies the request with the callback, without a redirect through
-// /login; a POST still redirects there.
+// /login; a POST still redirects there. A request refused at once is not
+// stored.
 func TestAuthorizeAnswersInPlace(t *testing.T) {
 	env := testenv.New(t)
 	env.AddUser(t, "alice", alicePassword)
@@ -135,7 +136,16 @@ func TestAuthorizeAnswersInPlace(t *testing.T) {
 		return resp
 	}
 
-	resp := authorize(http.MethodPost, rp.AuthURL(nil))
+	// A request refused at once is answered without ever being stored.
+	resp := authorize(http.MethodGet, rp.AuthURL(url.Values{"prompt": {"none"}}))
+	if loc, _ := resp.Location(); loc == nil || loc.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none without a session: %d to %v", resp.StatusCode, loc)
+	}
+	if n, err := env.Store.PurgeExpired(t.Context(), env.Clock.Now().Add(24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("a refused request left %d rows (%v)", n, err)
+	}
+
+	resp = authorize(http.MethodPost, rp.AuthURL(nil))
 	if loc, _ := resp.Location(); resp.StatusCode != http.StatusFound || loc == nil || loc.Path != "/login" {
 		t.Fatalf("POST /authorize: %d to %v, want a redirect to /login", resp.StatusCode, loc)
 	}

@@ -103,6 +103,14 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 		}
 		d = authflow.Decide(s.policy, ar.flowRequest(), factors, methods, s.now())
 	}
+	// A method page stores a request created in place with its challenge;
+	// a refused one is not stored at all.
+	if d.Step != authflow.StepMethod && d.Step != authflow.StepError {
+		if err := s.saveCreated(ctx, ar); err != nil {
+			s.serverError(w, r, "save auth request", err)
+			return
+		}
+	}
 	switch d.Step {
 	case authflow.StepFirstFactor:
 		username := ar.data.LoginHint
@@ -135,7 +143,9 @@ func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authReq
 	}
 	s.audit(r.Context(), storage.Event{Type: "login.refused", UserID: userID, ClientID: ar.GetClientID(),
 		Outcome: "failure", Details: map[string]string{"error": string(oerr.ErrorType)}})
-	_ = s.store.DeleteAuthRequest(r.Context(), ar.GetID())
+	if !ar.unsaved {
+		_ = s.store.DeleteAuthRequest(r.Context(), ar.GetID())
+	}
 	if ar.data.Return != "" {
 		s.renderMessage(w, r, http.StatusForbidden, "Cannot continue",
 			"This page needs a second verification method, and none is available to you right now. Ask your administrator for help.")

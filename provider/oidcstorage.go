@@ -75,10 +75,12 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 		data:   data,
 	}
 	ar.stored = ar.encode()
+	if createdInPlace(ctx, ar) {
+		return ar, nil // the page served in place stores it (see authorize.go)
+	}
 	if err := s.store.CreateAuthRequest(ctx, ar.stored); err != nil {
 		return nil, err
 	}
-	createdRequest(ctx, ar)
 	return ar, nil
 }
 

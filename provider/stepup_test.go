@@ -59,6 +59,12 @@ func TestStepUpAsksOnlyForTheCode(t *testing.T) {
 	if code.Autocomplete != "one-time-code" || f.Values.Get("csrf_token") == "" {
 		t.Fatalf("challenge form: %+v", f)
 	}
+	// The authorization endpoint served the page, and stored the request
+	// with its challenge, in one write.
+	stored, err := env.Store.GetAuthRequest(t.Context(), f.Values.Get("id"))
+	if err != nil || !strings.Contains(string(stored.Data), `"challenges":{"totp":`) {
+		t.Fatalf("request behind the page served from %s: %v %s", p.URL.Path, err, stored.Data)
+	}
 	p = stepUp(t, b, p, testenv.TOTPCode(t, secret, env.Clock.Now()))
 	// The code's own POST answers the client: one redirect, no detour.
 	if p.URL.Path != "/login/verify" {

@@ -44,6 +44,10 @@ func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequ
 	ch, err := s.challengeFor(r.Context(), ar, user, name)
 	if err != nil {
 		s.log.Warn("begin challenge", "method", name, "err", err)
+		if err := s.saveCreated(r.Context(), ar); err != nil { // the page links to it
+			s.serverError(w, r, "save auth request", err)
+			return
+		}
 		p.Error = msgMethodDown
 		s.render(w, r, http.StatusServiceUnavailable, "method.html", p)
 		return
@@ -53,7 +57,8 @@ func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequ
 }
 
 // challengeFor returns the request's live challenge for a method, or
-// begins one and keeps it on the request (so any replica can verify it).
+// begins one and keeps it on the request (so any replica can verify it),
+// storing the request with it if it was created in place.
 func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage.User, name string) (challenge, error) {
 	if ch, ok := ar.data.Challenges[name]; ok && s.now().Before(ch.ExpiresAt) {
 		return ch, nil
@@ -72,7 +77,7 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 		ch.ExpiresAt = s.now().Add(5 * time.Minute)
 	}
 	ch.Fields = fieldsOf(c.Fields)
-	stored, err := s.store.UpdateAuthRequest(ctx, ar.GetID(), func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+	begun := func(cur storage.AuthRequest) (storage.AuthRequest, error) {
 		next, err := ar.asStored(cur)
 		if err != nil {
 			return cur, err
@@ -82,7 +87,16 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 		}
 		next.data.Challenges[name] = ch
 		return next.encode(), nil
-	})
+	}
+	var stored storage.AuthRequest
+	if ar.unsaved {
+		if stored, err = begun(ar.stored); err == nil {
+			err = s.store.CreateAuthRequest(ctx, stored)
+		}
+		ar.unsaved = err != nil
+	} else {
+		stored, err = s.store.UpdateAuthRequest(ctx, ar.GetID(), begun)
+	}
 	if err != nil {
 		return challenge{}, err
 	}
