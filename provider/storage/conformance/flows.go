@@ -55,6 +55,16 @@ func testAuthRequests(t *testing.T, s storage.Store) {
 	got, err = s.GetAuthRequest(ctx, "ar1")
 	must(t, "GetAuthRequest", err)
 	mustEqual(t, "GetAuthRequest after aborted update", got, want)
+	// An update's result is the row as stored, to the store's precision.
+	got, err = s.UpdateAuthRequest(ctx, "ar1", func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		cur.ID, cur.CreatedAt = "other", cur.CreatedAt.Add(time.Hour)
+		cur.ExpiresAt = cur.ExpiresAt.Add(1234 * time.Nanosecond)
+		return cur, nil
+	})
+	must(t, "UpdateAuthRequest to the nanosecond", err)
+	stored, err := s.GetAuthRequest(ctx, "ar1")
+	must(t, "GetAuthRequest", err)
+	mustEqual(t, "UpdateAuthRequest result against the row it stored", got, stored)
 	_, err = s.UpdateAuthRequest(ctx, "nope", func(cur storage.AuthRequest) (storage.AuthRequest, error) { return cur, nil })
 	mustErr(t, "UpdateAuthRequest unknown", err, storage.ErrNotFound)
 

@@ -16,7 +16,7 @@ var (
 	lockAuthRequestSQL   = writeSQL(`SELECT ` + authRequestCols + ` FROM auth_requests
 		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
 	updateAuthRequestSQL = writeSQL(`UPDATE auth_requests SET client_id = ?, session_id = ?, user_id = ?, done = ?,
-		data = ?, expires_at = ? WHERE id = ? RETURNING ` + authRequestCols)
+		data = ?, expires_at = ? WHERE id = ?`)
 	deleteAuthRequestSQL = writeSQL(`DELETE FROM auth_requests WHERE id = ?`)
 	redeemAuthRequestSQL = writeSQL(`DELETE FROM auth_requests
 		WHERE id = ? AND done AND (expires_at IS NULL OR expires_at > ?)`)
@@ -89,12 +89,13 @@ func (s *Store) updateAuthRequest(ctx context.Context, tx *sql.Tx, id string, fn
 	if err != nil {
 		return storage.AuthRequest{}, err
 	}
-	out, err := scanAuthRequest(s.queryRow(ctx, tx, updateAuthRequestSQL,
-		r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.ExpiresAt), id))
-	if err != nil {
+	if _, err := s.exec(ctx, tx, updateAuthRequestSQL,
+		r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.ExpiresAt), id); err != nil {
 		return storage.AuthRequest{}, fmt.Errorf("storage: update auth request: %w", err)
 	}
-	return out, nil
+	// The row as stored, without reading back its kilobyte of data.
+	r.ID, r.CreatedAt, r.ExpiresAt = cur.ID, cur.CreatedAt, asStored(r.ExpiresAt)
+	return r, nil
 }
 
 // DeleteAuthRequest removes the request; absent is not an error.

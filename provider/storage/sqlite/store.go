@@ -269,6 +269,14 @@ func micros(t time.Time) any {
 	return t.UnixMicro()
 }
 
+// asStored is t as a micros column reads it back.
+func asStored(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMicro(t.UnixMicro()).UTC()
+}
+
 // liveNow is the bound for "expires_at IS NULL OR expires_at > ?": rows are
 // live until their expiry passes.
 func liveNow() int64 { return time.Now().UnixMicro() }
