@@ -19,6 +19,12 @@ func BenchmarkVerify(b *testing.B) { benchVerify(b, "secret", "ok") }
 // instead of answering a callback, as TOTP and the temporary code do.
 func BenchmarkVerifyRecord(b *testing.B) { benchVerify(b, "rec/u", "record") }
 
+// BenchmarkVerifyPutOnAccept: host -> plugin Verify that reads the user's
+// record sent with the call and leaves its write to the host
+// (sdk.PutOnAccept), which makes it as it accepts, as TOTP does: the
+// storage write included, without a callback.
+func BenchmarkVerifyPutOnAccept(b *testing.B) { benchVerify(b, "rec/u", "on-accept") }
+
 // benchVerify stores the word under key and times the probe's Verify in
 // mode, which reads it back.
 func benchVerify(b *testing.B, key, mode string) {

@@ -662,3 +662,51 @@ func TestUserRecordsTravelWithTheCall(t *testing.T) {
 		t.Fatalf("stored after the call: %q@%d, %v", value, version, err)
 	}
 }
+
+// A method that leaves its write to the host (sdk.PutOnAccept) gets it
+// made as its result is accepted, without a call back, and only then.
+// When the record changed meanwhile, nothing is spent and the method is
+// asked again with the record as it is then; a method that keeps losing
+// fails with ErrInvalidResponse.
+func TestPutOnAccept(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	ctx := context.Background()
+	st := e.local(t, "probe").Storage()
+	if _, err := st.Put(ctx, "rec/u1", []byte("first"), sdk.MustNotExist, 0); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(mode, code string) (sdk.Result, int, error) {
+		t.Helper()
+		before := verifyCount(t, e)
+		r, err := p.Verify(ctx, sdk.VerifyRequest{UserID: "u1", ChallengeID: "c", Response: map[string]string{"mode": mode, "code": code}})
+		return r, verifyCount(t, e) - before, err
+	}
+	record := func() string {
+		t.Helper()
+		v, _, err := st.Get(ctx, "rec/u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v)
+	}
+
+	calls := e.backend.Calls()
+	r, _, err := verify("on-accept", "second")
+	// verify-count read twice, the record sent, the write: no call back.
+	if n := e.backend.Calls() - calls; n != 4 {
+		t.Errorf("an accepted verification made %d backend calls, want 4", n)
+	}
+	if err != nil || r.CredentialID != "first" || record() != "second" {
+		t.Fatalf("accepted: %+v, %v; record %q, want it written", r, err, record())
+	}
+	if _, _, err := verify("on-accept-fail", "third"); !errors.Is(err, sdk.ErrInvalidResponse) || record() != "second" {
+		t.Fatalf("refused: %v; record %q, want it unwritten", err, record())
+	}
+	if r, calls, err := verify("on-accept-race", "won"); err != nil || r.CredentialID != "raced" || calls != 2 || record() != "won" {
+		t.Fatalf("lost a race once: %+v, %d calls, %v; record %q, want a second call that wins", r, calls, err, record())
+	}
+	if _, calls, err := verify("on-accept-stale", "never"); !errors.Is(err, sdk.ErrInvalidResponse) || calls != 4 || record() != "raced" {
+		t.Fatalf("losing every race: %d calls, %v; record %q", calls, err, record())
+	}
+}

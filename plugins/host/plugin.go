@@ -311,22 +311,43 @@ func (p *Plugin) countAhead(ctx context.Context, op, userID string) (*pluginpb.C
 	return nil, nil
 }
 
+// acceptTries bounds how often Verify asks again when the write of an
+// accepted result lost a race.
+const acceptTries = 4
+
 // Verify checks a response; see sdk.Method. Never repeated after a crash.
-// The attempt is counted once, before the call (countAhead).
+// The attempt is counted once, before the call (countAhead). A result
+// that comes with a write to make on acceptance (sdk.PutOnAccept) counts
+// only once the write is made; when its record changed meanwhile, nothing
+// was spent, and the method is asked again with the records as they are
+// then (with the same count), as it would retry its own Put.
 func (p *Plugin) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Result, error) {
-	var out sdk.Result
 	count, counted := p.countAhead(ctx, sdk.OpVerify, req.UserID)
-	err := p.call(ctx, "verify", false, func(ctx context.Context, inst *instance) error {
-		r, err := inst.rpc.Verify(ctx, &pluginpb.VerifyRequest{
-			NowUnixNano: p.now(), UserId: req.UserID, ChallengeId: req.ChallengeID, Response: req.Response,
-			Records: p.records(ctx, req.UserID), Count: count, Counted: counted,
+	for range acceptTries {
+		var out sdk.Result
+		var put *pluginpb.PutRequest
+		err := p.call(ctx, "verify", false, func(ctx context.Context, inst *instance) error {
+			r, err := inst.rpc.Verify(ctx, &pluginpb.VerifyRequest{
+				NowUnixNano: p.now(), UserId: req.UserID, ChallengeId: req.ChallengeID, Response: req.Response,
+				Records: p.records(ctx, req.UserID), Count: count, Counted: counted, PutOnAccept: true,
+			})
+			if err == nil {
+				out, put = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId()}, r.GetOnAccept()
+			}
+			return err
 		})
-		if err == nil {
-			out = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId()}
+		if err != nil || put == nil {
+			return out, err
 		}
-		return err
-	})
-	return out, err
+		_, err = p.svc.Put(ctx, put.GetKey(), put.GetValue(), put.GetExpectVersion(), time.Duration(put.GetTtlNanos()))
+		switch {
+		case err == nil:
+			return out, nil
+		case !errors.Is(err, sdk.ErrConflict):
+			return sdk.Result{}, err
+		}
+	}
+	return sdk.Result{}, sdk.ErrInvalidResponse
 }
 
 // Enrol starts an enrolment; see sdk.Method.

@@ -102,11 +102,12 @@ func (countedProbe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyReques
 }
 
 // Verify counts itself in storage ("verify-count", so a test sees whether
-// the host sent it twice) and then behaves by Response["mode"].
+// the host sent it twice; not in the modes benchmarked) and then behaves
+// by Response["mode"].
 func (probe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
 	st := h.Storage()
 	mode := req.Response["mode"]
-	if mode != "ok" && mode != "record" {
+	if mode != "ok" && mode != "record" && mode != "on-accept" {
 		if err := bump(ctx, st, "verify-count"); err != nil {
 			return sdk.Result{}, err
 		}
@@ -143,6 +144,25 @@ func (probe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk
 			return sdk.Result{}, err
 		}
 		return sdk.Result{CredentialID: fmt.Sprintf("%s@%d", value, version)}, nil
+	case strings.HasPrefix(mode, "on-accept"): // leaves its write to the host
+		value, version, err := st.Get(ctx, "rec/"+req.UserID)
+		if err != nil {
+			return sdk.Result{}, err
+		}
+		// "on-accept-race": another replica writes the record meanwhile,
+		// the first time; "on-accept-stale": every time.
+		if mode == "on-accept-stale" || (mode == "on-accept-race" && string(value) != "raced") {
+			if _, err := st.Put(ctx, "rec/"+req.UserID, []byte("raced"), sdk.AnyVersion, 0); err != nil {
+				return sdk.Result{}, err
+			}
+		}
+		if err := sdk.PutOnAccept(ctx, h, "rec/"+req.UserID, []byte(req.Response["code"]), version, 0); err != nil {
+			return sdk.Result{}, err
+		}
+		if mode == "on-accept-fail" {
+			return sdk.Result{}, sdk.ErrInvalidResponse
+		}
+		return sdk.Result{AMR: []string{"otp"}, CredentialID: string(value)}, nil
 	case mode == "hang":
 		select {
 		case <-ctx.Done():

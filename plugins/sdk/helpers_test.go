@@ -74,3 +74,20 @@ func TestJSONAndLimit(t *testing.T) {
 		t.Fatalf("ids: %q %v", id, err)
 	}
 }
+
+// TestPutOnAcceptWithoutHostSupport: a host that does not write on
+// acceptance (here a local one) gets PutOnAccept as a Put at once, with
+// Put's compare-and-swap and its ErrConflict.
+func TestPutOnAcceptWithoutHostSupport(t *testing.T) {
+	ctx := context.Background()
+	h := localHost(t)
+	if err := sdk.PutOnAccept(ctx, h, "k", []byte("one"), sdk.MustNotExist, 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, version, err := h.Storage().Get(ctx, "k"); err != nil || string(v) != "one" || version != 1 {
+		t.Fatalf("after PutOnAccept: %q@%d, %v; want it written at once", v, version, err)
+	}
+	if err := sdk.PutOnAccept(ctx, h, "k", []byte("two"), sdk.MustNotExist, 0); !errors.Is(err, sdk.ErrConflict) {
+		t.Fatalf("stale PutOnAccept: %v, want ErrConflict", err)
+	}
+}

@@ -2,7 +2,10 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
 )
 
 // Host is what the host (stepup) offers a method during one call.
@@ -44,6 +47,29 @@ type Storage interface {
 	Delete(ctx context.Context, key string, expectVersion int64) error
 	// List returns the live keys that start with prefix, sorted.
 	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// PutOnAccept stores value under key, compare-and-swap at expectVersion
+// as Storage.Put does, as the host accepts this verification: the write
+// that spends what the response used (a code, a counter), made without a
+// round trip. Call it last in Verify, at most once, and return success:
+// the host writes only when Verify succeeds, and if the record changed
+// meanwhile (another verification won), it does not accept, and calls
+// Verify again with the records as they are then, as the method would
+// retry after ErrConflict. A host that does not offer it (an older one,
+// or a local host in tests) gets the Put at once, and its ErrConflict is
+// returned here as Put's would be.
+func PutOnAccept(ctx context.Context, h Host, key string, value []byte, expectVersion int64, ttl time.Duration) error {
+	rh, ok := h.(*remoteHost)
+	if !ok || !rh.accepting {
+		_, err := h.Storage().Put(ctx, key, value, expectVersion, ttl)
+		return err
+	}
+	if rh.onAccept != nil {
+		return errors.New("sdk: PutOnAccept called twice in one verification")
+	}
+	rh.onAccept = &pluginpb.PutRequest{Key: key, Value: value, ExpectVersion: expectVersion, TtlNanos: int64(ttl)}
+	return nil
 }
 
 // Size limits of Storage.

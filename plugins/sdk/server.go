@@ -100,13 +100,14 @@ func (s *methodServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) 
 	if req.GetCount() != nil && req.GetCounted() != nil {
 		h.rl = &countedRateLimit{remote: h.rl, req: req.GetCount(), res: req.GetCounted()}
 	}
+	h.accepting = req.GetPutOnAccept()
 	r, err := s.m.Verify(ctx, h, VerifyRequest{
 		UserID: req.GetUserId(), ChallengeID: req.GetChallengeId(), Response: req.GetResponse(),
 	})
 	if err != nil {
 		return nil, ToStatus(err)
 	}
-	return &pluginpb.VerifyResult{Amr: r.AMR, CredentialId: r.CredentialID}, nil
+	return &pluginpb.VerifyResult{Amr: r.AMR, CredentialId: r.CredentialID, OnAccept: h.onAccept}, nil
 }
 
 func (s *methodServer) Enrol(ctx context.Context, req *pluginpb.EnrolRequest) (*pluginpb.Enrolment, error) {
@@ -209,6 +210,10 @@ type remoteHost struct {
 	now time.Time
 	st  *callStorage
 	rl  RateLimiter
+	// onAccept: in a Verify whose host writes on acceptance, the write
+	// PutOnAccept left to it (accepting says the host can).
+	accepting bool
+	onAccept  *pluginpb.PutRequest
 }
 
 func (h *remoteHost) Storage() Storage       { return h.st }

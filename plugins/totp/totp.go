@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
@@ -159,9 +160,10 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 }
 
 // Verify implements sdk.Method. Every way to fail but a rate limit or an
-// outage is the bare sdk.ErrInvalidResponse. Round trips to the host: the
-// rate count, then one compare-and-swap; the account comes with the call
-// (UserRecords).
+// outage is the bare sdk.ErrInvalidResponse. No round trip to the host:
+// the account comes with the call (UserRecords), the host counts the
+// attempt ahead (Limit.Key), and it writes the spent step as it accepts
+// (PutOnAccept).
 func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
 	if !sdk.ValidID(req.UserID) {
 		return sdk.Result{}, sdk.ErrInvalidResponse
@@ -190,7 +192,11 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 			return sdk.Result{}, sdk.ErrInvalidResponse
 		}
 		acc.LastStep, acc.LastChallenge = step, req.ChallengeID
-		err := sdk.PutJSON(ctx, st, accountKey(req.UserID), acc, version, 0)
+		raw, err := json.Marshal(acc)
+		if err != nil {
+			return sdk.Result{}, err
+		}
+		err = sdk.PutOnAccept(ctx, h, accountKey(req.UserID), raw, version, 0)
 		if errors.Is(err, sdk.ErrConflict) {
 			// Another verification (or replica) won the race; look again.
 			acc = account{}

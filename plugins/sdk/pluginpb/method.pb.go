@@ -726,8 +726,11 @@ type VerifyRequest struct {
 	// counted this attempt (count) and got counted. The method's first
 	// RateLimit.Count with exactly that request answers counted instead of
 	// calling the host.
-	Count         *CountRequest  `protobuf:"bytes,6,opt,name=count,proto3" json:"count,omitempty"`
-	Counted       *CountResponse `protobuf:"bytes,7,opt,name=counted,proto3" json:"counted,omitempty"`
+	Count   *CountRequest  `protobuf:"bytes,6,opt,name=count,proto3" json:"count,omitempty"`
+	Counted *CountResponse `protobuf:"bytes,7,opt,name=counted,proto3" json:"counted,omitempty"`
+	// The host writes VerifyResult.on_accept as it accepts the result; a
+	// method's sdk.PutOnAccept then leaves its write to it.
+	PutOnAccept   bool `protobuf:"varint,8,opt,name=put_on_accept,json=putOnAccept,proto3" json:"put_on_accept,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -811,10 +814,21 @@ func (x *VerifyRequest) GetCounted() *CountResponse {
 	return nil
 }
 
+func (x *VerifyRequest) GetPutOnAccept() bool {
+	if x != nil {
+		return x.PutOnAccept
+	}
+	return false
+}
+
 type VerifyResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Amr           []string               `protobuf:"bytes,1,rep,name=amr,proto3" json:"amr,omitempty"`
-	CredentialId  string                 `protobuf:"bytes,2,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Amr          []string               `protobuf:"bytes,1,rep,name=amr,proto3" json:"amr,omitempty"`
+	CredentialId string                 `protobuf:"bytes,2,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	// A write the host makes, compare-and-swap, as it accepts this result.
+	// If the record changed meanwhile, the host does not accept: it calls
+	// Verify again with the records as they are then.
+	OnAccept      *PutRequest `protobuf:"bytes,3,opt,name=on_accept,json=onAccept,proto3" json:"on_accept,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -861,6 +875,13 @@ func (x *VerifyResult) GetCredentialId() string {
 		return x.CredentialId
 	}
 	return ""
+}
+
+func (x *VerifyResult) GetOnAccept() *PutRequest {
+	if x != nil {
+		return x.OnAccept
+	}
+	return nil
 }
 
 type EnrolRequest struct {
@@ -1619,7 +1640,7 @@ const file_method_proto_rawDesc = "" +
 	"\x14expires_at_unix_nano\x18\x05 \x01(\x03R\x11expiresAtUnixNano\x1a9\n" +
 	"\vPublicEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x03\n" +
 	"\rVerifyRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
@@ -1627,13 +1648,15 @@ const file_method_proto_rawDesc = "" +
 	"\bresponse\x18\x04 \x03(\v2-.stepup.plugin.v1.VerifyRequest.ResponseEntryR\bresponse\x122\n" +
 	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x124\n" +
 	"\x05count\x18\x06 \x01(\v2\x1e.stepup.plugin.v1.CountRequestR\x05count\x129\n" +
-	"\acounted\x18\a \x01(\v2\x1f.stepup.plugin.v1.CountResponseR\acounted\x1a;\n" +
+	"\acounted\x18\a \x01(\v2\x1f.stepup.plugin.v1.CountResponseR\acounted\x12\"\n" +
+	"\rput_on_accept\x18\b \x01(\bR\vputOnAccept\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"E\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x01\n" +
 	"\fVerifyResult\x12\x10\n" +
 	"\x03amr\x18\x01 \x03(\tR\x03amr\x12#\n" +
-	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\"\x91\x02\n" +
+	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\x129\n" +
+	"\ton_accept\x18\x03 \x01(\v2\x1c.stepup.plugin.v1.PutRequestR\bonAccept\"\x91\x02\n" +
 	"\fEnrolRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12B\n" +
@@ -1755,6 +1778,7 @@ var file_method_proto_goTypes = []any{
 	nil,                             // 30: stepup.plugin.v1.AdminResponse.ResultEntry
 	(*CountRequest)(nil),            // 31: stepup.plugin.v1.CountRequest
 	(*CountResponse)(nil),           // 32: stepup.plugin.v1.CountResponse
+	(*PutRequest)(nil),              // 33: stepup.plugin.v1.PutRequest
 }
 var file_method_proto_depIdxs = []int32{
 	23, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
@@ -1767,44 +1791,45 @@ var file_method_proto_depIdxs = []int32{
 	5,  // 7: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
 	31, // 8: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
 	32, // 9: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
-	6,  // 10: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	26, // 11: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
-	5,  // 12: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
-	7,  // 13: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	27, // 14: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
-	6,  // 15: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	28, // 16: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	5,  // 17: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
-	5,  // 18: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
-	15, // 19: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
-	5,  // 20: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
-	6,  // 21: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	29, // 22: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	5,  // 23: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	30, // 24: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	0,  // 25: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 26: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	8,  // 27: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	10, // 28: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	12, // 29: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	14, // 30: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	16, // 31: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	18, // 32: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	20, // 33: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 34: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 35: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	9,  // 36: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	11, // 37: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	13, // 38: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	15, // 39: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	17, // 40: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	19, // 41: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	21, // 42: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	34, // [34:43] is the sub-list for method output_type
-	25, // [25:34] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	33, // 10: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
+	6,  // 11: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
+	26, // 12: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	5,  // 13: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
+	7,  // 14: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
+	27, // 15: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	6,  // 16: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
+	28, // 17: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	5,  // 18: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
+	5,  // 19: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
+	15, // 20: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
+	5,  // 21: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
+	6,  // 22: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	29, // 23: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	5,  // 24: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	30, // 25: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	0,  // 26: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 27: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	8,  // 28: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	10, // 29: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	12, // 30: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	14, // 31: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	16, // 32: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	18, // 33: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	20, // 34: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 35: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 36: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	9,  // 37: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	11, // 38: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	13, // 39: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	15, // 40: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	17, // 41: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	19, // 42: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	21, // 43: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	35, // [35:44] is the sub-list for method output_type
+	26, // [26:35] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
