@@ -447,9 +447,9 @@ func TestStartTimeAndRSS(t *testing.T) {
 }
 
 // BenchmarkVerify measures the provider's view of a TOTP verification:
-// host -> plugin Verify, with its rate-limit count and one
-// compare-and-swap write back to the host (the account comes with the
-// call).
+// host -> plugin Verify, with its rate-limit count ahead and the
+// compare-and-swap that spends the step, which the host makes as it
+// accepts (the account comes with the call): no call back.
 func BenchmarkVerify(b *testing.B) {
 	h := newHarness()
 	env := conformance.Launch(b, h)
