@@ -667,7 +667,7 @@ func TestUserRecordsTravelWithTheCall(t *testing.T) {
 // made as its result is accepted, without a call back, and only then.
 // When the record changed meanwhile, nothing is spent and the method is
 // asked again with the record as it is then; a method that keeps losing
-// fails with ErrInvalidResponse.
+// fails with ErrInvalidResponse. A second write on acceptance is an error.
 func TestPutOnAccept(t *testing.T) {
 	e := newEnv()
 	p := launch(t, e.spec(t, "probe", "probe"))
@@ -702,6 +702,9 @@ func TestPutOnAccept(t *testing.T) {
 	}
 	if _, _, err := verify("on-accept-fail", "third"); !errors.Is(err, sdk.ErrInvalidResponse) || record() != "second" {
 		t.Fatalf("refused: %v; record %q, want it unwritten", err, record())
+	}
+	if _, _, err := verify("on-accept-twice", "third"); err == nil || !strings.Contains(err.Error(), "twice") || record() != "second" {
+		t.Fatalf("two writes on acceptance: %v; record %q, want an error and nothing written", err, record())
 	}
 	if r, calls, err := verify("on-accept-race", "won"); err != nil || r.CredentialID != "raced" || calls != 2 || record() != "won" {
 		t.Fatalf("lost a race once: %+v, %d calls, %v; record %q, want a second call that wins", r, calls, err, record())

@@ -159,6 +159,11 @@ func (probe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk
 		if err := sdk.PutOnAccept(ctx, h, "rec/"+req.UserID, []byte(req.Response["code"]), version, 0); err != nil {
 			return sdk.Result{}, err
 		}
+		if mode == "on-accept-twice" {
+			if err := sdk.PutOnAccept(ctx, h, "rec/"+req.UserID, []byte("again"), version, 0); err != nil {
+				return sdk.Result{}, err
+			}
+		}
 		if mode == "on-accept-fail" {
 			return sdk.Result{}, sdk.ErrInvalidResponse
 		}
