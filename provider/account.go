@@ -66,7 +66,7 @@ func (s *Server) accountUser(w http.ResponseWriter, r *http.Request, returnTo st
 		s.serverError(w, r, "load session", err)
 		return sess, storage.User{}, false
 	}
-	if sess.UserID != "" && u.ID == sess.UserID && u.Active {
+	if u.ID != "" {
 		return sess, u, true
 	}
 	s.startOwnLogin(w, r, returnTo, nil, nil)

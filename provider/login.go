@@ -85,14 +85,13 @@ func (ar *authRequest) flowRequest() authflow.Request {
 }
 
 // advance asks authflow what comes next for the browser's session and its
-// user (sessionUser) and does it.
-func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, sessionUser storage.User) {
+// signed-in user (see browserSession) and does it.
+func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, signedIn storage.User) {
 	ctx := r.Context()
 	var factors []authflow.Factor
 	var user storage.User
-	if sess.UserID != "" && sessionUser.ID == sess.UserID && sessionUser.Active &&
-		(ar.data.HintSubject == "" || ar.data.HintSubject == sess.UserID) {
-		user, factors = sessionUser, flowFactors(sess.Factors)
+	if signedIn.ID != "" && (ar.data.HintSubject == "" || ar.data.HintSubject == signedIn.ID) {
+		user, factors = signedIn, flowFactors(sess.Factors)
 	}
 	d, final := s.decideFromFactors(ar, factors)
 	if user.ID != "" && !final {

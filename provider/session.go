@@ -66,19 +66,25 @@ func (s *Server) sessionIDFromCookie(r *http.Request) string {
 	return sid
 }
 
-// browserSession loads the server side of the browser's session with its
-// user, in one read. A missing or expired session is a zero Session, and a
-// session whose user is gone has the zero User, without error.
+// browserSession loads the server side of the browser's session and its
+// signed-in user, in one read. A missing or expired session is a zero
+// Session; the User is zero unless the session's user exists and is
+// active. Neither is an error.
 func (s *Server) browserSession(r *http.Request) (storage.Session, storage.User, error) {
 	sid := s.sessionIDFromCookie(r)
 	if sid == "" {
 		return storage.Session{}, storage.User{}, nil
 	}
 	sess, user, err := s.store.GetSessionUser(r.Context(), sid)
-	if errors.Is(err, storage.ErrNotFound) {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
 		return storage.Session{}, storage.User{}, nil
+	case err != nil:
+		return storage.Session{}, storage.User{}, err
+	case !user.Active:
+		return sess, storage.User{}, nil
 	}
-	return sess, user, err
+	return sess, user, nil
 }
 
 // nextSession is the session that records a completed factor. It always

@@ -130,8 +130,7 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, "load session", err)
 		return
 	}
-	if sess.UserID == "" || user.ID != sess.UserID || !user.Active ||
-		(ar.data.HintSubject != "" && ar.data.HintSubject != sess.UserID) {
+	if user.ID == "" || (ar.data.HintSubject != "" && ar.data.HintSubject != user.ID) {
 		http.Redirect(w, r, again, http.StatusSeeOther)
 		return
 	}
