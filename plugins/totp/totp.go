@@ -20,6 +20,9 @@ import (
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 )
 
+// Name is the method's own name.
+const Name = "totp"
+
 // Protocol constants of RFC 6238 as stepup uses them.
 const (
 	Period = 30 * time.Second
@@ -84,7 +87,7 @@ func (m *Method) Configure(s map[string]string) error {
 // Describe implements sdk.Method.
 func (m *Method) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
-		Name:           "totp",
+		Name:           Name,
 		DisplayName:    "Authenticator app",
 		Levels:         []string{"aal2"},
 		AMR:            []string{"otp"},
@@ -147,7 +150,7 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 		return sdk.Challenge{}, err
 	}
 	expires := h.Now().Add(ChallengeTTL).Truncate(time.Second) // as the ID carries it
-	id, err := sdk.NewChallengeID(key, "totp", expires, req.User.ID)
+	id, err := sdk.NewChallengeID(key, Name, expires, req.User.ID)
 	if err != nil {
 		return sdk.Challenge{}, err
 	}
@@ -185,7 +188,7 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 	for range 4 {
 		// Check everything before deciding, so that the work done does not
 		// tell which check failed.
-		chOK := sdk.CheckChallengeID(key, "totp", req.ChallengeID, now, req.UserID)
+		chOK := sdk.CheckChallengeID(key, Name, req.ChallengeID, now, req.UserID)
 		fresh := subtle.ConstantTimeCompare([]byte(acc.LastChallenge), []byte(req.ChallengeID)) != 1
 		step, ok := acceptStep(acc.Secret, code, now, acc.LastStep)
 		if !chOK || !fresh || !ok {
