@@ -667,7 +667,8 @@ func TestUserRecordsTravelWithTheCall(t *testing.T) {
 // made as its result is accepted, without a call back, and only then.
 // When the record changed meanwhile, nothing is spent and the method is
 // asked again with the record as it is then; a method that keeps losing
-// fails with ErrInvalidResponse. A second write on acceptance is an error.
+// fails with ErrInvalidResponse. A second write on acceptance, or one to
+// an invalid key, is the plugin's error, not the user's.
 func TestPutOnAccept(t *testing.T) {
 	e := newEnv()
 	p := launch(t, e.spec(t, "probe", "probe"))
@@ -702,6 +703,10 @@ func TestPutOnAccept(t *testing.T) {
 	}
 	if _, _, err := verify("on-accept-fail", "third"); !errors.Is(err, sdk.ErrInvalidResponse) || record() != "second" {
 		t.Fatalf("refused: %v; record %q, want it unwritten", err, record())
+	}
+	if _, _, err := verify("on-accept-badkey", "third"); err == nil || errors.Is(err, sdk.ErrInvalidInput) ||
+		!strings.Contains(err.Error(), "storage key is empty") || record() != "second" {
+		t.Fatalf("a write on acceptance to no key: %v; record %q, want a plugin error (not the user's) naming it", err, record())
 	}
 	if _, _, err := verify("on-accept-twice", "third"); err == nil || !strings.Contains(err.Error(), "twice") || record() != "second" {
 		t.Fatalf("two writes on acceptance: %v; record %q, want an error and nothing written", err, record())

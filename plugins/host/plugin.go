@@ -343,6 +343,9 @@ func (p *Plugin) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Result,
 		switch {
 		case err == nil:
 			return out, nil
+		case errors.Is(err, sdk.ErrInvalidInput):
+			// The plugin's fault, not the user's: no message for the page.
+			return sdk.Result{}, fmt.Errorf("method %s: plugin asked for an invalid write on acceptance: %s", p.spec.Name, err)
 		case !errors.Is(err, sdk.ErrConflict):
 			return sdk.Result{}, err
 		}

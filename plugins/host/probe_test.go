@@ -156,7 +156,11 @@ func (probe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk
 				return sdk.Result{}, err
 			}
 		}
-		if err := sdk.PutOnAccept(ctx, h, "rec/"+req.UserID, []byte(req.Response["code"]), version, 0); err != nil {
+		key := "rec/" + req.UserID
+		if mode == "on-accept-badkey" {
+			key = ""
+		}
+		if err := sdk.PutOnAccept(ctx, h, key, []byte(req.Response["code"]), version, 0); err != nil {
 			return sdk.Result{}, err
 		}
 		if mode == "on-accept-twice" {
