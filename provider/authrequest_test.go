@@ -66,13 +66,13 @@ func TestAsStored(t *testing.T) {
 // of it decodes nothing (asStored).
 func TestCreatedRequestIsTheStoredRow(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stepup.db"))
+	now := func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC) }
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stepup.db"), storage.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s := &Server{store: st, clients: map[string]*client{"web": {cfg: config.Client{ID: "web", Secret: "s3cret"}}},
-		now: func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC) }}
+	s := &Server{store: st, clients: map[string]*client{"web": {cfg: config.Client{ID: "web", Secret: "s3cret"}}}, now: now}
 	s.cfg.Tokens.AuthRequestTTL = 30 * time.Minute
 	created, err := oidcStorage{s}.CreateAuthRequest(ctx, &oidc.AuthRequest{ClientID: "web", ResponseType: oidc.ResponseTypeCode,
 		RedirectURI: "https://rp.example/cb", Scopes: []string{"openid"}, ACRValues: []string{"aal2"}}, "")

@@ -165,11 +165,12 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	clock := &Clock{}
 	var store storage.Store
 	if cfg.Storage.Driver == "postgres" {
-		store, err = postgres.Open(ctx, cfg.Storage.DSN)
+		store, err = postgres.Open(ctx, cfg.Storage.DSN, storage.WithClock(clock.Now))
 	} else {
-		store, err = sqlite.Open(ctx, cfg.Storage.DSN)
+		store, err = sqlite.Open(ctx, cfg.Storage.DSN, storage.WithClock(clock.Now))
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +185,6 @@ func New(t testing.TB, opts ...Option) *Env {
 	if os.Getenv("STEPUP_TEST_LOG") != "" {
 		logOut = io.MultiWriter(logs, os.Stderr)
 	}
-	clock := &Clock{}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var methods *host.Registry
 	if len(o.methods) > 0 {

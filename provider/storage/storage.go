@@ -16,6 +16,32 @@ var (
 	ErrConflict = errors.New("storage: version conflict")
 )
 
+// Option configures a backend at Open.
+type Option func(*Options)
+
+// Options are what every backend's Open takes besides its address.
+type Options struct {
+	// Now is the clock by which the store judges expiry where a method
+	// takes no now argument; nil is time.Now. The provider passes its own
+	// clock, so that expiry is judged by one clock everywhere.
+	Now func() time.Time
+}
+
+// WithClock makes the store judge expiry by now instead of the wall clock.
+func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = now } }
+
+// Apply returns the options opts set, with defaults filled in.
+func Apply(opts ...Option) Options {
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
 // Store is the whole persistence contract. Every method is safe for
 // concurrent use by many goroutines and by several processes sharing one
 // database; every "atomically" below holds across processes.
@@ -23,7 +49,8 @@ var (
 // Times are stored with at least millisecond precision and returned in UTC.
 // Rows whose ExpiresAt has passed behave as absent (ErrNotFound) even before
 // PurgeExpired removes them; a zero ExpiresAt never expires. Methods without
-// a now argument judge expiry by the wall clock.
+// a now argument judge expiry by the clock the store was opened with
+// (WithClock; the wall clock by default).
 //
 // The fn of an Update method runs inside the transaction, holding the row
 // (on SQLite, the only writer): it must be quick and must not call the Store.

@@ -40,7 +40,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest) er
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
 	var r storage.AuthRequest
 	err := scanAuthRequest(s.pool.QueryRow(ctx, `SELECT `+authRequestCols+` FROM auth_requests
-		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`, id, liveNow()), &r)
+		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`, id, s.liveNow()), &r)
 	if err != nil {
 		return storage.AuthRequest{}, authRequestErr(err, id)
 	}
@@ -59,7 +59,7 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storag
 func (s *Store) updateAuthRequest(ctx context.Context, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error), more func(*pgx.Batch)) (storage.AuthRequest, error) {
 	var cur, out storage.AuthRequest
 	err := s.update(ctx, `SELECT `+authRequestCols+` FROM auth_requests
-		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) FOR UPDATE`, []any{id, liveNow()},
+		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) FOR UPDATE`, []any{id, s.liveNow()},
 		func(row pgx.Row) error {
 			if err := scanAuthRequest(row, &cur); err != nil {
 				return authRequestErr(err, id)
@@ -193,7 +193,7 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 // GetSession returns the live session by ID.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
 	var sess storage.Session
-	if err := scanSession(s.pool.QueryRow(ctx, getSessionSQL, id, liveNow()), &sess); err != nil {
+	if err := scanSession(s.pool.QueryRow(ctx, getSessionSQL, id, s.liveNow()), &sess); err != nil {
 		return storage.Session{}, sessionErr(err, id)
 	}
 	return sess, nil
@@ -205,7 +205,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, err
 func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session, storage.User, error) {
 	var sess storage.Session
 	var u storage.User
-	err := scanSession(s.pool.QueryRow(ctx, getSessionUserSQL, id, liveNow()), &sess, userDest(&u)...)
+	err := scanSession(s.pool.QueryRow(ctx, getSessionUserSQL, id, s.liveNow()), &sess, userDest(&u)...)
 	if errors.Is(err, pgx.ErrNoRows) { // no such session, or a session without its user
 		sess, err = s.GetSession(ctx, id)
 		return sess, storage.User{}, err
@@ -221,7 +221,7 @@ func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session,
 func (s *Store) UpdateSession(ctx context.Context, id string, fn func(storage.Session) (storage.Session, error)) (storage.Session, error) {
 	var cur, out storage.Session
 	err := s.update(ctx, `SELECT `+sessionCols+` FROM sessions
-		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) FOR UPDATE`, []any{id, liveNow()},
+		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) FOR UPDATE`, []any{id, s.liveNow()},
 		func(row pgx.Row) error {
 			if err := scanSession(row, &cur); err != nil {
 				return sessionErr(err, id)
@@ -264,7 +264,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
 	var n int64
 	err := s.pool.QueryRow(ctx, `WITH d AS (DELETE FROM sessions WHERE user_id = $1 RETURNING expires_at)
-		SELECT count(*) FROM d WHERE expires_at IS NULL OR expires_at > $2`, userID, liveNow()).Scan(&n)
+		SELECT count(*) FROM d WHERE expires_at IS NULL OR expires_at > $2`, userID, s.liveNow()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("storage: delete user sessions: %w", err)
 	}

@@ -30,7 +30,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) erro
 func (s *Store) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, algorithm, private_key, created_at, retired_at, expires_at
 		FROM signing_keys WHERE expires_at IS NULL OR expires_at > $1
-		ORDER BY created_at DESC, id DESC`, liveNow())
+		ORDER BY created_at DESC, id DESC`, s.liveNow())
 	if err != nil {
 		return nil, fmt.Errorf("storage: list signing keys: %w", err)
 	}

@@ -25,6 +25,7 @@ var migrations embed.FS
 // concurrent use; create it with Open and release it with Close.
 type Store struct {
 	pool *pgxpool.Pool
+	now  func() time.Time // judges expiry (storage.WithClock)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -37,7 +38,7 @@ const connectTimeout = 5 * time.Second
 // key=value string, with pgxpool's pool_* settings), checks that it
 // answers, and brings the schema up to date. It fails within a few seconds
 // when the server is unreachable. Errors never contain the password.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...storage.Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx masks the password in its parse errors.
@@ -57,7 +58,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("storage: cannot reach postgres at %s: %w", where, err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, now: storage.Apply(opts...).Now}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("storage: migrating postgres at %s: %w", where, err)
@@ -194,7 +195,7 @@ func ts(t time.Time) any {
 
 // liveNow is the bound for "expires_at IS NULL OR expires_at > $n": rows
 // are live until their expiry passes.
-func liveNow() time.Time { return time.Now() }
+func (s *Store) liveNow() time.Time { return s.now() }
 
 // timeCol scans a nullable timestamptz into a UTC time.
 type timeCol struct{ dst *time.Time }

@@ -107,7 +107,7 @@ func spendThenStore(spend string, refresh, access bool) string {
 // arguments of rt and at (each when non-nil, as the statement expects),
 // and returns how many rows it spent.
 func (s *Store) spend(ctx context.Context, q, key string, rt *storage.RefreshToken, at *storage.AccessToken) (int64, error) {
-	args := []any{key, liveNow()}
+	args := []any{key, s.liveNow()}
 	if rt != nil {
 		rtArgs, err := refreshTokenArgs(*rt)
 		if err != nil {
@@ -169,7 +169,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 	var t storage.RefreshToken
 	err := scanRefreshToken(s.pool.QueryRow(ctx, `SELECT `+refreshTokenCols+` FROM refresh_tokens
 		WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2)
-		AND EXISTS (SELECT 1 FROM users u WHERE u.id = refresh_tokens.user_id AND u.active)`, hash, liveNow()), &t)
+		AND EXISTS (SELECT 1 FROM users u WHERE u.id = refresh_tokens.user_id AND u.active)`, hash, s.liveNow()), &t)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.RefreshToken{}, fmt.Errorf("storage: refresh token: %w", storage.ErrNotFound)
 	}
@@ -214,7 +214,7 @@ func (s *Store) DeleteUserTokens(ctx context.Context, userID, clientID string) (
 		a AS (DELETE FROM access_tokens WHERE user_id = $1 AND ($2 = '' OR client_id = $2) RETURNING expires_at)
 		SELECT (SELECT count(*) FROM r WHERE expires_at IS NULL OR expires_at > $3)
 			+ (SELECT count(*) FROM a WHERE expires_at IS NULL OR expires_at > $3)`,
-		userID, clientID, liveNow()).Scan(&n)
+		userID, clientID, s.liveNow()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("storage: delete user tokens: %w", err)
 	}
@@ -241,7 +241,7 @@ func (s *Store) CreateAccessToken(ctx context.Context, at storage.AccessToken) e
 func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
 	var t storage.AccessToken
 	err := scanAccessToken(s.pool.QueryRow(ctx, `SELECT `+accessTokenCols+` FROM access_tokens
-		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`, id, liveNow()), &t)
+		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`, id, s.liveNow()), &t)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.AccessToken{}, fmt.Errorf("storage: access token %q: %w", id, storage.ErrNotFound)
 	}

@@ -59,7 +59,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest) er
 // GetAuthRequest returns the live request by ID.
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
 	r, err := scanAuthRequest(s.readRow(ctx, `SELECT `+authRequestCols+` FROM auth_requests
-		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`, id, liveNow()))
+		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`, id, s.liveNow()))
 	if err != nil {
 		return storage.AuthRequest{}, authRequestErr(err, id)
 	}
@@ -81,7 +81,7 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, fn func(storag
 }
 
 func (s *Store) updateAuthRequest(ctx context.Context, tx *sql.Tx, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error)) (storage.AuthRequest, error) {
-	cur, err := scanAuthRequest(s.queryRow(ctx, tx, lockAuthRequestSQL, id, liveNow()))
+	cur, err := scanAuthRequest(s.queryRow(ctx, tx, lockAuthRequestSQL, id, s.liveNow()))
 	if err != nil {
 		return storage.AuthRequest{}, authRequestErr(err, id)
 	}
@@ -111,7 +111,7 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 // DELETE removed the row stores its tokens.
 func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.RefreshToken, at storage.AccessToken) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		n, err := rowsAffected(s.exec(ctx, tx, redeemAuthRequestSQL, id, liveNow()))
+		n, err := rowsAffected(s.exec(ctx, tx, redeemAuthRequestSQL, id, s.liveNow()))
 		if err != nil {
 			return fmt.Errorf("storage: redeem auth request: %w", err)
 		}
@@ -194,7 +194,7 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 
 // GetSession returns the live session by ID.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
-	sess, err := scanSession(s.readRow(ctx, getSessionSQL, id, liveNow()))
+	sess, err := scanSession(s.readRow(ctx, getSessionSQL, id, s.liveNow()))
 	if err != nil {
 		return storage.Session{}, sessionErr(err, id)
 	}
@@ -206,7 +206,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, err
 // is read alone, with the zero user.
 func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session, storage.User, error) {
 	var u storage.User
-	sess, err := scanSession(s.readRow(ctx, getSessionUserSQL, id, liveNow()), userDest(&u)...)
+	sess, err := scanSession(s.readRow(ctx, getSessionUserSQL, id, s.liveNow()), userDest(&u)...)
 	if errors.Is(err, sql.ErrNoRows) { // no such session, or a session without its user
 		sess, err = s.GetSession(ctx, id)
 		return sess, storage.User{}, err
@@ -222,7 +222,7 @@ func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session,
 func (s *Store) UpdateSession(ctx context.Context, id string, fn func(storage.Session) (storage.Session, error)) (storage.Session, error) {
 	var out storage.Session
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		cur, err := scanSession(s.queryRow(ctx, tx, lockSessionSQL, id, liveNow()))
+		cur, err := scanSession(s.queryRow(ctx, tx, lockSessionSQL, id, s.liveNow()))
 		if err != nil {
 			return sessionErr(err, id)
 		}
@@ -278,7 +278,7 @@ func (s *Store) deleteCountingLive(ctx context.Context, tx *sql.Tx, q string, ar
 		return 0, err
 	}
 	defer rows.Close()
-	now := liveNow()
+	now := s.liveNow()
 	var n int64
 	for rows.Next() {
 		var exp sql.NullInt64

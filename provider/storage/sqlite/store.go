@@ -39,6 +39,8 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	now func() time.Time // judges expiry (storage.WithClock)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -61,7 +63,7 @@ const (
 // parent directory if missing, and brings the schema up to date. path is a
 // file name, not a URI; ":memory:" is refused because the writer and the
 // readers must share one file.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...storage.Option) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("storage: sqlite needs a file path, got %q", path)
 	}
@@ -94,7 +96,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("storage: cannot open sqlite database %s: %w", path, err)
 	}
 	cp.SetMaxOpenConns(1)
-	s := &Store{w: w, r: r, cp: cp, stop: make(chan struct{}), done: make(chan struct{}),
+	s := &Store{w: w, r: r, cp: cp, now: storage.Apply(opts...).Now, stop: make(chan struct{}), done: make(chan struct{}),
 		jobs: make(chan *writeJob), writerStop: make(chan struct{}), writerDone: make(chan struct{})}
 	go s.writeLoop()
 
@@ -279,7 +281,7 @@ func asStored(t time.Time) time.Time {
 
 // liveNow is the bound for "expires_at IS NULL OR expires_at > ?": rows are
 // live until their expiry passes.
-func liveNow() int64 { return time.Now().UnixMicro() }
+func (s *Store) liveNow() int64 { return s.now().UnixMicro() }
 
 // timeCol scans a micros column into a UTC time.
 type timeCol struct{ dst *time.Time }

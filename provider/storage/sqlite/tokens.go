@@ -112,7 +112,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken,
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.RefreshToken, error) {
 	t, err := scanRefreshToken(s.readRow(ctx, `SELECT `+refreshTokenCols+` FROM refresh_tokens
 		WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)
-		AND EXISTS (SELECT 1 FROM users u WHERE u.id = refresh_tokens.user_id AND u.active)`, hash, liveNow()))
+		AND EXISTS (SELECT 1 FROM users u WHERE u.id = refresh_tokens.user_id AND u.active)`, hash, s.liveNow()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.RefreshToken{}, fmt.Errorf("storage: refresh token: %w", storage.ErrNotFound)
 	}
@@ -126,7 +126,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 // at) in one write transaction; ErrNotFound if oldHash is not live.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next storage.RefreshToken, at *storage.AccessToken) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		n, err := rowsAffected(s.exec(ctx, tx, spendRefreshTokenSQL, oldHash, liveNow()))
+		n, err := rowsAffected(s.exec(ctx, tx, spendRefreshTokenSQL, oldHash, s.liveNow()))
 		if err != nil {
 			return fmt.Errorf("storage: rotate refresh token: %w", err)
 		}
@@ -173,7 +173,7 @@ func (s *Store) CreateAccessToken(ctx context.Context, at storage.AccessToken) e
 // GetAccessToken returns the live access token by ID.
 func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
 	t, err := scanAccessToken(s.readRow(ctx, `SELECT `+accessTokenCols+` FROM access_tokens
-		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`, id, liveNow()))
+		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`, id, s.liveNow()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.AccessToken{}, fmt.Errorf("storage: access token %q: %w", id, storage.ErrNotFound)
 	}
