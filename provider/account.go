@@ -81,10 +81,12 @@ func (s *Server) startOwnLogin(w http.ResponseWriter, r *http.Request, returnTo 
 		stored: storage.AuthRequest{ID: newID(16), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
 		data:   authRequestData{Scopes: []string{"openid"}, ACRValues: acr, EssentialACR: len(acr) > 0, MaxAge: maxAge, Return: returnTo},
 	}
+	ar.bind()
 	if err := s.store.CreateAuthRequest(r.Context(), ar.encode()); err != nil {
 		s.serverError(w, r, "create login", err)
 		return
 	}
+	s.setBindingCookie(w, ar)
 	http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
 }
 

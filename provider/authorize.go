@@ -16,7 +16,8 @@ import (
 // the page is served in its place. Every other answer (an error for the
 // client, an error page) passes through unchanged. Only GET is served in
 // place: the login page is behind CSRF protection, which a POST would have
-// to pass.
+// to pass. Either way the answer gives the browser the cookie that binds
+// the created request to it (see binding.go).
 //
 // The request reaches the page unsaved, and the page stores it in the
 // write it makes anyway: with the challenge it begins (challengeFor), so
@@ -71,11 +72,12 @@ type heldRedirect struct {
 	header http.Header
 	slot   *createdSlot
 	login  func(ar *authRequest) string
-	// save stores the created request when its redirect is not held.
+	// save stores the created request when its redirect is not held, and
+	// gives the browser its binding cookie.
 	save func(ar *authRequest)
-	// held: the redirect to the login page was held back; wrote: the
-	// answer went to the client.
-	held, wrote bool
+	// hold: hold the redirect back (GET); held: it was held back; wrote:
+	// the answer went to the client.
+	hold, held, wrote bool
 }
 
 func (h *heldRedirect) Header() http.Header { return h.header }
@@ -85,7 +87,7 @@ func (h *heldRedirect) WriteHeader(code int) {
 		return
 	}
 	if ar := h.slot.ar; ar != nil {
-		if code == http.StatusFound && h.header.Get("Location") == h.login(ar) {
+		if h.hold && code == http.StatusFound && h.header.Get("Location") == h.login(ar) {
 			h.held = true
 			return
 		}
@@ -106,12 +108,13 @@ func (h *heldRedirect) Write(b []byte) (int, error) {
 	return h.w.Write(b)
 }
 
-// authorizeInPlace runs zitadel's authorization endpoint (next) and serves
-// the login page in place of its redirect there.
+// authorizeInPlace runs zitadel's authorization endpoint (next) and, for a
+// GET, serves the login page in place of its redirect there.
 func (s *Server) authorizeInPlace(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	slot := &createdSlot{}
 	ctx := context.WithValue(r.Context(), createdKey{}, slot)
-	h := &heldRedirect{w: w, header: http.Header{}, slot: slot, login: func(ar *authRequest) string {
+	header := http.Header{}
+	h := &heldRedirect{w: w, header: header, slot: slot, hold: r.Method == http.MethodGet, login: func(ar *authRequest) string {
 		c, ok := s.clients[ar.GetClientID()]
 		if !ok {
 			return ""
@@ -120,11 +123,14 @@ func (s *Server) authorizeInPlace(w http.ResponseWriter, r *http.Request, next h
 	}, save: func(ar *authRequest) {
 		if err := s.saveCreated(ctx, ar); err != nil {
 			s.log.Error("save auth request", "err", err, "path", r.URL.Path)
+			return
 		}
+		s.setBindingCookie(headerWriter{header}, ar)
 	}}
 	next.ServeHTTP(h, r.WithContext(ctx))
 	switch {
 	case h.held:
+		s.setBindingCookie(w, slot.ar)
 		page := r.Clone(ctx)
 		page.URL = &url.URL{Path: "/login", RawQuery: "id=" + url.QueryEscape(slot.ar.GetID())}
 		page.RequestURI, page.Form, page.PostForm = page.URL.RequestURI(), nil, nil
@@ -133,3 +139,10 @@ func (s *Server) authorizeInPlace(w http.ResponseWriter, r *http.Request, next h
 		h.WriteHeader(http.StatusOK)
 	}
 }
+
+// headerWriter lets http.SetCookie add to a header not yet written.
+type headerWriter struct{ h http.Header }
+
+func (h headerWriter) Header() http.Header       { return h.h }
+func (headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (headerWriter) WriteHeader(int)             {}

@@ -32,6 +32,9 @@ type authRequestData struct {
 	EssentialACR        bool                     `json:"essential_acr,omitempty"`
 	LoginHint           string                   `json:"login_hint,omitempty"`
 	HintSubject         string                   `json:"hint_subject,omitempty"`
+	// Binding is the hash of the cookie of the browser that started the
+	// request (see binding.go).
+	Binding string `json:"binding,omitempty"`
 
 	// Challenges are the method challenges begun for this request, by
 	// method, so that any replica can verify the response.
@@ -78,6 +81,9 @@ type authRequest struct {
 	// unsaved marks a request the authorization endpoint created for the
 	// login page it serves in place, which stores it (see authorize.go).
 	unsaved bool
+	// binding is the value of the browser's cookie for a request just
+	// created (bind), to be set on the response; never stored.
+	binding string
 }
 
 var _ op.AuthRequest = (*authRequest)(nil)

@@ -26,7 +26,9 @@ const (
 	msgMissingFields  = "Enter your username and password."
 )
 
-// loadRequest fetches the authorization request named by the form or query.
+// loadRequest fetches the authorization request named by the form or
+// query, for the next step of its login: only the browser that started it
+// may take one, and only while it is not done.
 func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) (*authRequest, bool) {
 	stored, err := s.store.GetAuthRequest(r.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) || id == "" || (err == nil && !s.now().Before(stored.ExpiresAt)) {
@@ -40,6 +42,10 @@ func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) 
 	ar, err := decodeAuthRequest(stored)
 	if err != nil {
 		s.serverError(w, r, "decode auth request", err)
+		return nil, false
+	}
+	if ar.stored.Done || !boundToBrowser(r, ar) {
+		s.refuseForeign(w, r, ar, ar.stored.Done)
 		return nil, false
 	}
 	return ar, true
@@ -145,6 +151,7 @@ func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authReq
 	if !ar.unsaved {
 		_ = s.store.DeleteAuthRequest(r.Context(), ar.GetID())
 	}
+	s.clearBindingCookie(w, ar.GetID())
 	if ar.data.Return != "" {
 		s.renderMessage(w, r, http.StatusForbidden, "Cannot continue",
 			"This page needs a second verification method, and none is available to you right now. Ask your administrator for help.")
@@ -183,7 +190,10 @@ func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, ar *auth
 		}
 	}
 	lw.Events = s.auditEvents(ctx, events...)
-	if _, err := s.store.SaveLogin(ctx, lw); err != nil {
+	if _, err := s.store.SaveLogin(ctx, lw); errors.Is(err, errRequestCompleted) {
+		s.refuseForeign(w, r, ar, true)
+		return
+	} else if err != nil {
 		s.serverError(w, r, "save session", err)
 		return
 	}
@@ -205,6 +215,10 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest,
 	var done *authRequest
 	_, err := s.store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: s.completion(ar, sess, user, res, &done),
 		Events: s.auditEvents(ctx, loginCompleted(ar, user, res))})
+	if errors.Is(err, errRequestCompleted) {
+		s.refuseForeign(w, r, ar, true)
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, "complete auth request", err)
 		return
@@ -214,9 +228,14 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest,
 
 // completion is the update that records the outcome on ar; done receives
 // the completed request. The request, and so its code, then lives at most
-// tokens.code_ttl more.
+// tokens.code_ttl more. A request completes once: the update refuses one
+// that is done already (errRequestCompleted), so of two racing steps one
+// wins and the other changes nothing.
 func (s *Server) completion(ar *authRequest, sess storage.Session, user storage.User, res authflow.Result, done **authRequest) func(storage.AuthRequest) (storage.AuthRequest, error) {
 	return func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		if cur.Done {
+			return cur, errRequestCompleted
+		}
 		next, err := ar.asStored(cur)
 		if err != nil {
 			return cur, err
@@ -241,6 +260,7 @@ func loginCompleted(ar *authRequest, user storage.User, res authflow.Result) sto
 // through the authorize callback; stepup's own pages get their redirect.
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, done *authRequest) {
 	ctx := r.Context()
+	s.clearBindingCookie(w, done.GetID())
 	if done.data.Return != "" { // stepup's own page asked for this login
 		_ = s.store.DeleteAuthRequest(ctx, done.GetID())
 		http.Redirect(w, r, done.data.Return, http.StatusFound)

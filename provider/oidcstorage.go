@@ -74,6 +74,7 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 		stored: storage.AuthRequest{ID: newID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
 		data:   data,
 	}
+	ar.bind()
 	ar.stored = ar.encode()
 	if createdInPlace(ctx, ar) {
 		return ar, nil // the page served in place stores it (see authorize.go)

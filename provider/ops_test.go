@@ -22,7 +22,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	f.Values.Set("password", alicePassword)
 	req, _ := http.NewRequest("POST", env.URL+"/login", strings.NewReader(f.Values.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for _, c := range b.Client.Jar.Cookies(p.URL) {
+	for _, c := range b.Client.Jar.Cookies(req.URL) {
 		req.AddCookie(c)
 	}
 	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)

@@ -65,6 +65,12 @@ func (s *Server) routes() http.Handler {
 	if err := s.adminRoutes(mux); err != nil {
 		panic(err) // the levels were validated with the configuration
 	}
+	// stepup answers the client itself when a login ends (respond), so
+	// zitadel's callback, which would finish any request named in its
+	// query for whoever asks, is not served.
+	mux.HandleFunc("/authorize/callback", func(w http.ResponseWriter, r *http.Request) {
+		s.renderMessage(w, r, http.StatusNotFound, "Not found", msgExpired)
+	})
 	mux.Handle("/", s.op)
 	return s.withRemoteAddr(securityHeaders(mux))
 }
@@ -97,12 +103,6 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 		ctx := r.Context()
 		path := r.URL.Path
 		switch {
-		case strings.HasSuffix(path, "/authorize/callback") && s.rs256Clients:
-			// Only an implicit ID token is signed here; the read is worth
-			// it only when some client wants other than ES256.
-			if ar, err := s.store.GetAuthRequest(ctx, r.URL.Query().Get("id")); err == nil {
-				ctx = context.WithValue(ctx, clientIDKey{}, ar.ClientID)
-			}
 		case strings.HasSuffix(path, "/authorize"):
 			if err := r.ParseForm(); err == nil {
 				ctx = context.WithValue(ctx, clientIDKey{}, r.Form.Get("client_id"))
@@ -115,10 +115,8 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 					ctx = context.WithValue(ctx, claimsRequestKey{}, acr)
 				}
 			}
-			if r.Method == http.MethodGet {
-				s.authorizeInPlace(w, r.WithContext(ctx), next)
-				return
-			}
+			s.authorizeInPlace(w, r.WithContext(ctx), next)
+			return
 		case strings.HasSuffix(path, "/oauth/token"):
 			id, _, ok := r.BasicAuth()
 			if !ok && r.ParseForm() == nil {

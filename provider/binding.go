@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// A sign-in request belongs to the browser that started it. Where a
+// request is created, that browser gets a random cookie of its own, named
+// after the request; the request keeps only the cookie's hash. Every step
+// of the login (/login, /login/verify) needs the cookie, so a link to
+// someone else's request (/login?id=R) is an error page in any other
+// browser, however signed in it is: an attacker cannot have a victim's
+// session complete a request whose code the attacker then redeems.
+//
+// A cookie per request, not one per browser, so that a request created by
+// a cross-site POST (which carries no SameSite=Lax cookie) never re-keys
+// the sign-ins of the browser's other tabs. The cookie lives as long as the
+// request can and is deleted when the login ends.
+
+const bindingCookiePrefix = "stepup_req_"
+
+// errRequestCompleted: a completion found the request done already.
+var errRequestCompleted = errors.New("auth request already completed")
+
+// Messages of the binding checks.
+const (
+	msgForeignRequest   = "This sign-in was started in another browser, or its cookie is gone. Go back to the application and start again from this browser."
+	msgRequestCompleted = "This sign-in is already complete. Go back to the application; if it did not sign you in, start again from there."
+)
+
+func bindingCookieName(requestID string) string { return bindingCookiePrefix + requestID }
+
+// newBinding returns a browser binding's cookie value and the hash the
+// request keeps.
+func newBinding() (value, hash string) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	value = base64.RawURLEncoding.EncodeToString(b)
+	return value, bindingHash(value)
+}
+
+func bindingHash(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// bind gives a new request its browser binding: the hash on the request,
+// the value to set as its cookie (setBindingCookie).
+func (a *authRequest) bind() {
+	a.binding, a.data.Binding = newBinding()
+}
+
+// setBindingCookie gives the browser the cookie of a request just created.
+func (s *Server) setBindingCookie(w http.ResponseWriter, ar *authRequest) {
+	if ar.binding == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: bindingCookieName(ar.GetID()), Value: ar.binding, Path: "/login",
+		MaxAge: int(s.cfg.Tokens.AuthRequestTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// clearBindingCookie deletes a request's cookie: its login has ended.
+func (s *Server) clearBindingCookie(w http.ResponseWriter, id string) {
+	http.SetCookie(w, &http.Cookie{Name: bindingCookieName(id), Path: "/login", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// boundToBrowser says whether r comes from the browser that started ar.
+// A request without a binding (stored before bindings existed) belongs to
+// no browser.
+func boundToBrowser(r *http.Request, ar *authRequest) bool {
+	c, err := r.Cookie(bindingCookieName(ar.stored.ID))
+	if err != nil || ar.data.Binding == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(bindingHash(c.Value)), []byte(ar.data.Binding)) == 1
+}
+
+// refuseForeign answers a step of a request that is done or belongs to
+// another browser, and audits it: either may be an attack on the request.
+func (s *Server) refuseForeign(w http.ResponseWriter, r *http.Request, ar *authRequest, completed bool) {
+	reason, msg, status := "other browser", msgForeignRequest, http.StatusForbidden
+	if completed {
+		reason, msg, status = "already completed", msgRequestCompleted, http.StatusConflict
+	}
+	s.audit(r.Context(), storage.Event{Type: "login.request_refused", UserID: ar.stored.UserID, ClientID: ar.GetClientID(), Outcome: "denied",
+		Details: map[string]string{"reason": reason, "path": r.URL.Path}})
+	s.renderMessage(w, r, status, "Cannot continue this sign-in", msg)
+}
