@@ -123,7 +123,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 			loginURL: func(id string) string { return base + "/login?id=" + url.QueryEscape(id) }}
 	}
 
-	opts := []op.Option{op.WithHttpInterceptors(s.intercept), op.WithLogger(o.Logger)}
+	// No CORS from zitadel: its default answers every origin with
+	// credentials, on pages too (see cors.go).
+	opts := []op.Option{op.WithHttpInterceptors(s.intercept), op.WithLogger(o.Logger), op.WithCORSOptions(nil)}
 	if issuer.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 	}

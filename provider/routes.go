@@ -25,7 +25,10 @@ type (
 // zitadel's endpoints for the rest.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	cors := s.corsForJSON()
+	discovery := cors(http.HandlerFunc(s.handleDiscovery))
+	mux.Handle("GET /.well-known/openid-configuration", discovery)
+	mux.Handle("OPTIONS /.well-known/openid-configuration", discovery)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
@@ -71,7 +74,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/authorize/callback", func(w http.ResponseWriter, r *http.Request) {
 		s.renderMessage(w, r, http.StatusNotFound, "Not found", msgExpired)
 	})
-	mux.Handle("/", s.op)
+	mux.Handle("/", corsOnly(cors, s.op, "/oauth/token", "/userinfo", "/keys"))
 	return s.withRemoteAddr(securityHeaders(mux))
 }
 

@@ -22,6 +22,7 @@ type Config struct {
 	Tokens         Tokens                  `yaml:"tokens"`
 	Session        Session                 `yaml:"session"`
 	Log            Log                     `yaml:"log"`
+	CORS           CORS                    `yaml:"cors"`
 
 	// levelOrder is the order of the acr levels in the file, kept because
 	// a YAML mapping decodes into an unordered Go map (see LevelOrder).
@@ -131,6 +132,13 @@ type Tokens struct {
 // Session sets the browser session.
 type Session struct {
 	TTL time.Duration `yaml:"ttl"` // default 12h
+}
+
+// CORS lets browser applications on other origins call the token,
+// userinfo, keys and discovery endpoints, without credentials. Pages and
+// everything that uses the browser session never answer CORS.
+type CORS struct {
+	AllowedOrigins []string `yaml:"allowed_origins"` // e.g. https://app.example.com; empty: none
 }
 
 // Log sets logging.

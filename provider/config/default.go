@@ -56,6 +56,7 @@ func base() Config {
 		},
 		Session: Session{TTL: 12 * time.Hour},
 		Log:     Log{Level: "info", Format: "text"},
+		CORS:    CORS{AllowedOrigins: []string{}},
 	}
 }
 

@@ -115,6 +115,12 @@ func (c Config) validateServer() *Error {
 	if c.Keys.SecretFile == "" {
 		return errorf("keys.secret_file", "keys.secret_file is empty: set it to a file path, e.g. ./stepup-data/secret.key (created on first start)")
 	}
+	for _, o := range c.CORS.AllowedOrigins {
+		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
+			return errorf("cors.allowed_origins", "cors.allowed_origins %.60q is not an origin: write scheme://host[:port], e.g. https://app.example.com, without a path", o)
+		}
+	}
 	return nil
 }
 
