@@ -27,6 +27,7 @@ const adminPassword = "help desk password"
 type adminEnv struct {
 	env         *testenv.Env
 	rp          *testenv.RP
+	console     *testenv.RP // the client designated for administration
 	adminB      *testenv.Browser
 	adminSecret string
 	aliceB      *testenv.Browser
@@ -41,6 +42,7 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	env.AddUser(t, "helpdesk", adminPassword, "manage_mfa")
 	env.AddUser(t, "alice", alicePassword)
 	a.rp = env.NewRP(t, testenv.PublicClient, "")
+	a.console = env.NewRP(t, testenv.AdminConsole, "")
 	a.adminB = env.NewBrowser(t)
 	login(t, env, a.adminB, a.rp, nil, "helpdesk", adminPassword)
 	a.adminSecret = a.adminB.EnrolTOTP()
@@ -51,11 +53,18 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	return a
 }
 
-// adminToken returns an access token of helpdesk at the level asked for.
+// adminToken returns an access token of helpdesk at the level asked for,
+// issued to the admin console.
 func (a *adminEnv) adminToken(t *testing.T, acr string) string {
 	t.Helper()
+	return a.tokenAt(t, a.console, acr)
+}
+
+// tokenAt returns an access token of helpdesk issued to rp.
+func (a *adminEnv) tokenAt(t *testing.T, rp *testenv.RP, acr string) string {
+	t.Helper()
 	// max_age as the admin API's challenge asks (admin.max_auth_age).
-	ar := a.rp.AuthURL(url.Values{"acr_values": {acr}, "max_age": {"900"}})
+	ar := rp.AuthURL(url.Values{"acr_values": {acr}, "max_age": {"900"}})
 	p := a.adminB.Get(ar.URL)
 	if p.IsLoginPage() {
 		p = a.adminB.SubmitPassword(p, "helpdesk", adminPassword)
@@ -63,7 +72,7 @@ func (a *adminEnv) adminToken(t *testing.T, acr string) string {
 	if _, done := testenv.CallbackOf(t, p); !done {
 		p = stepUp(t, a.adminB, p, testenv.TOTPCode(t, a.adminSecret, a.env.Clock.Now()))
 	}
-	tok, err := a.rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
+	tok, err := rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +139,9 @@ func TestAdminStepUpChallenge(t *testing.T) {
 
 func TestAdminWithoutPermission(t *testing.T) {
 	a := newAdminEnv(t)
-	ar := a.rp.AuthURL(url.Values{"acr_values": {"aal2"}})
+	ar := a.console.AuthURL(url.Values{"acr_values": {"aal2"}})
 	p := stepUp(t, a.aliceB, a.aliceB.Get(ar.URL), testenv.TOTPCode(t, a.aliceSecret, a.env.Clock.Now()))
-	tok, err := a.rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
+	tok, err := a.console.Exchange(testenv.MustCallback(t, p).Code(t), ar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,5 +445,30 @@ func TestIssuingNotifiesNobodyAndEventsPage(t *testing.T) {
 	}
 	if got := callAPI(t, env, tok, "GET", "/admin/v1/events?since=yesterday", nil); got.Status != 400 || !strings.Contains(got.Raw, "RFC 3339") {
 		t.Fatalf("bad since: %d %s", got.Status, got.Raw)
+	}
+}
+
+// TestAdminAPIRefusesOtherClientsTokens replays an administrator signing
+// in to an ordinary relying party at aal2: the token that party now holds
+// (aud: its own client ID) must not work at the admin API, where it
+// created a manage_mfa user. The admin console's token does, and the
+// user's creation records the permissions granted.
+func TestAdminAPIRefusesOtherClientsTokens(t *testing.T) {
+	a := newAdminEnv(t)
+	body := map[string]any{"username": "intruder", "password": "long enough password", "permissions": []string{"manage_mfa"}}
+	got := callAPI(t, a.env, a.tokenAt(t, a.rp, "aal2"), "POST", "/admin/v1/users", body)
+	if got.Status != http.StatusUnauthorized || !strings.Contains(got.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("an ordinary client's token at the admin API: %d %q %s", got.Status, got.Header.Get("WWW-Authenticate"), got.Raw)
+	}
+	if _, err := a.env.Store.GetUserByUsername(t.Context(), "intruder"); err == nil {
+		t.Fatal("the user was created")
+	}
+	got = callAPI(t, a.env, a.adminToken(t, "aal2"), "POST", "/admin/v1/users", body)
+	if got.Status != http.StatusCreated {
+		t.Fatalf("the admin console's token: %d %s", got.Status, got.Raw)
+	}
+	ev := listEvents(t, a.env, "admin.user.create")
+	if len(ev) == 0 || ev[0].Details["permissions"] != "manage_mfa" || ev[0].Actor != "helpdesk" {
+		t.Fatalf("creation event %+v: want the permissions granted and the actor", ev)
 	}
 }

@@ -80,6 +80,7 @@ func (s *Server) newAdminVerifier() (*stepauth.Verifier, stepauth.Requirement, e
 	}
 	v, err := stepauth.NewVerifier(stepauth.Config{
 		Issuer: s.cfg.Issuer, Keys: localKeySet{s.keys}, Levels: lv, Now: s.now, Logger: s.log,
+		Audiences: s.adminClients(),
 		Revoked: func(ctx context.Context, jti string) bool {
 			_, err := s.store.GetAccessToken(ctx, jti)
 			return err != nil
@@ -92,8 +93,32 @@ func (s *Server) newAdminVerifier() (*stepauth.Verifier, stepauth.Requirement, e
 	return v, stepauth.Requirement{ACR: level, MaxAge: s.cfg.Admin.MaxAuthAge, AllowClientCredentials: true}, nil
 }
 
+// adminClients are the clients designated for administration, those
+// configured with manage_mfa: the admin API takes only tokens issued to
+// one of them, so a token an administrator handed an ordinary relying
+// party by signing in there is worth nothing at /admin/v1.
+func (s *Server) adminClients() []string {
+	var ids []string
+	for id, c := range s.clients {
+		if slices.Contains(c.cfg.Permissions, PermissionManageMFA) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// msgNoAdminClient answers the admin API when no client may call it.
+const msgNoAdminClient = "no client is designated for administration: give the client that administrators or automation use permissions: [manage_mfa]"
+
 // adminRoutes mounts /admin/v1 behind the RFC 9470 middleware.
 func (s *Server) adminRoutes(mux *http.ServeMux) error {
+	if len(s.adminClients()) == 0 {
+		mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
+			stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", msgNoAdminClient)
+		})
+		return nil
+	}
 	v, req, err := s.newAdminVerifier()
 	if err != nil {
 		return err
@@ -222,11 +247,11 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.CreateUser(r.Context(), body.Username, body.Email, body.Phone, body.Password, body.Permissions)
 	if err != nil {
-		s.adminAudit(r.Context(), "admin.user.create", "", "failure", map[string]string{"username": body.Username})
+		s.adminAudit(r.Context(), "admin.user.create", "", "failure", map[string]string{"username": body.Username, "permissions": strings.Join(body.Permissions, " ")})
 		writeAPIError(w, err)
 		return
 	}
-	s.adminAudit(r.Context(), "admin.user.create", u.ID, "success", nil)
+	s.adminAudit(r.Context(), "admin.user.create", u.ID, "success", map[string]string{"permissions": strings.Join(u.Permissions, " ")})
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
 }
 

@@ -31,9 +31,13 @@ const (
 	ConfidentialSecret = "confidential-secret-for-tests"
 	RS256Client        = "rs256-app" // public, RS256 ID tokens
 	AdminBot           = "admin-bot" // client_credentials with manage_mfa
-	AdminBotSecret     = "admin-bot-secret-for-tests"
-	RedirectURI        = "http://rp.test/callback"
-	PostLogoutURI      = "http://rp.test/logged-out"
+	// AdminConsole is the public client (PKCE) administrators sign in
+	// at to call the admin API: it holds manage_mfa, so its tokens are
+	// accepted there.
+	AdminConsole   = "admin-console"
+	AdminBotSecret = "admin-bot-secret-for-tests"
+	RedirectURI    = "http://rp.test/callback"
+	PostLogoutURI  = "http://rp.test/logged-out"
 )
 
 // Clock is a settable clock; it starts at the real time.
@@ -139,6 +143,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		{ID: RS256Client, RedirectURIs: []string{RedirectURI}, IDTokenSigningAlg: "RS256",
 			GrantTypes: []string{"authorization_code", "refresh_token"}},
 		{ID: AdminBot, Secret: AdminBotSecret, GrantTypes: []string{"client_credentials"}, Permissions: []string{"manage_mfa"}},
+		{ID: AdminConsole, RedirectURIs: []string{RedirectURI}, GrantTypes: []string{"authorization_code"}, Permissions: []string{"manage_mfa"}},
 	}
 	if o.postgres {
 		cfg.Storage.Driver = "postgres"

@@ -255,6 +255,8 @@ func TestRequire(t *testing.T) {
 		{name: "no requirement accepts aal1", req: Requirement{}, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "acr", "aal1"))), want: pass},
 		{name: "audience matches", req: aal2, config: func(c *Config) { c.Audience = "demo-app" },
 			auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "aud", []string{"x", "demo-app"}))), want: pass},
+		{name: "one of the audiences matches", req: aal2, config: func(c *Config) { c.Audiences = []string{"console", "demo-app"} },
+			auth: bearer(sign(t, jose.ES256, ec, userClaims())), want: pass},
 		{name: "leeway tolerates skew", req: aal2, config: func(c *Config) { c.Leeway = time.Minute },
 			auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "exp", testNow.Add(-30*time.Second).Unix()))), want: pass},
 
@@ -301,6 +303,8 @@ func TestRequire(t *testing.T) {
 		{name: "issued in the future", req: aal2, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "iat", testNow.Add(time.Minute).Unix()))), want: invalidToken("token issued in the future")},
 		{name: "wrong issuer", req: aal2, auth: bearer(sign(t, jose.ES256, ec, with(userClaims(), "iss", "https://evil.test"))), want: invalidToken("wrong issuer")},
 		{name: "wrong audience", req: aal2, config: func(c *Config) { c.Audience = "payments" },
+			auth: bearer(sign(t, jose.ES256, ec, userClaims())), want: invalidToken("token not meant for this audience")},
+		{name: "none of the audiences", req: aal2, config: func(c *Config) { c.Audiences = []string{"console", "bot"} },
 			auth: bearer(sign(t, jose.ES256, ec, userClaims())), want: invalidToken("token not meant for this audience")},
 		{name: "signed by another key", req: aal2, auth: bearer(sign(t, jose.ES256, other, userClaims())), want: invalidToken("signature not valid")},
 		{name: "tampered payload", req: aal2, auth: bearer(tamper(t, sign(t, jose.ES256, ec, with(userClaims(), "acr", "aal1")), "acr", "aal3")), want: invalidToken("signature not valid")},

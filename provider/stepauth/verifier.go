@@ -32,6 +32,10 @@ type Config struct {
 	// Audience, when set, must be one of the token's aud values.
 	// stepup's access tokens name the client they were issued to.
 	Audience string
+	// Audiences, when set, are accepted audiences besides Audience: a
+	// token's aud must hold one of them. A resource server that accepts
+	// the tokens of several clients lists them here.
+	Audiences []string
 	// Levels orders the acr names; Requirement.ACR must be one of them.
 	Levels Levels
 	// Algorithms lists the accepted JWS algorithms; nil means ES256 and RS256.
@@ -198,7 +202,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if rc.IssuedAt != nil && now.Add(leeway).Before(rc.IssuedAt.Time()) {
 		return nil, invalid("token issued in the future", nil)
 	}
-	if v.cfg.Audience != "" && !slices.Contains(rc.Audience, v.cfg.Audience) {
+	if want := v.audiences(); want != nil && !slices.ContainsFunc(want, func(a string) bool { return slices.Contains(rc.Audience, a) }) {
 		return nil, invalid("token not meant for this audience", fmt.Errorf("aud %q", []string(rc.Audience)))
 	}
 	switch {
@@ -232,4 +236,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		c.AuthTime = rc.AuthTime.Time()
 	}
 	return c, nil
+}
+
+// audiences is what a token's aud must hold one of; nil accepts any.
+func (v *Verifier) audiences() []string {
+	if v.cfg.Audience == "" {
+		return v.cfg.Audiences
+	}
+	return append([]string{v.cfg.Audience}, v.cfg.Audiences...)
 }
