@@ -23,7 +23,8 @@ import (
 // A cookie per request, not one per browser, so that a request created by
 // a cross-site POST (which carries no SameSite=Lax cookie) never re-keys
 // the sign-ins of the browser's other tabs. The cookie lives as long as the
-// request can and is deleted when the login ends.
+// request can and is deleted when the login ends. Over https its name
+// has the __Host- prefix, so that no sibling subdomain can plant one.
 
 const bindingCookiePrefix = "stepup_req_"
 
@@ -36,7 +37,15 @@ const (
 	msgRequestCompleted = "This sign-in is already complete. Go back to the application; if it did not sign you in, start again from there."
 )
 
-func bindingCookieName(requestID string) string { return bindingCookiePrefix + requestID }
+// bindingCookie is the cookie of a request's browser binding, without
+// its value.
+func (s *Server) bindingCookie(requestID string) *http.Cookie {
+	c := &http.Cookie{Name: bindingCookiePrefix + requestID, Path: "/login", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+	if s.secure {
+		c.Name, c.Path = "__Host-"+c.Name, "/"
+	}
+	return c
+}
 
 // newBinding returns a browser binding's cookie value and the hash the
 // request keeps.
@@ -63,21 +72,23 @@ func (s *Server) setBindingCookie(w http.ResponseWriter, ar *authRequest) {
 	if ar.binding == "" {
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: bindingCookieName(ar.GetID()), Value: ar.binding, Path: "/login",
-		MaxAge: int(s.cfg.Tokens.AuthRequestTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	c := s.bindingCookie(ar.GetID())
+	c.Value, c.MaxAge = ar.binding, int(s.cfg.Tokens.AuthRequestTTL/time.Second)
+	http.SetCookie(w, c)
 }
 
 // clearBindingCookie deletes a request's cookie: its login has ended.
 func (s *Server) clearBindingCookie(w http.ResponseWriter, id string) {
-	http.SetCookie(w, &http.Cookie{Name: bindingCookieName(id), Path: "/login", MaxAge: -1,
-		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	c := s.bindingCookie(id)
+	c.MaxAge = -1
+	http.SetCookie(w, c)
 }
 
 // boundToBrowser says whether r comes from the browser that started ar.
 // A request without a binding (stored before bindings existed) belongs to
 // no browser.
-func boundToBrowser(r *http.Request, ar *authRequest) bool {
-	c, err := r.Cookie(bindingCookieName(ar.stored.ID))
+func (s *Server) boundToBrowser(r *http.Request, ar *authRequest) bool {
+	c, err := r.Cookie(s.bindingCookie(ar.stored.ID).Name)
 	if err != nil || ar.data.Binding == "" {
 		return false
 	}

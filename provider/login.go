@@ -44,7 +44,7 @@ func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) 
 		s.serverError(w, r, "decode auth request", err)
 		return nil, false
 	}
-	if ar.stored.Done || !boundToBrowser(r, ar) {
+	if ar.stored.Done || !s.boundToBrowser(r, ar) {
 		s.refuseForeign(w, r, ar, ar.stored.Done)
 		return nil, false
 	}
