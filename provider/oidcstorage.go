@@ -38,13 +38,13 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 	if !ok {
 		return nil, oidc.ErrInvalidClient()
 	}
-	if req.ResponseType == oidc.ResponseTypeCode && c.public() {
-		if req.CodeChallenge == "" {
-			return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge is required: this is a public client, use PKCE with S256")
-		}
-		if req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
-			return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
-		}
+	if req.ResponseType == oidc.ResponseTypeCode && c.public() && req.CodeChallenge == "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription(descPKCERequired)
+	}
+	// Discovery offers S256 alone; plain (also the default when no method
+	// is named, RFC 7636 §4.3) would put the verifier itself in the URL.
+	if req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription(descPKCES256)
 	}
 	// The stores keep microseconds: so truncated, ar is the row as stored,
 	// and an update of it needs no decoding (asStored).
@@ -93,8 +93,11 @@ func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthReq
 	return decodeAuthRequest(r)
 }
 
-// Token endpoint errors the client reads (error_description).
+// Protocol errors the client reads (error_description).
 const (
+	descPKCERequired = "code_challenge is required: this is a public client, use PKCE with S256"
+	descPKCES256     = "code_challenge_method must be S256: plain, or no method (which means plain), is not supported"
+
 	descCodeRefused  = "the authorization code is invalid, expired or already used"
 	descCodeReplayed = "the authorization code was already used: the tokens issued for it are revoked; start a new authorization"
 )

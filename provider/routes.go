@@ -65,7 +65,7 @@ func (s *Server) routes() http.Handler {
 	if err := s.adminRoutes(mux); err != nil {
 		panic(err) // the levels were validated with the configuration
 	}
-	mux.Handle("/", s.op)
+	mux.Handle("/", s.oidcEndpoints(s.op))
 	return s.withRemoteAddr(securityHeaders(mux))
 }
 
