@@ -26,6 +26,8 @@ const (
 //     would pass and get the code, sent to a relative address: a path on
 //     stepup's own origin. A refused URI is not trusted with the error
 //     either: the browser gets a page.
+//   - the token endpoint's answers, tokens and errors alike, are not to
+//     be stored by any cache (RFC 6749 §5.1 and §5.2).
 func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch path := r.URL.Path; {
@@ -36,6 +38,10 @@ func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 				s.renderMessage(w, r, http.StatusBadRequest, titleRedirectRefused, msgRedirectRefused)
 				return
 			}
+		case strings.HasSuffix(path, "/oauth/token"):
+			h := w.Header()
+			h.Set("Cache-Control", "no-store")
+			h.Set("Pragma", "no-cache")
 		}
 		next.ServeHTTP(w, r)
 	})

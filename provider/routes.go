@@ -66,15 +66,20 @@ func (s *Server) routes() http.Handler {
 		panic(err) // the levels were validated with the configuration
 	}
 	mux.Handle("/", s.oidcEndpoints(s.op))
-	return s.withRemoteAddr(securityHeaders(mux))
+	return s.withRemoteAddr(securityHeaders(mux, s.secure))
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every answer carries; over https (an
+// https issuer) also HSTS, so that browsers never try plain http again.
+func securityHeaders(next http.Handler, https bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin") // no-referrer would make browsers send "Origin: null" on our own forms
 		h.Set("X-Frame-Options", "DENY")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }
