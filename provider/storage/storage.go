@@ -92,11 +92,12 @@ type Store interface {
 	// RedeemAuthRequest is what redeeming an authorization code does: in
 	// one transaction it removes the live, done request, records its
 	// redemption (a RedeemedCode with the request's fields, live until the
-	// request and the tokens issued have all expired) and stores the access token issued for it
-	// and, when rt is non-nil, the refresh token, both with GrantID id
-	// (whatever they carried). Of two concurrent calls exactly one
-	// succeeds and the other gets ErrNotFound, as does a request that is
-	// absent, expired or not done; then nothing is stored.
+	// request and the tokens issued have all expired) and stores the
+	// access token issued for it and, when rt is non-nil, the refresh
+	// token, both with GrantID id (whatever they carried). Of two
+	// concurrent calls exactly one succeeds and the other gets ErrNotFound,
+	// as does a request that is absent, expired or not done; then nothing
+	// is stored.
 	RedeemAuthRequest(ctx context.Context, id string, rt *RefreshToken, at AccessToken) error
 	// GetRedeemedCode returns the live record of request id's redemption.
 	GetRedeemedCode(ctx context.Context, id string) (RedeemedCode, error)
