@@ -2,6 +2,7 @@ package provider
 
 import (
 	"crypto/subtle"
+	"net/url"
 	"slices"
 	"time"
 
@@ -26,7 +27,6 @@ type client struct {
 var _ op.Client = (*client)(nil)
 
 func (c *client) GetID() string                        { return c.cfg.ID }
-func (c *client) RedirectURIs() []string               { return c.cfg.RedirectURIs }
 func (c *client) PostLogoutRedirectURIs() []string     { return c.cfg.PostLogoutRedirectURIs }
 func (c *client) LoginURL(id string) string            { return c.loginURL(id) }
 func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer } // JWTs all the same: see accesstoken.go
@@ -37,6 +37,25 @@ func (c *client) IDTokenUserinfoClaimsAssertion() bool { return false }
 func (c *client) ClockSkew() time.Duration             { return 0 }
 
 func (c *client) public() bool { return c.cfg.Secret == "" }
+
+// RedirectURIs are the registered redirect URIs as zitadel compares them:
+// it percent-decodes the requested URI first, so each is listed decoded
+// too, lest a registered URI holding an escape (a%2Fb) never match itself.
+// Which URI a request may name is decided before, byte for byte
+// (registeredRedirect, in front of the authorization endpoint).
+func (c *client) RedirectURIs() []string {
+	out := slices.Clone(c.cfg.RedirectURIs)
+	for _, u := range c.cfg.RedirectURIs {
+		if decoded, err := url.QueryUnescape(u); err == nil && decoded != u {
+			out = append(out, decoded)
+		}
+	}
+	return out
+}
+
+// registeredRedirect reports whether uri is one of the client's redirect
+// URIs, compared as strings (RFC 6749 §3.1.2.3, OAuth 2.1 §4.1.1).
+func (c *client) registeredRedirect(uri string) bool { return slices.Contains(c.cfg.RedirectURIs, uri) }
 
 func (c *client) ApplicationType() op.ApplicationType {
 	if c.public() {

@@ -606,7 +606,7 @@ func TestAuthorizationCodeWorksOnce(t *testing.T) {
 		}
 		reasons[e.Details["reason"]]++
 	}
-	if len(refused) != 3 || reasons["already used, expired or unknown"] != 1 || reasons["not a code of this provider"] != 2 {
+	if len(refused) != 3 || reasons["already used"] != 1 || reasons["not a code of this provider"] != 2 {
 		t.Fatalf("refused codes audited as %v, want the replay and the two forgeries", reasons)
 	}
 }

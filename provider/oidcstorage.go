@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,13 +38,13 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 	if !ok {
 		return nil, oidc.ErrInvalidClient()
 	}
-	if req.ResponseType == oidc.ResponseTypeCode && c.public() {
-		if req.CodeChallenge == "" {
-			return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge is required: this is a public client, use PKCE with S256")
-		}
-		if req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
-			return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
-		}
+	if req.ResponseType == oidc.ResponseTypeCode && c.public() && req.CodeChallenge == "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription(descPKCERequired)
+	}
+	// Discovery offers S256 alone; plain (also the default when no method
+	// is named, RFC 7636 §4.3) would put the verifier itself in the URL.
+	if req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription(descPKCES256)
 	}
 	// The stores keep microseconds: so truncated, ar is the row as stored,
 	// and an update of it needs no decoding (asStored).
@@ -93,20 +94,46 @@ func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthReq
 	return decodeAuthRequest(r)
 }
 
+// Protocol errors the client reads (error_description).
+const (
+	descPKCERequired = "code_challenge is required: this is a public client, use PKCE with S256"
+	descPKCES256     = "code_challenge_method must be S256: plain, or no method (which means plain), is not supported"
+
+	descCodeRefused  = "the authorization code is invalid, expired or already used"
+	descCodeReplayed = "the authorization code was already used: the tokens issued for it are revoked; start a new authorization"
+)
+
+// Reasons a code is refused, in its audit event.
+const (
+	reasonNotSealed = "not a code of this provider"
+	reasonUsed      = "already used"
+	reasonGone      = "already used, expired or unknown"
+)
+
 // AuthRequestByCode reads the request of a code. The code is the
 // request's ID sealed with the provider's key (zitadel's scheme,
 // tokenCrypto); the request must be done and live. Storing the tokens
 // redeems it (storeTokens): a code works once, even when two token requests
 // race with it, and nothing but the request is stored. A refused code is
 // audited: a replayed one may have been intercepted (RFC 6749 §10.5).
+//
+// A code redeemed before comes back as a replayedCode, its request as it
+// was redeemed, so that zitadel checks this use as it checked the first
+// (PKCE, client authentication, redirect_uri): a use that passes is the
+// code's second use by its client, which revokes what the first was given
+// (RFC 6749 §4.1.2); one that fails revokes nothing, so that a stolen code
+// alone cannot end the client's grant.
 func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	id, err := o.s.codes.Decrypt(code)
 	if err != nil {
-		return nil, o.refuseCode(ctx, "not a code of this provider")
+		return nil, o.refuseCode(ctx, reasonNotSealed)
 	}
 	r, err := o.s.store.GetAuthRequest(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (!r.Done || !o.s.now().Before(r.ExpiresAt))) {
-		return nil, o.refuseCode(ctx, "already used, expired or unknown")
+	if errors.Is(err, storage.ErrNotFound) {
+		return o.redeemedBefore(ctx, id)
+	}
+	if err == nil && (!r.Done || !o.s.now().Before(r.ExpiresAt)) {
+		return nil, o.refuseCode(ctx, reasonGone)
 	}
 	if err != nil {
 		return nil, err
@@ -119,12 +146,56 @@ func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.Aut
 	return ar, nil
 }
 
+// replayedCode is the request of a code that was redeemed before (see
+// AuthRequestByCode); storeTokens refuses it.
+type replayedCode struct{ *authRequest }
+
+// redeemedBefore returns the request of a code whose redemption is on
+// record, refused already: zitadel refuses it, or storeTokens does.
+func (o oidcStorage) redeemedBefore(ctx context.Context, id string) (op.AuthRequest, error) {
+	rc, err := o.s.store.GetRedeemedCode(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, o.refuseCode(ctx, reasonGone)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ar, err := decodeAuthRequest(storage.AuthRequest{ID: rc.RequestID, ClientID: rc.ClientID, UserID: rc.UserID,
+		Done: true, Data: rc.Data})
+	if err != nil {
+		return nil, err
+	}
+	ar.byCode = true
+	o.refuseCode(ctx, reasonUsed)
+	return replayedCode{ar}, nil
+}
+
 // refuseCode audits a refused code and says why to the client.
 func (o oidcStorage) refuseCode(ctx context.Context, reason string) error {
 	clientID, _ := ctx.Value(clientIDKey{}).(string)
 	o.s.audit(ctx, storage.Event{Type: "token.code_refused", Actor: "client:" + clientID, ClientID: clientID,
 		Outcome: "failure", Details: map[string]string{"reason": reason}})
-	return oidc.ErrInvalidGrant().WithDescription("the authorization code is invalid, expired or already used")
+	return oidc.ErrInvalidGrant().WithDescription(descCodeRefused)
+}
+
+// refuseReplay answers the second use of code id by the client it was
+// issued to: the tokens of its grant are revoked, and the replay audited
+// (its refusal too, unless refused says that was done). Without a record
+// of the redemption the code is merely gone.
+func (o oidcStorage) refuseReplay(ctx context.Context, id string, refused bool) error {
+	rc, n, err := o.s.store.RevokeCodeGrant(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return o.refuseCode(ctx, reasonGone)
+	}
+	if err != nil {
+		return err
+	}
+	if !refused {
+		o.refuseCode(ctx, reasonUsed)
+	}
+	o.s.audit(ctx, storage.Event{Type: "token.code_replayed", Actor: "client:" + rc.ClientID, UserID: rc.UserID,
+		ClientID: rc.ClientID, Outcome: "failure", Details: map[string]string{"revoked_tokens": strconv.FormatInt(n, 10)}})
+	return oidc.ErrInvalidGrant().WithDescription(descCodeReplayed)
 }
 
 // SaveAuthCode stores nothing: the code zitadel made is the request's ID,
@@ -140,6 +211,9 @@ func (o oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
 
 // grantOf extracts what a token request carries.
 func grantOf(req op.TokenRequest) (grant, bool) {
+	if r, ok := req.(replayedCode); ok {
+		req = r.authRequest
+	}
 	switch r := req.(type) {
 	case *authRequest:
 		return grant{clientID: r.stored.ClientID, subject: r.data.Subject, scopes: r.data.Scopes,
@@ -166,9 +240,13 @@ func (o oidcStorage) accessToken(g grant, now time.Time, refreshID string) stora
 
 // storeTokens stores the tokens a response issues for req, in one write
 // with what they spend: a code's request (redeemed once; a request another
-// token request redeemed first refuses the code) or the refresh token
-// current (rotated once). Nothing to spend: a client credentials grant.
+// token request redeemed first is a replay) or the refresh token current
+// (rotated once). Nothing to spend: a client credentials grant. A replayed
+// code stores nothing and revokes its grant.
 func (o oidcStorage) storeTokens(ctx context.Context, req op.TokenRequest, current string, rt *storage.RefreshToken, at storage.AccessToken) error {
+	if r, ok := req.(replayedCode); ok {
+		return o.refuseReplay(ctx, r.stored.ID, true)
+	}
 	switch ar, _ := req.(*authRequest); {
 	case current != "":
 		err := o.s.store.RotateRefreshToken(ctx, tokenHash(current), *rt, &at)
@@ -179,7 +257,8 @@ func (o oidcStorage) storeTokens(ctx context.Context, req op.TokenRequest, curre
 	case ar != nil && ar.byCode:
 		err := o.s.store.RedeemAuthRequest(ctx, ar.stored.ID, rt, at)
 		if errors.Is(err, storage.ErrNotFound) {
-			return o.refuseCode(ctx, "already used, expired or unknown")
+			// Another token request redeemed it first.
+			return o.refuseReplay(ctx, ar.stored.ID, false)
 		}
 		return err
 	case rt != nil:

@@ -74,16 +74,21 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/authorize/callback", func(w http.ResponseWriter, r *http.Request) {
 		s.renderMessage(w, r, http.StatusNotFound, "Not found", msgExpired)
 	})
-	mux.Handle("/", corsOnly(cors, s.op, "/oauth/token", "/userinfo", "/keys"))
-	return s.withRemoteAddr(securityHeaders(mux))
+	mux.Handle("/", corsOnly(cors, s.oidcEndpoints(s.op), "/oauth/token", "/userinfo", "/keys"))
+	return s.withRemoteAddr(securityHeaders(mux, s.secure))
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every answer carries; over https (an
+// https issuer) also HSTS, so that browsers never try plain http again.
+func securityHeaders(next http.Handler, https bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin") // no-referrer would make browsers send "Origin: null" on our own forms
 		h.Set("X-Frame-Options", "DENY")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

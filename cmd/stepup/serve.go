@@ -95,7 +95,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	if err != nil {
 		return fmt.Errorf("listen %s: %w (is another stepup running? set listen in the config)", cfg.Listen, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := newHTTPServer(srv, serveLimits)
 	go purgeLoop(ctx, a)
 	go func() {
 		<-ctx.Done()
@@ -114,6 +114,39 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 		return err
 	}
 	return nil
+}
+
+// httpLimits bound what one connection may hold of the server, so that
+// slow or idle clients cannot pile up connections and goroutines.
+type httpLimits struct {
+	ReadHeader time.Duration // to read a request's header
+	Read       time.Duration // to read a whole request, body included
+	Write      time.Duration // from the end of the header to the end of the answer
+	Idle       time.Duration // a keep-alive connection waiting for its next request
+	HeaderSize int           // bytes of request line and header
+}
+
+// serveLimits are stepup serve's: a request is a small form or a token
+// call, sent in well under Read; Write leaves a page time for a slow
+// method plugin (their calls time out sooner).
+var serveLimits = httpLimits{
+	ReadHeader: 10 * time.Second,
+	Read:       30 * time.Second,
+	Write:      60 * time.Second,
+	Idle:       2 * time.Minute,
+	HeaderSize: 64 << 10,
+}
+
+// newHTTPServer is the server stepup serve runs h with, held to lim.
+func newHTTPServer(h http.Handler, lim httpLimits) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: lim.ReadHeader,
+		ReadTimeout:       lim.Read,
+		WriteTimeout:      lim.Write,
+		IdleTimeout:       lim.Idle,
+		MaxHeaderBytes:    lim.HeaderSize,
+	}
 }
 
 // purgeLoop deletes expired rows so the database does not grow without

@@ -60,8 +60,9 @@ type Store interface {
 	// Close releases the backend's resources.
 	Close() error
 	// PurgeExpired deletes rows whose expiry is before now (auth requests,
-	// sessions, refresh and access tokens, rate events, KV entries,
-	// retired keys past ExpiresAt) and returns how many went.
+	// redeemed-code records, sessions, refresh and access tokens, rate
+	// events, KV entries, retired keys past ExpiresAt) and returns how many
+	// went.
 	PurgeExpired(ctx context.Context, now time.Time) (int64, error)
 
 	// CreateUser stores a new user. ErrAlreadyExists if the ID or the
@@ -89,12 +90,26 @@ type Store interface {
 	// not an error.
 	DeleteAuthRequest(ctx context.Context, id string) error
 	// RedeemAuthRequest is what redeeming an authorization code does: in
-	// one transaction it removes the live, done request and stores the
+	// one transaction it removes the live, done request, records its
+	// redemption (a RedeemedCode with the request's fields, live until the
+	// request and the tokens issued have all expired) and stores the
 	// access token issued for it and, when rt is non-nil, the refresh
-	// token. Of two concurrent calls exactly one succeeds and the other
-	// gets ErrNotFound, as does a request that is absent, expired or not
-	// done; then nothing is stored.
+	// token, both with GrantID id (whatever they carried). Of two
+	// concurrent calls exactly one succeeds and the other gets ErrNotFound,
+	// as does a request that is absent, expired or not done; then nothing
+	// is stored.
 	RedeemAuthRequest(ctx context.Context, id string, rt *RefreshToken, at AccessToken) error
+	// GetRedeemedCode returns the live record of request id's redemption.
+	GetRedeemedCode(ctx context.Context, id string) (RedeemedCode, error)
+	// RevokeCodeGrant is what a second redemption of a code does (RFC 6749
+	// §4.1.2): when request id was redeemed and its record is live, it
+	// removes every refresh and access token whose GrantID is id (those of
+	// the redemption and those rotated from them, even one a concurrent
+	// RotateRefreshToken is storing) and returns the record and how many
+	// live tokens went. ErrNotFound when there is no live record; then
+	// nothing changes. The record stays until it expires, so a later call
+	// finds it again.
+	RevokeCodeGrant(ctx context.Context, id string) (RedeemedCode, int64, error)
 
 	// GetSession returns the session by ID.
 	GetSession(ctx context.Context, id string) (Session, error)
@@ -125,8 +140,9 @@ type Store interface {
 	// user's grants are dead even before their tokens are deleted.
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
 	// RotateRefreshToken atomically deletes the token with oldHash and stores
-	// next (and at, when non-nil). Of two concurrent rotations of one token
-	// exactly one succeeds; the other gets ErrNotFound.
+	// next (and at, when non-nil), both with the GrantID of the token they
+	// replace. Of two concurrent rotations of one token exactly one
+	// succeeds; the other gets ErrNotFound.
 	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken, at *AccessToken) error
 	// DeleteRefreshToken removes one refresh token; absent is not an error.
 	DeleteRefreshToken(ctx context.Context, hash string) error

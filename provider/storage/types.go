@@ -92,6 +92,10 @@ type RefreshToken struct {
 	AuthTime  time.Time
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// GrantID is the ID of the auth request whose code began this
+	// token's line of rotations (see Store.RevokeCodeGrant); empty for a
+	// token not from a code.
+	GrantID string
 }
 
 // AccessToken records an issued JWT access token by its jti.
@@ -107,6 +111,19 @@ type AccessToken struct {
 	RefreshTokenID string
 	CreatedAt      time.Time
 	ExpiresAt      time.Time
+	GrantID        string // as RefreshToken.GrantID
+}
+
+// RedeemedCode records the redemption of an authorization code, so that a
+// second use can be checked as the first was, and revoke the tokens the
+// first was given (RFC 6749 §4.1.2).
+type RedeemedCode struct {
+	RequestID  string // the auth request the code named
+	ClientID   string
+	UserID     string
+	Data       []byte // the request's Data when it was redeemed
+	RedeemedAt time.Time
+	ExpiresAt  time.Time // when the request and the tokens first issued have all expired
 }
 
 // SigningKey is a token-signing key. PrivateKey is encrypted by the caller

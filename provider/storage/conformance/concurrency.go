@@ -75,6 +75,51 @@ func testConcurrentRotateRefreshToken(t *testing.T, ss []storage.Store) {
 	}
 }
 
+// testConcurrentRevokeCodeGrant revokes a grant while its refresh token
+// is being rotated: whichever rotation the revocation meets, no token of
+// the grant may outlive it.
+func testConcurrentRevokeCodeGrant(t *testing.T, ss []storage.Store) {
+	ctx, s := t.Context(), ss[0]
+	if _, err := s.GetUser(ctx, "u1"); err != nil {
+		must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	}
+	const maxRotations = 200
+	for round := range 5 {
+		grant := id("ar-revoked", round)
+		hash := func(i int) string { return id(fmt.Sprintf("rh%d", round), i) }
+		atID := func(i int) string { return id(fmt.Sprintf("at%d", round), i) }
+		rt := newRefreshToken(hash(0), "u1", "c1", future())
+		redeem(t, s, grant, future(), &rt, newAccessToken(atID(0), "u1", "c1", future()))
+		var rotated int // tokens 1..rotated were stored
+		errs := atOnce(2, func(i int) error {
+			if i == 1 {
+				_, _, err := ss[len(ss)-1].RevokeCodeGrant(ctx, grant)
+				return err
+			}
+			for rotated < maxRotations {
+				at := newAccessToken(atID(rotated+1), "u1", "c1", future())
+				err := ss[0].RotateRefreshToken(ctx, hash(rotated), newRefreshToken(hash(rotated+1), "u1", "c1", future()), &at)
+				if errors.Is(err, storage.ErrNotFound) {
+					return nil // revoked under it
+				}
+				if err != nil {
+					return err
+				}
+				rotated++
+			}
+			return nil
+		})
+		must(t, "RotateRefreshToken racing a revocation", errs[0])
+		must(t, "RevokeCodeGrant racing rotations", errs[1])
+		for i := 0; i <= rotated; i++ {
+			_, rtErr := s.GetRefreshToken(ctx, hash(i))
+			mustErr(t, fmt.Sprintf("round %d: GetRefreshToken of rotation %d of %d after the revocation", round, i, rotated), rtErr, storage.ErrNotFound)
+			_, atErr := s.GetAccessToken(ctx, atID(i))
+			mustErr(t, fmt.Sprintf("round %d: GetAccessToken of rotation %d of %d after the revocation", round, i, rotated), atErr, storage.ErrNotFound)
+		}
+	}
+}
+
 func testConcurrentCountEvent(t *testing.T, ss []storage.Store) {
 	ctx, s := t.Context(), ss[0]
 	now := base()

@@ -24,6 +24,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"UpdateUser", testUpdateUser},
 		{"AuthRequests", testAuthRequests},
 		{"RedeemAuthRequest", testRedeemAuthRequest},
+		{"RevokeCodeGrant", testRevokeCodeGrant},
 		{"Sessions", testSessions},
 		{"GetSessionUser", testGetSessionUser},
 		{"SaveLogin", testSaveLogin},
@@ -68,6 +69,7 @@ var concurrentTests = []struct {
 }{
 	{"RedeemAuthRequest", testConcurrentRedeemAuthRequest},
 	{"RotateRefreshToken", testConcurrentRotateRefreshToken},
+	{"RevokeCodeGrant", testConcurrentRevokeCodeGrant},
 	{"CountEvent", testConcurrentCountEvent},
 	{"RecordFailure", testConcurrentRecordFailure},
 	{"KVPut", testConcurrentKVPut},

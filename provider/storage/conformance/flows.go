@@ -134,6 +134,14 @@ func testRedeemAuthRequest(t *testing.T, s storage.Store) {
 	must(t, "UpdateAuthRequest done", err)
 	must(t, "RedeemAuthRequest", s.RedeemAuthRequest(ctx, "ar1", &rt, at))
 	stored("RedeemAuthRequest", rt.Hash, at.ID, true)
+	// The tokens name the request as their grant.
+	gotRT, err := s.GetRefreshToken(ctx, rt.Hash)
+	must(t, "GetRefreshToken redeemed", err)
+	gotAT, err := s.GetAccessToken(ctx, at.ID)
+	must(t, "GetAccessToken redeemed", err)
+	if gotRT.GrantID != "ar1" || gotAT.GrantID != "ar1" {
+		t.Fatalf("redeemed tokens have grants %q and %q, want the request ar1", gotRT.GrantID, gotAT.GrantID)
+	}
 	_, err = s.GetAuthRequest(ctx, "ar1")
 	mustErr(t, "GetAuthRequest redeemed", err, storage.ErrNotFound)
 	rt2, at2 := newRefreshToken("rh2", "u1", "c1", future()), newAccessToken("at2", "u1", "c1", future())
@@ -169,6 +177,119 @@ func testRedeemAuthRequest(t *testing.T, s storage.Store) {
 	at5 := newAccessToken("at5", "u1", "c1", future())
 	mustErr(t, "RedeemAuthRequest of an expired request", s.RedeemAuthRequest(ctx, "ar2", nil, at5), storage.ErrNotFound)
 	stored("expired redemption", "", at5.ID, false)
+}
+
+// redeem stores a done request id and redeems it for rt (when non-nil)
+// and at.
+func redeem(t *testing.T, s storage.Store, id string, expires time.Time, rt *storage.RefreshToken, at storage.AccessToken) {
+	t.Helper()
+	ctx := t.Context()
+	ar := newAuthRequest(id, expires)
+	ar.Done, ar.UserID = true, "u1"
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, ar))
+	must(t, "RedeemAuthRequest", s.RedeemAuthRequest(ctx, id, rt, at))
+}
+
+func testRevokeCodeGrant(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	requestExpires, tokensExpire := future(), base().Add(2*time.Hour)
+	before := time.Now()
+	rt := newRefreshToken("h1", "u1", "c1", tokensExpire)
+	rt.GrantID = "ignored" // the store names the request
+	redeem(t, s, "ar1", requestExpires, &rt, newAccessToken("at1", "u1", "c1", future()))
+	after := time.Now()
+	// Two rotations: the grant carries over to each new token.
+	at2 := newAccessToken("at2", "u1", "c1", future())
+	must(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, "h1", newRefreshToken("h2", "u1", "c1", future()), &at2))
+	must(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, "h2", newRefreshToken("h3", "u1", "c1", future()), nil))
+	got, err := s.GetRefreshToken(ctx, "h3")
+	must(t, "GetRefreshToken rotated", err)
+	gotAT, err := s.GetAccessToken(ctx, "at2")
+	must(t, "GetAccessToken of a rotation", err)
+	if got.GrantID != "ar1" || gotAT.GrantID != "ar1" {
+		t.Fatalf("rotated tokens have grants %q and %q, want ar1's", got.GrantID, gotAT.GrantID)
+	}
+	// Tokens of other grants, and of none, stay.
+	other := newRefreshToken("h9", "u1", "c1", future())
+	redeem(t, s, "ar2", future(), &other, newAccessToken("at9", "u1", "c1", future()))
+	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, newRefreshToken("h-plain", "u1", "c1", future()), nil))
+	// An expired token of the grant goes uncounted.
+	expired := newAccessToken("at-expired", "u1", "c1", past())
+	expired.GrantID = "ar1"
+	must(t, "CreateAccessToken", s.CreateAccessToken(ctx, expired))
+
+	// The record keeps the request as it was redeemed.
+	rc, err := s.GetRedeemedCode(ctx, "ar1")
+	must(t, "GetRedeemedCode", err)
+	if rc.RedeemedAt.Before(before.Truncate(time.Millisecond)) || rc.RedeemedAt.After(after) {
+		t.Fatalf("RedeemedAt %v, want the time of the redemption, between %v and %v", rc.RedeemedAt, before, after)
+	}
+	want := storage.RedeemedCode{RequestID: "ar1", ClientID: "client-1", UserID: "u1", Data: newAuthRequest("ar1", requestExpires).Data,
+		RedeemedAt: rc.RedeemedAt, ExpiresAt: tokensExpire}
+	mustEqual(t, "GetRedeemedCode", rc, want)
+	_, err = s.GetRefreshToken(ctx, "h3")
+	must(t, "GetRefreshToken after GetRedeemedCode", err)
+
+	rc, n, err := s.RevokeCodeGrant(ctx, "ar1")
+	must(t, "RevokeCodeGrant", err)
+	mustEqual(t, "RevokeCodeGrant record", rc, want)
+	if n != 3 {
+		t.Fatalf("RevokeCodeGrant removed %d live tokens, want 3 (h3, at1, at2)", n)
+	}
+	for _, h := range []string{"h1", "h2", "h3"} {
+		_, err := s.GetRefreshToken(ctx, h)
+		mustErr(t, "GetRefreshToken of a revoked grant", err, storage.ErrNotFound)
+	}
+	for _, id := range []string{"at1", "at2"} {
+		_, err := s.GetAccessToken(ctx, id)
+		mustErr(t, "GetAccessToken of a revoked grant", err, storage.ErrNotFound)
+	}
+	mustErr(t, "RotateRefreshToken of a revoked grant", s.RotateRefreshToken(ctx, "h3", newRefreshToken("h4", "u1", "c1", future()), nil), storage.ErrNotFound)
+	for _, h := range []string{"h9", "h-plain"} {
+		_, err := s.GetRefreshToken(ctx, h)
+		must(t, "GetRefreshToken of another grant", err)
+	}
+	_, err = s.GetAccessToken(ctx, "at9")
+	must(t, "GetAccessToken of another grant", err)
+
+	// The record stays: a third use finds it, with nothing left to revoke.
+	again, n, err := s.RevokeCodeGrant(ctx, "ar1")
+	must(t, "RevokeCodeGrant again", err)
+	mustEqual(t, "RevokeCodeGrant again", again, want)
+	if n != 0 {
+		t.Fatalf("RevokeCodeGrant again removed %d tokens, want 0", n)
+	}
+
+	// No record: a request never redeemed, or none at all.
+	ar3 := newAuthRequest("ar3", future())
+	ar3.Done = true
+	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, ar3))
+	for _, id := range []string{"ar3", "never-created"} {
+		_, err := s.GetRedeemedCode(ctx, id)
+		mustErr(t, "GetRedeemedCode without a redemption", err, storage.ErrNotFound)
+		_, _, err = s.RevokeCodeGrant(ctx, id)
+		mustErr(t, "RevokeCodeGrant without a redemption", err, storage.ErrNotFound)
+	}
+	_, err = s.GetAuthRequest(ctx, "ar3")
+	must(t, "GetAuthRequest after RevokeCodeGrant refused", err)
+
+	// Without a refresh token the record lasts as long as the request or
+	// the access token, whichever is later; a token that never expires
+	// keeps it for good.
+	redeem(t, s, "ar4", requestExpires, nil, newAccessToken("at4", "u1", "c1", base().Add(30*time.Minute)))
+	rc, n, err = s.RevokeCodeGrant(ctx, "ar4")
+	must(t, "RevokeCodeGrant without a refresh token", err)
+	if !rc.ExpiresAt.Equal(requestExpires) || n != 1 {
+		t.Fatalf("RevokeCodeGrant without a refresh token: record expires %v, %d tokens; want %v and 1", rc.ExpiresAt, n, requestExpires)
+	}
+	forever := newRefreshToken("h5", "u1", "c1", time.Time{})
+	redeem(t, s, "ar5", requestExpires, &forever, newAccessToken("at5", "u1", "c1", future()))
+	rc, _, err = s.RevokeCodeGrant(ctx, "ar5")
+	must(t, "RevokeCodeGrant of a token without expiry", err)
+	if !rc.ExpiresAt.IsZero() {
+		t.Fatalf("record of a token that never expires expires at %v, want never", rc.ExpiresAt)
+	}
 }
 
 // createSession stores sess as a login that starts from no session does.

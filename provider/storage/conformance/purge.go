@@ -36,6 +36,8 @@ func testPurgeExpired(t *testing.T, s storage.Store) {
 	must(t, "KVPut", err)
 	must(t, "AppendEvent", s.AppendEvent(ctx, storage.Event{Time: long, Type: "old.event"}))
 	must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	// A redemption's record and its access token, both live for an hour.
+	redeem(t, s, "ar-redeemed", future(), nil, newAccessToken("at-redeemed", "u1", "c1", future()))
 
 	n, err := s.PurgeExpired(ctx, now)
 	must(t, "PurgeExpired", err)
@@ -50,6 +52,8 @@ func testPurgeExpired(t *testing.T, s storage.Store) {
 
 	_, err = s.GetAuthRequest(ctx, "ar-new")
 	must(t, "GetAuthRequest live", err)
+	_, _, err = s.RevokeCodeGrant(ctx, "ar-redeemed")
+	must(t, "RevokeCodeGrant of a live record", err)
 	_, err = s.GetSession(ctx, "s-new")
 	must(t, "GetSession live", err)
 	for _, h := range []string{"h-new", "h-forever"} {
@@ -84,7 +88,11 @@ func testPurgeExpired(t *testing.T, s storage.Store) {
 	// A purge at a later time takes the rows that will have expired by then.
 	n, err = s.PurgeExpired(ctx, now.Add(2*time.Hour))
 	must(t, "PurgeExpired later", err)
-	if n != 8 {
-		t.Fatalf("PurgeExpired later removed %d rows, want 8", n)
+	if n != 9 {
+		t.Fatalf("PurgeExpired later removed %d rows, want 9 (the redemption's record among them)", n)
 	}
+	// The record went with the purge, though the store's clock still
+	// finds it live.
+	_, err = s.GetRedeemedCode(ctx, "ar-redeemed")
+	mustErr(t, "GetRedeemedCode of a purged record", err, storage.ErrNotFound)
 }

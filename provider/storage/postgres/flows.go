@@ -99,15 +99,16 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	return nil
 }
 
-// RedeemAuthRequest removes the live, done request and stores the tokens
-// issued for it in one statement: a concurrent redemption blocks on the
+// RedeemAuthRequest removes the live, done request, records its
+// redemption and stores the tokens issued for it, with the request as
+// their grant, in one statement: a concurrent redemption blocks on the
 // row, then finds it gone, inserts nothing and counts 0.
 func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.RefreshToken, at storage.AccessToken) error {
-	q := redeemSQL
+	q, expiries := redeemSQL, []any{ts(at.ExpiresAt), ts(at.ExpiresAt)}
 	if rt != nil {
-		q = redeemWithRefreshSQL
+		q, expiries[1] = redeemWithRefreshSQL, ts(rt.ExpiresAt)
 	}
-	n, err := s.spend(ctx, q, id, rt, &at)
+	n, err := s.spend(ctx, q, id, expiries, false, rt, &at)
 	if err != nil {
 		return fmt.Errorf("storage: redeem auth request: %w", err)
 	}
@@ -115,6 +116,70 @@ func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.Re
 		return fmt.Errorf("storage: auth request %q: %w", id, storage.ErrNotFound)
 	}
 	return nil
+}
+
+const redeemedCodeCols = `request_id, client_id, user_id, data, redeemed_at, expires_at`
+
+func scanRedeemedCode(row pgx.Row, rc *storage.RedeemedCode) error {
+	return row.Scan(&rc.RequestID, &rc.ClientID, &rc.UserID, &rc.Data, tc(&rc.RedeemedAt), tc(&rc.ExpiresAt))
+}
+
+func redeemedCodeErr(err error, id string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("storage: redeemed code %q: %w", id, storage.ErrNotFound)
+	}
+	return fmt.Errorf("storage: redeemed code: %w", err)
+}
+
+// GetRedeemedCode returns the live record of request id's redemption.
+func (s *Store) GetRedeemedCode(ctx context.Context, id string) (storage.RedeemedCode, error) {
+	var rc storage.RedeemedCode
+	err := scanRedeemedCode(s.pool.QueryRow(ctx, `SELECT `+redeemedCodeCols+` FROM redeemed_codes
+		WHERE request_id = $1 AND (expires_at IS NULL OR expires_at > $2)`, id, s.liveNow()), &rc)
+	if err != nil {
+		return storage.RedeemedCode{}, redeemedCodeErr(err, id)
+	}
+	return rc, nil
+}
+
+// revokeGrantSQL removes a grant's tokens and counts the live ones; it
+// runs after lockRedeemedCodeSQL, in the same transaction but with a
+// snapshot of its own, so that it sees the tokens of a rotation that held
+// the record until then.
+const (
+	lockRedeemedCodeSQL = `SELECT ` + redeemedCodeCols + ` FROM redeemed_codes
+		WHERE request_id = $1 AND (expires_at IS NULL OR expires_at > $2) FOR UPDATE`
+	revokeGrantSQL = `WITH
+		rc AS (SELECT 1 FROM redeemed_codes WHERE request_id = $1 AND (expires_at IS NULL OR expires_at > $2)),
+		r AS (DELETE FROM refresh_tokens WHERE grant_id = $1 AND grant_id <> '' AND EXISTS (SELECT 1 FROM rc)
+			RETURNING expires_at),
+		a AS (DELETE FROM access_tokens WHERE grant_id = $1 AND grant_id <> '' AND EXISTS (SELECT 1 FROM rc)
+			RETURNING expires_at)
+		SELECT (SELECT count(*) FROM r WHERE expires_at IS NULL OR expires_at > $2)
+			+ (SELECT count(*) FROM a WHERE expires_at IS NULL OR expires_at > $2)`
+)
+
+// RevokeCodeGrant locks the live redemption record of id and then removes
+// its grant's tokens, in one transaction and one round trip.
+func (s *Store) RevokeCodeGrant(ctx context.Context, id string) (storage.RedeemedCode, int64, error) {
+	var rc storage.RedeemedCode
+	var n int64
+	var lockErr error
+	now := s.liveNow()
+	b := &pgx.Batch{}
+	b.Queue(lockRedeemedCodeSQL, id, now).QueryRow(func(row pgx.Row) error {
+		lockErr = scanRedeemedCode(row, &rc)
+		return nil
+	})
+	b.Queue(revokeGrantSQL, id, now).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+	// A batch outside a transaction runs as one implicit transaction.
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return storage.RedeemedCode{}, 0, fmt.Errorf("storage: revoke code grant: %w", err)
+	}
+	if lockErr != nil {
+		return storage.RedeemedCode{}, 0, redeemedCodeErr(lockErr, id)
+	}
+	return rc, n, nil
 }
 
 const (

@@ -128,6 +128,7 @@ func (s *Store) Close() error {
 
 var purgeSQL = []string{
 	`DELETE FROM auth_requests WHERE expires_at < $1`,
+	`DELETE FROM redeemed_codes WHERE expires_at < $1`,
 	`DELETE FROM sessions WHERE expires_at < $1`,
 	`DELETE FROM refresh_tokens WHERE expires_at < $1`,
 	`DELETE FROM access_tokens WHERE expires_at < $1`,

@@ -13,18 +13,21 @@ import (
 )
 
 const (
-	refreshTokenCols = `hash, id, client_id, user_id, scopes, audience, acr, amr, auth_time, created_at, expires_at`
-	accessTokenCols  = `id, client_id, user_id, scopes, audience, acr, amr, auth_time, refresh_token_id, created_at, expires_at`
+	refreshTokenCols = `hash, id, client_id, user_id, scopes, audience, acr, amr, auth_time, created_at, expires_at, grant_id`
+	accessTokenCols  = `id, client_id, user_id, scopes, audience, acr, amr, auth_time, refresh_token_id, created_at, expires_at, grant_id`
+	// tokenParams is how many arguments refreshTokenArgs and
+	// accessTokenArgs each return: every column but grant_id.
+	tokenParams = 11
 )
 
 func scanRefreshToken(row pgx.Row, t *storage.RefreshToken) error {
 	return row.Scan(&t.Hash, &t.ID, &t.ClientID, &t.UserID, js(&t.Scopes), js(&t.Audience), &t.ACR, js(&t.AMR),
-		tc(&t.AuthTime), tc(&t.CreatedAt), tc(&t.ExpiresAt))
+		tc(&t.AuthTime), tc(&t.CreatedAt), tc(&t.ExpiresAt), &t.GrantID)
 }
 
 func scanAccessToken(row pgx.Row, t *storage.AccessToken) error {
 	return row.Scan(&t.ID, &t.ClientID, &t.UserID, js(&t.Scopes), js(&t.Audience), &t.ACR, js(&t.AMR),
-		tc(&t.AuthTime), &t.RefreshTokenID, tc(&t.CreatedAt), tc(&t.ExpiresAt))
+		tc(&t.AuthTime), &t.RefreshTokenID, tc(&t.CreatedAt), tc(&t.ExpiresAt), &t.GrantID)
 }
 
 // tokenJSON encodes the three JSON columns both token tables have.
@@ -41,6 +44,8 @@ func tokenJSON(scopes, audience, amr []string) (string, string, string, error) {
 	return s, a, m, err
 }
 
+// refreshTokenArgs and accessTokenArgs are t's columns but grant_id, which
+// a spending statement takes from the row it spends.
 func refreshTokenArgs(t storage.RefreshToken) ([]any, error) {
 	scopes, aud, amr, err := tokenJSON(t.Scopes, t.Audience, t.AMR)
 	if err != nil {
@@ -69,45 +74,65 @@ func params(from, n int) string {
 }
 
 var (
-	insertRefreshTokenSQL = `INSERT INTO refresh_tokens (` + refreshTokenCols + `) VALUES (` + params(1, 11) + `)`
-	insertAccessTokenSQL  = `INSERT INTO access_tokens (` + accessTokenCols + `) VALUES (` + params(1, 11) + `)`
+	insertRefreshTokenSQL = `INSERT INTO refresh_tokens (` + refreshTokenCols + `) VALUES (` + params(1, 12) + `)`
+	insertAccessTokenSQL  = `INSERT INTO access_tokens (` + accessTokenCols + `) VALUES (` + params(1, 12) + `)`
 	// The pair in one statement: atomic without a transaction round trip.
-	insertTokenPairSQL = `WITH rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) VALUES (` + params(1, 11) + `))
-		INSERT INTO access_tokens (` + accessTokenCols + `) VALUES (` + params(12, 11) + `)`
+	insertTokenPairSQL = `WITH rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) VALUES (` + params(1, 12) + `))
+		INSERT INTO access_tokens (` + accessTokenCols + `) VALUES (` + params(13, 12) + `)`
 
 	// Rotating a refresh token and redeeming a code each spend one row
-	// and store tokens in one statement (spendThenStore).
-	spendRefreshToken = `DELETE FROM refresh_tokens WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2) RETURNING 1`
-	spendAuthRequest  = `DELETE FROM auth_requests WHERE id = $1 AND done AND (expires_at IS NULL OR expires_at > $2) RETURNING 1`
+	// and store tokens in one statement (spendThenStore). The spent row
+	// gives the tokens their grant: the old token's, or the request
+	// itself, whose redemption is recorded (redeemed_codes) until the
+	// request and the new tokens have all expired (NULL, never, when any
+	// of them never does).
+	spendRefreshToken = `gone AS (DELETE FROM refresh_tokens WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2)
+		RETURNING grant_id)`
+	spendAuthRequest = `gone AS (DELETE FROM auth_requests WHERE id = $1 AND done AND (expires_at IS NULL OR expires_at > $2)
+		RETURNING id AS grant_id, client_id, user_id, data, expires_at),
+		rc AS (INSERT INTO redeemed_codes (` + redeemedCodeCols + `)
+		SELECT grant_id, client_id, user_id, data, $2,
+			CASE WHEN num_nulls(expires_at, $3::timestamptz, $4::timestamptz) = 0
+			THEN greatest(expires_at, $3::timestamptz, $4::timestamptz) END FROM gone)`
 
-	rotateSQL            = spendThenStore(spendRefreshToken, true, false)
-	rotateWithAccessSQL  = spendThenStore(spendRefreshToken, true, true)
-	redeemSQL            = spendThenStore(spendAuthRequest, false, true)
-	redeemWithRefreshSQL = spendThenStore(spendAuthRequest, true, true)
+	rotateSQL            = spendThenStore(spendRefreshToken, 3, true, false)
+	rotateWithAccessSQL  = spendThenStore(spendRefreshToken, 3, true, true)
+	redeemSQL            = spendThenStore(spendAuthRequest, 5, false, true)
+	redeemWithRefreshSQL = spendThenStore(spendAuthRequest, 5, true, true)
+
+	// lockGrantSQL share-locks the redemption record of oldHash's grant,
+	// if it has one, for the rest of the rotation: a RevokeCodeGrant then
+	// waits for the rotation to end, and sees the token it stores; or a
+	// rotation waits for the revocation, and finds oldHash gone.
+	lockGrantSQL = `SELECT 1 FROM redeemed_codes
+		WHERE request_id = (SELECT grant_id FROM refresh_tokens WHERE hash = $1 AND grant_id <> '') FOR SHARE`
 )
 
-// spendThenStore is one statement that deletes a row with spend (which
-// takes $1 and $2 and returns 1) and stores the refresh token (from $3)
-// and then the access token, as asked, only for a row it deleted; it
-// counts the rows deleted. A concurrent statement spending the same row
+// spendThenStore is one statement that deletes a row with spend (a CTE
+// "gone" that takes $1, $2 and any arguments up to first, and returns the
+// grant_id for the tokens) and stores the refresh token (from
+// $first) and then the access token, as asked, only for a row it deleted;
+// it counts the rows deleted. A concurrent statement spending the same row
 // blocks on it, then finds it gone, inserts nothing and counts 0.
-func spendThenStore(spend string, refresh, access bool) string {
-	q, next := `WITH gone AS (`+spend+`)`, 3
+func spendThenStore(spend string, first int, refresh, access bool) string {
+	q, next := `WITH `+spend, first
 	if refresh {
-		q += `, rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(next, 11) + ` FROM gone)`
-		next += 11
+		q += `, rt AS (INSERT INTO refresh_tokens (` + refreshTokenCols + `) SELECT ` + params(next, tokenParams) + `, grant_id FROM gone)`
+		next += tokenParams
 	}
 	if access {
-		q += `, at AS (INSERT INTO access_tokens (` + accessTokenCols + `) SELECT ` + params(next, 11) + ` FROM gone)`
+		q += `, at AS (INSERT INTO access_tokens (` + accessTokenCols + `) SELECT ` + params(next, tokenParams) + `, grant_id FROM gone)`
 	}
 	return q + ` SELECT count(*) FROM gone`
 }
 
 // spend runs a spendThenStore statement for the row key names, with the
-// arguments of rt and at (each when non-nil, as the statement expects),
-// and returns how many rows it spent.
-func (s *Store) spend(ctx context.Context, q, key string, rt *storage.RefreshToken, at *storage.AccessToken) (int64, error) {
-	args := []any{key, s.liveNow()}
+// extra arguments the spend takes, and the arguments of rt and at (each
+// when non-nil, as the statement expects), and returns how many rows it
+// spent. With lock, lockGrantSQL runs first, in the same transaction and
+// round trip.
+func (s *Store) spend(ctx context.Context, q, key string, extra []any, lock bool, rt *storage.RefreshToken, at *storage.AccessToken) (int64, error) {
+	args := append([]any{key, s.liveNow()}, extra...)
 	if rt != nil {
 		rtArgs, err := refreshTokenArgs(*rt)
 		if err != nil {
@@ -123,7 +148,16 @@ func (s *Store) spend(ctx context.Context, q, key string, rt *storage.RefreshTok
 		args = append(args, atArgs...)
 	}
 	var n int64
-	err := s.pool.QueryRow(ctx, q, args...).Scan(&n)
+	var err error
+	if lock {
+		// A batch outside a transaction runs as one implicit transaction.
+		b := &pgx.Batch{}
+		b.Queue(lockGrantSQL, key)
+		b.Queue(q, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+		err = s.pool.SendBatch(ctx, b).Close()
+	} else {
+		err = s.pool.QueryRow(ctx, q, args...).Scan(&n)
+	}
 	if isUnique(err) {
 		return 0, tokenExists(err, rt, at)
 	}
@@ -146,13 +180,13 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt storage.RefreshToken,
 	if err != nil {
 		return err
 	}
-	q := insertRefreshTokenSQL
+	q, args := insertRefreshTokenSQL, append(args, rt.GrantID)
 	if at != nil {
 		atArgs, err := accessTokenArgs(*at)
 		if err != nil {
 			return err
 		}
-		q, args = insertTokenPairSQL, append(args, atArgs...)
+		q, args = insertTokenPairSQL, append(append(args, atArgs...), at.GrantID)
 	}
 	_, err = s.pool.Exec(ctx, q, args...)
 	if isUnique(err) {
@@ -180,13 +214,14 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 }
 
 // RotateRefreshToken deletes the live token oldHash and stores next (and
-// at) in one statement; ErrNotFound if oldHash is not live.
+// at), with its grant, in one statement after locking the grant's
+// redemption record; ErrNotFound if oldHash is not live.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next storage.RefreshToken, at *storage.AccessToken) error {
 	q := rotateSQL
 	if at != nil {
 		q = rotateWithAccessSQL
 	}
-	n, err := s.spend(ctx, q, oldHash, &next, at)
+	n, err := s.spend(ctx, q, oldHash, nil, true, &next, at)
 	if err != nil {
 		return fmt.Errorf("storage: rotate refresh token: %w", err)
 	}
@@ -227,7 +262,7 @@ func (s *Store) CreateAccessToken(ctx context.Context, at storage.AccessToken) e
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(ctx, insertAccessTokenSQL, args...)
+	_, err = s.pool.Exec(ctx, insertAccessTokenSQL, append(args, at.GrantID)...)
 	if isUnique(err) {
 		return fmt.Errorf("storage: access token %q: %w", at.ID, storage.ErrAlreadyExists)
 	}

@@ -19,7 +19,18 @@ var (
 		data = ?, expires_at = ? WHERE id = ?`)
 	deleteAuthRequestSQL = writeSQL(`DELETE FROM auth_requests WHERE id = ?`)
 	redeemAuthRequestSQL = writeSQL(`DELETE FROM auth_requests
-		WHERE id = ? AND done AND (expires_at IS NULL OR expires_at > ?)`)
+		WHERE id = ? AND done AND (expires_at IS NULL OR expires_at > ?) RETURNING client_id, user_id, data, expires_at`)
+	// The record lives as long as the latest of its three expiries; NULL
+	// (never) when any is NULL, as SQLite's max of several values is.
+	insertRedeemedCodeSQL = writeSQL(`INSERT INTO redeemed_codes (` + redeemedCodeCols + `)
+		VALUES (?1, ?2, ?3, ?4, ?5, max(?6, ?7, ?8))`)
+	getRedeemedCodeSQL = `SELECT ` + redeemedCodeCols + ` FROM redeemed_codes
+		WHERE request_id = ? AND (expires_at IS NULL OR expires_at > ?)`
+	lockRedeemedCodeSQL = writeSQL(getRedeemedCodeSQL)
+	revokeGrantSQL      = []string{
+		writeSQL(`DELETE FROM refresh_tokens WHERE grant_id = ?1 AND grant_id <> '' RETURNING expires_at`),
+		writeSQL(`DELETE FROM access_tokens WHERE grant_id = ?1 AND grant_id <> '' RETURNING expires_at`),
+	}
 
 	insertSessionSQL = writeSQL(`INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?)`)
 	lockSessionSQL   = writeSQL(`SELECT ` + sessionCols + ` FROM sessions
@@ -106,20 +117,80 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	return nil
 }
 
-// RedeemAuthRequest removes the live, done request and stores the tokens
-// issued for it in one write: of concurrent calls only the one whose
-// DELETE removed the row stores its tokens.
+const redeemedCodeCols = `request_id, client_id, user_id, data, redeemed_at, expires_at`
+
+// scanRedeemedCode scans the record of request id's redemption.
+func scanRedeemedCode(row scanner, id string) (storage.RedeemedCode, error) {
+	var rc storage.RedeemedCode
+	err := row.Scan(&rc.RequestID, &rc.ClientID, &rc.UserID, &rc.Data, ts(&rc.RedeemedAt), ts(&rc.ExpiresAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.RedeemedCode{}, fmt.Errorf("storage: redeemed code %q: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return storage.RedeemedCode{}, fmt.Errorf("storage: redeemed code: %w", err)
+	}
+	return rc, nil
+}
+
+// RedeemAuthRequest removes the live, done request, records its
+// redemption and stores the tokens issued for it, with the request as
+// their grant, in one write: of concurrent calls only the one whose DELETE
+// removed the row stores its tokens.
 func (s *Store) RedeemAuthRequest(ctx context.Context, id string, rt *storage.RefreshToken, at storage.AccessToken) error {
+	at.GrantID = id
+	rtExpires := micros(at.ExpiresAt)
+	if rt != nil {
+		withGrant := *rt
+		withGrant.GrantID = id
+		rt, rtExpires = &withGrant, micros(rt.ExpiresAt)
+	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		n, err := rowsAffected(s.exec(ctx, tx, redeemAuthRequestSQL, id, s.liveNow()))
+		now := s.liveNow()
+		var r storage.AuthRequest
+		err := s.queryRow(ctx, tx, redeemAuthRequestSQL, id, now).Scan(&r.ClientID, &r.UserID, &r.Data, ts(&r.ExpiresAt))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("storage: auth request %q: %w", id, storage.ErrNotFound)
+		}
 		if err != nil {
 			return fmt.Errorf("storage: redeem auth request: %w", err)
 		}
-		if n == 0 {
-			return fmt.Errorf("storage: auth request %q: %w", id, storage.ErrNotFound)
+		if _, err := s.exec(ctx, tx, insertRedeemedCodeSQL, id, r.ClientID, r.UserID, r.Data, now,
+			micros(r.ExpiresAt), micros(at.ExpiresAt), rtExpires); err != nil {
+			return fmt.Errorf("storage: redeem auth request: %w", err)
 		}
 		return s.insertTokens(ctx, tx, rt, &at)
 	})
+}
+
+// GetRedeemedCode returns the live record of request id's redemption.
+func (s *Store) GetRedeemedCode(ctx context.Context, id string) (storage.RedeemedCode, error) {
+	return scanRedeemedCode(s.readRow(ctx, getRedeemedCodeSQL, id, s.liveNow()), id)
+}
+
+// RevokeCodeGrant removes the tokens of the grant id began, in one write
+// transaction, when its redemption's record is live. SQLite's one writer
+// orders it with every rotation.
+func (s *Store) RevokeCodeGrant(ctx context.Context, id string) (storage.RedeemedCode, int64, error) {
+	var rc storage.RedeemedCode
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		if rc, err = scanRedeemedCode(s.queryRow(ctx, tx, lockRedeemedCodeSQL, id, s.liveNow()), id); err != nil {
+			return err
+		}
+		for _, q := range revokeGrantSQL {
+			k, err := s.deleteCountingLive(ctx, tx, q, id)
+			if err != nil {
+				return fmt.Errorf("storage: revoke code grant: %w", err)
+			}
+			n += k
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.RedeemedCode{}, 0, err
+	}
+	return rc, n, nil
 }
 
 const (

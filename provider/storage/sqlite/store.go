@@ -229,6 +229,7 @@ func (s *Store) Close() error {
 
 var purgeSQL = []string{
 	writeSQL(`DELETE FROM auth_requests WHERE expires_at < ?`),
+	writeSQL(`DELETE FROM redeemed_codes WHERE expires_at < ?`),
 	writeSQL(`DELETE FROM sessions WHERE expires_at < ?`),
 	writeSQL(`DELETE FROM refresh_tokens WHERE expires_at < ?`),
 	writeSQL(`DELETE FROM access_tokens WHERE expires_at < ?`),

@@ -10,15 +10,16 @@ import (
 )
 
 const (
-	refreshTokenCols = `hash, id, client_id, user_id, scopes, audience, acr, amr, auth_time, created_at, expires_at`
-	accessTokenCols  = `id, client_id, user_id, scopes, audience, acr, amr, auth_time, refresh_token_id, created_at, expires_at`
+	refreshTokenCols = `hash, id, client_id, user_id, scopes, audience, acr, amr, auth_time, created_at, expires_at, grant_id`
+	accessTokenCols  = `id, client_id, user_id, scopes, audience, acr, amr, auth_time, refresh_token_id, created_at, expires_at, grant_id`
 )
 
 var (
-	insertRefreshTokenSQL = writeSQL(`INSERT INTO refresh_tokens (` + refreshTokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	spendRefreshTokenSQL  = writeSQL(`DELETE FROM refresh_tokens WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)`)
+	insertRefreshTokenSQL = writeSQL(`INSERT INTO refresh_tokens (` + refreshTokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	spendRefreshTokenSQL  = writeSQL(`DELETE FROM refresh_tokens WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)
+		RETURNING grant_id`)
 	deleteRefreshTokenSQL = writeSQL(`DELETE FROM refresh_tokens WHERE hash = ?`)
-	insertAccessTokenSQL  = writeSQL(`INSERT INTO access_tokens (` + accessTokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insertAccessTokenSQL  = writeSQL(`INSERT INTO access_tokens (` + accessTokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	deleteAccessTokenSQL  = writeSQL(`DELETE FROM access_tokens WHERE id = ?`)
 	deleteUserTokensSQL   = []string{
 		writeSQL(`DELETE FROM refresh_tokens WHERE user_id = ?1 AND (?2 = '' OR client_id = ?2) RETURNING expires_at`),
@@ -29,14 +30,14 @@ var (
 func scanRefreshToken(row scanner) (storage.RefreshToken, error) {
 	var t storage.RefreshToken
 	err := row.Scan(&t.Hash, &t.ID, &t.ClientID, &t.UserID, js(&t.Scopes), js(&t.Audience), &t.ACR, js(&t.AMR),
-		ts(&t.AuthTime), ts(&t.CreatedAt), ts(&t.ExpiresAt))
+		ts(&t.AuthTime), ts(&t.CreatedAt), ts(&t.ExpiresAt), &t.GrantID)
 	return t, err
 }
 
 func scanAccessToken(row scanner) (storage.AccessToken, error) {
 	var t storage.AccessToken
 	err := row.Scan(&t.ID, &t.ClientID, &t.UserID, js(&t.Scopes), js(&t.Audience), &t.ACR, js(&t.AMR),
-		ts(&t.AuthTime), &t.RefreshTokenID, ts(&t.CreatedAt), ts(&t.ExpiresAt))
+		ts(&t.AuthTime), &t.RefreshTokenID, ts(&t.CreatedAt), ts(&t.ExpiresAt), &t.GrantID)
 	return t, err
 }
 
@@ -60,7 +61,7 @@ func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, t storage.Re
 		return err
 	}
 	_, err = s.exec(ctx, tx, insertRefreshTokenSQL, t.Hash, t.ID, t.ClientID, t.UserID, scopes, aud, t.ACR, amr,
-		micros(t.AuthTime), micros(t.CreatedAt), micros(t.ExpiresAt))
+		micros(t.AuthTime), micros(t.CreatedAt), micros(t.ExpiresAt), t.GrantID)
 	if isUnique(err) {
 		return fmt.Errorf("storage: refresh token %q: %w", t.ID, storage.ErrAlreadyExists)
 	}
@@ -76,7 +77,7 @@ func (s *Store) insertAccessToken(ctx context.Context, tx *sql.Tx, t storage.Acc
 		return err
 	}
 	_, err = s.exec(ctx, tx, insertAccessTokenSQL, t.ID, t.ClientID, t.UserID, scopes, aud, t.ACR, amr,
-		micros(t.AuthTime), t.RefreshTokenID, micros(t.CreatedAt), micros(t.ExpiresAt))
+		micros(t.AuthTime), t.RefreshTokenID, micros(t.CreatedAt), micros(t.ExpiresAt), t.GrantID)
 	if isUnique(err) {
 		return fmt.Errorf("storage: access token %q: %w", t.ID, storage.ErrAlreadyExists)
 	}
@@ -123,15 +124,21 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 }
 
 // RotateRefreshToken deletes the live token oldHash and stores next (and
-// at) in one write transaction; ErrNotFound if oldHash is not live.
+// at), with its grant, in one write transaction; ErrNotFound if oldHash is
+// not live.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next storage.RefreshToken, at *storage.AccessToken) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		n, err := rowsAffected(s.exec(ctx, tx, spendRefreshTokenSQL, oldHash, s.liveNow()))
+		err := s.queryRow(ctx, tx, spendRefreshTokenSQL, oldHash, s.liveNow()).Scan(&next.GrantID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("storage: refresh token: %w", storage.ErrNotFound)
+		}
 		if err != nil {
 			return fmt.Errorf("storage: rotate refresh token: %w", err)
 		}
-		if n == 0 {
-			return fmt.Errorf("storage: refresh token: %w", storage.ErrNotFound)
+		if at != nil {
+			withGrant := *at
+			withGrant.GrantID = next.GrantID
+			at = &withGrant
 		}
 		return s.insertTokens(ctx, tx, &next, at)
 	})
