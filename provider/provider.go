@@ -41,9 +41,9 @@ type Server struct {
 	// pages are stepup's own pages, behind CSRF protection.
 	pages http.Handler
 
-	// rs256Clients: some client signs with RS256, so the algorithm
-	// depends on the client (see intercept).
-	rs256Clients bool
+	// algPerClient: some client signs with other than tokens.signing_alg,
+	// so the algorithm depends on the client (see intercept).
+	algPerClient bool
 	// codes seals authorization codes (and passes minted access tokens
 	// through): zitadel's crypto, which AuthRequestByCode opens.
 	codes tokenCrypto
@@ -116,9 +116,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s.cookies.Options.Secure = s.secure
 	s.cookies.Options.Path = "/"
 
+	if s.cfg.Tokens.SigningAlg == "" { // a Config built in code, not loaded
+		s.cfg.Tokens.SigningAlg = AlgRS256
+	}
 	base := strings.TrimSuffix(cfg.Issuer, "/")
 	for _, cc := range cfg.Clients {
-		s.rs256Clients = s.rs256Clients || cc.IDTokenSigningAlg == AlgRS256
+		s.algPerClient = s.algPerClient || (cc.IDTokenSigningAlg != "" && cc.IDTokenSigningAlg != s.cfg.Tokens.SigningAlg)
 		s.clients[cc.ID] = &client{cfg: cc, idTTL: cfg.Tokens.IDTokenTTL, insecure: !s.secure,
 			loginURL: func(id string) string { return base + "/login?id=" + url.QueryEscape(id) }}
 	}

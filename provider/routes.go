@@ -97,9 +97,9 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 		ctx := r.Context()
 		path := r.URL.Path
 		switch {
-		case strings.HasSuffix(path, "/authorize/callback") && s.rs256Clients:
+		case strings.HasSuffix(path, "/authorize/callback") && s.algPerClient:
 			// Only an implicit ID token is signed here; the read is worth
-			// it only when some client wants other than ES256.
+			// it only when some client wants other than tokens.signing_alg.
 			if ar, err := s.store.GetAuthRequest(ctx, r.URL.Query().Get("id")); err == nil {
 				ctx = context.WithValue(ctx, clientIDKey{}, ar.ClientID)
 			}
