@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -120,11 +121,7 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 				return
 			}
 		case strings.HasSuffix(path, "/oauth/token"):
-			id, _, ok := r.BasicAuth()
-			if !ok && r.ParseForm() == nil {
-				id = r.PostForm.Get("client_id")
-			}
-			ctx = context.WithValue(ctx, clientIDKey{}, id)
+			ctx = context.WithValue(ctx, clientIDKey{}, tokenClientID(r))
 		case strings.HasSuffix(path, "/end_session"):
 			if sid := s.sessionIDFromCookie(r); sid != "" {
 				ctx = context.WithValue(ctx, sessionIDKey{}, sid)
@@ -132,6 +129,22 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// tokenClientID is the client a token request names: the Basic-auth user,
+// form-decoded as RFC 6749 §2.3.1 has clients encode it (and as zitadel
+// decodes it to authenticate the client), or the client_id form field.
+func tokenClientID(r *http.Request) string {
+	if user, _, ok := r.BasicAuth(); ok {
+		if id, err := url.QueryUnescape(user); err == nil {
+			return id
+		}
+		return user // zitadel refuses the credentials
+	}
+	if r.ParseForm() != nil {
+		return ""
+	}
+	return r.PostForm.Get("client_id")
 }
 
 // acrClaim is the acr member of the claims request parameter (OIDC Core
