@@ -63,7 +63,7 @@ const GCPercent = 400
 type Options struct {
 	Store   storage.Store
 	Secrets *Secrets
-	Logger  *slog.Logger     // default slog.Default()
+	Logger  *slog.Logger     // default slog.Default(), where zitadel's own lines go whatever this is
 	Now     func() time.Time // default time.Now; tests set a clock
 	// Methods are the launched verification-method plugins; nil: none
 	// (only aal1 can be reached).
@@ -126,7 +126,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 			loginURL: func(id string) string { return base + "/login?id=" + url.QueryEscape(id) }}
 	}
 
-	opts := []op.Option{op.WithHttpInterceptors(s.intercept), op.WithLogger(o.Logger)}
+	// zitadel logs through slog.Default(), not a logger of ours: stepup
+	// serve makes that its own (op.WithLogger does nothing).
+	opts := []op.Option{op.WithHttpInterceptors(s.protocolErrors, s.intercept)}
 	if issuer.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 	}
