@@ -236,8 +236,9 @@ func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token strin
 	}}, nil
 }
 
-// TerminateSession ends the browser session that asked to log out (its
-// cookie reached us through the end_session interceptor).
+// TerminateSession ends the browser session that asked to log out, once
+// the logout is confirmed by a hint or by the user (its ID reaches us
+// through endSessionNow, see logout.go).
 func (o oidcStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	sid, _ := ctx.Value(sessionIDKey{}).(string)
 	if sid == "" {

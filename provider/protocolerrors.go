@@ -78,7 +78,7 @@ func (s *Server) protocolErrors(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		c := &plainErrorCatcher{ResponseWriter: w}
+		c := &errorCatcher{ResponseWriter: w, catch: isPlainError}
 		next.ServeHTTP(c, r)
 		if c.status != 0 {
 			h := w.Header()
@@ -134,34 +134,48 @@ func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description,omitempty"`
-	}{code, desc})
+	json.NewEncoder(w).Encode(oauthErrorDoc{code, desc})
 }
 
-// plainErrorCatcher passes an answer through unless it is a text/plain
-// error, which it keeps (status and body) instead of sending.
-type plainErrorCatcher struct {
+// oauthErrorDoc is an RFC 6749 §5.2 error document.
+type oauthErrorDoc struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// isPlainError: zitadel's http.Error answers.
+func isPlainError(status int, h http.Header) bool {
+	return status >= 400 && strings.HasPrefix(h.Get("Content-Type"), "text/plain")
+}
+
+// errorCatcher passes an answer through unless catch says to keep it,
+// status and body, instead of sending it.
+type errorCatcher struct {
 	http.ResponseWriter
-	status  int // of the caught error; 0 while none
+	catch func(status int, h http.Header) bool
+	// passes, if set, is told the status of an answer about to pass.
+	passes  func(status int)
+	status  int // of the caught answer; 0 while none
 	passing bool
 	body    bytes.Buffer
 }
 
-func (c *plainErrorCatcher) WriteHeader(status int) {
+func (c *errorCatcher) WriteHeader(status int) {
 	if c.status != 0 || c.passing {
 		return
 	}
-	if status >= 400 && strings.HasPrefix(c.Header().Get("Content-Type"), "text/plain") {
+	if c.catch(status, c.Header()) {
 		c.status = status
 		return
+	}
+	if c.passes != nil {
+		c.passes(status)
 	}
 	c.passing = true
 	c.ResponseWriter.WriteHeader(status)
 }
 
-func (c *plainErrorCatcher) Write(b []byte) (int, error) {
+func (c *errorCatcher) Write(b []byte) (int, error) {
 	if c.status == 0 && !c.passing {
 		c.WriteHeader(http.StatusOK)
 	}

@@ -40,6 +40,8 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("POST /login", s.handleLoginPost)
 	pages.HandleFunc("POST /login/verify", s.handleVerifyPost)
 	pages.HandleFunc("GET /logged-out", s.handleLoggedOut)
+	pages.HandleFunc("GET /logout", s.handleLogoutConfirm)
+	pages.HandleFunc("POST /logout", s.handleLogoutPost)
 	pages.HandleFunc("GET /account", s.handleAccount)
 	pages.HandleFunc("GET /account/enrol", s.handleEnrolStart)
 	pages.HandleFunc("POST /account/enrol", s.handleEnrolConfirm)
@@ -59,6 +61,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/login", page)
 	mux.Handle("/login/", page)
 	mux.Handle("/logged-out", page)
+	mux.Handle("/logout", page)
 	mux.Handle("/account", page)
 	mux.Handle("/account/", page)
 	mux.Handle("/admin", page)
@@ -92,7 +95,7 @@ func (s *Server) withRemoteAddr(next http.Handler) http.Handler {
 
 // intercept runs before zitadel's endpoints. It reads what the library
 // leaves alone: the claims parameter (for an essential acr), the client
-// (for its signing algorithm) and the browser session (for logout).
+// (for its signing algorithm), and it asks before a logout (logout.go).
 func (s *Server) intercept(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -123,9 +126,8 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 		case strings.HasSuffix(path, "/oauth/token"):
 			ctx = context.WithValue(ctx, clientIDKey{}, tokenClientID(r))
 		case strings.HasSuffix(path, "/end_session"):
-			if sid := s.sessionIDFromCookie(r); sid != "" {
-				ctx = context.WithValue(ctx, sessionIDKey{}, sid)
-			}
+			s.endSession(w, r.WithContext(ctx), next)
+			return
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
