@@ -63,7 +63,7 @@ const GCPercent = 400
 type Options struct {
 	Store   storage.Store
 	Secrets *Secrets
-	Logger  *slog.Logger     // default slog.Default(), where zitadel's own lines go whatever this is
+	Logger  *slog.Logger     // default slog.Default(); zitadel logs to slog.Default() regardless
 	Now     func() time.Time // default time.Now; tests set a clock
 	// Methods are the launched verification-method plugins; nil: none
 	// (only aal1 can be reached).
