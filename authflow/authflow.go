@@ -131,8 +131,9 @@ type Decision struct {
 	// Result is, for StepDone, what the token says.
 	Result Result
 	// Err is, for StepError, ErrUnmetAuthenticationRequirements,
-	// ErrLoginRequired, ErrInvalidPolicy or ErrRequestStartMissing, wrapped
-	// with a reason for the logs.
+	// ErrLoginRequired (a *HigherLevelRequiredError when a first factor
+	// counts), ErrInvalidPolicy or ErrRequestStartMissing, wrapped with a
+	// reason for the logs.
 	Err error
 	// Target is the Name of the level aimed for, for the page and the logs.
 	// Before the first factor it is the first level asked for that the
@@ -240,7 +241,7 @@ func Decide(p Policy, r Request, session []Factor, methods []Method, now time.Ti
 		}
 		if r.PromptNone {
 			return Decision{Step: StepError, Target: target.Name, Locked: locked,
-				Err: fmt.Errorf("%w: prompt=none and acr %q needs a second factor", ErrLoginRequired, w.acr)}
+				Err: &HigherLevelRequiredError{ACR: w.acr}}
 		}
 		d := Decision{Step: StepMethod, Target: target.Name, Locked: locked, Method: eligible[0].Name}
 		for _, m := range eligible[1:] {

@@ -631,6 +631,38 @@ func TestDecidePromptNone(t *testing.T) {
 	})
 }
 
+// A prompt=none request refused for want of a higher level says which
+// level, by the name asked; one refused for want of a first factor does not
+// pretend to.
+func TestDecidePromptNoneSaysWhichLevel(t *testing.T) {
+	pwd := []Factor{password(at(-time.Minute))}
+	for _, tc := range []struct {
+		name    string
+		req     Request
+		session []Factor
+		acr     string // "": not a HigherLevelRequiredError
+	}{
+		{"aal2 by its alias", Request{ACRValues: []string{"aal3", aal2Alias}, PromptNone: true}, pwd, aal2Alias},
+		{"aal3", Request{ACRValues: []string{"aal3"}, PromptNone: true}, pwd, "aal3"},
+		{"no session", Request{ACRValues: []string{"aal2"}, PromptNone: true}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			methods := []Method{totpM}
+			if tc.acr == "aal3" {
+				methods = []Method{webauthnM}
+			}
+			d := Decide(policy, tc.req, tc.session, methods, t0)
+			var higher *HigherLevelRequiredError
+			if !errors.Is(d.Err, ErrLoginRequired) {
+				t.Fatalf("Err = %v, want ErrLoginRequired", d.Err)
+			}
+			if got := errors.As(d.Err, &higher); got != (tc.acr != "") || (got && higher.ACR != tc.acr) {
+				t.Fatalf("Err = %#v, want a HigherLevelRequiredError for %q", d.Err, tc.acr)
+			}
+		})
+	}
+}
+
 // Rule 5: which methods are offered, in which order.
 func TestDecideMethods(t *testing.T) {
 	pwd := []Factor{password(at(-time.Minute))}

@@ -18,15 +18,32 @@ import (
 	"time"
 
 	"github.com/stepup-mfa/stepup/provider"
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/testenv"
 )
 
+// signingAlgs are the algorithms the benchmarks sign with, in turn: RS256,
+// the default, and ES256.
+var signingAlgs = []string{"RS256", "ES256"}
+
+// withSigningAlg makes alg the default algorithm (tokens.signing_alg).
+func withSigningAlg(alg string) testenv.Option {
+	return testenv.WithConfig(func(c *config.Config) { c.Tokens.SigningAlg = alg })
+}
+
 // BenchmarkRefreshGrant measures the token endpoint with the refresh grant
-// (rotation + ES256 ID token + JWT access token) on SQLite, over real HTTP
-// on loopback. Each worker keeps its own rotating chain.
+// (rotation + ID token + JWT access token, signed RS256 or ES256) on
+// SQLite, over real HTTP on loopback. Each worker keeps its own rotating
+// chain.
 func BenchmarkRefreshGrant(b *testing.B) {
+	for _, alg := range signingAlgs {
+		b.Run(alg, func(b *testing.B) { benchRefreshGrant(b, alg) })
+	}
+}
+
+func benchRefreshGrant(b *testing.B, alg string) {
 	defer debug.SetGCPercent(debug.SetGCPercent(provider.GCPercent)) // as stepup serve runs
-	env := testenv.New(b)
+	env := testenv.New(b, withSigningAlg(alg))
 	env.AddUser(b, "alice", alicePassword)
 	rp := env.NewRP(b, testenv.PublicClient, "")
 	tokenURL := rp.OAuth.Endpoint.TokenURL
@@ -84,8 +101,8 @@ type stepUpUser struct {
 
 // BenchmarkStepUpFlow measures complete step-up flows on SQLite with the
 // real TOTP plugin: authorize (acr_values=aal2) -> code page -> verify ->
-// callback -> token exchange with an ES256 ID token, by an independent
-// relying party over loopback. Each flow is a different user, because a
+// callback -> token exchange, by an independent relying party over
+// loopback, with tokens signed RS256 (the default) and ES256 in turn. Each flow is a different user, because a
 // TOTP code is accepted once; preparing them is not timed.
 //
 // 64 flows run at once, as a load generator keeps a server busy: with
@@ -94,8 +111,14 @@ type stepUpUser struct {
 // latency of a whole flow (p50, p99) and the CPU a flow costs: in this
 // process (provider and client together) and in the plugin processes.
 func BenchmarkStepUpFlow(b *testing.B) {
+	for _, alg := range signingAlgs {
+		b.Run(alg, func(b *testing.B) { benchStepUpFlow(b, alg) })
+	}
+}
+
+func benchStepUpFlow(b *testing.B, alg string) {
 	defer debug.SetGCPercent(debug.SetGCPercent(provider.GCPercent)) // as stepup serve runs
-	env := testenv.New(b, testenv.WithMethods("totp"))
+	env := testenv.New(b, testenv.WithMethods("totp"), withSigningAlg(alg))
 	rp := env.NewRP(b, testenv.PublicClient, "")
 	users := make([]stepUpUser, b.N)
 	var next atomic.Int64

@@ -103,12 +103,13 @@ func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
 
-// signingAlg is the algorithm of this client's tokens.
-func (c *client) signingAlg() string {
-	if c.cfg.IDTokenSigningAlg == AlgRS256 {
-		return AlgRS256
+// signingAlg is the algorithm of this client's tokens: its own, or def
+// (tokens.signing_alg) when it names none.
+func (c *client) signingAlg(def string) string {
+	if c.cfg.IDTokenSigningAlg != "" {
+		return c.cfg.IDTokenSigningAlg
 	}
-	return AlgES256
+	return def
 }
 
 // checkSecret compares in constant time.

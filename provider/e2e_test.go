@@ -53,8 +53,8 @@ func TestPasswordLoginAAL1(t *testing.T) {
 		t.Fatalf("claims = %+v", c)
 	}
 	// The access token is an RFC 9068 JWT carrying the same acr/amr/auth_time.
-	if h := jwtHeader(t, tok.OAuth.AccessToken); h["typ"] != "at+jwt" || h["alg"] != "ES256" || h["kid"] == "" {
-		t.Fatalf("access token header = %v, want typ at+jwt", h)
+	if h := jwtHeader(t, tok.OAuth.AccessToken); h["typ"] != "at+jwt" || h["alg"] != "RS256" || h["kid"] == "" {
+		t.Fatalf("access token header = %v, want typ at+jwt, alg RS256 (the default)", h)
 	}
 	at := decodeJWT(t, tok.OAuth.AccessToken)
 	if at["acr"] != "aal1" || at["auth_time"] == nil || at["sub"] != alice.ID || at["client_id"] != testenv.PublicClient ||

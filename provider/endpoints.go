@@ -66,11 +66,3 @@ func (s *Server) inexactRedirect(r *http.Request) (clientID, uri string, ok bool
 	}
 	return clientID, uri, len(uris) == 1 && c.registeredRedirect(uri)
 }
-
-// truncate shortens s to at most n bytes, for a log or an audit detail.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
-}

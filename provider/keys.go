@@ -18,8 +18,9 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-// Signing algorithms stepup issues tokens with. ES256 is the default;
-// RS256 is there for relying parties (and IdPs) that only accept RSA.
+// Signing algorithms stepup issues tokens with: tokens.signing_alg (RS256
+// unless set) for clients that name none, either for a client that does.
+// Both always have a key.
 const (
 	AlgES256 = "ES256"
 	AlgRS256 = "RS256"

@@ -26,6 +26,13 @@ const (
 	msgMissingFields  = "Enter your username and password."
 )
 
+// Descriptions of the OIDC errors a login ends in, for the client's
+// developers (error_description).
+const (
+	descLoginRequired       = "the user must sign in: no session satisfies the request, and prompt=none forbids asking"
+	descHigherLevelRequired = "the user must sign in again at a higher level: %s is required, and prompt=none forbids asking"
+)
+
 // loadRequest fetches the authorization request named by the form or
 // query, for the next step of its login: only the browser that started it
 // may take one, and only while it is not done.
@@ -137,11 +144,14 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 // failRequest ends the authorization with an OIDC error at the client.
 func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authRequest, userID string, err error) {
 	var oerr *oidc.Error
+	var higher *authflow.HigherLevelRequiredError
 	switch {
 	case errors.Is(err, authflow.ErrUnmetAuthenticationRequirements):
 		oerr = errUnmet("the requested authentication level cannot be met for this user")
+	case errors.As(err, &higher):
+		oerr = oidc.ErrLoginRequired().WithDescription(descHigherLevelRequired, higher.ACR)
 	case errors.Is(err, authflow.ErrLoginRequired):
-		oerr = oidc.ErrLoginRequired().WithDescription("the user must sign in")
+		oerr = oidc.ErrLoginRequired().WithDescription(descLoginRequired)
 	default:
 		s.serverError(w, r, "authflow", err)
 		return

@@ -316,8 +316,9 @@ func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token strin
 	}}, nil
 }
 
-// TerminateSession ends the browser session that asked to log out (its
-// cookie reached us through the end_session interceptor).
+// TerminateSession ends the browser session that asked to log out, once
+// the logout is confirmed by a hint or by the user (its ID reaches us
+// through endSessionNow, see logout.go).
 func (o oidcStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	sid, _ := ctx.Value(sessionIDKey{}).(string)
 	if sid == "" {
@@ -379,18 +380,29 @@ func (o oidcStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token st
 	return rt.UserID, rt.ID, nil
 }
 
+// SigningKey is the key of the client's algorithm (see intercept for how
+// the client reaches ctx), or of tokens.signing_alg.
 func (o oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	alg := AlgES256
+	alg := o.s.cfg.Tokens.SigningAlg
 	if id, _ := ctx.Value(clientIDKey{}).(string); id != "" {
 		if c, ok := o.s.clients[id]; ok {
-			alg = c.signingAlg()
+			alg = c.signingAlg(alg)
 		}
 	}
 	return o.s.keys.Signing(ctx, alg)
 }
 
+// SignatureAlgorithms lists tokens.signing_alg first: discovery's
+// id_token_signing_alg_values_supported, whose first entry relying
+// parties take for the default.
 func (o oidcStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.ES256, jose.RS256}, nil
+	algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(o.s.cfg.Tokens.SigningAlg)}
+	for _, alg := range signingAlgs {
+		if alg != o.s.cfg.Tokens.SigningAlg {
+			algs = append(algs, jose.SignatureAlgorithm(alg))
+		}
+	}
+	return algs, nil
 }
 
 func (o oidcStorage) KeySet(ctx context.Context) ([]op.Key, error) { return o.s.keys.Published(ctx) }

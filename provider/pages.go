@@ -36,6 +36,7 @@ type page struct {
 	Account accountView
 	Enrol   enrolView
 	Admin   adminView
+	Logout  logoutView
 }
 
 // link is a named link ("use another method").

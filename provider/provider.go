@@ -41,9 +41,9 @@ type Server struct {
 	// pages are stepup's own pages, behind CSRF protection.
 	pages http.Handler
 
-	// rs256Clients: some client signs with RS256, so the algorithm
-	// depends on the client (see intercept).
-	rs256Clients bool
+	// algPerClient: some client signs with other than tokens.signing_alg,
+	// so the algorithm depends on the client (see intercept).
+	algPerClient bool
 	// codes seals authorization codes (and passes minted access tokens
 	// through): zitadel's crypto, which AuthRequestByCode opens.
 	codes tokenCrypto
@@ -63,7 +63,7 @@ const GCPercent = 400
 type Options struct {
 	Store   storage.Store
 	Secrets *Secrets
-	Logger  *slog.Logger     // default slog.Default()
+	Logger  *slog.Logger     // default slog.Default(); zitadel logs to slog.Default() regardless
 	Now     func() time.Time // default time.Now; tests set a clock
 	// Methods are the launched verification-method plugins; nil: none
 	// (only aal1 can be reached).
@@ -116,16 +116,21 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s.cookies.Options.Secure = s.secure
 	s.cookies.Options.Path = "/"
 
+	if s.cfg.Tokens.SigningAlg == "" { // a Config built in code, not loaded
+		s.cfg.Tokens.SigningAlg = AlgRS256
+	}
 	base := strings.TrimSuffix(cfg.Issuer, "/")
 	for _, cc := range cfg.Clients {
-		s.rs256Clients = s.rs256Clients || cc.IDTokenSigningAlg == AlgRS256
+		s.algPerClient = s.algPerClient || (cc.IDTokenSigningAlg != "" && cc.IDTokenSigningAlg != s.cfg.Tokens.SigningAlg)
 		s.clients[cc.ID] = &client{cfg: cc, idTTL: cfg.Tokens.IDTokenTTL, insecure: !s.secure,
 			loginURL: func(id string) string { return base + "/login?id=" + url.QueryEscape(id) }}
 	}
 
-	// No CORS from zitadel: its default answers every origin with
-	// credentials, on pages too (see cors.go).
-	opts := []op.Option{op.WithHttpInterceptors(s.intercept), op.WithLogger(o.Logger), op.WithCORSOptions(nil)}
+	// zitadel logs through slog.Default(), not a logger of ours: stepup
+	// serve makes that its own (op.WithLogger does nothing). No CORS from
+	// zitadel: its default answers every origin with credentials, on pages
+	// too (see cors.go).
+	opts := []op.Option{op.WithHttpInterceptors(s.protocolErrors, s.intercept), op.WithCORSOptions(nil)}
 	if issuer.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 	}

@@ -21,9 +21,9 @@ func withEscapedClient(c *config.Config) {
 		GrantTypes: []string{"authorization_code"}})
 }
 
-// signedIn returns a browser whose session already satisfies aal1, so
+// aliceSignedIn returns a browser whose session already satisfies aal1, so
 // that an authorization request it sends is answered with a code at once.
-func signedIn(t *testing.T, env *testenv.Env) *testenv.Browser {
+func aliceSignedIn(t *testing.T, env *testenv.Env) *testenv.Browser {
 	t.Helper()
 	env.AddUser(t, "alice", alicePassword)
 	b := env.NewBrowser(t)
@@ -49,7 +49,7 @@ func authorizeURL(env *testenv.Env, clientID string, redirectURIs ...string) str
 // even for a browser whose session would get one at once.
 func TestRedirectURIMatchesExactly(t *testing.T) {
 	env := testenv.New(t, testenv.WithConfig(withEscapedClient))
-	b := signedIn(t, env)
+	b := aliceSignedIn(t, env)
 	cases := map[string][]string{
 		"encoded again":   {url.QueryEscape(testenv.RedirectURI)},
 		"encoded in part": {"http://rp.test/call%62ack"},
@@ -103,7 +103,7 @@ func TestRedirectURIMatchesExactly(t *testing.T) {
 // invalid_request, and no code is issued even to a signed-in browser.
 func TestPKCEPlainRefused(t *testing.T) {
 	env := testenv.New(t)
-	b := signedIn(t, env)
+	b := aliceSignedIn(t, env)
 	for _, clientID := range []string{testenv.PublicClient, testenv.ConfidentialClient} {
 		for _, method := range []string{"plain", ""} {
 			q := url.Values{"client_id": {clientID}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s1"},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -42,6 +43,8 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("POST /login", s.handleLoginPost)
 	pages.HandleFunc("POST /login/verify", s.handleVerifyPost)
 	pages.HandleFunc("GET /logged-out", s.handleLoggedOut)
+	pages.HandleFunc("GET /logout", s.handleLogoutConfirm)
+	pages.HandleFunc("POST /logout", s.handleLogoutPost)
 	pages.HandleFunc("GET /account", s.handleAccount)
 	pages.HandleFunc("GET /account/enrol", s.handleEnrolStart)
 	pages.HandleFunc("POST /account/enrol", s.handleEnrolConfirm)
@@ -61,6 +64,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/login", page)
 	mux.Handle("/login/", page)
 	mux.Handle("/logged-out", page)
+	mux.Handle("/logout", page)
 	mux.Handle("/account", page)
 	mux.Handle("/account/", page)
 	mux.Handle("/admin", page)
@@ -105,7 +109,7 @@ func (s *Server) withRemoteAddr(next http.Handler) http.Handler {
 
 // intercept runs before zitadel's endpoints. It reads what the library
 // leaves alone: the claims parameter (for an essential acr), the client
-// (for its signing algorithm) and the browser session (for logout).
+// (for its signing algorithm), and it asks before a logout (logout.go).
 func (s *Server) intercept(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -126,18 +130,29 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 			s.authorizeInPlace(w, r.WithContext(ctx), next)
 			return
 		case strings.HasSuffix(path, "/oauth/token"):
-			id, _, ok := r.BasicAuth()
-			if !ok && r.ParseForm() == nil {
-				id = r.PostForm.Get("client_id")
-			}
-			ctx = context.WithValue(ctx, clientIDKey{}, id)
+			ctx = context.WithValue(ctx, clientIDKey{}, tokenClientID(r))
 		case strings.HasSuffix(path, "/end_session"):
-			if sid := s.sessionIDFromCookie(r); sid != "" {
-				ctx = context.WithValue(ctx, sessionIDKey{}, sid)
-			}
+			s.endSession(w, r.WithContext(ctx), next)
+			return
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// tokenClientID is the client a token request names: the Basic-auth user,
+// form-decoded as RFC 6749 §2.3.1 has clients encode it (and as zitadel
+// decodes it to authenticate the client), or the client_id form field.
+func tokenClientID(r *http.Request) string {
+	if user, _, ok := r.BasicAuth(); ok {
+		if id, err := url.QueryUnescape(user); err == nil {
+			return id
+		}
+		return user // zitadel refuses the credentials
+	}
+	if r.ParseForm() != nil {
+		return ""
+	}
+	return r.PostForm.Get("client_id")
 }
 
 // acrClaim is the acr member of the claims request parameter (OIDC Core

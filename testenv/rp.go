@@ -23,7 +23,8 @@ type RP struct {
 	HTTP     *http.Client
 }
 
-// NewRP discovers the provider and configures a client.
+// NewRP discovers the provider and configures a client. Its verifier
+// accepts ID tokens signed with the client's configured algorithm only.
 func (e *Env) NewRP(t testing.TB, clientID, secret string) *RP {
 	t.Helper()
 	tr := keepAliveTransport()
@@ -34,9 +35,11 @@ func (e *Env) NewRP(t testing.TB, clientID, secret string) *RP {
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
-	algs := []string{oidc.ES256}
-	if clientID == RS256Client {
-		algs = []string{oidc.RS256}
+	algs := []string{e.Config.Tokens.SigningAlg} // the client's algorithm, and only that
+	for _, c := range e.Config.Clients {
+		if c.ID == clientID && c.IDTokenSigningAlg != "" {
+			algs = []string{c.IDTokenSigningAlg}
+		}
 	}
 	return &RP{t: t, Provider: p, HTTP: hc,
 		OAuth:    oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: RedirectURI, Scopes: []string{oidc.ScopeOpenID, "profile", "email", oidc.ScopeOfflineAccess}},

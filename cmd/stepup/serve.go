@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -64,6 +65,9 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	}
 	defer a.store.Close()
 	store, secrets, log := a.store, a.secrets, a.log
+	// zitadel logs through slog.Default(), and net/http through the log
+	// package, which slog.SetDefault redirects: every line in log.format.
+	slog.SetDefault(log)
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	self, err := os.Executable()

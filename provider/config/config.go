@@ -49,7 +49,7 @@ type Client struct {
 	GrantTypes             []string `yaml:"grant_types"`    // default [authorization_code, refresh_token]
 	ResponseTypes          []string `yaml:"response_types"` // default [code]
 	Permissions            []string `yaml:"permissions"`
-	IDTokenSigningAlg      string   `yaml:"id_token_signed_response_alg"` // ES256 (default) or RS256
+	IDTokenSigningAlg      string   `yaml:"id_token_signed_response_alg"` // ES256 or RS256; default tokens.signing_alg
 }
 
 // Upstream is an existing IdP used for the first factor.
@@ -119,8 +119,13 @@ type SMTP struct {
 	Password string `yaml:"password"`
 }
 
-// Tokens sets token lifetimes.
+// Tokens sets how tokens are signed and how long they live.
 type Tokens struct {
+	// SigningAlg signs the ID and access tokens of clients that name no
+	// id_token_signed_response_alg: RS256 (default, what OIDC Registration
+	// and every relying-party library expect) or ES256 (faster, for
+	// relying parties that support it).
+	SigningAlg      string        `yaml:"signing_alg"`
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`  // default 15m
 	IDTokenTTL      time.Duration `yaml:"id_token_ttl"`      // default 1h
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"` // default 720h

@@ -84,6 +84,7 @@ func TestDefault(t *testing.T) {
 		{"notify", c.Notify.MethodAddedEmail, true},
 		{"smtp", c.SMTP, SMTP{}},
 		{"tokens", c.Tokens, Tokens{
+			SigningAlg:     "RS256",
 			AccessTokenTTL: 15 * time.Minute, IDTokenTTL: time.Hour, RefreshTokenTTL: 720 * time.Hour,
 			AuthRequestTTL: 30 * time.Minute, CodeTTL: time.Minute, KeyRotation: 75 * time.Minute,
 		}},
@@ -182,7 +183,7 @@ trusted_browser: {enabled: true, days: 7}
 admin: {required_acr: phrh, max_auth_age: 5m}
 notify: {method_added_email: false}
 smtp: {addr: "smtp.example.com:587", from: "Stepup <stepup@example.com>"}
-tokens: {id_token_ttl: 2h, refresh_token_ttl: 1h30m}
+tokens: {signing_alg: ES256, id_token_ttl: 2h, refresh_token_ttl: 1h30m}
 session: {ttl: 90m}
 log: {level: debug, format: json}
 `)
@@ -197,7 +198,7 @@ log: {level: debug, format: json}
 		{"client web", c.Clients[0], Client{
 			ID: "web", RedirectURIs: []string{"https://app.example.com/cb"},
 			GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
-			IDTokenSigningAlg: "ES256",
+			IDTokenSigningAlg: "ES256", // tokens.signing_alg below
 		}},
 		{"client bot", c.Clients[1], Client{
 			ID: "bot", Secret: "s3cret", GrantTypes: []string{"client_credentials"},
@@ -212,6 +213,7 @@ log: {level: debug, format: json}
 		{"notify", c.Notify.MethodAddedEmail, false},
 		{"smtp", c.SMTP, SMTP{Addr: "smtp.example.com:587", From: "Stepup <stepup@example.com>"}},
 		{"tokens", c.Tokens, Tokens{
+			SigningAlg:     "ES256",
 			AccessTokenTTL: 15 * time.Minute, IDTokenTTL: 2 * time.Hour, RefreshTokenTTL: 90 * time.Minute,
 			AuthRequestTTL: 30 * time.Minute, CodeTTL: time.Minute, KeyRotation: 2*time.Hour + 15*time.Minute,
 		}},
@@ -223,6 +225,30 @@ log: {level: debug, format: json}
 		if !reflect.DeepEqual(tc.got, tc.want) {
 			t.Errorf("%s = %#v, want %#v", tc.name, tc.got, tc.want)
 		}
+	}
+}
+
+// TestClientSigningAlg: a client that names no algorithm gets
+// tokens.signing_alg, RS256 unless set; one that names it keeps it.
+func TestClientSigningAlg(t *testing.T) {
+	for _, tc := range []struct{ tokens, want string }{
+		{"", "RS256"},
+		{"tokens: {signing_alg: ES256}\n", "ES256"},
+		{"tokens: {signing_alg: RS256}\n", "RS256"},
+	} {
+		c := mustLoad(t, tc.tokens+`clients:
+  - {id: plain, redirect_uris: [https://app.example.com/cb]}
+  - {id: ec, redirect_uris: [https://app.example.com/cb], id_token_signed_response_alg: ES256}
+  - {id: rsa, redirect_uris: [https://app.example.com/cb], id_token_signed_response_alg: RS256}
+`)
+		got := []string{c.Clients[0].IDTokenSigningAlg, c.Clients[1].IDTokenSigningAlg, c.Clients[2].IDTokenSigningAlg}
+		if want := []string{tc.want, "ES256", "RS256"}; !slices.Equal(got, want) {
+			t.Errorf("%q: clients' algorithms = %v, want %v", tc.tokens, got, want)
+		}
+	}
+	_, err := loadText(t, "tokens: {signing_alg: HS256}\n")
+	if ce := asError(t, err); ce.Key != "tokens.signing_alg" || !strings.Contains(ce.Msg, "use RS256 or ES256") {
+		t.Errorf("HS256: %v", err)
 	}
 }
 
@@ -448,8 +474,13 @@ func TestValidate(t *testing.T) {
 		}), "", ""},
 		{"client bad response type", client(func(cl *Client) { cl.ResponseTypes = []string{"token"} }), "clients[0].response_types[0]", "use code or id_token"},
 		{"client bad permission", client(func(cl *Client) { cl.Permissions = []string{"manage-mfa"} }), "clients[0].permissions[0]", "use manage_mfa"},
-		{"client bad alg", client(func(cl *Client) { cl.IDTokenSigningAlg = "HS256" }), "clients[0].id_token_signed_response_alg", "use ES256 or RS256"},
+		{"client bad alg", client(func(cl *Client) { cl.IDTokenSigningAlg = "HS256" }), "clients[0].id_token_signed_response_alg", "use RS256 or ES256"},
 		{"client RS256", client(func(cl *Client) { cl.IDTokenSigningAlg = "RS256" }), "", ""},
+		{"client ES256", client(func(cl *Client) { cl.IDTokenSigningAlg = "ES256" }), "", ""},
+		{"signing alg ES256", func(c *Config) { c.Tokens.SigningAlg = "ES256" }, "", ""},
+		{"signing alg HS256", func(c *Config) { c.Tokens.SigningAlg = "HS256" }, "tokens.signing_alg", `tokens.signing_alg "HS256" is not supported: use RS256 or ES256`},
+		{"signing alg lower case", func(c *Config) { c.Tokens.SigningAlg = "rs256" }, "tokens.signing_alg", "use RS256 or ES256"},
+		{"signing alg empty", func(c *Config) { c.Tokens.SigningAlg = "" }, "tokens.signing_alg", "use RS256 or ES256"},
 
 		{"upstream valid", func(c *Config) { c.Upstream = &Upstream{Issuer: "https://idp.example.com", ClientID: "x"} }, "", ""},
 		{"upstream bad issuer", func(c *Config) { c.Upstream = &Upstream{Issuer: "idp", ClientID: "x"} }, "upstream.issuer", "absolute"},
@@ -572,6 +603,7 @@ func TestEnvOverrides(t *testing.T) {
 		{map[string]string{"STEPUP_TRUSTED_BROWSER_ENABLED": "true", "STEPUP_TRUSTED_BROWSER_DAYS": "9"}, func(c Config) bool {
 			return c.TrustedBrowser == TrustedBrowser{Enabled: true, Days: 9}
 		}},
+		{map[string]string{"STEPUP_TOKENS_SIGNING_ALG": "ES256"}, func(c Config) bool { return c.Tokens.SigningAlg == "ES256" }},
 		{map[string]string{"STEPUP_NOTIFY_METHOD_ADDED_EMAIL": "false"}, func(c Config) bool { return !c.Notify.MethodAddedEmail }},
 		{map[string]string{"STEPUP_TOKENS_REFRESH_TOKEN_TTL": "48h", "STEPUP_SESSION_TTL": "1h"}, func(c Config) bool {
 			return c.Tokens.RefreshTokenTTL == 48*time.Hour && c.Session.TTL == time.Hour

@@ -48,6 +48,7 @@ func base() Config {
 		Admin:          Admin{MaxAuthAge: 15 * time.Minute, RequiredACR: "aal2"},
 		Notify:         Notify{MethodAddedEmail: true},
 		Tokens: Tokens{
+			SigningAlg:      "RS256",
 			AccessTokenTTL:  15 * time.Minute,
 			IDTokenTTL:      time.Hour,
 			RefreshTokenTTL: 720 * time.Hour,
@@ -95,7 +96,7 @@ func (c *Config) fillDerived() {
 			cl.ResponseTypes = []string{"code"}
 		}
 		if cl.IDTokenSigningAlg == "" {
-			cl.IDTokenSigningAlg = "ES256"
+			cl.IDTokenSigningAlg = c.Tokens.SigningAlg
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 var (
 	grantTypes    = []string{"authorization_code", "refresh_token", "client_credentials"}
 	responseTypes = []string{"code", "id_token"}
-	signingAlgs   = []string{"ES256", "RS256"}
+	signingAlgs   = []string{"RS256", "ES256"}
 	logLevels     = []string{"debug", "info", "warn", "error"}
 	logFormats    = []string{"text", "json"}
 	methodName    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -32,6 +32,7 @@ const maxPriority = 1000
 func (c Config) Validate() error {
 	for _, check := range []func() *Error{
 		c.validateServer,
+		c.validateSigning,
 		c.validateClients,
 		c.validateUpstream,
 		c.validateACR,
@@ -122,6 +123,10 @@ func (c Config) validateServer() *Error {
 		}
 	}
 	return nil
+}
+
+func (c Config) validateSigning() *Error {
+	return oneOf("tokens.signing_alg", c.Tokens.SigningAlg, signingAlgs)
 }
 
 func checkRedirect(key, raw string) *Error {

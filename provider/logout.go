@@ -1,0 +1,182 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). A request
+// to end_session that carries a valid id_token_hint for the browser's user
+// ends the session at once, as zitadel's handler does it; any other, while
+// a session exists, gets a page asking the user to confirm (§2: the OP
+// MUST ask when the hint is missing or names someone else), so that a
+// link on another site cannot sign anybody out. The page posts, with a
+// CSRF token, to /logout, which hands the same request to zitadel's
+// handler. Ending the session also expires its cookie.
+
+// User-facing messages of the logout pages.
+const (
+	msgLogoutClientFmt   = "%s asks to sign you out of stepup."
+	msgLogoutNoClient    = "A page asks to sign you out of stepup."
+	msgLogoutNotSignedIn = "You are not signed in to stepup."
+	msgBadLogoutFmt      = "stepup cannot sign you out this way, and you are still signed in. Contact the owner of the application that sent you here and tell them what stepup said: %s"
+	msgBadLogoutForm     = "This sign-out request cannot be read. Go back to the application and sign out again."
+)
+
+// logoutView is what the confirmation page shows and posts back.
+type logoutView struct {
+	Message               string
+	Client                string // a registered client's ID, or ""
+	PostLogoutRedirectURI string // registered for Client, or ""
+	State                 string
+}
+
+// logoutParams are the parameters of end_session that the confirmation
+// carries over; id_token_hint is not one (the user confirms instead).
+var logoutParams = []string{"client_id", "post_logout_redirect_uri", "state"}
+
+// endSession answers zitadel's end_session endpoint (next).
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if err := r.ParseForm(); err != nil {
+		s.renderMessage(w, r, http.StatusBadRequest, "Cannot sign out", msgBadLogoutForm)
+		return
+	}
+	sess, _, err := s.browserSession(r)
+	if err != nil {
+		s.serverError(w, r, "load session", err)
+		return
+	}
+	if hint := r.Form.Get("id_token_hint"); hint != "" {
+		sub, ok := s.verifyLogoutHint(r, hint)
+		switch {
+		case ok && (sess.ID == "" || sub == sess.UserID):
+			s.endSessionNow(w, r, sess.ID, next.ServeHTTP)
+			return
+		case !ok:
+			s.audit(r.Context(), storage.Event{Type: "session.logout_hint_refused", UserID: sess.UserID,
+				ClientID: r.Form.Get("client_id"), Outcome: "failure"})
+			r.Form.Del("id_token_hint") // as if none was sent
+		}
+	}
+	if sess.ID == "" { // nothing to end: zitadel redirects as the request asks
+		s.endSessionNow(w, r, "", next.ServeHTTP)
+		return
+	}
+	confirm := r.Clone(r.Context())
+	q := url.Values{}
+	for _, k := range logoutParams {
+		if v := r.Form.Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	confirm.Method, confirm.Body = http.MethodGet, http.NoBody
+	confirm.URL = &url.URL{Path: "/logout", RawQuery: q.Encode()}
+	confirm.RequestURI, confirm.Form, confirm.PostForm = confirm.URL.RequestURI(), nil, nil
+	s.pages.ServeHTTP(w, confirm)
+}
+
+// verifyLogoutHint returns the subject of an ID token stepup issued; an
+// expired one will do (RP-Initiated Logout §2: the OP should accept it).
+func (s *Server) verifyLogoutHint(r *http.Request, hint string) (string, bool) {
+	ctx := op.ContextWithIssuer(r.Context(), s.cfg.Issuer)
+	claims, err := op.VerifyIDTokenHint[*oidc.IDTokenClaims](ctx, hint, s.op.IDTokenHintVerifier(ctx))
+	if err != nil && !errors.As(err, &op.IDTokenHintExpiredError{}) {
+		s.log.Info("end_session: id_token_hint refused", "err", err)
+		return "", false
+	}
+	return claims.GetSubject(), true
+}
+
+// handleLogoutConfirm shows the page that asks whether to sign out.
+func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
+	sess, user, err := s.browserSession(r)
+	if err != nil {
+		s.serverError(w, r, "load session", err)
+		return
+	}
+	if sess.ID == "" {
+		s.renderMessage(w, r, http.StatusOK, "Signed out", msgLogoutNotSignedIn)
+		return
+	}
+	q := r.URL.Query()
+	v := logoutView{Message: msgLogoutNoClient, State: q.Get("state")}
+	if c, ok := s.clients[q.Get("client_id")]; ok {
+		v.Client, v.Message = c.GetID(), fmt.Sprintf(msgLogoutClientFmt, c.GetID())
+		if uri := q.Get("post_logout_redirect_uri"); uri != "" {
+			if !slices.Contains(c.PostLogoutRedirectURIs(), uri) {
+				s.renderMessage(w, r, http.StatusBadRequest, "Cannot sign out", fmt.Sprintf(msgBadLogoutFmt, "post_logout_redirect_uri is not registered for this client"))
+				return
+			}
+			v.PostLogoutRedirectURI = uri
+		}
+	}
+	target := (&authRequest{data: authRequestData{RedirectURI: v.PostLogoutRedirectURI}}).formTarget()
+	s.render(w, r, http.StatusOK, "logout.html", page{Title: "Sign out of stepup?", FormTarget: target, Username: user.Username, Logout: v})
+}
+
+// handleLogoutPost ends the session the user confirmed ending, through
+// zitadel's end_session handler, without a hint.
+func (s *Server) handleLogoutPost(w http.ResponseWriter, r *http.Request) {
+	q := url.Values{}
+	for _, k := range logoutParams {
+		if v := r.PostFormValue(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	end := r.Clone(r.Context())
+	end.Method, end.Body = http.MethodGet, http.NoBody
+	end.URL = &url.URL{Path: "/end_session", RawQuery: q.Encode()}
+	end.RequestURI, end.Form, end.PostForm = end.URL.RequestURI(), q, url.Values{}
+	s.endSessionNow(w, end, s.sessionIDFromCookie(r), func(w http.ResponseWriter, r *http.Request) {
+		op.EndSession(w, r, s.op)
+	})
+}
+
+// endSessionNow runs zitadel's end_session handler (serve), which ends the
+// session sid (TerminateSession), and expires the session cookie when it
+// redirects; an error it answers becomes a page.
+func (s *Server) endSessionNow(w http.ResponseWriter, r *http.Request, sid string, serve func(http.ResponseWriter, *http.Request)) {
+	ctx := op.ContextWithIssuer(r.Context(), s.cfg.Issuer)
+	if sid != "" {
+		ctx = context.WithValue(ctx, sessionIDKey{}, sid)
+	}
+	_, noCookie := r.Cookie(sessionCookie)
+	c := &errorCatcher{ResponseWriter: w,
+		catch: func(status int, _ http.Header) bool { return status >= 400 },
+		passes: func(status int) {
+			if status >= 300 && status < 400 && noCookie == nil {
+				s.expireSessionCookie(w)
+			}
+		}}
+	serve(c, r.WithContext(ctx))
+	if c.status == 0 {
+		return
+	}
+	var e oauthErrorDoc
+	_ = json.Unmarshal(c.body.Bytes(), &e)
+	h := w.Header()
+	h.Del("Content-Type")
+	h.Del("Content-Length")
+	if c.status >= 500 || e.Description == "" {
+		s.serverError(w, r, "end session", fmt.Errorf("zitadel answered %d: %s", c.status, c.body.Bytes()))
+		return
+	}
+	s.renderMessage(w, r, c.status, "Cannot sign out", fmt.Sprintf(msgBadLogoutFmt, e.Description))
+}
+
+// expireSessionCookie tells the browser to drop its session cookie.
+func (s *Server) expireSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
