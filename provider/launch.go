@@ -45,9 +45,10 @@ type LaunchOptions struct {
 // plugin subprocess. Every process, external or built in, runs only while
 // its file has the pinned SHA-256: a start, first or after a crash, of a
 // file swapped meanwhile is refused and audited (method.plugin_refused).
-// A configured method that is neither built in nor given a path, a
-// checksum mismatch, a missing file or a wrong protocol version stops it
-// with one error naming the method.
+// A checksum mismatch, a missing file or a wrong protocol version stops it
+// with one error naming the method. A method the config file names that
+// is neither built in nor given a path is skipped, and logged; one that is
+// there only by default is skipped silently.
 func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*host.Registry, error) {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -79,14 +80,16 @@ func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*ho
 				o.Logger.Info("built-in method re-executes stepup instead of its own binary", "method", name, "reason", c.Skipped.Error())
 			}
 		default:
-			missing = append(missing, name)
+			if cfg.MethodNamed(name) {
+				missing = append(missing, name)
+			}
 			continue
 		}
 		spec.OnRefused = func(name string, err error) { auditRefused(o, name, err) }
 		specs = append(specs, spec)
 	}
 	if len(missing) > 0 {
-		o.Logger.Info("configured methods not in this build, skipped", "methods", strings.Join(missing, ","))
+		o.Logger.Warn("configured methods not in this build, skipped", "methods", strings.Join(missing, ","))
 	}
 	reg := host.NewRegistry()
 	if err := reg.Launch(ctx, specs...); err != nil {

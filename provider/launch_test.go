@@ -178,3 +178,35 @@ func TestBuiltinReplacedBeforeStartRefused(t *testing.T) {
 		t.Fatalf("audit events %+v, %v; want the refusal", refused, err)
 	}
 }
+
+// TestUnbuiltMethodsLoggedOnlyWhenNamed: the defaults list methods this
+// build may not have; start-up names the missing ones only when the
+// config file does.
+func TestUnbuiltMethodsLoggedOnlyWhenNamed(t *testing.T) {
+	env := testenv.New(t)
+	const skipped = "configured methods not in this build, skipped"
+	for name, tc := range map[string]struct{ methods, want string }{
+		"only defaults": {"", ""},
+		"names sms":     {"  sms: {priority: 45}\n", "methods=sms\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "stepup.yaml")
+			yaml := "methods:\n  totp: {enabled: false}\n  tempcode: {enabled: false}\n" + tc.methods
+			if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := &testenv.LogBuffer{}
+			if _, err := launchMethods(t, env, cfg, "/nonexistent/stepup", logs); err != nil {
+				t.Fatal(err)
+			}
+			got := logs.String()
+			if tc.want == "" && strings.Contains(got, skipped) || tc.want != "" && !strings.Contains(got, skipped+"\" "+tc.want) {
+				t.Fatalf("log %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
