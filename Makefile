@@ -11,15 +11,17 @@ export STEPUP_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmo
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# The built-in methods' own binaries, built beside stepup in the same go
-# build and with one stamp, which is how stepup serve knows it may run them
-# instead of re-executing itself (plugins.BuiltinCommand).
+# The built-in methods' own binaries, built first; stepup, built after
+# them, records the SHA-256 of each and runs one only while its file has it
+# (plugins.BuiltinCommand); without them it re-executes itself.
 METHOD_CMDS := $(addprefix ./,$(wildcard plugins/*/cmd/stepup-*))
-BUILD_STAMP := $(shell date -u +%Y%m%dT%H%M%S.%N)
+SHA256SUM   := $(shell command -v sha256sum >/dev/null 2>&1 && echo sha256sum || echo 'shasum -a 256')
 
 .PHONY: build
 build: ## Build bin/stepup and the built-in methods' binaries beside it
-	$(GO) build -ldflags "-X github.com/stepup-mfa/stepup/plugins.buildStamp=$(BUILD_STAMP)" -o bin/ ./cmd/stepup $(METHOD_CMDS)
+	$(GO) build -o bin/ $(METHOD_CMDS)
+	sums=$$(for c in $(notdir $(METHOD_CMDS)); do printf '%s:%s,' "$${c#stepup-}" "$$($(SHA256SUM) bin/$$c | cut -d' ' -f1)"; done) && \
+	$(GO) build -ldflags "-X github.com/stepup-mfa/stepup/plugins.builtinSHA256=$$sums" -o bin/ ./cmd/stepup
 
 .PHONY: run
 run: build ## Run the provider in demo mode (SQLite under ./stepup-data)

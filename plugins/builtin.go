@@ -1,9 +1,12 @@
 package plugins
 
 import (
+	"crypto/sha256"
 	"debug/buildinfo"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -51,72 +54,102 @@ func ServeBuiltin(name string) error {
 	return nil
 }
 
-// BuildStampFlag begins the linker flag that `make build` gives every
-// binary of one build, with a value no other build has. The flag names no
-// variable: it is there to be recorded in each binary's build information,
-// where BuiltinCommand compares it.
-const BuildStampFlag = "-X github.com/stepup-mfa/stepup/plugins.buildStamp="
+// BuiltinSHA256Flag begins the linker flag with which `make build` records
+// in stepup the SHA-256 of each built-in method's binary it built beside
+// it: BuiltinSHA256Flag + "tempcode:HEX,totp:HEX". The flag names no
+// variable: it is there to be recorded in stepup's build information,
+// where BuiltinCommand reads it, so that it holds for any stepup
+// executable, not only the running one.
+const BuiltinSHA256Flag = "-X github.com/stepup-mfa/stepup/plugins.builtinSHA256="
+
+// recordedSHA256 is the checksum of stepup-name that the build described
+// by bi recorded, or "" when it recorded none.
+func recordedSHA256(bi *debug.BuildInfo, name string) string {
+	for _, s := range bi.Settings {
+		if s.Key != "-ldflags" {
+			continue
+		}
+		_, sums, ok := strings.Cut(s.Value, BuiltinSHA256Flag)
+		if !ok {
+			return ""
+		}
+		sums, _, _ = strings.Cut(sums, " ")
+		for _, entry := range strings.Split(sums, ",") {
+			if n, sum, ok := strings.Cut(entry, ":"); ok && n == name {
+				return sum
+			}
+		}
+	}
+	return ""
+}
+
+// Command is how stepup runs one built-in method: the executable, its
+// arguments, and the SHA-256 of the executable that every start of the
+// process, the first and each restart, is checked against (host.Spec).
+type Command struct {
+	Path   string
+	Args   []string
+	SHA256 string
+	// Skipped says why a stepup-NAME beside stepup was not used; nil when
+	// it is used or when there is none.
+	Skipped error
+}
 
 // BuiltinCommand says how the stepup executable self runs the built-in
-// method name. When stepup-NAME lies beside self and both come from the
-// same `make build`, it is that binary, with no arguments: a process of
+// method name. When stepup was built by `make build`, which recorded the
+// SHA-256 of each stepup-NAME it built beside it (BuiltinSHA256Flag), it is
+// that binary, with no arguments, pinned to that checksum: a process of
 // its own size, well under half the resident memory of a re-executed
-// stepup. Otherwise it is self, re-executed as `self plugin NAME`, which
-// is always there (go install gives only stepup); skipped then says why
-// the separate binary was not used, and is nil when there is none.
-func BuiltinCommand(self, name string) (path string, args []string, skipped error) {
+// stepup. A file there that does not have the checksum is refused when it
+// is started, as an external plugin with the wrong checksum is. Otherwise
+// it is self, re-executed as `self plugin NAME`, which is always there (go
+// install gives only stepup), pinned to the checksum self has now; Skipped
+// then says why a stepup-NAME there was not used.
+//
+// Either way a file swapped in after this call never runs: each restart
+// after a crash checks the checksum again. The error is for a self that
+// cannot be read or is not a Go program.
+func BuiltinCommand(self, name string) (Command, error) {
+	bi, err := buildinfo.ReadFile(self)
+	if err != nil {
+		return Command{}, fmt.Errorf("method %s: the stepup executable %s, which runs it: %w", name, self, err)
+	}
+	return builtinCommand(self, name, recordedSHA256(bi, name))
+}
+
+// builtinCommand is BuiltinCommand for a stepup whose build recorded the
+// checksum recorded of stepup-name ("" for none).
+func builtinCommand(self, name, recorded string) (Command, error) {
 	sibling := filepath.Join(filepath.Dir(self), "stepup-"+name)
+	var skipped error
 	fi, err := os.Stat(sibling)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return self, []string{"plugin", name}, nil
 	case err != nil:
-		return self, []string{"plugin", name}, err
+		skipped = err
 	case !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0:
-		return self, []string{"plugin", name}, fmt.Errorf("%s: not an executable file", sibling)
+		skipped = fmt.Errorf("%s: not an executable file", sibling)
+	case recorded == "":
+		skipped = fmt.Errorf("%s: stepup records no checksum of it: only make build pairs stepup with its methods' binaries", sibling)
+	default:
+		return Command{Path: sibling, SHA256: recorded}, nil
 	}
-	own, err := buildinfo.ReadFile(self)
+	sum, err := fileSHA256(self)
 	if err != nil {
-		return self, []string{"plugin", name}, fmt.Errorf("%s: %w", self, err)
+		return Command{}, fmt.Errorf("method %s: checksum of the stepup executable %s, which runs it: %w", name, self, err)
 	}
-	other, err := buildinfo.ReadFile(sibling)
-	if err != nil {
-		return self, []string{"plugin", name}, fmt.Errorf("%s: %w", sibling, err)
-	}
-	if err := sameBuild(own, other, BuiltinPackage(name)); err != nil {
-		return self, []string{"plugin", name}, fmt.Errorf("%s: %w", sibling, err)
-	}
-	return sibling, nil, nil
+	return Command{Path: self, Args: []string{"plugin", name}, SHA256: sum, Skipped: skipped}, nil
 }
 
-// sameBuild tells whether the plugin binary described by other is the
-// command pkg from the very build that made own: both stamped by one
-// `make build`, so one module graph, one toolchain and one set of flags.
-// A binary left from an earlier build, or one built by hand, would run
-// code stepup was not built with.
-func sameBuild(own, other *debug.BuildInfo, pkg string) error {
-	if other.Path != pkg {
-		return fmt.Errorf("is the command %s, not %s", other.Path, pkg)
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
 	}
-	ownSet, otherSet := settings(own), settings(other)
-	if !strings.Contains(ownSet["-ldflags"], BuildStampFlag) {
-		return errors.New("stepup was not built by make build, so nothing shows the two are one build")
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
 	}
-	same := own.GoVersion == other.GoVersion && own.Main.Path == other.Main.Path &&
-		own.Main.Version == other.Main.Version && own.Main.Sum == other.Main.Sum && len(ownSet) == len(otherSet)
-	for k, v := range ownSet {
-		same = same && otherSet[k] == v
-	}
-	if !same {
-		return errors.New("is from another build than stepup; run make build to rebuild both")
-	}
-	return nil
-}
-
-func settings(bi *debug.BuildInfo) map[string]string {
-	m := make(map[string]string, len(bi.Settings))
-	for _, s := range bi.Settings {
-		m[s.Key] = s.Value
-	}
-	return m
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -1,6 +1,8 @@
 package plugins
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -9,72 +11,84 @@ import (
 	"testing"
 )
 
-func TestSameBuild(t *testing.T) {
-	const pkg = "github.com/stepup-mfa/stepup/plugins/totp/cmd/stepup-totp"
-	info := func(path string, edit func(*debug.BuildInfo)) *debug.BuildInfo {
-		bi := &debug.BuildInfo{GoVersion: "go1.26.8", Path: path,
-			Main: debug.Module{Path: "github.com/stepup-mfa/stepup", Version: "(devel)"},
-			Settings: []debug.BuildSetting{
-				{Key: "-ldflags", Value: BuildStampFlag + "20261123T000722.4"},
-				{Key: "vcs.revision", Value: "37eb70a"}, {Key: "vcs.modified", Value: "true"},
-			}}
-		if edit != nil {
-			edit(bi)
-		}
-		return bi
+// TestBuiltinCommand: stepup runs the stepup-NAME beside it only when its
+// build recorded that binary's checksum, and pins it to that checksum;
+// otherwise it re-executes itself, pinned to its own checksum, saying why
+// when there was a file.
+func TestBuiltinCommand(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "stepup")
+	if err := os.WriteFile(self, []byte("the stepup executable"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	own := info("github.com/stepup-mfa/stepup/cmd/stepup", nil)
-	if err := sameBuild(own, info(pkg, nil), pkg); err != nil {
-		t.Fatalf("one make build: %v", err)
-	}
+	selfSum := sha256.Sum256([]byte("the stepup executable"))
+	recorded := strings.Repeat("ab", 32)
+	sibling := filepath.Join(dir, "stepup-totp")
+	executable := func(p string) error { return os.WriteFile(p, []byte("x"), 0o755) }
+	none := func(string) error { return nil }
 	for name, tc := range map[string]struct {
-		own, other *debug.BuildInfo
-		want       string
+		recorded string // by make build
+		setup    func(string) error
+		skipped  string // "": none; "-": runs the sibling
 	}{
-		"another command": {own, info("github.com/stepup-mfa/stepup/plugins/tempcode/cmd/stepup-tempcode", nil), "is the command"},
-		"not from make": {info(own.Path, func(b *debug.BuildInfo) { b.Settings = b.Settings[1:] }),
-			info(pkg, func(b *debug.BuildInfo) { b.Settings = b.Settings[1:] }), "not built by make build"},
-		"another make build": {own, info(pkg, func(b *debug.BuildInfo) { b.Settings[0].Value = BuildStampFlag + "20261122T2359" }), "another build"},
-		"another revision":   {own, info(pkg, func(b *debug.BuildInfo) { b.Settings[1].Value = "4a63c3e" }), "another build"},
-		"a setting more": {own, info(pkg, func(b *debug.BuildInfo) {
-			b.Settings = append(b.Settings, debug.BuildSetting{Key: "-tags", Value: "x"})
-		}), "another build"},
-		"another toolchain": {own, info(pkg, func(b *debug.BuildInfo) { b.GoVersion = "go1.26.7" }), "another build"},
-		"another version":   {own, info(pkg, func(b *debug.BuildInfo) { b.Main.Version = "v1.0.0" }), "another build"},
+		"recorded, beside":         {recorded, executable, "-"},
+		"recorded, missing":        {recorded, none, ""},
+		"recorded, not executable": {recorded, func(p string) error { return os.WriteFile(p, []byte("x"), 0o644) }, "not an executable"},
+		"recorded, a directory":    {recorded, func(p string) error { return os.Mkdir(p, 0o755) }, "not an executable"},
+		"go install, missing":      {"", none, ""},
+		"go install, beside":       {"", executable, "records no checksum"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := sameBuild(tc.own, tc.other, pkg)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			os.RemoveAll(sibling)
+			if err := tc.setup(sibling); err != nil {
+				t.Fatal(err)
+			}
+			c, err := builtinCommand(self, "totp", tc.recorded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.skipped == "-" {
+				if c.Path != sibling || len(c.Args) != 0 || c.SHA256 != recorded || c.Skipped != nil {
+					t.Fatalf("got %+v, want %s pinned to the recorded checksum", c, sibling)
+				}
+				return
+			}
+			if c.Path != self || !slices.Equal(c.Args, []string{"plugin", "totp"}) || c.SHA256 != hex.EncodeToString(selfSum[:]) {
+				t.Fatalf("got %+v, want %s plugin totp pinned to its checksum", c, self)
+			}
+			if (c.Skipped == nil) != (tc.skipped == "") || (c.Skipped != nil && !strings.Contains(c.Skipped.Error(), tc.skipped)) {
+				t.Fatalf("skipped = %v, want %q", c.Skipped, tc.skipped)
 			}
 		})
+	}
+	for _, bad := range []string{filepath.Join(dir, "gone"), self} {
+		if _, err := BuiltinCommand(bad, "totp"); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Fatalf("%s, missing or not a Go program: %v", bad, err)
+		}
 	}
 }
 
-// TestBuiltinCommandFallsBack: without a usable stepup-NAME beside it,
-// stepup re-executes itself, saying why when there was a file.
-func TestBuiltinCommandFallsBack(t *testing.T) {
-	dir := t.TempDir()
-	self := filepath.Join(dir, "stepup")
-	for name, setup := range map[string]func(string) error{
-		"missing":        func(string) error { return nil },
-		"not executable": func(p string) error { return os.WriteFile(p, []byte("x"), 0o644) },
-		"not a program":  func(p string) error { return os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755) },
-		"a directory":    func(p string) error { return os.Mkdir(p, 0o755) },
+// TestRecordedSHA256 reads the checksums make build records in stepup's
+// build information.
+func TestRecordedSHA256(t *testing.T) {
+	a, b := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	info := func(ldflags string) *debug.BuildInfo {
+		return &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "-ldflags", Value: ldflags}, {Key: "vcs.modified", Value: "true"}}}
+	}
+	for _, tc := range []struct {
+		bi   *debug.BuildInfo
+		totp string
+	}{
+		{info(BuiltinSHA256Flag + "tempcode:" + a + ",totp:" + b + ","), b},
+		{info("-s " + BuiltinSHA256Flag + "totp:" + a + " -w"), a},
+		{info("-X main.version=totp:" + a), ""},
+		{&debug.BuildInfo{}, ""},
 	} {
-		t.Run(name, func(t *testing.T) {
-			sibling := filepath.Join(dir, "stepup-totp")
-			os.RemoveAll(sibling)
-			if err := setup(sibling); err != nil {
-				t.Fatal(err)
-			}
-			path, args, skipped := BuiltinCommand(self, "totp")
-			if path != self || !slices.Equal(args, []string{"plugin", "totp"}) {
-				t.Fatalf("got %s %v, want %s plugin totp", path, args, self)
-			}
-			if (skipped == nil) != (name == "missing") {
-				t.Fatalf("skipped = %v", skipped)
-			}
-		})
+		if got := recordedSHA256(tc.bi, "totp"); got != tc.totp {
+			t.Errorf("%v: totp %q, want %q", tc.bi.Settings, got, tc.totp)
+		}
+		if got := recordedSHA256(tc.bi, "sms"); got != "" {
+			t.Errorf("%v: sms %q, want none", tc.bi.Settings, got)
+		}
 	}
 }

@@ -6,14 +6,18 @@
 // Wiring a built-in (cmd/stepup and provider.LaunchMethods do this):
 //
 //   - each method has its own command, plugins/NAME/cmd/stepup-NAME, which
-//     make build puts beside stepup with one build stamp; stepup serve
-//     launches that binary when BuiltinCommand finds it is of the same
-//     build (a process of its own size);
+//     make build puts beside stepup, recording its SHA-256 in stepup's
+//     build information; stepup serve launches that binary, pinned to
+//     that checksum, when BuiltinCommand finds one recorded (a process of
+//     its own size);
 //   - otherwise, as after go install, stepup serve launches
-//     Spec{Path: <os.Executable()>, Args: {"plugin", NAME}}, and the
-//     hidden subcommand `stepup plugin NAME` calls ServeBuiltin(NAME).
+//     Spec{Path: <os.Executable()>, Args: {"plugin", NAME}}, pinned to the
+//     checksum of that file at start, and the hidden subcommand
+//     `stepup plugin NAME` calls ServeBuiltin(NAME).
 //
-// Either way a process listing shows the method's name.
+// Either way a process listing shows the method's name, and a file
+// replaced after stepup chose it is refused at the next start of the
+// process, also a restart after a crash.
 //
 // The methods themselves live in the subpackages (totp, ...), the protocol
 // in sdk, the provider's side in host, and the checks every method must

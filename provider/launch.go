@@ -31,8 +31,9 @@ func (s *Secrets) PluginKey(method string) []byte {
 // LaunchOptions say how to start the method plugins.
 type LaunchOptions struct {
 	// Self is the stepup executable: built-in methods run as the
-	// stepup-NAME binaries beside it from the same build, or else as
-	// `Self plugin NAME` (plugins.BuiltinCommand).
+	// stepup-NAME binaries beside it whose checksums its build recorded, or
+	// else as `Self plugin NAME`, each pinned by SHA-256
+	// (plugins.BuiltinCommand).
 	Self   string
 	Store  storage.Store
 	Secret *Secrets
@@ -41,9 +42,13 @@ type LaunchOptions struct {
 }
 
 // LaunchMethods starts every enabled method of the configuration as a
-// plugin subprocess. A configured method that is neither built in nor
-// given a path, a checksum mismatch, a missing file or a wrong protocol
-// version stops it with one error naming the method.
+// plugin subprocess. Every process, external or built in, runs only while
+// its file has the pinned SHA-256: a start, first or after a crash, of a
+// file swapped meanwhile is refused and audited (method.plugin_refused).
+// A checksum mismatch, a missing file or a wrong protocol version stops it
+// with one error naming the method. A method the config file names that
+// is neither built in nor given a path is skipped, and logged; one that is
+// there only by default is skipped silently.
 func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*host.Registry, error) {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -66,19 +71,25 @@ func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*ho
 		case mc.Path != "":
 			spec.Path, spec.SHA256 = mc.Path, mc.SHA256
 		case builtin:
-			var skipped error
-			spec.Path, spec.Args, skipped = plugins.BuiltinCommand(o.Self, name)
-			if skipped != nil {
-				o.Logger.Info("built-in method re-executes stepup instead of its own binary", "method", name, "reason", skipped.Error())
+			c, err := plugins.BuiltinCommand(o.Self, name)
+			if err != nil {
+				return nil, err
+			}
+			spec.Path, spec.Args, spec.SHA256 = c.Path, c.Args, c.SHA256
+			if c.Skipped != nil {
+				o.Logger.Info("built-in method re-executes stepup instead of its own binary", "method", name, "reason", c.Skipped.Error())
 			}
 		default:
-			missing = append(missing, name)
+			if cfg.MethodNamed(name) {
+				missing = append(missing, name)
+			}
 			continue
 		}
+		spec.OnRefused = func(name string, err error) { auditRefused(o, name, err) }
 		specs = append(specs, spec)
 	}
 	if len(missing) > 0 {
-		o.Logger.Info("configured methods not in this build, skipped", "methods", strings.Join(missing, ","))
+		o.Logger.Warn("configured methods not in this build, skipped", "methods", strings.Join(missing, ","))
 	}
 	reg := host.NewRegistry()
 	if err := reg.Launch(ctx, specs...); err != nil {
@@ -86,6 +97,19 @@ func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*ho
 		return nil, err
 	}
 	return reg, nil
+}
+
+// auditRefused records a plugin file that was not run because its
+// checksum is not the pinned one: replaced on disk, at start or while
+// stepup runs.
+func auditRefused(o LaunchOptions, name string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e := storage.Event{Time: o.Now(), Type: "method.plugin_refused", Actor: "system", Outcome: "denied",
+		Details: map[string]string{"method": name, "reason": err.Error()}}
+	if aerr := o.Store.AppendEvent(ctx, e); aerr != nil {
+		o.Logger.Error("audit event not recorded", "type", e.Type, "method", name, "err", aerr)
+	}
 }
 
 // settingsStrings flattens a method's settings for sdk.Configurable.

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/stepup-mfa/stepup/plugins"
 )
@@ -24,12 +25,12 @@ var (
 )
 
 // StepupBinary builds cmd/stepup once per test process, as `make build`
-// does: in one go build with the built-in methods' own binaries beside it
-// (stepup-totp, ...) and one build stamp, so that stepup serve runs them
-// as it does in a deployment. It returns the path of stepup. The binaries
-// are left in the system's temporary directory, keyed by the test
-// process, for its plugins to use until the process ends; the next build
-// removes those of processes that have ended.
+// does: the built-in methods' own binaries (stepup-totp, ...) first, then
+// stepup beside them with their SHA-256 recorded in it, so that stepup
+// serve runs them as it does in a deployment. It returns the path of
+// stepup. The binaries are left in the system's temporary directory, keyed
+// by the test process, for its plugins to use until the process ends; the
+// next build removes those of processes that have ended.
 func StepupBinary() (string, error) {
 	buildOnce.Do(func() {
 		removeEnded()
@@ -38,18 +39,43 @@ func StepupBinary() (string, error) {
 			return
 		}
 		builtPath = filepath.Join(dir, "stepup")
-		args := []string{"build", "-o", dir + string(filepath.Separator),
-			"-ldflags", plugins.BuildStampFlag + "test-" + strconv.FormatInt(time.Now().UnixNano(), 10),
-			"github.com/stepup-mfa/stepup/cmd/stepup"}
+		out := dir + string(filepath.Separator)
+		args := []string{"build", "-o", out}
 		for _, name := range plugins.BuiltinNames() {
 			args = append(args, plugins.BuiltinPackage(name))
 		}
-		out, err := exec.Command("go", args...).CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build cmd/stepup and the built-in methods: %v\n%s", err, out)
+		if buildErr = goBuild(args...); buildErr != nil {
+			return
 		}
+		var sums []string
+		for _, name := range plugins.BuiltinNames() {
+			sum, err := fileSHA256(filepath.Join(dir, "stepup-"+name))
+			if err != nil {
+				buildErr = err
+				return
+			}
+			sums = append(sums, name+":"+sum)
+		}
+		buildErr = goBuild("build", "-o", out, "-ldflags", plugins.BuiltinSHA256Flag+strings.Join(sums, ","),
+			"github.com/stepup-mfa/stepup/cmd/stepup")
 	})
 	return builtPath, buildErr
+}
+
+func goBuild(args ...string) error {
+	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // removeEnded removes the binary directories of test processes that no

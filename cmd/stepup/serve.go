@@ -34,9 +34,11 @@ listening on 127.0.0.1:8080 with issuer http://localhost:8080.
 and prints how to sign in.
 
 Each enabled method runs as a plugin subprocess: a built-in one as the
-stepup-NAME binary beside stepup when make build made both, otherwise as
-stepup itself ("stepup plugin NAME"); an external one as the file its
-path names, checked against its sha256.`,
+stepup-NAME binary beside stepup when make build made both, checked
+against the sha256 make build recorded, otherwise as stepup itself
+("stepup plugin NAME"), checked against its sha256 at start; an external
+one as the file its path names, checked against its sha256. Every start,
+also after a crash, checks the file again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)

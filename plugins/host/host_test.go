@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -509,13 +511,104 @@ func TestChecksum(t *testing.T) {
 	_, err := host.Launch(context.Background(), spec)
 	t.Logf("error: %v", err)
 	if err == nil || !strings.Contains(err.Error(), "method probe") || !strings.Contains(err.Error(), spec.Path) ||
-		!strings.Contains(err.Error(), "checksum mismatch") {
+		!strings.Contains(err.Error(), "checksum mismatch") || !errors.Is(err, host.ErrChecksumMismatch) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("wrong checksum: %v", err)
 	}
 	spec.SHA256 = "not-hex"
 	if _, err := host.Launch(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "64 hex digits") {
 		t.Fatalf("malformed checksum: %v", err)
 	}
+}
+
+// TestSwappedFileRefusedAtRestart: a pinned plugin whose file is replaced
+// while it runs is not restarted from that file after a crash: each
+// attempt is refused with the checksum, told once to OnRefused, and the
+// method stays down; once the file is the pinned one again, it restarts.
+func TestSwappedFileRefusedAtRestart(t *testing.T) {
+	e := newEnv()
+	spec := e.spec(t, "probe", "probe")
+	dir := t.TempDir()
+	pinned := filepath.Join(dir, "pinned")
+	copyExecutable(t, spec.Path, pinned)
+	spec.Path, spec.SHA256 = filepath.Join(dir, "probe"), hosttest.FileSHA256(t, pinned)
+	copyExecutable(t, pinned, spec.Path)
+	spec.MinBackoff, spec.MaxBackoff = 10*time.Millisecond, 20*time.Millisecond
+	logs := &logBuffer{}
+	spec.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	var refusals atomic.Int32
+	var refusal atomic.Value
+	spec.OnRefused = func(name string, err error) {
+		refusals.Add(1)
+		refusal.Store(name + ": " + err.Error())
+	}
+	p := launch(t, spec)
+
+	marker := filepath.Join(dir, "ran")
+	swapped := filepath.Join(dir, "swapped")
+	script := "#!/bin/sh\necho ran > " + marker + "\nexec " + pinned + " \"$@\"\n"
+	if err := os.WriteFile(swapped, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(swapped, spec.Path); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a refused restart", 10*time.Second, func() bool { return refusals.Load() > 0 })
+	waitFor(t, "more attempts", 10*time.Second, func() bool { return strings.Count(logs.String(), "restart failed") >= 3 })
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the swapped file ran")
+	}
+	msg, _ := refusal.Load().(string)
+	if !strings.Contains(msg, "probe: method probe: plugin file "+spec.Path+": checksum mismatch: file has sha256 ") ||
+		!strings.Contains(msg, ", expected "+spec.SHA256) || strings.Contains(msg, "\n") {
+		t.Fatalf("refusal %q should be one line naming the method, the file and both checksums", msg)
+	}
+	if p.Healthy() || refusals.Load() != 1 {
+		t.Fatalf("healthy %v, %d refusals: want down, told once", p.Healthy(), refusals.Load())
+	}
+	if _, err := p.Begin(context.Background(), sdk.BeginRequest{User: sdk.User{ID: "u1"}}); !errors.Is(err, sdk.ErrUnavailable) {
+		t.Fatalf("Begin while refused: %v, want ErrUnavailable", err)
+	}
+
+	copyExecutable(t, pinned, swapped)
+	if err := os.Rename(swapped, spec.Path); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the restart from the pinned file", 10*time.Second, p.Healthy)
+	if _, err := os.Stat(marker); err == nil || p.Restarts() != 1 {
+		t.Fatalf("marker: %v, restarts %d", err, p.Restarts())
+	}
+}
+
+func copyExecutable(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// logBuffer collects a plugin's log for a test to read while it runs.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestLaunchFailuresNameMethodAndFile(t *testing.T) {

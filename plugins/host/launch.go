@@ -50,8 +50,10 @@ type Spec struct {
 	// variables: the host's environment (which holds its secrets) is not
 	// inherited. TMPDIR is passed on when set.
 	Env []string
-	// SHA256 is the expected hex checksum of Path; empty skips the check
-	// (built-in methods, whose file is the running binary).
+	// SHA256 is the expected hex checksum of Path, checked before every
+	// start of the process, the first and each restart after a crash: a
+	// file that does not have it is not run (ErrChecksumMismatch). Empty
+	// skips the check.
 	SHA256 string
 	// Config is handed to the method's Configure (sdk.Configurable).
 	Config map[string]string
@@ -80,7 +82,15 @@ type Spec struct {
 	// OnRestart, when set, is called after each successful restart (for a
 	// metric); Plugin.Restarts counts them too.
 	OnRestart func(name string)
+	// OnRefused, when set, is called when a start is refused because the
+	// file does not have SHA256 (for the audit log): once, until the file
+	// passes the check again, however often the restarts retry meanwhile.
+	OnRefused func(name string, err error)
 }
+
+// ErrChecksumMismatch is the error (errors.Is) of a start refused because
+// the plugin file's SHA-256 is not Spec.SHA256.
+var ErrChecksumMismatch = errors.New("checksum mismatch")
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
@@ -156,14 +166,6 @@ func newPlugin(spec Spec) (*Plugin, error) {
 		sum, err = hex.DecodeString(strings.TrimSpace(spec.SHA256))
 		if err != nil || len(sum) != sha256.Size {
 			return nil, fmt.Errorf("method %s: sha256 of plugin file %s is not 64 hex digits", spec.Name, spec.Path)
-		}
-		got, err := fileSHA256(spec.Path)
-		if err != nil {
-			return nil, fmt.Errorf("method %s: plugin file %s: %w", spec.Name, spec.Path, err)
-		}
-		if hex.EncodeToString(got) != hex.EncodeToString(sum) {
-			return nil, fmt.Errorf("method %s: plugin file %s: checksum mismatch: file has sha256 %x, configuration expects %x",
-				spec.Name, spec.Path, got, sum)
 		}
 	}
 	if spec.Now == nil {
@@ -241,10 +243,14 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 	})
 	started := time.Now()
 	proto, err := client.Client()
+	if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+		err = p.refused()
+	}
 	if err != nil {
 		client.Kill()
 		return nil, fail("start", err)
 	}
+	p.refusing.Store(false)
 	raw, err := proto.Dispense(sdk.PluginName)
 	if err != nil {
 		client.Kill()
@@ -271,6 +277,20 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 		return nil, fail("setup", sdk.FromStatus(err))
 	}
 	return inst, nil
+}
+
+// refused is the error of a start that go-plugin refused because the
+// file's checksum is not the expected one; it tells OnRefused the first
+// time.
+func (p *Plugin) refused() error {
+	err := fmt.Errorf("%w: the file's sha256 is not the expected %x", ErrChecksumMismatch, p.checksum)
+	if got, herr := fileSHA256(p.spec.Path); herr == nil {
+		err = fmt.Errorf("%w: file has sha256 %x, expected %x", ErrChecksumMismatch, got, p.checksum)
+	}
+	if !p.refusing.Swap(true) && p.spec.OnRefused != nil {
+		p.spec.OnRefused(p.spec.Name, fmt.Errorf("method %s: plugin file %s: %w", p.spec.Name, p.spec.Path, err))
+	}
+	return err
 }
 
 func describe(ctx context.Context, inst *instance, spec Spec) (sdk.Description, error) {

@@ -46,6 +46,7 @@ type Plugin struct {
 
 	healthy  atomic.Bool
 	restarts atomic.Int64
+	refusing atomic.Bool // a start was refused for its checksum since the last that worked
 	wg       sync.WaitGroup
 }
 

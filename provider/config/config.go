@@ -27,7 +27,13 @@ type Config struct {
 	// levelOrder is the order of the acr levels in the file, kept because
 	// a YAML mapping decodes into an unordered Go map (see LevelOrder).
 	levelOrder []string
+	// named holds the methods the file names, as opposed to the defaults.
+	named map[string]bool
 }
+
+// MethodNamed reports whether the config file names the method under
+// methods; false for one that is there only by default.
+func (c Config) MethodNamed(name string) bool { return c.named[name] }
 
 // Storage selects the database.
 type Storage struct {

@@ -755,7 +755,10 @@ func TestExample(t *testing.T) {
 	// Besides its clients, the example states the defaults.
 	d := Default()
 	c.Clients, d.Clients = nil, nil
-	c.levelOrder = nil
+	if !c.MethodNamed("sms") || d.MethodNamed("sms") {
+		t.Errorf("MethodNamed(sms): %v in the example, %v by default; want only the file's", c.MethodNamed("sms"), d.MethodNamed("sms"))
+	}
+	c.levelOrder, c.named = nil, nil
 	if !reflect.DeepEqual(c, d) {
 		t.Errorf("example.yaml differs from Default():\n got %+v\nwant %+v", c, d)
 	}

@@ -110,6 +110,10 @@ func decode(cfg *Config, file string, data []byte) error {
 				return &Error{File: file, Line: n.Content[i+1].Line, Key: "methods." + name, Msg: "methods." + name + ": " + yamlMessage(err)}
 			}
 			methods[name] = m
+			if cfg.named == nil {
+				cfg.named = map[string]bool{}
+			}
+			cfg.named[name] = true
 		}
 	}
 	cfg.Methods = methods
