@@ -15,6 +15,7 @@ import (
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/username"
 )
 
 // User-facing messages of the login pages.
@@ -309,23 +310,39 @@ func userMessage(err error) string {
 	return msgBadCredentials
 }
 
-func normalizeUsername(u string) string { return strings.ToLower(strings.TrimSpace(u)) }
+// normalizeUsername is the typed name as sign-in compares it (package
+// username). A name that can never be valid comes back as typed, trimmed,
+// for the form to show again; checkPassword refuses it like an unknown one.
+func normalizeUsername(u string) string {
+	if name, err := username.Normalize(u); err == nil {
+		return name
+	}
+	return strings.Trim(u, " ")
+}
 
-// checkPassword verifies the first factor. An unknown user costs the same
-// hash as a wrong password and gets the same answer; an inactive user is
-// told so only after the right password (SPEC §7).
-func (s *Server) checkPassword(ctx context.Context, username, pw, clientID string) (storage.User, error) {
+// checkPassword verifies the first factor. An unknown or invalid name
+// costs the same hash as a wrong password and gets the same answer; an
+// inactive user is told so only after the right password (SPEC §7).
+func (s *Server) checkPassword(ctx context.Context, typed, pw, clientID string) (storage.User, error) {
 	now := s.now()
-	user, err := s.store.GetUserByUsername(ctx, username)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && user.PasswordHash == "") {
+	user, err := storage.User{}, storage.ErrNotFound
+	name, invalid := username.Normalize(typed)
+	if invalid == nil {
+		user, err = s.store.GetUserByUsername(ctx, name)
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, err
+	}
+	if err != nil || user.PasswordHash == "" {
 		s.hasher.VerifyDummy(pw)
+		reason := "unknown user"
+		if invalid != nil {
+			reason = "invalid username"
+		}
 		s.metrics.logins.WithLabelValues("failure").Inc()
 		s.audit(ctx, storage.Event{Type: "login.password.failed", ClientID: clientID, Outcome: "failure",
-			Details: map[string]string{"reason": "unknown user"}})
+			Details: map[string]string{"reason": reason}})
 		return storage.User{}, errBadCredentials
-	}
-	if err != nil {
-		return storage.User{}, err
 	}
 	key := "lockout:password:" + user.ID
 	state, err := s.store.GetLockout(ctx, key, now)
