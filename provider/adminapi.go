@@ -17,6 +17,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/stepauth"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/username"
 )
 
 // PermissionManageMFA lets a user or a client administer other users'
@@ -211,9 +212,13 @@ func toUserJSON(u storage.User) userJSON {
 }
 
 func (s *Server) userByName(ctx context.Context, name string) (storage.User, error) {
-	u, err := s.store.GetUserByUsername(ctx, normalizeUsername(name))
+	norm, err := username.Normalize(name)
+	if err != nil {
+		return storage.User{}, apiErr(http.StatusNotFound, fmt.Sprintf("no user %q: %v", name, err))
+	}
+	u, err := s.store.GetUserByUsername(ctx, norm)
 	if errors.Is(err, storage.ErrNotFound) {
-		return u, apiErr(http.StatusNotFound, fmt.Sprintf("no user %q", normalizeUsername(name)))
+		return u, apiErr(http.StatusNotFound, fmt.Sprintf("no user %q", norm))
 	}
 	return u, err
 }
@@ -261,13 +266,14 @@ func (s *Server) CreateUser(ctx context.Context, username, email, phone, pw stri
 	return CreateUser(ctx, s.store, s.hasher, s.now(), username, email, phone, pw, perms)
 }
 
-// CreateUser validates and stores a new active user (normalised username,
-// known permissions, argon2id password when one is given). Errors that are
-// the caller's are *apiError values carrying an HTTP status and a message.
-func CreateUser(ctx context.Context, store storage.Store, hasher password.Hasher, now time.Time, username, email, phone, pw string, perms []string) (storage.User, error) {
-	name := normalizeUsername(username)
-	if name == "" || strings.ContainsAny(name, " \t/\\") || len(name) > 128 {
-		return storage.User{}, apiErr(http.StatusBadRequest, "username is required: letters, digits, '.', '-', '_' or '@', at most 128")
+// CreateUser validates and stores a new active user (a username by the
+// rule of package username that looks like no existing one, known
+// permissions, argon2id password when one is given). Errors that are the
+// caller's are *apiError values carrying an HTTP status and a message.
+func CreateUser(ctx context.Context, store storage.Store, hasher password.Hasher, now time.Time, name, email, phone, pw string, perms []string) (storage.User, error) {
+	name, err := username.Normalize(name)
+	if err != nil {
+		return storage.User{}, apiErr(http.StatusBadRequest, err.Error())
 	}
 	for _, p := range perms {
 		if p != PermissionManageMFA {
@@ -276,6 +282,9 @@ func CreateUser(ctx context.Context, store storage.Store, hasher password.Hasher
 	}
 	if pw != "" && len(pw) < 8 {
 		return storage.User{}, apiErr(http.StatusBadRequest, "password must have at least 8 characters")
+	}
+	if err := lookAlike(ctx, store, name); err != nil {
+		return storage.User{}, err
 	}
 	u := storage.User{ID: newID(12), Username: name, Email: strings.TrimSpace(email), Phone: strings.TrimSpace(phone),
 		Active: true, Permissions: perms, CreatedAt: now, UpdatedAt: now}

@@ -13,8 +13,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/stepup-mfa/stepup/authflow"
-	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/username"
 )
 
 // User-facing messages of the login pages.
@@ -22,7 +22,6 @@ const (
 	msgBadCredentials = "The username or password is incorrect."
 	msgInactive       = "This account is deactivated. Ask your administrator to reactivate it."
 	msgExpired        = "This sign-in request has expired or is unknown. Go back to the application and start again."
-	msgLockedFmt      = "Too many failed attempts. Sign-in with a password is locked until %s UTC; try again then."
 	msgMissingFields  = "Enter your username and password."
 )
 
@@ -327,65 +326,91 @@ type lockedError struct{ until time.Time }
 
 func (e lockedError) Error() string { return "locked until " + e.until.Format(time.RFC3339) }
 
-// userMessage turns a first-factor error into what the page says.
+// userMessage turns a first-factor error into what the page says. A locked
+// password reads as a wrong one, right password or not, as Keycloak and
+// Okta answer: saying "locked" would tell that the account exists, and
+// saying it only for the right password would confirm a guess.
 func userMessage(err error) string {
-	var locked lockedError
-	switch {
-	case errors.As(err, &locked):
-		return fmt.Sprintf(msgLockedFmt, locked.until.Format("15:04"))
-	case errors.Is(err, errInactive):
+	if errors.Is(err, errInactive) {
 		return msgInactive
 	}
 	return msgBadCredentials
 }
 
-func normalizeUsername(u string) string { return strings.ToLower(strings.TrimSpace(u)) }
+// normalizeUsername is the typed name as sign-in compares it (package
+// username). A name that can never be valid comes back as typed, trimmed,
+// for the form to show again; checkPassword refuses it like an unknown one.
+func normalizeUsername(u string) string {
+	if name, err := username.Normalize(u); err == nil {
+		return name
+	}
+	return strings.Trim(u, " ")
+}
 
-// checkPassword verifies the first factor. An unknown user costs the same
-// hash as a wrong password and gets the same answer; an inactive user is
-// told so only after the right password (SPEC §7).
-func (s *Server) checkPassword(ctx context.Context, username, pw, clientID string) (storage.User, error) {
+// checkPassword verifies the first factor. Every attempt costs one password
+// hash, known name or not, and a locked password answers as a wrong one
+// (userMessage), so neither the answer nor its work tells who has an
+// account; an inactive user is told so only after the right password
+// (SPEC §7). Failures count per user and source address and per user
+// across all sources (passwordLocks); a success clears both counts.
+func (s *Server) checkPassword(ctx context.Context, typed, pw, clientID string) (storage.User, error) {
 	now := s.now()
-	user, err := s.store.GetUserByUsername(ctx, username)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && user.PasswordHash == "") {
-		s.hasher.VerifyDummy(pw)
+	user, err := storage.User{}, storage.ErrNotFound
+	name, invalid := username.Normalize(typed)
+	if invalid == nil {
+		user, err = s.store.GetUserByUsername(ctx, name)
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, err
+	}
+	if err != nil || user.PasswordHash == "" {
+		s.verifyDummy(pw)
+		reason := "unknown user"
+		if invalid != nil {
+			reason = "invalid username"
+		}
 		s.metrics.logins.WithLabelValues("failure").Inc()
 		s.audit(ctx, storage.Event{Type: "login.password.failed", ClientID: clientID, Outcome: "failure",
-			Details: map[string]string{"reason": "unknown user"}})
+			Details: map[string]string{"reason": reason}})
 		return storage.User{}, errBadCredentials
 	}
-	if err != nil {
-		return storage.User{}, err
+	locks := s.passwordLocks(user.ID, remoteAddr(ctx))
+	states := make([]storage.Lockout, len(locks))
+	for i, l := range locks {
+		if states[i], err = s.store.GetLockout(ctx, l.key, now); err != nil {
+			return storage.User{}, err
+		}
 	}
-	key := "lockout:password:" + user.ID
-	state, err := s.store.GetLockout(ctx, key, now)
-	if err != nil {
-		return storage.User{}, err
-	}
-	if state.Locked(now) {
-		s.metrics.logins.WithLabelValues("locked").Inc()
-		s.audit(ctx, storage.Event{Type: "login.password.locked", UserID: user.ID, ClientID: clientID, Outcome: "denied"})
-		return storage.User{}, lockedError{state.LockedUntil}
-	}
-	ok, err := password.Verify(user.PasswordHash, pw)
+	ok, err := s.verifyPassword(user.PasswordHash, pw)
 	if err != nil {
 		return storage.User{}, fmt.Errorf("user %s: %w", user.ID, err)
 	}
-	if !ok {
-		state, err := s.store.RecordFailure(ctx, key, s.cfg.Lockout.MaxFailures, s.cfg.Lockout.Duration, now)
-		if err != nil {
-			return storage.User{}, err
+	for i, l := range locks {
+		if states[i].Locked(now) {
+			s.metrics.logins.WithLabelValues("locked").Inc()
+			s.audit(ctx, storage.Event{Type: "login.password.locked", UserID: user.ID, ClientID: clientID, Outcome: "denied",
+				Details: map[string]string{"scope": l.scope, "until": states[i].LockedUntil.Format(time.RFC3339)}})
+			return storage.User{}, lockedError{states[i].LockedUntil}
 		}
+	}
+	if !ok {
 		s.metrics.logins.WithLabelValues("failure").Inc()
 		s.audit(ctx, storage.Event{Type: "login.password.failed", UserID: user.ID, ClientID: clientID, Outcome: "failure",
 			Details: map[string]string{"reason": "wrong password"}})
-		if state.Locked(now) {
-			s.metrics.lockouts.WithLabelValues("password").Inc()
-			s.audit(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: clientID, Outcome: "denied",
-				Details: map[string]string{"method": "password", "until": state.LockedUntil.Format(time.RFC3339)}})
-			return storage.User{}, lockedError{state.LockedUntil}
+		refusal := errBadCredentials
+		for _, l := range locks {
+			state, err := s.store.RecordFailure(ctx, l.key, l.max, s.cfg.Lockout.Duration, now)
+			if err != nil {
+				return storage.User{}, err
+			}
+			if state.Locked(now) {
+				s.metrics.lockouts.WithLabelValues("password").Inc()
+				s.audit(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: clientID, Outcome: "denied",
+					Details: map[string]string{"method": "password", "scope": l.scope, "until": state.LockedUntil.Format(time.RFC3339)}})
+				refusal = lockedError{state.LockedUntil}
+			}
 		}
-		return storage.User{}, errBadCredentials
+		return storage.User{}, refusal
 	}
 	if !user.Active {
 		s.metrics.logins.WithLabelValues("inactive").Inc()
@@ -393,9 +418,11 @@ func (s *Server) checkPassword(ctx context.Context, username, pw, clientID strin
 			Details: map[string]string{"reason": "inactive user"}})
 		return storage.User{}, errInactive
 	}
-	if state.Failures > 0 {
-		if err := s.store.ResetFailures(ctx, key); err != nil {
-			return storage.User{}, err
+	for i, l := range locks {
+		if states[i].Failures > 0 {
+			if err := s.store.ResetFailures(ctx, l.key); err != nil {
+				return storage.User{}, err
+			}
 		}
 	}
 	s.metrics.logins.WithLabelValues("success").Inc()

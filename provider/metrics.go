@@ -13,6 +13,7 @@ type metrics struct {
 	logins        *prometheus.CounterVec // first-factor attempts by result
 	verifications *prometheus.CounterVec // method verifications by method and result
 	lockouts      *prometheus.CounterVec // lockouts by method
+	passwordWork  prometheus.Counter     // argon2 derivations of the login page, real or dummy
 	rateLimited   *prometheus.CounterVec // refusals by limit
 	pluginCalls   *prometheus.HistogramVec
 }
@@ -28,6 +29,8 @@ func newMetrics(reg *host.Registry) *metrics {
 			Name: "stepup_lockouts_total", Help: "Lockouts started, by method."}, []string{"method"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stepup_rate_limited_total", Help: "Requests refused by a rate limit, by limit."}, []string{"limit"}),
+		passwordWork: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stepup_password_hashes_total", Help: "Password hashes computed to check sign-ins (one per attempt, known user or not)."}),
 	}
 	m.pluginCalls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "stepup_plugin_call_seconds", Help: "Latency of calls to method plugins.",
@@ -53,7 +56,7 @@ func newMetrics(reg *host.Registry) *metrics {
 					}))
 		}
 	}
-	m.registry.MustRegister(m.logins, m.verifications, m.lockouts, m.rateLimited,
+	m.registry.MustRegister(m.logins, m.verifications, m.lockouts, m.rateLimited, m.passwordWork,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

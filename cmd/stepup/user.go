@@ -16,6 +16,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/username"
 )
 
 // permissions a user may be granted.
@@ -32,7 +33,12 @@ func newUserCommand() *cobra.Command {
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a user",
-		Args:  cobra.ExactArgs(1),
+		Long: `Create a user named NAME, stored as sign-in compares it (lower case,
+RFC 8265). A username holds letters of one script, combining marks, digits,
+'.', '-', '_' and '@', begins with a letter or digit and ends with a letter
+or digit, and has at most 128 characters; a name that looks like an
+existing user's (a Cyrillic "соор" beside "coop") is refused.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, g := range grants {
 				if !slices.Contains(knownPermissions, g) {
@@ -184,8 +190,6 @@ func readPassword(r io.Reader) (string, error) {
 	return pw, nil
 }
 
-func normalize(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
-
 func (a *app) hasher() password.Hasher {
 	p := a.cfg.Passwords.Argon2
 	return password.Hasher{MemoryKiB: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism}
@@ -201,9 +205,13 @@ func (a *app) addUser(ctx context.Context, name, email, phone, pw string, perms 
 }
 
 func (a *app) updateUser(ctx context.Context, name, event string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
-	u, err := a.store.GetUserByUsername(ctx, normalize(name))
+	norm, err := username.Normalize(name)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("no user %q: %w", name, err)
+	}
+	u, err := a.store.GetUserByUsername(ctx, norm)
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.User{}, fmt.Errorf("no user %q (stepup user list shows them)", normalize(name))
+		return storage.User{}, fmt.Errorf("no user %q (stepup user list shows them)", norm)
 	}
 	if err != nil {
 		return storage.User{}, err

@@ -77,7 +77,7 @@ func TestProduction(t *testing.T) {
 	if tc := c.Methods["tempcode"]; tc.Duration("max_ttl", 0) != 8*time.Hour || tc.Int("digits", 0) != 8 {
 		t.Errorf("tempcode %+v", tc)
 	}
-	if c.Lockout != (config.Lockout{MaxFailures: 5, Duration: 30 * time.Minute}) {
+	if c.Lockout != (config.Lockout{MaxFailures: 5, MaxFailuresPerUser: 100, Duration: 30 * time.Minute}) {
 		t.Errorf("lockout %+v", c.Lockout)
 	}
 	if c.Admin != (config.Admin{MaxAuthAge: 10 * time.Minute, RequiredACR: "aal2"}) {

@@ -94,10 +94,14 @@ type Argon2 struct {
 	Parallelism uint8  `yaml:"parallelism"`
 }
 
-// Lockout limits consecutive failures per user and method (password too).
+// Lockout limits consecutive failures per user and method. The password
+// counts per user and source address (MaxFailures), so that a stranger
+// cannot lock a user out from elsewhere, and per user across all sources
+// (MaxFailuresPerUser), so that a distributed guess is still bounded.
 type Lockout struct {
-	MaxFailures int           `yaml:"max_failures"`
-	Duration    time.Duration `yaml:"duration"`
+	MaxFailures        int           `yaml:"max_failures"`
+	MaxFailuresPerUser int           `yaml:"max_failures_per_user"`
+	Duration           time.Duration `yaml:"duration"`
 }
 
 // TrustedBrowser is "don't ask again on this browser".

@@ -78,7 +78,7 @@ func TestDefault(t *testing.T) {
 			"aal3": {"aal3", "phrh"},
 		}},
 		{"argon2", c.Passwords.Argon2, Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}},
-		{"lockout", c.Lockout, Lockout{MaxFailures: 10, Duration: 15 * time.Minute}},
+		{"lockout", c.Lockout, Lockout{MaxFailures: 10, MaxFailuresPerUser: 100, Duration: 15 * time.Minute}},
 		{"trusted_browser", c.TrustedBrowser, TrustedBrowser{Enabled: false, Days: 30}},
 		{"admin", c.Admin, Admin{MaxAuthAge: 15 * time.Minute, RequiredACR: "aal2"}},
 		{"notify", c.Notify.MethodAddedEmail, true},
@@ -207,7 +207,7 @@ log: {level: debug, format: json}
 		{"upstream", *c.Upstream, Upstream{Issuer: "https://idp.example.com", ClientID: "stepup", TrustIDTokenHint: true}},
 		// Keys left out of a section keep their defaults.
 		{"argon2", c.Passwords.Argon2, Argon2{MemoryKiB: 64, Iterations: 1, Parallelism: 1}},
-		{"lockout", c.Lockout, Lockout{MaxFailures: 3, Duration: 15 * time.Minute}},
+		{"lockout", c.Lockout, Lockout{MaxFailures: 3, MaxFailuresPerUser: 100, Duration: 15 * time.Minute}},
 		{"trusted_browser", c.TrustedBrowser, TrustedBrowser{Enabled: true, Days: 7}},
 		{"admin", c.Admin, Admin{MaxAuthAge: 5 * time.Minute, RequiredACR: "phrh"}},
 		{"notify", c.Notify.MethodAddedEmail, false},
@@ -362,7 +362,7 @@ func TestFileErrors(t *testing.T) {
 	}{
 		{"misspelled top-level key", "isuer: http://x\n", "isuer", 1, `did you mean "issuer"?`},
 		{"misspelled nested key", "storage:\n  driver: sqlite\n  dns: x.db\n", "storage.dns", 3, `did you mean "storage.dsn"?`},
-		{"unknown key lists the section", "lockout:\n  cooldown_period: 5m\n", "lockout.cooldown_period", 2, "the keys in lockout are max_failures, duration"},
+		{"unknown key lists the section", "lockout:\n  cooldown_period: 5m\n", "lockout.cooldown_period", 2, "the keys in lockout are max_failures, max_failures_per_user, duration"},
 		{"key inside a client", "clients:\n  - id: a\n    redirect_uri: [http://a/cb]\n", "clients[0].redirect_uri", 3, `did you mean "clients[0].redirect_uris"?`},
 		{"key inside argon2", "passwords:\n  argon2:\n    memory: 10\n", "passwords.argon2.memory", 3, "unknown key"},
 		{"key inside upstream", "upstream:\n  issuer: https://idp\n  clientid: x\n", "upstream.clientid", 3, `did you mean "upstream.client_id"?`},
@@ -526,6 +526,8 @@ func TestValidate(t *testing.T) {
 		{"argon2 memory minimum ok", func(c *Config) { c.Passwords.Argon2 = Argon2{MemoryKiB: 32, Iterations: 1, Parallelism: 4} }, "", ""},
 		{"argon2 memory absurd", func(c *Config) { c.Passwords.Argon2.MemoryKiB = 5 << 20 }, "passwords.argon2.memory_kib", "4 GiB"},
 		{"lockout max_failures", func(c *Config) { c.Lockout.MaxFailures = 0 }, "lockout.max_failures", "at least 1"},
+		{"lockout per user under per source", func(c *Config) { c.Lockout.MaxFailuresPerUser = 5 }, "lockout.max_failures_per_user", "less than lockout.max_failures 10"},
+		{"lockout per user equal to per source", func(c *Config) { c.Lockout.MaxFailuresPerUser = 10 }, "", ""},
 		{"lockout duration", func(c *Config) { c.Lockout.Duration = 0 }, "lockout.duration", "positive"},
 		{"trusted browser days", func(c *Config) { c.TrustedBrowser = TrustedBrowser{Enabled: true, Days: 0} }, "trusted_browser.days", "1 to 400"},
 		{"trusted browser days off", func(c *Config) { c.TrustedBrowser = TrustedBrowser{Enabled: false, Days: 0} }, "", ""},
@@ -587,8 +589,8 @@ func TestEnvOverrides(t *testing.T) {
 			return c.Storage == Storage{Driver: "postgres", DSN: "postgres://x@h/db"}
 		}},
 		{map[string]string{"STEPUP_KEYS_SECRET_FILE": "/run/secret"}, func(c Config) bool { return c.Keys.SecretFile == "/run/secret" }},
-		{map[string]string{"STEPUP_LOCKOUT_MAX_FAILURES": "5", "STEPUP_LOCKOUT_DURATION": "1h"}, func(c Config) bool {
-			return c.Lockout == Lockout{MaxFailures: 5, Duration: time.Hour}
+		{map[string]string{"STEPUP_LOCKOUT_MAX_FAILURES": "5", "STEPUP_LOCKOUT_MAX_FAILURES_PER_USER": "50", "STEPUP_LOCKOUT_DURATION": "1h"}, func(c Config) bool {
+			return c.Lockout == Lockout{MaxFailures: 5, MaxFailuresPerUser: 50, Duration: time.Hour}
 		}},
 		{map[string]string{"STEPUP_ADMIN_MAX_AUTH_AGE": "2m", "STEPUP_ADMIN_REQUIRED_ACR": "aal3"}, func(c Config) bool {
 			return c.Admin == Admin{MaxAuthAge: 2 * time.Minute, RequiredACR: "aal3"}
@@ -638,7 +640,7 @@ func TestEnvOverrides(t *testing.T) {
 		cleanEnv(t)
 		t.Setenv("STEPUP_LOCKOUT_DURATION", "1m")
 		c, err := Load(writeConfig(t, "lockout: {max_failures: 7, duration: 5m}\n"))
-		if err != nil || c.Lockout != (Lockout{MaxFailures: 7, Duration: time.Minute}) {
+		if err != nil || c.Lockout != (Lockout{MaxFailures: 7, MaxFailuresPerUser: 100, Duration: time.Minute}) {
 			t.Fatalf("lockout = %+v, %v", c.Lockout, err)
 		}
 	})

@@ -43,7 +43,7 @@ func base() Config {
 			Iterations:  2,
 			Parallelism: 1,
 		}},
-		Lockout:        Lockout{MaxFailures: 10, Duration: 15 * time.Minute},
+		Lockout:        Lockout{MaxFailures: 10, MaxFailuresPerUser: 100, Duration: 15 * time.Minute},
 		TrustedBrowser: TrustedBrowser{Enabled: false, Days: 30},
 		Admin:          Admin{MaxAuthAge: 15 * time.Minute, RequiredACR: "aal2"},
 		Notify:         Notify{MethodAddedEmail: true},

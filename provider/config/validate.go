@@ -364,6 +364,8 @@ func (c Config) validateLimits() *Error {
 		return errorf("passwords.argon2.memory_kib", "passwords.argon2.memory_kib %d is more than %d (4 GiB)", a.MemoryKiB, password.MaxMemoryKiB)
 	case c.Lockout.MaxFailures < 1:
 		return errorf("lockout.max_failures", "lockout.max_failures %d must be at least 1 (the default is 10)", c.Lockout.MaxFailures)
+	case c.Lockout.MaxFailuresPerUser < c.Lockout.MaxFailures:
+		return errorf("lockout.max_failures_per_user", "lockout.max_failures_per_user %d is less than lockout.max_failures %d: the count across all sources must be at least the count from one (the default is 100)", c.Lockout.MaxFailuresPerUser, c.Lockout.MaxFailures)
 	case c.Lockout.Duration <= 0:
 		return errorf("lockout.duration", "lockout.duration %s must be positive, e.g. 15m", c.Lockout.Duration)
 	case c.TrustedBrowser.Enabled && (c.TrustedBrowser.Days < 1 || c.TrustedBrowser.Days > 400):
