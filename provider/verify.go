@@ -18,6 +18,7 @@ const (
 	msgWrongResponse  = "That is not correct. Check it and try again."
 	msgMethodLocked   = "%s is locked after too many failed attempts until %s UTC."
 	msgRateLimited    = "Too many attempts. Try again after %s UTC."
+	msgTooManyTries   = "Too many attempts. Try again in a few minutes."
 	msgMethodDown     = "This method is not available right now. Try again in a moment, or use another method."
 	msgNotOffered     = "That method cannot be used for this sign-in. Choose one of the methods offered."
 	msgChallengeAgain = "That challenge has expired. A new one is ready: try again."
@@ -232,11 +233,16 @@ func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *authRe
 		}
 		msg, status = msgWrongResponse, http.StatusUnauthorized
 	case errors.Is(err, sdk.ErrRateLimited):
+		// Not a failure: nothing was checked, and the lockout is not fed.
 		s.metrics.rateLimited.WithLabelValues(name + ".verify").Inc()
-		ev.Details["reason"] = "rate limited"
-		s.audit(ctx, ev)
 		until, _ := sdk.RetryAfter(err)
-		msg, status = fmt.Sprintf(msgRateLimited, until.Format("15:04")), http.StatusTooManyRequests
+		ev.Type, ev.Outcome = "verification.rate_limited", "denied"
+		msg, status = msgTooManyTries, http.StatusTooManyRequests
+		if !until.IsZero() {
+			ev.Details["until"] = until.UTC().Format(time.RFC3339)
+			msg = fmt.Sprintf(msgRateLimited, until.UTC().Format("15:04"))
+		}
+		s.audit(ctx, ev)
 	case errors.Is(err, sdk.ErrInvalidInput):
 		msg, status = sdk.UserMessage(err), http.StatusBadRequest
 	default:
