@@ -57,11 +57,11 @@ func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequ
 	s.render(w, r, status, "method.html", p)
 }
 
-// challengeFor returns the request's live challenge for a method, or
-// begins one and keeps it on the request (so any replica can verify it),
-// storing the request with it if it was created in place.
+// challengeFor returns the request's live challenge of the user for a
+// method, or begins one and keeps it on the request (so any replica can
+// verify it), storing the request with it if it was created in place.
 func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage.User, name string) (challenge, error) {
-	if ch, ok := ar.data.Challenges[name]; ok && s.now().Before(ch.ExpiresAt) {
+	if ch, ok := ar.challenge(name, user.ID); ok && s.now().Before(ch.ExpiresAt) {
 		return ch, nil
 	}
 	m := s.methods[name]
@@ -73,7 +73,7 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 	if err != nil {
 		return challenge{}, err
 	}
-	ch := challenge{ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
+	ch := challenge{UserID: user.ID, ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
 	if ch.ExpiresAt.IsZero() {
 		ch.ExpiresAt = s.now().Add(5 * time.Minute)
 	}
@@ -106,6 +106,13 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 	}
 	ar.stored, ar.data.Challenges[name] = stored, ch
 	return ch, nil
+}
+
+// challenge returns the request's challenge for a method if it was begun
+// for the user.
+func (ar *authRequest) challenge(name, userID string) (challenge, bool) {
+	ch, ok := ar.data.Challenges[name]
+	return ch, ok && ch.UserID == userID
 }
 
 // fieldsOf keeps a plugin's form fields for the page.
@@ -153,7 +160,7 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PostFormValue("method")
 	m, known := s.methods[name]
-	ch, begun := ar.data.Challenges[name]
+	ch, begun := ar.challenge(name, user.ID) // another user's is not this user's failure
 	lock, err := s.store.GetLockout(ctx, lockoutKey(name, user.ID), s.now())
 	if err != nil {
 		s.serverError(w, r, "lockout", err)
