@@ -64,13 +64,18 @@ func TestTOTPWrongCodesRateLimited(t *testing.T) {
 		}
 	}
 	got := stepUp(t, b, p, testenv.TOTPCode(t, secret, env.Clock.Now()))
-	want := "Too many attempts. Try again after " + first.Add(5*time.Minute).UTC().Format("15:04") + " UTC."
+	limited := listEvents(t, env, "verification.rate_limited")
+	if len(limited) != 1 || limited[0].Details["method"] != "totp" || limited[0].Outcome != "denied" {
+		t.Fatalf("rate-limited attempt audited as %+v", limited)
+	}
+	// The first failure leaves the window 5 minutes after it.
+	until, err := time.Parse(time.RFC3339, limited[0].Details["until"])
+	if err != nil || until.Before(first.Add(5*time.Minute).Truncate(time.Second)) || until.After(env.Clock.Now().Add(5*time.Minute)) {
+		t.Fatalf("limited until %q (%v), want 5 minutes after the first failure, %v", limited[0].Details["until"], err, first)
+	}
+	want := "Too many attempts. Try again after " + until.UTC().Format("15:04") + " UTC."
 	if got.Status != http.StatusTooManyRequests || !strings.Contains(got.Text(), want) {
 		t.Fatalf("the right code after 10 wrong ones: %d %s; want 429 and %q", got.Status, got.Text(), want)
-	}
-	limited := listEvents(t, env, "verification.rate_limited")
-	if len(limited) != 1 || limited[0].Details["method"] != "totp" || limited[0].Outcome != "denied" || limited[0].Details["until"] == "" {
-		t.Fatalf("rate-limited attempt audited as %+v", limited)
 	}
 	if n := len(listEvents(t, env, "verification.failed")); n != 10 {
 		t.Fatalf("%d failures audited, want the 10 wrong codes", n)
