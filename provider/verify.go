@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/storage"
@@ -22,7 +24,30 @@ const (
 	msgMethodDown     = "This method is not available right now. Try again in a moment, or use another method."
 	msgNotOffered     = "That method cannot be used for this sign-in. Choose one of the methods offered."
 	msgChallengeAgain = "That challenge has expired. A new one is ready: try again."
+	msgLockedGoOn     = "You can continue without this verification; the application decides what you may do then."
 )
+
+// continueParam, on /login, says the user read the lock notice and goes on
+// at the level reached (see lockedNotice; locked.html links with it).
+const continueParam = "continue"
+
+// lockedNotice shows, instead of finishing at once, why a voluntary
+// request ends below every level it asked for: the methods that could
+// reach it are locked (authflow's StepDone with Locked), and until when.
+// Its Continue link finishes at the level reached, as SPEC §4 says (the
+// relying party decides). Never with prompt=none, which shows nothing. It
+// reports whether it showed the page.
+func (s *Server) lockedNotice(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, d authflow.Decision) bool {
+	if len(d.Locked) == 0 || ar.hasPrompt(oidc.PromptNone) || r.URL.Query().Get(continueParam) != "" {
+		return false
+	}
+	p := page{Title: "Verification locked", RequestID: ar.GetID(), Username: user.Username, Notice: msgLockedGoOn}
+	for _, l := range d.Locked {
+		p.Locked = append(p.Locked, fmt.Sprintf(msgMethodLocked, s.displayName(l.Name), l.Until.UTC().Format("15:04")))
+	}
+	s.render(w, r, http.StatusOK, "locked.html", p)
+	return true
+}
 
 // offered returns the methods the decision offers, first one first.
 func offered(d authflow.Decision) []string { return append([]string{d.Method}, d.Others...) }
