@@ -15,7 +15,17 @@ import (
 // Stepping up more often than TOTP's verify limit (10 in 5 minutes) is
 // never refused: the limit counts failed verifications only.
 func TestTOTPStepUpsDoNotUseUpVerifyLimit(t *testing.T) {
-	env, b, rp, secret := totpEnv(t)
+	onEachStore(t, testTOTPStepUpsDoNotUseUpVerifyLimit)
+}
+
+// onEachStore runs test on SQLite and on PostgreSQL.
+func onEachStore(t *testing.T, test func(*testing.T, ...testenv.Option)) {
+	t.Run("sqlite", func(t *testing.T) { test(t) })
+	t.Run("postgres", func(t *testing.T) { test(t, testenv.WithPostgres()) })
+}
+
+func testTOTPStepUpsDoNotUseUpVerifyLimit(t *testing.T, opts ...testenv.Option) {
+	env, b, rp, secret := totpEnv(t, opts...)
 	base := env.Clock.Now()
 	const stepUps = 11
 	for i := range stepUps {
@@ -54,8 +64,10 @@ func noLockout(c *config.Config) { c.Lockout.MaxFailures = 100 }
 // Wrong codes still use up the limit; the attempt it refuses (here with
 // the right code) is audited as rate limited, not as a failure, and the
 // page says when to try again.
-func TestTOTPWrongCodesRateLimited(t *testing.T) {
-	env, b, rp, secret := totpEnv(t, testenv.WithConfig(noLockout))
+func TestTOTPWrongCodesRateLimited(t *testing.T) { onEachStore(t, testTOTPWrongCodesRateLimited) }
+
+func testTOTPWrongCodesRateLimited(t *testing.T, opts ...testenv.Option) {
+	env, b, rp, secret := totpEnv(t, append(opts, testenv.WithConfig(noLockout))...)
 	first := env.Clock.Now()
 	p := b.Get(rp.AuthURL(url.Values{"acr_values": {"aal2"}}).URL)
 	for i := range 10 {
@@ -92,7 +104,11 @@ func TestTOTPWrongCodesRateLimited(t *testing.T) {
 // Of 20 wrong codes posted at once, only the limit's 10 are checked; the
 // others are refused by the limit.
 func TestTOTPConcurrentWrongCodesBounded(t *testing.T) {
-	env, b, rp, _ := totpEnv(t, testenv.WithConfig(noLockout))
+	onEachStore(t, testTOTPConcurrentWrongCodesBounded)
+}
+
+func testTOTPConcurrentWrongCodesBounded(t *testing.T, opts ...testenv.Option) {
+	env, b, rp, _ := totpEnv(t, append(opts, testenv.WithConfig(noLockout))...)
 	p := b.Get(rp.AuthURL(url.Values{"acr_values": {"aal2"}}).URL)
 	f := p.Form(t, "/login/verify")
 	target, err := p.URL.Parse(f.Action)
