@@ -51,7 +51,10 @@ type authRequestData struct {
 }
 
 // challenge is a begun method challenge: what the page shows (no secret).
+// It belongs to the user it was begun for: another user who signs in on
+// the same request gets a challenge of their own.
 type challenge struct {
+	UserID    string            `json:"user_id"`
 	ID        string            `json:"id"`
 	Prompt    string            `json:"prompt"`
 	Fields    []sdkField        `json:"fields"`

@@ -132,6 +132,9 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 	case authflow.StepMethod:
 		s.showMethod(w, r, ar, user, d, r.URL.Query().Get("method"), "", http.StatusOK)
 	case authflow.StepDone:
+		if s.lockedNotice(w, r, ar, user, d) {
+			return
+		}
 		s.finish(w, r, ar, sess, user, d.Result)
 	case authflow.StepError:
 		s.failRequest(w, r, ar, user.ID, d.Err)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/storage"
@@ -18,10 +20,34 @@ const (
 	msgWrongResponse  = "That is not correct. Check it and try again."
 	msgMethodLocked   = "%s is locked after too many failed attempts until %s UTC."
 	msgRateLimited    = "Too many attempts. Try again after %s UTC."
+	msgTooManyTries   = "Too many attempts. Try again in a few minutes."
 	msgMethodDown     = "This method is not available right now. Try again in a moment, or use another method."
 	msgNotOffered     = "That method cannot be used for this sign-in. Choose one of the methods offered."
 	msgChallengeAgain = "That challenge has expired. A new one is ready: try again."
+	msgLockedGoOn     = "You can continue without this verification; the application decides what you may do then."
 )
+
+// continueParam, on /login, says the user read the lock notice and goes on
+// at the level reached (see lockedNotice; locked.html links with it).
+const continueParam = "continue"
+
+// lockedNotice shows, instead of finishing at once, why a voluntary
+// request ends below every level it asked for: the methods that could
+// reach it are locked (authflow's StepDone with Locked), and until when.
+// Its Continue link finishes at the level reached, as SPEC §4 says (the
+// relying party decides). Never with prompt=none, which shows nothing. It
+// reports whether it showed the page.
+func (s *Server) lockedNotice(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, d authflow.Decision) bool {
+	if len(d.Locked) == 0 || ar.hasPrompt(oidc.PromptNone) || r.URL.Query().Get(continueParam) != "" {
+		return false
+	}
+	p := page{Title: "Verification locked", RequestID: ar.GetID(), Username: user.Username, Notice: msgLockedGoOn}
+	for _, l := range d.Locked {
+		p.Locked = append(p.Locked, fmt.Sprintf(msgMethodLocked, s.displayName(l.Name), l.Until.UTC().Format("15:04")))
+	}
+	s.render(w, r, http.StatusOK, "locked.html", p)
+	return true
+}
 
 // offered returns the methods the decision offers, first one first.
 func offered(d authflow.Decision) []string { return append([]string{d.Method}, d.Others...) }
@@ -56,11 +82,11 @@ func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequ
 	s.render(w, r, status, "method.html", p)
 }
 
-// challengeFor returns the request's live challenge for a method, or
-// begins one and keeps it on the request (so any replica can verify it),
-// storing the request with it if it was created in place.
+// challengeFor returns the request's live challenge of the user for a
+// method, or begins one and keeps it on the request (so any replica can
+// verify it), storing the request with it if it was created in place.
 func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage.User, name string) (challenge, error) {
-	if ch, ok := ar.data.Challenges[name]; ok && s.now().Before(ch.ExpiresAt) {
+	if ch, ok := ar.challenge(name, user.ID); ok && s.now().Before(ch.ExpiresAt) {
 		return ch, nil
 	}
 	m := s.methods[name]
@@ -72,7 +98,7 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 	if err != nil {
 		return challenge{}, err
 	}
-	ch := challenge{ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
+	ch := challenge{UserID: user.ID, ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
 	if ch.ExpiresAt.IsZero() {
 		ch.ExpiresAt = s.now().Add(5 * time.Minute)
 	}
@@ -105,6 +131,13 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 	}
 	ar.stored, ar.data.Challenges[name] = stored, ch
 	return ch, nil
+}
+
+// challenge returns the request's challenge for a method if it was begun
+// for the user.
+func (ar *authRequest) challenge(name, userID string) (challenge, bool) {
+	ch, ok := ar.data.Challenges[name]
+	return ch, ok && ch.UserID == userID
 }
 
 // fieldsOf keeps a plugin's form fields for the page.
@@ -152,7 +185,7 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PostFormValue("method")
 	m, known := s.methods[name]
-	ch, begun := ar.data.Challenges[name]
+	ch, begun := ar.challenge(name, user.ID) // another user's is not this user's failure
 	lock, err := s.store.GetLockout(ctx, lockoutKey(name, user.ID), s.now())
 	if err != nil {
 		s.serverError(w, r, "lockout", err)
@@ -232,11 +265,16 @@ func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *authRe
 		}
 		msg, status = msgWrongResponse, http.StatusUnauthorized
 	case errors.Is(err, sdk.ErrRateLimited):
+		// Not a failure: nothing was checked, and the lockout is not fed.
 		s.metrics.rateLimited.WithLabelValues(name + ".verify").Inc()
-		ev.Details["reason"] = "rate limited"
-		s.audit(ctx, ev)
 		until, _ := sdk.RetryAfter(err)
-		msg, status = fmt.Sprintf(msgRateLimited, until.Format("15:04")), http.StatusTooManyRequests
+		ev.Type, ev.Outcome = "verification.rate_limited", "denied"
+		msg, status = msgTooManyTries, http.StatusTooManyRequests
+		if !until.IsZero() {
+			ev.Details["until"] = until.UTC().Format(time.RFC3339)
+			msg = fmt.Sprintf(msgRateLimited, until.UTC().Format("15:04"))
+		}
+		s.audit(ctx, ev)
 	case errors.Is(err, sdk.ErrInvalidInput):
 		msg, status = sdk.UserMessage(err), http.StatusBadRequest
 	default:

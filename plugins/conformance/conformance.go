@@ -270,6 +270,12 @@ func RunMethodTests(t *testing.T, h Harness) {
 			switch l.Operation {
 			case sdk.OpVerify:
 				t.Run(l.Operation, func(t *testing.T) { k.verifyLimit(t, l) })
+				if l.Max <= maxConcurrentLimit {
+					t.Run(l.Operation+"/concurrent", func(t *testing.T) { k.concurrentVerifyLimit(t, l) })
+				}
+				if l.FailuresOnly {
+					t.Run(l.Operation+"/failures-only", func(t *testing.T) { k.failuresOnlyLimit(t, l) })
+				}
 			case sdk.OpConfirm:
 				t.Run(l.Operation, func(t *testing.T) { k.confirmLimit(t, l) })
 			}
@@ -450,6 +456,72 @@ func (k *kit) verifyLimit(t *testing.T, l sdk.Limit) {
 	if _, err := k.env.Plugin.Verify(ctx, k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, true))); err != nil {
 		t.Fatalf("a valid response after the limit lifted: %v", err)
 	}
+}
+
+// maxConcurrentLimit bounds the verify limits whose concurrent check runs
+// twice as many verifications at once.
+const maxConcurrentLimit = 32
+
+// concurrentVerifyLimit sends twice the limit's wrong responses at once:
+// at most Max may be judged, the others must be refused by the limit.
+func (k *kit) concurrentVerifyLimit(t *testing.T, l sdk.Limit) {
+	u := k.enrolled(t, "limit-concurrent")
+	ch := k.begin(t, u)
+	n := 2 * l.Max
+	reqs := make([]sdk.VerifyRequest, n)
+	for i := range reqs {
+		reqs[i] = k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, false))
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, errs[i] = k.env.Plugin.Verify(context.Background(), reqs[i]) })
+	}
+	wg.Wait()
+	wrong := 0
+	for i, err := range errs {
+		switch {
+		case errors.Is(err, sdk.ErrInvalidResponse):
+			wrong++
+		case !errors.Is(err, sdk.ErrRateLimited):
+			t.Errorf("concurrent wrong response %d: %v, want ErrInvalidResponse or ErrRateLimited", i+1, err)
+		}
+	}
+	if wrong == 0 || wrong > l.Max {
+		t.Fatalf("%d of %d concurrent wrong responses were judged wrong, want 1 to %d (the limit), the others rate limited", wrong, n, l.Max)
+	}
+}
+
+// failuresOnlyLimit checks a verify limit that counts failed verifications
+// only: with one failure left, successes do not use it up, and the failure
+// after it does.
+func (k *kit) failuresOnlyLimit(t *testing.T, l sdk.Limit) {
+	u := k.enrolled(t, "limit-failures")
+	ctx := context.Background()
+	start := k.env.Clock.Now()
+	ch := k.begin(t, u)
+	for i := range l.Max - 1 {
+		_, err := k.env.Plugin.Verify(ctx, k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, false)))
+		if !errors.Is(err, sdk.ErrInvalidResponse) {
+			t.Fatalf("wrong response %d of %d: %v, want ErrInvalidResponse", i+1, l.Max-1, err)
+		}
+	}
+	for i := range 2 {
+		ch = k.begin(t, u)
+		if _, err := k.env.Plugin.Verify(ctx, k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, true))); err != nil {
+			t.Fatalf("valid response %d after %d failures (limit %d, failures only): %v", i+1, l.Max-1, l.Max, err)
+		}
+	}
+	_, err := k.env.Plugin.Verify(ctx, k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, false)))
+	if !errors.Is(err, sdk.ErrInvalidResponse) {
+		t.Fatalf("failure %d of %d, after the successes: %v, want ErrInvalidResponse", l.Max, l.Max, err)
+	}
+	ch = k.begin(t, u)
+	_, err = k.env.Plugin.Verify(ctx, k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, true)))
+	if moved := k.env.Clock.Now().Sub(start); moved >= l.Window {
+		t.Fatalf("the harness moved the clock %v, not less than the limit's window %v: nothing was checked", moved, l.Window)
+	}
+	k.wantLimited(t, "a valid response after the limit's failures", err, l)
 }
 
 func (k *kit) confirmLimit(t *testing.T, l sdk.Limit) {

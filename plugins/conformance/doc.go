@@ -15,6 +15,9 @@
 //     unknown challenge get the same error, ErrInvalidResponse;
 //   - every declared Limit is enforced (ErrRateLimited with a RetryAfter),
 //     even for a correct response, and lifts when the window has passed;
+//     of concurrent wrong responses, at most a verify limit's Max are
+//     judged; a verify limit that counts failures only is not used up by
+//     successes;
 //   - credentials are listed and removed; errors keep their sentinel
 //     (errors.Is) across the process boundary;
 //   - nothing the enrolment (or an administrator's issue) displayed is

@@ -26,7 +26,8 @@ type Backend interface {
 	// KVList returns the live keys of namespace starting with prefix, sorted.
 	KVList(ctx context.Context, namespace, prefix string, now time.Time) ([]string, error)
 	// CountEvent atomically records one event for key at now unless
-	// (now-window, now] already holds limit events; see RateResult.
+	// (now-window, now] already holds limit events; see RateResult. With
+	// limit 0 it only counts (the host reads its own counts so).
 	CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (RateResult, error)
 }
 

@@ -14,7 +14,8 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(),
 	}
 	for _, l := range d.GetLimits() {
-		out.Limits = append(out.Limits, sdk.Limit{Operation: l.GetOperation(), Max: int(l.GetMax()), Window: time.Duration(l.GetWindowNanos()), Key: l.GetKey()})
+		out.Limits = append(out.Limits, sdk.Limit{Operation: l.GetOperation(), Max: int(l.GetMax()), Window: time.Duration(l.GetWindowNanos()), Key: l.GetKey(),
+			FailuresOnly: l.GetFailuresOnly()})
 	}
 	return out
 }

@@ -366,6 +366,82 @@ func TestVerifyLimitCountedAhead(t *testing.T) {
 	}
 }
 
+// A verify limit that counts failures only: successes never use it up,
+// failures do, a refused attempt never reaches the method and waits for
+// the oldest failure (not the oldest attempt), and of concurrent wrong
+// responses exactly the limit reach the method.
+func TestVerifyLimitCountsFailuresOnly(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "failures", "failures"))
+	if l := p.Description().Limits; len(l) != 1 || !l[0].FailuresOnly {
+		t.Fatalf("Limits = %+v", l)
+	}
+	ctx := context.Background()
+	st := e.local(t, "failures").Storage()
+	verify := func(user, code string) error {
+		_, err := p.Verify(ctx, sdk.VerifyRequest{UserID: user, ChallengeID: "c", Response: map[string]string{"code": code}})
+		return err
+	}
+	reached := func(user string) int {
+		t.Helper()
+		raw, _, err := st.Get(ctx, "reached/"+user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(string(raw))
+		return n
+	}
+
+	for i := range 3 * countedMax {
+		if err := verify("u1", "right"); err != nil {
+			t.Fatalf("success %d of %d within the window (limit %d): %v", i+1, 3*countedMax, countedMax, err)
+		}
+	}
+	e.clock.Advance(10 * time.Second)
+	firstFailure := e.clock.Now()
+	for i := range countedMax {
+		if err := verify("u1", "wrong"); !errors.Is(err, sdk.ErrInvalidResponse) {
+			t.Fatalf("failure %d: %v, want ErrInvalidResponse", i+1, err)
+		}
+		e.clock.Advance(time.Second)
+	}
+	err := verify("u1", "right")
+	if at, ok := sdk.RetryAfter(err); !errors.Is(err, sdk.ErrRateLimited) || !ok || !at.Equal(firstFailure.Add(time.Minute)) {
+		t.Fatalf("the right code after %d failures: %v (retry after %v), want ErrRateLimited until %v, when the first failure leaves the window",
+			countedMax, err, at, firstFailure.Add(time.Minute))
+	}
+	if n := reached("u1"); n != 4*countedMax {
+		t.Fatalf("%d verifications reached the method, want %d: the refused one must not", n, 4*countedMax)
+	}
+	e.clock.Set(firstFailure.Add(time.Minute))
+	if err := verify("u1", "right"); err != nil {
+		t.Fatalf("once the first failure left the window: %v", err)
+	}
+
+	const parallel = 20
+	errs := make([]error, parallel)
+	var wg sync.WaitGroup
+	for i := range parallel {
+		wg.Go(func() { errs[i] = verify("u2", "wrong") })
+	}
+	wg.Wait()
+	wrong, limited := 0, 0
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, sdk.ErrInvalidResponse):
+			wrong++
+		case errors.Is(err, sdk.ErrRateLimited):
+			limited++
+		default:
+			t.Errorf("a concurrent wrong response: %v", err)
+		}
+	}
+	if wrong != countedMax || limited != parallel-countedMax || reached("u2") != countedMax {
+		t.Fatalf("%d concurrent wrong responses: %d refused as wrong, %d rate limited, %d reached the method; want %d, %d, %d",
+			parallel, wrong, limited, reached("u2"), countedMax, parallel-countedMax, countedMax)
+	}
+}
+
 func TestCallTimeout(t *testing.T) {
 	e := newEnv()
 	spec := e.spec(t, "probe", "probe")

@@ -14,7 +14,8 @@ func TestCheckKeys(t *testing.T) {
 	}
 	for _, ok := range []sdk.Description{{}, {UserRecords: []string{"account/{user}"}},
 		{UserRecords: []string{"a/{user}", "{user}/b"}}, limit(""), limit("verify/{user}"),
-		{Limits: []sdk.Limit{{Operation: sdk.OpBegin, Max: 1}}}} {
+		{Limits: []sdk.Limit{{Operation: sdk.OpBegin, Max: 1}}},
+		{Limits: []sdk.Limit{{Operation: sdk.OpVerify, Max: 5, Window: time.Minute, Key: "v/{user}", FailuresOnly: true}}}} {
 		if err := checkKeys(ok); err != nil {
 			t.Errorf("%+v refused: %v", ok, err)
 		}
@@ -22,7 +23,9 @@ func TestCheckKeys(t *testing.T) {
 	for _, bad := range []sdk.Description{{UserRecords: []string{"account"}}, {UserRecords: []string{"{user}/{user}"}},
 		{UserRecords: make([]string, 9)}, limit("verify"), limit("verify/{user}/{user}"),
 		limit(strings.Repeat("k", sdk.MaxKeyLen) + "{user}"),
-		{Limits: []sdk.Limit{{Operation: sdk.OpVerify, Key: "v/{user}", Window: time.Minute}}}} {
+		{Limits: []sdk.Limit{{Operation: sdk.OpVerify, Key: "v/{user}", Window: time.Minute}}},
+		{Limits: []sdk.Limit{{Operation: sdk.OpVerify, Max: 5, Window: time.Minute, FailuresOnly: true}}},
+		{Limits: []sdk.Limit{{Operation: sdk.OpConfirm, Max: 5, Window: time.Minute, Key: "c/{user}", FailuresOnly: true}}}} {
 		if err := checkKeys(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}

@@ -136,6 +136,9 @@ func checkKeys(d sdk.Description) error {
 		}
 	}
 	for _, l := range d.Limits {
+		if l.FailuresOnly && (l.Operation != sdk.OpVerify || l.Key == "") {
+			return fmt.Errorf("%s limit counts failures only: only a %s limit with a key can", l.Operation, sdk.OpVerify)
+		}
 		if l.Key == "" {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -295,21 +296,95 @@ func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge
 // Both are nil when it declared no such key, or when counting failed: the
 // method then counts as usual.
 func (p *Plugin) countAhead(ctx context.Context, op, userID string) (*pluginpb.CountRequest, *pluginpb.CountResponse) {
-	if !sdk.ValidID(userID) {
+	l, key, ok := p.keyedLimit(op, userID)
+	if !ok {
 		return nil, nil
 	}
-	for _, l := range p.desc.Limits {
-		if l.Operation != op || l.Key == "" {
-			continue
-		}
-		key := strings.Replace(l.Key, sdk.UserPlaceholder, userID, 1)
-		r, err := p.svc.Count(ctx, key, l.Window, l.Max)
-		if err != nil {
-			return nil, nil
-		}
-		return &pluginpb.CountRequest{Key: key, WindowNanos: int64(l.Window), Limit: int32(l.Max)}, countResponse(r)
+	r, err := p.svc.Count(ctx, key, l.Window, l.Max)
+	if err != nil {
+		return nil, nil
 	}
-	return nil, nil
+	return &pluginpb.CountRequest{Key: key, WindowNanos: int64(l.Window), Limit: int32(l.Max)}, countResponse(r)
+}
+
+// keyedLimit is the first limit of op whose key the method declared, with
+// the key filled in for the user.
+func (p *Plugin) keyedLimit(op, userID string) (sdk.Limit, string, bool) {
+	if !sdk.ValidID(userID) {
+		return sdk.Limit{}, "", false
+	}
+	for _, l := range p.desc.Limits {
+		if l.Operation == op && l.Key != "" {
+			return l, strings.Replace(l.Key, sdk.UserPlaceholder, userID, 1), true
+		}
+	}
+	return sdk.Limit{}, "", false
+}
+
+// attempt is a verification counted ahead under a limit that counts
+// failures only (sdk.Limit.FailuresOnly). The store can only add events,
+// so the attempt is counted under the limit's own key, where it holds a
+// place while it runs, and settle then adds it to one of two more keys,
+// the host's own: accepted, where each event frees one place of the
+// limit, or failed, which says when a refused user may try again. Every
+// event of one attempt has its time, so they leave the window together.
+type attempt struct {
+	svc              *services
+	limit            sdk.Limit
+	key              string // the limit's, as the method counts it
+	accepted, failed string // backend keys
+	at               time.Time
+}
+
+// Backend keys of the host's own counts for a limit: the plugin's keys
+// all start with the namespace and "/", and a method name has no ":".
+func (s *services) acceptedKey(key string) string { return s.namespace + ":accepted/" + key }
+func (s *services) failedKey(key string) string   { return s.namespace + ":failed/" + key }
+
+// reserve counts a verification under l for the user: of concurrent
+// attempts, CountEvent allows exactly as many as the limit has free
+// places, so at most l.Max failures ever reach the method in a window.
+// A refused attempt is sdk.ErrRateLimited, retry after the oldest failure
+// leaves the window. nil and no error when counting failed: the method
+// then counts the attempt as usual, like any other.
+func (p *Plugin) reserve(ctx context.Context, l sdk.Limit, key string) (*attempt, *pluginpb.CountResponse, error) {
+	s := p.svc
+	a := &attempt{svc: s, limit: l, key: key, accepted: s.acceptedKey(key), failed: s.failedKey(key), at: s.now()}
+	attempts := s.namespace + "/" + key
+	r, err := s.backend.CountEvent(ctx, attempts, l.Window, l.Max, a.at)
+	freed := 0
+	if err == nil && !r.Allowed {
+		// A limit of 0 counts without adding.
+		var acc RateResult
+		if acc, err = s.backend.CountEvent(ctx, a.accepted, l.Window, 0, a.at); err == nil && acc.Count > 0 {
+			freed = acc.Count
+			r, err = s.backend.CountEvent(ctx, attempts, l.Window, l.Max+freed, a.at)
+		}
+	}
+	if err != nil {
+		s.log.Warn("verify limit: cannot count ahead; the method counts itself", "key", key, "err", err)
+		return nil, nil, nil
+	}
+	if !r.Allowed {
+		retry := r.RetryAfter
+		if f, err := s.backend.CountEvent(ctx, a.failed, l.Window, 0, a.at); err == nil && f.Count >= l.Max && !f.RetryAfter.IsZero() {
+			retry = f.RetryAfter
+		}
+		return nil, nil, sdk.RateLimited(retry)
+	}
+	return a, countResponse(sdk.RateResult{Allowed: true, Count: r.Count - freed}), nil
+}
+
+// settle records how the attempt ended. Should that fail, a success
+// keeps its place until it leaves the window, as any failure does.
+func (a *attempt) settle(ctx context.Context, accepted bool) {
+	key := a.failed
+	if accepted {
+		key = a.accepted
+	}
+	if _, err := a.svc.backend.CountEvent(ctx, key, a.limit.Window, math.MaxInt32, a.at); err != nil {
+		a.svc.log.Warn("verify limit: cannot record the outcome", "key", a.key, "accepted", accepted, "err", err)
+	}
 }
 
 // acceptTries bounds how often Verify asks again when the write of an
@@ -317,13 +392,32 @@ func (p *Plugin) countAhead(ctx context.Context, op, userID string) (*pluginpb.C
 const acceptTries = 4
 
 // Verify checks a response; see sdk.Method. Never repeated after a crash.
-// The attempt is counted once, before the call (countAhead). A result
+// The attempt is counted once, before the call (countAhead); under a
+// limit that counts failures only, a refused attempt does not reach the
+// method, and a successful one is given back (see attempt). A result
 // that comes with a write to make on acceptance (sdk.PutOnAccept) counts
 // only once the write is made; when its record changed meanwhile, nothing
 // was spent, and the method is asked again with the records as they are
 // then (with the same count), as it would retry its own Put.
 func (p *Plugin) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Result, error) {
-	count, counted := p.countAhead(ctx, sdk.OpVerify, req.UserID)
+	l, key, ok := p.keyedLimit(sdk.OpVerify, req.UserID)
+	if !ok || !l.FailuresOnly {
+		count, counted := p.countAhead(ctx, sdk.OpVerify, req.UserID)
+		return p.verify(ctx, req, count, counted)
+	}
+	a, counted, err := p.reserve(ctx, l, key)
+	if err != nil {
+		return sdk.Result{}, fmt.Errorf("method %s: verify: %w", p.spec.Name, err)
+	}
+	if a == nil {
+		return p.verify(ctx, req, nil, nil)
+	}
+	out, err := p.verify(ctx, req, &pluginpb.CountRequest{Key: key, WindowNanos: int64(l.Window), Limit: int32(l.Max)}, counted)
+	a.settle(ctx, err == nil)
+	return out, err
+}
+
+func (p *Plugin) verify(ctx context.Context, req sdk.VerifyRequest, count *pluginpb.CountRequest, counted *pluginpb.CountResponse) (sdk.Result, error) {
 	for range acceptTries {
 		var out sdk.Result
 		var put *pluginpb.PutRequest

@@ -27,6 +27,8 @@ func servePluginIfAsked() bool {
 		sdk.Serve(probe{})
 	case "counted":
 		sdk.Serve(countedProbe{})
+	case "failures":
+		sdk.Serve(failuresProbe{})
 	case "v2":
 		// A plugin of a future protocol version only.
 		plugin.Serve(&plugin.ServeConfig{
@@ -97,6 +99,31 @@ func (countedProbe) Describe(ctx context.Context) (sdk.Description, error) {
 func (countedProbe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
 	if err := sdk.CheckLimit(ctx, h, "verify/"+req.UserID, time.Minute, countedMax); err != nil {
 		return sdk.Result{}, err
+	}
+	return sdk.Result{AMR: []string{"otp"}}, nil
+}
+
+// failuresProbe is the countedProbe with a limit that counts failed
+// verifications only (sdk.Limit.FailuresOnly). Its Verify counts the calls
+// that reach it past CheckLimit ("reached/USER") and accepts the code
+// "right".
+type failuresProbe struct{ probe }
+
+func (failuresProbe) Describe(ctx context.Context) (sdk.Description, error) {
+	d, err := countedProbe{}.Describe(ctx)
+	d.Limits[0].FailuresOnly = true
+	return d, err
+}
+
+func (failuresProbe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
+	if err := sdk.CheckLimit(ctx, h, "verify/"+req.UserID, time.Minute, countedMax); err != nil {
+		return sdk.Result{}, err
+	}
+	if err := bump(ctx, h.Storage(), "reached/"+req.UserID); err != nil {
+		return sdk.Result{}, err
+	}
+	if req.Response["code"] != "right" {
+		return sdk.Result{}, sdk.ErrInvalidResponse
 	}
 	return sdk.Result{AMR: []string{"otp"}}, nil
 }

@@ -19,7 +19,8 @@
 // in Description.UserRecords: the host then sends them with each call
 // about that user and Get answers from them at once.
 // Likewise a verify Limit that declares its Key is counted by the host
-// just before Verify, and CheckLimit with that key answers at once; and
+// just before Verify, and CheckLimit with that key answers at once (with
+// Limit.FailuresOnly, a successful verification gives its attempt back); and
 // the write that spends what a response used (a code's time step) can be
 // left to the host with PutOnAccept, which makes it as it accepts the
 // result. A TOTP verification then makes no round trip at all.

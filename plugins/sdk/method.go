@@ -115,7 +115,8 @@ const UserPlaceholder = "{user}"
 const MaxUserRecords = 8
 
 // Limit declares that the method refuses the Max+1st call of Operation for
-// one user within Window with ErrRateLimited.
+// one user within Window with ErrRateLimited (with FailuresOnly, the call
+// after Max failed ones).
 type Limit struct {
 	Operation string
 	Max       int
@@ -127,6 +128,15 @@ type Limit struct {
 	// result along, so that count answers without a call back to the
 	// host. Empty: the method counts as it likes.
 	Key string
+	// FailuresOnly, for OpVerify with a Key: only failed verifications
+	// count towards Max, so that a user who verifies often is never
+	// refused a right response. The host counts each attempt ahead of the
+	// call as usual (so that of concurrent attempts at most Max reach the
+	// method), and gives the attempt back once the verification succeeded.
+	// The method's CheckLimit stays as it is. A host that does not know
+	// the flag, or one that did not count ahead, counts every attempt:
+	// never more than Max failures either way.
+	FailuresOnly bool
 }
 
 // User is the person a call is about, as the host knows them.

@@ -72,7 +72,8 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		Bypass: d.Bypass, UserRecords: d.UserRecords,
 	}
 	for _, l := range d.Limits {
-		out.Limits = append(out.Limits, &pluginpb.Limit{Operation: l.Operation, Max: int32(l.Max), WindowNanos: int64(l.Window), Key: l.Key})
+		out.Limits = append(out.Limits, &pluginpb.Limit{Operation: l.Operation, Max: int32(l.Max), WindowNanos: int64(l.Window), Key: l.Key,
+			FailuresOnly: l.FailuresOnly})
 	}
 	return out, nil
 }

@@ -59,8 +59,8 @@ func New() sdk.Method {
 
 // Configure implements sdk.Configurable. Keys: issuer (the name the
 // authenticator app shows), priority, verify_limit and verify_window (at
-// most verify_limit verifications, and as many enrolment confirmations, per
-// user in any verify_window). Other keys are ignored.
+// most verify_limit failed verifications, and as many enrolment
+// confirmations, per user in any verify_window). Other keys are ignored.
 func (m *Method) Configure(s map[string]string) error {
 	if v, ok := s["issuer"]; ok && v != "" {
 		m.issuer = v
@@ -94,7 +94,10 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		NeedsEnrolment: true,
 		Priority:       m.priority,
 		Limits: []sdk.Limit{
-			{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow, Key: verifyKey(sdk.UserPlaceholder)},
+			// Successes need no limit: each spends a time step. The lockout
+			// bounds consecutive failures; this bounds them in a window,
+			// and concurrent ones.
+			{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow, Key: verifyKey(sdk.UserPlaceholder), FailuresOnly: true},
 			{Operation: sdk.OpConfirm, Max: m.verifyLimit, Window: m.verifyWindow},
 		},
 		UserRecords: []string{accountKey(sdk.UserPlaceholder)},
@@ -121,7 +124,8 @@ type pending struct {
 func accountKey(userID string) string { return "account/" + userID }
 func pendingKey(userID string) string { return "pending/" + userID }
 
-// verifyKey counts a user's verifications (rate limit).
+// verifyKey counts a user's verifications (rate limit; the host gives a
+// successful one back).
 func verifyKey(userID string) string { return "verify/" + userID }
 
 // macKeyName holds the key that signs challenge IDs.

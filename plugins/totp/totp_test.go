@@ -311,7 +311,7 @@ func TestConfigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := m.Describe(context.Background())
-	if d.Priority != 70 || d.Limits[0] != (sdk.Limit{Operation: sdk.OpVerify, Max: 3, Window: time.Minute, Key: "verify/{user}"}) {
+	if d.Priority != 70 || d.Limits[0] != (sdk.Limit{Operation: sdk.OpVerify, Max: 3, Window: time.Minute, Key: "verify/{user}", FailuresOnly: true}) {
 		t.Errorf("description %+v", d)
 	}
 	for _, bad := range []map[string]string{{"verify_limit": "0"}, {"verify_window": "soon"}, {"priority": "-1"}} {

@@ -173,7 +173,12 @@ type Limit struct {
 	// The RateLimit key the method counts the operation under, with "{user}"
 	// for the user's ID. For "verify" the host then counts ahead of the call
 	// (VerifyRequest.count). Empty: the method counts as it likes.
-	Key           string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	Key string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	// For "verify" with a key: only failed verifications count towards max.
+	// The host counts each attempt ahead of the call, holding a place while
+	// it runs, and gives the place back when the verification succeeds. A
+	// host that does not know this field counts every attempt.
+	FailuresOnly  bool `protobuf:"varint,5,opt,name=failures_only,json=failuresOnly,proto3" json:"failures_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +239,13 @@ func (x *Limit) GetKey() string {
 		return x.Key
 	}
 	return ""
+}
+
+func (x *Limit) GetFailuresOnly() bool {
+	if x != nil {
+		return x.FailuresOnly
+	}
+	return false
 }
 
 type Description struct {
@@ -1591,12 +1603,13 @@ const file_method_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x0f\n" +
 	"\rSetupResponse\"5\n" +
 	"\x0fDescribeRequest\x12\"\n" +
-	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\"l\n" +
+	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\"\x91\x01\n" +
 	"\x05Limit\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\x10\n" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
-	"\x03key\x18\x04 \x01(\tR\x03key\"\xc4\x02\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xc4\x02\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
