@@ -47,10 +47,6 @@ func (s *Server) protocolErrors(next http.Handler) http.Handler {
 			answer = func(w http.ResponseWriter, status int, text string) {
 				s.renderMessage(w, r, status, "Cannot sign in", fmt.Sprintf(msgBadAuthorizeFmt, text))
 			}
-		case strings.HasSuffix(path, "/authorize/callback"):
-			answer = func(w http.ResponseWriter, status int, _ string) {
-				s.renderMessage(w, r, status, "Request expired", msgExpired)
-			}
 		case strings.HasSuffix(path, "/oauth/introspect"):
 			answer = func(w http.ResponseWriter, status int, _ string) {
 				if status == http.StatusUnauthorized {
