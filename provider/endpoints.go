@@ -28,6 +28,9 @@ const (
 //     either: the browser gets a page.
 //   - the token endpoint's answers, tokens and errors alike, are not to
 //     be stored by any cache (RFC 6749 §5.1 and §5.2).
+//   - a client that authenticated with Basic and failed (401) at the
+//     token, introspection or revocation endpoint gets the Basic
+//     challenge (RFC 6749 §5.2: MUST).
 func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch path := r.URL.Path; {
@@ -42,6 +45,10 @@ func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 			h := w.Header()
 			h.Set("Cache-Control", "no-store")
 			h.Set("Pragma", "no-cache")
+		}
+		if _, _, basic := r.BasicAuth(); basic && (strings.HasSuffix(r.URL.Path, "/oauth/token") ||
+			strings.HasSuffix(r.URL.Path, "/oauth/introspect") || strings.HasSuffix(r.URL.Path, "/revoke")) {
+			w = basicChallenge{w}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -66,3 +73,15 @@ func (s *Server) inexactRedirect(r *http.Request) (clientID, uri string, ok bool
 	}
 	return clientID, uri, len(uris) == 1 && c.registeredRedirect(uri)
 }
+
+// basicChallenge adds the Basic challenge to a 401.
+type basicChallenge struct{ http.ResponseWriter }
+
+func (b basicChallenge) WriteHeader(code int) {
+	if code == http.StatusUnauthorized && b.Header().Get("WWW-Authenticate") == "" {
+		b.Header().Set("WWW-Authenticate", `Basic realm="stepup", charset="UTF-8"`)
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b basicChallenge) Write(p []byte) (int, error) { return b.ResponseWriter.Write(p) }

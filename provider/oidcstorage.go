@@ -338,7 +338,20 @@ func (o oidcStorage) TerminateSession(ctx context.Context, userID, clientID stri
 	return o.s.store.DeleteSession(ctx, sid)
 }
 
+// refreshTokenRef begins the token ID GetRefreshTokenInfo gives zitadel
+// for a refresh token, which zitadel hands RevokeToken with the user, as it
+// hands an access token's jti: the prefix tells the two apart.
+const refreshTokenRef = "rt:"
+
+// RevokeToken revokes an access token (its jti) or a refresh token (named
+// by GetRefreshTokenInfo, or as presented when zitadel could not tell).
+// Revoking a refresh token also revokes every token of its grant, the
+// access tokens issued with it and its rotations (RFC 7009 §2.1).
+// Unknown tokens are not an error (RFC 7009 §2.2).
 func (o oidcStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	if hash, ok := strings.CutPrefix(tokenOrID, refreshTokenRef); ok {
+		return o.revokeRefreshToken(ctx, hash, clientID)
+	}
 	if userID != "" { // an access token's jti
 		at, err := o.s.store.GetAccessToken(ctx, tokenOrID)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -353,10 +366,17 @@ func (o oidcStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientI
 		if err := o.s.store.DeleteAccessToken(ctx, tokenOrID); err != nil {
 			return oidc.ErrServerError()
 		}
+		o.s.audit(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: at.UserID, ClientID: clientID,
+			Outcome: "success", Details: map[string]string{"token": "access_token"}})
 		return nil
 	}
-	h := tokenHash(tokenOrID)
-	rt, err := o.s.store.GetRefreshToken(ctx, h)
+	return o.revokeRefreshToken(ctx, tokenHash(tokenOrID), clientID)
+}
+
+// revokeRefreshToken revokes the refresh token with hash and the rest of
+// its grant.
+func (o oidcStorage) revokeRefreshToken(ctx context.Context, hash, clientID string) *oidc.Error {
+	rt, err := o.s.store.GetRefreshToken(ctx, hash)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -366,9 +386,16 @@ func (o oidcStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientI
 	if rt.ClientID != clientID {
 		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 	}
-	if err := o.s.store.DeleteRefreshToken(ctx, h); err != nil {
+	if err := o.s.store.DeleteRefreshToken(ctx, hash); err != nil {
 		return oidc.ErrServerError()
 	}
+	if rt.GrantID != "" {
+		if _, _, err := o.s.store.RevokeCodeGrant(ctx, rt.GrantID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return oidc.ErrServerError()
+		}
+	}
+	o.s.audit(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: rt.UserID, ClientID: clientID,
+		Outcome: "success", Details: map[string]string{"token": "refresh_token"}})
 	return nil
 }
 
@@ -377,7 +404,7 @@ func (o oidcStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token st
 	if err != nil || rt.ClientID != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
-	return rt.UserID, rt.ID, nil
+	return rt.UserID, refreshTokenRef + rt.Hash, nil
 }
 
 // SigningKey is the key of the client's algorithm (see intercept for how

@@ -65,7 +65,7 @@ func (s *Server) protocolErrors(next http.Handler) http.Handler {
 				}
 				challenge := "Bearer"
 				if presented {
-					challenge += fmt.Sprintf(`, error="invalid_token", error_description=%q`, descInvalidToken)
+					challenge += fmt.Sprintf(` error="invalid_token", error_description=%q`, descInvalidToken)
 				}
 				w.Header().Set("WWW-Authenticate", challenge)
 				writeOAuthError(w, status, "invalid_token", descInvalidToken)

@@ -76,7 +76,7 @@ func TestUserinfoErrorsAreJSON(t *testing.T) {
 		name, auth, challenge string
 	}{
 		{"no token", "", "Bearer"},
-		{"bad token", "Bearer not-a-token", `Bearer, error="invalid_token"`},
+		{"bad token", "Bearer not-a-token", `Bearer error="invalid_token"`},
 	} {
 		req, _ := http.NewRequest("GET", env.URL+"/userinfo", nil)
 		if tc.auth != "" {
@@ -84,6 +84,8 @@ func TestUserinfoErrorsAreJSON(t *testing.T) {
 		}
 		resp, body := send(t, req)
 		wantJSONError(t, tc.name, resp, body, http.StatusUnauthorized, "invalid_token")
+		// One challenge: the scheme, a space, then its auth-params
+		// (RFC 9110 §11.6.1); a comma after the scheme would end it.
 		if got := resp.Header.Get("WWW-Authenticate"); got != tc.challenge && !strings.HasPrefix(got, tc.challenge+",") {
 			t.Errorf("%s: WWW-Authenticate = %q, want %s", tc.name, got, tc.challenge)
 		}
