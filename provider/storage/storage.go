@@ -173,11 +173,14 @@ type Store interface {
 	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 
 	// CountEvent atomically records one event for key at now unless the
-	// number of events for key in (now-window, now] has already reached
-	// limit. It returns whether the event was recorded, the count in the
-	// window after the call, and, when refused, when the oldest counted
-	// event leaves the window. Of N concurrent calls with room for k, exactly
-	// k are allowed.
+	// number of events for key after now-window has already reached limit.
+	// Events stamped later than now count too: concurrent callers (and
+	// replicas) read their clocks a little apart, and a call must not miss
+	// an event because its own now came first. It returns whether the event
+	// was recorded, the count in the window after the call, and, when
+	// refused, when the oldest counted event leaves the window. Of N
+	// concurrent calls with room for k, exactly k are allowed, whatever
+	// their nows.
 	CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (RateResult, error)
 
 	// RecordFailure atomically adds one consecutive failure for key. When the

@@ -18,7 +18,7 @@ var (
 	insertEventSQL = writeSQL(`INSERT INTO events (time, type, actor, user_id, client_id, remote_addr, outcome, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	countRateEventsSQL = writeSQL(`SELECT count(*), min(created_at) FROM rate_events
-		WHERE key = ? AND created_at > ? AND created_at <= ?`)
+		WHERE key = ? AND created_at > ?`)
 	insertRateEventSQL = writeSQL(`INSERT INTO rate_events (key, created_at, expires_at) VALUES (?, ?, ?)`)
 	recordFailureSQL   = writeSQL(`INSERT INTO lockouts (key, failures, locked_until)
 		VALUES (?1, CASE WHEN 1 >= ?2 THEN 0 ELSE 1 END, CASE WHEN 1 >= ?2 THEN ?3 END)
@@ -172,7 +172,7 @@ func (s *Store) CountEvent(ctx context.Context, key string, window time.Duration
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		var oldest sql.NullInt64
-		if err := s.queryRow(ctx, tx, countRateEventsSQL, key, now.Add(-window).UnixMicro(), now.UnixMicro()).Scan(&n, &oldest); err != nil {
+		if err := s.queryRow(ctx, tx, countRateEventsSQL, key, now.Add(-window).UnixMicro()).Scan(&n, &oldest); err != nil {
 			return err
 		}
 		if n >= limit {
