@@ -138,11 +138,8 @@ func (m *Method) Configure(s map[string]string) error {
 		*c.dst = d
 	}
 	if m.minTTL > m.maxTTL {
-		lo, hi := fmtDuration(m.minTTL), fmtDuration(m.maxTTL)
-		if _, set := s["min_ttl"]; !set {
-			return &sdk.SettingError{Key: "max_ttl", Msg: fmt.Sprintf("%s is shorter than min_ttl %s: raise max_ttl or lower min_ttl", hi, lo)}
-		}
-		return &sdk.SettingError{Key: "min_ttl", Msg: fmt.Sprintf("%s is longer than max_ttl %s: lower min_ttl or raise max_ttl", lo, hi)}
+		return &sdk.SettingError{Key: "min_ttl", Msg: fmt.Sprintf("%s is longer than max_ttl %s: lower min_ttl or raise max_ttl",
+			fmtDuration(m.minTTL), fmtDuration(m.maxTTL))}
 	}
 	return nil
 }

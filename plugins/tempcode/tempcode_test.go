@@ -766,7 +766,7 @@ func TestConfigure(t *testing.T) {
 		{map[string]string{"digits": "eight"}, "digits"}, {map[string]string{"min_ttl": "soon"}, "min_ttl"},
 		{map[string]string{"min_ttl": "0s"}, "min_ttl"}, {map[string]string{"max_ttl": "-1h"}, "max_ttl"},
 		{map[string]string{"min_ttl": "2h", "max_ttl": "1h"}, "min_ttl"}, {map[string]string{"min_ttl": "25h"}, "min_ttl"},
-		{map[string]string{"max_ttl": "30m"}, "max_ttl"}, {map[string]string{"per_hour": "0"}, "per_hour"},
+		{map[string]string{"max_ttl": "30m"}, "min_ttl"}, {map[string]string{"per_hour": "0"}, "per_hour"},
 		{map[string]string{"per_hour": "1001"}, "per_hour"}, {map[string]string{"verify_limit": "0"}, "verify_limit"},
 		{map[string]string{"verify_window": "x"}, "verify_window"}, {map[string]string{"priority": "-1"}, "priority"},
 	} {
