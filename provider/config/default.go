@@ -61,10 +61,10 @@ func base() Config {
 }
 
 // defaultMethods is every built-in method of this build, enabled, with
-// the priority and settings the method itself states (plugins.
-// BuiltinDefaults). The settings hold the values a file that wrote them
-// out would decode to (int, string, map[string]any), so that the defaults
-// and a file that repeats them are the same configuration.
+// the priority and settings the method itself states
+// (plugins.BuiltinDefaults). The settings hold the values a file that
+// wrote them out would decode to (int, string, map[string]any), so that
+// the defaults and a file that repeats them are the same configuration.
 func defaultMethods() map[string]MethodConfig {
 	methods := map[string]MethodConfig{}
 	for _, name := range plugins.BuiltinNames() {
