@@ -24,5 +24,5 @@
 //
 // This package holds pure values and functions. It must import only the
 // standard library: no net/http, no storage, no other stepup package
-// (authflow_deps_test.go enforces it).
+// (imports_test.go at the module's root enforces it).
 package authflow

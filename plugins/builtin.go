@@ -10,48 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
 	"strings"
-
-	"github.com/stepup-mfa/stepup/plugins/sdk"
-	"github.com/stepup-mfa/stepup/plugins/tempcode"
-	"github.com/stepup-mfa/stepup/plugins/totp"
 )
 
-// Builtin maps each built-in method's name to its constructor. It is the
-// one place a built-in is registered; nothing registers itself. Each also
-// has a command of its own, plugins/NAME/cmd/stepup-NAME (BuiltinPackage).
-var Builtin = map[string]func() sdk.Method{
-	"tempcode": tempcode.New,
-	"totp":     totp.New,
-}
-
-// BuiltinNames returns the names in Builtin, sorted.
-func BuiltinNames() []string {
-	names := make([]string, 0, len(Builtin))
-	for n := range Builtin {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // BuiltinPackage is the import path of the command that serves the
-// built-in method name on its own: the binary stepup-NAME.
+// built-in method name on its own, the binary stepup-NAME: the main
+// package plugins/NAME/cmd/stepup-NAME, beside the method's package
+// plugins/NAME.
 func BuiltinPackage(name string) string {
 	return "github.com/stepup-mfa/stepup/plugins/" + name + "/cmd/stepup-" + name
-}
-
-// ServeBuiltin serves the built-in method name as a plugin and returns when
-// the host ends it. It is what `stepup plugin NAME` runs; an unknown name
-// is an error (and nothing is served).
-func ServeBuiltin(name string) error {
-	newMethod, ok := Builtin[name]
-	if !ok {
-		return fmt.Errorf("no built-in method %q (built-ins: %v)", name, BuiltinNames())
-	}
-	sdk.Serve(newMethod())
-	return nil
 }
 
 // BuiltinSHA256Flag begins the linker flag with which `make build` records

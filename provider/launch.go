@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,12 +62,12 @@ func LaunchMethods(ctx context.Context, cfg config.Config, o LaunchOptions) (*ho
 		if !mc.IsEnabled() {
 			continue
 		}
-		spec := host.Spec{Name: name, Config: settingsStrings(mc), Backend: PluginBackend(o.Store),
+		spec := host.Spec{Name: name, Config: mc.PluginSettings(), Backend: PluginBackend(o.Store),
 			Key: o.Secret.PluginKey(name), Now: o.Now, Logger: o.Logger}
-		switch _, builtin := plugins.Builtin[name]; {
+		switch {
 		case mc.Path != "":
 			spec.Path, spec.SHA256 = mc.Path, mc.SHA256
-		case builtin:
+		case plugins.IsBuiltin(name):
 			c, err := plugins.BuiltinCommand(o.Self, name)
 			if err != nil {
 				return nil, err
@@ -110,22 +107,4 @@ func auditRefused(o LaunchOptions, name string, err error) {
 	if aerr := o.Store.AppendEvent(ctx, e); aerr != nil {
 		o.Logger.Error("audit event not recorded", "type", e.Type, "method", name, "err", aerr)
 	}
-}
-
-// settingsStrings flattens a method's settings for sdk.Configurable.
-func settingsStrings(mc config.MethodConfig) map[string]string {
-	out := map[string]string{}
-	for k, v := range mc.Settings {
-		switch v.(type) {
-		case map[string]any, []any: // nested settings travel as JSON
-			b, _ := json.Marshal(v)
-			out[k] = string(b)
-		default:
-			out[k] = fmt.Sprint(v)
-		}
-	}
-	if mc.Priority != 0 {
-		out["priority"] = strconv.Itoa(mc.Priority)
-	}
-	return out
 }

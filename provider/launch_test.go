@@ -179,15 +179,17 @@ func TestBuiltinReplacedBeforeStartRefused(t *testing.T) {
 	}
 }
 
-// TestUnbuiltMethodsLoggedOnlyWhenNamed: the defaults list methods this
-// build may not have; start-up names the missing ones only when the
-// config file does.
+// TestUnbuiltMethodsLoggedOnlyWhenNamed: a file may name methods that are
+// planned but not in this build (plugins.Planned, as SPEC §3's example
+// does); start-up then names them in one log line, and otherwise says
+// nothing of them.
 func TestUnbuiltMethodsLoggedOnlyWhenNamed(t *testing.T) {
 	env := testenv.New(t)
 	const skipped = "configured methods not in this build, skipped"
 	for name, tc := range map[string]struct{ methods, want string }{
 		"only defaults": {"", ""},
 		"names sms":     {"  sms: {priority: 45}\n", "methods=sms\n"},
+		"names two":     {"  webauthn: {priority: 80}\n  recovery: {count: 10}\n", "methods=recovery,webauthn\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "stepup.yaml")

@@ -5,7 +5,6 @@ package config_test
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	pin "github.com/stepup-mfa/stepup/examples/customplugin"
+	"github.com/stepup-mfa/stepup/plugins"
 	"github.com/stepup-mfa/stepup/provider/config"
 )
 
@@ -109,8 +109,8 @@ func TestProductionSecretsFromEnvironment(t *testing.T) {
 }
 
 // TestProductionPluginSettings hands the pin entry's settings to the
-// example plugin, flattened to strings as stepup does: the plugin accepts
-// them.
+// example plugin as stepup hands them (PluginSettings): the plugin
+// accepts them.
 func TestProductionPluginSettings(t *testing.T) {
 	cleanEnv(t)
 	c := load(t, "stepup.yaml")
@@ -118,10 +118,7 @@ func TestProductionPluginSettings(t *testing.T) {
 	if !ok || !mc.IsEnabled() || !strings.HasPrefix(mc.Path, "/") || len(mc.SHA256) != 64 || mc.Priority != 50 {
 		t.Fatalf("pin method %+v", mc)
 	}
-	settings := map[string]string{"priority": fmt.Sprint(mc.Priority)}
-	for k, v := range mc.Settings {
-		settings[k] = fmt.Sprint(v)
-	}
+	settings := mc.PluginSettings()
 	if err := pin.New().Configure(settings); err != nil {
 		t.Fatalf("the plugin refuses the example's settings %v: %v", settings, err)
 	}
@@ -139,7 +136,7 @@ func TestDemo(t *testing.T) {
 		!slices.Equal(app.GrantTypes, []string{"authorization_code", "refresh_token"}) {
 		t.Errorf("demo-app %+v", app)
 	}
-	for _, name := range config.BuiltinMethods {
+	for _, name := range plugins.BuiltinNames() {
 		if !c.Methods[name].IsEnabled() {
 			t.Errorf("built-in method %s is off in the demo", name)
 		}

@@ -33,9 +33,11 @@
 //		return err
 //	}
 //
-// Built-in methods run as the stepup binary itself: Spec{Path:
-// os.Executable(), Args: {"plugin", NAME}} with a hidden subcommand that
-// calls plugins.ServeBuiltin(NAME).
+// The host knows no built-in method: every plugin is a Spec with a path
+// and a checksum. The provider fills it for a built-in from
+// plugins.BuiltinCommand: the stepup-NAME binary that make build put
+// beside stepup, pinned to the checksum stepup's build recorded, or else
+// stepup itself, re-executed as `stepup plugin NAME`, pinned to its own.
 //
 // What must not live here: HTTP, sessions, the choice of a method (the
 // provider and authflow decide), and anything a plugin author imports

@@ -29,6 +29,7 @@ const (
 	DefaultMinTTL       = time.Hour
 	DefaultMaxTTL       = 24 * time.Hour
 	DefaultPerHour      = 6
+	MaxPerHour          = 1000
 	DefaultPriority     = 100
 	DefaultVerifyLimit  = 10
 	DefaultVerifyWindow = 5 * time.Minute
@@ -94,10 +95,11 @@ func New() sdk.Method {
 }
 
 // Configure implements sdk.Configurable. Keys: digits (6 to 12), min_ttl
-// and max_ttl (positive durations, min_ttl <= max_ttl), per_hour (codes
-// issued per user in any rolling hour), priority, verify_limit and
-// verify_window (at most verify_limit verifications per user in any
-// verify_window). Other keys are ignored.
+// and max_ttl (positive durations, min_ttl <= max_ttl), per_hour (1 to
+// 1000 codes issued per user in any rolling hour), priority, verify_limit
+// and verify_window (at most verify_limit verifications per user in any
+// verify_window). Other keys are ignored. A bad value is an
+// *sdk.SettingError naming its key.
 func (m *Method) Configure(s map[string]string) error {
 	ints := []struct {
 		key    string
@@ -105,7 +107,7 @@ func (m *Method) Configure(s map[string]string) error {
 		lo, hi int
 	}{
 		{"digits", &m.digits, MinDigits, MaxDigits},
-		{"per_hour", &m.perHour, 1, 1 << 20},
+		{"per_hour", &m.perHour, 1, MaxPerHour},
 		{"priority", &m.priority, 0, 1 << 20},
 		{"verify_limit", &m.verifyLimit, 1, 1 << 20},
 	}
@@ -116,7 +118,7 @@ func (m *Method) Configure(s map[string]string) error {
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < c.lo || n > c.hi {
-			return sdk.InvalidInput("tempcode: %s: %q is not a whole number from %d to %d", c.key, v, c.lo, c.hi)
+			return sdk.InvalidSetting(c.key, v, fmt.Sprintf("use a whole number from %d to %d", c.lo, c.hi))
 		}
 		*c.dst = n
 	}
@@ -131,14 +133,27 @@ func (m *Method) Configure(s map[string]string) error {
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
-			return sdk.InvalidInput("tempcode: %s: %q is not a positive duration such as \"1h\"", c.key, v)
+			return sdk.InvalidSetting(c.key, v, `use a positive duration such as "1h" or "30m"`)
 		}
 		*c.dst = d
 	}
 	if m.minTTL > m.maxTTL {
-		return sdk.InvalidInput("tempcode: min_ttl %s is longer than max_ttl %s", fmtDuration(m.minTTL), fmtDuration(m.maxTTL))
+		return &sdk.SettingError{Key: "min_ttl", Msg: fmt.Sprintf("%s is longer than max_ttl %s: lower min_ttl or raise max_ttl",
+			fmtDuration(m.minTTL), fmtDuration(m.maxTTL))}
 	}
 	return nil
+}
+
+// DefaultSettings returns the settings a new Method runs with, as
+// Configure takes them: digits, min_ttl, max_ttl and per_hour. stepup
+// shows them as the defaults under methods.tempcode (plugins.Defaults).
+func (m *Method) DefaultSettings() map[string]string {
+	return map[string]string{
+		"digits":   strconv.Itoa(DefaultDigits),
+		"min_ttl":  fmtDuration(DefaultMinTTL),
+		"max_ttl":  fmtDuration(DefaultMaxTTL),
+		"per_hour": strconv.Itoa(DefaultPerHour),
+	}
 }
 
 // Describe implements sdk.Method.

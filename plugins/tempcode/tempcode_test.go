@@ -758,15 +758,40 @@ func TestConfigure(t *testing.T) {
 		m.digits != 10 || m.minTTL != 30*time.Minute || m.maxTTL != 2*time.Hour || m.perHour != 2 {
 		t.Errorf("configured %+v, description %+v", m, d)
 	}
-	for _, bad := range []map[string]string{
-		{"digits": "5"}, {"digits": "13"}, {"digits": "eight"}, {"min_ttl": "soon"}, {"min_ttl": "0s"},
-		{"max_ttl": "-1h"}, {"min_ttl": "2h", "max_ttl": "1h"}, {"max_ttl": "30m"}, {"per_hour": "0"},
-		{"verify_limit": "0"}, {"verify_window": "x"}, {"priority": "-1"},
+	for _, bad := range []struct {
+		settings map[string]string
+		key      string
+	}{
+		{map[string]string{"digits": "5"}, "digits"}, {map[string]string{"digits": "13"}, "digits"},
+		{map[string]string{"digits": "eight"}, "digits"}, {map[string]string{"min_ttl": "soon"}, "min_ttl"},
+		{map[string]string{"min_ttl": "0s"}, "min_ttl"}, {map[string]string{"max_ttl": "-1h"}, "max_ttl"},
+		{map[string]string{"min_ttl": "2h", "max_ttl": "1h"}, "min_ttl"}, {map[string]string{"min_ttl": "25h"}, "min_ttl"},
+		{map[string]string{"max_ttl": "30m"}, "min_ttl"}, {map[string]string{"per_hour": "0"}, "per_hour"},
+		{map[string]string{"per_hour": "1001"}, "per_hour"}, {map[string]string{"verify_limit": "0"}, "verify_limit"},
+		{map[string]string{"verify_window": "x"}, "verify_window"}, {map[string]string{"priority": "-1"}, "priority"},
 	} {
-		err := New().(*Method).Configure(bad)
-		if !errors.Is(err, sdk.ErrInvalidInput) || !strings.Contains(sdk.UserMessage(err), "tempcode:") {
-			t.Errorf("Configure(%v) = %v, want ErrInvalidInput naming the method", bad, err)
+		err := New().(*Method).Configure(bad.settings)
+		var se *sdk.SettingError
+		if !errors.As(err, &se) || se.Key != bad.key || !errors.Is(err, sdk.ErrInvalidInput) || !strings.HasPrefix(sdk.UserMessage(err), bad.key+" ") {
+			t.Errorf("Configure(%v) = %v, want a setting error naming %s", bad.settings, err, bad.key)
 		}
+	}
+}
+
+// TestDefaultSettings: the defaults the configuration shows are the ones
+// the method runs with, and Configure takes them as they are.
+func TestDefaultSettings(t *testing.T) {
+	m := New().(*Method)
+	want := map[string]string{"digits": "8", "min_ttl": "1h", "max_ttl": "24h", "per_hour": "6"}
+	if got := m.DefaultSettings(); !maps.Equal(got, want) {
+		t.Errorf("DefaultSettings() = %v, want %v", got, want)
+	}
+	c := New().(*Method)
+	if err := c.Configure(m.DefaultSettings()); err != nil {
+		t.Fatal(err)
+	}
+	if c.digits != m.digits || c.minTTL != m.minTTL || c.maxTTL != m.maxTTL || c.perHour != m.perHour {
+		t.Errorf("configured with the defaults %+v, new %+v", c, m)
 	}
 }
 

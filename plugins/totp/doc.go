@@ -11,5 +11,5 @@
 //
 // The package reaches nothing of stepup but plugins/sdk; its main is
 // cmd/stepup-totp, and the stepup binary runs it as a built-in (see
-// plugins.Builtin).
+// the registry in package plugins).
 package totp

@@ -61,23 +61,28 @@ func New() sdk.Method {
 // authenticator app shows), priority, verify_limit and verify_window (at
 // most verify_limit failed verifications, and as many enrolment
 // confirmations, per user in any verify_window). Other keys are ignored.
+// A bad value is an *sdk.SettingError naming its key.
 func (m *Method) Configure(s map[string]string) error {
 	if v, ok := s["issuer"]; ok && v != "" {
 		m.issuer = v
 	}
-	for key, dst := range map[string]*int{"priority": &m.priority, "verify_limit": &m.verifyLimit} {
-		if v, ok := s[key]; ok {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || (key == "verify_limit" && n == 0) {
-				return sdk.InvalidInput("totp: %s: %q is not a positive number", key, v)
+	for _, c := range []struct {
+		key string
+		dst *int
+		lo  int
+	}{{"priority", &m.priority, 0}, {"verify_limit", &m.verifyLimit, 1}} {
+		if v, ok := s[c.key]; ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < c.lo {
+				return sdk.InvalidSetting(c.key, v, fmt.Sprintf("use a whole number of at least %d", c.lo))
 			}
-			*dst = n
+			*c.dst = n
 		}
 	}
 	if v, ok := s["verify_window"]; ok {
-		d, err := time.ParseDuration(v)
+		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
-			return sdk.InvalidInput("totp: verify_window: %q is not a positive duration", v)
+			return sdk.InvalidSetting("verify_window", v, `use a positive duration such as "5m"`)
 		}
 		m.verifyWindow = d
 	}

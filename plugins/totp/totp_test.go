@@ -314,9 +314,11 @@ func TestConfigure(t *testing.T) {
 	if d.Priority != 70 || d.Limits[0] != (sdk.Limit{Operation: sdk.OpVerify, Max: 3, Window: time.Minute, Key: "verify/{user}", FailuresOnly: true}) {
 		t.Errorf("description %+v", d)
 	}
-	for _, bad := range []map[string]string{{"verify_limit": "0"}, {"verify_window": "soon"}, {"priority": "-1"}} {
-		if err := New().(*Method).Configure(bad); !errors.Is(err, sdk.ErrInvalidInput) {
-			t.Errorf("Configure(%v) = %v, want ErrInvalidInput", bad, err)
+	for key, bad := range map[string]string{"verify_limit": "0", "verify_window": "soon", "priority": "-1"} {
+		err := New().(*Method).Configure(map[string]string{key: bad})
+		var se *sdk.SettingError
+		if !errors.As(err, &se) || se.Key != key || !errors.Is(err, sdk.ErrInvalidInput) {
+			t.Errorf("Configure(%s: %s) = %v, want a setting error naming %s", key, bad, err, key)
 		}
 	}
 }

@@ -67,8 +67,8 @@ type Upstream struct {
 }
 
 // MethodConfig configures one verification method. Keys other than the
-// common ones are passed to the plugin as Settings; read them with Int,
-// Duration and String. In a file, a method's keys merge over its defaults:
+// common ones are the method's Settings, handed to its Configure as
+// PluginSettings; read them with Int, Duration and String. In a file, a method's keys merge over its defaults:
 // `totp: {priority: 70}` keeps totp enabled. Priority is 0..1000, higher
 // offered first.
 type MethodConfig struct {

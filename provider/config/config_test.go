@@ -1,7 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/stepup-mfa/stepup/plugins"
 )
 
 // cleanEnv blanks every STEPUP_* variable Load reads (an empty variable
@@ -98,29 +103,28 @@ func TestDefault(t *testing.T) {
 		}
 	}
 
-	methods := []struct {
+	// Every built-in of the registry, enabled, with the defaults the
+	// method states; among them SPEC §3's.
+	if got := slices.Sorted(maps.Keys(c.Methods)); !slices.Equal(got, plugins.BuiltinNames()) {
+		t.Errorf("default methods %v, want the built-ins %v", got, plugins.BuiltinNames())
+	}
+	for _, name := range plugins.BuiltinNames() {
+		priority, settings, _ := plugins.BuiltinDefaults(name)
+		m := c.Methods[name]
+		if !m.IsEnabled() || m.Priority != priority || m.Path != "" || !maps.Equal(m.PluginSettings(), withPriority(settings, priority)) {
+			t.Errorf("method %s = enabled %v priority %d settings %v; want the method's %d %v", name, m.IsEnabled(), m.Priority, m.Settings, priority, settings)
+		}
+	}
+	for _, want := range []struct {
 		name     string
 		priority int
 		settings map[string]any
 	}{
 		{"totp", 60, map[string]any{}},
-		{"webauthn", 80, map[string]any{}},
 		{"tempcode", 100, map[string]any{"digits": 8, "min_ttl": "1h", "max_ttl": "24h", "per_hour": 6}},
-		{"sms", 40, map[string]any{"per_hour": 5, "gateway": map[string]any{"kind": "outbox"}}},
-		{"email", 30, map[string]any{}},
-		{"recovery", 10, map[string]any{"count": 10}},
-	}
-	if len(c.Methods) != len(methods) {
-		t.Errorf("%d default methods, want %d", len(c.Methods), len(methods))
-	}
-	for _, want := range methods {
-		m, ok := c.Methods[want.name]
-		if !ok {
-			t.Errorf("method %s missing", want.name)
-			continue
-		}
-		if !m.IsEnabled() || m.Priority != want.priority || !reflect.DeepEqual(m.Settings, want.settings) {
-			t.Errorf("method %s = enabled %v priority %d settings %v", want.name, m.IsEnabled(), m.Priority, m.Settings)
+	} {
+		if m := c.Methods[want.name]; m.Priority != want.priority || !reflect.DeepEqual(m.Settings, want.settings) {
+			t.Errorf("method %s = priority %d settings %#v; want %d %#v", want.name, m.Priority, m.Settings, want.priority, want.settings)
 		}
 	}
 
@@ -252,6 +256,14 @@ func TestClientSigningAlg(t *testing.T) {
 	}
 }
 
+func withPriority(settings map[string]string, priority int) map[string]string {
+	out := maps.Clone(settings)
+	if priority != 0 {
+		out["priority"] = strconv.Itoa(priority)
+	}
+	return out
+}
+
 func TestMethodsMergeOverDefaults(t *testing.T) {
 	c := mustLoad(t, `
 methods:
@@ -275,13 +287,14 @@ methods:
 	if !tc.IsEnabled() || tc.Priority != 100 || !reflect.DeepEqual(tc.Settings, want) {
 		t.Errorf("tempcode = %v %d %#v; want settings %#v", tc.IsEnabled(), tc.Priority, tc.Settings, want)
 	}
+	// sms and email are planned, not built: they have no defaults, the
+	// file's keys are all there is, and nothing checks them.
 	sms := c.Methods["sms"]
-	if sms.IsEnabled() || sms.Priority != 40 || sms.Int("per_hour", 0) != 5 ||
-		!reflect.DeepEqual(sms.Settings["gateway"], map[string]any{"kind": "twilio", "account": "AC1"}) {
+	if sms.IsEnabled() || sms.Priority != 0 || !reflect.DeepEqual(sms.Settings, map[string]any{"gateway": map[string]any{"kind": "twilio", "account": "AC1"}}) {
 		t.Errorf("sms = %v %d %#v", sms.IsEnabled(), sms.Priority, sms.Settings)
 	}
-	if !reflect.DeepEqual(c.Methods["email"], Default().Methods["email"]) {
-		t.Errorf("email: null entry = %#v, want the default", c.Methods["email"])
+	if email, ok := c.Methods["email"]; !ok || !email.IsEnabled() || email.Priority != 0 || len(email.Settings) != 0 || !c.MethodNamed("email") {
+		t.Errorf("email: null entry = %#v (%v), want an empty entry the file names", email, ok)
 	}
 	p := c.Methods["myplugin"]
 	if !p.IsEnabled() || p.Priority != 50 || p.Path != "/opt/stepup/plugins/myplugin" ||
@@ -289,9 +302,28 @@ methods:
 		t.Errorf("myplugin = %#v", p)
 	}
 	for _, name := range []string{"webauthn", "recovery"} {
-		if !reflect.DeepEqual(c.Methods[name], Default().Methods[name]) {
-			t.Errorf("%s changed: %#v", name, c.Methods[name])
+		if m, ok := c.Methods[name]; ok {
+			t.Errorf("%s, planned and not named in the file, is configured: %#v", name, m)
 		}
+	}
+}
+
+func TestPluginSettings(t *testing.T) {
+	m := MethodConfig{Priority: 70, Settings: map[string]any{
+		"n": 8, "s": "1h", "b": true, "f": 1.5, "nested": map[string]any{"kind": "outbox"}, "list": []any{"a", 1},
+	}}
+	want := map[string]string{"n": "8", "s": "1h", "b": "true", "f": "1.5", "nested": `{"kind":"outbox"}`, "list": `["a",1]`, "priority": "70"}
+	if got := m.PluginSettings(); !maps.Equal(got, want) {
+		t.Errorf("PluginSettings() = %v, want %v", got, want)
+	}
+	// A value a method states comes back to it as it stated it.
+	for _, s := range []string{"8", "1h", "true", "stepup", "", "08", "a: b", `{"kind":"outbox"}`, "[1,2]", "#x", "1e3"} {
+		if got := settingString(yamlValue(s)); got != s {
+			t.Errorf("yamlValue(%q) reaches the method as %q", s, got)
+		}
+	}
+	if v := yamlValue("8"); v != 8 {
+		t.Errorf("yamlValue(8) = %#v, want the int a file gives", v)
 	}
 }
 
@@ -400,6 +432,29 @@ func TestFileErrors(t *testing.T) {
 				t.Errorf("error %q does not name %q", err, tc.key)
 			}
 		})
+	}
+}
+
+// TestMethodSettingsFromFile: a built-in's settings are checked by the
+// method's own Configure at load, and a bad one stops the load with one
+// line naming methods.NAME.KEY; a planned method's are not checked.
+func TestMethodSettingsFromFile(t *testing.T) {
+	for text, want := range map[string]string{
+		"methods:\n  tempcode: {digits: 5}\n":       `config: methods.tempcode.digits is "5": use a whole number from 6 to 12`,
+		"methods:\n  tempcode: {min_ttl: 25h}\n":    "config: methods.tempcode.min_ttl 25h is longer than max_ttl 24h: lower min_ttl or raise max_ttl",
+		"methods:\n  totp: {verify_window: 0s}\n":   `config: methods.totp.verify_window is "0s": use a positive duration such as "5m"`,
+		"methods:\n  yubiotp: {priority: 5}\n":      "config: methods.yubiotp is not a built-in method (tempcode, totp): set methods.yubiotp.path to the plugin executable and methods.yubiotp.sha256 to its checksum",
+		"methods:\n  sms: {per_hour: lots}\n":       "",
+		"methods:\n  tempcode: {per_hour: 1000}\n":  "",
+		"methods:\n  tempcode: {per_hour: 1001}\n":  `config: methods.tempcode.per_hour is "1001": use a whole number from 1 to 1000`,
+		"methods:\n  webauthn: {priority: 80}\n":    "",
+		"methods:\n  tempcode: {priority: 1000}\n":  "",
+		"methods:\n  tempcode: {verify_limit: x}\n": `config: methods.tempcode.verify_limit is "x": use a whole number from 1 to 1048576`,
+	} {
+		_, err := loadText(t, text)
+		if got := fmt.Sprint(err); (want == "" && err != nil) || (want != "" && got != want) {
+			t.Errorf("%q: %v\nwant %s", text, err, cmp.Or(want, "no error"))
+		}
 	}
 }
 
@@ -514,10 +569,14 @@ func TestValidate(t *testing.T) {
 		{"tempcode min_ttl", method("tempcode", func(m *MethodConfig) { m.Settings["min_ttl"] = "1 hour" }), "methods.tempcode.min_ttl", "duration"},
 		{"tempcode min over max", method("tempcode", func(m *MethodConfig) { m.Settings["min_ttl"] = "25h" }), "methods.tempcode.min_ttl", "longer than max_ttl"},
 		{"tempcode per_hour", method("tempcode", func(m *MethodConfig) { m.Settings["per_hour"] = 0 }), "methods.tempcode.per_hour", "1 to 1000"},
-		{"sms per_hour", method("sms", func(m *MethodConfig) { m.Settings["per_hour"] = -5 }), "methods.sms.per_hour", "1 to 1000"},
-		{"sms gateway scalar", method("sms", func(m *MethodConfig) { m.Settings["gateway"] = "outbox" }), "methods.sms.gateway", "mapping"},
-		{"sms gateway kind", method("sms", func(m *MethodConfig) { m.Settings["gateway"] = map[string]any{} }), "methods.sms.gateway.kind", "is empty"},
-		{"recovery count", method("recovery", func(m *MethodConfig) { m.Settings["count"] = 0 }), "methods.recovery.count", "1 to 100"},
+		{"tempcode max under min", method("tempcode", func(m *MethodConfig) { m.Settings["max_ttl"] = "30m" }), "methods.tempcode.min_ttl", "1h is longer than max_ttl 30m"},
+		{"tempcode disabled still checked", method("tempcode", func(m *MethodConfig) { off := false; m.Enabled, m.Settings["digits"] = &off, 13 }), "methods.tempcode.digits", "6 to 12"},
+		{"tempcode valid", method("tempcode", func(m *MethodConfig) { m.Settings["digits"], m.Settings["max_ttl"] = 12, "4h" }), "", ""},
+		{"totp verify_window", method("totp", func(m *MethodConfig) { m.Settings["verify_window"] = "soon" }), "methods.totp.verify_window", "positive duration"},
+		{"totp verify_limit", method("totp", func(m *MethodConfig) { m.Settings["verify_limit"] = 0 }), "methods.totp.verify_limit", "at least 1"},
+		{"built-in replaced by executable has its own settings", method("tempcode", func(m *MethodConfig) { m.Path, m.SHA256, m.Settings["digits"] = "/opt/tc", hex64, 4 }), "", ""},
+		{"planned method, settings not checked", method("sms", func(m *MethodConfig) { m.Settings["per_hour"] = -5 }), "", ""},
+		{"planned method, long value", method("recovery", func(m *MethodConfig) { m.Settings["count"] = strings.Repeat("9", 100) }), "", ""},
 
 		{"argon2 iterations", func(c *Config) { c.Passwords.Argon2.Iterations = 0 }, "passwords.argon2.iterations", "at least 1"},
 		{"argon2 iterations absurd", func(c *Config) { c.Passwords.Argon2.Iterations = 1000 }, "passwords.argon2.iterations", "more than"},
@@ -757,8 +816,8 @@ func TestExample(t *testing.T) {
 	// Besides its clients, the example states the defaults.
 	d := Default()
 	c.Clients, d.Clients = nil, nil
-	if !c.MethodNamed("sms") || d.MethodNamed("sms") {
-		t.Errorf("MethodNamed(sms): %v in the example, %v by default; want only the file's", c.MethodNamed("sms"), d.MethodNamed("sms"))
+	if !c.MethodNamed("tempcode") || d.MethodNamed("tempcode") {
+		t.Errorf("MethodNamed(tempcode): %v in the example, %v by default; want only the file's", c.MethodNamed("tempcode"), d.MethodNamed("tempcode"))
 	}
 	c.levelOrder, c.named = nil, nil
 	if !reflect.DeepEqual(c, d) {

@@ -1,11 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
 
-// BuiltinMethods names the verification methods that ship with stepup, in
-// the order the defaults list them. A method in the file that is not one
-// of them must name its plugin executable (path) and checksum (sha256).
-var BuiltinMethods = []string{"totp", "webauthn", "tempcode", "sms", "email", "recovery"}
+	"github.com/stepup-mfa/stepup/plugins"
+)
 
 // KnownPermissions are the permissions a client or a user may hold.
 var KnownPermissions = []string{"manage_mfa"}
@@ -61,24 +60,23 @@ func base() Config {
 	}
 }
 
-// defaultMethods holds settings in the types a YAML file decodes to (int,
-// string, map[string]any), so a plugin sees the same values either way.
+// defaultMethods is every built-in method of this build, enabled, with
+// the priority and settings the method itself states
+// (plugins.BuiltinDefaults). The settings hold the values a file that
+// wrote them out would decode to (int, string, map[string]any), so that
+// the defaults and a file that repeats them are the same configuration.
 func defaultMethods() map[string]MethodConfig {
-	on := func(priority int, settings map[string]any) MethodConfig {
-		enabled := true
-		if settings == nil {
-			settings = map[string]any{}
+	methods := map[string]MethodConfig{}
+	for _, name := range plugins.BuiltinNames() {
+		priority, flat, _ := plugins.BuiltinDefaults(name)
+		settings := make(map[string]any, len(flat))
+		for k, v := range flat {
+			settings[k] = yamlValue(v)
 		}
-		return MethodConfig{Enabled: &enabled, Priority: priority, Settings: settings}
+		enabled := true
+		methods[name] = MethodConfig{Enabled: &enabled, Priority: priority, Settings: settings}
 	}
-	return map[string]MethodConfig{
-		"totp":     on(60, nil),
-		"webauthn": on(80, nil),
-		"tempcode": on(100, map[string]any{"digits": 8, "min_ttl": "1h", "max_ttl": "24h", "per_hour": 6}),
-		"sms":      on(40, map[string]any{"per_hour": 5, "gateway": map[string]any{"kind": "outbox"}}),
-		"email":    on(30, nil),
-		"recovery": on(10, map[string]any{"count": 10}),
-	}
+	return methods
 }
 
 // fillDerived sets defaults that depend on other keys, and the client

@@ -11,7 +11,17 @@
 // testdata/example.yaml is the configuration reference: every key, its
 // default and a comment. A test keeps it complete and loadable.
 //
+// The methods come from the registry of package plugins: Default has every
+// built-in method of this build, enabled, with the priority and settings
+// the method itself states, and Validate hands a built-in's settings to
+// the method's own Configure, in this process, so a bad one stops the load
+// with one line naming methods.NAME.KEY (sdk.SettingError). A name the
+// registry plans but this build does not have (plugins.Planned) may be
+// configured without a path; its settings are not checked, and stepup
+// serve logs it as skipped. Any other method needs path and sha256.
+//
 // This package only reads and checks values. It opens no database, starts
-// no plugin, checks no checksum against a file and makes no network
-// request; the provider does those at start.
+// no plugin (Configure runs on a method value, no process), checks no
+// checksum against a file and makes no network request; the provider does
+// those at start.
 package config

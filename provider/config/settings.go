@@ -1,9 +1,52 @@
 package config
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
+	"strconv"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
+
+// PluginSettings returns the settings as the method's Configure receives
+// them (sdk.Configurable), in its plugin process and when Validate checks
+// a built-in in this one: every setting as a string, a nested mapping or
+// list as JSON, and priority when it is set.
+func (m MethodConfig) PluginSettings() map[string]string {
+	out := make(map[string]string, len(m.Settings)+1)
+	for k, v := range m.Settings {
+		out[k] = settingString(v)
+	}
+	if m.Priority != 0 {
+		out["priority"] = strconv.Itoa(m.Priority)
+	}
+	return out
+}
+
+func settingString(v any) string {
+	switch v.(type) {
+	case map[string]any, []any:
+		b, err := json.Marshal(v)
+		if err == nil {
+			return string(b)
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+// yamlValue is the setting a method states as s (plugins.Defaults) as a
+// file that wrote it out would decode it: "8" an int, "1h" a string, JSON
+// a mapping. It keeps s when the decoded value would not reach the method
+// as s again.
+func yamlValue(s string) any {
+	var v any
+	if err := yaml.Unmarshal([]byte(s), &v); err != nil || v == nil || settingString(v) != s {
+		return s
+	}
+	return v
+}
 
 // Int returns the setting key as an int, or def when it is absent or not
 // a whole number.

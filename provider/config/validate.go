@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stepup-mfa/stepup/plugins"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/password"
 )
 
@@ -259,18 +262,17 @@ func (c Config) validateMethods() *Error {
 		if m.Priority < 0 || m.Priority > maxPriority {
 			return errorf(key+".priority", "%s.priority %d is out of range: use 0 to %d (higher is offered first)", key, m.Priority, maxPriority)
 		}
-		builtin := contains(BuiltinMethods, name)
+		builtin := plugins.IsBuiltin(name)
 		switch {
-		case m.Path == "" && !builtin:
-			return errorf(key, "%s is not a built-in method (%s): set %s.path to the plugin executable and %s.sha256 to its checksum", key, strings.Join(BuiltinMethods, ", "), key, key)
+		case m.Path == "" && !builtin && !plugins.Planned(name):
+			return errorf(key, "%s is not a built-in method (%s): set %s.path to the plugin executable and %s.sha256 to its checksum", key, strings.Join(plugins.BuiltinNames(), ", "), key, key)
 		case m.Path == "" && m.SHA256 != "":
 			return errorf(key+".sha256", "%s.sha256 is set without %s.path: remove it, or set path to the plugin executable", key, key)
 		case m.Path != "":
 			if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != 32 {
 				return errorf(key+".sha256", "%s.sha256 must be the 64 hex digits of the plugin's SHA-256 (sha256sum %s)", key, m.Path)
 			}
-		}
-		if builtin {
+		case builtin:
 			if err := validateBuiltinSettings(name, m); err != nil {
 				return err
 			}
@@ -279,74 +281,26 @@ func (c Config) validateMethods() *Error {
 	return nil
 }
 
-func settingErr(method, setting, format string, args ...any) *Error {
-	key := "methods." + method + "." + setting
-	return errorf(key, "%s "+format, append([]any{key}, args...)...)
-}
-
-// validateBuiltinSettings checks the types and ranges of the settings SPEC
-// §3 documents; plugins may read more.
+// validateBuiltinSettings hands the settings of the built-in method name
+// to the method's own Configure, in this process, and turns a refusal into
+// an *Error naming methods.NAME.KEY. A method planned but not in this
+// build has no Configure, and its settings are not checked.
 func validateBuiltinSettings(name string, m MethodConfig) *Error {
-	intIn := func(setting string, lo, hi int) *Error {
-		v, ok := m.Settings[setting]
-		if !ok {
-			return nil
-		}
-		n, ok := settingInt(v)
-		if !ok || n < lo || n > hi {
-			return settingErr(name, setting, "is %v: use a whole number from %d to %d", v, lo, hi)
-		}
+	key := "methods." + name
+	err := plugins.ConfigureBuiltin(name, m.PluginSettings())
+	if err == nil {
 		return nil
 	}
-	duration := func(setting string) *Error {
-		v, ok := m.Settings[setting]
-		if !ok {
-			return nil
-		}
-		if d, ok := settingDuration(v); !ok || d <= 0 {
-			return settingErr(name, setting, "is %v: use a positive duration such as \"1h\" or \"30m\"", v)
-		}
-		return nil
+	var se *sdk.SettingError
+	if errors.As(err, &se) {
+		key += "." + se.Key
+		return errorf(key, "%s %s", key, se.Msg)
 	}
-	var errs []*Error
-	switch name {
-	case "tempcode":
-		errs = append(errs, intIn("digits", 6, 12), duration("min_ttl"), duration("max_ttl"), intIn("per_hour", 1, 1000))
-		if len(compact(errs)) == 0 {
-			lo, hi := m.Duration("min_ttl", 0), m.Duration("max_ttl", 0)
-			if lo > 0 && hi > 0 && lo > hi {
-				errs = append(errs, settingErr(name, "min_ttl", "%s is longer than max_ttl %s: lower min_ttl or raise max_ttl", lo, hi))
-			}
-		}
-	case "sms":
-		errs = append(errs, intIn("per_hour", 1, 1000))
-		if g, ok := m.Settings["gateway"]; ok {
-			gm, ok := g.(map[string]any)
-			if !ok {
-				errs = append(errs, settingErr(name, "gateway", "must be a mapping, e.g. {kind: outbox}"))
-			} else if k, _ := gm["kind"].(string); k == "" {
-				errs = append(errs, settingErr(name, "gateway.kind", "is empty: name the SMS gateway, e.g. outbox"))
-			}
-		}
-	case "email":
-		errs = append(errs, intIn("per_hour", 1, 1000))
-	case "recovery":
-		errs = append(errs, intIn("count", 1, 100))
+	msg := sdk.UserMessage(err)
+	if msg == "" {
+		msg = err.Error()
 	}
-	if e := compact(errs); len(e) > 0 {
-		return e[0]
-	}
-	return nil
-}
-
-func compact(errs []*Error) []*Error {
-	var out []*Error
-	for _, e := range errs {
-		if e != nil {
-			out = append(out, e)
-		}
-	}
-	return out
+	return errorf(key, "%s: the method refuses its settings: %s", key, msg)
 }
 
 func (c Config) validateLimits() *Error {

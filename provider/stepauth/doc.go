@@ -35,5 +35,6 @@
 //
 // This package stands alone: it imports only the standard library,
 // go-jose and go-oidc, never another stepup package, so any application
-// can use it. Keep it that way (deps_test.go checks).
+// can use it. Keep it that way (imports_test.go at the
+// module's root checks).
 package stepauth

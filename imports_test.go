@@ -1,0 +1,152 @@
+package stepup_test
+
+import (
+	"os/exec"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stepup-mfa/stepup/plugins"
+)
+
+const module = "github.com/stepup-mfa/stepup"
+
+// importRule says what some packages of the module may import.
+type importRule struct {
+	why  string   // what the rule keeps, printed with a failure
+	pkgs []string // the packages, as paths below the module
+	// reach lists the module's packages (with those below them) the
+	// packages may import besides themselves and those below them; nil:
+	// none.
+	reach   []string
+	stdOnly bool     // nothing from outside the module but the standard library
+	never   []string // packages (with those below them) they must not import
+}
+
+var databases = []string{"database/sql", "modernc.org/sqlite", "github.com/jackc/pgx", "github.com/lib/pq", "github.com/mattn/go-sqlite3"}
+
+// TestImportRules keeps the one-way flow honest (STYLE.md), as Kubernetes
+// does with its import rules: a wrong import fails here rather than
+// waiting for a reviewer. The built-in methods come from the registry, so
+// a new one is held to its rule by its registry line alone.
+func TestImportRules(t *testing.T) {
+	rules := []importRule{
+		{why: "authflow is pure decisions on values: the standard library only, no HTTP, no storage",
+			pkgs: []string{"authflow"}, stdOnly: true, never: []string{"net/http"}},
+		{why: "the username rule is shared by the command, the admin API and the login pages: nothing of stepup, no HTTP",
+			pkgs: []string{"provider/username"}, never: []string{"net/http"}},
+		{why: "stepauth is for any application's resource server: it depends on no other stepup package",
+			pkgs: []string{"provider/stepauth"}},
+		{why: "the store and its backends know nothing of HTTP or of the provider",
+			pkgs: []string{"provider/storage", "provider/storage/sqlite", "provider/storage/postgres"}, reach: []string{"provider/storage"}, never: []string{"net/http"}},
+		{why: "sdk is what a plugin author imports: it reaches nothing else of stepup",
+			pkgs: []string{"plugins/sdk"}},
+		{why: "the plugin host and the conformance kit stand below the provider: they reach only sdk and host",
+			pkgs: []string{"plugins/host", "plugins/conformance"}, reach: []string{"plugins/sdk", "plugins/host"}},
+		{why: "the example plugin is written as any plugin outside stepup: it reaches only plugins/sdk, and no database",
+			pkgs: []string{"examples/customplugin", "examples/customplugin/cmd/stepup-pin"}, reach: []string{"plugins/sdk", "examples/customplugin"}, never: databases},
+	}
+	for _, name := range plugins.BuiltinNames() {
+		m, _ := plugins.NewBuiltin(name)
+		typ := reflect.TypeOf(m)
+		for typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		pkg := strings.TrimPrefix(typ.PkgPath(), module+"/")
+		if pkg != "plugins/"+name {
+			t.Errorf("the built-in %s is made in %s, want plugins/%s (beside its command %s)", name, typ.PkgPath(), name, plugins.BuiltinPackage(name))
+		}
+		rules = append(rules, importRule{why: "a method reaches nothing of stepup but plugins/sdk, and no database",
+			pkgs: []string{pkg, strings.TrimPrefix(plugins.BuiltinPackage(name), module+"/")}, reach: []string{"plugins/sdk", pkg}, never: databases})
+	}
+
+	var paths []string
+	for _, r := range rules {
+		for _, p := range r.pkgs {
+			paths = append(paths, module+"/"+p)
+		}
+	}
+	listed := list(t, paths)
+
+	for _, r := range rules {
+		for _, p := range r.pkgs {
+			path := module + "/" + p
+			l, ok := listed[path]
+			if !ok {
+				t.Errorf("go list did not list %s", path)
+				continue
+			}
+			for _, dep := range l.deps {
+				if bad := r.breaks(path, dep); bad != "" {
+					t.Errorf("%s imports %s (%s): %s", p, dep, bad, r.why)
+				}
+			}
+		}
+	}
+	for _, name := range plugins.BuiltinNames() {
+		if cmd := plugins.BuiltinPackage(name); listed[cmd].name != "main" {
+			t.Errorf("%s, the command of the built-in %s, is not a main package", cmd, name)
+		}
+	}
+}
+
+// breaks says why pkg may not import dep under r, or "".
+func (r importRule) breaks(pkg, dep string) string {
+	for _, n := range r.never {
+		if under(dep, n) {
+			return "forbidden"
+		}
+	}
+	if under(dep, module) {
+		if under(dep, pkg) || slices.ContainsFunc(r.reach, func(p string) bool { return under(dep, module+"/"+p) }) {
+			return ""
+		}
+		return "a package of stepup it may not reach"
+	}
+	if r.stdOnly && !standard(dep) {
+		return "outside the standard library"
+	}
+	return ""
+}
+
+func under(path, pkg string) bool { return path == pkg || strings.HasPrefix(path, pkg+"/") }
+
+// standard reports whether path is in the standard library: its first
+// element has no dot, as the go command decides.
+func standard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// listedPackage is what go list says of one package.
+type listedPackage struct {
+	name string   // the package clause: "main" for a command
+	deps []string // every package it imports, directly or not
+}
+
+// list runs go list once for every path.
+func list(t *testing.T, paths []string) map[string]listedPackage {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the import rules need the go command: %v", err)
+	}
+	args := append([]string{"list", "-f", `{{.ImportPath}} {{.Name}} {{join .Deps " "}}`}, paths...)
+	out, err := exec.Command(goTool, args...).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	listed := map[string]listedPackage{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			t.Fatalf("go list printed %q", line)
+		}
+		listed[f[0]] = listedPackage{name: f[1], deps: f[2:]}
+	}
+	return listed
+}
