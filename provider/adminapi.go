@@ -14,15 +14,12 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/stepauth"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/username"
 )
-
-// PermissionManageMFA lets a user or a client administer other users'
-// methods and issue temporary codes.
-const PermissionManageMFA = "manage_mfa"
 
 // tempCodeMethod is the built-in method of admin-issued temporary codes.
 const tempCodeMethod = "tempcode"
@@ -101,7 +98,7 @@ func (s *Server) newAdminVerifier() (*stepauth.Verifier, stepauth.Requirement, e
 func (s *Server) adminClients() []string {
 	var ids []string
 	for id, c := range s.clients {
-		if slices.Contains(c.cfg.Permissions, PermissionManageMFA) {
+		if slices.Contains(c.cfg.Permissions, config.PermissionManageMFA) {
 			ids = append(ids, id)
 		}
 	}
@@ -149,14 +146,14 @@ func (s *Server) requireManageMFA(next http.Handler) http.Handler {
 		var actor adminActor
 		if c.IsClient() {
 			cl, ok := s.clients[c.ClientID]
-			if !ok || !slices.Contains(cl.cfg.Permissions, PermissionManageMFA) {
+			if !ok || !slices.Contains(cl.cfg.Permissions, config.PermissionManageMFA) {
 				stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", "no permission: this client lacks manage_mfa")
 				return
 			}
 			actor = adminActor{name: "client:" + c.ClientID, clientID: c.ClientID}
 		} else {
 			u, err := s.store.GetUser(r.Context(), c.Subject)
-			if err != nil || !u.Active || !u.HasPermission(PermissionManageMFA) {
+			if err != nil || !u.Active || !u.HasPermission(config.PermissionManageMFA) {
 				stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", "no permission: you lack manage_mfa")
 				return
 			}
@@ -276,8 +273,8 @@ func CreateUser(ctx context.Context, store storage.Store, hasher password.Hasher
 		return storage.User{}, apiErr(http.StatusBadRequest, err.Error())
 	}
 	for _, p := range perms {
-		if p != PermissionManageMFA {
-			return storage.User{}, apiErr(http.StatusBadRequest, fmt.Sprintf("unknown permission %q: use manage_mfa", p))
+		if !slices.Contains(config.KnownPermissions, p) {
+			return storage.User{}, apiErr(http.StatusBadRequest, fmt.Sprintf("unknown permission %q: use one of %s", p, strings.Join(config.KnownPermissions, ", ")))
 		}
 	}
 	if pw != "" && len(pw) < 8 {

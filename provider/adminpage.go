@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -49,7 +50,7 @@ func (s *Server) adminSession(w http.ResponseWriter, r *http.Request, returnTo s
 		s.startOwnLogin(w, r, returnTo, []string{lvl.Canonical()}, &secs)
 		return nil, storage.User{}, false
 	}
-	if !u.HasPermission(PermissionManageMFA) {
+	if !u.HasPermission(config.PermissionManageMFA) {
 		s.renderMessage(w, r, http.StatusForbidden, "No permission", "Your account cannot administer other users (it lacks manage_mfa).")
 		return nil, storage.User{}, false
 	}
