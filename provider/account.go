@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -37,8 +38,14 @@ type accountMethod struct {
 	Name, Label string
 	Healthy     bool
 	SelfService bool // the user adds it themselves (not a help-desk code)
+	// RemoveLabel is the button that removes a credential ("Remove", or
+	// what the method declares: sdk.Removal).
+	RemoveLabel string
 	Credentials []accountCredential
 }
+
+// msgRemove is the account page's button when the method names none.
+const msgRemove = "Remove"
 
 type accountCredential struct {
 	Method, ID, Label, Added string
@@ -178,7 +185,8 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		if !m.desc.NeedsEnrolment {
 			continue
 		}
-		am := accountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy(), SelfService: !m.desc.Bypass}
+		am := accountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy(), SelfService: !m.desc.Bypass,
+			RemoveLabel: cmp.Or(m.desc.Removal.Label, msgRemove)}
 		if am.Healthy {
 			creds, err := s.credentials(ctx, m, u.ID)
 			if err != nil {
@@ -425,8 +433,7 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	// After re-verifying the user lands on the account page and presses
 	// Remove again: a form post cannot be replayed through a redirect.
-	// Expiring one's own temporary code only gives something up.
-	if !m.desc.Bypass && !s.requireReverify(w, r, sess, u, "/account") {
+	if !m.desc.Removal.NoReverify && !s.requireReverify(w, r, sess, u, "/account") {
 		return
 	}
 	ctx := r.Context()
@@ -435,11 +442,7 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 		s.accountError(w, r, name, err)
 		return
 	}
-	typ := "method.removed"
-	if name == tempCodeMethod {
-		typ = "tempcode.expired"
-	}
-	s.audit(ctx, storage.Event{Type: typ, UserID: u.ID, Outcome: "success",
+	s.audit(ctx, storage.Event{Type: cmp.Or(m.desc.Removal.Event, "method.removed"), UserID: u.ID, Outcome: "success",
 		Details: map[string]string{"method": name, "credential": credID}})
 	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
 }

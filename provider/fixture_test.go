@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/png"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +61,37 @@ func (fixtureMethod) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
 		Name: fixtureName, DisplayName: "Phone check", Levels: []string{"aal2"}, AMR: []string{"otp"},
 		NeedsEnrolment: true, Priority: 20,
-		EnrolFields: []sdk.Field{{Name: "phone", Label: "Mobile number", Type: "tel", Autocomplete: "tel"}},
+		EnrolFields:  []sdk.Field{{Name: "phone", Label: "Mobile number", Type: "tel", Autocomplete: "tel"}},
+		UsedEvent:    "fixture.used",
+		AdminActions: []string{"status", "lock", "unlock", "broken", "patch"},
+		Admin: []sdk.AdminAction{
+			{Name: "status", Resource: fixtureResource, Verb: sdk.VerbGet, Label: "Phone lock",
+				Results: []sdk.AdminResult{{Name: "locked", Type: sdk.ResultBool}, {Name: "until", Label: "Locked until", Type: sdk.ResultTime},
+					{Name: "summary", Type: sdk.ResultSummary}}},
+			{Name: "lock", Resource: fixtureResource, Verb: sdk.VerbPost, Label: "Lock the phone", OfferedIf: "!locked",
+				Params: []sdk.AdminParam{{Name: "why", Label: "Reason", Default: "lost phone"},
+					{Name: "hours", Label: "For", Type: sdk.ParamDuration, Default: "2h", Choices: []string{"1h", "2h"}}},
+				Results: []sdk.AdminResult{{Name: "unlock_code", Label: "Unlock code", Secret: true},
+					{Name: "until", Label: "Locked until", Type: sdk.ResultTime}, {Name: "summary", Type: sdk.ResultSummary}},
+				Event: "fixture.locked", RefusedEvent: "fixture.lock_refused", NotForSelf: true, ActiveUserOnly: true, BreakGlass: true},
+			{Name: "unlock", Resource: fixtureResource, Verb: sdk.VerbDelete, Label: "Lift the lock", OfferedIf: "locked",
+				Results: []sdk.AdminResult{{Name: "unlocked", Type: sdk.ResultBool}},
+				Event:   "fixture.unlocked", EventIf: "unlocked", Done: "The phone lock was lifted."},
+			// Ill formed: the host offers neither.
+			{Name: "broken", Resource: "methods", Verb: sdk.VerbGet},
+			{Name: "patch", Resource: fixtureResource, Verb: "PATCH"},
+		},
 	}, nil
 }
+
+// fixtureResource is what the fixture's admin actions are about.
+const fixtureResource = "phone-lock"
+
+// Reasons that make the lock action refuse, each as a method may.
+const (
+	msgFixtureReason = "reason: say why the phone is locked"
+	fixtureRetryIn   = 90 * time.Second
+)
 
 func fixtureCodeField() sdk.Field {
 	return sdk.Field{Name: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code", InputMode: "numeric"}
@@ -149,6 +178,48 @@ func (fixtureMethod) Verify(_ context.Context, _ sdk.Host, req sdk.VerifyRequest
 	return sdk.Result{AMR: []string{"otp"}, CredentialID: "c1"}, nil
 }
 
-func (fixtureMethod) Admin(_ context.Context, _ sdk.Host, req sdk.AdminRequest) (map[string]string, error) {
+// Admin locks a user's phone ("lock/USER" holds when the lock ends), or
+// refuses by the reason given.
+func (fixtureMethod) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (map[string]string, error) {
+	st, key := h.Storage(), "lock/"+req.User.ID
+	until, _, err := st.Get(ctx, key)
+	if err != nil && !errors.Is(err, sdk.ErrNotFound) {
+		return nil, err
+	}
+	switch req.Action {
+	case "status":
+		if until == nil {
+			return map[string]string{"locked": "false", "summary": "The phone is not locked."}, nil
+		}
+		return map[string]string{"locked": "true", "until": string(until), "summary": "The phone is locked by " + req.Actor + "."}, nil
+	case "lock":
+		switch req.Params["why"] {
+		case "", "bad":
+			return nil, sdk.InvalidInput(msgFixtureReason)
+		case "conflict":
+			return nil, sdk.ErrConflict
+		case "busy":
+			return nil, sdk.RateLimited(h.Now().Add(fixtureRetryIn))
+		case "missing":
+			return nil, sdk.ErrNotFound
+		case "crash":
+			return nil, errors.New("the fixture failed")
+		}
+		d, err := time.ParseDuration(req.Params["hours"])
+		if err != nil {
+			return nil, sdk.InvalidInput("hours: a duration such as 2h")
+		}
+		end := h.Now().Add(d).UTC().Format(time.RFC3339)
+		if _, err := st.Put(ctx, key, []byte(end), sdk.AnyVersion, d); err != nil {
+			return nil, err
+		}
+		return map[string]string{"unlock_code": "UNLOCK-" + req.User.ID, "until": end, "summary": "Read the code out to the user.",
+			"undeclared": "never shown"}, nil
+	case "unlock":
+		if err := st.Delete(ctx, key, sdk.AnyVersion); err != nil {
+			return nil, err
+		}
+		return map[string]string{"unlocked": strconv.FormatBool(until != nil)}, nil
+	}
 	return nil, sdk.InvalidInput("fixture has no action %q", req.Action)
 }

@@ -204,6 +204,11 @@ var (
 	paramPattern    = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 )
 
+// ReservedDetails are the audit-event details the host writes itself
+// (why an action was refused, that the break-glass command ran it): no
+// param or result of an AdminAction may take these names.
+var ReservedDetails = []string{"reason", "break_glass"}
+
 // CheckAdminActions returns the well-formed actions of d.Admin, and one
 // error for each of the others, saying what is wrong. The host offers only
 // the well-formed ones; the conformance kit fails on any error.
@@ -247,6 +252,8 @@ func checkAdminAction(d Description, a AdminAction, get AdminAction) error {
 		switch {
 		case !paramPattern.MatchString(p.Name) || seen[p.Name]:
 			return fmt.Errorf("param %q: use a unique name of lower-case letters, digits and _", p.Name)
+		case slices.Contains(ReservedDetails, p.Name):
+			return fmt.Errorf("param %q: the host's audit events use that name; choose another", p.Name)
 		case p.Type != "" && p.Type != ParamText && p.Type != ParamDuration:
 			return fmt.Errorf("param %q: type %q: use text or duration", p.Name, p.Type)
 		case p.Default != "" && len(p.Choices) > 0 && !slices.Contains(p.Choices, p.Default):
@@ -259,6 +266,8 @@ func checkAdminAction(d Description, a AdminAction, get AdminAction) error {
 		switch {
 		case r.Name == "" || types[r.Name] != "":
 			return fmt.Errorf("result %q: give each result a unique name", r.Name)
+		case slices.Contains(ReservedDetails, r.Name):
+			return fmt.Errorf("result %q: the host's audit events use that name; choose another", r.Name)
 		case r.Type != "" && r.Type != ResultText && r.Type != ResultBool && r.Type != ResultTime && r.Type != ResultSummary:
 			return fmt.Errorf("result %q: type %q: use text, bool, time or summary", r.Name, r.Type)
 		case r.Secret && a.Verb == VerbGet:

@@ -34,6 +34,8 @@ func TestCheckAdminActions(t *testing.T) {
 		{"break-glass GET", with(func(a *AdminAction) { a.Verb, a.Resource = VerbGet, "other" }), "must be a POST"},
 		{"param name", with(func(a *AdminAction) { a.Params[0].Name = "TTL" }), "param"},
 		{"param type", with(func(a *AdminAction) { a.Params[0].Type = "number" }), "use text or duration"},
+		{"param reserved", with(func(a *AdminAction) { a.Params[0].Name = "reason" }), "audit events use that name"},
+		{"result reserved", with(func(a *AdminAction) { a.Results[1].Name = "break_glass"; a.EventIf = "" }), "audit events use that name"},
 		{"default not a choice", with(func(a *AdminAction) { a.Params[0].Default = "3h" }), "not one of its choices"},
 		{"result type", with(func(a *AdminAction) { a.Results[1].Type = "int" }), "use text, bool, time or summary"},
 		{"event_if not bool", with(func(a *AdminAction) { a.EventIf = "code" }), "event_if"},
