@@ -132,7 +132,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) error {
 	}
 	api.HandleFunc("GET /admin/v1/events", s.apiEvents)
 	api.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
-		stepauth.WriteProblem(w, http.StatusNotFound, "Not Found", "no such admin endpoint: see the admin API reference")
+		stepauth.WriteProblem(w, http.StatusNotFound, "Not Found", msgNoEndpoint)
 	})
 	mux.Handle("/admin/v1/", v.Require(req, s.requireManageMFA(api)))
 	return nil
@@ -436,6 +436,9 @@ func (s *Server) apiDisconnect(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// msgNoEndpoint answers a path the admin API does not serve.
+const msgNoEndpoint = "no such admin endpoint: see the admin API reference (a method's endpoints are there only while the method is enabled)"
+
 // Messages of the admin actions methods declare.
 const (
 	msgActionForSelf     = "you cannot do this for yourself: ask another administrator"
@@ -598,16 +601,24 @@ func decodeParams(r *http.Request, a adminAction) (map[string]string, error) {
 }
 
 // apiAdminAction serves one declared action: POST answers 201 with its
-// results, GET 200, DELETE 204.
+// results, GET 200, DELETE 204. A POST's params are its JSON body; a GET's
+// or a DELETE's, the declared ones of its query.
 func (s *Server) apiAdminAction(a adminAction) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		var params map[string]string
+		params := map[string]string{}
 		if a.Verb == sdk.VerbPost {
 			var err error
 			if params, err = decodeParams(r, a); err != nil {
 				writeAPIError(w, err)
 				return
+			}
+		} else {
+			q := r.URL.Query()
+			for _, p := range a.Params {
+				if q.Has(p.Name) {
+					params[p.Name] = q.Get(p.Name)
+				}
 			}
 		}
 		u, err := s.userByName(ctx, r.PathValue("username"))

@@ -75,6 +75,7 @@ func (fixtureMethod) Describe(context.Context) (sdk.Description, error) {
 					{Name: "until", Label: "Locked until", Type: sdk.ResultTime}, {Name: "summary", Type: sdk.ResultSummary}},
 				Event: "fixture.locked", RefusedEvent: "fixture.lock_refused", NotForSelf: true, ActiveUserOnly: true, BreakGlass: true},
 			{Name: "unlock", Resource: fixtureResource, Verb: sdk.VerbDelete, Label: "Lift the lock", OfferedIf: "locked",
+				Params:  []sdk.AdminParam{{Name: "why", Label: "Reason", Default: "found"}},
 				Results: []sdk.AdminResult{{Name: "unlocked", Type: sdk.ResultBool}},
 				Event:   "fixture.unlocked", EventIf: "unlocked", Done: "The phone lock was lifted."},
 			// Ill formed: the host offers neither.

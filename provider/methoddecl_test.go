@@ -161,7 +161,7 @@ func TestDeclaredAdminActions(t *testing.T) {
 		t.Fatalf("status once locked: %d %s", got.Status, got.Raw)
 	}
 	for range 2 { // the second finds nothing to lift: no event
-		if got := callAPI(t, env, tok, "DELETE", path, nil); got.Status != 204 || got.Raw != "" {
+		if got := callAPI(t, env, tok, "DELETE", path+"?why=returned&other=x", nil); got.Status != 204 || got.Raw != "" {
 			t.Fatalf("unlock: %d %s", got.Status, got.Raw)
 		}
 	}
@@ -175,8 +175,8 @@ func TestDeclaredAdminActions(t *testing.T) {
 		refused[5].Details["why"] != "bad" || refused[5].Details["reason"] != msgFixtureReason {
 		t.Errorf("refusals audited %+v, want all six with the params and the reason", refused)
 	}
-	if got := len(listEvents(t, env, "fixture.unlocked")); got != 1 {
-		t.Errorf("%d unlock events, want 1", got)
+	if ev := listEvents(t, env, "fixture.unlocked"); len(ev) != 1 || ev[0].Details["why"] != "returned" || ev[0].Details["other"] != "" {
+		t.Errorf("unlock events %+v, want one with the declared query param", ev)
 	}
 	all := callAPI(t, env, tok, "GET", "/admin/v1/events?user=alice&limit=1000", nil)
 	if strings.Contains(all.Raw, "UNLOCK-u-alice") || strings.Contains(env.Logs.String(), "UNLOCK-u-alice") {

@@ -74,8 +74,9 @@ type AdminAction struct {
 	// without a Label is offered in the admin API only.
 	Label string
 	// Params are the inputs the action takes, in order: the members of the
-	// admin API's JSON body (strings), the fields of the page's form. The
-	// host passes only these to Admin, and refuses others.
+	// admin API's JSON body of a POST (strings; the host refuses others),
+	// the query parameters of a GET or DELETE, the fields of the page's
+	// form. The host passes only these to Admin.
 	Params []AdminParam
 	// Results are the keys of Admin's result map that the host shows, in
 	// order; the others are dropped. An empty ResultText or ResultTime is
