@@ -1,14 +1,18 @@
 package provider
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
+	"image/png"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,28 +38,63 @@ type accountMethod struct {
 	Name, Label string
 	Healthy     bool
 	SelfService bool // the user adds it themselves (not a help-desk code)
+	// RemoveLabel is the button that removes a credential ("Remove", or
+	// what the method declares: sdk.Removal).
+	RemoveLabel string
 	Credentials []accountCredential
 }
+
+// msgRemove is the account page's button when the method names none.
+const msgRemove = "Remove"
 
 type accountCredential struct {
 	Method, ID, Label, Added string
 }
 
+// enrolView is the enrolment page: with an ID, what Enrol returned and
+// the form that confirms it; without, the form of the method's
+// EnrolFields that starts it.
 type enrolView struct {
-	ID     string
-	QR     string       // base64 PNG
-	URI    template.URL // otpauth:// only
-	Secret string
+	ID       string
+	Displays []displayView
+	Start    []fieldView
 }
+
+// fieldView is a form field with the value the user entered.
+type fieldView struct {
+	sdkField
+	Value string
+}
+
+// displayView is an sdk.Display as the template shows it.
+type displayView struct {
+	Kind          string
+	Label, Text   string
+	URL           template.URL // a link, once its scheme is known to be safe
+	PNG           string       // base64
+	Width, Height int
+	Values        []string
+}
+
+// Labels of what an enrolment of an earlier sdk showed (Enrolment.Display
+// and ImagePNG).
+const (
+	legacyQRLabel     = "QR code to scan with your authenticator app"
+	legacyLinkLabel   = "Open in an authenticator app on this device"
+	legacySecretLabel = "Or enter this key by hand:"
+)
+
+// displayLinkSchemes are the schemes a display may link to: a web page, an
+// authenticator app.
+var displayLinkSchemes = []string{"https://", "otpauth://"}
 
 // pendingEnrolment is what the enrolment page shows, kept until confirmed.
 type pendingEnrolment struct {
-	Method  string            `json:"method"`
-	UserID  string            `json:"user_id"`
-	Prompt  string            `json:"prompt"`
-	Fields  []sdkField        `json:"fields"`
-	Display map[string]string `json:"display"`
-	PNG     []byte            `json:"png,omitempty"`
+	Method   string        `json:"method"`
+	UserID   string        `json:"user_id"`
+	Prompt   string        `json:"prompt"`
+	Fields   []sdkField    `json:"fields"`
+	Displays []sdk.Display `json:"displays,omitempty"`
 }
 
 // accountUser returns the signed-in user of the browser, or starts a
@@ -146,7 +185,8 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		if !m.desc.NeedsEnrolment {
 			continue
 		}
-		am := accountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy(), SelfService: !m.desc.Bypass}
+		am := accountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy(), SelfService: !m.desc.Bypass,
+			RemoveLabel: cmp.Or(m.desc.Removal.Label, msgRemove)}
 		if am.Healthy {
 			creds, err := s.credentials(ctx, m, u.ID)
 			if err != nil {
@@ -200,24 +240,55 @@ func (s *Server) enrollableMethod(name string) (*method, bool) {
 	return m, ok && m.desc.NeedsEnrolment
 }
 
+// handleEnrolStart begins adding a method: at once, or, for a method that
+// asks for something first (its EnrolFields, such as a phone number), with
+// the form that asks for it.
 func (s *Server) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("method")
 	u, m, ok := s.enrolUser(w, r, name, "/account/enrol?method="+url.QueryEscape(name))
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	var e sdk.Enrolment
-	err := s.timed(name, "enrol", func() (err error) {
-		e, err = m.plugin.Enrol(ctx, sdk.EnrolRequest{User: sdkUser(u)})
-		return err
-	})
-	if err != nil {
-		s.accountError(w, r, name, err)
+	if len(m.desc.EnrolFields) > 0 {
+		s.renderEnrolStart(w, r, http.StatusOK, name, nil, "")
 		return
 	}
-	pe := pendingEnrolment{Method: name, UserID: u.ID, Prompt: e.Prompt, Display: e.Display, PNG: e.ImagePNG}
-	pe.Fields = fieldsOf(e.Fields)
+	s.enrol(w, r, u, m, nil)
+}
+
+// handleEnrolParams starts an enrolment with what the user entered in the
+// method's EnrolFields.
+func (s *Server) handleEnrolParams(w http.ResponseWriter, r *http.Request) {
+	name := r.PostFormValue("method")
+	u, m, ok := s.enrolUser(w, r, name, "/account/enrol?method="+url.QueryEscape(name))
+	if !ok {
+		return
+	}
+	params := map[string]string{}
+	for _, f := range m.desc.EnrolFields {
+		params[f.Name] = strings.TrimSpace(r.PostFormValue(f.Name))
+	}
+	s.enrol(w, r, u, m, params)
+}
+
+// enrol calls Enrol and shows what it returned, with the form that
+// confirms it.
+func (s *Server) enrol(w http.ResponseWriter, r *http.Request, u storage.User, m *method, params map[string]string) {
+	ctx := r.Context()
+	var e sdk.Enrolment
+	err := s.timed(m.name, "enrol", func() (err error) {
+		e, err = m.plugin.Enrol(ctx, sdk.EnrolRequest{User: sdkUser(u), Params: params})
+		return err
+	})
+	if errors.Is(err, sdk.ErrInvalidInput) && len(m.desc.EnrolFields) > 0 { // the plugin's words, on the same form
+		s.renderEnrolStart(w, r, http.StatusBadRequest, m.name, params, sdk.UserMessage(err))
+		return
+	}
+	if err != nil {
+		s.accountError(w, r, m.name, err)
+		return
+	}
+	pe := pendingEnrolment{Method: m.name, UserID: u.ID, Prompt: e.Prompt, Fields: fieldsOf(e.Fields), Displays: displaysOf(e)}
 	raw, _ := json.Marshal(pe)
 	expires := e.ExpiresAt
 	if expires.IsZero() {
@@ -230,19 +301,77 @@ func (s *Server) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
 	s.renderEnrol(w, r, http.StatusOK, e.ID, pe, "")
 }
 
-func (s *Server) renderEnrol(w http.ResponseWriter, r *http.Request, status int, id string, pe pendingEnrolment, errMsg string) {
-	p := page{Title: "Add " + s.displayName(pe.Method), Method: pe.Method, Prompt: pe.Prompt, Fields: pe.Fields, Error: errMsg}
-	p.Enrol = enrolView{ID: id, Secret: pe.Display["secret"]}
-	if uri := pe.Display["otpauth_uri"]; strings.HasPrefix(uri, "otpauth://") {
-		p.Enrol.URI = template.URL(uri) // a scheme html/template does not know; checked above
+// displaysOf is what an enrolment shows: its Displays, or what a method of
+// an earlier sdk showed (a QR code, an otpauth:// link, a key).
+func displaysOf(e sdk.Enrolment) []sdk.Display {
+	if len(e.Displays) > 0 {
+		return e.Displays
 	}
-	if len(pe.PNG) > 0 {
-		p.Enrol.QR = base64.StdEncoding.EncodeToString(pe.PNG)
+	var out []sdk.Display
+	if len(e.ImagePNG) > 0 {
+		out = append(out, sdk.Display{Kind: sdk.DisplayImage, Label: legacyQRLabel, PNG: e.ImagePNG})
+	}
+	if uri := e.Display["otpauth_uri"]; uri != "" {
+		out = append(out, sdk.Display{Kind: sdk.DisplayLink, Label: legacyLinkLabel, Value: uri})
+	}
+	if key := e.Display["secret"]; key != "" {
+		out = append(out, sdk.Display{Kind: sdk.DisplaySecret, Label: legacySecretLabel, Value: key})
+	}
+	return out
+}
+
+// displayViews prepares displays for the template, leaving out (and
+// logging) what a page cannot show safely: a link to another scheme, an
+// image that is not a PNG.
+func (s *Server) displayViews(method string, ds []sdk.Display) []displayView {
+	var out []displayView
+	for _, d := range ds {
+		v := displayView{Kind: d.Kind, Label: d.Label, Text: d.Value, Values: d.Values}
+		ok := true
+		switch d.Kind {
+		case sdk.DisplayText, sdk.DisplaySecret, sdk.DisplayCodes:
+		case sdk.DisplayLink:
+			ok = slices.ContainsFunc(displayLinkSchemes, func(p string) bool { return strings.HasPrefix(d.Value, p) })
+			v.URL = template.URL(d.Value) // a scheme html/template does not know; checked above
+		case sdk.DisplayImage:
+			cfg, err := png.DecodeConfig(bytes.NewReader(d.PNG))
+			ok = err == nil
+			v.PNG, v.Width, v.Height = base64.StdEncoding.EncodeToString(d.PNG), cfg.Width, cfg.Height
+		default:
+			ok = false
+		}
+		if !ok {
+			s.log.Warn("enrolment display not shown", "method", method, "kind", d.Kind)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// renderEnrolStart shows the form of a method's EnrolFields.
+func (s *Server) renderEnrolStart(w http.ResponseWriter, r *http.Request, status int, name string, values map[string]string, errMsg string) {
+	p := page{Title: "Add " + s.displayName(name), Method: name, Error: errMsg}
+	for _, f := range fieldsOf(s.methods[name].desc.EnrolFields) {
+		p.Enrol.Start = append(p.Enrol.Start, fieldView{sdkField: f, Value: values[f.Name]})
 	}
 	s.render(w, r, status, "enrol.html", p)
 }
 
+func (s *Server) renderEnrol(w http.ResponseWriter, r *http.Request, status int, id string, pe pendingEnrolment, errMsg string) {
+	p := page{Title: "Add " + s.displayName(pe.Method), Method: pe.Method, Prompt: pe.Prompt, Fields: pe.Fields, Error: errMsg}
+	p.Enrol = enrolView{ID: id, Displays: s.displayViews(pe.Method, pe.Displays)}
+	s.render(w, r, status, "enrol.html", p)
+}
+
+// handleEnrolConfirm completes an enrolment with the user's first
+// response; a post without an enrolment is the start of one, from the form
+// of the method's EnrolFields.
 func (s *Server) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("enrolment") == "" {
+		s.handleEnrolParams(w, r)
+		return
+	}
 	name := r.PostFormValue("method")
 	u, m, ok := s.enrolUser(w, r, name, "/account")
 	if !ok {
@@ -304,8 +433,7 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	// After re-verifying the user lands on the account page and presses
 	// Remove again: a form post cannot be replayed through a redirect.
-	// Expiring one's own temporary code only gives something up.
-	if !m.desc.Bypass && !s.requireReverify(w, r, sess, u, "/account") {
+	if !m.desc.Removal.NoReverify && !s.requireReverify(w, r, sess, u, "/account") {
 		return
 	}
 	ctx := r.Context()
@@ -314,11 +442,7 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 		s.accountError(w, r, name, err)
 		return
 	}
-	typ := "method.removed"
-	if name == tempCodeMethod {
-		typ = "tempcode.expired"
-	}
-	s.audit(ctx, storage.Event{Type: typ, UserID: u.ID, Outcome: "success",
+	s.audit(ctx, storage.Event{Type: cmp.Or(m.desc.Removal.Event, "method.removed"), UserID: u.ID, Outcome: "success",
 		Details: map[string]string{"method": name, "credential": credID}})
 	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
 }

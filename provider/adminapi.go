@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,26 +16,21 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/stepauth"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/username"
 )
 
-// PermissionManageMFA lets a user or a client administer other users'
-// methods and issue temporary codes.
-const PermissionManageMFA = "manage_mfa"
-
-// tempCodeMethod is the built-in method of admin-issued temporary codes.
-const tempCodeMethod = "tempcode"
-
 // apiError is an admin-operation failure with its HTTP status; the same
 // operations serve the JSON API and the admin page.
 type apiError struct {
-	status     int
-	title      string
-	detail     string
-	retryAfter time.Time
+	status int
+	title  string
+	detail string
+	// retryAfter is the Retry-After of a 429, in seconds.
+	retryAfter int
 }
 
 func (e *apiError) Error() string { return e.detail }
@@ -101,7 +98,7 @@ func (s *Server) newAdminVerifier() (*stepauth.Verifier, stepauth.Requirement, e
 func (s *Server) adminClients() []string {
 	var ids []string
 	for id, c := range s.clients {
-		if slices.Contains(c.cfg.Permissions, PermissionManageMFA) {
+		if slices.Contains(c.cfg.Permissions, config.PermissionManageMFA) {
 			ids = append(ids, id)
 		}
 	}
@@ -130,12 +127,12 @@ func (s *Server) adminRoutes(mux *http.ServeMux) error {
 	api.HandleFunc("PATCH /admin/v1/users/{username}", s.apiPatchUser)
 	api.HandleFunc("GET /admin/v1/users/{username}/methods", s.apiListMethods)
 	api.HandleFunc("DELETE /admin/v1/users/{username}/methods/{id}", s.apiDisconnect)
-	api.HandleFunc("POST /admin/v1/users/{username}/temporary-code", s.apiIssueTempCode)
-	api.HandleFunc("GET /admin/v1/users/{username}/temporary-code", s.apiTempCodeStatus)
-	api.HandleFunc("DELETE /admin/v1/users/{username}/temporary-code", s.apiExpireTempCode)
+	for _, a := range s.adminActions() {
+		api.HandleFunc(a.Verb+" /admin/v1/users/{username}/"+a.Resource, s.apiAdminAction(a))
+	}
 	api.HandleFunc("GET /admin/v1/events", s.apiEvents)
 	api.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
-		stepauth.WriteProblem(w, http.StatusNotFound, "Not Found", "no such admin endpoint: see the admin API reference")
+		stepauth.WriteProblem(w, http.StatusNotFound, "Not Found", msgNoEndpoint)
 	})
 	mux.Handle("/admin/v1/", v.Require(req, s.requireManageMFA(api)))
 	return nil
@@ -149,14 +146,14 @@ func (s *Server) requireManageMFA(next http.Handler) http.Handler {
 		var actor adminActor
 		if c.IsClient() {
 			cl, ok := s.clients[c.ClientID]
-			if !ok || !slices.Contains(cl.cfg.Permissions, PermissionManageMFA) {
+			if !ok || !slices.Contains(cl.cfg.Permissions, config.PermissionManageMFA) {
 				stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", "no permission: this client lacks manage_mfa")
 				return
 			}
 			actor = adminActor{name: "client:" + c.ClientID, clientID: c.ClientID}
 		} else {
 			u, err := s.store.GetUser(r.Context(), c.Subject)
-			if err != nil || !u.Active || !u.HasPermission(PermissionManageMFA) {
+			if err != nil || !u.Active || !u.HasPermission(config.PermissionManageMFA) {
 				stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", "no permission: you lack manage_mfa")
 				return
 			}
@@ -185,9 +182,8 @@ func writeAPIError(w http.ResponseWriter, err error) {
 	if !errors.As(err, &ae) {
 		ae = apiErr(http.StatusInternalServerError, "the operation failed; see the server log")
 	}
-	if !ae.retryAfter.IsZero() {
-		secs := int(time.Until(ae.retryAfter).Seconds()) + 1
-		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
 	stepauth.Problem{Type: "about:blank", Title: ae.title, Status: ae.status, Detail: ae.detail}.Write(w)
 }
@@ -276,8 +272,8 @@ func CreateUser(ctx context.Context, store storage.Store, hasher password.Hasher
 		return storage.User{}, apiErr(http.StatusBadRequest, err.Error())
 	}
 	for _, p := range perms {
-		if p != PermissionManageMFA {
-			return storage.User{}, apiErr(http.StatusBadRequest, fmt.Sprintf("unknown permission %q: use manage_mfa", p))
+		if !slices.Contains(config.KnownPermissions, p) {
+			return storage.User{}, apiErr(http.StatusBadRequest, fmt.Sprintf("unknown permission %q: use one of %s", p, strings.Join(config.KnownPermissions, ", ")))
 		}
 	}
 	if pw != "" && len(pw) < 8 {
@@ -375,7 +371,7 @@ func (s *Server) UserCredentials(ctx context.Context, userID string) ([]methodJS
 		}
 		creds, err := s.credentials(ctx, m, userID)
 		if err != nil {
-			return nil, apiErr(http.StatusServiceUnavailable, fmt.Sprintf("method %s is not answering; try again", name))
+			return nil, apiErr(http.StatusServiceUnavailable, fmt.Sprintf(msgMethodNotAnswers, name))
 		}
 		for _, c := range creds {
 			out = append(out, methodJSON{ID: name + ":" + c.ID, Method: name, Label: c.Label, CreatedAt: c.CreatedAt})
@@ -411,7 +407,7 @@ func (s *Server) Disconnect(ctx context.Context, u storage.User, id string, endS
 	case errors.Is(err, sdk.ErrNotFound):
 		return apiErr(http.StatusNotFound, fmt.Sprintf("user %s has no %s", u.Username, id))
 	case err != nil:
-		return apiErr(http.StatusServiceUnavailable, fmt.Sprintf("method %s is not answering; try again", name))
+		return apiErr(http.StatusServiceUnavailable, fmt.Sprintf(msgMethodNotAnswers, name))
 	}
 	if endSessions {
 		if _, err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
@@ -440,149 +436,210 @@ func (s *Server) apiDisconnect(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// TempCode is an issued temporary code: Code is shown once, never stored.
-type TempCode struct {
-	Code      string    `json:"code"`
-	ExpiresAt time.Time `json:"expires_at"`
+// msgNoEndpoint answers a path the admin API does not serve.
+const msgNoEndpoint = "no such admin endpoint: see the admin API reference (a method's endpoints are there only while the method is enabled)"
+
+// Messages of the admin actions methods declare.
+const (
+	msgActionForSelf     = "you cannot do this for yourself: ask another administrator"
+	msgActionInactive    = "user %s is inactive: activate the account first"
+	msgActionInvalid     = "the method refused the request as malformed"
+	msgActionNotFound    = "user %s has nothing of that kind"
+	msgActionConflict    = "the method refused: it conflicts with what user %s has now"
+	msgActionRateLimited = "too many requests of this kind for user %s: try again after %s UTC"
+	msgMethodNotAnswers  = "method %s is not answering; try again"
+	msgUnknownMember     = "unknown member %q: this action takes %s"
+	msgNoMembers         = "unknown member %q: this action takes no parameters"
+	msgMemberNotString   = "member %q must be a JSON string"
+)
+
+// adminAction is an action a method declared (sdk.AdminAction), as the
+// admin API, the admin page and the break-glass command offer it.
+type adminAction struct {
+	method *method
+	sdk.AdminAction
 }
 
-// IssueTempCode issues a temporary verification code for a user on
-// behalf of actor (SPEC §6): errors are *apiError with the status the API
-// answers (400 ttl, 403 self, 404, 409 inactive or active code, 429).
-func (s *Server) IssueTempCode(ctx context.Context, actor adminActor, u storage.User, ttl string) (TempCode, error) {
-	m, ok := s.methods[tempCodeMethod]
-	if !ok {
-		return TempCode{}, apiErr(http.StatusServiceUnavailable, "temporary codes are not enabled (methods.tempcode)")
-	}
-	if actor.userID != "" && actor.userID == u.ID {
-		return TempCode{}, apiErr(http.StatusForbidden, "you cannot issue a temporary code for yourself: ask another administrator")
-	}
-	if !u.Active {
-		return TempCode{}, apiErr(http.StatusConflict, fmt.Sprintf("user %s is inactive: activate the account first", u.Username))
-	}
-	var out map[string]string
-	err := s.timed(tempCodeMethod, "admin", func() (err error) {
-		out, err = m.plugin.Admin(ctx, sdk.AdminRequest{Action: "issue", User: sdkUser(u), Params: map[string]string{"ttl": ttl, "actor": actor.name}})
-		return err
-	})
-	if err != nil {
-		return TempCode{}, tempCodeError(err)
-	}
-	exp, _ := time.Parse(time.RFC3339, out["expires_at"])
-	return TempCode{Code: out["code"], ExpiresAt: exp}, nil
-}
-
-func tempCodeError(err error) error {
-	switch {
-	case errors.Is(err, sdk.ErrInvalidInput):
-		return apiErr(http.StatusBadRequest, sdk.UserMessage(err))
-	case errors.Is(err, sdk.ErrConflict):
-		msg := sdk.UserMessage(err)
-		if msg == "" || msg == sdk.ErrConflict.Error() {
-			msg = "a temporary code is already active: expire the current code first"
+// adminActions are the well-formed actions of every launched method, by
+// method name, then in the order each declared them (see loadMethods).
+func (s *Server) adminActions() []adminAction {
+	var out []adminAction
+	for _, name := range s.methodNames() {
+		m := s.methods[name]
+		for _, a := range m.admin {
+			out = append(out, adminAction{method: m, AdminAction: a})
 		}
-		return apiErr(http.StatusConflict, msg)
-	case errors.Is(err, sdk.ErrRateLimited):
-		until, _ := sdk.RetryAfter(err)
-		e := apiErr(http.StatusTooManyRequests, "too many temporary codes issued for this user in the last hour: try again later")
-		e.retryAfter = until
-		return e
 	}
-	return apiErr(http.StatusServiceUnavailable, "temporary codes are not available right now; try again")
+	return out
 }
 
-func (s *Server) apiIssueTempCode(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		TTL string `json:"ttl"`
+// runAdminAction runs an action for u on behalf of actor and returns its
+// results. The host's own rules come first (not for oneself, active users
+// only, as the action declares; breakGlass waives the first); the
+// method's refusals are *apiError values with the status the admin API
+// answers.
+func (s *Server) runAdminAction(ctx context.Context, actor adminActor, a adminAction, u storage.User, params map[string]string, breakGlass bool) (map[string]string, error) {
+	if a.NotForSelf && !breakGlass && actor.userID != "" && actor.userID == u.ID {
+		return nil, apiErr(http.StatusForbidden, msgActionForSelf)
 	}
-	if err := decodeBody(r, &body); err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	ctx := r.Context()
-	u, err := s.userByName(ctx, r.PathValue("username"))
-	var tc TempCode
-	if err == nil {
-		tc, err = s.IssueTempCode(ctx, actorFrom(ctx), u, body.TTL)
-	}
-	if err != nil {
-		var ae *apiError
-		errors.As(err, &ae)
-		s.adminAudit(ctx, "tempcode.issue_refused", u.ID, "failure", map[string]string{"ttl": body.TTL, "reason": err.Error()})
-		writeAPIError(w, err)
-		return
-	}
-	s.adminAudit(ctx, "tempcode.issued", u.ID, "success", map[string]string{"ttl": body.TTL, "expires_at": tc.ExpiresAt.Format(time.RFC3339)})
-	writeJSON(w, http.StatusCreated, tc)
-}
-
-// TempCodeStatus returns a user's temporary-code metadata (never the code).
-func (s *Server) TempCodeStatus(ctx context.Context, u storage.User) (map[string]string, error) {
-	m, ok := s.methods[tempCodeMethod]
-	if !ok {
-		return nil, apiErr(http.StatusServiceUnavailable, "temporary codes are not enabled (methods.tempcode)")
+	if a.ActiveUserOnly && !u.Active {
+		return nil, apiErr(http.StatusConflict, fmt.Sprintf(msgActionInactive, u.Username))
 	}
 	var out map[string]string
-	err := s.timed(tempCodeMethod, "admin", func() (err error) {
-		out, err = m.plugin.Admin(ctx, sdk.AdminRequest{Action: "status", User: sdkUser(u)})
+	err := s.timed(a.method.name, "admin", func() (err error) {
+		out, err = a.method.plugin.Admin(ctx, sdk.AdminRequest{Action: a.Name, User: sdkUser(u), Params: params, Actor: actor.name})
 		return err
 	})
 	if err != nil {
-		return nil, tempCodeError(err)
+		return nil, s.adminActionError(a, u, err)
 	}
 	return out, nil
 }
 
-func (s *Server) apiTempCodeStatus(w http.ResponseWriter, r *http.Request) {
-	u, err := s.userByName(r.Context(), r.PathValue("username"))
-	var st map[string]string
-	if err == nil {
-		st, err = s.TempCodeStatus(r.Context(), u)
+// adminActionError maps a method's refusal to the admin API's answer,
+// with the method's own words where it gave some.
+func (s *Server) adminActionError(a adminAction, u storage.User, err error) error {
+	msg := sdk.UserMessage(err)
+	switch {
+	case errors.Is(err, sdk.ErrInvalidInput):
+		return apiErr(http.StatusBadRequest, cmp.Or(msg, msgActionInvalid))
+	case errors.Is(err, sdk.ErrNotFound):
+		return apiErr(http.StatusNotFound, fmt.Sprintf(msgActionNotFound, u.Username))
+	case errors.Is(err, sdk.ErrConflict):
+		if msg == "" || msg == sdk.ErrConflict.Error() {
+			msg = fmt.Sprintf(msgActionConflict, u.Username)
+		}
+		return apiErr(http.StatusConflict, msg)
+	case errors.Is(err, sdk.ErrRateLimited):
+		until, ok := sdk.RetryAfter(err)
+		if !ok {
+			until = s.now().Add(time.Minute)
+		}
+		e := apiErr(http.StatusTooManyRequests, fmt.Sprintf(msgActionRateLimited, u.Username, until.UTC().Format("15:04")))
+		e.retryAfter = max(int(until.Sub(s.now()).Seconds())+1, 1)
+		return e
 	}
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	out := map[string]any{"active": st["active"] == "true"}
-	for _, k := range []string{"issued_at", "expires_at", "issued_by"} {
-		if st[k] != "" {
-			out[k] = st[k]
+	s.log.Warn("admin action", "method", a.method.name, "action", a.Name, "err", err)
+	return apiErr(http.StatusServiceUnavailable, fmt.Sprintf(msgMethodNotAnswers, a.method.name))
+}
+
+// auditAdminAction writes the events the action declares: Event when it
+// succeeded (and its EventIf result says so), RefusedEvent when err
+// refused it. Secrets and summaries never reach the audit log.
+func (s *Server) auditAdminAction(ctx context.Context, a adminAction, userID string, params, results map[string]string, err error, breakGlass bool) {
+	details := map[string]string{}
+	for _, p := range a.Params {
+		if v, ok := params[p.Name]; ok {
+			details[p.Name] = v
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// ExpireTempCode ends a user's temporary code now; false when none was active.
-func (s *Server) ExpireTempCode(ctx context.Context, u storage.User) (bool, error) {
-	m, ok := s.methods[tempCodeMethod]
-	if !ok {
-		return false, apiErr(http.StatusServiceUnavailable, "temporary codes are not enabled (methods.tempcode)")
-	}
-	var out map[string]string
-	err := s.timed(tempCodeMethod, "admin", func() (err error) {
-		out, err = m.plugin.Admin(ctx, sdk.AdminRequest{Action: "expire", User: sdkUser(u)})
-		return err
-	})
-	if err != nil {
-		return false, tempCodeError(err)
-	}
-	return out["expired"] == "true", nil
-}
-
-func (s *Server) apiExpireTempCode(w http.ResponseWriter, r *http.Request) {
-	u, err := s.userByName(r.Context(), r.PathValue("username"))
-	expired := false
-	if err == nil {
-		expired, err = s.ExpireTempCode(r.Context(), u)
+	if breakGlass {
+		details["break_glass"] = "true"
 	}
 	if err != nil {
-		writeAPIError(w, err)
+		if a.RefusedEvent != "" {
+			details["reason"] = err.Error()
+			s.adminAudit(ctx, a.RefusedEvent, userID, "failure", details)
+		}
 		return
 	}
-	if expired {
-		s.adminAudit(r.Context(), "tempcode.expired", u.ID, "success", nil)
+	if a.Event == "" || (a.EventIf != "" && results[a.EventIf] != "true") {
+		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	for _, r := range a.Results {
+		if v, ok := results[r.Name]; ok && !r.Secret && r.Type != sdk.ResultSummary {
+			details[r.Name] = v
+		}
+	}
+	s.adminAudit(ctx, a.Event, userID, "success", details)
+}
+
+// actionJSON is an action's answer in the admin API: its declared results,
+// a bool as a JSON boolean, empty text left out, no summary.
+func actionJSON(a adminAction, results map[string]string) map[string]any {
+	out := map[string]any{}
+	for _, r := range a.Results {
+		v := results[r.Name]
+		switch {
+		case r.Type == sdk.ResultSummary:
+		case r.Type == sdk.ResultBool:
+			out[r.Name] = v == "true"
+		case v != "":
+			out[r.Name] = v
+		}
+	}
+	return out
+}
+
+// decodeParams reads an action's params from a JSON object of strings;
+// an empty body is no params.
+func decodeParams(r *http.Request, a adminAction) (map[string]string, error) {
+	var body map[string]any
+	err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10)).Decode(&body)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, apiErr(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+	}
+	var names []string
+	for _, p := range a.Params {
+		names = append(names, p.Name)
+	}
+	params := map[string]string{}
+	for k, v := range body {
+		if !slices.Contains(names, k) {
+			if len(names) == 0 {
+				return nil, apiErr(http.StatusBadRequest, fmt.Sprintf(msgNoMembers, k))
+			}
+			return nil, apiErr(http.StatusBadRequest, fmt.Sprintf(msgUnknownMember, k, strings.Join(names, ", ")))
+		}
+		str, ok := v.(string)
+		if !ok {
+			return nil, apiErr(http.StatusBadRequest, fmt.Sprintf(msgMemberNotString, k))
+		}
+		params[k] = str
+	}
+	return params, nil
+}
+
+// apiAdminAction serves one declared action: POST answers 201 with its
+// results, GET 200, DELETE 204. A POST's params are its JSON body; a GET's
+// or a DELETE's, the declared ones of its query.
+func (s *Server) apiAdminAction(a adminAction) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		params := map[string]string{}
+		if a.Verb == sdk.VerbPost {
+			var err error
+			if params, err = decodeParams(r, a); err != nil {
+				writeAPIError(w, err)
+				return
+			}
+		} else {
+			q := r.URL.Query()
+			for _, p := range a.Params {
+				if q.Has(p.Name) {
+					params[p.Name] = q.Get(p.Name)
+				}
+			}
+		}
+		u, err := s.userByName(ctx, r.PathValue("username"))
+		var results map[string]string
+		if err == nil {
+			results, err = s.runAdminAction(ctx, actorFrom(ctx), a, u, params, false)
+		}
+		s.auditAdminAction(ctx, a, u.ID, params, results, err, false)
+		if err != nil {
+			writeAPIError(w, err)
+			return
+		}
+		switch a.Verb {
+		case sdk.VerbPost:
+			writeJSON(w, http.StatusCreated, actionJSON(a, results))
+		case sdk.VerbDelete:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			writeJSON(w, http.StatusOK, actionJSON(a, results))
+		}
+	}
 }
 
 // eventJSON is one audit event.

@@ -1,29 +1,83 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
 // adminView is what the help-desk page shows.
 type adminView struct {
-	Query        string
-	User         *storage.User
-	Methods      []accountCredential
-	Events       []string
-	CodeActive   bool
-	CodeExpires  string
-	CodeIssuedBy string
-	Code         string
-	TTLs         []string
+	Query   string
+	User    *storage.User
+	Methods []accountCredential
+	Events  []string
+	// Sections are the methods' resources of the user (a temporary code),
+	// each with its status and the actions it offers now.
+	Sections []adminSection
+	// Shown is the answer of an action with a secret, shown once.
+	Shown *adminShown
 }
+
+// adminSection is one resource a method declared admin actions on.
+type adminSection struct {
+	Heading string
+	Summary string
+	Forms   []adminForm
+}
+
+// adminForm runs one action (POST /admin/{Method} with action=Action).
+type adminForm struct {
+	Method, Action, Label string
+	Params                []adminParam
+}
+
+// adminParam is one input of an action's form; ID is unique on the page.
+type adminParam struct {
+	ID, Name, Label, Default string
+	Choices                  []string
+}
+
+// adminShown is what an action answered, its secret shown this once.
+type adminShown struct {
+	Secrets []adminValue
+	Values  []adminValue
+	Notes   []string
+}
+
+// adminValue is one labelled result; ID is unique on the page.
+type adminValue struct {
+	ID, Label, Value string
+}
+
+// Messages of the admin page.
+const (
+	msgSectionDown  = "%s is not answering right now; try again in a moment."
+	msgNoSuchAction = "There is no such action. Go back to the help desk page."
+	msgDisconnected = "The method was disconnected."
+)
+
+// pageTimeFormat is how the admin page writes times.
+const pageTimeFormat = "2006-01-02 15:04 UTC"
+
+// The done parameter of a redirect back to the admin page: "disconnected",
+// or "method:action" of an action that declared its Done sentence.
+const (
+	adminDoneParam    = "done"
+	adminDisconnected = "disconnected"
+	adminDoneSep      = ":"
+)
 
 // adminSession admits a help-desk person: signed in at admin.required_acr
 // within admin.max_auth_age (else it sends them to step up, like any
@@ -49,7 +103,7 @@ func (s *Server) adminSession(w http.ResponseWriter, r *http.Request, returnTo s
 		s.startOwnLogin(w, r, returnTo, []string{lvl.Canonical()}, &secs)
 		return nil, storage.User{}, false
 	}
-	if !u.HasPermission(PermissionManageMFA) {
+	if !u.HasPermission(config.PermissionManageMFA) {
 		s.renderMessage(w, r, http.StatusForbidden, "No permission", "Your account cannot administer other users (it lacks manage_mfa).")
 		return nil, storage.User{}, false
 	}
@@ -64,12 +118,7 @@ func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := page{Title: "Help desk", Username: admin.Username}
-	switch r.URL.Query().Get("done") {
-	case "expired":
-		p.Notice = "The temporary code was expired."
-	case "disconnected":
-		p.Notice = "The method was disconnected."
-	}
+	p.Notice = s.adminNotice(r.URL.Query().Get(adminDoneParam))
 	p.Admin.Query = q
 	if q != "" {
 		if err := s.fillAdminUser(ctx, &p, q); err != nil {
@@ -98,23 +147,9 @@ func (s *Server) fillAdminUser(ctx context.Context, p *page, name string) error 
 	}
 	for _, c := range creds {
 		p.Admin.Methods = append(p.Admin.Methods, accountCredential{Method: c.Method, ID: c.ID, Label: c.Label,
-			Added: c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")})
+			Added: c.CreatedAt.UTC().Format(pageTimeFormat)})
 	}
-	if _, ok := s.methods[tempCodeMethod]; ok {
-		st, err := s.TempCodeStatus(ctx, u)
-		if err != nil {
-			return err
-		}
-		p.Admin.CodeActive, p.Admin.CodeIssuedBy = st["active"] == "true", st["issued_by"]
-		if t, err := time.Parse(time.RFC3339, st["expires_at"]); err == nil {
-			p.Admin.CodeExpires = t.UTC().Format("2006-01-02 15:04 UTC")
-		}
-		minTTL := s.cfg.Methods[tempCodeMethod].Duration("min_ttl", time.Hour)
-		maxTTL := s.cfg.Methods[tempCodeMethod].Duration("max_ttl", 24*time.Hour)
-		for d := minTTL; d <= maxTTL; d += time.Hour {
-			p.Admin.TTLs = append(p.Admin.TTLs, shortDuration(d))
-		}
-	}
+	p.Admin.Sections = s.adminSections(ctx, u)
 	events, err := s.store.ListEvents(ctx, storage.EventFilter{UserID: u.ID, Limit: 20})
 	if err != nil {
 		return err
@@ -129,12 +164,93 @@ func (s *Server) fillAdminUser(ctx context.Context, p *page, name string) error 
 	return nil
 }
 
-// shortDuration writes whole hours as "4h".
-func shortDuration(d time.Duration) string {
-	if d%time.Hour == 0 {
-		return fmt.Sprintf("%dh", d/time.Hour)
+// adminNotice is the sentence for the done parameter of a redirect: a
+// disconnection, or "method:action" of an action that declared one.
+func (s *Server) adminNotice(done string) string {
+	if done == adminDisconnected {
+		return msgDisconnected
 	}
-	return d.String()
+	name, action, _ := strings.Cut(done, adminDoneSep)
+	if a, ok := s.pageAction(name, action); ok {
+		return a.Done
+	}
+	return ""
+}
+
+// adminSections are the resources the methods' admin actions are about,
+// for one user: the status their GET action reports, and the forms of
+// the actions it offers now (OfferedIf).
+func (s *Server) adminSections(ctx context.Context, u storage.User) []adminSection {
+	type key struct{ method, resource string }
+	var order []key
+	byKey := map[key][]adminAction{}
+	for _, a := range s.adminActions() {
+		k := key{a.method.name, a.Resource}
+		if _, seen := byKey[k]; !seen {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], a)
+	}
+	ids := map[string]bool{"user": true} // the search field's
+	var out []adminSection
+	for _, k := range order {
+		actions := byKey[k]
+		sec := adminSection{Heading: s.displayName(k.method)}
+		var status map[string]string
+		if i := slices.IndexFunc(actions, func(a adminAction) bool { return a.Verb == sdk.VerbGet }); i >= 0 {
+			get := actions[i]
+			sec.Heading = cmp.Or(get.Label, sec.Heading)
+			var err error
+			if status, err = s.runAdminAction(ctx, actorFrom(ctx), get, u, nil, false); err != nil {
+				sec.Summary = fmt.Sprintf(msgSectionDown, sec.Heading)
+				out = append(out, sec)
+				continue
+			}
+			for _, r := range get.Results {
+				if r.Type == sdk.ResultSummary && status[r.Name] != "" {
+					sec.Summary = status[r.Name]
+				}
+			}
+		}
+		for _, a := range actions {
+			if a.Verb == sdk.VerbGet || a.Label == "" || !offeredNow(a.OfferedIf, status) {
+				continue
+			}
+			f := adminForm{Method: k.method, Action: a.Name, Label: a.Label}
+			for _, p := range a.Params {
+				id := p.Name
+				if ids[id] {
+					id = k.method + "-" + a.Name + "-" + p.Name
+				}
+				ids[id] = true
+				f.Params = append(f.Params, adminParam{ID: id, Name: p.Name, Label: cmp.Or(p.Label, p.Name), Default: p.Default, Choices: p.Choices})
+			}
+			sec.Forms = append(sec.Forms, f)
+		}
+		out = append(out, sec)
+	}
+	return out
+}
+
+// offeredNow reports whether the condition of sdk.AdminAction.OfferedIf holds
+// for a status: "name" while it is "true", "!name" while it is not.
+func offeredNow(cond string, status map[string]string) bool {
+	if cond == "" {
+		return true
+	}
+	name, negated := strings.CutPrefix(cond, "!")
+	return (status[name] == "true") != negated
+}
+
+// pageAction is the action the admin page may run: declared by the
+// method, with a button (Label), and not a GET.
+func (s *Server) pageAction(method, action string) (adminAction, bool) {
+	for _, a := range s.adminActions() {
+		if a.method.name == method && a.Name == action && a.Verb != sdk.VerbGet && a.Label != "" {
+			return a, true
+		}
+	}
+	return adminAction{}, false
 }
 
 func (s *Server) adminPost(w http.ResponseWriter, r *http.Request) (context.Context, storage.User, storage.User, bool) {
@@ -162,39 +278,77 @@ func (s *Server) adminPageError(w http.ResponseWriter, r *http.Request, admin st
 	s.render(w, r, ae.status, "admin.html", p)
 }
 
-func (s *Server) handleAdminIssue(w http.ResponseWriter, r *http.Request) {
+// handleAdminAction runs an action a method declared, from its form on
+// the admin page: an answer with a secret is shown this once; otherwise
+// the page is shown again with the action's Done sentence.
+func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 	ctx, admin, u, ok := s.adminPost(w, r)
 	if !ok {
 		return
 	}
-	ttl := r.PostFormValue("ttl")
-	tc, err := s.IssueTempCode(ctx, actorFrom(ctx), u, ttl)
+	a, ok := s.pageAction(r.PathValue("method"), r.PostFormValue("action"))
+	if !ok {
+		s.renderMessage(w, r, http.StatusNotFound, "No such action", msgNoSuchAction)
+		return
+	}
+	params := map[string]string{}
+	for _, p := range a.Params {
+		params[p.Name] = r.PostFormValue(p.Name)
+	}
+	results, err := s.runAdminAction(ctx, actorFrom(ctx), a, u, params, false)
+	s.auditAdminAction(ctx, a, u.ID, params, results, err, false)
 	if err != nil {
-		s.adminAudit(ctx, "tempcode.issue_refused", u.ID, "failure", map[string]string{"ttl": ttl, "reason": err.Error()})
 		s.adminPageError(w, r, admin, u.Username, err)
 		return
 	}
-	s.adminAudit(ctx, "tempcode.issued", u.ID, "success", map[string]string{"ttl": ttl, "expires_at": tc.ExpiresAt.Format(time.RFC3339)})
-	p := page{Title: "Temporary code", Username: admin.Username}
-	p.Admin.User, p.Admin.Code = &u, tc.Code
-	p.Admin.CodeExpires = tc.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+	if !slices.ContainsFunc(a.Results, func(r sdk.AdminResult) bool { return r.Secret }) {
+		done := url.Values{"user": {u.Username}, adminDoneParam: {a.method.name + adminDoneSep + a.Name}}
+		http.Redirect(w, r, "/admin?"+done.Encode(), http.StatusSeeOther)
+		return
+	}
+	shown := &adminShown{}
+	for _, res := range a.Results {
+		v := results[res.Name]
+		switch {
+		case v == "":
+		case res.Secret:
+			id := a.method.name
+			if len(shown.Secrets) > 0 {
+				id += "-" + res.Name
+			}
+			shown.Secrets = append(shown.Secrets, adminValue{ID: id, Label: res.Label, Value: v})
+		case res.Type == sdk.ResultSummary:
+			shown.Notes = append(shown.Notes, v)
+		default:
+			shown.Values = append(shown.Values, adminValue{Label: cmp.Or(res.Label, res.Name), Value: pageValue(res.Type, v)})
+		}
+	}
+	title := s.displayName(a.method.name)
+	for _, sec := range s.adminActions() {
+		if sec.method == a.method && sec.Resource == a.Resource && sec.Verb == sdk.VerbGet && sec.Label != "" {
+			title = sec.Label
+		}
+	}
+	p := page{Title: title, Username: admin.Username}
+	p.Admin.User, p.Admin.Shown = &u, shown
 	s.render(w, r, http.StatusCreated, "admincode.html", p)
 }
 
-func (s *Server) handleAdminExpire(w http.ResponseWriter, r *http.Request) {
-	ctx, admin, u, ok := s.adminPost(w, r)
-	if !ok {
-		return
+// pageValue writes a result as a page shows it: a time in UTC, a bool as
+// yes or no.
+func pageValue(typ, v string) string {
+	switch typ {
+	case sdk.ResultTime:
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t.UTC().Format(pageTimeFormat)
+		}
+	case sdk.ResultBool:
+		if v == "true" {
+			return "yes"
+		}
+		return "no"
 	}
-	expired, err := s.ExpireTempCode(ctx, u)
-	if err != nil {
-		s.adminPageError(w, r, admin, u.Username, err)
-		return
-	}
-	if expired {
-		s.adminAudit(ctx, "tempcode.expired", u.ID, "success", nil)
-	}
-	http.Redirect(w, r, "/admin?done=expired&user="+url.QueryEscape(u.Username), http.StatusSeeOther)
+	return v
 }
 
 func (s *Server) handleAdminDisconnect(w http.ResponseWriter, r *http.Request) {
@@ -210,5 +364,5 @@ func (s *Server) handleAdminDisconnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.adminAudit(ctx, "method.removed", u.ID, "success", details)
-	http.Redirect(w, r, "/admin?done=disconnected&user="+url.QueryEscape(u.Username), http.StatusSeeOther)
+	http.Redirect(w, r, "/admin?"+adminDoneParam+"="+adminDisconnected+"&user="+url.QueryEscape(u.Username), http.StatusSeeOther)
 }

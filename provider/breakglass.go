@@ -2,26 +2,78 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
 )
 
-// IssueTempCodeBreakGlass issues a temporary code offline, for the only
-// administrator who is locked out (stepup temp-code issue). It obeys every
-// rule of IssueTempCode except the one against issuing for oneself, and
-// is audited as break-glass.
-func (s *Server) IssueTempCodeBreakGlass(ctx context.Context, username, ttl string) (TempCode, error) {
-	u, err := s.userByName(ctx, username)
-	if err != nil {
-		return TempCode{}, err
+// breakGlassActor names the offline command in the audit log.
+const breakGlassActor = "break-glass"
+
+// msgNoBreakGlass answers the break-glass command when no enabled method
+// offers it.
+const msgNoBreakGlass = "no enabled method offers a break-glass action: enable one that does (the built-in temporary code does)"
+
+// BreakGlassValue is one result of the break-glass action, as the command
+// prints it.
+type BreakGlassValue struct {
+	Label, Value string
+	// Secret: shown once, now (the temporary code itself).
+	Secret bool
+}
+
+// breakGlassAction is the action the break-glass command runs: the first,
+// by method name, that a launched method declares
+// (sdk.AdminAction.BreakGlass).
+func (s *Server) breakGlassAction() (adminAction, bool) {
+	for _, a := range s.adminActions() {
+		if a.BreakGlass {
+			return a, true
+		}
 	}
-	actor := adminActor{name: "break-glass"}
+	return adminAction{}, false
+}
+
+// BreakGlass runs the break-glass action offline for the only
+// administrator who is locked out (stepup temp-code issue): every rule of
+// the admin API holds except the one against acting for oneself, and it is
+// audited as break-glass. duration fills the action's duration param (its
+// default when empty). Errors are *apiError values, as the admin API's.
+func (s *Server) BreakGlass(ctx context.Context, username, duration string) ([]BreakGlassValue, error) {
+	a, ok := s.breakGlassAction()
+	if !ok {
+		return nil, errors.New(msgNoBreakGlass)
+	}
+	params := map[string]string{}
+	for _, p := range a.Params {
+		if p.Type == sdk.ParamDuration && duration != "" {
+			params[p.Name] = duration
+		} else if p.Default != "" {
+			params[p.Name] = p.Default
+		}
+	}
+	actor := adminActor{name: breakGlassActor}
 	ctx = context.WithValue(ctx, adminActorKey{}, actor)
-	tc, err := s.IssueTempCode(ctx, actor, u, ttl)
-	if err != nil {
-		s.adminAudit(ctx, "tempcode.issue_refused", u.ID, "failure", map[string]string{"ttl": ttl, "break_glass": "true", "reason": err.Error()})
-		return TempCode{}, err
+	u, err := s.userByName(ctx, username)
+	var results map[string]string
+	if err == nil {
+		results, err = s.runAdminAction(ctx, actor, a, u, params, true)
 	}
-	s.adminAudit(ctx, "tempcode.issued", u.ID, "success", map[string]string{"ttl": ttl, "break_glass": "true",
-		"expires_at": tc.ExpiresAt.Format(time.RFC3339)})
-	return tc, nil
+	s.auditAdminAction(ctx, a, u.ID, params, results, err, true)
+	if err != nil {
+		return nil, err
+	}
+	var out []BreakGlassValue
+	for _, r := range a.Results {
+		v := results[r.Name]
+		if v == "" || r.Type == sdk.ResultBool {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339, v); err == nil && r.Type == sdk.ResultTime {
+			v = t.UTC().Format(time.RFC3339)
+		}
+		out = append(out, BreakGlassValue{Label: r.Label, Value: v, Secret: r.Secret})
+	}
+	return out, nil
 }

@@ -1,7 +1,20 @@
 // Package provider is stepup's OpenID Connect provider: the op.Storage
-// adapter for zitadel/oidc, the HTTP routes (login, discovery, health,
-// metrics), browser sessions, signing keys and the audit log.
+// adapter for zitadel/oidc and its endpoints (discovery, tokens, keys,
+// logout), the sign-in and challenge pages, the account page, the admin
+// API and the admin page, the offline break-glass path, browser sessions,
+// signing keys, health, metrics and the audit log. cmd/stepup wires it
+// with a Store and the launched method plugins.
 //
 // It asks authflow what to do next and applies the decision; it keeps all
 // state in a storage.Store so several replicas serve one flow.
+//
+// It names no method. What one method does differently from another comes
+// from its sdk.Description: Bypass and the levels for choosing it, the
+// admin actions it offers (routes under /admin/v1/users/{username}/, the
+// forms of the admin page, the break-glass action), the audit events of
+// its uses and removals, the fields its enrolment asks for and what its
+// enrolment shows. A new method is its plugin; nothing here changes.
+//
+// What must not live here: a method's own logic or name, and SQL (that is
+// the store's).
 package provider

@@ -18,6 +18,9 @@ type method struct {
 	plugin   *host.Plugin
 	desc     sdk.Description
 	priority int
+	// admin are the well-formed admin actions the method declared, less
+	// those whose route another method took first.
+	admin []sdk.AdminAction
 }
 
 // methodNames returns the launched methods in a stable order.
@@ -46,6 +49,24 @@ func (s *Server) loadMethods() {
 			m.priority = mc.Priority
 		}
 		s.methods[name] = m
+	}
+	routes := map[string]string{} // "VERB resource" -> the method serving it
+	for _, name := range s.methodNames() {
+		m := s.methods[name]
+		valid, problems := sdk.CheckAdminActions(m.desc)
+		for _, err := range problems {
+			s.log.Warn("method's admin action not offered", "method", name, "err", err)
+		}
+		for _, a := range valid {
+			route := a.Verb + " " + a.Resource
+			if other, taken := routes[route]; taken {
+				s.log.Warn("method's admin action not offered: another method serves its route", "method", name,
+					"action", a.Name, "route", route, "served_by", other)
+				continue
+			}
+			routes[route] = name
+			m.admin = append(m.admin, a)
+		}
 	}
 }
 

@@ -50,9 +50,8 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("POST /account/enrol", s.handleEnrolConfirm)
 	pages.HandleFunc("POST /account/remove", s.handleRemove)
 	pages.HandleFunc("GET /admin", s.handleAdminPage)
-	pages.HandleFunc("POST /admin/tempcode", s.handleAdminIssue)
-	pages.HandleFunc("POST /admin/expire", s.handleAdminExpire)
 	pages.HandleFunc("POST /admin/disconnect", s.handleAdminDisconnect)
+	pages.HandleFunc("POST /admin/{method}", s.handleAdminAction)
 	page := csrfProtect(pages)
 	if !s.secure {
 		inner := page

@@ -230,8 +230,8 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	s.metrics.verifications.WithLabelValues(name, "success").Inc()
 	events := []storage.Event{{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
 		Details: map[string]string{"method": name}}}
-	if name == tempCodeMethod {
-		events = append(events, storage.Event{Type: "tempcode.used", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
+	if m.desc.UsedEvent != "" {
+		events = append(events, storage.Event{Type: m.desc.UsedEvent, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
 	}
 	s.completeFactor(w, r, ar, sess, user, storage.Factor{Method: name, Levels: m.desc.Levels, AMR: amr, Time: s.now()}, events...)
 }

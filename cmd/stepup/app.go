@@ -79,7 +79,8 @@ func newLogger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *sl
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// exitError is an error main prints as one line and exits non-zero with.
+// oneLine is err as main prints it before exiting non-zero: one line, the
+// lines of a multi-line error joined with "; ".
 func oneLine(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }

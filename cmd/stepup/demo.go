@@ -38,7 +38,7 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 		perms           []string
 	}{
 		{demoUser, "alice@example.com", demoPassword, nil},
-		{demoAdmin, "admin@example.com", demoAdminPw, []string{"manage_mfa"}},
+		{demoAdmin, "admin@example.com", demoAdminPw, []string{config.PermissionManageMFA}},
 	} {
 		if _, err := a.store.GetUserByUsername(ctx, u.name); err == nil {
 			continue // seeded by an earlier start

@@ -14,13 +14,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stepup-mfa/stepup/provider"
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/username"
 )
-
-// permissions a user may be granted.
-var knownPermissions = []string{"manage_mfa"}
 
 func newUserCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -41,8 +39,8 @@ existing user's (a Cyrillic "соор" beside "coop") is refused.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, g := range grants {
-				if !slices.Contains(knownPermissions, g) {
-					return fmt.Errorf("unknown permission %q: use one of %s", g, strings.Join(knownPermissions, ", "))
+				if !slices.Contains(config.KnownPermissions, g) {
+					return fmt.Errorf("unknown permission %q: use one of %s", g, strings.Join(config.KnownPermissions, ", "))
 				}
 			}
 			pw := ""
@@ -146,8 +144,8 @@ existing user's (a Cyrillic "соор" beside "coop") is refused.`,
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			perm := args[1]
-			if !slices.Contains(knownPermissions, perm) {
-				return fmt.Errorf("unknown permission %q: use one of %s", perm, strings.Join(knownPermissions, ", "))
+			if !slices.Contains(config.KnownPermissions, perm) {
+				return fmt.Errorf("unknown permission %q: use one of %s", perm, strings.Join(config.KnownPermissions, ", "))
 			}
 			return withApp(cmd, func(ctx context.Context, a *app) error {
 				u, err := a.updateUser(ctx, args[0], "user.permission_granted", func(u storage.User) (storage.User, error) {

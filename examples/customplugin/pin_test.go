@@ -134,8 +134,8 @@ func (l *local) enrol(t *testing.T, userID, pin, again string) (sdk.Credential, 
 	if err != nil {
 		t.Fatalf("Enrol: %v", err)
 	}
-	if len(e.Display) != 0 || len(e.ImagePNG) != 0 {
-		t.Errorf("enrolment displays %v: the PIN is the user's secret, nothing to show", e.Display)
+	if len(e.Displays) != 0 || len(e.Display) != 0 || len(e.ImagePNG) != 0 {
+		t.Errorf("enrolment displays %v %v: the PIN is the user's secret, nothing to show", e.Displays, e.Display)
 	}
 	return l.m.ConfirmEnrolment(ctx, l.h, sdk.ConfirmRequest{User: sdk.User{ID: userID}, EnrolmentID: e.ID,
 		Response: map[string]string{"pin": pin, "pin_confirm": again}})

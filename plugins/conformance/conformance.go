@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"image/png"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -43,6 +45,13 @@ type Issuer interface {
 	// actions (env.Plugin.Admin) and returns the secrets the administrator
 	// was shown, which must not be readable in the backend.
 	Issue(t testing.TB, env *Env, user sdk.User) (shown []string)
+}
+
+// EnrolInput is implemented by a Harness whose method declares
+// Description.EnrolFields (a phone number): the kit enrols each user with
+// the params it returns, as the enrolment page would send them.
+type EnrolInput interface {
+	EnrolParams(t testing.TB, env *Env, user sdk.User) map[string]string
 }
 
 // Declarer is implemented by a Harness whose method departs from what the
@@ -107,6 +116,13 @@ func RunMethodTests(t *testing.T, h Harness) {
 		again, err := env.Plugin.Describe(context.Background())
 		if err != nil || again.Name != d.Name || !slices.Equal(again.AMR, d.AMR) {
 			t.Errorf("Describe again = %+v, %v; want %+v", again, err, d)
+		}
+		_, problems := sdk.CheckAdminActions(d)
+		for _, p := range problems {
+			t.Errorf("%v: the host will not offer it", p)
+		}
+		if err := checkFields(d.EnrolFields); err != nil {
+			t.Errorf("enrol fields: %v", err)
 		}
 	})
 
@@ -398,11 +414,10 @@ func (k *kit) enrolled(t *testing.T, name string) sdk.User {
 		return u
 	}
 	ctx := context.Background()
-	e, err := k.env.Plugin.Enrol(ctx, sdk.EnrolRequest{User: u})
+	e, err := k.enrol(t, u)
 	if err != nil {
 		t.Fatalf("Enrol: %v", err)
 	}
-	k.remember(e)
 	c, err := k.env.Plugin.ConfirmEnrolment(ctx, sdk.ConfirmRequest{
 		User: u, EnrolmentID: e.ID, Response: k.h.EnrolmentResponse(t, k.env, u, e, true),
 	})
@@ -415,14 +430,76 @@ func (k *kit) enrolled(t *testing.T, name string) sdk.User {
 	return u
 }
 
+// enrol starts an enrolment for u with the params the harness gives
+// (EnrolInput), checks that a page can show it, and remembers what it
+// displays.
+func (k *kit) enrol(t *testing.T, u sdk.User) (sdk.Enrolment, error) {
+	t.Helper()
+	var params map[string]string
+	if in, ok := k.h.(EnrolInput); ok {
+		params = in.EnrolParams(t, k.env, u)
+	}
+	e, err := k.env.Plugin.Enrol(context.Background(), sdk.EnrolRequest{User: u, Params: params})
+	if err != nil {
+		return e, err
+	}
+	if err := checkFields(e.Fields); err != nil {
+		t.Errorf("enrolment fields: %v", err)
+	}
+	if err := checkDisplays(e.Displays); err != nil {
+		t.Errorf("enrolment displays: %v", err)
+	}
+	k.remember(e)
+	return e, nil
+}
+
 func (k *kit) remember(e sdk.Enrolment) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, v := range e.Display {
+	shown := slices.Collect(maps.Values(e.Display))
+	for _, d := range e.Displays {
+		shown = append(append(shown, d.Value), d.Values...)
+	}
+	for _, v := range shown {
 		if len(v) >= 8 {
 			k.shown = append(k.shown, v)
 		}
 	}
+}
+
+// checkFields says what makes fields unusable on a page: a field without
+// a name, or two with one name.
+func checkFields(fs []sdk.Field) error {
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if f.Name == "" || seen[f.Name] {
+			return fmt.Errorf("field %+v: give every field a unique name", f)
+		}
+		seen[f.Name] = true
+	}
+	return nil
+}
+
+// checkDisplays says which display a page could not show.
+func checkDisplays(ds []sdk.Display) error {
+	for _, d := range ds {
+		var ok bool
+		switch d.Kind {
+		case sdk.DisplayText, sdk.DisplaySecret:
+			ok = d.Value != ""
+		case sdk.DisplayImage:
+			_, err := png.DecodeConfig(bytes.NewReader(d.PNG))
+			ok = err == nil && d.Label != ""
+		case sdk.DisplayLink:
+			ok = d.Label != "" && (strings.HasPrefix(d.Value, "https://") || strings.HasPrefix(d.Value, "otpauth://"))
+		case sdk.DisplayCodes:
+			ok = len(d.Values) > 0
+		}
+		if !ok {
+			return fmt.Errorf("display %q (%q) cannot be shown: see sdk.Display for what each kind needs", d.Kind, d.Label)
+		}
+	}
+	return nil
 }
 
 func (k *kit) begin(t *testing.T, u sdk.User) sdk.Challenge {
@@ -527,11 +604,10 @@ func (k *kit) failuresOnlyLimit(t *testing.T, l sdk.Limit) {
 func (k *kit) confirmLimit(t *testing.T, l sdk.Limit) {
 	u := k.user("limit-confirm")
 	ctx := context.Background()
-	e, err := k.env.Plugin.Enrol(ctx, sdk.EnrolRequest{User: u})
+	e, err := k.enrol(t, u)
 	if err != nil {
 		t.Fatalf("Enrol: %v", err)
 	}
-	k.remember(e)
 	confirm := func(valid bool) error {
 		_, err := k.env.Plugin.ConfirmEnrolment(ctx, sdk.ConfirmRequest{
 			User: u, EnrolmentID: e.ID, Response: k.h.EnrolmentResponse(t, k.env, u, e, valid),
@@ -547,11 +623,10 @@ func (k *kit) confirmLimit(t *testing.T, l sdk.Limit) {
 	k.wantLimited(t, "a valid confirmation past the limit", err, l)
 	retry, _ := sdk.RetryAfter(err)
 	k.env.Clock.Set(retry.Add(time.Second))
-	e, err = k.env.Plugin.Enrol(ctx, sdk.EnrolRequest{User: u})
+	e, err = k.enrol(t, u)
 	if err != nil {
 		t.Fatalf("Enrol after the limit lifted: %v", err)
 	}
-	k.remember(e)
 	if err := confirm(true); err != nil {
 		t.Fatalf("a valid confirmation after the limit lifted: %v", err)
 	}

@@ -3,9 +3,12 @@
 // plugins/host (with an in-memory backend and a settable clock) and checks
 // what stepup relies on, whatever the method:
 //
-//   - Describe is complete (name, levels, amr, well-formed limits);
+//   - Describe is complete (name, levels, amr, well-formed limits), and
+//     what it declares for the host's pages and admin API is well formed
+//     (sdk.CheckAdminActions, named enrol fields);
 //   - enrolment, challenge and verification work, and Verify's amr are
-//     among the declared ones;
+//     among the declared ones; an enrolment's displays can be shown (a
+//     PNG image, an https: or otpauth: link, ...);
 //   - a response is accepted once: replayed, and raced by concurrent
 //     verifications, exactly one wins (a method that declares
 //     Properties.MultiUse, such as a temporary code, is checked for the
@@ -26,5 +29,7 @@
 // The method-specific part, how to start the plugin and how to answer,
 // comes from a Harness that the method's test supplies. A Harness may also
 // implement Issuer, when the method's credentials are issued by an
-// administrator instead of enrolled, and Declarer, to declare Properties.
+// administrator instead of enrolled, EnrolInput, when the method asks for
+// enrol fields (a phone number) before Enrol, and Declarer, to declare
+// Properties.
 package conformance

@@ -11,11 +11,42 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 	out := sdk.Description{
 		Name: d.GetName(), DisplayName: d.GetDisplayName(), Levels: d.GetLevels(), AMR: d.GetAmr(),
 		NeedsEnrolment: d.GetNeedsEnrolment(), Priority: int(d.GetPriority()), AdminActions: d.GetAdminActions(),
-		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(),
+		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(), EnrolFields: fieldsFromPB(d.GetEnrolFields()),
+		UsedEvent: d.GetUsedEvent(), Admin: adminActionsFromPB(d.GetAdmin()),
+	}
+	if r := d.GetRemoval(); r != nil {
+		out.Removal = sdk.Removal{Label: r.GetLabel(), Event: r.GetEvent(), NoReverify: r.GetNoReverify()}
 	}
 	for _, l := range d.GetLimits() {
 		out.Limits = append(out.Limits, sdk.Limit{Operation: l.GetOperation(), Max: int(l.GetMax()), Window: time.Duration(l.GetWindowNanos()), Key: l.GetKey(),
 			FailuresOnly: l.GetFailuresOnly()})
+	}
+	return out
+}
+
+func adminActionsFromPB(as []*pluginpb.AdminAction) []sdk.AdminAction {
+	var out []sdk.AdminAction
+	for _, a := range as {
+		sa := sdk.AdminAction{
+			Name: a.GetName(), Resource: a.GetResource(), Verb: a.GetVerb(), Label: a.GetLabel(), Event: a.GetEvent(),
+			EventIf: a.GetEventIf(), RefusedEvent: a.GetRefusedEvent(), OfferedIf: a.GetOfferedIf(), Done: a.GetDone(),
+			ActiveUserOnly: a.GetActiveUserOnly(), NotForSelf: a.GetNotForSelf(), BreakGlass: a.GetBreakGlass(),
+		}
+		for _, p := range a.GetParams() {
+			sa.Params = append(sa.Params, sdk.AdminParam{Name: p.GetName(), Label: p.GetLabel(), Type: p.GetType(), Default: p.GetDefault(), Choices: p.GetChoices()})
+		}
+		for _, r := range a.GetResults() {
+			sa.Results = append(sa.Results, sdk.AdminResult{Name: r.GetName(), Label: r.GetLabel(), Type: r.GetType(), Secret: r.GetSecret()})
+		}
+		out = append(out, sa)
+	}
+	return out
+}
+
+func displaysFromPB(ds []*pluginpb.Display) []sdk.Display {
+	var out []sdk.Display
+	for _, d := range ds {
+		out = append(out, sdk.Display{Kind: d.GetKind(), Label: d.GetLabel(), Value: d.GetValue(), Values: d.GetValues(), PNG: d.GetPng()})
 	}
 	return out
 }
@@ -45,7 +76,7 @@ func challengeFromPB(c *pluginpb.Challenge) sdk.Challenge {
 func enrolmentFromPB(e *pluginpb.Enrolment) sdk.Enrolment {
 	return sdk.Enrolment{
 		ID: e.GetId(), Prompt: e.GetPrompt(), Fields: fieldsFromPB(e.GetFields()), Display: e.GetDisplay(),
-		ImagePNG: e.GetImagePng(), ExpiresAt: timeFromPB(e.GetExpiresAtUnixNano()),
+		ImagePNG: e.GetImagePng(), ExpiresAt: timeFromPB(e.GetExpiresAtUnixNano()), Displays: displaysFromPB(e.GetDisplays()),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,8 +101,17 @@ func TestLaunchDescribeAndCalls(t *testing.T) {
 		t.Fatalf("Begin = %+v, %v", ch, err)
 	}
 	en, err := p.Enrol(ctx, sdk.EnrolRequest{User: sdk.User{ID: "u1"}})
-	if err != nil || en.ID != "e1" || en.Display["k"] != "v" || len(en.ImagePNG) != 3 {
+	if err != nil || en.ID != "e1" || en.Display["k"] != "v" || len(en.ImagePNG) != 3 || len(en.Displays) != 0 {
 		t.Fatalf("Enrol = %+v, %v", en, err)
+	}
+	en, err = p.Enrol(ctx, sdk.EnrolRequest{User: sdk.User{ID: "u1"}, Params: map[string]string{"phone": "+15550100"}})
+	want := []sdk.Display{
+		{Kind: sdk.DisplayText, Value: "Sent to +15550100"},
+		{Kind: sdk.DisplayCodes, Label: "Keep these:", Values: []string{"A1", "B2"}},
+		{Kind: sdk.DisplayImage, Label: "A picture", PNG: []byte{4, 5}},
+	}
+	if err != nil || en.ID != "e2" || !reflect.DeepEqual(en.Displays, want) {
+		t.Fatalf("Enrol with params = %+v, %v", en, err)
 	}
 	c, err := p.ConfirmEnrolment(ctx, sdk.ConfirmRequest{User: sdk.User{ID: "u1"}, EnrolmentID: "e1", Label: "mine"})
 	if err != nil || c.Label != "mine" || !c.CreatedAt.Equal(t0) {
@@ -112,9 +122,27 @@ func TestLaunchDescribeAndCalls(t *testing.T) {
 	}
 	// The plugin reads the host's clock, not its own.
 	e.clock.Advance(time.Hour)
-	r, err := admin(t, p, "now")
-	if err != nil || r["now"] != t0.Add(time.Hour).Format(time.RFC3339Nano) {
+	r, err := p.Admin(ctx, sdk.AdminRequest{Action: "now", User: sdk.User{ID: "u1"}, Actor: "helpdesk"})
+	if err != nil || r["now"] != t0.Add(time.Hour).Format(time.RFC3339Nano) || r["actor"] != "helpdesk" {
 		t.Fatalf("plugin's Now = %v, %v", r, err)
+	}
+}
+
+// TestDescriptionCrossesWhole checks that every declaration the host
+// offers pages and the admin API from arrives as the plugin made it.
+func TestDescriptionCrossesWhole(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "probe", "probe"))
+	want, err := probe{}.Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Name = "probe"
+	if got := p.Description(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("description\n got %+v\nwant %+v", got, want)
+	}
+	if _, problems := sdk.CheckAdminActions(want); len(problems) > 0 {
+		t.Fatalf("the probe's admin action is ill-formed: %v", problems)
 	}
 }
 

@@ -507,7 +507,8 @@ func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error 
 func (p *Plugin) Admin(ctx context.Context, req sdk.AdminRequest) (map[string]string, error) {
 	var out map[string]string
 	err := p.call(ctx, "admin "+req.Action, false, func(ctx context.Context, inst *instance) error {
-		r, err := inst.rpc.Admin(ctx, &pluginpb.AdminRequest{NowUnixNano: p.now(), Action: req.Action, User: userToPB(req.User), Params: req.Params, Records: p.records(ctx, req.User.ID)})
+		r, err := inst.rpc.Admin(ctx, &pluginpb.AdminRequest{NowUnixNano: p.now(), Action: req.Action, User: userToPB(req.User), Params: req.Params, Actor: req.Actor,
+			Records: p.records(ctx, req.User.ID)})
 		if err == nil {
 			out = r.GetResult()
 		}

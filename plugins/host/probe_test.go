@@ -75,6 +75,15 @@ func (probe) Describe(context.Context) (sdk.Description, error) {
 		Priority: 7, Bypass: true, AdminActions: []string{"cas-race", "put", "get", "delete", "list", "count", "now", "env", "panic"},
 		Limits:      []sdk.Limit{{Operation: sdk.OpVerify, Max: 3, Window: time.Minute}},
 		UserRecords: []string{"rec/" + sdk.UserPlaceholder},
+		EnrolFields: []sdk.Field{{Name: "phone", Label: "Phone", Type: "tel", Autocomplete: "tel"}},
+		Admin: []sdk.AdminAction{{
+			Name: "now", Resource: "clock", Verb: sdk.VerbPost, Label: "Read the clock", Event: "probe.read", EventIf: "read",
+			RefusedEvent: "probe.refused", Done: "Read.", ActiveUserOnly: true, NotForSelf: true, BreakGlass: true,
+			Params:  []sdk.AdminParam{{Name: "ttl", Label: "For", Type: sdk.ParamDuration, Default: "2h", Choices: []string{"1h", "2h"}}},
+			Results: []sdk.AdminResult{{Name: "now", Label: "Now", Type: sdk.ResultTime, Secret: true}, {Name: "read", Type: sdk.ResultBool}},
+		}},
+		UsedEvent: "probe.used",
+		Removal:   sdk.Removal{Label: "Give up", Event: "probe.given_up", NoReverify: true},
 	}, nil
 }
 
@@ -238,7 +247,16 @@ func bump(ctx context.Context, st sdk.Storage, key string) error {
 	}
 }
 
-func (probe) Enrol(context.Context, sdk.Host, sdk.EnrolRequest) (sdk.Enrolment, error) {
+// Enrol shows what it was given: a phone number (its EnrolFields) comes
+// back as displays; without one it answers as a method of an earlier sdk.
+func (probe) Enrol(_ context.Context, _ sdk.Host, req sdk.EnrolRequest) (sdk.Enrolment, error) {
+	if phone := req.Params["phone"]; phone != "" {
+		return sdk.Enrolment{ID: "e2", Displays: []sdk.Display{
+			{Kind: sdk.DisplayText, Value: "Sent to " + phone},
+			{Kind: sdk.DisplayCodes, Label: "Keep these:", Values: []string{"A1", "B2"}},
+			{Kind: sdk.DisplayImage, Label: "A picture", PNG: []byte{4, 5}},
+		}}, nil
+	}
 	return sdk.Enrolment{ID: "e1", Display: map[string]string{"k": "v"}, ImagePNG: []byte{1, 2, 3}}, nil
 }
 
@@ -305,7 +323,7 @@ func (probe) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (map[s
 		return map[string]string{"allowed": strconv.FormatBool(r.Allowed), "count": strconv.Itoa(r.Count),
 			"retry_after": r.RetryAfter.Format(time.RFC3339Nano)}, err
 	case "now":
-		return map[string]string{"now": h.Now().Format(time.RFC3339Nano)}, nil
+		return map[string]string{"now": h.Now().Format(time.RFC3339Nano), "actor": req.Actor}, nil
 	case "env":
 		return map[string]string{"env": strings.Join(os.Environ(), "\n")}, nil
 	case "panic":

@@ -25,6 +25,19 @@
 // left to the host with PutOnAccept, which makes it as it accepts the
 // result. A TOTP verification then makes no round trip at all.
 //
+// A method's special behaviour is something it declares, never a name the
+// host checks. Besides Limits and Bypass, Description says what the host's
+// pages and admin API offer for it: the admin actions it serves at
+// /admin/v1/users/{username}/{resource} and on the admin page, with their
+// params, their results (one shown once) and the audit events they write
+// (AdminAction); how the account page removes its credentials (Removal);
+// the event of each use (UsedEvent); and the fields the enrolment page asks
+// for before Enrol (EnrolFields). An Enrolment's Displays are what that
+// page shows: a QR code, a link, a key to copy, codes to save. A host that
+// predates these fields ignores them; a method that sends none gets the
+// behaviour of before (a "Remove" button, no admin action, TOTP's Display
+// and ImagePNG read as a QR code, a link and a key).
+//
 // What must not live here: anything of the provider (HTTP, sessions, the
 // store), and the host's side of the protocol (plugins/host). ToStatus and
 // FromStatus are exported for plugins/host, which shares the error codec;

@@ -31,9 +31,10 @@ type Method interface {
 	// ErrRateLimited (see RateLimited) when a declared limit is reached.
 	Verify(ctx context.Context, h Host, req VerifyRequest) (Result, error)
 
-	// Enrol starts adding a credential for a user and returns what the
-	// enrolment page shows (for TOTP: the otpauth:// URI, the key and a QR
-	// code). ErrAlreadyEnrolled when the user may hold only one.
+	// Enrol starts adding a credential for a user, with what the user
+	// entered in Description.EnrolFields, and returns what the enrolment
+	// page shows (for TOTP: a QR code, the otpauth:// URI and the key).
+	// ErrAlreadyEnrolled when the user may hold only one.
 	Enrol(ctx context.Context, h Host, req EnrolRequest) (Enrolment, error)
 
 	// ConfirmEnrolment completes an enrolment with the user's first
@@ -95,6 +96,22 @@ type Description struct {
 	Bypass bool
 	// AdminActions are the action names Admin accepts.
 	AdminActions []string
+	// Admin describes the actions of AdminActions that the host offers
+	// administrators: in its admin API, on its admin page, in its
+	// break-glass command (see AdminAction). An action not described here
+	// is offered nowhere, though Admin still accepts it.
+	Admin []AdminAction
+	// UsedEvent is the type of an audit event the host writes, besides
+	// verification.succeeded, on each successful verification
+	// ("tempcode.used"); empty: none.
+	UsedEvent string
+	// Removal says how the account page offers removing a credential.
+	Removal Removal
+	// EnrolFields are the inputs the enrolment page asks for before it
+	// calls Enrol (the phone number to send a first code to); their values
+	// arrive as EnrolRequest.Params by Field.Name. None: the page calls
+	// Enrol at once.
+	EnrolFields []Field
 	// Limits are the per-user limits the method enforces itself; the
 	// conformance kit checks each of them.
 	Limits []Limit
@@ -198,10 +215,11 @@ type Result struct {
 	CredentialID string
 }
 
-// EnrolRequest starts an enrolment for User. Params are method specific
-// (a phone number, a key's name).
+// EnrolRequest starts an enrolment for User.
 type EnrolRequest struct {
-	User   User
+	User User
+	// Params are what the user entered in Description.EnrolFields, by
+	// Field.Name (a phone number); empty when the method declares none.
 	Params map[string]string
 }
 
@@ -212,9 +230,14 @@ type Enrolment struct {
 	Prompt string
 	// Fields are what ConfirmEnrolment needs in its Response.
 	Fields []Field
-	// Display is text to show (for TOTP: "otpauth_uri" and "secret").
-	Display map[string]string
-	// ImagePNG is an optional picture to show, such as a QR code.
+	// Displays are what the page shows above the form, in order: a QR
+	// code, a link, a key to copy by hand, codes to save.
+	Displays []Display
+	// Display and ImagePNG are how methods built with an earlier sdk show
+	// things (TOTP's "otpauth_uri" and "secret", and its QR code): the
+	// host reads them only when Displays is empty. New methods use
+	// Displays.
+	Display   map[string]string
 	ImagePNG  []byte
 	ExpiresAt time.Time
 }
@@ -242,4 +265,8 @@ type AdminRequest struct {
 	Action string
 	User   User
 	Params map[string]string
+	// Actor is who runs the action, as the audit log names them
+	// ("helpdesk", "client:ID", "break-glass"); empty from a host that does
+	// not say.
+	Actor string
 }

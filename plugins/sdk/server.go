@@ -69,7 +69,11 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 	out := &pluginpb.Description{
 		Name: d.Name, DisplayName: d.DisplayName, Levels: d.Levels, Amr: d.AMR,
 		NeedsEnrolment: d.NeedsEnrolment, Priority: int32(d.Priority), AdminActions: d.AdminActions,
-		Bypass: d.Bypass, UserRecords: d.UserRecords,
+		Bypass: d.Bypass, UserRecords: d.UserRecords, EnrolFields: fieldsToPB(d.EnrolFields),
+		UsedEvent: d.UsedEvent, Admin: adminActionsToPB(d.Admin),
+	}
+	if d.Removal != (Removal{}) {
+		out.Removal = &pluginpb.Removal{Label: d.Removal.Label, Event: d.Removal.Event, NoReverify: d.Removal.NoReverify}
 	}
 	for _, l := range d.Limits {
 		out.Limits = append(out.Limits, &pluginpb.Limit{Operation: l.Operation, Max: int32(l.Max), WindowNanos: int64(l.Window), Key: l.Key,
@@ -122,7 +126,7 @@ func (s *methodServer) Enrol(ctx context.Context, req *pluginpb.EnrolRequest) (*
 	}
 	return &pluginpb.Enrolment{
 		Id: e.ID, Prompt: e.Prompt, Fields: fieldsToPB(e.Fields), Display: e.Display,
-		ImagePng: e.ImagePNG, ExpiresAtUnixNano: unixNano(e.ExpiresAt),
+		ImagePng: e.ImagePNG, ExpiresAtUnixNano: unixNano(e.ExpiresAt), Displays: displaysToPB(e.Displays),
 	}, nil
 }
 
@@ -172,7 +176,7 @@ func (s *methodServer) Admin(ctx context.Context, req *pluginpb.AdminRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.m.Admin(ctx, h, AdminRequest{Action: req.GetAction(), User: userFromPB(req.GetUser()), Params: req.GetParams()})
+	res, err := s.m.Admin(ctx, h, AdminRequest{Action: req.GetAction(), User: userFromPB(req.GetUser()), Params: req.GetParams(), Actor: req.GetActor()})
 	if err != nil {
 		return nil, ToStatus(err)
 	}
@@ -190,6 +194,33 @@ func fieldsToPB(fs []Field) []*pluginpb.Field {
 			Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
 			InputMode: f.InputMode, Pattern: f.Pattern, MaxLength: int32(f.MaxLength),
 		})
+	}
+	return out
+}
+
+func adminActionsToPB(as []AdminAction) []*pluginpb.AdminAction {
+	out := make([]*pluginpb.AdminAction, 0, len(as))
+	for _, a := range as {
+		pa := &pluginpb.AdminAction{
+			Name: a.Name, Resource: a.Resource, Verb: a.Verb, Label: a.Label, Event: a.Event, EventIf: a.EventIf,
+			RefusedEvent: a.RefusedEvent, OfferedIf: a.OfferedIf, Done: a.Done, ActiveUserOnly: a.ActiveUserOnly,
+			NotForSelf: a.NotForSelf, BreakGlass: a.BreakGlass,
+		}
+		for _, p := range a.Params {
+			pa.Params = append(pa.Params, &pluginpb.AdminParam{Name: p.Name, Label: p.Label, Type: p.Type, Default: p.Default, Choices: p.Choices})
+		}
+		for _, r := range a.Results {
+			pa.Results = append(pa.Results, &pluginpb.AdminResult{Name: r.Name, Label: r.Label, Type: r.Type, Secret: r.Secret})
+		}
+		out = append(out, pa)
+	}
+	return out
+}
+
+func displaysToPB(ds []Display) []*pluginpb.Display {
+	out := make([]*pluginpb.Display, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, &pluginpb.Display{Kind: d.Kind, Label: d.Label, Value: d.Value, Values: d.Values, Png: d.PNG})
 	}
 	return out
 }

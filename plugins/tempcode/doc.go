@@ -27,6 +27,16 @@
 // seventh code is issued in an hour however many requests race. Time comes
 // from Host.Now only.
 //
+// The host knows none of this by name: Describe declares it. The three
+// admin actions are served at /admin/v1/users/{username}/temporary-code
+// (POST issue, GET status, DELETE expire) and offered on the admin page
+// (the ttl as a list of whole hours from min_ttl to max_ttl, 4h first
+// where it fits); issue is also the break-glass action of `stepup
+// temp-code issue`, refused for an inactive user and for oneself (but for
+// break-glass). The audit events (tempcode.issued, tempcode.issue_refused,
+// tempcode.expired, tempcode.used) and the account page's "Expire now",
+// which asks for no fresh second factor, are declared too.
+//
 // The package reaches nothing of stepup but plugins/sdk; its main is
 // cmd/stepup-tempcode, and the stepup binary runs it as a built-in (see
 // the registry in package plugins).

@@ -47,19 +47,38 @@ const ChallengeTTL = 5 * time.Minute
 // takes one host call timeout at most.
 const claimTTL = 30 * time.Second
 
-// The admin actions.
+// The admin actions, offered by the host as
+// /admin/v1/users/{username}/temporary-code (Resource) and on its admin
+// page (see Describe).
 const (
-	// ActionIssue issues a code. Params: "ttl" (a Go duration within
-	// [min_ttl, max_ttl]), "actor" (optional: who issues it, kept as
-	// issued_by). Result: "code" and "expires_at" (RFC 3339, UTC).
+	// ActionIssue issues a code (POST). Params: "ttl" (a Go duration
+	// within [min_ttl, max_ttl]). AdminRequest.Actor, or else the param
+	// "actor", is kept as issued_by. Result: "code", "expires_at" (RFC
+	// 3339, UTC) and "summary".
 	ActionIssue = "issue"
-	// ActionStatus returns metadata only: "active" ("true"/"false") and,
-	// while active, "issued_at", "expires_at" and "issued_by".
+	// ActionStatus returns metadata only (GET): "active" ("true"/"false")
+	// and "summary" and, while active, "issued_at", "expires_at" and
+	// "issued_by".
 	ActionStatus = "status"
-	// ActionExpire ends the active code now. Result: "expired" ("true", or
-	// "false" when there was none).
+	// ActionExpire ends the active code now (DELETE). Result: "expired"
+	// ("true", or "false" when there was none).
 	ActionExpire = "expire"
 )
+
+// Resource is the admin API's name of a user's temporary code.
+const Resource = "temporary-code"
+
+// Audit event types the host writes for the method.
+const (
+	EventIssued  = "tempcode.issued"
+	EventRefused = "tempcode.issue_refused"
+	EventExpired = "tempcode.expired"
+	EventUsed    = "tempcode.used"
+)
+
+// defaultTTL is the validity the admin page selects first, when the
+// settings allow it.
+const defaultTTL = 4 * time.Hour
 
 // User-facing messages.
 const (
@@ -69,6 +88,11 @@ const (
 	msgChanged       = "the temporary code changed while it was being issued: try again"
 	prompt           = "Enter the temporary code your help desk gave you."
 	credentialLabelF = "Temporary code (expires %s UTC)"
+	msgStatusActive  = "A temporary code is active until %s UTC"
+	msgIssuedBy      = " (issued by %s)"
+	msgStatusNone    = "No temporary code is active."
+	msgIssuedNote    = "It works as often as needed until it expires, and never for security keys."
+	msgExpired       = "The temporary code was expired."
 )
 
 // Method is the temporary-code method. Create it with New. One Method
@@ -167,9 +191,55 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		Bypass:         true,
 		Priority:       m.priority,
 		AdminActions:   []string{ActionIssue, ActionStatus, ActionExpire},
-		Limits:         []sdk.Limit{{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow, Key: verifyKey(sdk.UserPlaceholder)}},
-		UserRecords:    []string{codeKey(sdk.UserPlaceholder)},
+		Admin:          m.adminActions(),
+		UsedEvent:      EventUsed,
+		// Expiring one's own code only gives something up.
+		Removal:     sdk.Removal{Label: "Expire now", Event: EventExpired, NoReverify: true},
+		Limits:      []sdk.Limit{{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow, Key: verifyKey(sdk.UserPlaceholder)}},
+		UserRecords: []string{codeKey(sdk.UserPlaceholder)},
 	}, nil
+}
+
+// adminActions are the actions as the host offers them: issue for an
+// active user other than oneself (the break-glass command excepted),
+// with a ttl chosen from whole hours within the settings; see the
+// status; expire.
+func (m *Method) adminActions() []sdk.AdminAction {
+	var ttls []string
+	for d := m.minTTL; d <= m.maxTTL; d += time.Hour {
+		ttls = append(ttls, fmtDuration(d))
+	}
+	def := ttls[0]
+	if defaultTTL >= m.minTTL && defaultTTL <= m.maxTTL && (defaultTTL-m.minTTL)%time.Hour == 0 {
+		def = fmtDuration(defaultTTL)
+	}
+	return []sdk.AdminAction{
+		{
+			Name: ActionStatus, Resource: Resource, Verb: sdk.VerbGet, Label: "Temporary code",
+			Results: []sdk.AdminResult{
+				{Name: "active", Type: sdk.ResultBool},
+				{Name: "issued_at", Label: "Issued", Type: sdk.ResultTime},
+				{Name: "expires_at", Label: "Valid until", Type: sdk.ResultTime},
+				{Name: "issued_by", Label: "Issued by"},
+				{Name: "summary", Type: sdk.ResultSummary},
+			},
+		},
+		{
+			Name: ActionIssue, Resource: Resource, Verb: sdk.VerbPost, Label: "Generate code", OfferedIf: "!active",
+			Params: []sdk.AdminParam{{Name: "ttl", Label: "Valid for", Type: sdk.ParamDuration, Default: def, Choices: ttls}},
+			Results: []sdk.AdminResult{
+				{Name: "code", Label: "Temporary code", Secret: true},
+				{Name: "expires_at", Label: "Valid until", Type: sdk.ResultTime},
+				{Name: "summary", Type: sdk.ResultSummary},
+			},
+			Event: EventIssued, RefusedEvent: EventRefused, ActiveUserOnly: true, NotForSelf: true, BreakGlass: true,
+		},
+		{
+			Name: ActionExpire, Resource: Resource, Verb: sdk.VerbDelete, Label: "Expire now", OfferedIf: "active",
+			Results: []sdk.AdminResult{{Name: "expired", Type: sdk.ResultBool}},
+			Event:   EventExpired, EventIf: "expired", Done: msgExpired,
+		},
+	}
 }
 
 // activeCode is the record under codeKey: either a claim that an issue in
@@ -213,20 +283,29 @@ func (m *Method) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (m
 	}
 	switch req.Action {
 	case ActionIssue:
-		return m.issue(ctx, h, req.User.ID, req.Params)
+		actor := req.Actor
+		if actor == "" {
+			actor = req.Params["actor"]
+		}
+		return m.issue(ctx, h, req.User.ID, req.Params["ttl"], actor)
 	case ActionStatus:
 		var c activeCode
 		if _, err := sdk.GetJSON(ctx, h.Storage(), codeKey(req.User.ID), &c); err != nil && !errors.Is(err, sdk.ErrNotFound) {
 			return nil, err
 		}
 		if !c.live(h.Now()) {
-			return map[string]string{"active": "false"}, nil
+			return map[string]string{"active": "false", "summary": msgStatusNone}, nil
+		}
+		summary := fmt.Sprintf(msgStatusActive, c.ExpiresAt.UTC().Format("2006-01-02 15:04"))
+		if c.IssuedBy != "" {
+			summary += fmt.Sprintf(msgIssuedBy, c.IssuedBy)
 		}
 		return map[string]string{
 			"active":     "true",
 			"issued_at":  c.IssuedAt.UTC().Format(time.RFC3339),
 			"expires_at": c.ExpiresAt.UTC().Format(time.RFC3339),
 			"issued_by":  c.IssuedBy,
+			"summary":    summary + ".",
 		}, nil
 	default:
 		ok, err := m.expire(ctx, h, req.User.ID, func(activeCode) bool { return true })
@@ -240,12 +319,12 @@ func (m *Method) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (m
 // issue claims the user's slot, counts the issue against the hourly budget
 // and stores the code's hash over the claim: see the package doc for why
 // in this order.
-func (m *Method) issue(ctx context.Context, h sdk.Host, userID string, params map[string]string) (map[string]string, error) {
-	ttl, err := m.ttl(params["ttl"])
+func (m *Method) issue(ctx context.Context, h sdk.Host, userID, ttlParam, actor string) (map[string]string, error) {
+	ttl, err := m.ttl(ttlParam)
 	if err != nil {
 		return nil, err
 	}
-	actor := strings.TrimSpace(params["actor"])
+	actor = strings.TrimSpace(actor)
 	if len(actor) > 256 || !utf8.ValidString(actor) {
 		return nil, sdk.InvalidInput("actor must be at most 256 bytes of UTF-8")
 	}
@@ -293,7 +372,7 @@ func (m *Method) issue(ctx context.Context, h sdk.Host, userID string, params ma
 		return nil, err
 	}
 	stored = true
-	return map[string]string{"code": code, "expires_at": c.ExpiresAt.UTC().Format(time.RFC3339)}, nil
+	return map[string]string{"code": code, "expires_at": c.ExpiresAt.UTC().Format(time.RFC3339), "summary": msgIssuedNote}, nil
 }
 
 // claim takes the user's slot for an issue in progress and returns the

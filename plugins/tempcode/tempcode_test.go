@@ -173,6 +173,65 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
+// TestDescribeAdminActions: the actions the host offers are well formed,
+// their ttl choices follow the settings, and the code's special behaviour
+// on the pages and in the audit log is declared, not known to the host by
+// name.
+func TestDescribeAdminActions(t *testing.T) {
+	for _, tc := range []struct {
+		settings     map[string]string
+		choices      []string
+		defaultValue string
+	}{
+		{nil, []string{"1h", "2h", "3h", "4h", "5h", "6h", "7h", "8h", "9h", "10h", "11h", "12h", "13h", "14h", "15h", "16h",
+			"17h", "18h", "19h", "20h", "21h", "22h", "23h", "24h"}, "4h"},
+		{map[string]string{"min_ttl": "2h", "max_ttl": "5h"}, []string{"2h", "3h", "4h", "5h"}, "4h"},
+		{map[string]string{"min_ttl": "5h", "max_ttl": "7h"}, []string{"5h", "6h", "7h"}, "5h"},
+		{map[string]string{"min_ttl": "30m", "max_ttl": "2h"}, []string{"30m", "1h30m"}, "30m"},
+	} {
+		d := launch(t, tc.settings).p.Description()
+		valid, problems := sdk.CheckAdminActions(d)
+		if len(problems) > 0 || len(valid) != 3 {
+			t.Fatalf("%v: admin actions %+v: %v", tc.settings, d.Admin, problems)
+		}
+		byName := map[string]sdk.AdminAction{}
+		for _, a := range valid {
+			byName[a.Name] = a
+			if a.Resource != "temporary-code" {
+				t.Errorf("%s on %q, want the admin API's temporary-code", a.Name, a.Resource)
+			}
+		}
+		issue := byName[ActionIssue]
+		if issue.Verb != sdk.VerbPost || !issue.BreakGlass || !issue.NotForSelf || !issue.ActiveUserOnly ||
+			issue.Event != "tempcode.issued" || issue.RefusedEvent != "tempcode.issue_refused" || len(issue.Params) != 1 ||
+			!slices.Equal(issue.Params[0].Choices, tc.choices) || issue.Params[0].Default != tc.defaultValue ||
+			len(issue.Results) == 0 || issue.Results[0] != (sdk.AdminResult{Name: "code", Label: "Temporary code", Secret: true}) {
+			t.Errorf("%v: issue %+v", tc.settings, issue)
+		}
+		if st := byName[ActionStatus]; st.Verb != sdk.VerbGet || st.Event != "" {
+			t.Errorf("status %+v", st)
+		}
+		if ex := byName[ActionExpire]; ex.Verb != sdk.VerbDelete || ex.Event != "tempcode.expired" || ex.EventIf != "expired" {
+			t.Errorf("expire %+v", ex)
+		}
+		if d.UsedEvent != "tempcode.used" || d.Removal != (sdk.Removal{Label: "Expire now", Event: "tempcode.expired", NoReverify: true}) {
+			t.Errorf("used event %q, removal %+v", d.UsedEvent, d.Removal)
+		}
+	}
+}
+
+// TestIssueRecordsTheActor: who issues the code comes with the request.
+func TestIssueRecordsTheActor(t *testing.T) {
+	e := launch(t, nil)
+	if _, err := e.p.Admin(context.Background(), sdk.AdminRequest{Action: ActionIssue, User: sdk.User{ID: "alice"},
+		Params: map[string]string{"ttl": "2h"}, Actor: "helpdesk"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := e.admin(ActionStatus, "alice"); err != nil || st["issued_by"] != "helpdesk" || !strings.Contains(st["summary"], "(issued by helpdesk)") {
+		t.Fatalf("status = %v, %v", st, err)
+	}
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -218,7 +277,7 @@ func TestIssueTTL(t *testing.T) {
 				t.Fatalf("issue ttl %q: %v", c.ttl, err)
 			}
 			want := t0.Add(must(time.ParseDuration(c.ttl))).Format(time.RFC3339)
-			if !isDigits(r["code"], 8) || r["expires_at"] != want || len(r) != 2 {
+			if !isDigits(r["code"], 8) || r["expires_at"] != want || r["summary"] != msgIssuedNote || len(r) != 3 {
 				t.Errorf("issue ttl %q = %v, want an 8-digit code expiring at %s", c.ttl, r, want)
 			}
 		})
@@ -269,7 +328,7 @@ func TestNewCodeAfterExpiry(t *testing.T) {
 		t.Fatalf("issue a second before expiry: %v, want ErrConflict", err)
 	}
 	e.clock.Advance(time.Second)
-	if st, err := e.admin(ActionStatus, "alice"); err != nil || !maps.Equal(st, map[string]string{"active": "false"}) {
+	if st, err := e.admin(ActionStatus, "alice"); err != nil || !maps.Equal(st, map[string]string{"active": "false", "summary": msgStatusNone}) {
 		t.Fatalf("status at expiry = %v, %v", st, err)
 	}
 	if _, err := e.p.Begin(context.Background(), sdk.BeginRequest{User: sdk.User{ID: "alice"}}); !errors.Is(err, sdk.ErrNotEnrolled) {
@@ -602,7 +661,7 @@ func TestCodeNeverStoredOrShownAgain(t *testing.T) {
 	st, err := e.admin(ActionStatus, "alice")
 	want := map[string]string{
 		"active": "true", "issued_at": t0.Format(time.RFC3339), "expires_at": t0.Add(4 * time.Hour).Format(time.RFC3339),
-		"issued_by": "admin:bob",
+		"issued_by": "admin:bob", "summary": "A temporary code is active until 2030-01-01 13:00 UTC (issued by admin:bob).",
 	}
 	if err != nil || !maps.Equal(st, want) {
 		t.Fatalf("status = %v, %v; want %v", st, err, want)
@@ -662,7 +721,7 @@ func TestCodeNeverStoredOrShownAgain(t *testing.T) {
 		t.Errorf("the code is in the log:\n%s", e.logs.String())
 	}
 	e.mustExpire(t, "alice")
-	if st, err := e.admin(ActionStatus, "alice"); err != nil || !maps.Equal(st, map[string]string{"active": "false"}) {
+	if st, err := e.admin(ActionStatus, "alice"); err != nil || !maps.Equal(st, map[string]string{"active": "false", "summary": msgStatusNone}) {
 		t.Fatalf("status after expire = %v, %v", st, err)
 	}
 }

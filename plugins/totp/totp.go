@@ -265,11 +265,14 @@ func (m *Method) Enrol(ctx context.Context, h sdk.Host, req sdk.EnrolRequest) (s
 		return sdk.Enrolment{}, err
 	}
 	return sdk.Enrolment{
-		ID:        id,
-		Prompt:    "Scan the QR code with your authenticator app, or enter the key by hand, then enter the 6-digit code it shows.",
-		Fields:    []sdk.Field{codeField},
-		Display:   map[string]string{"otpauth_uri": key.URL(), "secret": key.Secret()},
-		ImagePNG:  qr.Bytes(),
+		ID:     id,
+		Prompt: "Scan the QR code with your authenticator app, or enter the key by hand, then enter the 6-digit code it shows.",
+		Fields: []sdk.Field{codeField},
+		Displays: []sdk.Display{
+			{Kind: sdk.DisplayImage, Label: "QR code to scan with your authenticator app", PNG: qr.Bytes()},
+			{Kind: sdk.DisplayLink, Label: "Open in an authenticator app on this device", Value: key.URL()},
+			{Kind: sdk.DisplaySecret, Label: "Or enter this key by hand:", Value: key.Secret()},
+		},
 		ExpiresAt: expires,
 	}, nil
 }

@@ -129,12 +129,12 @@ func TestEnrolment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := e.Display["secret"]
+	secret := displayed(e, sdk.DisplaySecret).Value
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
 	if err != nil || len(raw) != 20 {
 		t.Fatalf("secret %q: %d bytes, %v; want 20", secret, len(raw), err)
 	}
-	uri, err := url.Parse(e.Display["otpauth_uri"])
+	uri, err := url.Parse(displayed(e, sdk.DisplayLink).Value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestEnrolment(t *testing.T) {
 		q.Get("digits") != "6" || q.Get("period") != "30" {
 		t.Errorf("otpauth URI %s", uri)
 	}
-	img, err := png.Decode(bytes.NewReader(e.ImagePNG))
+	img, err := png.Decode(bytes.NewReader(displayed(e, sdk.DisplayImage).PNG))
 	if err != nil || img.Bounds().Dx() != 256 {
 		t.Errorf("QR code: %v", err)
 	}
@@ -188,10 +188,21 @@ func TestEnrolmentExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.clock.Advance(EnrolmentTTL)
-	_, err = l.m.ConfirmEnrolment(ctx, l.h, sdk.ConfirmRequest{User: u, EnrolmentID: e.ID, Response: map[string]string{"code": l.code(t, e.Display["secret"], 0)}})
+	_, err = l.m.ConfirmEnrolment(ctx, l.h, sdk.ConfirmRequest{User: u, EnrolmentID: e.ID, Response: map[string]string{"code": l.code(t, displayed(e, sdk.DisplaySecret).Value, 0)}})
 	if !errors.Is(err, sdk.ErrInvalidResponse) {
 		t.Fatalf("confirm after expiry: %v", err)
 	}
+}
+
+// displayed is the enrolment's display of a kind (the zero Display when it
+// has none).
+func displayed(e sdk.Enrolment, kind string) sdk.Display {
+	for _, d := range e.Displays {
+		if d.Kind == kind {
+			return d
+		}
+	}
+	return sdk.Display{}
 }
 
 func enrolLocal(t *testing.T, l *local, u sdk.User) string {
@@ -201,7 +212,7 @@ func enrolLocal(t *testing.T, l *local, u sdk.User) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := e.Display["secret"]
+	secret := displayed(e, sdk.DisplaySecret).Value
 	if _, err := l.m.ConfirmEnrolment(ctx, l.h, sdk.ConfirmRequest{User: u, EnrolmentID: e.ID, Response: map[string]string{"code": l.code(t, secret, 0)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +386,7 @@ func (h *harness) code(t testing.TB, env *conformance.Env, userID, secret string
 }
 
 func (h *harness) EnrolmentResponse(t testing.TB, env *conformance.Env, u sdk.User, e sdk.Enrolment, valid bool) map[string]string {
-	secret := e.Display["secret"]
+	secret := displayed(e, sdk.DisplaySecret).Value
 	h.mu.Lock()
 	h.secrets[u.ID] = secret
 	h.mu.Unlock()

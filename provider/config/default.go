@@ -6,8 +6,12 @@ import (
 	"github.com/stepup-mfa/stepup/plugins"
 )
 
+// PermissionManageMFA lets a user or a client administer other users'
+// methods and issue temporary codes: the admin API, the admin page.
+const PermissionManageMFA = "manage_mfa"
+
 // KnownPermissions are the permissions a client or a user may hold.
-var KnownPermissions = []string{"manage_mfa"}
+var KnownPermissions = []string{PermissionManageMFA}
 
 // knownLevels are ordered weakest first (SPEC §4); other levels follow them.
 var knownLevels = []string{"aal1", "aal2", "aal3"}

@@ -118,8 +118,6 @@ type Store interface {
 	// longer exists; an absent or expired session is ErrNotFound, as in
 	// GetSession.
 	GetSessionUser(ctx context.Context, id string) (Session, User, error)
-	// UpdateSession applies fn to the session inside one transaction.
-	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
 	// DeleteSession removes a session; absent is not an error.
 	DeleteSession(ctx context.Context, id string) error
 	// SaveLogin writes one step of a login in one transaction (see
@@ -192,8 +190,6 @@ type Store interface {
 	// GetLockout returns the state for key; an unknown key is unlocked with
 	// zero failures.
 	GetLockout(ctx context.Context, key string, now time.Time) (Lockout, error)
-	// ClearLockout removes both the count and any lock for key.
-	ClearLockout(ctx context.Context, key string) error
 
 	// KVGet returns one entry of a namespace (a plugin's storage view).
 	KVGet(ctx context.Context, namespace, key string, now time.Time) (KVEntry, error)

@@ -28,7 +28,7 @@ func (u User) HasPermission(p string) bool {
 
 // Factor is one authentication factor a session has completed.
 type Factor struct {
-	Method string    // "password", "upstream", "totp", "tempcode", ...
+	Method string    // "password", "upstream", or a verification method's name
 	First  bool      // a first factor (password, upstream IdP, id_token_hint)
 	Levels []string  // second factors: the levels it satisfies
 	AMR    []string  // RFC 8176 values it contributes

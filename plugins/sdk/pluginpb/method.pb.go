@@ -264,7 +264,20 @@ type Description struct {
 	// Keys of the method's storage that hold one user's records, each with
 	// "{user}" for the user's ID: the host sends them with every call about
 	// a user (Record), so that reading them costs no call back.
-	UserRecords   []string `protobuf:"bytes,10,rep,name=user_records,json=userRecords,proto3" json:"user_records,omitempty"`
+	UserRecords []string `protobuf:"bytes,10,rep,name=user_records,json=userRecords,proto3" json:"user_records,omitempty"`
+	// The inputs the enrolment page asks for before Enrol; their values come
+	// as EnrolRequest.params. None: Enrol is called at once.
+	EnrolFields []*Field `protobuf:"bytes,11,rep,name=enrol_fields,json=enrolFields,proto3" json:"enrol_fields,omitempty"`
+	// The admin actions the host offers administrators (sdk.AdminAction).
+	// A host that does not know this field offers none; a plugin that sends
+	// none is offered nowhere but keeps admin_actions for Admin.
+	Admin []*AdminAction `protobuf:"bytes,12,rep,name=admin,proto3" json:"admin,omitempty"`
+	// An audit event type the host writes on each successful verification,
+	// besides its own (sdk.Description.UsedEvent); empty: none.
+	UsedEvent string `protobuf:"bytes,13,opt,name=used_event,json=usedEvent,proto3" json:"used_event,omitempty"`
+	// How the account page offers removing a credential (sdk.Removal);
+	// absent: a "Remove" button after a fresh second factor.
+	Removal       *Removal `protobuf:"bytes,14,opt,name=removal,proto3" json:"removal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -369,6 +382,464 @@ func (x *Description) GetUserRecords() []string {
 	return nil
 }
 
+func (x *Description) GetEnrolFields() []*Field {
+	if x != nil {
+		return x.EnrolFields
+	}
+	return nil
+}
+
+func (x *Description) GetAdmin() []*AdminAction {
+	if x != nil {
+		return x.Admin
+	}
+	return nil
+}
+
+func (x *Description) GetUsedEvent() string {
+	if x != nil {
+		return x.UsedEvent
+	}
+	return ""
+}
+
+func (x *Description) GetRemoval() *Removal {
+	if x != nil {
+		return x.Removal
+	}
+	return nil
+}
+
+type AdminAction struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Resource       string                 `protobuf:"bytes,2,opt,name=resource,proto3" json:"resource,omitempty"` // the admin API's path segment under users/{username}/
+	Verb           string                 `protobuf:"bytes,3,opt,name=verb,proto3" json:"verb,omitempty"`         // GET, POST or DELETE
+	Label          string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"`
+	Params         []*AdminParam          `protobuf:"bytes,5,rep,name=params,proto3" json:"params,omitempty"`
+	Results        []*AdminResult         `protobuf:"bytes,6,rep,name=results,proto3" json:"results,omitempty"`
+	Event          string                 `protobuf:"bytes,7,opt,name=event,proto3" json:"event,omitempty"`
+	EventIf        string                 `protobuf:"bytes,8,opt,name=event_if,json=eventIf,proto3" json:"event_if,omitempty"`
+	RefusedEvent   string                 `protobuf:"bytes,9,opt,name=refused_event,json=refusedEvent,proto3" json:"refused_event,omitempty"`
+	OfferedIf      string                 `protobuf:"bytes,10,opt,name=offered_if,json=offeredIf,proto3" json:"offered_if,omitempty"`
+	Done           string                 `protobuf:"bytes,11,opt,name=done,proto3" json:"done,omitempty"`
+	ActiveUserOnly bool                   `protobuf:"varint,12,opt,name=active_user_only,json=activeUserOnly,proto3" json:"active_user_only,omitempty"`
+	NotForSelf     bool                   `protobuf:"varint,13,opt,name=not_for_self,json=notForSelf,proto3" json:"not_for_self,omitempty"`
+	BreakGlass     bool                   `protobuf:"varint,14,opt,name=break_glass,json=breakGlass,proto3" json:"break_glass,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AdminAction) Reset() {
+	*x = AdminAction{}
+	mi := &file_method_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminAction) ProtoMessage() {}
+
+func (x *AdminAction) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminAction.ProtoReflect.Descriptor instead.
+func (*AdminAction) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AdminAction) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AdminAction) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *AdminAction) GetVerb() string {
+	if x != nil {
+		return x.Verb
+	}
+	return ""
+}
+
+func (x *AdminAction) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *AdminAction) GetParams() []*AdminParam {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *AdminAction) GetResults() []*AdminResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *AdminAction) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *AdminAction) GetEventIf() string {
+	if x != nil {
+		return x.EventIf
+	}
+	return ""
+}
+
+func (x *AdminAction) GetRefusedEvent() string {
+	if x != nil {
+		return x.RefusedEvent
+	}
+	return ""
+}
+
+func (x *AdminAction) GetOfferedIf() string {
+	if x != nil {
+		return x.OfferedIf
+	}
+	return ""
+}
+
+func (x *AdminAction) GetDone() string {
+	if x != nil {
+		return x.Done
+	}
+	return ""
+}
+
+func (x *AdminAction) GetActiveUserOnly() bool {
+	if x != nil {
+		return x.ActiveUserOnly
+	}
+	return false
+}
+
+func (x *AdminAction) GetNotForSelf() bool {
+	if x != nil {
+		return x.NotForSelf
+	}
+	return false
+}
+
+func (x *AdminAction) GetBreakGlass() bool {
+	if x != nil {
+		return x.BreakGlass
+	}
+	return false
+}
+
+type AdminParam struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Default       string                 `protobuf:"bytes,4,opt,name=default,proto3" json:"default,omitempty"`
+	Choices       []string               `protobuf:"bytes,5,rep,name=choices,proto3" json:"choices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminParam) Reset() {
+	*x = AdminParam{}
+	mi := &file_method_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminParam) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminParam) ProtoMessage() {}
+
+func (x *AdminParam) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminParam.ProtoReflect.Descriptor instead.
+func (*AdminParam) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AdminParam) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AdminParam) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *AdminParam) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *AdminParam) GetDefault() string {
+	if x != nil {
+		return x.Default
+	}
+	return ""
+}
+
+func (x *AdminParam) GetChoices() []string {
+	if x != nil {
+		return x.Choices
+	}
+	return nil
+}
+
+type AdminResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Secret        bool                   `protobuf:"varint,4,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminResult) Reset() {
+	*x = AdminResult{}
+	mi := &file_method_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminResult) ProtoMessage() {}
+
+func (x *AdminResult) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminResult.ProtoReflect.Descriptor instead.
+func (*AdminResult) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AdminResult) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AdminResult) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *AdminResult) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *AdminResult) GetSecret() bool {
+	if x != nil {
+		return x.Secret
+	}
+	return false
+}
+
+type Removal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	Event         string                 `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	NoReverify    bool                   `protobuf:"varint,3,opt,name=no_reverify,json=noReverify,proto3" json:"no_reverify,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Removal) Reset() {
+	*x = Removal{}
+	mi := &file_method_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Removal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Removal) ProtoMessage() {}
+
+func (x *Removal) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Removal.ProtoReflect.Descriptor instead.
+func (*Removal) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Removal) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Removal) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *Removal) GetNoReverify() bool {
+	if x != nil {
+		return x.NoReverify
+	}
+	return false
+}
+
+// Display is one thing an enrolment page shows besides its form
+// (sdk.Display).
+type Display struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Value         string                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Values        []string               `protobuf:"bytes,4,rep,name=values,proto3" json:"values,omitempty"`
+	Png           []byte                 `protobuf:"bytes,5,opt,name=png,proto3" json:"png,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Display) Reset() {
+	*x = Display{}
+	mi := &file_method_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Display) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Display) ProtoMessage() {}
+
+func (x *Display) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Display.ProtoReflect.Descriptor instead.
+func (*Display) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Display) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Display) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Display) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Display) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *Display) GetPng() []byte {
+	if x != nil {
+		return x.Png
+	}
+	return nil
+}
+
 // Record is an entry of the method's storage, as the host read it just
 // before the call. version 0: the key is absent (or expired).
 type Record struct {
@@ -382,7 +853,7 @@ type Record struct {
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_method_proto_msgTypes[5]
+	mi := &file_method_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +865,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[5]
+	mi := &file_method_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +878,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{5}
+	return file_method_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Record) GetKey() string {
@@ -443,7 +914,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_method_proto_msgTypes[6]
+	mi := &file_method_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +926,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[6]
+	mi := &file_method_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +939,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{6}
+	return file_method_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *User) GetId() string {
@@ -514,7 +985,7 @@ type Field struct {
 
 func (x *Field) Reset() {
 	*x = Field{}
-	mi := &file_method_proto_msgTypes[7]
+	mi := &file_method_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +997,7 @@ func (x *Field) String() string {
 func (*Field) ProtoMessage() {}
 
 func (x *Field) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[7]
+	mi := &file_method_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +1010,7 @@ func (x *Field) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Field.ProtoReflect.Descriptor instead.
 func (*Field) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{7}
+	return file_method_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Field) GetName() string {
@@ -602,7 +1073,7 @@ type BeginRequest struct {
 
 func (x *BeginRequest) Reset() {
 	*x = BeginRequest{}
-	mi := &file_method_proto_msgTypes[8]
+	mi := &file_method_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +1085,7 @@ func (x *BeginRequest) String() string {
 func (*BeginRequest) ProtoMessage() {}
 
 func (x *BeginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[8]
+	mi := &file_method_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +1098,7 @@ func (x *BeginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginRequest.ProtoReflect.Descriptor instead.
 func (*BeginRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{8}
+	return file_method_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BeginRequest) GetNowUnixNano() int64 {
@@ -664,7 +1135,7 @@ type Challenge struct {
 
 func (x *Challenge) Reset() {
 	*x = Challenge{}
-	mi := &file_method_proto_msgTypes[9]
+	mi := &file_method_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +1147,7 @@ func (x *Challenge) String() string {
 func (*Challenge) ProtoMessage() {}
 
 func (x *Challenge) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[9]
+	mi := &file_method_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +1160,7 @@ func (x *Challenge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Challenge.ProtoReflect.Descriptor instead.
 func (*Challenge) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{9}
+	return file_method_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Challenge) GetId() string {
@@ -749,7 +1220,7 @@ type VerifyRequest struct {
 
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
-	mi := &file_method_proto_msgTypes[10]
+	mi := &file_method_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +1232,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[10]
+	mi := &file_method_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +1245,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{10}
+	return file_method_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *VerifyRequest) GetNowUnixNano() int64 {
@@ -847,7 +1318,7 @@ type VerifyResult struct {
 
 func (x *VerifyResult) Reset() {
 	*x = VerifyResult{}
-	mi := &file_method_proto_msgTypes[11]
+	mi := &file_method_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +1330,7 @@ func (x *VerifyResult) String() string {
 func (*VerifyResult) ProtoMessage() {}
 
 func (x *VerifyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[11]
+	mi := &file_method_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +1343,7 @@ func (x *VerifyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResult.ProtoReflect.Descriptor instead.
 func (*VerifyResult) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{11}
+	return file_method_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *VerifyResult) GetAmr() []string {
@@ -908,7 +1379,7 @@ type EnrolRequest struct {
 
 func (x *EnrolRequest) Reset() {
 	*x = EnrolRequest{}
-	mi := &file_method_proto_msgTypes[12]
+	mi := &file_method_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +1391,7 @@ func (x *EnrolRequest) String() string {
 func (*EnrolRequest) ProtoMessage() {}
 
 func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[12]
+	mi := &file_method_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1404,7 @@ func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrolRequest.ProtoReflect.Descriptor instead.
 func (*EnrolRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{12}
+	return file_method_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EnrolRequest) GetNowUnixNano() int64 {
@@ -965,20 +1436,23 @@ func (x *EnrolRequest) GetRecords() []*Record {
 }
 
 type Enrolment struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Prompt            string                 `protobuf:"bytes,2,opt,name=prompt,proto3" json:"prompt,omitempty"`
-	Fields            []*Field               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
-	Display           map[string]string      `protobuf:"bytes,4,rep,name=display,proto3" json:"display,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	ImagePng          []byte                 `protobuf:"bytes,5,opt,name=image_png,json=imagePng,proto3" json:"image_png,omitempty"`
-	ExpiresAtUnixNano int64                  `protobuf:"varint,6,opt,name=expires_at_unix_nano,json=expiresAtUnixNano,proto3" json:"expires_at_unix_nano,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Prompt string                 `protobuf:"bytes,2,opt,name=prompt,proto3" json:"prompt,omitempty"`
+	Fields []*Field               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	// display and image_png are what a method of an earlier version shows:
+	// the host reads them when displays is empty.
+	Display           map[string]string `protobuf:"bytes,4,rep,name=display,proto3" json:"display,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ImagePng          []byte            `protobuf:"bytes,5,opt,name=image_png,json=imagePng,proto3" json:"image_png,omitempty"`
+	ExpiresAtUnixNano int64             `protobuf:"varint,6,opt,name=expires_at_unix_nano,json=expiresAtUnixNano,proto3" json:"expires_at_unix_nano,omitempty"`
+	Displays          []*Display        `protobuf:"bytes,7,rep,name=displays,proto3" json:"displays,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Enrolment) Reset() {
 	*x = Enrolment{}
-	mi := &file_method_proto_msgTypes[13]
+	mi := &file_method_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1464,7 @@ func (x *Enrolment) String() string {
 func (*Enrolment) ProtoMessage() {}
 
 func (x *Enrolment) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[13]
+	mi := &file_method_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1477,7 @@ func (x *Enrolment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enrolment.ProtoReflect.Descriptor instead.
 func (*Enrolment) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{13}
+	return file_method_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Enrolment) GetId() string {
@@ -1048,6 +1522,13 @@ func (x *Enrolment) GetExpiresAtUnixNano() int64 {
 	return 0
 }
 
+func (x *Enrolment) GetDisplays() []*Display {
+	if x != nil {
+		return x.Displays
+	}
+	return nil
+}
+
 type ConfirmEnrolmentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
@@ -1062,7 +1543,7 @@ type ConfirmEnrolmentRequest struct {
 
 func (x *ConfirmEnrolmentRequest) Reset() {
 	*x = ConfirmEnrolmentRequest{}
-	mi := &file_method_proto_msgTypes[14]
+	mi := &file_method_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1555,7 @@ func (x *ConfirmEnrolmentRequest) String() string {
 func (*ConfirmEnrolmentRequest) ProtoMessage() {}
 
 func (x *ConfirmEnrolmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[14]
+	mi := &file_method_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1568,7 @@ func (x *ConfirmEnrolmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmEnrolmentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmEnrolmentRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{14}
+	return file_method_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConfirmEnrolmentRequest) GetNowUnixNano() int64 {
@@ -1143,7 +1624,7 @@ type Credential struct {
 
 func (x *Credential) Reset() {
 	*x = Credential{}
-	mi := &file_method_proto_msgTypes[15]
+	mi := &file_method_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1636,7 @@ func (x *Credential) String() string {
 func (*Credential) ProtoMessage() {}
 
 func (x *Credential) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[15]
+	mi := &file_method_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1649,7 @@ func (x *Credential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credential.ProtoReflect.Descriptor instead.
 func (*Credential) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{15}
+	return file_method_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Credential) GetId() string {
@@ -1203,7 +1684,7 @@ type ListCredentialsRequest struct {
 
 func (x *ListCredentialsRequest) Reset() {
 	*x = ListCredentialsRequest{}
-	mi := &file_method_proto_msgTypes[16]
+	mi := &file_method_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1696,7 @@ func (x *ListCredentialsRequest) String() string {
 func (*ListCredentialsRequest) ProtoMessage() {}
 
 func (x *ListCredentialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[16]
+	mi := &file_method_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1709,7 @@ func (x *ListCredentialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCredentialsRequest.ProtoReflect.Descriptor instead.
 func (*ListCredentialsRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{16}
+	return file_method_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListCredentialsRequest) GetNowUnixNano() int64 {
@@ -1261,7 +1742,7 @@ type ListCredentialsResponse struct {
 
 func (x *ListCredentialsResponse) Reset() {
 	*x = ListCredentialsResponse{}
-	mi := &file_method_proto_msgTypes[17]
+	mi := &file_method_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1754,7 @@ func (x *ListCredentialsResponse) String() string {
 func (*ListCredentialsResponse) ProtoMessage() {}
 
 func (x *ListCredentialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[17]
+	mi := &file_method_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1767,7 @@ func (x *ListCredentialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCredentialsResponse.ProtoReflect.Descriptor instead.
 func (*ListCredentialsResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{17}
+	return file_method_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListCredentialsResponse) GetCredentials() []*Credential {
@@ -1308,7 +1789,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_method_proto_msgTypes[18]
+	mi := &file_method_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1801,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[18]
+	mi := &file_method_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1814,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{18}
+	return file_method_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RemoveRequest) GetNowUnixNano() int64 {
@@ -1372,7 +1853,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_method_proto_msgTypes[19]
+	mi := &file_method_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1865,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[19]
+	mi := &file_method_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,23 +1878,26 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{19}
+	return file_method_proto_rawDescGZIP(), []int{24}
 }
 
 type AdminRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
-	Action        string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
-	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
-	Params        map[string]string      `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Records       []*Record              `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	NowUnixNano int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
+	Action      string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	User        *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	Params      map[string]string      `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Records     []*Record              `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	// Who runs the action, as the audit log names them ("helpdesk",
+	// "client:ID", "break-glass"); empty from a host that does not send it.
+	Actor         string `protobuf:"bytes,6,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_method_proto_msgTypes[20]
+	mi := &file_method_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1909,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[20]
+	mi := &file_method_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1922,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{20}
+	return file_method_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AdminRequest) GetNowUnixNano() int64 {
@@ -1476,6 +1960,13 @@ func (x *AdminRequest) GetRecords() []*Record {
 	return nil
 }
 
+func (x *AdminRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
 type AdminResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Result        map[string]string      `protobuf:"bytes,1,rep,name=result,proto3" json:"result,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -1485,7 +1976,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_method_proto_msgTypes[21]
+	mi := &file_method_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1988,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[21]
+	mi := &file_method_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +2001,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{21}
+	return file_method_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AdminResponse) GetResult() map[string]string {
@@ -1539,7 +2030,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_method_proto_msgTypes[22]
+	mi := &file_method_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +2042,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[22]
+	mi := &file_method_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +2055,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{22}
+	return file_method_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ErrorDetail) GetKind() string {
@@ -1609,7 +2100,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xc4\x02\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\x89\x04\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -1621,7 +2112,54 @@ const file_method_proto_rawDesc = "" +
 	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\x12\x16\n" +
 	"\x06bypass\x18\t \x01(\bR\x06bypass\x12!\n" +
 	"\fuser_records\x18\n" +
-	" \x03(\tR\vuserRecords\"J\n" +
+	" \x03(\tR\vuserRecords\x12:\n" +
+	"\fenrol_fields\x18\v \x03(\v2\x17.stepup.plugin.v1.FieldR\venrolFields\x123\n" +
+	"\x05admin\x18\f \x03(\v2\x1d.stepup.plugin.v1.AdminActionR\x05admin\x12\x1d\n" +
+	"\n" +
+	"used_event\x18\r \x01(\tR\tusedEvent\x123\n" +
+	"\aremoval\x18\x0e \x01(\v2\x19.stepup.plugin.v1.RemovalR\aremoval\"\xcc\x03\n" +
+	"\vAdminAction\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bresource\x18\x02 \x01(\tR\bresource\x12\x12\n" +
+	"\x04verb\x18\x03 \x01(\tR\x04verb\x12\x14\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\x124\n" +
+	"\x06params\x18\x05 \x03(\v2\x1c.stepup.plugin.v1.AdminParamR\x06params\x127\n" +
+	"\aresults\x18\x06 \x03(\v2\x1d.stepup.plugin.v1.AdminResultR\aresults\x12\x14\n" +
+	"\x05event\x18\a \x01(\tR\x05event\x12\x19\n" +
+	"\bevent_if\x18\b \x01(\tR\aeventIf\x12#\n" +
+	"\rrefused_event\x18\t \x01(\tR\frefusedEvent\x12\x1d\n" +
+	"\n" +
+	"offered_if\x18\n" +
+	" \x01(\tR\tofferedIf\x12\x12\n" +
+	"\x04done\x18\v \x01(\tR\x04done\x12(\n" +
+	"\x10active_user_only\x18\f \x01(\bR\x0eactiveUserOnly\x12 \n" +
+	"\fnot_for_self\x18\r \x01(\bR\n" +
+	"notForSelf\x12\x1f\n" +
+	"\vbreak_glass\x18\x0e \x01(\bR\n" +
+	"breakGlass\"~\n" +
+	"\n" +
+	"AdminParam\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x18\n" +
+	"\adefault\x18\x04 \x01(\tR\adefault\x12\x18\n" +
+	"\achoices\x18\x05 \x03(\tR\achoices\"c\n" +
+	"\vAdminResult\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x16\n" +
+	"\x06secret\x18\x04 \x01(\bR\x06secret\"V\n" +
+	"\aRemoval\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
+	"\x05event\x18\x02 \x01(\tR\x05event\x12\x1f\n" +
+	"\vno_reverify\x18\x03 \x01(\bR\n" +
+	"noReverify\"s\n" +
+	"\aDisplay\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
+	"\x06values\x18\x04 \x03(\tR\x06values\x12\x10\n" +
+	"\x03png\x18\x05 \x01(\fR\x03png\"J\n" +
 	"\x06Record\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12\x18\n" +
@@ -1677,14 +2215,15 @@ const file_method_proto_rawDesc = "" +
 	"\arecords\x18\x04 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb2\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x02\n" +
 	"\tEnrolment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06prompt\x18\x02 \x01(\tR\x06prompt\x12/\n" +
 	"\x06fields\x18\x03 \x03(\v2\x17.stepup.plugin.v1.FieldR\x06fields\x12B\n" +
 	"\adisplay\x18\x04 \x03(\v2(.stepup.plugin.v1.Enrolment.DisplayEntryR\adisplay\x12\x1b\n" +
 	"\timage_png\x18\x05 \x01(\fR\bimagePng\x12/\n" +
-	"\x14expires_at_unix_nano\x18\x06 \x01(\x03R\x11expiresAtUnixNano\x1a:\n" +
+	"\x14expires_at_unix_nano\x18\x06 \x01(\x03R\x11expiresAtUnixNano\x125\n" +
+	"\bdisplays\x18\a \x03(\v2\x19.stepup.plugin.v1.DisplayR\bdisplays\x1a:\n" +
 	"\fDisplayEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x02\n" +
@@ -1714,13 +2253,14 @@ const file_method_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
 	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\x122\n" +
 	"\arecords\x18\x04 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x10\n" +
-	"\x0eRemoveResponse\"\xa9\x02\n" +
+	"\x0eRemoveResponse\"\xbf\x02\n" +
 	"\fAdminRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12*\n" +
 	"\x04user\x18\x03 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12B\n" +
 	"\x06params\x18\x04 \x03(\v2*.stepup.plugin.v1.AdminRequest.ParamsEntryR\x06params\x122\n" +
-	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a9\n" +
+	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12\x14\n" +
+	"\x05actor\x18\x06 \x01(\tR\x05actor\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x01\n" +
@@ -1756,93 +2296,104 @@ func file_method_proto_rawDescGZIP() []byte {
 	return file_method_proto_rawDescData
 }
 
-var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_method_proto_goTypes = []any{
 	(*SetupRequest)(nil),            // 0: stepup.plugin.v1.SetupRequest
 	(*SetupResponse)(nil),           // 1: stepup.plugin.v1.SetupResponse
 	(*DescribeRequest)(nil),         // 2: stepup.plugin.v1.DescribeRequest
 	(*Limit)(nil),                   // 3: stepup.plugin.v1.Limit
 	(*Description)(nil),             // 4: stepup.plugin.v1.Description
-	(*Record)(nil),                  // 5: stepup.plugin.v1.Record
-	(*User)(nil),                    // 6: stepup.plugin.v1.User
-	(*Field)(nil),                   // 7: stepup.plugin.v1.Field
-	(*BeginRequest)(nil),            // 8: stepup.plugin.v1.BeginRequest
-	(*Challenge)(nil),               // 9: stepup.plugin.v1.Challenge
-	(*VerifyRequest)(nil),           // 10: stepup.plugin.v1.VerifyRequest
-	(*VerifyResult)(nil),            // 11: stepup.plugin.v1.VerifyResult
-	(*EnrolRequest)(nil),            // 12: stepup.plugin.v1.EnrolRequest
-	(*Enrolment)(nil),               // 13: stepup.plugin.v1.Enrolment
-	(*ConfirmEnrolmentRequest)(nil), // 14: stepup.plugin.v1.ConfirmEnrolmentRequest
-	(*Credential)(nil),              // 15: stepup.plugin.v1.Credential
-	(*ListCredentialsRequest)(nil),  // 16: stepup.plugin.v1.ListCredentialsRequest
-	(*ListCredentialsResponse)(nil), // 17: stepup.plugin.v1.ListCredentialsResponse
-	(*RemoveRequest)(nil),           // 18: stepup.plugin.v1.RemoveRequest
-	(*RemoveResponse)(nil),          // 19: stepup.plugin.v1.RemoveResponse
-	(*AdminRequest)(nil),            // 20: stepup.plugin.v1.AdminRequest
-	(*AdminResponse)(nil),           // 21: stepup.plugin.v1.AdminResponse
-	(*ErrorDetail)(nil),             // 22: stepup.plugin.v1.ErrorDetail
-	nil,                             // 23: stepup.plugin.v1.SetupRequest.ConfigEntry
-	nil,                             // 24: stepup.plugin.v1.Challenge.PublicEntry
-	nil,                             // 25: stepup.plugin.v1.VerifyRequest.ResponseEntry
-	nil,                             // 26: stepup.plugin.v1.EnrolRequest.ParamsEntry
-	nil,                             // 27: stepup.plugin.v1.Enrolment.DisplayEntry
-	nil,                             // 28: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	nil,                             // 29: stepup.plugin.v1.AdminRequest.ParamsEntry
-	nil,                             // 30: stepup.plugin.v1.AdminResponse.ResultEntry
-	(*CountRequest)(nil),            // 31: stepup.plugin.v1.CountRequest
-	(*CountResponse)(nil),           // 32: stepup.plugin.v1.CountResponse
-	(*PutRequest)(nil),              // 33: stepup.plugin.v1.PutRequest
+	(*AdminAction)(nil),             // 5: stepup.plugin.v1.AdminAction
+	(*AdminParam)(nil),              // 6: stepup.plugin.v1.AdminParam
+	(*AdminResult)(nil),             // 7: stepup.plugin.v1.AdminResult
+	(*Removal)(nil),                 // 8: stepup.plugin.v1.Removal
+	(*Display)(nil),                 // 9: stepup.plugin.v1.Display
+	(*Record)(nil),                  // 10: stepup.plugin.v1.Record
+	(*User)(nil),                    // 11: stepup.plugin.v1.User
+	(*Field)(nil),                   // 12: stepup.plugin.v1.Field
+	(*BeginRequest)(nil),            // 13: stepup.plugin.v1.BeginRequest
+	(*Challenge)(nil),               // 14: stepup.plugin.v1.Challenge
+	(*VerifyRequest)(nil),           // 15: stepup.plugin.v1.VerifyRequest
+	(*VerifyResult)(nil),            // 16: stepup.plugin.v1.VerifyResult
+	(*EnrolRequest)(nil),            // 17: stepup.plugin.v1.EnrolRequest
+	(*Enrolment)(nil),               // 18: stepup.plugin.v1.Enrolment
+	(*ConfirmEnrolmentRequest)(nil), // 19: stepup.plugin.v1.ConfirmEnrolmentRequest
+	(*Credential)(nil),              // 20: stepup.plugin.v1.Credential
+	(*ListCredentialsRequest)(nil),  // 21: stepup.plugin.v1.ListCredentialsRequest
+	(*ListCredentialsResponse)(nil), // 22: stepup.plugin.v1.ListCredentialsResponse
+	(*RemoveRequest)(nil),           // 23: stepup.plugin.v1.RemoveRequest
+	(*RemoveResponse)(nil),          // 24: stepup.plugin.v1.RemoveResponse
+	(*AdminRequest)(nil),            // 25: stepup.plugin.v1.AdminRequest
+	(*AdminResponse)(nil),           // 26: stepup.plugin.v1.AdminResponse
+	(*ErrorDetail)(nil),             // 27: stepup.plugin.v1.ErrorDetail
+	nil,                             // 28: stepup.plugin.v1.SetupRequest.ConfigEntry
+	nil,                             // 29: stepup.plugin.v1.Challenge.PublicEntry
+	nil,                             // 30: stepup.plugin.v1.VerifyRequest.ResponseEntry
+	nil,                             // 31: stepup.plugin.v1.EnrolRequest.ParamsEntry
+	nil,                             // 32: stepup.plugin.v1.Enrolment.DisplayEntry
+	nil,                             // 33: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	nil,                             // 34: stepup.plugin.v1.AdminRequest.ParamsEntry
+	nil,                             // 35: stepup.plugin.v1.AdminResponse.ResultEntry
+	(*CountRequest)(nil),            // 36: stepup.plugin.v1.CountRequest
+	(*CountResponse)(nil),           // 37: stepup.plugin.v1.CountResponse
+	(*PutRequest)(nil),              // 38: stepup.plugin.v1.PutRequest
 }
 var file_method_proto_depIdxs = []int32{
-	23, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
+	28, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
 	3,  // 1: stepup.plugin.v1.Description.limits:type_name -> stepup.plugin.v1.Limit
-	6,  // 2: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
-	5,  // 3: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
-	7,  // 4: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
-	24, // 5: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
-	25, // 6: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
-	5,  // 7: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
-	31, // 8: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
-	32, // 9: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
-	33, // 10: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
-	6,  // 11: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	26, // 12: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
-	5,  // 13: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
-	7,  // 14: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	27, // 15: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
-	6,  // 16: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	28, // 17: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	5,  // 18: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
-	5,  // 19: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
-	15, // 20: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
-	5,  // 21: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
-	6,  // 22: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	29, // 23: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	5,  // 24: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	30, // 25: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	0,  // 26: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 27: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	8,  // 28: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	10, // 29: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	12, // 30: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	14, // 31: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	16, // 32: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	18, // 33: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	20, // 34: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 35: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 36: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	9,  // 37: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	11, // 38: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	13, // 39: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	15, // 40: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	17, // 41: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	19, // 42: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	21, // 43: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	35, // [35:44] is the sub-list for method output_type
-	26, // [26:35] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	12, // 2: stepup.plugin.v1.Description.enrol_fields:type_name -> stepup.plugin.v1.Field
+	5,  // 3: stepup.plugin.v1.Description.admin:type_name -> stepup.plugin.v1.AdminAction
+	8,  // 4: stepup.plugin.v1.Description.removal:type_name -> stepup.plugin.v1.Removal
+	6,  // 5: stepup.plugin.v1.AdminAction.params:type_name -> stepup.plugin.v1.AdminParam
+	7,  // 6: stepup.plugin.v1.AdminAction.results:type_name -> stepup.plugin.v1.AdminResult
+	11, // 7: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
+	10, // 8: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
+	12, // 9: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
+	29, // 10: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
+	30, // 11: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
+	10, // 12: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
+	36, // 13: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	37, // 14: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	38, // 15: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
+	11, // 16: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
+	31, // 17: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	10, // 18: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
+	12, // 19: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
+	32, // 20: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	9,  // 21: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
+	11, // 22: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
+	33, // 23: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	10, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
+	10, // 25: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
+	20, // 26: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
+	10, // 27: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
+	11, // 28: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	34, // 29: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	10, // 30: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	35, // 31: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	0,  // 32: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 33: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	13, // 34: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	15, // 35: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	17, // 36: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	19, // 37: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	21, // 38: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	23, // 39: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	25, // 40: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 41: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 42: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	14, // 43: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	16, // 44: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	18, // 45: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	20, // 46: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	22, // 47: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	24, // 48: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	26, // 49: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	41, // [41:50] is the sub-list for method output_type
+	32, // [32:41] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
@@ -1857,7 +2408,7 @@ func file_method_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_method_proto_rawDesc), len(file_method_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -74,7 +74,7 @@ var concurrentTests = []struct {
 	{"RecordFailure", testConcurrentRecordFailure},
 	{"KVPut", testConcurrentKVPut},
 	{"UpdateUser", testConcurrentUpdateUser},
-	{"UpdateSession", testConcurrentUpdateSession},
+	{"UpdateAuthRequest", testConcurrentUpdateAuthRequest},
 }
 
 // RunReplicaTests runs the concurrency tests with the goroutines spread

@@ -242,13 +242,6 @@ func testLockout(t *testing.T, s storage.Store) {
 	fail("k", now.Add(4*time.Second), storage.Lockout{Failures: 1, LockedUntil: until})
 	must(t, "ResetFailures unknown", s.ResetFailures(ctx, "unknown"))
 
-	// ClearLockout removes both.
-	must(t, "ClearLockout", s.ClearLockout(ctx, "k"))
-	if l := get("k", now.Add(time.Minute)); l.Failures != 0 || l.Locked(now.Add(time.Minute)) {
-		t.Fatalf("GetLockout after ClearLockout = %+v", l)
-	}
-	must(t, "ClearLockout unknown", s.ClearLockout(ctx, "unknown"))
-
 	// After a lock has run out, counting goes on from where it was.
 	fail("j", now, storage.Lockout{Failures: 1})
 	fail("j", now, storage.Lockout{Failures: 2})

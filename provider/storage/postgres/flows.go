@@ -281,41 +281,6 @@ func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session,
 	return sess, u, nil
 }
 
-// UpdateSession applies fn to the live session while its row is locked.
-// ID and CreatedAt keep their stored values.
-func (s *Store) UpdateSession(ctx context.Context, id string, fn func(storage.Session) (storage.Session, error)) (storage.Session, error) {
-	var cur, out storage.Session
-	err := s.update(ctx, `SELECT `+sessionCols+` FROM sessions
-		WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) FOR UPDATE`, []any{id, s.liveNow()},
-		func(row pgx.Row) error {
-			if err := scanSession(row, &cur); err != nil {
-				return sessionErr(err, id)
-			}
-			return nil
-		},
-		func(tx pgx.Tx) error {
-			sess, err := fn(cur)
-			if err != nil {
-				return err
-			}
-			factors, err := toJSON(sess.Factors)
-			if err != nil {
-				return err
-			}
-			err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET user_id = $2, factors = $3, updated_at = $4,
-				expires_at = $5 WHERE id = $1 RETURNING `+sessionCols,
-				id, sess.UserID, factors, ts(sess.UpdatedAt), ts(sess.ExpiresAt)), &out)
-			if err != nil {
-				return fmt.Errorf("storage: update session: %w", err)
-			}
-			return nil
-		})
-	if err != nil {
-		return storage.Session{}, err
-	}
-	return out, nil
-}
-
 // DeleteSession removes a session; absent is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {

@@ -222,11 +222,3 @@ func (s *Store) GetLockout(ctx context.Context, key string, now time.Time) (stor
 	}
 	return lockout(failures, until, now), nil
 }
-
-// ClearLockout removes both the count and any lock of key.
-func (s *Store) ClearLockout(ctx context.Context, key string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM lockouts WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("storage: clear lockout: %w", err)
-	}
-	return nil
-}

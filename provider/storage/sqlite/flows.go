@@ -32,11 +32,7 @@ var (
 		writeSQL(`DELETE FROM access_tokens WHERE grant_id = ?1 AND grant_id <> '' RETURNING expires_at`),
 	}
 
-	insertSessionSQL = writeSQL(`INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?)`)
-	lockSessionSQL   = writeSQL(`SELECT ` + sessionCols + ` FROM sessions
-		WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
-	updateSessionSQL = writeSQL(`UPDATE sessions SET user_id = ?, factors = ?, updated_at = ?, expires_at = ?
-		WHERE id = ? RETURNING ` + sessionCols)
+	insertSessionSQL      = writeSQL(`INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?)`)
 	deleteSessionSQL      = writeSQL(`DELETE FROM sessions WHERE id = ?`)
 	deleteUserSessionsSQL = writeSQL(`DELETE FROM sessions WHERE user_id = ? RETURNING expires_at`)
 )
@@ -286,36 +282,6 @@ func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session,
 		return storage.Session{}, storage.User{}, sessionErr(err, id)
 	}
 	return sess, u, nil
-}
-
-// UpdateSession applies fn to the live session in one write transaction.
-// ID and CreatedAt keep their stored values.
-func (s *Store) UpdateSession(ctx context.Context, id string, fn func(storage.Session) (storage.Session, error)) (storage.Session, error) {
-	var out storage.Session
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		cur, err := scanSession(s.queryRow(ctx, tx, lockSessionSQL, id, s.liveNow()))
-		if err != nil {
-			return sessionErr(err, id)
-		}
-		sess, err := fn(cur)
-		if err != nil {
-			return err
-		}
-		factors, err := toJSON(sess.Factors)
-		if err != nil {
-			return err
-		}
-		out, err = scanSession(s.queryRow(ctx, tx, updateSessionSQL,
-			sess.UserID, factors, micros(sess.UpdatedAt), micros(sess.ExpiresAt), id))
-		if err != nil {
-			return fmt.Errorf("storage: update session: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return storage.Session{}, err
-	}
-	return out, nil
 }
 
 // DeleteSession removes a session; absent is not an error.

@@ -27,7 +27,6 @@ var (
 			locked_until = CASE WHEN lockouts.failures + 1 >= ?2 THEN ?3 ELSE lockouts.locked_until END
 		RETURNING failures, locked_until`)
 	resetFailuresSQL = writeSQL(`UPDATE lockouts SET failures = 0 WHERE key = ?`)
-	clearLockoutSQL  = writeSQL(`DELETE FROM lockouts WHERE key = ?`)
 )
 
 // CreateSigningKey stores a new key; ErrAlreadyExists on a duplicate ID.
@@ -237,12 +236,4 @@ func (s *Store) GetLockout(ctx context.Context, key string, now time.Time) (stor
 		return storage.Lockout{}, fmt.Errorf("storage: get lockout: %w", err)
 	}
 	return lockout(failures, until, now), nil
-}
-
-// ClearLockout removes both the count and any lock of key.
-func (s *Store) ClearLockout(ctx context.Context, key string) error {
-	if _, err := s.exec(ctx, nil, clearLockoutSQL, key); err != nil {
-		return fmt.Errorf("storage: clear lockout: %w", err)
-	}
-	return nil
 }
