@@ -47,10 +47,12 @@ func Apply(opts ...Option) Options {
 // database; every "atomically" below holds across processes.
 //
 // Times are stored with at least millisecond precision and returned in UTC.
-// Rows whose ExpiresAt has passed behave as absent (ErrNotFound) even before
-// PurgeExpired removes them; a zero ExpiresAt never expires. Methods without
-// a now argument judge expiry by the clock the store was opened with
-// (WithClock; the wall clock by default).
+// A row is live while the clock is before its ExpiresAt and behaves as
+// absent (ErrNotFound) from that instant on, even before PurgeExpired
+// removes it; a zero ExpiresAt never expires. Methods without a now
+// argument judge expiry by the clock the store was opened with (WithClock;
+// the wall clock by default), read at each call; methods with one judge by
+// it alone.
 //
 // The fn of an Update method runs inside the transaction, holding the row
 // (on SQLite, the only writer): it must be quick and must not call the Store.
