@@ -44,12 +44,12 @@ except that it may be issued for oneself. The code is printed once.`,
 				}
 				startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 				defer cancel()
-				methods, err := provider.LaunchMethods(startCtx, cfg, provider.LaunchOptions{Self: self, Store: a.store, Secret: a.secrets, Logger: a.log})
+				methods, err := provider.LaunchMethods(startCtx, cfg, provider.LaunchOptions{Self: self, Store: a.store, Secret: a.secrets, Logger: a.log, Now: a.now})
 				if err != nil {
 					return err
 				}
 				defer methods.Close()
-				srv, err := provider.New(startCtx, a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log, Methods: methods})
+				srv, err := provider.New(startCtx, a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log, Now: a.now, Methods: methods})
 				if err != nil {
 					return err
 				}
