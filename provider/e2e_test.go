@@ -46,10 +46,10 @@ func TestPasswordLoginAAL1(t *testing.T) {
 	rp := env.NewRP(t, testenv.PublicClient, "")
 	b := env.NewBrowser(t)
 
-	before := time.Now().Add(-time.Second).Unix()
+	before := env.Clock.Now().Unix()
 	tok := login(t, env, b, rp, url.Values{"acr_values": {"aal1"}}, "alice", alicePassword)
 	c := tok.Claims
-	if c.Subject != alice.ID || c.ACR != "aal1" || !slices.Equal(c.AMR, []string{"pwd"}) || c.AuthTime < before {
+	if c.Subject != alice.ID || c.ACR != "aal1" || !slices.Equal(c.AMR, []string{"pwd"}) || c.AuthTime < before || c.AuthTime > env.Clock.Now().Unix() {
 		t.Fatalf("claims = %+v", c)
 	}
 	// The access token is an RFC 9068 JWT carrying the same acr/amr/auth_time.
