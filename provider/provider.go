@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -51,6 +52,8 @@ type Server struct {
 	registry *host.Registry
 	methods  map[string]*method
 	mailer   notify.Sender
+	// notifying counts the notifications being sent in the background.
+	notifying sync.WaitGroup
 }
 
 // GCPercent is the garbage-collection target stepup serve runs with (when
@@ -158,6 +161,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s.handler = s.routes()
 	return s, nil
 }
+
+// WaitNotifications returns once every notification the Server has
+// started sending in the background (the email of SPEC §6 when a method is
+// added) has been handed over or has failed. A request has started its
+// notifications by the time its response is written, so a test can tell,
+// after a request, that it sent none.
+func (s *Server) WaitNotifications() { s.notifying.Wait() }
 
 // ServeHTTP serves every route of the provider.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
