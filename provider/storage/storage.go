@@ -175,11 +175,13 @@ type Store interface {
 	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 
 	// CountEvent atomically records one event for key at now unless the
-	// number of events for key in (now-window, now] has already reached
-	// limit. It returns whether the event was recorded, the count in the
+	// number of events for key after now-window has already reached limit.
+	// Events stamped after now count too: a concurrent caller that read its
+	// clock later (or a replica whose clock is ahead) may reach the store
+	// first. It returns whether the event was recorded, the count in the
 	// window after the call, and, when refused, when the oldest counted
 	// event leaves the window. Of N concurrent calls with room for k, exactly
-	// k are allowed.
+	// k are allowed, whatever the order of their nows.
 	CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (RateResult, error)
 
 	// RecordFailure atomically adds one consecutive failure for key. When the

@@ -150,7 +150,7 @@ func (s *Store) CountEvent(ctx context.Context, key string, window time.Duration
 	var inserted bool
 	b.Queue(`WITH c AS (
 			SELECT count(*) AS n, min(created_at) AS oldest FROM rate_events
-			WHERE key = $1 AND created_at > $2 AND created_at <= $3
+			WHERE key = $1 AND created_at > $2
 		), ins AS (
 			INSERT INTO rate_events (key, created_at, expires_at) SELECT $1, $3, $4 FROM c WHERE c.n < $5 RETURNING 1
 		)

@@ -18,7 +18,7 @@ var (
 	insertEventSQL = writeSQL(`INSERT INTO events (time, type, actor, user_id, client_id, remote_addr, outcome, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	countRateEventsSQL = writeSQL(`SELECT count(*), min(created_at) FROM rate_events
-		WHERE key = ? AND created_at > ? AND created_at <= ?`)
+		WHERE key = ? AND created_at > ?`)
 	insertRateEventSQL = writeSQL(`INSERT INTO rate_events (key, created_at, expires_at) VALUES (?, ?, ?)`)
 	recordFailureSQL   = writeSQL(`INSERT INTO lockouts (key, failures, locked_until)
 		VALUES (?1, CASE WHEN 1 >= ?2 THEN 0 ELSE 1 END, CASE WHEN 1 >= ?2 THEN ?3 END)
@@ -164,15 +164,15 @@ func (s *Store) ListEvents(ctx context.Context, f storage.EventFilter) ([]storag
 	return es, nil
 }
 
-// CountEvent records one event for key at now unless (now-window, now]
-// already holds limit events; the count and the insert share one write
+// CountEvent records one event for key at now unless limit events are
+// stamped after now-window; the count and the insert share one write
 // transaction.
 func (s *Store) CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (storage.RateResult, error) {
 	var res storage.RateResult
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		var oldest sql.NullInt64
-		if err := s.queryRow(ctx, tx, countRateEventsSQL, key, now.Add(-window).UnixMicro(), now.UnixMicro()).Scan(&n, &oldest); err != nil {
+		if err := s.queryRow(ctx, tx, countRateEventsSQL, key, now.Add(-window).UnixMicro()).Scan(&n, &oldest); err != nil {
 			return err
 		}
 		if n >= limit {
