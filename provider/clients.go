@@ -40,7 +40,7 @@ func (c *client) ClockSkew() time.Duration             { return 0 }
 // token's exp: tokens.id_token_ttl, plus how far the provider's clock is
 // ahead of the wall clock, so that exp is the provider's now plus the TTL
 // (see onWallClock).
-func (c *client) IDTokenLifetime() time.Duration { return c.idTTL + c.now().Sub(time.Now()) }
+func (c *client) IDTokenLifetime() time.Duration { return c.idTTL + time.Until(c.now()) }
 
 func (c *client) public() bool { return c.cfg.Secret == "" }
 
