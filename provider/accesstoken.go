@@ -48,7 +48,7 @@ type accessTokenClaims struct {
 // mintAccessToken signs the access token at describes, with the client's
 // algorithm, and returns it as the ID zitadel passes to tokenCrypto.
 func (o oidcStorage) mintAccessToken(ctx context.Context, at storage.AccessToken, subject string) (string, error) {
-	now := time.Now() // as zitadel stamps its tokens
+	now := o.s.now() // the clock of at.ExpiresAt and of every check of the token
 	claims := accessTokenClaims{
 		Issuer: o.s.cfg.Issuer, Subject: subject, Audience: at.Audience, ClientID: at.ClientID,
 		Expiry: at.ExpiresAt.Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), ID: at.ID,
@@ -97,3 +97,22 @@ func (c tokenCrypto) Encrypt(s string) (string, error) {
 	}
 	return c.Crypto.Encrypt(s)
 }
+
+// zitadel takes no clock: where it puts a time on the wire, it reads the
+// wall clock. expires_in in a token response is the expiry
+// CreateAccessToken returns minus zitadel's time.Now, and an ID token's exp
+// is zitadel's time.Now plus the client's IDTokenLifetime. So stepup hands
+// zitadel an expiry moved onto the wall clock (onWallClock) and a lifetime
+// corrected by the same distance (client.IDTokenLifetime): expires_in and
+// exp then follow the provider's clock (Options.Now), as the access
+// token's iat, nbf and exp do, and as the store judges every expiry. On
+// the wall clock, as in stepup serve, both corrections are nil. What stays
+// on the wall clock: an ID token's iat, which zitadel stamps and nothing
+// sets, and zitadel's own checks of an access token's exp (userinfo,
+// introspection, revocation) and of an id_token_hint's; behind the first,
+// the token's record, read on each of those calls, expires by the
+// provider's clock all the same.
+
+// onWallClock returns the instant of the wall clock that is as far from
+// the wall clock's now as t is from the provider's now.
+func (s *Server) onWallClock(t time.Time) time.Time { return time.Now().Add(t.Sub(s.now())) }

@@ -472,13 +472,13 @@ func (s *Server) notifyMethodAdded(u storage.User, what, from string) {
 		return
 	}
 	msg := notify.MethodAdded(u.Email, u.Username, what, s.now(), from)
-	go func() {
+	s.notifying.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := s.mailer.Send(ctx, msg); err != nil {
 			s.log.Warn("method-added email not sent", "user", u.ID, "err", err)
 		}
-	}()
+	})
 }
 
 func remoteAddr(ctx context.Context) string {

@@ -17,6 +17,7 @@ type client struct {
 	cfg      config.Client
 	loginURL func(id string) string
 	idTTL    time.Duration
+	now      func() time.Time // the provider's clock
 	// insecure: the issuer itself is http (a laptop or a test), so the
 	// registered http redirect URIs are accepted as registered. With an
 	// https issuer zitadel's rule stands: http only for confidential
@@ -30,11 +31,16 @@ func (c *client) GetID() string                        { return c.cfg.ID }
 func (c *client) PostLogoutRedirectURIs() []string     { return c.cfg.PostLogoutRedirectURIs }
 func (c *client) LoginURL(id string) string            { return c.loginURL(id) }
 func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer } // JWTs all the same: see accesstoken.go
-func (c *client) IDTokenLifetime() time.Duration       { return c.idTTL }
 func (c *client) DevMode() bool                        { return c.insecure }
 func (c *client) IsScopeAllowed(string) bool           { return false }
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return false }
 func (c *client) ClockSkew() time.Duration             { return 0 }
+
+// IDTokenLifetime is what zitadel adds to its wall clock for an ID
+// token's exp: tokens.id_token_ttl, plus how far the provider's clock is
+// ahead of the wall clock, so that exp is the provider's now plus the TTL
+// (see onWallClock).
+func (c *client) IDTokenLifetime() time.Duration { return c.idTTL + time.Until(c.now()) }
 
 func (c *client) public() bool { return c.cfg.Secret == "" }
 

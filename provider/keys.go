@@ -34,6 +34,7 @@ var signingAlgs = []string{AlgES256, AlgRS256}
 type keyRing struct {
 	store   storage.Store
 	secrets *Secrets
+	now     func() time.Time // the provider's clock
 	// publishFor is how long a retired key stays in the JWKS.
 	publishFor time.Duration
 
@@ -171,7 +172,7 @@ func (kr *keyRing) load(ctx context.Context, now time.Time, force bool) error {
 
 // Signing returns the active key for alg.
 func (kr *keyRing) Signing(ctx context.Context, alg string) (*signingKey, error) {
-	if err := kr.load(ctx, time.Now(), false); err != nil {
+	if err := kr.load(ctx, kr.now(), false); err != nil {
 		return nil, err
 	}
 	kr.mu.Lock()
@@ -184,7 +185,7 @@ func (kr *keyRing) Signing(ctx context.Context, alg string) (*signingKey, error)
 
 // Published returns every key the JWKS lists.
 func (kr *keyRing) Published(ctx context.Context) ([]op.Key, error) {
-	if err := kr.load(ctx, time.Now(), false); err != nil {
+	if err := kr.load(ctx, kr.now(), false); err != nil {
 		return nil, err
 	}
 	kr.mu.Lock()

@@ -278,7 +278,7 @@ func (o oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest)
 		return "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
-	return token, at.ExpiresAt, err
+	return token, o.s.onWallClock(at.ExpiresAt), err
 }
 
 func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
@@ -298,7 +298,7 @@ func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.To
 		return "", "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
-	return token, value, at.ExpiresAt, err
+	return token, value, o.s.onWallClock(at.ExpiresAt), err
 }
 
 func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {

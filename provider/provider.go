@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -51,6 +52,8 @@ type Server struct {
 	registry *host.Registry
 	methods  map[string]*method
 	mailer   notify.Sender
+	// notifying counts the notifications being sent in the background.
+	notifying sync.WaitGroup
 }
 
 // GCPercent is the garbage-collection target stepup serve runs with (when
@@ -63,8 +66,11 @@ const GCPercent = 400
 type Options struct {
 	Store   storage.Store
 	Secrets *Secrets
-	Logger  *slog.Logger     // default slog.Default(); zitadel logs to slog.Default() regardless
-	Now     func() time.Time // default time.Now; tests set a clock
+	Logger  *slog.Logger // default slog.Default(); zitadel logs to slog.Default() regardless
+	// Now is the provider's clock, by which it decides and stamps
+	// everything (default time.Now; tests set a clock). Store must have
+	// been opened with the same one (storage.WithClock).
+	Now func() time.Time
 	// Methods are the launched verification-method plugins; nil: none
 	// (only aal1 can be reached).
 	Methods *host.Registry
@@ -100,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if cfg.Tokens.AccessTokenTTL > publishFor {
 		publishFor = cfg.Tokens.AccessTokenTTL
 	}
-	s.keys = &keyRing{store: o.Store, secrets: o.Secrets, publishFor: publishFor + time.Minute}
+	s.keys = &keyRing{store: o.Store, secrets: o.Secrets, now: s.now, publishFor: publishFor + time.Minute}
 	if err := s.keys.EnsureSigningKeys(ctx, s.now()); err != nil {
 		return nil, err
 	}
@@ -122,7 +128,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	base := strings.TrimSuffix(cfg.Issuer, "/")
 	for _, cc := range cfg.Clients {
 		s.algPerClient = s.algPerClient || (cc.IDTokenSigningAlg != "" && cc.IDTokenSigningAlg != s.cfg.Tokens.SigningAlg)
-		s.clients[cc.ID] = &client{cfg: cc, idTTL: cfg.Tokens.IDTokenTTL, insecure: !s.secure,
+		s.clients[cc.ID] = &client{cfg: cc, idTTL: cfg.Tokens.IDTokenTTL, now: s.now, insecure: !s.secure,
 			loginURL: func(id string) string { return base + "/login?id=" + url.QueryEscape(id) }}
 	}
 
@@ -155,6 +161,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s.handler = s.routes()
 	return s, nil
 }
+
+// WaitNotifications returns once every notification the Server has
+// started sending in the background (the email of SPEC §6 when a method is
+// added) has been handed over or has failed. A request has started its
+// notifications by the time its response is written, so a test can tell,
+// after a request, that it sent none.
+func (s *Server) WaitNotifications() { s.notifying.Wait() }
 
 // ServeHTTP serves every route of the provider.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -40,23 +40,50 @@ const (
 	PostLogoutURI  = "http://rp.test/logged-out"
 )
 
-// Clock is a settable clock; it starts at the real time.
+// ClockStart is where every Env's clock starts: a fixed instant, so that
+// no test depends on today's date, and far ahead of the wall clock, which
+// zitadel still reads in a few places (see Clock).
+var ClockStart = time.Date(2100, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// Clock is the settable clock an Env's provider, store and method plugins
+// all run on. It reads ClockStart when the Env starts and runs at the pace
+// of the machine's monotonic clock, so that of two events the later has
+// the later time, as the provider expects (a login completed before a
+// request was created is older than the request); a test moves it
+// further with Advance. A zero Clock starts when first read.
+//
+// Everything stepup decides by time follows it: the expiry of requests,
+// codes, sessions and tokens, rate limits and lockouts, TOTP steps,
+// auth_time, the iat, nbf and exp of access tokens, and the exp and
+// expires_in of a token response. The RP of NewRP verifies ID tokens by
+// it too. What stays on the wall clock: an ID token's iat (zitadel stamps
+// it and takes no clock); zitadel's own checks of an access token's exp at
+// userinfo, introspection and revocation, and of an id_token_hint's, which
+// is why the clock starts ahead of the wall clock (the provider refuses an
+// expired token at those endpoints all the same, by its store, on this
+// clock); the age limit gorilla/securecookie puts on the session cookie
+// (the session behind the cookie expires on this clock); the certificates
+// of the plugins' mTLS; and the names of the outbox's files.
 type Clock struct {
-	mu     sync.Mutex
-	offset time.Duration
+	mu       sync.Mutex
+	started  time.Time // the machine's clock, with its monotonic reading, at ClockStart
+	advanced time.Duration
 }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
+	if c.started.IsZero() {
+		c.started = time.Now()
+	}
+	return ClockStart.Add(time.Since(c.started) + c.advanced)
 }
 
-// Advance moves the clock forward.
+// Advance moves the clock forward by d.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
-	c.offset += d
+	c.advanced += d
 	c.mu.Unlock()
 }
 
@@ -170,7 +197,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	clock := &Clock{}
+	clock := &Clock{started: time.Now()}
 	var store storage.Store
 	if cfg.Storage.Driver == "postgres" {
 		store, err = postgres.Open(ctx, cfg.Storage.DSN, storage.WithClock(clock.Now))
@@ -239,7 +266,7 @@ func keepAliveTransport() *http.Transport {
 func (e *Env) AddUser(t testing.TB, name, pw string, perms ...string) storage.User {
 	t.Helper()
 	hash := e.passwordHash(t, pw)
-	now := time.Now().UTC()
+	now := e.Clock.Now()
 	u := storage.User{ID: "u-" + name, Username: name, Email: name + "@example.com", PasswordHash: hash,
 		Active: true, Permissions: perms, CreatedAt: now, UpdatedAt: now}
 	if err := e.Store.CreateUser(context.Background(), u); err != nil {

@@ -24,7 +24,8 @@ type RP struct {
 }
 
 // NewRP discovers the provider and configures a client. Its verifier
-// accepts ID tokens signed with the client's configured algorithm only.
+// accepts ID tokens signed with the client's configured algorithm only,
+// and judges their expiry by the Env's clock.
 func (e *Env) NewRP(t testing.TB, clientID, secret string) *RP {
 	t.Helper()
 	tr := keepAliveTransport()
@@ -43,7 +44,7 @@ func (e *Env) NewRP(t testing.TB, clientID, secret string) *RP {
 	}
 	return &RP{t: t, Provider: p, HTTP: hc,
 		OAuth:    oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: RedirectURI, Scopes: []string{oidc.ScopeOpenID, "profile", "email", oidc.ScopeOfflineAccess}},
-		Verifier: p.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: algs}),
+		Verifier: p.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: algs, Now: e.Clock.Now}),
 	}
 }
 

@@ -24,13 +24,15 @@ type SMTPServer struct {
 
 	mu   sync.Mutex
 	mail []Mail
+	// arrived is closed, and replaced, when a message arrives.
+	arrived chan struct{}
 }
 
 // StartSMTP starts an SMTP server for the test (plain, no authentication:
 // stepup sends without credentials, so it needs no TLS).
 func StartSMTP(t testing.TB) *SMTPServer {
 	t.Helper()
-	s := &SMTPServer{}
+	s := &SMTPServer{arrived: make(chan struct{})}
 	srv := smtp.NewServer(smtpBackend{s})
 	srv.Domain = "localhost"
 	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
@@ -52,20 +54,26 @@ func (s *SMTPServer) Received() []Mail {
 	return append([]Mail(nil), s.mail...)
 }
 
-// WaitFor returns the first message to "to", waiting up to 10 s for it.
+// WaitFor returns the first message to "to", waiting up to
+// EventuallyTimeout for it to arrive.
 func (s *SMTPServer) WaitFor(t testing.TB, to string) Mail {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	timeout := time.After(EventuallyTimeout)
 	for {
-		for _, m := range s.Received() {
+		s.mu.Lock()
+		for _, m := range s.mail {
 			if strings.EqualFold(m.To, to) {
+				s.mu.Unlock()
 				return m
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no mail to %s arrived (got %d others)", to, len(s.Received()))
+		arrived, n := s.arrived, len(s.mail)
+		s.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-timeout:
+			t.Fatalf("no mail to %s arrived in %v (got %d others)", to, EventuallyTimeout, n)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -91,6 +99,8 @@ func (x *smtpSession) Data(r io.Reader) error {
 	body, _ := io.ReadAll(msg.Body)
 	x.s.mu.Lock()
 	x.s.mail = append(x.s.mail, Mail{From: x.from, To: x.to, Subject: msg.Header.Get("Subject"), Body: string(body)})
+	close(x.s.arrived)
+	x.s.arrived = make(chan struct{})
 	x.s.mu.Unlock()
 	return nil
 }

@@ -18,12 +18,14 @@ import (
 )
 
 // app is what every subcommand starts from: the configuration, the store
-// and the secrets.
+// and the secrets, and the clock by which the store, the provider and the
+// methods judge time.
 type app struct {
 	cfg     config.Config
 	store   storage.Store
 	secrets *provider.Secrets
 	log     *slog.Logger
+	now     func() time.Time
 }
 
 func loadConfig(cmd *cobra.Command) (config.Config, error) {
@@ -47,7 +49,8 @@ func openAppWith(cmd *cobra.Command, cfg config.Config) (*app, error) {
 	log := newLogger(cfg, cmd.ErrOrStderr())
 	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 	defer cancel()
-	store, err := openStore(ctx, cfg)
+	now := time.Now
+	store, err := openStore(ctx, cfg, now)
 	if err != nil {
 		return nil, err
 	}
@@ -56,15 +59,16 @@ func openAppWith(cmd *cobra.Command, cfg config.Config) (*app, error) {
 		store.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, store: store, secrets: secrets, log: log}, nil
+	return &app{cfg: cfg, store: store, secrets: secrets, log: log, now: now}, nil
 }
 
-func openStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
+// openStore opens the configured store, judging expiry by now.
+func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (storage.Store, error) {
 	switch cfg.Storage.Driver {
 	case "sqlite":
-		return sqlite.Open(ctx, cfg.Storage.DSN)
+		return sqlite.Open(ctx, cfg.Storage.DSN, storage.WithClock(now))
 	case "postgres":
-		return postgres.Open(ctx, cfg.Storage.DSN)
+		return postgres.Open(ctx, cfg.Storage.DSN, storage.WithClock(now))
 	}
 	return nil, fmt.Errorf("config: storage.driver %q is not supported: use sqlite or postgres", cfg.Storage.Driver)
 }

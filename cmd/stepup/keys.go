@@ -18,7 +18,7 @@ func newKeysCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withApp(cmd, func(ctx context.Context, a *app) error {
-				srv, err := provider.New(ctx, a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log})
+				srv, err := provider.New(ctx, a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log, Now: a.now})
 				if err != nil {
 					return err
 				}

@@ -76,7 +76,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	if err != nil {
 		return fmt.Errorf("find the stepup executable to run built-in methods: %w", err)
 	}
-	methods, err := provider.LaunchMethods(openCtx, cfg, provider.LaunchOptions{Self: self, Store: store, Secret: secrets, Logger: log})
+	methods, err := provider.LaunchMethods(openCtx, cfg, provider.LaunchOptions{Self: self, Store: store, Secret: secrets, Logger: log, Now: a.now})
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	if err != nil {
 		return err
 	}
-	srv, err := provider.New(openCtx, cfg, provider.Options{Store: store, Secrets: secrets, Logger: log, Methods: methods, Mailer: mailer})
+	srv, err := provider.New(openCtx, cfg, provider.Options{Store: store, Secrets: secrets, Logger: log, Now: a.now, Methods: methods, Mailer: mailer})
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func purgeLoop(ctx context.Context, a *app) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := a.store.PurgeExpired(ctx, time.Now())
+			n, err := a.store.PurgeExpired(ctx, a.now())
 			if err != nil {
 				a.log.Warn("purge expired rows", "err", err)
 			} else if n > 0 {

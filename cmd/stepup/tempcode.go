@@ -53,7 +53,7 @@ one (the built-in temporary code does).`,
 					return err
 				}
 				defer methods.Close()
-				srv, err := provider.New(startCtx, a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log, Methods: methods})
+				srv, err := provider.New(startCtx, a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log, Now: a.now, Methods: methods})
 				if err != nil {
 					return err
 				}
@@ -98,7 +98,7 @@ func launchBreakGlass(ctx context.Context, a *app, self string) (*host.Registry,
 	for _, name := range names {
 		cfg := a.cfg
 		cfg.Methods = map[string]config.MethodConfig{name: a.cfg.Methods[name]}
-		reg, err := provider.LaunchMethods(ctx, cfg, provider.LaunchOptions{Self: self, Store: a.store, Secret: a.secrets, Logger: a.log})
+		reg, err := provider.LaunchMethods(ctx, cfg, provider.LaunchOptions{Self: self, Store: a.store, Secret: a.secrets, Logger: a.log, Now: a.now})
 		if err != nil {
 			a.log.Warn("method not started for break-glass", "method", name, "err", err)
 			continue

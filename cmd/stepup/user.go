@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -194,7 +193,7 @@ func (a *app) hasher() password.Hasher {
 }
 
 func (a *app) addUser(ctx context.Context, name, email, phone, pw string, perms []string) (storage.User, error) {
-	u, err := provider.CreateUser(ctx, a.store, a.hasher(), time.Now().UTC(), name, email, phone, pw, perms)
+	u, err := provider.CreateUser(ctx, a.store, a.hasher(), a.now().UTC(), name, email, phone, pw, perms)
 	if err != nil {
 		return u, err
 	}
@@ -216,7 +215,7 @@ func (a *app) updateUser(ctx context.Context, name, event string, fn func(storag
 	}
 	u, err = a.store.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
 		u, err := fn(u)
-		u.UpdatedAt = time.Now().UTC()
+		u.UpdatedAt = a.now().UTC()
 		return u, err
 	})
 	if err != nil {
@@ -227,7 +226,7 @@ func (a *app) updateUser(ctx context.Context, name, event string, fn func(storag
 }
 
 func (a *app) audit(ctx context.Context, typ, userID string) {
-	err := a.store.AppendEvent(ctx, storage.Event{Time: time.Now().UTC(), Type: typ, Actor: "cli", UserID: userID, Outcome: "success"})
+	err := a.store.AppendEvent(ctx, storage.Event{Time: a.now().UTC(), Type: typ, Actor: "cli", UserID: userID, Outcome: "success"})
 	if err != nil {
 		a.log.Error("audit event not recorded", "type", typ, "err", err)
 	}

@@ -25,9 +25,10 @@ type Backend interface {
 	KVDelete(ctx context.Context, namespace, key string, expectVersion int64) error
 	// KVList returns the live keys of namespace starting with prefix, sorted.
 	KVList(ctx context.Context, namespace, prefix string, now time.Time) ([]string, error)
-	// CountEvent atomically records one event for key at now unless
-	// (now-window, now] already holds limit events; see RateResult. With
-	// limit 0 it only counts (the host reads its own counts so).
+	// CountEvent atomically records one event for key at now unless limit
+	// events are stamped after now-window, also after now (as
+	// provider/storage.Store.CountEvent); see RateResult. With limit 0 it
+	// only counts (the host reads its own counts so).
 	CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (RateResult, error)
 }
 

@@ -47,10 +47,12 @@ func Apply(opts ...Option) Options {
 // database; every "atomically" below holds across processes.
 //
 // Times are stored with at least millisecond precision and returned in UTC.
-// Rows whose ExpiresAt has passed behave as absent (ErrNotFound) even before
-// PurgeExpired removes them; a zero ExpiresAt never expires. Methods without
-// a now argument judge expiry by the clock the store was opened with
-// (WithClock; the wall clock by default).
+// A row is live while the clock is before its ExpiresAt and behaves as
+// absent (ErrNotFound) from that instant on, even before PurgeExpired
+// removes it; a zero ExpiresAt never expires. Methods without a now
+// argument judge expiry by the clock the store was opened with (WithClock;
+// the wall clock by default), read at each call; methods with one judge by
+// it alone.
 //
 // The fn of an Update method runs inside the transaction, holding the row
 // (on SQLite, the only writer): it must be quick and must not call the Store.
@@ -172,13 +174,12 @@ type Store interface {
 
 	// CountEvent atomically records one event for key at now unless the
 	// number of events for key after now-window has already reached limit.
-	// Events stamped later than now count too: concurrent callers (and
-	// replicas) read their clocks a little apart, and a call must not miss
-	// an event because its own now came first. It returns whether the event
-	// was recorded, the count in the window after the call, and, when
-	// refused, when the oldest counted event leaves the window. Of N
-	// concurrent calls with room for k, exactly k are allowed, whatever
-	// their nows.
+	// Events stamped after now count too: a concurrent caller that read its
+	// clock later (or a replica whose clock is ahead) may reach the store
+	// first. It returns whether the event was recorded, the count in the
+	// window after the call, and, when refused, when the oldest counted
+	// event leaves the window. Of N concurrent calls with room for k, exactly
+	// k are allowed, whatever the order of their nows.
 	CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (RateResult, error)
 
 	// RecordFailure atomically adds one consecutive failure for key. When the

@@ -121,8 +121,8 @@ type RedeemedCode struct {
 	RequestID  string // the auth request the code named
 	ClientID   string
 	UserID     string
-	Data       []byte // the request's Data when it was redeemed
-	RedeemedAt time.Time
+	Data       []byte    // the request's Data when it was redeemed
+	RedeemedAt time.Time // the store's clock (WithClock) at the redemption
 	ExpiresAt  time.Time // when the request and the tokens first issued have all expired
 }
 

@@ -188,7 +188,7 @@ func (m *Memory) CountEvent(_ context.Context, key string, window time.Duration,
 	var n int
 	var oldest time.Time
 	for _, t := range evs {
-		if t.After(now.Add(-window)) { // later events count too (see storage.Store.CountEvent)
+		if t.After(now.Add(-window)) {
 			if n == 0 || t.Before(oldest) {
 				oldest = t
 			}

@@ -8,11 +8,17 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
+// openBench opens a store for a benchmark on the suite's clock, so that
+// its rows are as live as the tests' are.
+func openBench(b *testing.B, open OpenStore) storage.Store {
+	return open(b, storage.WithClock(newClock().Now))
+}
+
 // BenchRotateRefreshToken measures RotateRefreshToken (with an access
 // token, as a refresh grant does) from parallel goroutines, each rotating
 // its own chain of tokens.
-func BenchRotateRefreshToken(b *testing.B, s storage.Store) {
-	ctx := b.Context()
+func BenchRotateRefreshToken(b *testing.B, open OpenStore) {
+	s, ctx := openBench(b, open), b.Context()
 	var chains atomic.Int64
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -37,8 +43,8 @@ func BenchRotateRefreshToken(b *testing.B, s storage.Store) {
 // BenchRedeemAuthRequest measures RedeemAuthRequest (redeeming a code for
 // a refresh and an access token) from parallel goroutines; the b.N done
 // requests are stored before the timer starts.
-func BenchRedeemAuthRequest(b *testing.B, s storage.Store) {
-	ctx := b.Context()
+func BenchRedeemAuthRequest(b *testing.B, open OpenStore) {
+	s, ctx := openBench(b, open), b.Context()
 	if err := s.CreateUser(ctx, newUser("u1", "alice")); err != nil {
 		b.Fatal(err)
 	}
@@ -66,8 +72,8 @@ func BenchRedeemAuthRequest(b *testing.B, s storage.Store) {
 // BenchGetSessionUser measures reading a session and its user, as a login
 // page does, from parallel goroutines: in one read with GetSessionUser,
 // and in two with GetSession then GetUser.
-func BenchGetSessionUser(b *testing.B, s storage.Store) {
-	ctx := b.Context()
+func BenchGetSessionUser(b *testing.B, open OpenStore) {
+	s, ctx := openBench(b, open), b.Context()
 	if err := s.CreateUser(ctx, newUser("u1", "alice")); err != nil {
 		b.Fatal(err)
 	}

@@ -13,11 +13,16 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-// RunTests runs the whole suite. newStore must return a fresh, empty store
-// for each call and arrange for it to be closed when t ends (t.Cleanup);
-// the suite may call Close itself first, so a second Close must be harmless.
-// Subtests run in parallel, each on its own store.
-func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
+// OpenStore opens a fresh, empty store with opts (the suite passes
+// storage.WithClock) and arranges for it to be closed when t ends
+// (t.Cleanup); the suite may call Close itself first, so a second Close
+// must be harmless.
+type OpenStore func(t testing.TB, opts ...storage.Option) storage.Store
+
+// RunTests runs the whole suite. Subtests run in parallel, each on its own
+// store, which newStore opens with a clock of the subtest's: it starts at
+// a fixed instant and moves only when the subtest moves it.
+func RunTests(t *testing.T, newStore OpenStore) {
 	tests := []storeTest{
 		{"PingClose", testPingClose},
 		{"Users", testUsers},
@@ -45,13 +50,19 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	for _, c := range concurrentTests {
 		tests = append(tests, storeTest{"Concurrent/" + c.name, func(t *testing.T, s storage.Store) { c.run(t, []storage.Store{s}) }})
 	}
-	sem := make(chan struct{}, maxStores)
+	var clocked []clockedTest
 	for _, tt := range tests {
+		clocked = append(clocked, clockedTest{tt.name, func(t *testing.T, s storage.Store, _ *clock) { tt.run(t, s) }})
+	}
+	clocked = append(clocked, clockedTest{"Expiry", testExpiry}, clockedTest{"ExplicitNow", testExplicitNow})
+	sem := make(chan struct{}, maxStores)
+	for _, tt := range clocked {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sem <- struct{}{}
 			t.Cleanup(func() { <-sem }) // after the store's own cleanup
-			tt.run(t, newStore(t))
+			c := newClock()
+			tt.run(t, newStore(t, storage.WithClock(c.Now)), c)
 		})
 	}
 }
@@ -59,6 +70,12 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 type storeTest struct {
 	name string
 	run  func(t *testing.T, s storage.Store)
+}
+
+// clockedTest is a test that moves the clock its store was opened with.
+type clockedTest struct {
+	name string
+	run  func(t *testing.T, s storage.Store, c *clock)
 }
 
 // concurrentTests race goroutines on one store, or, from RunReplicaTests,
@@ -78,17 +95,17 @@ var concurrentTests = []struct {
 }
 
 // RunReplicaTests runs the concurrency tests with the goroutines spread
-// over two stores opened on one fresh, empty database, as two replicas or
-// processes would be; newPair should open both at once, so that their
-// migrations race too. Its stores must be closed when t ends.
-func RunReplicaTests(t *testing.T, newPair func(t *testing.T) (storage.Store, storage.Store)) {
+// over two stores opened with opts on one fresh, empty database, as two
+// replicas or processes would be; newPair should open both at once, so
+// that their migrations race too. Its stores must be closed when t ends.
+func RunReplicaTests(t *testing.T, newPair func(t testing.TB, opts ...storage.Option) (storage.Store, storage.Store)) {
 	sem := make(chan struct{}, maxStores/2)
 	for _, c := range concurrentTests {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			sem <- struct{}{}
 			t.Cleanup(func() { <-sem })
-			a, b := newPair(t)
+			a, b := newPair(t, storage.WithClock(newClock().Now))
 			c.run(t, []storage.Store{a, b})
 		})
 	}
@@ -100,10 +117,36 @@ const maxStores = 4
 // concurrency is how many goroutines the concurrency tests start at once.
 const concurrency = 16
 
-// base is a time in UTC with millisecond precision, which every backend
-// keeps exactly. Expiries that the store compares with its own clock are
-// set relative to time.Now instead.
-func base() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+// start is the instant every store of the suite is opened at: fixed, so
+// that no result depends on today's date; in UTC with millisecond
+// precision, which every backend keeps exactly.
+var start = time.Date(2031, time.March, 14, 15, 9, 26, 535_000_000, time.UTC)
+
+// base is the time the tests write their rows at: the clock's start,
+// where a store's clock stays unless its test moves it.
+func base() time.Time { return start }
+
+// clock is the settable clock the suite opens each store with.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: start} }
+
+// Now is the clock's time; a store calls it for each expiry it judges.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t, forward or back.
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
 
 func past() time.Time   { return base().Add(-time.Hour) }
 func future() time.Time { return base().Add(time.Hour) }

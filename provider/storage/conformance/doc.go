@@ -3,7 +3,9 @@
 // fresh store:
 //
 //	func TestConformance(t *testing.T) {
-//		conformance.RunTests(t, func(t *testing.T) storage.Store { return openFresh(t) })
+//		conformance.RunTests(t, func(t testing.TB, opts ...storage.Option) storage.Store {
+//			return openFresh(t, opts...)
+//		})
 //	}
 //
 // RunTests checks each method's contract as written in package storage:
@@ -14,7 +16,10 @@
 // BenchRotateRefreshToken, BenchRedeemAuthRequest and BenchGetSessionUser
 // are the benchmark bodies the backends share.
 //
-// Time is passed in explicitly wherever the interface takes a now; expiries
-// that the store judges by its own clock are set an hour away from
-// time.Now, so nothing sleeps. This package is imported only by tests.
+// Every store is opened with a clock of the suite's (storage.WithClock),
+// which starts at a fixed instant and moves only when a test sets it: the
+// expiry tests put it just before, at and after a row's expiry, for every
+// method that judges expiry by the store's clock, and check that methods
+// taking a now argument judge by that instead. Nothing sleeps, and no
+// result depends on today's date. This package is imported only by tests.
 package conformance

@@ -9,7 +9,7 @@ import (
 
 func testPurgeExpired(t *testing.T, s storage.Store) {
 	ctx := t.Context()
-	now := time.Now()
+	now := base()
 	long := now.Add(-24 * time.Hour) // the KV calls' own clock
 	// One expired row of each kind that expires, plus a live one.
 	must(t, "CreateAuthRequest", s.CreateAuthRequest(ctx, newAuthRequest("ar-old", past())))

@@ -16,19 +16,21 @@ import (
 // The server comes from $STEPUP_TEST_POSTGRES_DSN (default
 // pgtest.DefaultDSN); every store gets its own schema.
 
+func newStore(t testing.TB, opts ...storage.Option) storage.Store { return pgtest.Open(t, "", opts...) }
+
 func TestConformance(t *testing.T) {
-	conformance.RunTests(t, func(t *testing.T) storage.Store { return pgtest.Open(t, "") })
+	conformance.RunTests(t, newStore)
 }
 
 // Two Stores on one schema, opened at once, behave as two replicas.
 func TestReplicas(t *testing.T) {
-	conformance.RunReplicaTests(t, func(t *testing.T) (storage.Store, storage.Store) {
+	conformance.RunReplicaTests(t, func(t testing.TB, opts ...storage.Option) (storage.Store, storage.Store) {
 		dsn := pgtest.DSN(t)
 		var stores [2]*postgres.Store
 		var errs [2]error
 		var wg sync.WaitGroup
 		for i := range stores {
-			wg.Go(func() { stores[i], errs[i] = postgres.Open(t.Context(), dsn) })
+			wg.Go(func() { stores[i], errs[i] = postgres.Open(t.Context(), dsn, opts...) })
 		}
 		wg.Wait()
 		for i, s := range stores {
@@ -56,14 +58,6 @@ func TestOpenUnreachable(t *testing.T) {
 	}
 }
 
-func BenchmarkRotateRefreshToken(b *testing.B) {
-	conformance.BenchRotateRefreshToken(b, pgtest.Open(b, ""))
-}
-
-func BenchmarkRedeemAuthRequest(b *testing.B) {
-	conformance.BenchRedeemAuthRequest(b, pgtest.Open(b, ""))
-}
-
-func BenchmarkGetSessionUser(b *testing.B) {
-	conformance.BenchGetSessionUser(b, pgtest.Open(b, ""))
-}
+func BenchmarkRotateRefreshToken(b *testing.B) { conformance.BenchRotateRefreshToken(b, newStore) }
+func BenchmarkRedeemAuthRequest(b *testing.B)  { conformance.BenchRedeemAuthRequest(b, newStore) }
+func BenchmarkGetSessionUser(b *testing.B)     { conformance.BenchGetSessionUser(b, newStore) }

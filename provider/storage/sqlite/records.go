@@ -163,8 +163,8 @@ func (s *Store) ListEvents(ctx context.Context, f storage.EventFilter) ([]storag
 	return es, nil
 }
 
-// CountEvent records one event for key at now unless (now-window, now]
-// already holds limit events; the count and the insert share one write
+// CountEvent records one event for key at now unless limit events are
+// stamped after now-window; the count and the insert share one write
 // transaction.
 func (s *Store) CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (storage.RateResult, error) {
 	var res storage.RateResult

@@ -11,8 +11,8 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
 )
 
-func open(t testing.TB, path string) *sqlite.Store {
-	s, err := sqlite.Open(t.Context(), path)
+func open(t testing.TB, path string, opts ...storage.Option) *sqlite.Store {
+	s, err := sqlite.Open(t.Context(), path, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,23 +20,23 @@ func open(t testing.TB, path string) *sqlite.Store {
 	return s
 }
 
-func newStore(t testing.TB) *sqlite.Store {
-	return open(t, filepath.Join(t.TempDir(), "new", "stepup.db"))
+func newStore(t testing.TB, opts ...storage.Option) storage.Store {
+	return open(t, filepath.Join(t.TempDir(), "new", "stepup.db"), opts...)
 }
 
 func TestConformance(t *testing.T) {
-	conformance.RunTests(t, func(t *testing.T) storage.Store { return newStore(t) })
+	conformance.RunTests(t, newStore)
 }
 
 // Two Stores on one file behave as two processes sharing it.
 func TestReplicas(t *testing.T) {
-	conformance.RunReplicaTests(t, func(t *testing.T) (storage.Store, storage.Store) {
+	conformance.RunReplicaTests(t, func(t testing.TB, opts ...storage.Option) (storage.Store, storage.Store) {
 		path := filepath.Join(t.TempDir(), "stepup.db")
 		var stores [2]*sqlite.Store
 		var errs [2]error
 		var wg sync.WaitGroup
 		for i := range stores {
-			wg.Go(func() { stores[i], errs[i] = sqlite.Open(t.Context(), path) })
+			wg.Go(func() { stores[i], errs[i] = sqlite.Open(t.Context(), path, opts...) })
 		}
 		wg.Wait()
 		for i, s := range stores {
@@ -59,6 +59,6 @@ func TestOpenFails(t *testing.T) {
 	}
 }
 
-func BenchmarkRotateRefreshToken(b *testing.B) { conformance.BenchRotateRefreshToken(b, newStore(b)) }
-func BenchmarkRedeemAuthRequest(b *testing.B)  { conformance.BenchRedeemAuthRequest(b, newStore(b)) }
-func BenchmarkGetSessionUser(b *testing.B)     { conformance.BenchGetSessionUser(b, newStore(b)) }
+func BenchmarkRotateRefreshToken(b *testing.B) { conformance.BenchRotateRefreshToken(b, newStore) }
+func BenchmarkRedeemAuthRequest(b *testing.B)  { conformance.BenchRedeemAuthRequest(b, newStore) }
+func BenchmarkGetSessionUser(b *testing.B)     { conformance.BenchGetSessionUser(b, newStore) }

@@ -27,9 +27,6 @@ var (
 
 var errClosed = errors.New("storage: sqlite store is closed")
 
-// testHookBatch, when set by a test, learns the size of every batch.
-var testHookBatch func(n int)
-
 type writeJob struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *sql.Tx) error
@@ -74,22 +71,23 @@ func (s *Store) writeLoop() {
 		case <-s.writerStop:
 			return
 		case job := <-s.jobs:
-			batch = append(batch[:0], job)
-		}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case job := <-s.jobs:
-				batch = append(batch, job)
-			default:
-				break more
-			}
-		}
-		if testHookBatch != nil {
-			testHookBatch(len(batch))
+			batch = gather(append(batch[:0], job), s.jobs)
 		}
 		s.commit(batch)
 	}
+}
+
+// gather adds to batch the writes already waiting on jobs, up to maxBatch.
+func gather(batch []*writeJob, jobs <-chan *writeJob) []*writeJob {
+	for len(batch) < maxBatch {
+		select {
+		case job := <-jobs:
+			batch = append(batch, job)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit runs one batch in one transaction and tells each caller how its

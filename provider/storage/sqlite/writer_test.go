@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,17 +24,11 @@ func openTest(t *testing.T) *Store {
 }
 
 // queued runs the writes of calls while the writer is held busy, so that
-// they wait together and share transactions, and returns their errors
-// and the size of the largest batch.
+// they wait together, and commits them as the writer would: in one batch
+// of every write that was waiting. It returns their errors and the size
+// of that batch.
 func queued(t *testing.T, s *Store, calls []func() error) ([]error, int) {
 	t.Helper()
-	var largest atomic.Int64
-	testHookBatch = func(n int) {
-		if int64(n) > largest.Load() {
-			largest.Store(int64(n))
-		}
-	}
-	t.Cleanup(func() { testHookBatch = nil })
 	release := make(chan struct{})
 	holding := make(chan struct{})
 	held := make(chan error, 1)
@@ -48,23 +41,24 @@ func queued(t *testing.T, s *Store, calls []func() error) ([]error, int) {
 	}()
 	<-holding
 	errs := make([]error, len(calls))
-	var started sync.WaitGroup
 	var wg sync.WaitGroup
 	for i, call := range calls {
-		started.Add(1)
-		wg.Go(func() {
-			started.Done()
-			errs[i] = call()
-		})
+		wg.Go(func() { errs[i] = call() })
 	}
-	started.Wait()
-	time.Sleep(50 * time.Millisecond) // for the goroutines to reach the writer's queue
+	// Take each write off the queue here, the writer being busy: once all
+	// have arrived, they wait in a queue of their own for gather.
+	waiting := make(chan *writeJob, len(calls))
+	for range calls {
+		waiting <- <-s.jobs
+	}
 	close(release)
-	wg.Wait()
 	if err := <-held; err != nil {
 		t.Fatal(err)
 	}
-	return errs, int(largest.Load())
+	batch := gather(nil, waiting)
+	s.commit(batch)
+	wg.Wait()
+	return errs, len(batch)
 }
 
 func TestGroupCommitKeepsWritesApart(t *testing.T) {
@@ -97,9 +91,9 @@ func TestGroupCommitKeepsWritesApart(t *testing.T) {
 			})
 		}
 	}
-	errs, largest := queued(t, s, calls)
-	if largest < 2 {
-		t.Fatalf("largest batch %d: the writes did not share a transaction", largest)
+	errs, batch := queued(t, s, calls)
+	if batch != len(calls) {
+		t.Fatalf("a batch of %d: the %d waiting writes did not share a transaction", batch, len(calls))
 	}
 	for i, err := range errs {
 		_, getErr := s.GetSession(ctx, fmt.Sprintf("s%d", i))

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/postgres"
 )
 
@@ -45,11 +46,11 @@ func DSN(t testing.TB) string {
 	return newTestSchema(t, ServerDSN())
 }
 
-// Open opens a Store for t and closes it when t ends. If dsn
+// Open opens a Store with opts for t and closes it when t ends. If dsn
 // already sets a search_path (a DSN from DSN), the Store opens that
 // schema; otherwise dsn names a server ("" means ServerDSN) and the
 // Store gets a fresh schema on it, dropped when t ends.
-func Open(t testing.TB, dsn string) *postgres.Store {
+func Open(t testing.TB, dsn string, opts ...storage.Option) *postgres.Store {
 	t.Helper()
 	if dsn == "" {
 		dsn = ServerDSN()
@@ -63,7 +64,7 @@ func Open(t testing.TB, dsn string) *postgres.Store {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := postgres.Open(ctx, dsn)
+	s, err := postgres.Open(ctx, dsn, opts...)
 	if err != nil {
 		t.Fatalf("%v (is PostgreSQL running? set STEPUP_TEST_POSTGRES_DSN)", err)
 	}
