@@ -326,7 +326,7 @@ func testSessions(t *testing.T, s storage.Store) {
 	// A factor's time comes back in UTC, whatever zone it was written in.
 	zoned := newSession("s-zoned", "u1", future())
 	zoned.Factors = append(zoned.Factors, storage.Factor{
-		Method: "totp", Levels: []string{"mfa", "high"}, AMR: []string{"otp", "mfa"},
+		Method: "authenticator", Levels: []string{"mfa", "high"}, AMR: []string{"otp", "mfa"},
 		Time: base().In(time.FixedZone("X", -7*3600)),
 	})
 	must(t, "SaveLogin of a new session with a zoned factor", createSession(ctx, s, zoned))
@@ -444,7 +444,7 @@ func testSaveLogin(t *testing.T, s storage.Store) {
 	login := func(sessionID string, update func(storage.AuthRequest) (storage.AuthRequest, error)) storage.LoginWrite {
 		return storage.LoginWrite{OldSessionID: "s1", Session: newSession(sessionID, "u1", future()),
 			AuthRequestID: "ar1", Update: update, Events: []storage.Event{
-				{Time: base(), Type: "verification.succeeded", Actor: "u1", UserID: "u1", ClientID: "client-1", Outcome: "success", Details: map[string]string{"method": "totp"}},
+				{Time: base(), Type: "verification.succeeded", Actor: "u1", UserID: "u1", ClientID: "client-1", Outcome: "success", Details: map[string]string{"method": "authenticator"}},
 				{Time: base(), Type: "login.completed", Actor: "u1", UserID: "u1", ClientID: "client-1", Outcome: "success"},
 			}}
 	}
@@ -491,7 +491,7 @@ func testSaveLogin(t *testing.T, s storage.Store) {
 	must(t, "GetSession rotated in", err)
 	evs, err := s.ListEvents(ctx, storage.EventFilter{})
 	must(t, "ListEvents", err)
-	if len(evs) != 2 || evs[0].Type != "login.completed" || evs[1].Type != "verification.succeeded" || evs[1].Details["method"] != "totp" {
+	if len(evs) != 2 || evs[0].Type != "login.completed" || evs[1].Type != "verification.succeeded" || evs[1].Details["method"] != "authenticator" {
 		t.Fatalf("events after SaveLogin: %+v", evs)
 	}
 
