@@ -37,7 +37,7 @@ func TestImportRules(t *testing.T) {
 		{why: "the username rule is shared by the command, the admin API and the login pages: nothing of stepup, no HTTP",
 			pkgs: []string{"provider/username"}, never: []string{"net/http"}},
 		{why: "stepauth is for any application's resource server: it depends on no other stepup package",
-			pkgs: []string{"provider/stepauth"}},
+			pkgs: []string{"stepauth"}},
 		{why: "the store and its backends know nothing of HTTP or of the provider",
 			pkgs: []string{"provider/storage", "provider/storage/sqlite", "provider/storage/postgres"}, reach: []string{"provider/storage"}, never: []string{"net/http"}},
 		{why: "sdk is what a plugin author imports: it reaches nothing else of stepup",

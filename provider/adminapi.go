@@ -18,9 +18,9 @@ import (
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/password"
-	"github.com/stepup-mfa/stepup/provider/stepauth"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/username"
+	"github.com/stepup-mfa/stepup/stepauth"
 )
 
 // apiError is an admin-operation failure with its HTTP status; the same

@@ -23,7 +23,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/stepup-mfa/stepup/provider/stepauth"
+	"github.com/stepup-mfa/stepup/stepauth"
 )
 
 // What the sensitive parts of the application demand: a second factor

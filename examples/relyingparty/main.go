@@ -8,7 +8,7 @@
 // with acr_values=aal2 and max_age=600, and the returned ID token's acr,
 // amr and auth_time are checked before the page opens. /api/balance takes
 // bearer access tokens and makes the same demand with stepup's RFC 9470
-// middleware (provider/stepauth).
+// middleware (stepauth).
 //
 // With `stepup serve --demo` running on http://localhost:8080:
 //

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/stepup-mfa/stepup/provider/stepauth"
+	"github.com/stepup-mfa/stepup/stepauth"
 )
 
 func Example() {
