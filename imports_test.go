@@ -19,9 +19,16 @@ type importRule struct {
 	// reach lists the module's packages (with those below them) the
 	// packages may import besides themselves and those below them; nil:
 	// none.
-	reach   []string
-	stdOnly bool     // nothing from outside the module but the standard library
-	never   []string // packages (with those below them) they must not import
+	reach []string
+	// reachAll: they may import any of the module's packages but those
+	// never and neverPkg forbid (reach is then unused).
+	reachAll bool
+	stdOnly  bool     // nothing from outside the module but the standard library
+	never    []string // packages (with those below them) they must not import
+	// neverPkg lists packages of the module (paths below it) they must
+	// not import, those below them allowed: the registry plugins, whose
+	// sdk and host the provider does import.
+	neverPkg []string
 }
 
 var databases = []string{"database/sql", "modernc.org/sqlite", "github.com/jackc/pgx", "github.com/lib/pq", "github.com/mattn/go-sqlite3"}
@@ -44,9 +51,17 @@ func TestImportRules(t *testing.T) {
 			pkgs: []string{"plugins/sdk"}},
 		{why: "the plugin host and the conformance kit stand below the provider: they reach only sdk and host",
 			pkgs: []string{"plugins/host", "plugins/conformance"}, reach: []string{"plugins/sdk", "plugins/host"}},
+		{why: "launching the methods is for the composition roots: it reads a config and runs plugins, and reaches no other provider package",
+			pkgs: []string{"plugins/launch"}, reach: []string{"plugins", "provider/config", "provider/password"}},
 		{why: "the example plugin is written as any plugin outside stepup: it reaches only plugins/sdk, and no database",
 			pkgs: []string{"examples/customplugin", "examples/customplugin/cmd/stepup-pin"}, reach: []string{"plugins/sdk", "examples/customplugin"}, never: databases},
 	}
+	var methodPkgs []string
+	for _, name := range plugins.BuiltinNames() {
+		methodPkgs = append(methodPkgs, module+"/plugins/"+name)
+	}
+	rules = append(rules, importRule{why: "the provider names no method: it reaches no method and not the registry, which the composition root (cmd/stepup, testenv) hands to its config",
+		pkgs: below(t, "provider"), reachAll: true, never: methodPkgs, neverPkg: []string{"plugins", "plugins/launch"}})
 	for _, name := range plugins.BuiltinNames() {
 		m, _ := plugins.NewBuiltin(name)
 		typ := reflect.TypeOf(m)
@@ -98,8 +113,13 @@ func (r importRule) breaks(pkg, dep string) string {
 			return "forbidden"
 		}
 	}
+	for _, n := range r.neverPkg {
+		if dep == module+"/"+n {
+			return "forbidden"
+		}
+	}
 	if under(dep, module) {
-		if under(dep, pkg) || slices.ContainsFunc(r.reach, func(p string) bool { return under(dep, module+"/"+p) }) {
+		if r.reachAll || under(dep, pkg) || slices.ContainsFunc(r.reach, func(p string) bool { return under(dep, module+"/"+p) }) {
 			return ""
 		}
 		return "a package of stepup it may not reach"
@@ -117,6 +137,21 @@ func under(path, pkg string) bool { return path == pkg || strings.HasPrefix(path
 func standard(path string) bool {
 	first, _, _ := strings.Cut(path, "/")
 	return !strings.Contains(first, ".")
+}
+
+// below returns the packages of the module at dir and below it, as paths
+// below the module.
+func below(t *testing.T, dir string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", module+"/"+dir+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list %s/...: %v", dir, err)
+	}
+	var pkgs []string
+	for _, p := range strings.Fields(string(out)) {
+		pkgs = append(pkgs, strings.TrimPrefix(p, module+"/"))
+	}
+	return pkgs
 }
 
 // listedPackage is what go list says of one package.

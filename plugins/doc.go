@@ -4,7 +4,8 @@
 // The registry is one explicit map in registry.go, one line per method: its
 // name and its constructor. Nothing registers itself (no init, no blank
 // import), and nothing else lists the built-ins: the default configuration
-// (provider/config) takes each one's priority from its Describe and its
+// (provider/config, handed the registry as Builtins by cmd/stepup and
+// testenv) takes each one's priority from its Describe and its
 // settings from its DefaultSettings (Defaults), and checks a file's
 // settings with the method's own Configure in this process
 // (ConfigureBuiltin: a bad one is an sdk.SettingError, reported as
@@ -24,7 +25,8 @@
 // and the validation call them at config load; Describe's Priority of an
 // unconfigured method is its default priority.
 //
-// How stepup runs a built-in (provider.LaunchMethods and cmd/stepup):
+// How stepup runs a built-in (plugins/launch, called by cmd/stepup and
+// testenv):
 //
 //   - make build puts each method's own binary, stepup-NAME, beside stepup
 //     and records its SHA-256 in stepup's build information; stepup serve

@@ -124,3 +124,28 @@ func ServeBuiltin(name string) error {
 	sdk.Serve(m)
 	return nil
 }
+
+// Registry is the registry of built-ins as a value, for those that take it
+// without importing this package (provider/config.Methods): the
+// composition root, cmd/stepup or testenv, hands Builtins over.
+type Registry struct{}
+
+// Builtins is this build's registry of built-in methods.
+var Builtins Registry
+
+// Names returns BuiltinNames().
+func (Registry) Names() []string { return BuiltinNames() }
+
+// Planned returns Planned(name).
+func (Registry) Planned(name string) bool { return Planned(name) }
+
+// Defaults returns the priority and settings of BuiltinDefaults(name).
+func (Registry) Defaults(name string) (priority int, settings map[string]string) {
+	priority, settings, _ = BuiltinDefaults(name)
+	return priority, settings
+}
+
+// Configure returns ConfigureBuiltin(name, settings).
+func (Registry) Configure(name string, settings map[string]string) error {
+	return ConfigureBuiltin(name, settings)
+}

@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepup-mfa/stepup/plugins"
 	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/plugins/launch"
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/notify"
@@ -150,7 +152,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := config.Default()
+	cfg := config.Default(plugins.Builtins)
 	cfg.Issuer = "http://" + ln.Addr().String()
 	cfg.Listen = ln.Addr().String()
 	cfg.Keys.SecretFile = filepath.Join(dir, "secret.key")
@@ -193,7 +195,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	for _, fn := range o.configure {
 		fn(&cfg)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(plugins.Builtins); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -224,7 +226,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		methods, err = provider.LaunchMethods(ctx, cfg, provider.LaunchOptions{Self: self, Store: store, Secret: secrets, Logger: logger, Now: clock.Now})
+		methods, err = launch.Methods(ctx, launch.FromConfig(cfg), LaunchOptions(self, store, secrets, logger, clock.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,3 +314,11 @@ func (l *LogBuffer) String() string {
 }
 
 var _ http.Handler = (*provider.Server)(nil)
+
+// LaunchOptions say how a test starts methods as stepup serve does:
+// self is the stepup executable (StepupBinary), and the plugins keep their
+// data in store under keys from secrets, a refused file audited there.
+func LaunchOptions(self string, store storage.Store, secrets *provider.Secrets, log *slog.Logger, now func() time.Time) launch.Options {
+	return launch.Options{Self: self, Backend: provider.PluginBackend(store), Key: secrets.PluginKey,
+		OnRefused: provider.AuditRefused(store, log, now), Logger: log, Now: now}
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stepup-mfa/stepup/plugins"
+	"github.com/stepup-mfa/stepup/plugins/launch"
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
@@ -30,7 +32,7 @@ type app struct {
 
 func loadConfig(cmd *cobra.Command) (config.Config, error) {
 	path, _ := cmd.Flags().GetString("config")
-	return config.Load(path)
+	return config.Load(path, plugins.Builtins)
 }
 
 // openApp loads the configuration and opens the store; the caller closes
@@ -87,4 +89,11 @@ func newLogger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *sl
 // lines of a multi-line error joined with "; ".
 func oneLine(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+// launchOptions say how the methods of a are started, self being the
+// stepup executable.
+func (a *app) launchOptions(self string) launch.Options {
+	return launch.Options{Self: self, Backend: provider.PluginBackend(a.store), Key: a.secrets.PluginKey,
+		OnRefused: provider.AuditRefused(a.store, a.log, a.now), Logger: a.log, Now: a.now}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stepup-mfa/stepup/plugins/launch"
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/notify"
@@ -76,7 +77,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	if err != nil {
 		return fmt.Errorf("find the stepup executable to run built-in methods: %w", err)
 	}
-	methods, err := provider.LaunchMethods(openCtx, cfg, provider.LaunchOptions{Self: self, Store: store, Secret: secrets, Logger: log, Now: a.now})
+	methods, err := launch.Methods(openCtx, launch.FromConfig(cfg), a.launchOptions(self))
 	if err != nil {
 		return err
 	}

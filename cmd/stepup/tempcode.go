@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/plugins/launch"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider"
-	"github.com/stepup-mfa/stepup/provider/config"
 )
 
 // errNoBreakGlass: no enabled method declares a break-glass action.
@@ -88,17 +87,9 @@ one (the built-in temporary code does).`,
 // start is logged and passed over, so that another method's trouble does
 // not keep the last administrator out.
 func launchBreakGlass(ctx context.Context, a *app, self string) (*host.Registry, error) {
-	names := make([]string, 0, len(a.cfg.Methods))
-	for name, mc := range a.cfg.Methods {
-		if mc.IsEnabled() {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		cfg := a.cfg
-		cfg.Methods = map[string]config.MethodConfig{name: a.cfg.Methods[name]}
-		reg, err := provider.LaunchMethods(ctx, cfg, provider.LaunchOptions{Self: self, Store: a.store, Secret: a.secrets, Logger: a.log, Now: a.now})
+	for _, m := range launch.FromConfig(a.cfg) {
+		name := m.Name
+		reg, err := launch.Methods(ctx, []launch.Method{m}, a.launchOptions(self))
 		if err != nil {
 			a.log.Warn("method not started for break-glass", "method", name, "err", err)
 			continue

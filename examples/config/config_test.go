@@ -27,11 +27,11 @@ func cleanEnv(t *testing.T) {
 
 func load(t *testing.T, file string) config.Config {
 	t.Helper()
-	c, err := config.Load(file)
+	c, err := config.Load(file, plugins.Builtins)
 	if err != nil {
 		t.Fatalf("Load(%s): %v", file, err)
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.Validate(plugins.Builtins); err != nil {
 		t.Fatalf("Validate(%s): %v", file, err)
 	}
 	return c
@@ -103,7 +103,7 @@ func TestProductionSecretsFromEnvironment(t *testing.T) {
 	// A bad value is refused with the variable's name.
 	t.Setenv("STEPUP_LOCKOUT_DURATION", "soon")
 	var ce *config.Error
-	if _, err := config.Load("stepup.yaml"); !errors.As(err, &ce) || !strings.Contains(err.Error(), "STEPUP_LOCKOUT_DURATION") {
+	if _, err := config.Load("stepup.yaml", plugins.Builtins); !errors.As(err, &ce) || !strings.Contains(err.Error(), "STEPUP_LOCKOUT_DURATION") {
 		t.Fatalf("a bad duration in the environment: %v", err)
 	}
 }

@@ -34,7 +34,7 @@
 //	}
 //
 // The host knows no built-in method: every plugin is a Spec with a path
-// and a checksum. The provider fills it for a built-in from
+// and a checksum. plugins/launch fills it for a built-in from
 // plugins.BuiltinCommand: the stepup-NAME binary that make build put
 // beside stepup, pinned to the checksum stepup's build recorded, or else
 // stepup itself, re-executed as `stepup plugin NAME`, pinned to its own.

@@ -41,7 +41,7 @@ func writeConfig(t *testing.T, text string) string {
 func loadText(t *testing.T, text string) (Config, error) {
 	t.Helper()
 	cleanEnv(t)
-	return Load(writeConfig(t, text))
+	return Load(writeConfig(t, text), plugins.Builtins)
 }
 
 func mustLoad(t *testing.T, text string) Config {
@@ -63,8 +63,8 @@ func asError(t *testing.T, err error) *Error {
 }
 
 func TestDefault(t *testing.T) {
-	c := Default()
-	if err := c.Validate(); err != nil {
+	c := Default(plugins.Builtins)
+	if err := c.Validate(plugins.Builtins); err != nil {
 		t.Fatalf("Default().Validate() = %v", err)
 	}
 	checks := []struct {
@@ -129,7 +129,7 @@ func TestDefault(t *testing.T) {
 	}
 
 	// Each call is independent.
-	a, b := Default(), Default()
+	a, b := Default(plugins.Builtins), Default(plugins.Builtins)
 	*a.Methods["totp"].Enabled = false
 	a.Methods["tempcode"].Settings["digits"] = 6
 	if !b.Methods["totp"].IsEnabled() || b.Methods["tempcode"].Int("digits", 0) != 8 {
@@ -139,15 +139,15 @@ func TestDefault(t *testing.T) {
 
 func TestLoadWithoutFile(t *testing.T) {
 	cleanEnv(t)
-	c, err := Load("")
+	c, err := Load("", plugins.Builtins)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(c, Default()) {
+	if !reflect.DeepEqual(c, Default(plugins.Builtins)) {
 		t.Errorf("Load(\"\") = %+v, want Default()", c)
 	}
 	t.Setenv("STEPUP_LISTEN", ":9999")
-	if c, err = Load(""); err != nil || c.Listen != ":9999" {
+	if c, err = Load("", plugins.Builtins); err != nil || c.Listen != ":9999" {
 		t.Errorf("Load(\"\") with STEPUP_LISTEN: listen %q, %v", c.Listen, err)
 	}
 }
@@ -155,7 +155,7 @@ func TestLoadWithoutFile(t *testing.T) {
 func TestLoadEmptyAndNullSections(t *testing.T) {
 	for _, text := range []string{"", "# only a comment\n", "---\n", "methods:\nacr:\nclients:\nstorage:\n"} {
 		c := mustLoad(t, text)
-		if !reflect.DeepEqual(c.ACR, Default().ACR) || !reflect.DeepEqual(c.Methods, Default().Methods) || c.Storage != Default().Storage {
+		if !reflect.DeepEqual(c.ACR, Default(plugins.Builtins).ACR) || !reflect.DeepEqual(c.Methods, Default(plugins.Builtins).Methods) || c.Storage != Default(plugins.Builtins).Storage {
 			t.Errorf("%q: got acr %v methods %v storage %v; want defaults", text, c.ACR, c.Methods, c.Storage)
 		}
 	}
@@ -223,7 +223,7 @@ log: {level: debug, format: json}
 		}},
 		{"session", c.Session.TTL, 90 * time.Minute},
 		{"log", c.Log, Log{Level: "debug", Format: "json"}},
-		{"methods untouched", c.Methods, Default().Methods},
+		{"methods untouched", c.Methods, Default(plugins.Builtins).Methods},
 	}
 	for _, tc := range checks {
 		if !reflect.DeepEqual(tc.got, tc.want) {
@@ -460,7 +460,7 @@ func TestMethodSettingsFromFile(t *testing.T) {
 
 func TestLoadMissingFile(t *testing.T) {
 	cleanEnv(t)
-	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), plugins.Builtins)
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") || !strings.Contains(err.Error(), "cannot read") {
 		t.Fatalf("Load(missing) = %v", err)
 	}
@@ -610,9 +610,9 @@ func TestValidate(t *testing.T) {
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", "use text or json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := Default()
+			c := Default(plugins.Builtins)
 			tc.mut(&c)
-			err := c.Validate()
+			err := c.Validate(plugins.Builtins)
 			if tc.key == "" {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)
@@ -685,7 +685,7 @@ func TestEnvOverrides(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			c, err := Load(path)
+			c, err := Load(path, plugins.Builtins)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -698,7 +698,7 @@ func TestEnvOverrides(t *testing.T) {
 	t.Run("file stays under the environment", func(t *testing.T) {
 		cleanEnv(t)
 		t.Setenv("STEPUP_LOCKOUT_DURATION", "1m")
-		c, err := Load(writeConfig(t, "lockout: {max_failures: 7, duration: 5m}\n"))
+		c, err := Load(writeConfig(t, "lockout: {max_failures: 7, duration: 5m}\n"), plugins.Builtins)
 		if err != nil || c.Lockout != (Lockout{MaxFailures: 7, MaxFailuresPerUser: 100, Duration: time.Minute}) {
 			t.Fatalf("lockout = %+v, %v", c.Lockout, err)
 		}
@@ -722,7 +722,7 @@ func TestEnvErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cleanEnv(t)
 			t.Setenv(tc.name, tc.value)
-			_, err := Load("")
+			_, err := Load("", plugins.Builtins)
 			if err == nil {
 				t.Fatal("Load: no error")
 			}
@@ -797,7 +797,7 @@ admin: {required_acr: b}
 	}
 
 	// Levels set only in Go code come last, sorted.
-	d := Default()
+	d := Default(plugins.Builtins)
 	d.ACR["zeta"], d.ACR["alpha"] = []string{"z"}, []string{"a"}
 	if got, want := d.LevelOrder(), []string{"aal1", "aal2", "aal3", "alpha", "zeta"}; !slices.Equal(got, want) {
 		t.Errorf("LevelOrder() = %v, want %v", got, want)
@@ -809,12 +809,12 @@ admin: {required_acr: b}
 
 func TestExample(t *testing.T) {
 	cleanEnv(t)
-	c, err := Load("testdata/example.yaml")
+	c, err := Load("testdata/example.yaml", plugins.Builtins)
 	if err != nil {
 		t.Fatalf("Load(example): %v", err)
 	}
 	// Besides its clients, the example states the defaults.
-	d := Default()
+	d := Default(plugins.Builtins)
 	c.Clients, d.Clients = nil, nil
 	if !c.MethodNamed("tempcode") || d.MethodNamed("tempcode") {
 		t.Errorf("MethodNamed(tempcode): %v in the example, %v by default; want only the file's", c.MethodNamed("tempcode"), d.MethodNamed("tempcode"))

@@ -1,10 +1,6 @@
 package config
 
-import (
-	"time"
-
-	"github.com/stepup-mfa/stepup/plugins"
-)
+import "time"
 
 // PermissionManageMFA lets a user or a client administer other users'
 // methods and issue temporary codes: the admin API, the admin page.
@@ -20,16 +16,18 @@ var knownLevels = []string{"aal1", "aal2", "aal3"}
 // database and secret under ./stepup-data/, issuer http://localhost:8080,
 // every built-in method enabled, mail and SMS to the local outbox, no
 // clients. Each call returns fresh maps and pointers that the caller may
-// change. Default().Validate() is nil.
-func Default() Config {
-	c := base()
+// change. Default(m).Validate(m) is nil. The methods are those m has
+// (the registry of package plugins, handed over by the composition root);
+// nil: none.
+func Default(m Methods) Config {
+	c := base(m)
 	c.fillDerived()
 	return c
 }
 
 // base is Default without the values derived from others, so that Load
 // can derive them after the file and the environment have been applied.
-func base() Config {
+func base(m Methods) Config {
 	return Config{
 		Issuer:  "http://localhost:8080",
 		Listen:  "127.0.0.1:8080",
@@ -40,7 +38,7 @@ func base() Config {
 			"aal2": {"aal2", "http://idmanagement.gov/ns/assurance/aal/2"},
 			"aal3": {"aal3", "phrh"},
 		},
-		Methods: defaultMethods(),
+		Methods: defaultMethods(m),
 		Passwords: Passwords{Argon2: Argon2{
 			MemoryKiB:   19456,
 			Iterations:  2,
@@ -66,13 +64,13 @@ func base() Config {
 
 // defaultMethods is every built-in method of this build, enabled, with
 // the priority and settings the method itself states
-// (plugins.BuiltinDefaults). The settings hold the values a file that
+// (Methods.Defaults). The settings hold the values a file that
 // wrote them out would decode to (int, string, map[string]any), so that
 // the defaults and a file that repeats them are the same configuration.
-func defaultMethods() map[string]MethodConfig {
+func defaultMethods(m Methods) map[string]MethodConfig {
 	methods := map[string]MethodConfig{}
-	for _, name := range plugins.BuiltinNames() {
-		priority, flat, _ := plugins.BuiltinDefaults(name)
+	for _, name := range builtinNames(m) {
+		priority, flat := m.Defaults(name)
 		settings := make(map[string]any, len(flat))
 		for k, v := range flat {
 			settings[k] = yamlValue(v)

@@ -11,12 +11,15 @@
 // testdata/example.yaml is the configuration reference: every key, its
 // default and a comment. A test keeps it complete and loadable.
 //
-// The methods come from the registry of package plugins: Default has every
+// The methods come from the registry of package plugins, which the
+// composition root (cmd/stepup, testenv) hands to Default, Load and
+// Validate as a Methods; this package imports neither the registry nor any
+// method, so the provider, which imports it, reaches none. Default has every
 // built-in method of this build, enabled, with the priority and settings
 // the method itself states, and Validate hands a built-in's settings to
 // the method's own Configure, in this process, so a bad one stops the load
 // with one line naming methods.NAME.KEY (sdk.SettingError). A name the
-// registry plans but this build does not have (plugins.Planned) may be
+// registry plans but this build does not have (Methods.Planned) may be
 // configured without a path; its settings are not checked, and stepup
 // serve logs it as skipped. Any other method needs path and sha256.
 //

@@ -23,15 +23,15 @@ import (
 // defaults key by key, with two exceptions: a method's keys merge over
 // that method's defaults, and an acr mapping replaces the default levels
 // as a whole. Durations are strings such as "15m". Every error is an
-// *Error.
-func Load(path string) (Config, error) {
-	cfg := base()
+// *Error. The built-in methods are those m has (nil: none).
+func Load(path string, m Methods) (Config, error) {
+	cfg := base(m)
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return Config{}, &Error{File: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}
 		}
-		if err := decode(&cfg, path, data); err != nil {
+		if err := decode(&cfg, path, data, m); err != nil {
 			return Config{}, err
 		}
 	}
@@ -40,7 +40,7 @@ func Load(path string) (Config, error) {
 		return Config{}, err
 	}
 	cfg.fillDerived()
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(m); err != nil {
 		var ce *Error
 		if errors.As(err, &ce) {
 			if v, ok := fromEnv[ce.Key]; ok {
@@ -55,7 +55,7 @@ func Load(path string) (Config, error) {
 var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
 
 // decode applies the YAML document data over cfg.
-func decode(cfg *Config, file string, data []byte) error {
+func decode(cfg *Config, file string, data []byte, builtins Methods) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
@@ -98,7 +98,7 @@ func decode(cfg *Config, file string, data []byte) error {
 	}
 
 	// yaml.v3 decodes each map value afresh; merge methods over defaults.
-	methods := defaultMethods()
+	methods := defaultMethods(builtins)
 	if n := mappingValue(root, "methods"); n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			name := n.Content[i].Value
@@ -119,7 +119,7 @@ func decode(cfg *Config, file string, data []byte) error {
 	cfg.Methods = methods
 
 	if acrNode == nil || isNull(acrNode) {
-		cfg.ACR = base().ACR
+		cfg.ACR = base(nil).ACR
 	} else if acrNode.Kind == yaml.MappingNode {
 		cfg.levelOrder = nil
 		for i := 0; i < len(acrNode.Content); i += 2 {

@@ -36,7 +36,7 @@ func settingString(v any) string {
 	return fmt.Sprint(v)
 }
 
-// yamlValue is the setting a method states as s (plugins.Defaults) as a
+// yamlValue is the setting a method states as s (Methods.Defaults) as a
 // file that wrote it out would decode it: "8" an int, "1h" a string, JSON
 // a mapping. It keeps s when the decoded value would not reach the method
 // as s again.

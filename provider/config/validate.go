@@ -8,12 +8,12 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/stepup-mfa/stepup/plugins"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/password"
 )
@@ -31,15 +31,16 @@ const maxPriority = 1000
 
 // Validate reports the first problem in c as an *Error whose message names
 // the key and what to do, or nil. It checks values only: it opens no file
-// and no connection.
-func (c Config) Validate() error {
+// and no connection. The methods m has (nil: none) are the built-ins:
+// their settings are checked by their own Configure.
+func (c Config) Validate(m Methods) error {
 	for _, check := range []func() *Error{
 		c.validateServer,
 		c.validateSigning,
 		c.validateClients,
 		c.validateUpstream,
 		c.validateACR,
-		c.validateMethods,
+		func() *Error { return c.validateMethods(m) },
 		c.validateLimits,
 		c.validateAdmin,
 		c.validateTimes,
@@ -247,33 +248,34 @@ func (c Config) validateACR() *Error {
 	return nil
 }
 
-func (c Config) validateMethods() *Error {
+func (c Config) validateMethods(builtins Methods) *Error {
 	names := make([]string, 0, len(c.Methods))
 	for name := range c.Methods {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		m := c.Methods[name]
+		mc := c.Methods[name]
 		key := "methods." + name
 		if !methodName.MatchString(name) {
 			return errorf(key, "%s: a method name must be lower-case letters, digits, - and _ (at most 63)", key)
 		}
-		if m.Priority < 0 || m.Priority > maxPriority {
-			return errorf(key+".priority", "%s.priority %d is out of range: use 0 to %d (higher is offered first)", key, m.Priority, maxPriority)
+		if mc.Priority < 0 || mc.Priority > maxPriority {
+			return errorf(key+".priority", "%s.priority %d is out of range: use 0 to %d (higher is offered first)", key, mc.Priority, maxPriority)
 		}
-		builtin := plugins.IsBuiltin(name)
+		names := builtinNames(builtins)
+		builtin := slices.Contains(names, name)
 		switch {
-		case m.Path == "" && !builtin && !plugins.Planned(name):
-			return errorf(key, "%s is not a built-in method (%s): set %s.path to the plugin executable and %s.sha256 to its checksum", key, strings.Join(plugins.BuiltinNames(), ", "), key, key)
-		case m.Path == "" && m.SHA256 != "":
+		case mc.Path == "" && !builtin && (builtins == nil || !builtins.Planned(name)):
+			return errorf(key, "%s is not a built-in method (%s): set %s.path to the plugin executable and %s.sha256 to its checksum", key, strings.Join(names, ", "), key, key)
+		case mc.Path == "" && mc.SHA256 != "":
 			return errorf(key+".sha256", "%s.sha256 is set without %s.path: remove it, or set path to the plugin executable", key, key)
-		case m.Path != "":
-			if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != 32 {
-				return errorf(key+".sha256", "%s.sha256 must be the 64 hex digits of the plugin's SHA-256 (sha256sum %s)", key, m.Path)
+		case mc.Path != "":
+			if b, err := hex.DecodeString(mc.SHA256); err != nil || len(b) != 32 {
+				return errorf(key+".sha256", "%s.sha256 must be the 64 hex digits of the plugin's SHA-256 (sha256sum %s)", key, mc.Path)
 			}
 		case builtin:
-			if err := validateBuiltinSettings(name, m); err != nil {
+			if err := validateBuiltinSettings(builtins, name, mc); err != nil {
 				return err
 			}
 		}
@@ -285,9 +287,9 @@ func (c Config) validateMethods() *Error {
 // to the method's own Configure, in this process, and turns a refusal into
 // an *Error naming methods.NAME.KEY. A method planned but not in this
 // build has no Configure, and its settings are not checked.
-func validateBuiltinSettings(name string, m MethodConfig) *Error {
+func validateBuiltinSettings(builtins Methods, name string, m MethodConfig) *Error {
 	key := "methods." + name
-	err := plugins.ConfigureBuiltin(name, m.PluginSettings())
+	err := builtins.Configure(name, m.PluginSettings())
 	if err == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package provider_test
+package launch_test
 
 import (
 	"context"
@@ -11,9 +11,10 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/stepup-mfa/stepup/plugins"
 	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/plugins/launch"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
-	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/testenv"
@@ -70,8 +71,8 @@ func onlyTOTP(env *testenv.Env) config.Config {
 
 func launchMethods(t *testing.T, env *testenv.Env, cfg config.Config, self string, logs *testenv.LogBuffer) (*host.Registry, error) {
 	t.Helper()
-	reg, err := provider.LaunchMethods(context.Background(), cfg, provider.LaunchOptions{Self: self, Store: env.Store,
-		Secret: env.Secrets, Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: env.Clock.Now})
+	reg, err := launch.Methods(context.Background(), launch.FromConfig(cfg),
+		testenv.LaunchOptions(self, env.Store, env.Secrets, slog.New(slog.NewTextHandler(logs, nil)), env.Clock.Now))
 	if err == nil {
 		t.Cleanup(func() { reg.Close() })
 	}
@@ -195,7 +196,7 @@ func TestUnbuiltMethodsLoggedOnlyWhenNamed(t *testing.T) {
 			if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := config.Load(file)
+			cfg, err := config.Load(file, plugins.Builtins)
 			if err != nil {
 				t.Fatal(err)
 			}
