@@ -18,6 +18,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/notify"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -482,6 +483,6 @@ func (s *Server) notifyMethodAdded(u storage.User, what, from string) {
 }
 
 func remoteAddr(ctx context.Context) string {
-	a, _ := ctx.Value(remoteAddrKey{}).(string)
+	a := reqctx.From(ctx).RemoteAddr
 	return a
 }

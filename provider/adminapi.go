@@ -18,6 +18,7 @@ import (
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/username"
 	"github.com/stepup-mfa/stepup/stepauth"
@@ -58,13 +59,6 @@ func (k localKeySet) VerifySignature(ctx context.Context, token string) ([]byte,
 		}
 	}
 	return nil, errors.New("unknown signing key")
-}
-
-// adminActor is who calls the admin API or page.
-type adminActor struct {
-	name     string // username, or "client:ID"
-	userID   string // empty for a client
-	clientID string
 }
 
 func (s *Server) newAdminVerifier() (*stepauth.Verifier, stepauth.Requirement, error) {
@@ -143,32 +137,27 @@ func (s *Server) adminRoutes(mux *http.ServeMux) error {
 func (s *Server) requireManageMFA(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := stepauth.ClaimsFrom(r.Context())
-		var actor adminActor
+		var actor reqctx.Actor
 		if c.IsClient() {
 			cl, ok := s.clients[c.ClientID]
 			if !ok || !slices.Contains(cl.cfg.Permissions, config.PermissionManageMFA) {
 				stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", "no permission: this client lacks manage_mfa")
 				return
 			}
-			actor = adminActor{name: "client:" + c.ClientID, clientID: c.ClientID}
+			actor = reqctx.Actor{Name: "client:" + c.ClientID, ClientID: c.ClientID}
 		} else {
 			u, err := s.store.GetUser(r.Context(), c.Subject)
 			if err != nil || !u.Active || !u.HasPermission(config.PermissionManageMFA) {
 				stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", "no permission: you lack manage_mfa")
 				return
 			}
-			actor = adminActor{name: u.Username, userID: u.ID, clientID: c.ClientID}
+			actor = reqctx.Actor{Name: u.Username, UserID: u.ID, ClientID: c.ClientID}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminActorKey{}, actor)))
+		next.ServeHTTP(w, r.WithContext(reqctx.Update(r.Context(), func(v *reqctx.Values) { v.Actor = actor })))
 	})
 }
 
-type adminActorKey struct{}
-
-func actorFrom(ctx context.Context) adminActor {
-	a, _ := ctx.Value(adminActorKey{}).(adminActor)
-	return a
-}
+func actorFrom(ctx context.Context) reqctx.Actor { return reqctx.From(ctx).Actor }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -222,7 +211,7 @@ func (s *Server) userByName(ctx context.Context, name string) (storage.User, err
 // adminAudit records an admin action: who, for whom, from where, outcome.
 func (s *Server) adminAudit(ctx context.Context, typ, userID, outcome string, details map[string]string) {
 	a := actorFrom(ctx)
-	s.audit(ctx, storage.Event{Type: typ, Actor: a.name, UserID: userID, ClientID: a.clientID, Outcome: outcome, Details: details})
+	s.audit(ctx, storage.Event{Type: typ, Actor: a.Name, UserID: userID, ClientID: a.ClientID, Outcome: outcome, Details: details})
 }
 
 func decodeBody(r *http.Request, v any) error {
@@ -478,8 +467,8 @@ func (s *Server) adminActions() []adminAction {
 // only, as the action declares; breakGlass waives the first); the
 // method's refusals are *apiError values with the status the admin API
 // answers.
-func (s *Server) runAdminAction(ctx context.Context, actor adminActor, a adminAction, u storage.User, params map[string]string, breakGlass bool) (map[string]string, error) {
-	if a.NotForSelf && !breakGlass && actor.userID != "" && actor.userID == u.ID {
+func (s *Server) runAdminAction(ctx context.Context, actor reqctx.Actor, a adminAction, u storage.User, params map[string]string, breakGlass bool) (map[string]string, error) {
+	if a.NotForSelf && !breakGlass && actor.UserID != "" && actor.UserID == u.ID {
 		return nil, apiErr(http.StatusForbidden, msgActionForSelf)
 	}
 	if a.ActiveUserOnly && !u.Active {
@@ -487,7 +476,7 @@ func (s *Server) runAdminAction(ctx context.Context, actor adminActor, a adminAc
 	}
 	var out map[string]string
 	err := s.timed(a.method.name, "admin", func() (err error) {
-		out, err = a.method.plugin.Admin(ctx, sdk.AdminRequest{Action: a.Name, User: sdkUser(u), Params: params, Actor: actor.name})
+		out, err = a.method.plugin.Admin(ctx, sdk.AdminRequest{Action: a.Name, User: sdkUser(u), Params: params, Actor: actor.Name})
 		return err
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -107,7 +108,7 @@ func (s *Server) adminSession(w http.ResponseWriter, r *http.Request, returnTo s
 		s.renderMessage(w, r, http.StatusForbidden, "No permission", "Your account cannot administer other users (it lacks manage_mfa).")
 		return nil, storage.User{}, false
 	}
-	ctx := context.WithValue(r.Context(), adminActorKey{}, adminActor{name: u.Username, userID: u.ID})
+	ctx := reqctx.Update(r.Context(), func(v *reqctx.Values) { v.Actor = reqctx.Actor{Name: u.Username, UserID: u.ID} })
 	return ctx, u, true
 }
 

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"maps"
 	"net/http"
 	"net/url"
@@ -25,21 +26,14 @@ import (
 // (advance); a request refused at once is never stored. Were the redirect
 // not held, the request is stored before it goes out.
 
-// createdKey is the context key of the slot CreateAuthRequest fills with
-// the request it created.
-type createdKey struct{}
-
-// createdSlot receives the request zitadel's handler created.
-type createdSlot struct{ ar *authRequest }
-
 // createdInPlace records ar, not yet stored, in the request's slot, if it
 // has one, and says whether it did.
 func createdInPlace(ctx context.Context, ar *authRequest) bool {
-	slot, ok := ctx.Value(createdKey{}).(*createdSlot)
-	if ok {
-		ar.unsaved, slot.ar = true, ar
+	slot := reqctx.From(ctx).InPlace
+	if slot != nil {
+		ar.unsaved, slot.Request = true, ar
 	}
-	return ok
+	return slot != nil
 }
 
 // saveCreated stores a request created in place, unless it already is.
@@ -57,11 +51,20 @@ func (s *Server) saveCreated(ctx context.Context, ar *authRequest) error {
 // handedOver is the request the authorization endpoint created and hands
 // to the login page it serves in place, if id names it.
 func handedOver(r *http.Request, id string) (*authRequest, bool) {
-	slot, ok := r.Context().Value(createdKey{}).(*createdSlot)
-	if !ok || slot.ar == nil || slot.ar.GetID() != id {
+	ar := created(reqctx.From(r.Context()).InPlace)
+	if ar == nil || ar.GetID() != id {
 		return nil, false
 	}
-	return slot.ar, true
+	return ar, true
+}
+
+// created is the request the slot received, or nil.
+func created(slot *reqctx.InPlace) *authRequest {
+	if slot == nil {
+		return nil
+	}
+	ar, _ := slot.Request.(*authRequest)
+	return ar
 }
 
 // heldRedirect buffers the header of zitadel's answer until its status is
@@ -70,7 +73,7 @@ func handedOver(r *http.Request, id string) (*authRequest, bool) {
 type heldRedirect struct {
 	w      http.ResponseWriter
 	header http.Header
-	slot   *createdSlot
+	slot   *reqctx.InPlace
 	login  func(ar *authRequest) string
 	// save stores the created request when its redirect is not held, and
 	// gives the browser its binding cookie.
@@ -86,7 +89,7 @@ func (h *heldRedirect) WriteHeader(code int) {
 	if h.held || h.wrote {
 		return
 	}
-	if ar := h.slot.ar; ar != nil {
+	if ar := created(h.slot); ar != nil {
 		if h.hold && code == http.StatusFound && h.header.Get("Location") == h.login(ar) {
 			h.held = true
 			return
@@ -111,8 +114,8 @@ func (h *heldRedirect) Write(b []byte) (int, error) {
 // authorizeInPlace runs zitadel's authorization endpoint (next) and, for a
 // GET, serves the login page in place of its redirect there.
 func (s *Server) authorizeInPlace(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	slot := &createdSlot{}
-	ctx := context.WithValue(r.Context(), createdKey{}, slot)
+	slot := &reqctx.InPlace{}
+	ctx := reqctx.Update(r.Context(), func(v *reqctx.Values) { v.InPlace = slot })
 	header := http.Header{}
 	h := &heldRedirect{w: w, header: header, slot: slot, hold: r.Method == http.MethodGet, login: func(ar *authRequest) string {
 		c, ok := s.clients[ar.GetClientID()]
@@ -130,9 +133,10 @@ func (s *Server) authorizeInPlace(w http.ResponseWriter, r *http.Request, next h
 	next.ServeHTTP(h, r.WithContext(ctx))
 	switch {
 	case h.held:
-		s.setBindingCookie(w, slot.ar)
+		ar := created(slot)
+		s.setBindingCookie(w, ar)
 		page := r.Clone(ctx)
-		page.URL = &url.URL{Path: "/login", RawQuery: "id=" + url.QueryEscape(slot.ar.GetID())}
+		page.URL = &url.URL{Path: "/login", RawQuery: "id=" + url.QueryEscape(ar.GetID())}
 		page.RequestURI, page.Form, page.PostForm = page.URL.RequestURI(), nil, nil
 		s.pages.ServeHTTP(w, page)
 	case !h.wrote:

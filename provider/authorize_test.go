@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -23,7 +24,7 @@ func TestHeldRedirect(t *testing.T) {
 	} {
 		rec := httptest.NewRecorder()
 		saved := 0
-		h := &heldRedirect{w: rec, header: http.Header{}, slot: &createdSlot{ar: ar}, hold: true,
+		h := &heldRedirect{w: rec, header: http.Header{}, slot: &reqctx.InPlace{Request: ar}, hold: true,
 			login: func(a *authRequest) string { return "https://op.example/login?id=" + a.GetID() },
 			save:  func(*authRequest) { saved++ }}
 		http.Redirect(h, httptest.NewRequest(http.MethodGet, "/authorize", nil), c.location, http.StatusFound)

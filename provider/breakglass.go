@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 )
 
 // breakGlassActor names the offline command in the audit log.
@@ -53,8 +54,8 @@ func (s *Server) BreakGlass(ctx context.Context, username, duration string) ([]B
 			params[p.Name] = p.Default
 		}
 	}
-	actor := adminActor{name: breakGlassActor}
-	ctx = context.WithValue(ctx, adminActorKey{}, actor)
+	actor := reqctx.Actor{Name: breakGlassActor}
+	ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.Actor = actor })
 	u, err := s.userByName(ctx, username)
 	var results map[string]string
 	if err == nil {

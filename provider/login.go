@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/username"
 )
@@ -278,7 +279,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, done *authReque
 		http.Redirect(w, r, done.data.Return, http.StatusFound)
 		return
 	}
-	ctx = context.WithValue(op.ContextWithIssuer(ctx, s.cfg.Issuer), clientIDKey{}, done.GetClientID())
+	ctx = reqctx.Update(op.ContextWithIssuer(ctx, s.cfg.Issuer), func(v *reqctx.Values) { v.ClientID = done.GetClientID() })
 	op.AuthResponse(done, s.op, w, r.WithContext(ctx))
 }
 

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -149,7 +149,7 @@ func (s *Server) handleLogoutPost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) endSessionNow(w http.ResponseWriter, r *http.Request, sid string, serve func(http.ResponseWriter, *http.Request)) {
 	ctx := op.ContextWithIssuer(r.Context(), s.cfg.Issuer)
 	if sid != "" {
-		ctx = context.WithValue(ctx, sessionIDKey{}, sid)
+		ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.SessionID = sid })
 	}
 	_, noCookie := r.Cookie(sessionCookie)
 	c := &errorCatcher{ResponseWriter: w,

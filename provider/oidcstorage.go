@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -64,7 +65,7 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 		LoginHint:           req.LoginHint,
 		HintSubject:         hintSubject,
 	}
-	if cr, ok := ctx.Value(claimsRequestKey{}).(*acrClaim); ok && cr != nil {
+	if cr := reqctx.From(ctx).ACR; cr != nil {
 		if cr.Essential {
 			data.ACRValues, data.EssentialACR = cr.Values, true
 		} else if len(data.ACRValues) == 0 {
@@ -172,7 +173,7 @@ func (o oidcStorage) redeemedBefore(ctx context.Context, id string) (op.AuthRequ
 
 // refuseCode audits a refused code and says why to the client.
 func (o oidcStorage) refuseCode(ctx context.Context, reason string) error {
-	clientID, _ := ctx.Value(clientIDKey{}).(string)
+	clientID := reqctx.From(ctx).ClientID
 	o.s.audit(ctx, storage.Event{Type: "token.code_refused", Actor: "client:" + clientID, ClientID: clientID,
 		Outcome: "failure", Details: map[string]string{"reason": reason}})
 	return oidc.ErrInvalidGrant().WithDescription(descCodeRefused)
@@ -320,7 +321,7 @@ func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token strin
 // the logout is confirmed by a hint or by the user (its ID reaches us
 // through endSessionNow, see logout.go).
 func (o oidcStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
-	sid, _ := ctx.Value(sessionIDKey{}).(string)
+	sid := reqctx.From(ctx).SessionID
 	if sid == "" {
 		return nil
 	}
@@ -411,7 +412,7 @@ func (o oidcStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token st
 // the client reaches ctx), or of tokens.signing_alg.
 func (o oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	alg := o.s.cfg.Tokens.SigningAlg
-	if id, _ := ctx.Value(clientIDKey{}).(string); id != "" {
+	if id := reqctx.From(ctx).ClientID; id != "" {
 		if c, ok := o.s.clients[id]; ok {
 			alg = c.signingAlg(alg)
 		}

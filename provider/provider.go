@@ -19,6 +19,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -204,7 +205,7 @@ func (s *Server) auditEvents(ctx context.Context, events ...storage.Event) []sto
 			e.Time = s.now()
 		}
 		if e.RemoteAddr == "" {
-			e.RemoteAddr, _ = ctx.Value(remoteAddrKey{}).(string)
+			e.RemoteAddr = reqctx.From(ctx).RemoteAddr
 		}
 		if e.Actor == "" {
 			e.Actor = e.UserID

@@ -11,15 +11,9 @@ import (
 
 	"github.com/gorilla/csrf"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
-)
-
-type (
-	claimsRequestKey struct{}
-	clientIDKey      struct{}
-	sessionIDKey     struct{}
-	remoteAddrKey    struct{}
 )
 
 // routes assembles the handler: stepup's own pages and documents first,
@@ -102,7 +96,7 @@ func (s *Server) withRemoteAddr(next http.Handler) http.Handler {
 		if err != nil {
 			host = r.RemoteAddr
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), remoteAddrKey{}, host)))
+		next.ServeHTTP(w, r.WithContext(reqctx.Update(r.Context(), func(v *reqctx.Values) { v.RemoteAddr = host })))
 	})
 }
 
@@ -116,20 +110,20 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 		switch {
 		case strings.HasSuffix(path, "/authorize"):
 			if err := r.ParseForm(); err == nil {
-				ctx = context.WithValue(ctx, clientIDKey{}, r.Form.Get("client_id"))
+				var acr *reqctx.ACRClaim
 				if raw := r.Form.Get("claims"); raw != "" {
-					acr, err := parseClaimsACR(raw)
-					if err != nil {
+					var err error
+					if acr, err = parseClaimsACR(raw); err != nil {
 						http.Error(w, "invalid claims parameter: "+err.Error(), http.StatusBadRequest)
 						return
 					}
-					ctx = context.WithValue(ctx, claimsRequestKey{}, acr)
 				}
+				ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.ClientID, v.ACR = r.Form.Get("client_id"), acr })
 			}
 			s.authorizeInPlace(w, r.WithContext(ctx), next)
 			return
 		case strings.HasSuffix(path, "/oauth/token"):
-			ctx = context.WithValue(ctx, clientIDKey{}, tokenClientID(r))
+			ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.ClientID = tokenClientID(r) })
 		case strings.HasSuffix(path, "/end_session"):
 			s.endSession(w, r.WithContext(ctx), next)
 			return
@@ -154,16 +148,8 @@ func tokenClientID(r *http.Request) string {
 	return r.PostForm.Get("client_id")
 }
 
-// acrClaim is the acr member of the claims request parameter (OIDC Core
-// §5.5.1), for the ID token or userinfo.
-type acrClaim struct {
-	Essential bool     `json:"essential"`
-	Value     string   `json:"value"`
-	Values    []string `json:"values"`
-}
-
-func parseClaimsACR(raw string) (*acrClaim, error) {
-	var req map[string]map[string]*acrClaim
+func parseClaimsACR(raw string) (*reqctx.ACRClaim, error) {
+	var req map[string]map[string]*reqctx.ACRClaim
 	if err := json.Unmarshal([]byte(raw), &req); err != nil {
 		return nil, err
 	}
