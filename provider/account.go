@@ -20,6 +20,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // reverifyWithin is how recent a second factor must be before a user who
@@ -30,72 +31,17 @@ const reverifyWithin = 10 * time.Minute
 // wrong first code can show the same QR code again, on any replica.
 const enrolNamespace = "provider/enrolments"
 
-type accountView struct {
-	Methods []accountMethod
-	Events  []string
-}
-
-type accountMethod struct {
-	Name, Label string
-	Healthy     bool
-	SelfService bool // the user adds it themselves (not a help-desk code)
-	// RemoveLabel is the button that removes a credential ("Remove", or
-	// what the method declares: sdk.Removal).
-	RemoveLabel string
-	Credentials []accountCredential
-}
-
-// msgRemove is the account page's button when the method names none.
-const msgRemove = "Remove"
-
-type accountCredential struct {
-	Method, ID, Label, Added string
-}
-
-// enrolView is the enrolment page: with an ID, what Enrol returned and
-// the form that confirms it; without, the form of the method's
-// EnrolFields that starts it.
-type enrolView struct {
-	ID       string
-	Displays []displayView
-	Start    []fieldView
-}
-
-// fieldView is a form field with the value the user entered.
-type fieldView struct {
-	sdkField
-	Value string
-}
-
-// displayView is an sdk.Display as the template shows it.
-type displayView struct {
-	Kind          string
-	Label, Text   string
-	URL           template.URL // a link, once its scheme is known to be safe
-	PNG           string       // base64
-	Width, Height int
-	Values        []string
-}
-
-// Labels of what an enrolment of an earlier sdk showed (Enrolment.Display
-// and ImagePNG).
-const (
-	legacyQRLabel     = "QR code to scan with your authenticator app"
-	legacyLinkLabel   = "Open in an authenticator app on this device"
-	legacySecretLabel = "Or enter this key by hand:"
-)
-
 // displayLinkSchemes are the schemes a display may link to: a web page, an
 // authenticator app.
 var displayLinkSchemes = []string{"https://", "otpauth://"}
 
 // pendingEnrolment is what the enrolment page shows, kept until confirmed.
 type pendingEnrolment struct {
-	Method   string        `json:"method"`
-	UserID   string        `json:"user_id"`
-	Prompt   string        `json:"prompt"`
-	Fields   []sdkField    `json:"fields"`
-	Displays []sdk.Display `json:"displays,omitempty"`
+	Method   string          `json:"method"`
+	UserID   string          `json:"user_id"`
+	Prompt   string          `json:"prompt"`
+	Fields   []web.FormField `json:"fields"`
+	Displays []sdk.Display   `json:"displays,omitempty"`
 }
 
 // accountUser returns the signed-in user of the browser, or starts a
@@ -174,7 +120,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	p := page{Title: "Your account", Username: u.Username}
+	p := web.Page{Title: web.TitleAccount, Username: u.Username}
 	switch r.URL.Query().Get("done") {
 	case "added":
 		p.Notice = "The method was added."
@@ -186,15 +132,15 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		if !m.desc.NeedsEnrolment {
 			continue
 		}
-		am := accountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy(), SelfService: !m.desc.Bypass,
-			RemoveLabel: cmp.Or(m.desc.Removal.Label, msgRemove)}
+		am := web.AccountMethod{Name: name, Label: s.displayName(name), Healthy: m.plugin.Healthy(), SelfService: !m.desc.Bypass,
+			RemoveLabel: cmp.Or(m.desc.Removal.Label, web.MsgRemove)}
 		if am.Healthy {
 			creds, err := s.credentials(ctx, m, u.ID)
 			if err != nil {
 				am.Healthy = false
 			}
 			for _, c := range creds {
-				am.Credentials = append(am.Credentials, accountCredential{Method: name, ID: c.ID, Label: c.Label,
+				am.Credentials = append(am.Credentials, web.Credential{Method: name, ID: c.ID, Label: c.Label,
 					Added: c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")})
 			}
 		}
@@ -215,7 +161,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Account.Events = append(p.Account.Events, line)
 	}
-	s.render(w, r, http.StatusOK, "account.html", p)
+	s.web.Render(w, r, http.StatusOK, "account.html", p)
 }
 
 // enrolUser admits a signed-in user, recently re-verified if they have a
@@ -227,7 +173,7 @@ func (s *Server) enrolUser(w http.ResponseWriter, r *http.Request, name, returnT
 	}
 	m, ok := s.enrollableMethod(name)
 	if !ok {
-		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no method called that to add. Go back to your account page.")
+		s.web.Message(w, r, http.StatusNotFound, web.TitleUnknownMethod, web.MsgNoMethodToAdd)
 		return u, nil, false
 	}
 	if !s.requireReverify(w, r, sess, u, "/account/enrol?method="+url.QueryEscape(name)) {
@@ -310,13 +256,13 @@ func displaysOf(e sdk.Enrolment) []sdk.Display {
 	}
 	var out []sdk.Display
 	if len(e.ImagePNG) > 0 {
-		out = append(out, sdk.Display{Kind: sdk.DisplayImage, Label: legacyQRLabel, PNG: e.ImagePNG})
+		out = append(out, sdk.Display{Kind: sdk.DisplayImage, Label: web.LegacyQRLabel, PNG: e.ImagePNG})
 	}
 	if uri := e.Display["otpauth_uri"]; uri != "" {
-		out = append(out, sdk.Display{Kind: sdk.DisplayLink, Label: legacyLinkLabel, Value: uri})
+		out = append(out, sdk.Display{Kind: sdk.DisplayLink, Label: web.LegacyLinkLabel, Value: uri})
 	}
 	if key := e.Display["secret"]; key != "" {
-		out = append(out, sdk.Display{Kind: sdk.DisplaySecret, Label: legacySecretLabel, Value: key})
+		out = append(out, sdk.Display{Kind: sdk.DisplaySecret, Label: web.LegacySecretLabel, Value: key})
 	}
 	return out
 }
@@ -324,10 +270,10 @@ func displaysOf(e sdk.Enrolment) []sdk.Display {
 // displayViews prepares displays for the template, leaving out (and
 // logging) what a page cannot show safely: a link to another scheme, an
 // image that is not a PNG.
-func (s *Server) displayViews(method string, ds []sdk.Display) []displayView {
-	var out []displayView
+func (s *Server) displayViews(method string, ds []sdk.Display) []web.Display {
+	var out []web.Display
 	for _, d := range ds {
-		v := displayView{Kind: d.Kind, Label: d.Label, Text: d.Value, Values: d.Values}
+		v := web.Display{Kind: d.Kind, Label: d.Label, Text: d.Value, Values: d.Values}
 		ok := true
 		switch d.Kind {
 		case sdk.DisplayText, sdk.DisplaySecret, sdk.DisplayCodes:
@@ -352,17 +298,17 @@ func (s *Server) displayViews(method string, ds []sdk.Display) []displayView {
 
 // renderEnrolStart shows the form of a method's EnrolFields.
 func (s *Server) renderEnrolStart(w http.ResponseWriter, r *http.Request, status int, name string, values map[string]string, errMsg string) {
-	p := page{Title: "Add " + s.displayName(name), Method: name, Error: errMsg}
+	p := web.Page{Title: fmt.Sprintf(web.TitleAddFmt, s.displayName(name)), Method: name, Error: errMsg}
 	for _, f := range fieldsOf(s.methods[name].desc.EnrolFields) {
-		p.Enrol.Start = append(p.Enrol.Start, fieldView{sdkField: f, Value: values[f.Name]})
+		p.Enrol.Start = append(p.Enrol.Start, web.Field{FormField: f, Value: values[f.Name]})
 	}
-	s.render(w, r, status, "enrol.html", p)
+	s.web.Render(w, r, status, "enrol.html", p)
 }
 
 func (s *Server) renderEnrol(w http.ResponseWriter, r *http.Request, status int, id string, pe pendingEnrolment, errMsg string) {
-	p := page{Title: "Add " + s.displayName(pe.Method), Method: pe.Method, Prompt: pe.Prompt, Fields: pe.Fields, Error: errMsg}
-	p.Enrol = enrolView{ID: id, Displays: s.displayViews(pe.Method, pe.Displays)}
-	s.render(w, r, status, "enrol.html", p)
+	p := web.Page{Title: fmt.Sprintf(web.TitleAddFmt, s.displayName(pe.Method)), Method: pe.Method, Prompt: pe.Prompt, Fields: pe.Fields, Error: errMsg}
+	p.Enrol = web.Enrol{ID: id, Displays: s.displayViews(pe.Method, pe.Displays)}
+	s.web.Render(w, r, status, "enrol.html", p)
 }
 
 // handleEnrolConfirm completes an enrolment with the user's first
@@ -389,7 +335,7 @@ func (s *Server) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil || pe.UserID != u.ID || pe.Method != name {
-		s.renderMessage(w, r, http.StatusBadRequest, "Start again", "This setup has expired. Go back to your account page and add the method again.")
+		s.web.Message(w, r, http.StatusBadRequest, web.TitleStartAgain, web.MsgEnrolmentExpired)
 		return
 	}
 	response := map[string]string{}
@@ -405,7 +351,7 @@ func (s *Server) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, sdk.ErrInvalidResponse):
 		s.audit(ctx, storage.Event{Type: "method.add_failed", UserID: u.ID, Outcome: "failure", Details: map[string]string{"method": name}})
-		s.renderEnrol(w, r, http.StatusUnauthorized, id, pe, msgWrongResponse)
+		s.renderEnrol(w, r, http.StatusUnauthorized, id, pe, web.MsgWrongResponse)
 		return
 	case errors.Is(err, sdk.ErrInvalidInput): // the plugin's own words, on the same form
 		s.renderEnrol(w, r, http.StatusBadRequest, id, pe, sdk.UserMessage(err))
@@ -429,7 +375,7 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 	name, credID := r.PostFormValue("method"), r.PostFormValue("credential")
 	m, ok := s.enrollableMethod(name)
 	if !ok {
-		s.renderMessage(w, r, http.StatusNotFound, "Unknown method", "There is no such method on your account. Go back to your account page.")
+		s.web.Message(w, r, http.StatusNotFound, web.TitleUnknownMethod, web.MsgNoSuchMethod)
 		return
 	}
 	// After re-verifying the user lands on the account page and presses
@@ -452,17 +398,17 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 func (s *Server) accountError(w http.ResponseWriter, r *http.Request, name string, err error) {
 	switch {
 	case errors.Is(err, sdk.ErrAlreadyEnrolled):
-		s.renderMessage(w, r, http.StatusConflict, "Already set up", s.displayName(name)+" is already set up. Remove it first to set it up again.")
+		s.web.Message(w, r, http.StatusConflict, web.TitleAlreadySetUp, fmt.Sprintf(web.MsgAlreadySetUpFmt, s.displayName(name)))
 	case errors.Is(err, sdk.ErrNotFound):
-		s.renderMessage(w, r, http.StatusNotFound, "Not found", "That method is no longer on your account. Go back to your account page.")
+		s.web.Message(w, r, http.StatusNotFound, web.TitleNotFound, web.MsgMethodGone)
 	case errors.Is(err, sdk.ErrRateLimited):
 		until, _ := sdk.RetryAfter(err)
-		s.renderMessage(w, r, http.StatusTooManyRequests, "Too many attempts", fmt.Sprintf(msgRateLimited, until.Format("15:04")))
+		s.web.Message(w, r, http.StatusTooManyRequests, web.TitleTooManyAttempts, fmt.Sprintf(web.MsgRateLimited, until.Format("15:04")))
 	case errors.Is(err, sdk.ErrInvalidInput):
-		s.renderMessage(w, r, http.StatusBadRequest, "Check your input", sdk.UserMessage(err))
+		s.web.Message(w, r, http.StatusBadRequest, web.TitleCheckInput, sdk.UserMessage(err))
 	default:
 		s.log.Warn("account", "method", name, "err", err)
-		s.renderMessage(w, r, http.StatusServiceUnavailable, "Not available", msgMethodDown)
+		s.web.Message(w, r, http.StatusServiceUnavailable, web.TitleNotAvailable, web.MsgMethodDown)
 	}
 }
 

@@ -16,57 +16,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
-)
-
-// adminView is what the help-desk page shows.
-type adminView struct {
-	Query   string
-	User    *storage.User
-	Methods []accountCredential
-	Events  []string
-	// Sections are the methods' resources of the user (a temporary code),
-	// each with its status and the actions it offers now.
-	Sections []adminSection
-	// Shown is the answer of an action with a secret, shown once.
-	Shown *adminShown
-}
-
-// adminSection is one resource a method declared admin actions on.
-type adminSection struct {
-	Heading string
-	Summary string
-	Forms   []adminForm
-}
-
-// adminForm runs one action (POST /admin/{Method} with action=Action).
-type adminForm struct {
-	Method, Action, Label string
-	Params                []adminParam
-}
-
-// adminParam is one input of an action's form; ID is unique on the page.
-type adminParam struct {
-	ID, Name, Label, Default string
-	Choices                  []string
-}
-
-// adminShown is what an action answered, its secret shown this once.
-type adminShown struct {
-	Secrets []adminValue
-	Values  []adminValue
-	Notes   []string
-}
-
-// adminValue is one labelled result; ID is unique on the page.
-type adminValue struct {
-	ID, Label, Value string
-}
-
-// Messages of the admin page.
-const (
-	msgSectionDown  = "%s is not answering right now; try again in a moment."
-	msgNoSuchAction = "There is no such action. Go back to the help desk page."
-	msgDisconnected = "The method was disconnected."
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // pageTimeFormat is how the admin page writes times.
@@ -105,7 +55,7 @@ func (s *Server) adminSession(w http.ResponseWriter, r *http.Request, returnTo s
 		return nil, storage.User{}, false
 	}
 	if !u.HasPermission(config.PermissionManageMFA) {
-		s.renderMessage(w, r, http.StatusForbidden, "No permission", "Your account cannot administer other users (it lacks manage_mfa).")
+		s.web.Message(w, r, http.StatusForbidden, web.TitleNoPermission, web.MsgNoAdminPermission)
 		return nil, storage.User{}, false
 	}
 	ctx := reqctx.Update(r.Context(), func(v *reqctx.Values) { v.Actor = reqctx.Actor{Name: u.Username, UserID: u.ID} })
@@ -118,7 +68,7 @@ func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := page{Title: "Help desk", Username: admin.Username}
+	p := web.Page{Title: web.TitleHelpDesk, Username: admin.Username}
 	p.Notice = s.adminNotice(r.URL.Query().Get(adminDoneParam))
 	p.Admin.Query = q
 	if q != "" {
@@ -129,14 +79,14 @@ func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			p.Error = ae.detail
-			s.render(w, r, ae.status, "admin.html", p)
+			s.web.Render(w, r, ae.status, "admin.html", p)
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, "admin.html", p)
+	s.web.Render(w, r, http.StatusOK, "admin.html", p)
 }
 
-func (s *Server) fillAdminUser(ctx context.Context, p *page, name string) error {
+func (s *Server) fillAdminUser(ctx context.Context, p *web.Page, name string) error {
 	u, err := s.userByName(ctx, name)
 	if err != nil {
 		return err
@@ -147,7 +97,7 @@ func (s *Server) fillAdminUser(ctx context.Context, p *page, name string) error 
 		return err
 	}
 	for _, c := range creds {
-		p.Admin.Methods = append(p.Admin.Methods, accountCredential{Method: c.Method, ID: c.ID, Label: c.Label,
+		p.Admin.Methods = append(p.Admin.Methods, web.Credential{Method: c.Method, ID: c.ID, Label: c.Label,
 			Added: c.CreatedAt.UTC().Format(pageTimeFormat)})
 	}
 	p.Admin.Sections = s.adminSections(ctx, u)
@@ -169,7 +119,7 @@ func (s *Server) fillAdminUser(ctx context.Context, p *page, name string) error 
 // disconnection, or "method:action" of an action that declared one.
 func (s *Server) adminNotice(done string) string {
 	if done == adminDisconnected {
-		return msgDisconnected
+		return web.MsgDisconnected
 	}
 	name, action, _ := strings.Cut(done, adminDoneSep)
 	if a, ok := s.pageAction(name, action); ok {
@@ -181,7 +131,7 @@ func (s *Server) adminNotice(done string) string {
 // adminSections are the resources the methods' admin actions are about,
 // for one user: the status their GET action reports, and the forms of
 // the actions it offers now (OfferedIf).
-func (s *Server) adminSections(ctx context.Context, u storage.User) []adminSection {
+func (s *Server) adminSections(ctx context.Context, u storage.User) []web.AdminSection {
 	type key struct{ method, resource string }
 	var order []key
 	byKey := map[key][]adminAction{}
@@ -193,17 +143,17 @@ func (s *Server) adminSections(ctx context.Context, u storage.User) []adminSecti
 		byKey[k] = append(byKey[k], a)
 	}
 	ids := map[string]bool{"user": true} // the search field's
-	var out []adminSection
+	var out []web.AdminSection
 	for _, k := range order {
 		actions := byKey[k]
-		sec := adminSection{Heading: s.displayName(k.method)}
+		sec := web.AdminSection{Heading: s.displayName(k.method)}
 		var status map[string]string
 		if i := slices.IndexFunc(actions, func(a adminAction) bool { return a.Verb == sdk.VerbGet }); i >= 0 {
 			get := actions[i]
 			sec.Heading = cmp.Or(get.Label, sec.Heading)
 			var err error
 			if status, err = s.runAdminAction(ctx, actorFrom(ctx), get, u, nil, false); err != nil {
-				sec.Summary = fmt.Sprintf(msgSectionDown, sec.Heading)
+				sec.Summary = fmt.Sprintf(web.MsgSectionDown, sec.Heading)
 				out = append(out, sec)
 				continue
 			}
@@ -217,14 +167,14 @@ func (s *Server) adminSections(ctx context.Context, u storage.User) []adminSecti
 			if a.Verb == sdk.VerbGet || a.Label == "" || !offeredNow(a.OfferedIf, status) {
 				continue
 			}
-			f := adminForm{Method: k.method, Action: a.Name, Label: a.Label}
+			f := web.AdminForm{Method: k.method, Action: a.Name, Label: a.Label}
 			for _, p := range a.Params {
 				id := p.Name
 				if ids[id] {
 					id = k.method + "-" + a.Name + "-" + p.Name
 				}
 				ids[id] = true
-				f.Params = append(f.Params, adminParam{ID: id, Name: p.Name, Label: cmp.Or(p.Label, p.Name), Default: p.Default, Choices: p.Choices})
+				f.Params = append(f.Params, web.AdminParam{ID: id, Name: p.Name, Label: cmp.Or(p.Label, p.Name), Default: p.Default, Choices: p.Choices})
 			}
 			sec.Forms = append(sec.Forms, f)
 		}
@@ -274,9 +224,9 @@ func (s *Server) adminPageError(w http.ResponseWriter, r *http.Request, admin st
 		s.serverError(w, r, "admin page", err)
 		return
 	}
-	p := page{Title: "Help desk", Username: admin.Username, Error: ae.detail}
+	p := web.Page{Title: web.TitleHelpDesk, Username: admin.Username, Error: ae.detail}
 	p.Admin.Query = name
-	s.render(w, r, ae.status, "admin.html", p)
+	s.web.Render(w, r, ae.status, "admin.html", p)
 }
 
 // handleAdminAction runs an action a method declared, from its form on
@@ -289,7 +239,7 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 	}
 	a, ok := s.pageAction(r.PathValue("method"), r.PostFormValue("action"))
 	if !ok {
-		s.renderMessage(w, r, http.StatusNotFound, "No such action", msgNoSuchAction)
+		s.web.Message(w, r, http.StatusNotFound, web.TitleNoSuchAction, web.MsgNoSuchAction)
 		return
 	}
 	params := map[string]string{}
@@ -307,7 +257,7 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin?"+done.Encode(), http.StatusSeeOther)
 		return
 	}
-	shown := &adminShown{}
+	shown := &web.AdminShown{}
 	for _, res := range a.Results {
 		v := results[res.Name]
 		switch {
@@ -317,11 +267,11 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 			if len(shown.Secrets) > 0 {
 				id += "-" + res.Name
 			}
-			shown.Secrets = append(shown.Secrets, adminValue{ID: id, Label: res.Label, Value: v})
+			shown.Secrets = append(shown.Secrets, web.AdminValue{ID: id, Label: res.Label, Value: v})
 		case res.Type == sdk.ResultSummary:
 			shown.Notes = append(shown.Notes, v)
 		default:
-			shown.Values = append(shown.Values, adminValue{Label: cmp.Or(res.Label, res.Name), Value: pageValue(res.Type, v)})
+			shown.Values = append(shown.Values, web.AdminValue{Label: cmp.Or(res.Label, res.Name), Value: pageValue(res.Type, v)})
 		}
 	}
 	title := s.displayName(a.method.name)
@@ -330,9 +280,9 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 			title = sec.Label
 		}
 	}
-	p := page{Title: title, Username: admin.Username}
+	p := web.Page{Title: title, Username: admin.Username}
 	p.Admin.User, p.Admin.Shown = &u, shown
-	s.render(w, r, http.StatusCreated, "admincode.html", p)
+	s.web.Render(w, r, http.StatusCreated, "admincode.html", p)
 }
 
 // pageValue writes a result as a page shows it: a time in UTC, a bool as

@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // authRequestData is the part of an authorization request the store keeps
@@ -57,20 +58,9 @@ type challenge struct {
 	UserID    string            `json:"user_id"`
 	ID        string            `json:"id"`
 	Prompt    string            `json:"prompt"`
-	Fields    []sdkField        `json:"fields"`
+	Fields    []web.FormField   `json:"fields"`
 	Public    map[string]string `json:"public,omitempty"`
 	ExpiresAt time.Time         `json:"expires_at"`
-}
-
-// sdkField is an input of a challenge form.
-type sdkField struct {
-	Name         string `json:"name"`
-	Label        string `json:"label"`
-	Type         string `json:"type"`
-	Autocomplete string `json:"autocomplete,omitempty"`
-	InputMode    string `json:"inputmode,omitempty"`
-	Pattern      string `json:"pattern,omitempty"`
-	MaxLength    int    `json:"maxlength,omitempty"`
 }
 
 // authRequest implements op.AuthRequest over a stored request.

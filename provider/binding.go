@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // A sign-in request belongs to the browser that started it. Where a
@@ -30,12 +31,6 @@ const bindingCookiePrefix = "stepup_req_"
 
 // errRequestCompleted: a completion found the request done already.
 var errRequestCompleted = errors.New("auth request already completed")
-
-// Messages of the binding checks.
-const (
-	msgForeignRequest   = "This sign-in was started in another browser, or its cookie is gone. Go back to the application and start again from this browser."
-	msgRequestCompleted = "This sign-in is already complete. Go back to the application; if it did not sign you in, start again from there."
-)
 
 // bindingCookie is the cookie of a request's browser binding, without
 // its value.
@@ -98,11 +93,11 @@ func (s *Server) boundToBrowser(r *http.Request, ar *authRequest) bool {
 // refuseForeign answers a step of a request that is done or belongs to
 // another browser, and audits it: either may be an attack on the request.
 func (s *Server) refuseForeign(w http.ResponseWriter, r *http.Request, ar *authRequest, completed bool) {
-	reason, msg, status := "other browser", msgForeignRequest, http.StatusForbidden
+	reason, msg, status := "other browser", web.MsgForeignRequest, http.StatusForbidden
 	if completed {
-		reason, msg, status = "already completed", msgRequestCompleted, http.StatusConflict
+		reason, msg, status = "already completed", web.MsgRequestCompleted, http.StatusConflict
 	}
 	s.audit(r.Context(), storage.Event{Type: "login.request_refused", UserID: ar.stored.UserID, ClientID: ar.GetClientID(), Outcome: "denied",
 		Details: map[string]string{"reason": reason, "path": r.URL.Path}})
-	s.renderMessage(w, r, status, "Cannot continue this sign-in", msg)
+	s.web.Message(w, r, status, web.TitleCannotContinueSignIn, msg)
 }

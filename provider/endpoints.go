@@ -5,16 +5,7 @@ import (
 	"strings"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
-)
-
-// Shown when an authorization request names a redirect URI its client
-// did not register exactly.
-const (
-	titleRedirectRefused = "Sign-in request refused"
-	msgRedirectRefused   = "The application asked to send you back to an address that is not registered for it, " +
-		"character for character. Nothing was sent there. Go back to the application and try again; " +
-		"if this keeps happening, tell its developers that the redirect_uri must match a registered one exactly, " +
-		"appear once, and not be percent-encoded twice."
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // oidcEndpoints stands in front of zitadel's endpoints (next) for what
@@ -38,7 +29,7 @@ func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 			if clientID, uri, ok := s.inexactRedirect(r); !ok {
 				s.audit(r.Context(), storage.Event{Type: "authorize.redirect_refused", Actor: "client:" + clientID,
 					ClientID: clientID, Outcome: "failure", Details: map[string]string{"redirect_uri": truncate(uri, 200)}})
-				s.renderMessage(w, r, http.StatusBadRequest, titleRedirectRefused, msgRedirectRefused)
+				s.web.Message(w, r, http.StatusBadRequest, web.TitleRedirectRefused, web.MsgRedirectRefused)
 				return
 			}
 		case strings.HasSuffix(path, "/oauth/token"):

@@ -16,14 +16,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/username"
-)
-
-// User-facing messages of the login pages.
-const (
-	msgBadCredentials = "The username or password is incorrect."
-	msgInactive       = "This account is deactivated. Ask your administrator to reactivate it."
-	msgExpired        = "This sign-in request has expired or is unknown. Go back to the application and start again."
-	msgMissingFields  = "Enter your username and password."
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // Descriptions of the OIDC errors a login ends in, for the client's
@@ -39,7 +32,7 @@ const (
 func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) (*authRequest, bool) {
 	stored, err := s.store.GetAuthRequest(r.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) || id == "" || (err == nil && !s.now().Before(stored.ExpiresAt)) {
-		s.renderMessage(w, r, http.StatusBadRequest, "Request expired", msgExpired)
+		s.web.Message(w, r, http.StatusBadRequest, web.TitleRequestExpired, web.MsgExpired)
 		return nil, false
 	}
 	if err != nil {
@@ -60,8 +53,8 @@ func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) 
 
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.log.Error(what, "err", err, "path", r.URL.Path)
-	s.renderMessage(w, r, http.StatusInternalServerError, "Something went wrong",
-		"stepup could not complete this step. Try again in a moment; if it keeps happening, tell your administrator.")
+	s.web.Message(w, r, http.StatusInternalServerError, web.TitleServerError,
+		web.MsgServerError)
 }
 
 // handleLogin shows whatever the login needs next, or finishes it.
@@ -166,8 +159,8 @@ func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authReq
 	}
 	s.clearBindingCookie(w, ar.GetID())
 	if ar.data.Return != "" {
-		s.renderMessage(w, r, http.StatusForbidden, "Cannot continue",
-			"This page needs a second verification method, and none is available to you right now. Ask your administrator for help.")
+		s.web.Message(w, r, http.StatusForbidden, web.TitleCannotContinue,
+			web.MsgNoSecondMethod)
 		return
 	}
 	op.AuthRequestError(w, r, ar, oerr, s.op)
@@ -285,7 +278,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, done *authReque
 
 // renderLogin shows the password form of a request.
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, ar *authRequest, username, formError string) {
-	s.render(w, r, status, "login.html", page{Title: "Sign in", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: formError})
+	s.web.Render(w, r, status, "login.html", web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: formError})
 }
 
 // handleLoginPost checks a username and password (the first factor).
@@ -303,7 +296,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	username := normalizeUsername(r.PostFormValue("username"))
 	pw := r.PostFormValue("password")
 	if username == "" || pw == "" {
-		s.renderLogin(w, r, http.StatusBadRequest, ar, username, msgMissingFields)
+		s.renderLogin(w, r, http.StatusBadRequest, ar, username, web.MsgMissingFields)
 		return
 	}
 	user, err := s.checkPassword(ctx, username, pw, ar.GetClientID())
@@ -336,9 +329,9 @@ func (e lockedError) Error() string { return "locked until " + e.until.Format(ti
 // saying it only for the right password would confirm a guess.
 func userMessage(err error) string {
 	if errors.Is(err, errInactive) {
-		return msgInactive
+		return web.MsgInactive
 	}
-	return msgBadCredentials
+	return web.MsgBadCredentials
 }
 
 // normalizeUsername is the typed name as sign-in compares it (package

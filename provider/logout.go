@@ -14,6 +14,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). A request
@@ -25,23 +26,6 @@ import (
 // CSRF token, to /logout, which hands the same request to zitadel's
 // handler. Ending the session also expires its cookie.
 
-// User-facing messages of the logout pages.
-const (
-	msgLogoutClientFmt   = "%s asks to sign you out of stepup."
-	msgLogoutNoClient    = "A page asks to sign you out of stepup."
-	msgLogoutNotSignedIn = "You are not signed in to stepup."
-	msgBadLogoutFmt      = "stepup cannot sign you out this way, and you are still signed in. Contact the owner of the application that sent you here and tell them what stepup said: %s"
-	msgBadLogoutForm     = "This sign-out request cannot be read. Go back to the application and sign out again."
-)
-
-// logoutView is what the confirmation page shows and posts back.
-type logoutView struct {
-	Message               string
-	Client                string // a registered client's ID, or ""
-	PostLogoutRedirectURI string // registered for Client, or ""
-	State                 string
-}
-
 // logoutParams are the parameters of end_session that the confirmation
 // carries over; id_token_hint is not one (the user confirms instead).
 var logoutParams = []string{"client_id", "post_logout_redirect_uri", "state"}
@@ -49,7 +33,7 @@ var logoutParams = []string{"client_id", "post_logout_redirect_uri", "state"}
 // endSession answers zitadel's end_session endpoint (next).
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if err := r.ParseForm(); err != nil {
-		s.renderMessage(w, r, http.StatusBadRequest, "Cannot sign out", msgBadLogoutForm)
+		s.web.Message(w, r, http.StatusBadRequest, web.TitleCannotSignOut, web.MsgBadLogoutForm)
 		return
 	}
 	sess, _, err := s.browserSession(r)
@@ -106,23 +90,23 @@ func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess.ID == "" {
-		s.renderMessage(w, r, http.StatusOK, "Signed out", msgLogoutNotSignedIn)
+		s.web.Message(w, r, http.StatusOK, web.TitleSignedOut, web.MsgLogoutNotSignedIn)
 		return
 	}
 	q := r.URL.Query()
-	v := logoutView{Message: msgLogoutNoClient, State: q.Get("state")}
+	v := web.Logout{Message: web.MsgLogoutNoClient, State: q.Get("state")}
 	if c, ok := s.clients[q.Get("client_id")]; ok {
-		v.Client, v.Message = c.GetID(), fmt.Sprintf(msgLogoutClientFmt, c.GetID())
+		v.Client, v.Message = c.GetID(), fmt.Sprintf(web.MsgLogoutClientFmt, c.GetID())
 		if uri := q.Get("post_logout_redirect_uri"); uri != "" {
 			if !slices.Contains(c.PostLogoutRedirectURIs(), uri) {
-				s.renderMessage(w, r, http.StatusBadRequest, "Cannot sign out", fmt.Sprintf(msgBadLogoutFmt, "post_logout_redirect_uri is not registered for this client"))
+				s.web.Message(w, r, http.StatusBadRequest, web.TitleCannotSignOut, fmt.Sprintf(web.MsgBadLogoutFmt, "post_logout_redirect_uri is not registered for this client"))
 				return
 			}
 			v.PostLogoutRedirectURI = uri
 		}
 	}
 	target := (&authRequest{data: authRequestData{RedirectURI: v.PostLogoutRedirectURI}}).formTarget()
-	s.render(w, r, http.StatusOK, "logout.html", page{Title: "Sign out of stepup?", FormTarget: target, Username: user.Username, Logout: v})
+	s.web.Render(w, r, http.StatusOK, "logout.html", web.Page{Title: web.TitleSignOutConfirm, FormTarget: target, Username: user.Username, Logout: v})
 }
 
 // handleLogoutPost ends the session the user confirmed ending, through
@@ -172,7 +156,7 @@ func (s *Server) endSessionNow(w http.ResponseWriter, r *http.Request, sid strin
 		s.serverError(w, r, "end session", fmt.Errorf("zitadel answered %d: %s", c.status, c.body.Bytes()))
 		return
 	}
-	s.renderMessage(w, r, c.status, "Cannot sign out", fmt.Sprintf(msgBadLogoutFmt, e.Description))
+	s.web.Message(w, r, c.status, web.TitleCannotSignOut, fmt.Sprintf(web.MsgBadLogoutFmt, e.Description))
 }
 
 // expireSessionCookie tells the browser to drop its session cookie.

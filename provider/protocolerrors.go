@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/stepup-mfa/stepup/provider/web"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -15,13 +16,6 @@ import (
 // first two as JSON (RFC 6749 §5.2, RFC 6750 §3) and a person reads the
 // third. protocolErrors catches those answers on their way out and gives
 // each the form its reader expects.
-
-// User-facing messages of the authorization endpoint's error pages.
-const (
-	msgNoClient         = "The link that brought you here names no application (client_id is missing), so you cannot sign in with it. Contact the owner of the application that sent you here."
-	msgUnknownClientFmt = "stepup does not know the application that sent you here (client_id %q), so you cannot sign in to it. Contact the application's owner: it is not registered with this stepup, or it points at the wrong one."
-	msgBadAuthorizeFmt  = "The application that sent you here made a sign-in request stepup cannot accept. Contact the application's owner and tell them what stepup said: %s"
-)
 
 // Descriptions of the JSON errors, for the client's developers.
 const (
@@ -45,7 +39,7 @@ func (s *Server) protocolErrors(next http.Handler) http.Handler {
 				return
 			}
 			answer = func(w http.ResponseWriter, status int, text string) {
-				s.renderMessage(w, r, status, "Cannot sign in", fmt.Sprintf(msgBadAuthorizeFmt, text))
+				s.web.Message(w, r, status, web.TitleCannotSignIn, fmt.Sprintf(web.MsgBadAuthorizeFmt, text))
 			}
 		case strings.HasSuffix(path, "/oauth/introspect"):
 			answer = func(w http.ResponseWriter, status int, _ string) {
@@ -98,9 +92,9 @@ func (s *Server) knownClient(w http.ResponseWriter, r *http.Request) bool {
 	}
 	s.log.Info("authorization request for an unknown client", "client", truncate(id, 64), "remote", remoteAddr(r.Context()))
 	if id == "" {
-		s.renderMessage(w, r, http.StatusBadRequest, "Cannot sign in", msgNoClient)
+		s.web.Message(w, r, http.StatusBadRequest, web.TitleCannotSignIn, web.MsgNoClient)
 	} else {
-		s.renderMessage(w, r, http.StatusBadRequest, "Unknown application", fmt.Sprintf(msgUnknownClientFmt, truncate(id, 64)))
+		s.web.Message(w, r, http.StatusBadRequest, web.TitleUnknownApplication, fmt.Sprintf(web.MsgUnknownClientFmt, truncate(id, 64)))
 	}
 	return false
 }

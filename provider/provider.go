@@ -21,6 +21,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // Server is one stepup replica: an OpenID Connect provider over a Store.
@@ -40,6 +41,7 @@ type Server struct {
 	op      op.OpenIDProvider
 	metrics *metrics
 	handler http.Handler
+	web     web.Pages
 	// pages are stepup's own pages, behind CSRF protection.
 	pages http.Handler
 
@@ -99,6 +101,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 			Iterations: cfg.Passwords.Argon2.Iterations, Parallelism: cfg.Passwords.Argon2.Parallelism},
 		secure: issuer.Scheme == "https",
 	}
+	s.web = web.Pages{Log: o.Logger}
 	s.policy = policyFromConfig(cfg)
 	s.registry, s.mailer = o.Methods, o.Mailer
 	s.loadMethods()

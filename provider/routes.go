@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/csrf"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
+	"github.com/stepup-mfa/stepup/provider/web"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -31,12 +32,12 @@ func (s *Server) routes() http.Handler {
 	csrfProtect := csrf.Protect(s.secrets.CSRF,
 		csrf.Secure(s.secure), csrf.SameSite(csrf.SameSiteLaxMode), csrf.HttpOnly(true),
 		csrf.Path("/"), csrf.FieldName("csrf_token"), csrf.CookieName("stepup_csrf"),
-		csrf.ErrorHandler(http.HandlerFunc(s.handleCSRFError)))
+		csrf.ErrorHandler(http.HandlerFunc(s.web.CSRFError)))
 	pages := http.NewServeMux()
 	pages.HandleFunc("GET /login", s.handleLogin)
 	pages.HandleFunc("POST /login", s.handleLoginPost)
 	pages.HandleFunc("POST /login/verify", s.handleVerifyPost)
-	pages.HandleFunc("GET /logged-out", s.handleLoggedOut)
+	pages.HandleFunc("GET /logged-out", s.web.LoggedOut)
 	pages.HandleFunc("GET /logout", s.handleLogoutConfirm)
 	pages.HandleFunc("POST /logout", s.handleLogoutPost)
 	pages.HandleFunc("GET /account", s.handleAccount)
@@ -69,7 +70,7 @@ func (s *Server) routes() http.Handler {
 	// zitadel's callback, which would finish any request named in its
 	// query for whoever asks, is not served.
 	mux.HandleFunc("/authorize/callback", func(w http.ResponseWriter, r *http.Request) {
-		s.renderMessage(w, r, http.StatusNotFound, "Not found", msgExpired)
+		s.web.Message(w, r, http.StatusNotFound, web.TitleNotFound, web.MsgExpired)
 	})
 	mux.Handle("/", corsOnly(cors, s.oidcEndpoints(s.op), "/oauth/token", "/userinfo", "/keys"))
 	return s.withRemoteAddr(securityHeaders(mux, s.secure))

@@ -13,18 +13,7 @@ import (
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/storage"
-)
-
-// Messages of the method pages.
-const (
-	msgWrongResponse  = "That is not correct. Check it and try again."
-	msgMethodLocked   = "%s is locked after too many failed attempts until %s UTC."
-	msgRateLimited    = "Too many attempts. Try again after %s UTC."
-	msgTooManyTries   = "Too many attempts. Try again in a few minutes."
-	msgMethodDown     = "This method is not available right now. Try again in a moment, or use another method."
-	msgNotOffered     = "That method cannot be used for this sign-in. Choose one of the methods offered."
-	msgChallengeAgain = "That challenge has expired. A new one is ready: try again."
-	msgLockedGoOn     = "You can continue without this verification; the application decides what you may do then."
+	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // continueParam, on /login, says the user read the lock notice and goes on
@@ -41,11 +30,11 @@ func (s *Server) lockedNotice(w http.ResponseWriter, r *http.Request, ar *authRe
 	if len(d.Locked) == 0 || ar.hasPrompt(oidc.PromptNone) || r.URL.Query().Get(continueParam) != "" {
 		return false
 	}
-	p := page{Title: "Verification locked", RequestID: ar.GetID(), Username: user.Username, Notice: msgLockedGoOn}
+	p := web.Page{Title: web.TitleVerificationLocked, RequestID: ar.GetID(), Username: user.Username, Notice: web.MsgLockedGoOn}
 	for _, l := range d.Locked {
-		p.Locked = append(p.Locked, fmt.Sprintf(msgMethodLocked, s.displayName(l.Name), l.Until.UTC().Format("15:04")))
+		p.Locked = append(p.Locked, fmt.Sprintf(web.MsgMethodLocked, s.displayName(l.Name), l.Until.UTC().Format("15:04")))
 	}
-	s.render(w, r, http.StatusOK, "locked.html", p)
+	s.web.Render(w, r, http.StatusOK, "locked.html", p)
 	return true
 }
 
@@ -58,14 +47,14 @@ func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequ
 	if want != "" && slices.Contains(offered(d), want) {
 		name = want
 	}
-	p := page{Title: "Verify it's you", RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: user.Username, Error: formError}
+	p := web.Page{Title: web.TitleVerify, RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: user.Username, Error: formError}
 	for _, other := range offered(d) {
 		if other != name {
-			p.Others = append(p.Others, link{Name: other, Label: s.displayName(other)})
+			p.Others = append(p.Others, web.Link{Name: other, Label: s.displayName(other)})
 		}
 	}
 	for _, l := range d.Locked {
-		p.Locked = append(p.Locked, fmt.Sprintf(msgMethodLocked, s.displayName(l.Name), l.Until.Format("15:04")))
+		p.Locked = append(p.Locked, fmt.Sprintf(web.MsgMethodLocked, s.displayName(l.Name), l.Until.Format("15:04")))
 	}
 	ch, err := s.challengeFor(r.Context(), ar, user, name)
 	if err != nil {
@@ -74,12 +63,12 @@ func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequ
 			s.serverError(w, r, "save auth request", err)
 			return
 		}
-		p.Error = msgMethodDown
-		s.render(w, r, http.StatusServiceUnavailable, "method.html", p)
+		p.Error = web.MsgMethodDown
+		s.web.Render(w, r, http.StatusServiceUnavailable, "method.html", p)
 		return
 	}
 	p.Method, p.MethodLabel, p.Prompt, p.Fields = name, s.displayName(name), ch.Prompt, ch.Fields
-	s.render(w, r, status, "method.html", p)
+	s.web.Render(w, r, status, "method.html", p)
 }
 
 // challengeFor returns the request's live challenge of the user for a
@@ -141,10 +130,10 @@ func (ar *authRequest) challenge(name, userID string) (challenge, bool) {
 }
 
 // fieldsOf keeps a plugin's form fields for the page.
-func fieldsOf(fs []sdk.Field) []sdkField {
-	out := make([]sdkField, 0, len(fs))
+func fieldsOf(fs []sdk.Field) []web.FormField {
+	out := make([]web.FormField, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, sdkField{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
+		out = append(out, web.FormField{Name: f.Name, Label: f.Label, Type: f.Type, Autocomplete: f.Autocomplete,
 			InputMode: f.InputMode, Pattern: f.Pattern, MaxLength: f.MaxLength})
 	}
 	return out
@@ -198,9 +187,9 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case !slices.Contains(offered(d), name):
-			s.showMethod(w, r, ar, user, d, "", msgNotOffered, http.StatusBadRequest)
+			s.showMethod(w, r, ar, user, d, "", web.MsgNotOffered, http.StatusBadRequest)
 		default:
-			s.showMethod(w, r, ar, user, d, name, msgChallengeAgain, http.StatusBadRequest)
+			s.showMethod(w, r, ar, user, d, name, web.MsgChallengeAgain, http.StatusBadRequest)
 		}
 		return
 	}
@@ -263,23 +252,23 @@ func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *authRe
 			http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
 			return
 		}
-		msg, status = msgWrongResponse, http.StatusUnauthorized
+		msg, status = web.MsgWrongResponse, http.StatusUnauthorized
 	case errors.Is(err, sdk.ErrRateLimited):
 		// Not a failure: nothing was checked, and the lockout is not fed.
 		s.metrics.rateLimited.WithLabelValues(name + ".verify").Inc()
 		until, _ := sdk.RetryAfter(err)
 		ev.Type, ev.Outcome = "verification.rate_limited", "denied"
-		msg, status = msgTooManyTries, http.StatusTooManyRequests
+		msg, status = web.MsgTooManyTries, http.StatusTooManyRequests
 		if !until.IsZero() {
 			ev.Details["until"] = until.UTC().Format(time.RFC3339)
-			msg = fmt.Sprintf(msgRateLimited, until.UTC().Format("15:04"))
+			msg = fmt.Sprintf(web.MsgRateLimited, until.UTC().Format("15:04"))
 		}
 		s.audit(ctx, ev)
 	case errors.Is(err, sdk.ErrInvalidInput):
 		msg, status = sdk.UserMessage(err), http.StatusBadRequest
 	default:
 		s.log.Warn("verify", "method", name, "err", err)
-		msg, status = msgMethodDown, http.StatusServiceUnavailable
+		msg, status = web.MsgMethodDown, http.StatusServiceUnavailable
 	}
 	if d, ok := decide(); ok {
 		s.showMethod(w, r, ar, user, d, name, msg, status)

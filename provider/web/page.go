@@ -1,0 +1,146 @@
+package web
+
+import (
+	"html/template"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// Page is what every template gets.
+type Page struct {
+	Title     string
+	CSRF      template.HTML // set by Render
+	RequestID string
+	Username  string
+	Error     string // tied to the form's fields with aria-describedby
+	Notice    string
+	// FormTarget is the CSP source of where the page's form may end: the
+	// client's redirect URI.
+	FormTarget string
+
+	// Method pages.
+	Method      string
+	MethodLabel string
+	Prompt      string
+	Fields      []FormField
+	Others      []Link
+	Locked      []string
+
+	Account Account
+	Enrol   Enrol
+	Admin   Admin
+	Logout  Logout
+}
+
+// Link is a named link ("use another method").
+type Link struct{ Name, Label string }
+
+// FormField is an input of a challenge form.
+type FormField struct {
+	Name         string `json:"name"`
+	Label        string `json:"label"`
+	Type         string `json:"type"`
+	Autocomplete string `json:"autocomplete,omitempty"`
+	InputMode    string `json:"inputmode,omitempty"`
+	Pattern      string `json:"pattern,omitempty"`
+	MaxLength    int    `json:"maxlength,omitempty"`
+}
+
+// Field is a form field with the value the user entered.
+type Field struct {
+	FormField
+	Value string
+}
+
+// Display is an sdk.Display as the template shows it.
+type Display struct {
+	Kind          string
+	Label, Text   string
+	URL           template.URL // a link, once its scheme is known to be safe
+	PNG           string       // base64
+	Width, Height int
+	Values        []string
+}
+
+// Account is the account page: the user's methods and recent events.
+type Account struct {
+	Methods []AccountMethod
+	Events  []string
+}
+
+// AccountMethod is one method on the account page.
+type AccountMethod struct {
+	Name, Label string
+	Healthy     bool
+	SelfService bool // the user adds it themselves (not a help-desk code)
+	// RemoveLabel is the button that removes a credential ("Remove", or
+	// what the method declares: sdk.Removal).
+	RemoveLabel string
+	Credentials []Credential
+}
+
+// Credential is one enrolled credential of a method, as a page lists it.
+type Credential struct {
+	Method, ID, Label, Added string
+}
+
+// Enrol is the enrolment page: with an ID, what Enrol returned and
+// the form that confirms it; without, the form of the method's
+// EnrolFields that starts it.
+type Enrol struct {
+	ID       string
+	Displays []Display
+	Start    []Field
+}
+
+// Admin is what the help-desk page shows.
+type Admin struct {
+	Query   string
+	User    *storage.User
+	Methods []Credential
+	Events  []string
+	// Sections are the methods' resources of the user (a temporary code),
+	// each with its status and the actions it offers now.
+	Sections []AdminSection
+	// Shown is the answer of an action with a secret, shown once.
+	Shown *AdminShown
+}
+
+// AdminSection is one resource a method declared admin actions on.
+type AdminSection struct {
+	Heading string
+	Summary string
+	Forms   []AdminForm
+}
+
+// AdminForm runs one action (POST /admin/{Method} with action=Action).
+type AdminForm struct {
+	Method, Action, Label string
+	Params                []AdminParam
+}
+
+// AdminParam is one input of an action's form; ID is unique on the page.
+type AdminParam struct {
+	ID, Name, Label, Default string
+	Choices                  []string
+}
+
+// AdminShown is what an action answered, its secret shown this once.
+type AdminShown struct {
+	Secrets []AdminValue
+	Values  []AdminValue
+	Notes   []string
+}
+
+// AdminValue is one labelled result; ID is unique on the page.
+type AdminValue struct {
+	ID, Label, Value string
+}
+
+// Logout is what the confirmation page shows and posts back.
+type Logout struct {
+	Message               string
+	Client                string // a registered client's ID, or ""
+	PostLogoutRedirectURI string // registered for Client, or ""
+	State                 string
+}

@@ -1,0 +1,62 @@
+package web
+
+import (
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/csrf"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// Pages renders stepup's pages.
+type Pages struct {
+	Log *slog.Logger // where a template that fails to render is logged
+}
+
+// Render writes the template name with p, under stepup's Content Security
+// Policy (no script; the form ends at this origin or at p.FormTarget) and
+// never cached; p.CSRF is the request's CSRF field.
+func (ps Pages) Render(w http.ResponseWriter, r *http.Request, status int, name string, p Page) {
+	p.CSRF = csrf.TemplateField(r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	formAction := "'self'"
+	if p.FormTarget != "" {
+		formAction += " " + p.FormTarget
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	if err := templates.ExecuteTemplate(w, name, p); err != nil {
+		ps.Log.Error("render page", "page", name, "err", err)
+	}
+}
+
+// Message writes a page that says msg under title: as an error for a
+// status of 400 and above, else as a notice.
+func (ps Pages) Message(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	p := Page{Title: title}
+	if status >= 400 {
+		p.Error = msg
+	} else {
+		p.Notice = msg
+	}
+	ps.Render(w, r, status, "message.html", p)
+}
+
+// CSRFError is the page of a form that failed the CSRF check
+// (csrf.ErrorHandler).
+func (ps Pages) CSRFError(w http.ResponseWriter, r *http.Request) {
+	ps.Log.Warn("csrf check failed", "path", r.URL.Path, "reason", csrf.FailureReason(r))
+	ps.Message(w, r, http.StatusForbidden, TitleFormExpired, MsgFormExpired)
+}
+
+// LoggedOut is the page a logout without a redirect ends on.
+func (ps Pages) LoggedOut(w http.ResponseWriter, r *http.Request) {
+	ps.Message(w, r, http.StatusOK, TitleSignedOut, MsgSignedOut)
+}
