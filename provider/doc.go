@@ -3,7 +3,13 @@
 // logout), the sign-in and challenge pages, the account page, the admin
 // API and the admin page, the offline break-glass path, browser sessions,
 // signing keys, health, metrics and the audit log. cmd/stepup wires it
-// with a Store and the launched method plugins.
+// with a Store and the method plugins it launched (plugins/launch).
+//
+// Its children so far: reqctx (the request-scoped values, one typed
+// value), web (templates, rendering, CSP, the pages' messages), config,
+// storage, notify, password, username. It imports them; none imports it.
+// It imports no method and not the registry (plugins): the import rules
+// (imports_test.go) hold every package under provider/ to that.
 //
 // It asks authflow what to do next and applies the decision; it keeps all
 // state in a storage.Store so several replicas serve one flow.
@@ -15,6 +21,7 @@
 // its uses and removals, the fields its enrolment asks for and what its
 // enrolment shows. A new method is its plugin; nothing here changes.
 //
-// What must not live here: a method's own logic or name, and SQL (that is
-// the store's).
+// What must not live here: a method's own logic or name, launching the
+// methods (the composition roots' job), a page's words (web's), and SQL
+// (the store's).
 package provider
