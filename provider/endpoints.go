@@ -2,6 +2,7 @@ package provider
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
@@ -22,6 +23,11 @@ import (
 //   - a client that authenticated with Basic and failed (401) at the
 //     token, introspection or revocation endpoint gets the Basic
 //     challenge (RFC 6749 §5.2: MUST).
+//   - at the token endpoint a client that sent credentials is
+//     authenticated before anything else: zitadel checks an authorization
+//     code (and its PKCE verifier) first, so a wrong secret with a made-up
+//     code answered invalid_grant and with a real one invalid_client,
+//     telling whoever holds a code, without the secret, whether it is live.
 func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch path := r.URL.Path; {
@@ -40,6 +46,14 @@ func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 		if _, _, basic := r.BasicAuth(); basic && (strings.HasSuffix(r.URL.Path, "/oauth/token") ||
 			strings.HasSuffix(r.URL.Path, "/oauth/introspect") || strings.HasSuffix(r.URL.Path, "/revoke")) {
 			w = basicChallenge{w}
+		}
+		if strings.HasSuffix(r.URL.Path, "/oauth/token") {
+			if id, ok := s.tokenClientAuthenticated(r); !ok {
+				id = truncate(id, 64)
+				s.audit(r.Context(), storage.Event{Type: "token.client_auth_failed", Actor: "client:" + id, ClientID: id, Outcome: "failure"})
+				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", descClientAuthFailed)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -76,3 +90,29 @@ func (b basicChallenge) WriteHeader(code int) {
 }
 
 func (b basicChallenge) Write(p []byte) (int, error) { return b.ResponseWriter.Write(p) }
+
+// descClientAuthFailed is the token endpoint's invalid_client description.
+const descClientAuthFailed = "client authentication failed: send the client's ID and secret, form-encoded, with Basic (client_secret_basic) or in the body (client_secret_post)"
+
+// tokenClientAuthenticated says whether a token request's client
+// credentials, when it sent any, are right, and names the client they
+// claim. A request with none (a public client, or one zitadel refuses for
+// other reasons) is left to zitadel.
+func (s *Server) tokenClientAuthenticated(r *http.Request) (string, bool) {
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return id, false
+		}
+	} else {
+		if r.ParseForm() != nil || r.PostForm.Get("client_secret") == "" {
+			return "", true
+		}
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	c, ok := s.clients[id]
+	return id, ok && c.checkSecret(secret)
+}

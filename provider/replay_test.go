@@ -181,7 +181,12 @@ func TestCodeReplayWithoutCredentialsRevokesNothing(t *testing.T) {
 	if got := listEvents(t, env, "token.code_replayed"); len(got) != 0 {
 		t.Fatalf("refused replays audited as revocations: %+v", got)
 	}
-	if got := listEvents(t, env, "token.code_refused"); len(got) != len(cases) {
-		t.Fatalf("%d refusals audited, want %d", len(got), len(cases))
+	// A wrong secret, and a public client sending Basic credentials, fail
+	// client authentication before the code is looked at.
+	if got := listEvents(t, env, "token.client_auth_failed"); len(got) != 2 {
+		t.Fatalf("%d client authentication failures audited, want 2", len(got))
+	}
+	if got := listEvents(t, env, "token.code_refused"); len(got) != len(cases)-2 {
+		t.Fatalf("%d refusals audited, want %d", len(got), len(cases)-2)
 	}
 }

@@ -67,3 +67,31 @@ func TestBasicChallengeOnFailedClientAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenEndpointAuthenticatesTheClientFirst: a wrong secret is
+// invalid_client whatever the code, so that whoever holds a code without
+// the secret cannot learn whether it is live (found with mod_auth_openidc:
+// a made-up code answered invalid_grant, a real one invalid_client).
+func TestTokenEndpointAuthenticatesTheClientFirst(t *testing.T) {
+	env := testenv.New(t)
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {"made-up"}, "redirect_uri": {testenv.RedirectURI}}
+	resp, body := clientPost(t, env, "/oauth/token", form, "wrong")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"invalid_client"`) {
+		t.Fatalf("a made-up code with a wrong secret (Basic): %d %s, want 401 invalid_client", resp.StatusCode, body)
+	}
+	post := url.Values{"client_id": {testenv.ConfidentialClient}, "client_secret": {"wrong"}}
+	for k, v := range form {
+		post[k] = v
+	}
+	req, _ := http.NewRequest("POST", env.URL+"/oauth/token", strings.NewReader(post.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, body := send(t, req); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"invalid_client"`) {
+		t.Fatalf("a made-up code with a wrong secret (post): %d %s, want 401 invalid_client", resp.StatusCode, body)
+	}
+	if resp, body := clientPost(t, env, "/oauth/token", form, testenv.ConfidentialSecret); resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"invalid_grant"`) {
+		t.Fatalf("a made-up code with the right secret: %d %s, want 400 invalid_grant", resp.StatusCode, body)
+	}
+	if n := len(listEvents(t, env, "token.client_auth_failed")); n != 2 {
+		t.Fatalf("%d client authentication failures audited, want 2", n)
+	}
+}
