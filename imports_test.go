@@ -25,6 +25,9 @@ type importRule struct {
 	reachAll bool
 	stdOnly  bool     // nothing from outside the module but the standard library
 	never    []string // packages (with those below them) they must not import
+	// neverImports lists packages they must not import themselves, though
+	// what they import may (grpc, below plugins/sdk, uses net/http).
+	neverImports []string
 	// neverPkg lists packages of the module (paths below it) they must
 	// not import, those below them allowed: the registry plugins, whose
 	// sdk and host the provider does import.
@@ -55,6 +58,9 @@ func TestImportRules(t *testing.T) {
 			pkgs: []string{"provider/reqctx"}, stdOnly: true},
 		{why: "the pages' look and words decide nothing: web reaches only the store's types",
 			pkgs: []string{"provider/web"}, reach: []string{"provider/storage"}, never: []string{"github.com/zitadel"}},
+		{why: "the administration's operations serve the admin API, the admin page and the offline command alike: they speak no HTTP and reach nothing of the provider but the store, config, passwords and usernames",
+			pkgs: []string{"provider/admin"}, reach: []string{"plugins/sdk", "provider/storage", "provider/config", "provider/password", "provider/username"},
+			neverImports: []string{"net/http"}, never: []string{"github.com/zitadel"}},
 		{why: "launching the methods is for the composition roots: it reads a config and runs plugins, and reaches no other provider package",
 			pkgs: []string{"plugins/launch"}, reach: []string{"plugins", "provider/config", "provider/password"}},
 		{why: "the example plugin is written as any plugin outside stepup: it reaches only plugins/sdk, and no database",
@@ -99,6 +105,11 @@ func TestImportRules(t *testing.T) {
 			for _, dep := range l.deps {
 				if bad := r.breaks(path, dep); bad != "" {
 					t.Errorf("%s imports %s (%s): %s", p, dep, bad, r.why)
+				}
+			}
+			for _, imp := range l.imports {
+				if slices.Contains(r.neverImports, imp) {
+					t.Errorf("%s imports %s itself (forbidden): %s", p, imp, r.why)
 				}
 			}
 		}
@@ -160,8 +171,9 @@ func below(t *testing.T, dir string) []string {
 
 // listedPackage is what go list says of one package.
 type listedPackage struct {
-	name string   // the package clause: "main" for a command
-	deps []string // every package it imports, directly or not
+	name    string   // the package clause: "main" for a command
+	deps    []string // every package it imports, directly or not
+	imports []string // the packages it imports itself
 }
 
 // list runs go list once for every path.
@@ -171,7 +183,7 @@ func list(t *testing.T, paths []string) map[string]listedPackage {
 	if err != nil {
 		t.Fatalf("the import rules need the go command: %v", err)
 	}
-	args := append([]string{"list", "-f", `{{.ImportPath}} {{.Name}} {{join .Deps " "}}`}, paths...)
+	args := append([]string{"list", "-f", `{{.ImportPath}} {{.Name}}|{{join .Deps " "}}|{{join .Imports " "}}`}, paths...)
 	out, err := exec.Command(goTool, args...).Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -181,11 +193,12 @@ func list(t *testing.T, paths []string) map[string]listedPackage {
 	}
 	listed := map[string]listedPackage{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
+		parts := strings.Split(line, "|")
+		f := strings.Fields(parts[0])
+		if len(f) != 2 || len(parts) != 3 {
 			t.Fatalf("go list printed %q", line)
 		}
-		listed[f[0]] = listedPackage{name: f[1], deps: f[2:]}
+		listed[f[0]] = listedPackage{name: f[1], deps: strings.Fields(parts[1]), imports: strings.Fields(parts[2])}
 	}
 	return listed
 }

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,29 +15,74 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/admin"
 	"github.com/stepup-mfa/stepup/provider/config"
-	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
-	"github.com/stepup-mfa/stepup/provider/username"
 	"github.com/stepup-mfa/stepup/stepauth"
 )
 
-// apiError is an admin-operation failure with its HTTP status; the same
-// operations serve the JSON API and the admin page.
-type apiError struct {
-	status int
-	title  string
-	detail string
-	// retryAfter is the Retry-After of a 429, in seconds.
-	retryAfter int
+// adminService is the administration's operations on this server's
+// store, clock and launched methods.
+func (s *Server) adminService() *admin.Service {
+	var methods []admin.Method
+	for _, name := range s.methodNames() {
+		methods = append(methods, adminMethod{s: s, m: s.methods[name]})
+	}
+	return &admin.Service{Store: s.store, Hasher: s.hasher, Now: s.now, Log: s.log, Methods: methods}
 }
 
-func (e *apiError) Error() string { return e.detail }
-
-func apiErr(status int, detail string) *apiError {
-	return &apiError{status: status, title: http.StatusText(status), detail: detail}
+// adminMethod is a launched method as package admin uses it, each call
+// timed.
+type adminMethod struct {
+	s *Server
+	m *method
 }
+
+func (a adminMethod) Name() string               { return a.m.name }
+func (a adminMethod) Actions() []sdk.AdminAction { return a.m.admin }
+func (a adminMethod) NeedsEnrolment() bool       { return a.m.desc.NeedsEnrolment }
+
+func (a adminMethod) Admin(ctx context.Context, req sdk.AdminRequest) (out map[string]string, err error) {
+	err = a.s.timed(a.m.name, "admin", func() error {
+		out, err = a.m.plugin.Admin(ctx, req)
+		return err
+	})
+	return out, err
+}
+
+func (a adminMethod) ListCredentials(ctx context.Context, userID string) ([]sdk.Credential, error) {
+	return a.s.credentials(ctx, a.m, userID)
+}
+
+func (a adminMethod) Remove(ctx context.Context, userID, credID string) error {
+	return a.s.timed(a.m.name, "remove", func() error { return a.m.plugin.Remove(ctx, userID, credID) })
+}
+
+// adminStatus is the HTTP status the admin API answers for each kind of
+// admin.Error.
+var adminStatus = map[admin.Kind]int{
+	admin.NotFound: http.StatusNotFound, admin.Invalid: http.StatusBadRequest, admin.Conflict: http.StatusConflict,
+	admin.Forbidden: http.StatusForbidden, admin.RateLimited: http.StatusTooManyRequests, admin.Unavailable: http.StatusServiceUnavailable,
+}
+
+// msgAdminFailed answers an admin request that failed for the server's
+// own reason.
+const msgAdminFailed = "the operation failed; see the server log"
+
+// adminErrorStatus is the status and the message for err: its kind's, or
+// a 500 that says nothing of the cause.
+func adminErrorStatus(err error) (int, string) {
+	if e, ok := admin.AsError(err); ok {
+		if st, ok := adminStatus[e.Kind]; ok {
+			return st, e.Msg
+		}
+	}
+	return http.StatusInternalServerError, msgAdminFailed
+}
+
+// invalid is a request the admin API refuses as malformed.
+func invalid(msg string) error { return &admin.Error{Kind: admin.Invalid, Msg: msg} }
 
 // localKeySet verifies access tokens against this provider's own keys.
 type localKeySet struct{ kr *keyRing }
@@ -167,14 +211,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeAPIError(w http.ResponseWriter, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		ae = apiErr(http.StatusInternalServerError, "the operation failed; see the server log")
+	status, msg := adminErrorStatus(err)
+	if e, ok := admin.AsError(err); ok && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))
 	}
-	if ae.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
-	}
-	stepauth.Problem{Type: "about:blank", Title: ae.title, Status: ae.status, Detail: ae.detail}.Write(w)
+	stepauth.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: msg}.Write(w)
 }
 
 // userJSON is a user as the admin API shows it.
@@ -197,15 +238,7 @@ func toUserJSON(u storage.User) userJSON {
 }
 
 func (s *Server) userByName(ctx context.Context, name string) (storage.User, error) {
-	norm, err := username.Normalize(name)
-	if err != nil {
-		return storage.User{}, apiErr(http.StatusNotFound, fmt.Sprintf("no user %q: %v", name, err))
-	}
-	u, err := s.store.GetUserByUsername(ctx, norm)
-	if errors.Is(err, storage.ErrNotFound) {
-		return u, apiErr(http.StatusNotFound, fmt.Sprintf("no user %q", norm))
-	}
-	return u, err
+	return s.adminService().UserByName(ctx, name)
 }
 
 // adminAudit records an admin action: who, for whom, from where, outcome.
@@ -218,7 +251,7 @@ func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return apiErr(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return invalid("invalid JSON body: " + err.Error())
 	}
 	return nil
 }
@@ -235,7 +268,8 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, err)
 		return
 	}
-	u, err := s.CreateUser(r.Context(), body.Username, body.Email, body.Phone, body.Password, body.Permissions)
+	u, err := s.adminService().CreateUser(r.Context(), admin.NewUser{Username: body.Username, Email: body.Email, Phone: body.Phone,
+		Password: body.Password, Permissions: body.Permissions})
 	if err != nil {
 		s.adminAudit(r.Context(), "admin.user.create", "", "failure", map[string]string{"username": body.Username, "permissions": strings.Join(body.Permissions, " ")})
 		writeAPIError(w, err)
@@ -243,49 +277,6 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.adminAudit(r.Context(), "admin.user.create", u.ID, "success", map[string]string{"permissions": strings.Join(u.Permissions, " ")})
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
-}
-
-// CreateUser adds an active local user; the admin API and the offline
-// command share it. Errors are *apiError values with an HTTP status.
-func (s *Server) CreateUser(ctx context.Context, username, email, phone, pw string, perms []string) (storage.User, error) {
-	return CreateUser(ctx, s.store, s.hasher, s.now(), username, email, phone, pw, perms)
-}
-
-// CreateUser validates and stores a new active user (a username by the
-// rule of package username that looks like no existing one, known
-// permissions, argon2id password when one is given). Errors that are the
-// caller's are *apiError values carrying an HTTP status and a message.
-func CreateUser(ctx context.Context, store storage.Store, hasher password.Hasher, now time.Time, name, email, phone, pw string, perms []string) (storage.User, error) {
-	name, err := username.Normalize(name)
-	if err != nil {
-		return storage.User{}, apiErr(http.StatusBadRequest, err.Error())
-	}
-	for _, p := range perms {
-		if !slices.Contains(config.KnownPermissions, p) {
-			return storage.User{}, apiErr(http.StatusBadRequest, fmt.Sprintf("unknown permission %q: use one of %s", p, strings.Join(config.KnownPermissions, ", ")))
-		}
-	}
-	if pw != "" && len(pw) < 8 {
-		return storage.User{}, apiErr(http.StatusBadRequest, "password must have at least 8 characters")
-	}
-	if err := lookAlike(ctx, store, name); err != nil {
-		return storage.User{}, err
-	}
-	u := storage.User{ID: newID(12), Username: name, Email: strings.TrimSpace(email), Phone: strings.TrimSpace(phone),
-		Active: true, Permissions: perms, CreatedAt: now, UpdatedAt: now}
-	if pw != "" {
-		hash, err := hasher.Hash(pw)
-		if err != nil {
-			return storage.User{}, err
-		}
-		u.PasswordHash = hash
-	}
-	if err := store.CreateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
-		return storage.User{}, apiErr(http.StatusConflict, fmt.Sprintf("user %q already exists", name))
-	} else if err != nil {
-		return storage.User{}, err
-	}
-	return u, nil
 }
 
 func (s *Server) apiGetUser(w http.ResponseWriter, r *http.Request) {
@@ -306,12 +297,12 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Active == nil {
-		writeAPIError(w, apiErr(http.StatusBadRequest, `nothing to change: send {"active": true} or {"active": false}`))
+		writeAPIError(w, invalid(`nothing to change: send {"active": true} or {"active": false}`))
 		return
 	}
 	u, err := s.userByName(r.Context(), r.PathValue("username"))
 	if err == nil {
-		u, err = s.SetUserActive(r.Context(), u.ID, *body.Active)
+		u, err = s.adminService().SetActive(r.Context(), u.ID, *body.Active)
 	}
 	if err != nil {
 		writeAPIError(w, err)
@@ -319,27 +310,6 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.adminAudit(r.Context(), "admin.user.update", u.ID, "success", map[string]string{"active": strconv.FormatBool(u.Active)})
 	writeJSON(w, http.StatusOK, toUserJSON(u))
-}
-
-// SetUserActive activates or deactivates a user; deactivating ends the
-// user's sessions and revokes their tokens.
-func (s *Server) SetUserActive(ctx context.Context, userID string, active bool) (storage.User, error) {
-	u, err := s.store.UpdateUser(ctx, userID, func(u storage.User) (storage.User, error) {
-		u.Active, u.UpdatedAt = active, s.now()
-		return u, nil
-	})
-	if err != nil {
-		return u, err
-	}
-	if !active {
-		if _, err := s.store.DeleteUserSessions(ctx, userID); err != nil {
-			return u, err
-		}
-		if _, err := s.store.DeleteUserTokens(ctx, userID, ""); err != nil {
-			return u, err
-		}
-	}
-	return u, nil
 }
 
 // methodJSON is one of a user's credentials; ID is "method:credential".
@@ -350,70 +320,32 @@ type methodJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// UserCredentials lists a user's credentials across every method.
-func (s *Server) UserCredentials(ctx context.Context, userID string) ([]methodJSON, error) {
+func toMethodJSON(creds []admin.Credential) []methodJSON {
 	out := []methodJSON{}
-	for _, name := range s.methodNames() {
-		m := s.methods[name]
-		if !m.desc.NeedsEnrolment {
-			continue
-		}
-		creds, err := s.credentials(ctx, m, userID)
-		if err != nil {
-			return nil, apiErr(http.StatusServiceUnavailable, fmt.Sprintf(msgMethodNotAnswers, name))
-		}
-		for _, c := range creds {
-			out = append(out, methodJSON{ID: name + ":" + c.ID, Method: name, Label: c.Label, CreatedAt: c.CreatedAt})
-		}
+	for _, c := range creds {
+		out = append(out, methodJSON{ID: c.ID, Method: c.Method, Label: c.Label, CreatedAt: c.CreatedAt})
 	}
-	return out, nil
+	return out
 }
 
 func (s *Server) apiListMethods(w http.ResponseWriter, r *http.Request) {
 	u, err := s.userByName(r.Context(), r.PathValue("username"))
-	var list []methodJSON
+	var creds []admin.Credential
 	if err == nil {
-		list, err = s.UserCredentials(r.Context(), u.ID)
+		creds, err = s.adminService().Credentials(r.Context(), u.ID)
 	}
 	if err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"methods": list})
-}
-
-// Disconnect removes one credential ("method:credential") of a user; with
-// endSessions it also ends the user's sessions and revokes their tokens
-// (a lost or stolen device).
-func (s *Server) Disconnect(ctx context.Context, u storage.User, id string, endSessions bool) error {
-	name, credID, ok := strings.Cut(id, ":")
-	m, known := s.methods[name]
-	if !ok || !known {
-		return apiErr(http.StatusNotFound, fmt.Sprintf("no method %q: ids look like totp:ABC (list them first)", id))
-	}
-	err := s.timed(name, "remove", func() error { return m.plugin.Remove(ctx, u.ID, credID) })
-	switch {
-	case errors.Is(err, sdk.ErrNotFound):
-		return apiErr(http.StatusNotFound, fmt.Sprintf("user %s has no %s", u.Username, id))
-	case err != nil:
-		return apiErr(http.StatusServiceUnavailable, fmt.Sprintf(msgMethodNotAnswers, name))
-	}
-	if endSessions {
-		if _, err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
-			return err
-		}
-		if _, err := s.store.DeleteUserTokens(ctx, u.ID, ""); err != nil {
-			return err
-		}
-	}
-	return nil
+	writeJSON(w, http.StatusOK, map[string]any{"methods": toMethodJSON(creds)})
 }
 
 func (s *Server) apiDisconnect(w http.ResponseWriter, r *http.Request) {
 	u, err := s.userByName(r.Context(), r.PathValue("username"))
 	end := r.URL.Query().Get("end_sessions") == "true"
 	if err == nil {
-		err = s.Disconnect(r.Context(), u, r.PathValue("id"), end)
+		err = s.adminService().Disconnect(r.Context(), u, r.PathValue("id"), end)
 	}
 	details := map[string]string{"method": r.PathValue("id"), "end_sessions": strconv.FormatBool(end)}
 	if err != nil {
@@ -428,124 +360,34 @@ func (s *Server) apiDisconnect(w http.ResponseWriter, r *http.Request) {
 // msgNoEndpoint answers a path the admin API does not serve.
 const msgNoEndpoint = "no such admin endpoint: see the admin API reference (a method's endpoints are there only while the method is enabled)"
 
-// Messages of the admin actions methods declare.
+// Messages of the admin API's parameters.
 const (
-	msgActionForSelf     = "you cannot do this for yourself: ask another administrator"
-	msgActionInactive    = "user %s is inactive: activate the account first"
-	msgActionInvalid     = "the method refused the request as malformed"
-	msgActionNotFound    = "user %s has nothing of that kind"
-	msgActionConflict    = "the method refused: it conflicts with what user %s has now"
-	msgActionRateLimited = "too many requests of this kind for user %s: try again after %s UTC"
-	msgMethodNotAnswers  = "method %s is not answering; try again"
-	msgUnknownMember     = "unknown member %q: this action takes %s"
-	msgNoMembers         = "unknown member %q: this action takes no parameters"
-	msgMemberNotString   = "member %q must be a JSON string"
+	msgUnknownMember   = "unknown member %q: this action takes %s"
+	msgNoMembers       = "unknown member %q: this action takes no parameters"
+	msgMemberNotString = "member %q must be a JSON string"
 )
-
-// adminAction is an action a method declared (sdk.AdminAction), as the
-// admin API, the admin page and the break-glass command offer it.
-type adminAction struct {
-	method *method
-	sdk.AdminAction
-}
 
 // adminActions are the well-formed actions of every launched method, by
 // method name, then in the order each declared them (see loadMethods).
-func (s *Server) adminActions() []adminAction {
-	var out []adminAction
-	for _, name := range s.methodNames() {
-		m := s.methods[name]
-		for _, a := range m.admin {
-			out = append(out, adminAction{method: m, AdminAction: a})
-		}
-	}
-	return out
+func (s *Server) adminActions() []admin.Action { return s.adminService().Actions() }
+
+// adminActor is the actor of the request, as package admin knows it.
+func adminActor(ctx context.Context) admin.Actor {
+	a := actorFrom(ctx)
+	return admin.Actor{Name: a.Name, UserID: a.UserID}
 }
 
-// runAdminAction runs an action for u on behalf of actor and returns its
-// results. The host's own rules come first (not for oneself, active users
-// only, as the action declares; breakGlass waives the first); the
-// method's refusals are *apiError values with the status the admin API
-// answers.
-func (s *Server) runAdminAction(ctx context.Context, actor reqctx.Actor, a adminAction, u storage.User, params map[string]string, breakGlass bool) (map[string]string, error) {
-	if a.NotForSelf && !breakGlass && actor.UserID != "" && actor.UserID == u.ID {
-		return nil, apiErr(http.StatusForbidden, msgActionForSelf)
+// auditAdminAction writes the event the action declares for this run
+// (admin.ActionEvent), with the request's actor.
+func (s *Server) auditAdminAction(ctx context.Context, a admin.Action, userID string, params, results map[string]string, err error, breakGlass bool) {
+	if e, ok := admin.ActionEvent(a, userID, params, results, err, breakGlass); ok {
+		s.adminAudit(ctx, e.Type, e.UserID, e.Outcome, e.Details)
 	}
-	if a.ActiveUserOnly && !u.Active {
-		return nil, apiErr(http.StatusConflict, fmt.Sprintf(msgActionInactive, u.Username))
-	}
-	var out map[string]string
-	err := s.timed(a.method.name, "admin", func() (err error) {
-		out, err = a.method.plugin.Admin(ctx, sdk.AdminRequest{Action: a.Name, User: sdkUser(u), Params: params, Actor: actor.Name})
-		return err
-	})
-	if err != nil {
-		return nil, s.adminActionError(a, u, err)
-	}
-	return out, nil
-}
-
-// adminActionError maps a method's refusal to the admin API's answer,
-// with the method's own words where it gave some.
-func (s *Server) adminActionError(a adminAction, u storage.User, err error) error {
-	msg := sdk.UserMessage(err)
-	switch {
-	case errors.Is(err, sdk.ErrInvalidInput):
-		return apiErr(http.StatusBadRequest, cmp.Or(msg, msgActionInvalid))
-	case errors.Is(err, sdk.ErrNotFound):
-		return apiErr(http.StatusNotFound, fmt.Sprintf(msgActionNotFound, u.Username))
-	case errors.Is(err, sdk.ErrConflict):
-		if msg == "" || msg == sdk.ErrConflict.Error() {
-			msg = fmt.Sprintf(msgActionConflict, u.Username)
-		}
-		return apiErr(http.StatusConflict, msg)
-	case errors.Is(err, sdk.ErrRateLimited):
-		until, ok := sdk.RetryAfter(err)
-		if !ok {
-			until = s.now().Add(time.Minute)
-		}
-		e := apiErr(http.StatusTooManyRequests, fmt.Sprintf(msgActionRateLimited, u.Username, until.UTC().Format("15:04")))
-		e.retryAfter = max(int(until.Sub(s.now()).Seconds())+1, 1)
-		return e
-	}
-	s.log.Warn("admin action", "method", a.method.name, "action", a.Name, "err", err)
-	return apiErr(http.StatusServiceUnavailable, fmt.Sprintf(msgMethodNotAnswers, a.method.name))
-}
-
-// auditAdminAction writes the events the action declares: Event when it
-// succeeded (and its EventIf result says so), RefusedEvent when err
-// refused it. Secrets and summaries never reach the audit log.
-func (s *Server) auditAdminAction(ctx context.Context, a adminAction, userID string, params, results map[string]string, err error, breakGlass bool) {
-	details := map[string]string{}
-	for _, p := range a.Params {
-		if v, ok := params[p.Name]; ok {
-			details[p.Name] = v
-		}
-	}
-	if breakGlass {
-		details["break_glass"] = "true"
-	}
-	if err != nil {
-		if a.RefusedEvent != "" {
-			details["reason"] = err.Error()
-			s.adminAudit(ctx, a.RefusedEvent, userID, "failure", details)
-		}
-		return
-	}
-	if a.Event == "" || (a.EventIf != "" && results[a.EventIf] != "true") {
-		return
-	}
-	for _, r := range a.Results {
-		if v, ok := results[r.Name]; ok && !r.Secret && r.Type != sdk.ResultSummary {
-			details[r.Name] = v
-		}
-	}
-	s.adminAudit(ctx, a.Event, userID, "success", details)
 }
 
 // actionJSON is an action's answer in the admin API: its declared results,
 // a bool as a JSON boolean, empty text left out, no summary.
-func actionJSON(a adminAction, results map[string]string) map[string]any {
+func actionJSON(a admin.Action, results map[string]string) map[string]any {
 	out := map[string]any{}
 	for _, r := range a.Results {
 		v := results[r.Name]
@@ -562,11 +404,11 @@ func actionJSON(a adminAction, results map[string]string) map[string]any {
 
 // decodeParams reads an action's params from a JSON object of strings;
 // an empty body is no params.
-func decodeParams(r *http.Request, a adminAction) (map[string]string, error) {
+func decodeParams(r *http.Request, a admin.Action) (map[string]string, error) {
 	var body map[string]any
 	err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10)).Decode(&body)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, apiErr(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return nil, invalid("invalid JSON body: " + err.Error())
 	}
 	var names []string
 	for _, p := range a.Params {
@@ -576,13 +418,13 @@ func decodeParams(r *http.Request, a adminAction) (map[string]string, error) {
 	for k, v := range body {
 		if !slices.Contains(names, k) {
 			if len(names) == 0 {
-				return nil, apiErr(http.StatusBadRequest, fmt.Sprintf(msgNoMembers, k))
+				return nil, invalid(fmt.Sprintf(msgNoMembers, k))
 			}
-			return nil, apiErr(http.StatusBadRequest, fmt.Sprintf(msgUnknownMember, k, strings.Join(names, ", ")))
+			return nil, invalid(fmt.Sprintf(msgUnknownMember, k, strings.Join(names, ", ")))
 		}
 		str, ok := v.(string)
 		if !ok {
-			return nil, apiErr(http.StatusBadRequest, fmt.Sprintf(msgMemberNotString, k))
+			return nil, invalid(fmt.Sprintf(msgMemberNotString, k))
 		}
 		params[k] = str
 	}
@@ -592,7 +434,7 @@ func decodeParams(r *http.Request, a adminAction) (map[string]string, error) {
 // apiAdminAction serves one declared action: POST answers 201 with its
 // results, GET 200, DELETE 204. A POST's params are its JSON body; a GET's
 // or a DELETE's, the declared ones of its query.
-func (s *Server) apiAdminAction(a adminAction) http.HandlerFunc {
+func (s *Server) apiAdminAction(a admin.Action) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		params := map[string]string{}
@@ -613,7 +455,7 @@ func (s *Server) apiAdminAction(a adminAction) http.HandlerFunc {
 		u, err := s.userByName(ctx, r.PathValue("username"))
 		var results map[string]string
 		if err == nil {
-			results, err = s.runAdminAction(ctx, actorFrom(ctx), a, u, params, false)
+			results, err = s.adminService().RunAction(ctx, adminActor(ctx), a, u, params, false)
 		}
 		s.auditAdminAction(ctx, a, u.ID, params, results, err, false)
 		if err != nil {
@@ -659,7 +501,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(key); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				writeAPIError(w, apiErr(http.StatusBadRequest, key+" must be an RFC 3339 time such as 2026-11-22T10:00:00Z"))
+				writeAPIError(w, invalid(key+" must be an RFC 3339 time such as 2026-11-22T10:00:00Z"))
 				return
 			}
 			*dst = t
@@ -669,7 +511,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(key); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
-				writeAPIError(w, apiErr(http.StatusBadRequest, key+" must be a positive event seq (the next_before of a previous page)"))
+				writeAPIError(w, invalid(key+" must be a positive event seq (the next_before of a previous page)"))
 				return
 			}
 			*dst = n
@@ -678,7 +520,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			writeAPIError(w, apiErr(http.StatusBadRequest, "limit must be between 1 and 1000"))
+			writeAPIError(w, invalid("limit must be between 1 and 1000"))
 			return
 		}
 		f.Limit = n

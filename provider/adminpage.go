@@ -3,7 +3,6 @@ package provider
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/admin"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
@@ -64,22 +64,22 @@ func (s *Server) adminSession(w http.ResponseWriter, r *http.Request, returnTo s
 
 func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("user")
-	ctx, admin, ok := s.adminSession(w, r, "/admin?user="+url.QueryEscape(q))
+	ctx, staff, ok := s.adminSession(w, r, "/admin?user="+url.QueryEscape(q))
 	if !ok {
 		return
 	}
-	p := web.Page{Title: web.TitleHelpDesk, Username: admin.Username}
+	p := web.Page{Title: web.TitleHelpDesk, Username: staff.Username}
 	p.Notice = s.adminNotice(r.URL.Query().Get(adminDoneParam))
 	p.Admin.Query = q
 	if q != "" {
 		if err := s.fillAdminUser(ctx, &p, q); err != nil {
-			var ae *apiError
-			if !errors.As(err, &ae) {
+			if _, ok := admin.AsError(err); !ok {
 				s.serverError(w, r, "admin page", err)
 				return
 			}
-			p.Error = ae.detail
-			s.web.Render(w, r, ae.status, "admin.html", p)
+			status, msg := adminErrorStatus(err)
+			p.Error = msg
+			s.web.Render(w, r, status, "admin.html", p)
 			return
 		}
 	}
@@ -92,7 +92,7 @@ func (s *Server) fillAdminUser(ctx context.Context, p *web.Page, name string) er
 		return err
 	}
 	p.Admin.User = &u
-	creds, err := s.UserCredentials(ctx, u.ID)
+	creds, err := s.adminService().Credentials(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -134,9 +134,9 @@ func (s *Server) adminNotice(done string) string {
 func (s *Server) adminSections(ctx context.Context, u storage.User) []web.AdminSection {
 	type key struct{ method, resource string }
 	var order []key
-	byKey := map[key][]adminAction{}
+	byKey := map[key][]admin.Action{}
 	for _, a := range s.adminActions() {
-		k := key{a.method.name, a.Resource}
+		k := key{a.Method.Name(), a.Resource}
 		if _, seen := byKey[k]; !seen {
 			order = append(order, k)
 		}
@@ -148,11 +148,11 @@ func (s *Server) adminSections(ctx context.Context, u storage.User) []web.AdminS
 		actions := byKey[k]
 		sec := web.AdminSection{Heading: s.displayName(k.method)}
 		var status map[string]string
-		if i := slices.IndexFunc(actions, func(a adminAction) bool { return a.Verb == sdk.VerbGet }); i >= 0 {
+		if i := slices.IndexFunc(actions, func(a admin.Action) bool { return a.Verb == sdk.VerbGet }); i >= 0 {
 			get := actions[i]
 			sec.Heading = cmp.Or(get.Label, sec.Heading)
 			var err error
-			if status, err = s.runAdminAction(ctx, actorFrom(ctx), get, u, nil, false); err != nil {
+			if status, err = s.adminService().RunAction(ctx, adminActor(ctx), get, u, nil, false); err != nil {
 				sec.Summary = fmt.Sprintf(web.MsgSectionDown, sec.Heading)
 				out = append(out, sec)
 				continue
@@ -195,13 +195,13 @@ func offeredNow(cond string, status map[string]string) bool {
 
 // pageAction is the action the admin page may run: declared by the
 // method, with a button (Label), and not a GET.
-func (s *Server) pageAction(method, action string) (adminAction, bool) {
+func (s *Server) pageAction(method, action string) (admin.Action, bool) {
 	for _, a := range s.adminActions() {
-		if a.method.name == method && a.Name == action && a.Verb != sdk.VerbGet && a.Label != "" {
+		if a.Method.Name() == method && a.Name == action && a.Verb != sdk.VerbGet && a.Label != "" {
 			return a, true
 		}
 	}
-	return adminAction{}, false
+	return admin.Action{}, false
 }
 
 func (s *Server) adminPost(w http.ResponseWriter, r *http.Request) (context.Context, storage.User, storage.User, bool) {
@@ -218,15 +218,15 @@ func (s *Server) adminPost(w http.ResponseWriter, r *http.Request) (context.Cont
 	return ctx, admin, u, true
 }
 
-func (s *Server) adminPageError(w http.ResponseWriter, r *http.Request, admin storage.User, name string, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
+func (s *Server) adminPageError(w http.ResponseWriter, r *http.Request, staff storage.User, name string, err error) {
+	if _, ok := admin.AsError(err); !ok {
 		s.serverError(w, r, "admin page", err)
 		return
 	}
-	p := web.Page{Title: web.TitleHelpDesk, Username: admin.Username, Error: ae.detail}
+	status, msg := adminErrorStatus(err)
+	p := web.Page{Title: web.TitleHelpDesk, Username: staff.Username, Error: msg}
 	p.Admin.Query = name
-	s.web.Render(w, r, ae.status, "admin.html", p)
+	s.web.Render(w, r, status, "admin.html", p)
 }
 
 // handleAdminAction runs an action a method declared, from its form on
@@ -246,14 +246,14 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 	for _, p := range a.Params {
 		params[p.Name] = r.PostFormValue(p.Name)
 	}
-	results, err := s.runAdminAction(ctx, actorFrom(ctx), a, u, params, false)
+	results, err := s.adminService().RunAction(ctx, adminActor(ctx), a, u, params, false)
 	s.auditAdminAction(ctx, a, u.ID, params, results, err, false)
 	if err != nil {
 		s.adminPageError(w, r, admin, u.Username, err)
 		return
 	}
 	if !slices.ContainsFunc(a.Results, func(r sdk.AdminResult) bool { return r.Secret }) {
-		done := url.Values{"user": {u.Username}, adminDoneParam: {a.method.name + adminDoneSep + a.Name}}
+		done := url.Values{"user": {u.Username}, adminDoneParam: {a.Method.Name() + adminDoneSep + a.Name}}
 		http.Redirect(w, r, "/admin?"+done.Encode(), http.StatusSeeOther)
 		return
 	}
@@ -263,7 +263,7 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case v == "":
 		case res.Secret:
-			id := a.method.name
+			id := a.Method.Name()
 			if len(shown.Secrets) > 0 {
 				id += "-" + res.Name
 			}
@@ -274,9 +274,9 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 			shown.Values = append(shown.Values, web.AdminValue{Label: cmp.Or(res.Label, res.Name), Value: pageValue(res.Type, v)})
 		}
 	}
-	title := s.displayName(a.method.name)
+	title := s.displayName(a.Method.Name())
 	for _, sec := range s.adminActions() {
-		if sec.method == a.method && sec.Resource == a.Resource && sec.Verb == sdk.VerbGet && sec.Label != "" {
+		if sec.Method.Name() == a.Method.Name() && sec.Resource == a.Resource && sec.Verb == sdk.VerbGet && sec.Label != "" {
 			title = sec.Label
 		}
 	}
@@ -309,7 +309,7 @@ func (s *Server) handleAdminDisconnect(w http.ResponseWriter, r *http.Request) {
 	}
 	id, end := r.PostFormValue("id"), r.PostFormValue("end_sessions") == "true"
 	details := map[string]string{"method": id, "end_sessions": map[bool]string{true: "true", false: "false"}[end]}
-	if err := s.Disconnect(ctx, u, id, end); err != nil {
+	if err := s.adminService().Disconnect(ctx, u, id, end); err != nil {
 		s.adminAudit(ctx, "admin.method.remove", u.ID, "failure", details)
 		s.adminPageError(w, r, admin, u.Username, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/admin"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 )
 
@@ -24,25 +25,14 @@ type BreakGlassValue struct {
 	Secret bool
 }
 
-// breakGlassAction is the action the break-glass command runs: the first,
-// by method name, that a launched method declares
-// (sdk.AdminAction.BreakGlass).
-func (s *Server) breakGlassAction() (adminAction, bool) {
-	for _, a := range s.adminActions() {
-		if a.BreakGlass {
-			return a, true
-		}
-	}
-	return adminAction{}, false
-}
-
 // BreakGlass runs the break-glass action offline for the only
 // administrator who is locked out (stepup temp-code issue): every rule of
 // the admin API holds except the one against acting for oneself, and it is
 // audited as break-glass. duration fills the action's duration param (its
-// default when empty). Errors are *apiError values, as the admin API's.
+// default when empty). Refusals are *admin.Error values, as the admin API's.
 func (s *Server) BreakGlass(ctx context.Context, username, duration string) ([]BreakGlassValue, error) {
-	a, ok := s.breakGlassAction()
+	svc := s.adminService()
+	a, ok := svc.BreakGlassAction()
 	if !ok {
 		return nil, errors.New(msgNoBreakGlass)
 	}
@@ -56,10 +46,10 @@ func (s *Server) BreakGlass(ctx context.Context, username, duration string) ([]B
 	}
 	actor := reqctx.Actor{Name: breakGlassActor}
 	ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.Actor = actor })
-	u, err := s.userByName(ctx, username)
+	u, err := svc.UserByName(ctx, username)
 	var results map[string]string
 	if err == nil {
-		results, err = s.runAdminAction(ctx, actor, a, u, params, true)
+		results, err = svc.RunAction(ctx, admin.Actor{Name: actor.Name}, a, u, params, true)
 	}
 	s.auditAdminAction(ctx, a, u.ID, params, results, err, true)
 	if err != nil {

@@ -6,8 +6,11 @@
 // with a Store and the method plugins it launched (plugins/launch).
 //
 // Its children so far: reqctx (the request-scoped values, one typed
-// value), web (templates, rendering, CSP, the pages' messages), config,
-// storage, notify, password, username. It imports them; none imports it.
+// value), web (templates, rendering, CSP, the pages' messages), admin (the
+// administration's operations with typed errors, shared with the offline
+// command; the admin API and page here map them to statuses and
+// messages), config, storage, notify, password, username. It imports
+// them; none imports it.
 // It imports no method and not the registry (plugins): the import rules
 // (imports_test.go) hold every package under provider/ to that.
 //

@@ -9,14 +9,14 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/stepup-mfa/stepup/provider"
+	"github.com/stepup-mfa/stepup/provider/admin"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/storage"
-	"github.com/stepup-mfa/stepup/provider/username"
 )
 
 func newUserCommand() *cobra.Command {
@@ -90,21 +90,14 @@ existing user's (a Cyrillic "соор" beside "coop") is refused.`,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return withApp(cmd, func(ctx context.Context, a *app) error {
-					u, err := a.updateUser(ctx, args[0], "user."+use+"d", func(u storage.User) (storage.User, error) {
-						u.Active = active
-						return u, nil
-					})
+					u, err := a.findUser(ctx, args[0])
 					if err != nil {
 						return err
 					}
-					if !active {
-						if _, err := a.store.DeleteUserSessions(ctx, u.ID); err != nil {
-							return err
-						}
-						if _, err := a.store.DeleteUserTokens(ctx, u.ID, ""); err != nil {
-							return err
-						}
+					if u, err = a.adminService().SetActive(ctx, u.ID, active); err != nil {
+						return err
 					}
+					a.audit(ctx, "user."+use+"d", u.ID)
 					fmt.Fprintf(cmd.OutOrStdout(), "user %s is now %s\n", u.Username, map[bool]string{true: "active", false: "inactive"}[active])
 					return nil
 				})
@@ -192,8 +185,14 @@ func (a *app) hasher() password.Hasher {
 	return password.Hasher{MemoryKiB: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism}
 }
 
+// adminService is the administration's operations on the configured
+// store, offline: no method is launched.
+func (a *app) adminService() *admin.Service {
+	return &admin.Service{Store: a.store, Hasher: a.hasher(), Now: func() time.Time { return a.now().UTC() }, Log: a.log}
+}
+
 func (a *app) addUser(ctx context.Context, name, email, phone, pw string, perms []string) (storage.User, error) {
-	u, err := provider.CreateUser(ctx, a.store, a.hasher(), a.now().UTC(), name, email, phone, pw, perms)
+	u, err := a.adminService().CreateUser(ctx, admin.NewUser{Username: name, Email: email, Phone: phone, Password: pw, Permissions: perms})
 	if err != nil {
 		return u, err
 	}
@@ -201,15 +200,18 @@ func (a *app) addUser(ctx context.Context, name, email, phone, pw string, perms 
 	return u, nil
 }
 
+// findUser finds a user by name, with the command's hint when there is
+// none.
+func (a *app) findUser(ctx context.Context, name string) (storage.User, error) {
+	u, err := a.adminService().UserByName(ctx, name)
+	if errors.Is(err, admin.ErrNotFound) {
+		return u, fmt.Errorf("%w (stepup user list shows them)", err)
+	}
+	return u, err
+}
+
 func (a *app) updateUser(ctx context.Context, name, event string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
-	norm, err := username.Normalize(name)
-	if err != nil {
-		return storage.User{}, fmt.Errorf("no user %q: %w", name, err)
-	}
-	u, err := a.store.GetUserByUsername(ctx, norm)
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.User{}, fmt.Errorf("no user %q (stepup user list shows them)", norm)
-	}
+	u, err := a.findUser(ctx, name)
 	if err != nil {
 		return storage.User{}, err
 	}

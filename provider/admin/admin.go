@@ -1,0 +1,226 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/username"
+)
+
+// Service runs the administrative operations on what it is given.
+type Service struct {
+	Store  storage.Store
+	Hasher password.Hasher
+	// Now is the clock every operation reads (the provider's, settable in
+	// tests).
+	Now func() time.Time
+	// Log receives what a caller is not told (a method's own failure).
+	Log *slog.Logger
+	// Methods are the launched methods, in the order their admin actions
+	// and credentials are offered; the offline command may give none.
+	Methods []Method
+}
+
+// Method is what the administration needs of one launched method.
+type Method interface {
+	// Name is the method's configured name.
+	Name() string
+	// Actions are the well-formed admin actions it declared, in its order.
+	Actions() []sdk.AdminAction
+	// NeedsEnrolment: it holds credentials a user enrols (and an
+	// administrator may list and remove).
+	NeedsEnrolment() bool
+	// Admin runs one of its admin actions.
+	Admin(ctx context.Context, req sdk.AdminRequest) (map[string]string, error)
+	// ListCredentials lists a user's credentials of this method.
+	ListCredentials(ctx context.Context, userID string) ([]sdk.Credential, error)
+	// Remove removes one credential of a user (sdk.ErrNotFound: none such).
+	Remove(ctx context.Context, userID, credentialID string) error
+}
+
+// Messages of the operations.
+const (
+	msgNoSuchUser       = "no user %q"
+	msgBadUsername      = "no user %q: %v"
+	msgUnknownPerm      = "unknown permission %q: use one of %s"
+	msgShortPassword    = "password must have at least 8 characters"
+	msgUserExists       = "user %q already exists"
+	msgLookAlike        = "username %q looks like the existing user %q: choose a name that cannot be mistaken for it"
+	msgNoMethod         = "no method %q: ids look like totp:ABC (list them first)"
+	msgNoCredential     = "user %s has no %s"
+	msgMethodNotAnswers = "method %s is not answering; try again"
+)
+
+// UserByName finds a user by the name sign-in would compare.
+func (s *Service) UserByName(ctx context.Context, name string) (storage.User, error) {
+	norm, err := username.Normalize(name)
+	if err != nil {
+		return storage.User{}, errorf(NotFound, msgBadUsername, name, err)
+	}
+	u, err := s.Store.GetUserByUsername(ctx, norm)
+	if errors.Is(err, storage.ErrNotFound) {
+		return u, errorf(NotFound, msgNoSuchUser, norm)
+	}
+	return u, err
+}
+
+// NewUser is what CreateUser is given.
+type NewUser struct {
+	Username, Email, Phone string
+	// Password is the initial password; empty: none.
+	Password    string
+	Permissions []string
+}
+
+// CreateUser validates and stores a new active user: a username by the
+// rule of package username that looks like no existing one, known
+// permissions, an argon2id password when one is given.
+func (s *Service) CreateUser(ctx context.Context, nu NewUser) (storage.User, error) {
+	name, err := username.Normalize(nu.Username)
+	if err != nil {
+		return storage.User{}, &Error{Kind: Invalid, Msg: err.Error()}
+	}
+	for _, p := range nu.Permissions {
+		if !slices.Contains(config.KnownPermissions, p) {
+			return storage.User{}, errorf(Invalid, msgUnknownPerm, p, strings.Join(config.KnownPermissions, ", "))
+		}
+	}
+	if nu.Password != "" && len(nu.Password) < 8 {
+		return storage.User{}, &Error{Kind: Invalid, Msg: msgShortPassword}
+	}
+	if err := s.lookAlike(ctx, name); err != nil {
+		return storage.User{}, err
+	}
+	now := s.Now()
+	u := storage.User{ID: newID(), Username: name, Email: strings.TrimSpace(nu.Email), Phone: strings.TrimSpace(nu.Phone),
+		Active: true, Permissions: nu.Permissions, CreatedAt: now, UpdatedAt: now}
+	if nu.Password != "" {
+		hash, err := s.Hasher.Hash(nu.Password)
+		if err != nil {
+			return storage.User{}, err
+		}
+		u.PasswordHash = hash
+	}
+	if err := s.Store.CreateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
+		return storage.User{}, errorf(Conflict, msgUserExists, name)
+	} else if err != nil {
+		return storage.User{}, err
+	}
+	return u, nil
+}
+
+// lookAlike refuses a new username that looks like an existing one (equal
+// UTS #39 skeletons, e.g. a Cyrillic "соор" beside "coop"). The same name
+// is left to the store, which refuses it atomically. Two look-alikes
+// created at the same instant can both pass: the check is for mistakes and
+// impersonation by those who may create users, not a uniqueness constraint.
+func (s *Service) lookAlike(ctx context.Context, name string) error {
+	users, err := s.Store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	skel := username.Skeleton(name)
+	for _, u := range users {
+		if u.Username != name && username.Skeleton(u.Username) == skel {
+			return errorf(Conflict, msgLookAlike, name, u.Username)
+		}
+	}
+	return nil
+}
+
+// SetActive activates or deactivates a user; deactivating ends the
+// user's sessions and revokes their tokens.
+func (s *Service) SetActive(ctx context.Context, userID string, active bool) (storage.User, error) {
+	u, err := s.Store.UpdateUser(ctx, userID, func(u storage.User) (storage.User, error) {
+		u.Active, u.UpdatedAt = active, s.Now()
+		return u, nil
+	})
+	if err != nil {
+		return u, err
+	}
+	if !active {
+		if err := s.endSessions(ctx, userID); err != nil {
+			return u, err
+		}
+	}
+	return u, nil
+}
+
+func (s *Service) endSessions(ctx context.Context, userID string) error {
+	if _, err := s.Store.DeleteUserSessions(ctx, userID); err != nil {
+		return err
+	}
+	_, err := s.Store.DeleteUserTokens(ctx, userID, "")
+	return err
+}
+
+// Credential is one of a user's credentials; ID is "method:credential".
+type Credential struct {
+	ID, Method, Label string
+	CreatedAt         time.Time
+}
+
+// Credentials lists a user's credentials across every method that holds
+// some.
+func (s *Service) Credentials(ctx context.Context, userID string) ([]Credential, error) {
+	out := []Credential{}
+	for _, m := range s.Methods {
+		if !m.NeedsEnrolment() {
+			continue
+		}
+		creds, err := m.ListCredentials(ctx, userID)
+		if err != nil {
+			return nil, errorf(Unavailable, msgMethodNotAnswers, m.Name())
+		}
+		for _, c := range creds {
+			out = append(out, Credential{ID: m.Name() + ":" + c.ID, Method: m.Name(), Label: c.Label, CreatedAt: c.CreatedAt})
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) method(name string) (Method, bool) {
+	i := slices.IndexFunc(s.Methods, func(m Method) bool { return m.Name() == name })
+	if i < 0 {
+		return nil, false
+	}
+	return s.Methods[i], true
+}
+
+// Disconnect removes one credential ("method:credential") of a user; with
+// endSessions it also ends the user's sessions and revokes their tokens
+// (a lost or stolen device).
+func (s *Service) Disconnect(ctx context.Context, u storage.User, id string, endSessions bool) error {
+	name, credID, ok := strings.Cut(id, ":")
+	m, known := s.method(name)
+	if !ok || !known {
+		return errorf(NotFound, msgNoMethod, id)
+	}
+	err := m.Remove(ctx, u.ID, credID)
+	switch {
+	case errors.Is(err, sdk.ErrNotFound):
+		return errorf(NotFound, msgNoCredential, u.Username, id)
+	case err != nil:
+		return errorf(Unavailable, msgMethodNotAnswers, name)
+	}
+	if endSessions {
+		return s.endSessions(ctx, u.ID)
+	}
+	return nil
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
