@@ -61,6 +61,8 @@ func TestImportRules(t *testing.T) {
 		{why: "the administration's operations serve the admin API, the admin page and the offline command alike: they speak no HTTP and reach nothing of the provider but the store, config, passwords and usernames",
 			pkgs: []string{"provider/admin"}, reach: []string{"plugins/sdk", "provider/storage", "provider/config", "provider/password", "provider/username"},
 			neverImports: []string{"net/http"}, never: []string{"github.com/zitadel"}},
+		{why: "the protocol is zitadel's side of the provider: it reaches the store and the config, never the pages, the admin or the root that wires them",
+			pkgs: []string{"provider/protocol"}, reach: []string{"provider/storage", "provider/config", "provider/password", "plugins/sdk"}},
 		{why: "launching the methods is for the composition roots: it reads a config and runs plugins, and reaches no other provider package",
 			pkgs: []string{"plugins/launch"}, reach: []string{"plugins", "provider/config", "provider/password"}},
 		{why: "the example plugin is written as any plugin outside stepup: it reaches only plugins/sdk, and no database",

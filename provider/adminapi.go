@@ -17,6 +17,7 @@ import (
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/admin"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/stepauth"
@@ -85,7 +86,7 @@ func adminErrorStatus(err error) (int, string) {
 func invalid(msg string) error { return &admin.Error{Kind: admin.Invalid, Msg: msg} }
 
 // localKeySet verifies access tokens against this provider's own keys.
-type localKeySet struct{ kr *keyRing }
+type localKeySet struct{ kr *protocol.KeyRing }
 
 func (k localKeySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
 	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
@@ -136,7 +137,7 @@ func (s *Server) newAdminVerifier() (*stepauth.Verifier, stepauth.Requirement, e
 func (s *Server) adminClients() []string {
 	var ids []string
 	for id, c := range s.clients {
-		if slices.Contains(c.cfg.Permissions, config.PermissionManageMFA) {
+		if slices.Contains(c.Config().Permissions, config.PermissionManageMFA) {
 			ids = append(ids, id)
 		}
 	}
@@ -184,7 +185,7 @@ func (s *Server) requireManageMFA(next http.Handler) http.Handler {
 		var actor reqctx.Actor
 		if c.IsClient() {
 			cl, ok := s.clients[c.ClientID]
-			if !ok || !slices.Contains(cl.cfg.Permissions, config.PermissionManageMFA) {
+			if !ok || !slices.Contains(cl.Config().Permissions, config.PermissionManageMFA) {
 				stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", "no permission: this client lacks manage_mfa")
 				return
 			}

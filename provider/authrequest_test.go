@@ -10,6 +10,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
 )
@@ -72,7 +73,7 @@ func TestCreatedRequestIsTheStoredRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s := &Server{store: st, clients: map[string]*client{"web": {cfg: config.Client{ID: "web", Secret: "s3cret"}}}, now: now}
+	s := &Server{store: st, clients: map[string]*protocol.Client{"web": protocol.NewClient(config.Client{ID: "web", Secret: "s3cret"}, 0, now, false, nil)}, now: now}
 	s.cfg.Tokens.AuthRequestTTL = 30 * time.Minute
 	created, err := oidcStorage{s}.CreateAuthRequest(ctx, &oidc.AuthRequest{ClientID: "web", ResponseType: oidc.ResponseTypeCode,
 		RedirectURI: "https://rp.example/cb", Scopes: []string{"openid"}, ACRValues: []string{"aal2"}}, "")

@@ -76,7 +76,7 @@ func (s *Server) inexactRedirect(r *http.Request) (clientID, uri string, ok bool
 	if !known {
 		return "", "", true
 	}
-	return clientID, uri, len(uris) == 1 && c.registeredRedirect(uri)
+	return clientID, uri, len(uris) == 1 && c.RegisteredRedirect(uri)
 }
 
 // basicChallenge adds the Basic challenge to a 401.
@@ -114,5 +114,5 @@ func (s *Server) tokenClientAuthenticated(r *http.Request) (string, bool) {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	c, ok := s.clients[id]
-	return id, ok && c.checkSecret(secret)
+	return id, ok && c.CheckSecret(secret)
 }

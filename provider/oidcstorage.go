@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
@@ -39,7 +40,7 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 	if !ok {
 		return nil, oidc.ErrInvalidClient()
 	}
-	if req.ResponseType == oidc.ResponseTypeCode && c.public() && req.CodeChallenge == "" {
+	if req.ResponseType == oidc.ResponseTypeCode && c.Public() && req.CodeChallenge == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription(descPKCERequired)
 	}
 	// Discovery offers S256 alone; plain (also the default when no method
@@ -113,7 +114,7 @@ const (
 
 // AuthRequestByCode reads the request of a code. The code is the
 // request's ID sealed with the provider's key (zitadel's scheme,
-// tokenCrypto); the request must be done and live. Storing the tokens
+// protocol.TokenCrypto); the request must be done and live. Storing the tokens
 // redeems it (storeTokens): a code works once, even when two token requests
 // race with it, and nothing but the request is stored. A refused code is
 // audited: a replayed one may have been intercepted (RFC 6749 §10.5).
@@ -279,7 +280,7 @@ func (o oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest)
 		return "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
-	return token, o.s.onWallClock(at.ExpiresAt), err
+	return token, protocol.OnWallClock(o.s.now(), at.ExpiresAt), err
 }
 
 func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
@@ -299,7 +300,7 @@ func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.To
 		return "", "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
-	return token, value, o.s.onWallClock(at.ExpiresAt), err
+	return token, value, protocol.OnWallClock(o.s.now(), at.ExpiresAt), err
 }
 
 func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
@@ -414,7 +415,7 @@ func (o oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	alg := o.s.cfg.Tokens.SigningAlg
 	if id := reqctx.From(ctx).ClientID; id != "" {
 		if c, ok := o.s.clients[id]; ok {
-			alg = c.signingAlg(alg)
+			alg = c.SigningAlg(alg)
 		}
 	}
 	return o.s.keys.Signing(ctx, alg)
@@ -423,9 +424,23 @@ func (o oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 // SignatureAlgorithms lists tokens.signing_alg first: discovery's
 // id_token_signing_alg_values_supported, whose first entry relying
 // parties take for the default.
+// mintAccessToken signs at with the key of the client's algorithm, by the
+// provider's clock (see protocol.MintAccessToken).
+func (o oidcStorage) mintAccessToken(ctx context.Context, at storage.AccessToken, subject string) (string, error) {
+	key, err := o.SigningKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	var permissions []string
+	if c, ok := o.s.clients[at.ClientID]; ok {
+		permissions = c.Config().Permissions
+	}
+	return protocol.MintAccessToken(key, o.s.cfg.Issuer, o.s.now(), at, subject, permissions)
+}
+
 func (o oidcStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(o.s.cfg.Tokens.SigningAlg)}
-	for _, alg := range signingAlgs {
+	for _, alg := range protocol.SigningAlgs {
 		if alg != o.s.cfg.Tokens.SigningAlg {
 			algs = append(algs, jose.SignatureAlgorithm(alg))
 		}
@@ -445,7 +460,7 @@ func (o oidcStorage) GetClientByClientID(_ context.Context, id string) (op.Clien
 
 func (o oidcStorage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
 	c, ok := o.s.clients[id]
-	if !ok || !c.checkSecret(secret) {
+	if !ok || !c.CheckSecret(secret) {
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
 	return nil
@@ -456,7 +471,7 @@ func (o oidcStorage) ClientCredentials(ctx context.Context, id, secret string) (
 		return nil, err
 	}
 	c := o.s.clients[id]
-	if !c.hasGrant(oidc.GrantTypeClientCredentials) {
+	if !c.HasGrant(oidc.GrantTypeClientCredentials) {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("client_credentials is not among this client's grant_types")
 	}
 	return c, nil

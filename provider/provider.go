@@ -19,6 +19,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
@@ -32,8 +33,8 @@ type Server struct {
 	secrets *Secrets
 	log     *slog.Logger
 	now     func() time.Time
-	clients map[string]*client
-	keys    *keyRing
+	clients map[string]*protocol.Client
+	keys    *protocol.KeyRing
 	policy  authflow.Policy
 	hasher  password.Hasher
 	cookies *sessions.CookieStore
@@ -50,7 +51,7 @@ type Server struct {
 	algPerClient bool
 	// codes seals authorization codes (and passes minted access tokens
 	// through): zitadel's crypto, which AuthRequestByCode opens.
-	codes tokenCrypto
+	codes protocol.TokenCrypto
 
 	registry *host.Registry
 	methods  map[string]*method
@@ -96,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s := &Server{
 		cfg: cfg, store: o.Store, secrets: o.Secrets, log: o.Logger,
 		now:     func() time.Time { return o.Now().UTC() },
-		clients: map[string]*client{},
+		clients: map[string]*protocol.Client{},
 		hasher: password.Hasher{MemoryKiB: cfg.Passwords.Argon2.MemoryKiB,
 			Iterations: cfg.Passwords.Argon2.Iterations, Parallelism: cfg.Passwords.Argon2.Parallelism},
 		secure: issuer.Scheme == "https",
@@ -110,7 +111,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if cfg.Tokens.AccessTokenTTL > publishFor {
 		publishFor = cfg.Tokens.AccessTokenTTL
 	}
-	s.keys = &keyRing{store: o.Store, secrets: o.Secrets, now: s.now, publishFor: publishFor + time.Minute}
+	s.keys = protocol.NewKeyRing(o.Store, o.Secrets, s.now, publishFor+time.Minute)
 	if err := s.keys.EnsureSigningKeys(ctx, s.now()); err != nil {
 		return nil, err
 	}
@@ -127,26 +128,26 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s.cookies.Options.Path = "/"
 
 	if s.cfg.Tokens.SigningAlg == "" { // a Config built in code, not loaded
-		s.cfg.Tokens.SigningAlg = AlgRS256
+		s.cfg.Tokens.SigningAlg = protocol.AlgRS256
 	}
 	base := strings.TrimSuffix(cfg.Issuer, "/")
 	for _, cc := range cfg.Clients {
 		s.algPerClient = s.algPerClient || (cc.IDTokenSigningAlg != "" && cc.IDTokenSigningAlg != s.cfg.Tokens.SigningAlg)
-		s.clients[cc.ID] = &client{cfg: cc, idTTL: cfg.Tokens.IDTokenTTL, now: s.now, insecure: !s.secure,
-			loginURL: func(id string) string { return base + "/login?id=" + url.QueryEscape(id) }}
+		s.clients[cc.ID] = protocol.NewClient(cc, cfg.Tokens.IDTokenTTL, s.now, !s.secure,
+			func(id string) string { return base + "/login?id=" + url.QueryEscape(id) })
 	}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
 	// serve makes that its own (op.WithLogger does nothing). No CORS from
 	// zitadel: its default answers every origin with credentials, on pages
-	// too (see cors.go).
+	// too (see protocol/cors.go).
 	opts := []op.Option{op.WithHttpInterceptors(s.protocolErrors, s.intercept), op.WithCORSOptions(nil)}
 	if issuer.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 	}
 	var cryptoKey [32]byte
 	copy(cryptoKey[:], o.Secrets.DataKey)
-	s.codes = tokenCrypto{op.NewAES256GCMCrypto(cryptoKey, "")}
+	s.codes = protocol.TokenCrypto{Crypto: op.NewAES256GCMCrypto(cryptoKey, "")}
 	opts = append(opts, op.WithCrypto(s.codes))
 	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:                cryptoKey,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/csrf"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/web"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -21,7 +22,7 @@ import (
 // zitadel's endpoints for the rest.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	cors := s.corsForJSON()
+	cors := protocol.CORSForJSON(s.cfg.CORS.AllowedOrigins)
 	discovery := cors(http.HandlerFunc(s.handleDiscovery))
 	mux.Handle("GET /.well-known/openid-configuration", discovery)
 	mux.Handle("OPTIONS /.well-known/openid-configuration", discovery)
@@ -72,7 +73,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/authorize/callback", func(w http.ResponseWriter, r *http.Request) {
 		s.web.Message(w, r, http.StatusNotFound, web.TitleNotFound, web.MsgExpired)
 	})
-	mux.Handle("/", corsOnly(cors, s.oidcEndpoints(s.op), "/oauth/token", "/userinfo", "/keys"))
+	mux.Handle("/", protocol.CORSOnly(cors, s.oidcEndpoints(s.op), "/oauth/token", "/userinfo", "/keys"))
 	return s.withRemoteAddr(securityHeaders(mux, s.secure))
 }
 

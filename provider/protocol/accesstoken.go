@@ -1,7 +1,6 @@
-package provider
+package protocol
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -18,7 +17,7 @@ import (
 // gives zitadel the finished token as the token's ID (prefixed
 // mintedPrefix). The clients are of zitadel's "bearer" type, for which
 // zitadel asks Crypto to encrypt "ID:subject" into the token it returns;
-// tokenCrypto hands a minted token back unchanged. Presented tokens never
+// TokenCrypto hands a minted token back unchanged. Presented tokens never
 // decrypt, so zitadel verifies them as JWTs (userinfo, introspection,
 // revocation), as before.
 
@@ -45,12 +44,14 @@ type accessTokenClaims struct {
 	Permissions []string `json:"permissions,omitempty"`
 }
 
-// mintAccessToken signs the access token at describes, with the client's
-// algorithm, and returns it as the ID zitadel passes to tokenCrypto.
-func (o oidcStorage) mintAccessToken(ctx context.Context, at storage.AccessToken, subject string) (string, error) {
-	now := o.s.now() // the clock of at.ExpiresAt and of every check of the token
+// MintAccessToken signs the access token at describes for subject, issued
+// by issuer at now (the provider's clock, that of at.ExpiresAt and of every
+// check of the token), with key (the client's algorithm). permissions are
+// the client's, carried by a token of client credentials (at without an
+// acr). It returns the token as the ID zitadel passes to TokenCrypto.
+func MintAccessToken(key op.SigningKey, issuer string, now time.Time, at storage.AccessToken, subject string, permissions []string) (string, error) {
 	claims := accessTokenClaims{
-		Issuer: o.s.cfg.Issuer, Subject: subject, Audience: at.Audience, ClientID: at.ClientID,
+		Issuer: issuer, Subject: subject, Audience: at.Audience, ClientID: at.ClientID,
 		Expiry: at.ExpiresAt.Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), ID: at.ID,
 		Scope: strings.Join(at.Scopes, " "),
 	}
@@ -59,14 +60,10 @@ func (o oidcStorage) mintAccessToken(ctx context.Context, at storage.AccessToken
 	}
 	if at.ACR != "" {
 		claims.ACR, claims.AMR, claims.AuthTime = at.ACR, at.AMR, at.AuthTime.Unix()
-	} else if c, ok := o.s.clients[at.ClientID]; ok {
-		claims.Permissions = c.cfg.Permissions
+	} else {
+		claims.Permissions = permissions
 	}
 	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	key, err := o.SigningKey(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -86,11 +83,12 @@ func (o oidcStorage) mintAccessToken(ctx context.Context, at storage.AccessToken
 	return mintedPrefix + token, nil
 }
 
-// tokenCrypto is zitadel's encryption of codes, which also passes minted
+// TokenCrypto is zitadel's encryption of codes, which also passes minted
 // access tokens through (see above).
-type tokenCrypto struct{ op.Crypto }
+type TokenCrypto struct{ op.Crypto }
 
-func (c tokenCrypto) Encrypt(s string) (string, error) {
+// Encrypt returns a minted access token unchanged and seals anything else.
+func (c TokenCrypto) Encrypt(s string) (string, error) {
 	if rest, ok := strings.CutPrefix(s, mintedPrefix); ok {
 		token, _, _ := strings.Cut(rest, ":")
 		return token, nil
@@ -102,8 +100,8 @@ func (c tokenCrypto) Encrypt(s string) (string, error) {
 // wall clock. expires_in in a token response is the expiry
 // CreateAccessToken returns minus zitadel's time.Now, and an ID token's exp
 // is zitadel's time.Now plus the client's IDTokenLifetime. So stepup hands
-// zitadel an expiry moved onto the wall clock (onWallClock) and a lifetime
-// corrected by the same distance (client.IDTokenLifetime): expires_in and
+// zitadel an expiry moved onto the wall clock (OnWallClock) and a lifetime
+// corrected by the same distance (Client.IDTokenLifetime): expires_in and
 // exp then follow the provider's clock (Options.Now), as the access
 // token's iat, nbf and exp do, and as the store judges every expiry. On
 // the wall clock, as in stepup serve, both corrections are nil. What stays
@@ -113,6 +111,6 @@ func (c tokenCrypto) Encrypt(s string) (string, error) {
 // the token's record, read on each of those calls, expires by the
 // provider's clock all the same.
 
-// onWallClock returns the instant of the wall clock that is as far from
+// OnWallClock returns the instant of the wall clock that is as far from
 // the wall clock's now as t is from the provider's now.
-func (s *Server) onWallClock(t time.Time) time.Time { return time.Now().Add(t.Sub(s.now())) }
+func OnWallClock(now, t time.Time) time.Time { return time.Now().Add(t.Sub(now)) }

@@ -1,4 +1,4 @@
-package provider
+package protocol
 
 import (
 	"net/http"
@@ -16,14 +16,14 @@ import (
 // discovery) allow the origins of cors.allowed_origins, without
 // credentials; none by default.
 
-// corsForJSON returns the CORS middleware of the JSON endpoints: nothing
-// when no origin is configured.
-func (s *Server) corsForJSON() func(http.Handler) http.Handler {
-	if len(s.cfg.CORS.AllowedOrigins) == 0 {
+// CORSForJSON returns the CORS middleware of the JSON endpoints: the origins
+// of cors.allowed_origins, nothing when there are none.
+func CORSForJSON(allowedOrigins []string) func(http.Handler) http.Handler {
+	if len(allowedOrigins) == 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
 	return cors.New(cors.Options{
-		AllowedOrigins:   s.cfg.CORS.AllowedOrigins,
+		AllowedOrigins:   allowedOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders:   []string{"Authorization", "Content-Type"},
 		AllowCredentials: false,
@@ -31,8 +31,8 @@ func (s *Server) corsForJSON() func(http.Handler) http.Handler {
 	}).Handler
 }
 
-// corsOnly applies mw to the requests of next whose path is one of paths.
-func corsOnly(mw func(http.Handler) http.Handler, next http.Handler, paths ...string) http.Handler {
+// CORSOnly applies mw to the requests of next whose path is one of paths.
+func CORSOnly(mw func(http.Handler) http.Handler, next http.Handler, paths ...string) http.Handler {
 	withCORS := mw(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if slices.Contains(paths, r.URL.Path) {

@@ -1,4 +1,4 @@
-package provider
+package protocol
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"sync"
 	"time"
@@ -26,14 +27,28 @@ const (
 	AlgRS256 = "RS256"
 )
 
-var signingAlgs = []string{AlgES256, AlgRS256}
+// SigningAlgs are the algorithms stepup keeps a signing key for.
+var SigningAlgs = []string{AlgES256, AlgRS256}
 
-// keyRing reads signing keys from the store, caching them briefly so that
+// Sealer seals the signing keys' private halves at rest (provider.Secrets).
+type Sealer interface {
+	Seal(plaintext, aad []byte) []byte
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// NewKeyRing returns the key ring over store: private keys sealed by
+// sealer, judged by the provider's clock now, a retired key published for
+// publishFor (the longest token lifetime and a margin).
+func NewKeyRing(store storage.Store, sealer Sealer, now func() time.Time, publishFor time.Duration) *KeyRing {
+	return &KeyRing{store: store, secrets: sealer, now: now, publishFor: publishFor}
+}
+
+// KeyRing reads signing keys from the store, caching them briefly so that
 // a token costs no extra query; a rotation on another replica is seen
 // within keyCacheTTL, while the old key stays published long enough.
-type keyRing struct {
+type KeyRing struct {
 	store   storage.Store
-	secrets *Secrets
+	secrets Sealer
 	now     func() time.Time // the provider's clock
 	// publishFor is how long a retired key stays in the JWKS.
 	publishFor time.Duration
@@ -80,13 +95,13 @@ func generateKey(alg string) (crypto.Signer, error) {
 }
 
 // EnsureSigningKeys creates a key for every algorithm that has none.
-func (kr *keyRing) EnsureSigningKeys(ctx context.Context, now time.Time) error {
+func (kr *KeyRing) EnsureSigningKeys(ctx context.Context, now time.Time) error {
 	if err := kr.load(ctx, now, true); err != nil {
 		return err
 	}
 	kr.mu.Lock()
 	var missing []string
-	for _, alg := range signingAlgs {
+	for _, alg := range SigningAlgs {
 		if kr.active[alg] == nil {
 			missing = append(missing, alg)
 		}
@@ -103,9 +118,9 @@ func (kr *keyRing) EnsureSigningKeys(ctx context.Context, now time.Time) error {
 // Rotate creates a new key for every algorithm and retires the old ones;
 // they stay published for publishFor so that tokens they signed verify
 // until those expire. It returns the new keys' IDs.
-func (kr *keyRing) Rotate(ctx context.Context, now time.Time) ([]string, error) {
+func (kr *KeyRing) Rotate(ctx context.Context, now time.Time) ([]string, error) {
 	var ids []string
-	for _, alg := range signingAlgs {
+	for _, alg := range SigningAlgs {
 		id, err := kr.create(ctx, alg, now)
 		if err != nil {
 			return nil, err
@@ -118,7 +133,7 @@ func (kr *keyRing) Rotate(ctx context.Context, now time.Time) ([]string, error) 
 	return ids, kr.load(ctx, now, true)
 }
 
-func (kr *keyRing) create(ctx context.Context, alg string, now time.Time) (string, error) {
+func (kr *KeyRing) create(ctx context.Context, alg string, now time.Time) (string, error) {
 	priv, err := generateKey(alg)
 	if err != nil {
 		return "", err
@@ -127,7 +142,7 @@ func (kr *keyRing) create(ctx context.Context, alg string, now time.Time) (strin
 	if err != nil {
 		return "", err
 	}
-	id := newID(12)
+	id := newKeyID()
 	k := storage.SigningKey{ID: id, Algorithm: alg, PrivateKey: kr.secrets.Seal(der, keyAAD(id)), CreatedAt: now}
 	if err := kr.store.CreateSigningKey(ctx, k); err != nil {
 		return "", fmt.Errorf("store %s signing key: %w", alg, err)
@@ -135,7 +150,7 @@ func (kr *keyRing) create(ctx context.Context, alg string, now time.Time) (strin
 	return id, nil
 }
 
-func (kr *keyRing) load(ctx context.Context, now time.Time, force bool) error {
+func (kr *KeyRing) load(ctx context.Context, now time.Time, force bool) error {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	if !force && now.Sub(kr.loaded) < keyCacheTTL && kr.active != nil {
@@ -171,7 +186,7 @@ func (kr *keyRing) load(ctx context.Context, now time.Time, force bool) error {
 }
 
 // Signing returns the active key for alg.
-func (kr *keyRing) Signing(ctx context.Context, alg string) (*signingKey, error) {
+func (kr *KeyRing) Signing(ctx context.Context, alg string) (op.SigningKey, error) {
 	if err := kr.load(ctx, kr.now(), false); err != nil {
 		return nil, err
 	}
@@ -184,11 +199,18 @@ func (kr *keyRing) Signing(ctx context.Context, alg string) (*signingKey, error)
 }
 
 // Published returns every key the JWKS lists.
-func (kr *keyRing) Published(ctx context.Context) ([]op.Key, error) {
+func (kr *KeyRing) Published(ctx context.Context) ([]op.Key, error) {
 	if err := kr.load(ctx, kr.now(), false); err != nil {
 		return nil, err
 	}
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	return append([]op.Key(nil), kr.publish...), nil
+}
+
+// newKeyID returns a random key ID, 12 bytes in URL-safe base64.
+func newKeyID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
