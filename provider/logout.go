@@ -12,6 +12,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
@@ -136,27 +137,28 @@ func (s *Server) endSessionNow(w http.ResponseWriter, r *http.Request, sid strin
 		ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.SessionID = sid })
 	}
 	_, noCookie := r.Cookie(sessionCookie)
-	c := &errorCatcher{ResponseWriter: w,
-		catch: func(status int, _ http.Header) bool { return status >= 400 },
-		passes: func(status int) {
+	c := &protocol.ErrorCatcher{ResponseWriter: w,
+		Catch: func(status int, _ http.Header) bool { return status >= 400 },
+		Passes: func(status int) {
 			if status >= 300 && status < 400 && noCookie == nil {
 				s.expireSessionCookie(w)
 			}
 		}}
 	serve(c, r.WithContext(ctx))
-	if c.status == 0 {
+	status, body := c.Caught()
+	if status == 0 {
 		return
 	}
-	var e oauthErrorDoc
-	_ = json.Unmarshal(c.body.Bytes(), &e)
+	var e protocol.OAuthError
+	_ = json.Unmarshal(body, &e)
 	h := w.Header()
 	h.Del("Content-Type")
 	h.Del("Content-Length")
-	if c.status >= 500 || e.Description == "" {
-		s.serverError(w, r, "end session", fmt.Errorf("zitadel answered %d: %s", c.status, c.body.Bytes()))
+	if status >= 500 || e.Description == "" {
+		s.serverError(w, r, "end session", fmt.Errorf("zitadel answered %d: %s", status, body))
 		return
 	}
-	s.web.Message(w, r, c.status, web.TitleCannotSignOut, fmt.Sprintf(web.MsgBadLogoutFmt, e.Description))
+	s.web.Message(w, r, status, web.TitleCannotSignOut, fmt.Sprintf(web.MsgBadLogoutFmt, e.Description))
 }
 
 // expireSessionCookie tells the browser to drop its session cookie.

@@ -41,6 +41,7 @@ type Server struct {
 	secure  bool // issuer is https: Secure cookies
 	op      op.OpenIDProvider
 	metrics *metrics
+	guards  *protocol.Guards
 	handler http.Handler
 	web     web.Pages
 	// pages are stepup's own pages, behind CSRF protection.
@@ -137,11 +138,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 			func(id string) string { return base + "/login?id=" + url.QueryEscape(id) })
 	}
 
+	s.guards = &protocol.Guards{Clients: s.clients, Audit: s.audit, Log: s.log, Pages: s.web}
+
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
 	// serve makes that its own (op.WithLogger does nothing). No CORS from
 	// zitadel: its default answers every origin with credentials, on pages
 	// too (see protocol/cors.go).
-	opts := []op.Option{op.WithHttpInterceptors(s.protocolErrors, s.intercept), op.WithCORSOptions(nil)}
+	opts := []op.Option{op.WithHttpInterceptors(s.guards.Errors, s.intercept), op.WithCORSOptions(nil)}
 	if issuer.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 	}

@@ -73,7 +73,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/authorize/callback", func(w http.ResponseWriter, r *http.Request) {
 		s.web.Message(w, r, http.StatusNotFound, web.TitleNotFound, web.MsgExpired)
 	})
-	mux.Handle("/", protocol.CORSOnly(cors, s.oidcEndpoints(s.op), "/oauth/token", "/userinfo", "/keys"))
+	mux.Handle("/", protocol.CORSOnly(cors, s.guards.Endpoints(s.op), "/oauth/token", "/userinfo", "/keys"))
 	return s.withRemoteAddr(securityHeaders(mux, s.secure))
 }
 

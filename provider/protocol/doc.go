@@ -1,12 +1,16 @@
 // Package protocol is stepup's side of zitadel/oidc: the relying parties
 // as op.Client (Client), the signing keys and the JWKS (KeyRing), the
 // at+jwt access tokens stepup mints itself (MintAccessToken, TokenCrypto),
-// the CORS of the JSON endpoints, and the correction of zitadel's wall
-// clock onto the provider's (OnWallClock, Client.IDTokenLifetime).
+// the CORS of the JSON endpoints, the correction of zitadel's wall clock
+// onto the provider's (OnWallClock, Client.IDTokenLifetime), and the
+// Guards in front of zitadel's endpoints: what they leave undone
+// (endpoints.go) and the errors they answer in a form their readers do
+// not expect (protocolerrors.go). The pages the guards answer with are
+// the provider's (Pages, which web.Pages is).
 //
 // The split of issue 13 is under way: the op.Storage adapter, the auth
-// request and its codec, discovery, the endpoint guards and the protocol
-// errors still live in the root package (provider) and are to move here.
+// request and its codec, and discovery still live in the root package
+// (provider) and are to move here.
 //
 // The workarounds of zitadel stepup holds, and where each lives:
 //
@@ -16,19 +20,22 @@
 //	serves /authorize/callback                 does not serve it (404)                        provider/routes.go
 //	redirects to the client's LoginURL         serves the login page in place                 provider/authorize.go
 //	signs JWT access tokens with typ "JWT"     mints at+jwt (RFC 9068) itself                 protocol/accesstoken.go
-//	compares redirect_uri percent-decoded      compares byte for byte first                   provider/endpoints.go,
+//	compares redirect_uri percent-decoded      compares byte for byte first                   protocol/endpoints.go,
 //	                                                                                            protocol/clients.go
-//	takes the Basic-auth user as sent          decodes the client ID (RFC 6749 §2.3.1)        provider/endpoints.go
-//	looks at the code before the client        authenticates the client first                 provider/endpoints.go
-//	revokes a refresh token by its value       gives it an ID of its own to revoke by         provider/oidcstorage.go
+//	takes the Basic-auth user as sent          decodes the client ID (RFC 6749 §2.3.1)        protocol/endpoints.go,
+//	                                                                                            provider/routes.go
+//	looks at the code before the client        authenticates the client first                 protocol/endpoints.go
+//	hands RevokeToken one token ID, access     names a refresh token "rt:" + its hash, apart  provider/oidcstorage.go
+//	  and refresh tokens alike                   from an access token's jti
 //	ID-token exp from the wall clock           exp from the provider's clock                  protocol/clients.go,
 //	                                                                                            protocol/accesstoken.go
-//	answers some errors as text/plain          answers JSON (RFC 6749 §5.2)                   provider/protocolerrors.go
+//	answers some errors as text/plain          answers JSON (RFC 6749 §5.2)                   protocol/protocolerrors.go
 //	serves its own discovery document          serves stepup's                                provider/routes.go
 //	logs through slog.Default, not op options  stepup serve makes slog.Default its logger     provider/provider.go
 //
 // What must not live here: the login pages, the account and admin pages,
 // the methods, and anything of HTTP beyond the protocol's endpoints.
-// protocol imports no package of the provider but config and storage; the
+// protocol imports no package of the provider but config, storage and
+// reqctx; the
 // import rules (imports_test.go) hold it to that.
 package protocol

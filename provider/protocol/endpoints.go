@@ -1,15 +1,38 @@
-package provider
+package protocol
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
-	"github.com/stepup-mfa/stepup/provider/web"
 )
 
-// oidcEndpoints stands in front of zitadel's endpoints (next) for what
+// Guards stand in front of zitadel's endpoints for what they leave undone
+// or answer in a form their readers do not expect (Endpoints, Errors).
+type Guards struct {
+	Clients map[string]*Client
+	// Audit records a refused request (the provider's audit log).
+	Audit func(context.Context, storage.Event)
+	Log   *slog.Logger
+	Pages Pages
+}
+
+// Pages are the provider's pages for an authorization request that no
+// client can be told about: the person who followed it reads them.
+type Pages interface {
+	// RedirectRefused: the redirect_uri is not one the client registered.
+	RedirectRefused(w http.ResponseWriter, r *http.Request)
+	// UnknownClient: the request names no client (clientID "") or one
+	// stepup does not know.
+	UnknownClient(w http.ResponseWriter, r *http.Request, clientID string)
+	// BadAuthorize: zitadel refused the request, saying text.
+	BadAuthorize(w http.ResponseWriter, r *http.Request, status int, text string)
+}
+
+// Endpoints stands in front of zitadel's endpoints (next) for what
 // their handlers leave undone:
 //   - the authorization endpoint takes only a redirect_uri that is one of
 //     its client's registered URIs byte for byte, given once (RFC 6749
@@ -28,14 +51,14 @@ import (
 //     code (and its PKCE verifier) first, so a wrong secret with a made-up
 //     code answered invalid_grant and with a real one invalid_client,
 //     telling whoever holds a code, without the secret, whether it is live.
-func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
+func (g *Guards) Endpoints(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch path := r.URL.Path; {
 		case strings.HasSuffix(path, "/authorize"):
-			if clientID, uri, ok := s.inexactRedirect(r); !ok {
-				s.audit(r.Context(), storage.Event{Type: "authorize.redirect_refused", Actor: "client:" + clientID,
+			if clientID, uri, ok := g.inexactRedirect(r); !ok {
+				g.Audit(r.Context(), storage.Event{Type: "authorize.redirect_refused", Actor: "client:" + clientID,
 					ClientID: clientID, Outcome: "failure", Details: map[string]string{"redirect_uri": truncate(uri, 200)}})
-				s.web.Message(w, r, http.StatusBadRequest, web.TitleRedirectRefused, web.MsgRedirectRefused)
+				g.Pages.RedirectRefused(w, r)
 				return
 			}
 		case strings.HasSuffix(path, "/oauth/token"):
@@ -48,10 +71,10 @@ func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 			w = basicChallenge{w}
 		}
 		if strings.HasSuffix(r.URL.Path, "/oauth/token") {
-			if id, ok := s.tokenClientAuthenticated(r); !ok {
+			if id, ok := g.tokenClientAuthenticated(r); !ok {
 				id = truncate(id, 64)
-				s.audit(r.Context(), storage.Event{Type: "token.client_auth_failed", Actor: "client:" + id, ClientID: id, Outcome: "failure"})
-				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", descClientAuthFailed)
+				g.Audit(r.Context(), storage.Event{Type: "token.client_auth_failed", Actor: "client:" + id, ClientID: id, Outcome: "failure"})
+				WriteOAuthError(w, http.StatusUnauthorized, "invalid_client", descClientAuthFailed)
 				return
 			}
 		}
@@ -63,7 +86,7 @@ func (s *Server) oidcEndpoints(next http.Handler) http.Handler {
 // says which client and URI it refused (ok false). A request zitadel
 // refuses anyway (unreadable, no known client, no redirect_uri) is left
 // to it. Parameters zitadel reads the last of, this reads so too.
-func (s *Server) inexactRedirect(r *http.Request) (clientID, uri string, ok bool) {
+func (g *Guards) inexactRedirect(r *http.Request) (clientID, uri string, ok bool) {
 	if r.ParseForm() != nil {
 		return "", "", true
 	}
@@ -72,7 +95,7 @@ func (s *Server) inexactRedirect(r *http.Request) (clientID, uri string, ok bool
 		return "", "", true
 	}
 	clientID, uri = ids[len(ids)-1], uris[len(uris)-1]
-	c, known := s.clients[clientID]
+	c, known := g.Clients[clientID]
 	if !known {
 		return "", "", true
 	}
@@ -98,7 +121,7 @@ const descClientAuthFailed = "client authentication failed: send the client's ID
 // credentials, when it sent any, are right, and names the client they
 // claim. A request with none (a public client, or one zitadel refuses for
 // other reasons) is left to zitadel.
-func (s *Server) tokenClientAuthenticated(r *http.Request) (string, bool) {
+func (g *Guards) tokenClientAuthenticated(r *http.Request) (string, bool) {
 	id, secret, basic := r.BasicAuth()
 	if basic {
 		var err1, err2 error
@@ -113,6 +136,6 @@ func (s *Server) tokenClientAuthenticated(r *http.Request) (string, bool) {
 		}
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	c, ok := s.clients[id]
+	c, ok := g.Clients[id]
 	return id, ok && c.CheckSecret(secret)
 }
