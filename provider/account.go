@@ -18,6 +18,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/notify"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
@@ -63,12 +64,12 @@ func (s *Server) accountUser(w http.ResponseWriter, r *http.Request, returnTo st
 // own pages, asking for acr and max_age like a relying party would.
 func (s *Server) startOwnLogin(w http.ResponseWriter, r *http.Request, returnTo string, acr []string, maxAge *uint) {
 	now := s.now()
-	ar := &authRequest{
-		stored: storage.AuthRequest{ID: newID(16), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
-		data:   authRequestData{Scopes: []string{"openid"}, ACRValues: acr, EssentialACR: len(acr) > 0, MaxAge: maxAge, Return: returnTo},
+	ar := &protocol.AuthRequest{
+		Stored: storage.AuthRequest{ID: newID(16), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
+		Data:   protocol.AuthRequestData{Scopes: []string{"openid"}, ACRValues: acr, EssentialACR: len(acr) > 0, MaxAge: maxAge, Return: returnTo},
 	}
-	ar.bind()
-	if err := s.store.CreateAuthRequest(r.Context(), ar.encode()); err != nil {
+	bind(ar)
+	if err := s.store.CreateAuthRequest(r.Context(), ar.Encode()); err != nil {
 		s.serverError(w, r, "create login", err)
 		return
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"maps"
 	"net/http"
@@ -28,29 +29,29 @@ import (
 
 // createdInPlace records ar, not yet stored, in the request's slot, if it
 // has one, and says whether it did.
-func createdInPlace(ctx context.Context, ar *authRequest) bool {
+func createdInPlace(ctx context.Context, ar *protocol.AuthRequest) bool {
 	slot := reqctx.From(ctx).InPlace
 	if slot != nil {
-		ar.unsaved, slot.Request = true, ar
+		ar.Unsaved, slot.Request = true, ar
 	}
 	return slot != nil
 }
 
 // saveCreated stores a request created in place, unless it already is.
-func (s *Server) saveCreated(ctx context.Context, ar *authRequest) error {
-	if !ar.unsaved {
+func (s *Server) saveCreated(ctx context.Context, ar *protocol.AuthRequest) error {
+	if !ar.Unsaved {
 		return nil
 	}
-	if err := s.store.CreateAuthRequest(ctx, ar.stored); err != nil {
+	if err := s.store.CreateAuthRequest(ctx, ar.Stored); err != nil {
 		return err
 	}
-	ar.unsaved = false
+	ar.Unsaved = false
 	return nil
 }
 
 // handedOver is the request the authorization endpoint created and hands
 // to the login page it serves in place, if id names it.
-func handedOver(r *http.Request, id string) (*authRequest, bool) {
+func handedOver(r *http.Request, id string) (*protocol.AuthRequest, bool) {
 	ar := created(reqctx.From(r.Context()).InPlace)
 	if ar == nil || ar.GetID() != id {
 		return nil, false
@@ -59,11 +60,11 @@ func handedOver(r *http.Request, id string) (*authRequest, bool) {
 }
 
 // created is the request the slot received, or nil.
-func created(slot *reqctx.InPlace) *authRequest {
+func created(slot *reqctx.InPlace) *protocol.AuthRequest {
 	if slot == nil {
 		return nil
 	}
-	ar, _ := slot.Request.(*authRequest)
+	ar, _ := slot.Request.(*protocol.AuthRequest)
 	return ar
 }
 
@@ -74,10 +75,10 @@ type heldRedirect struct {
 	w      http.ResponseWriter
 	header http.Header
 	slot   *reqctx.InPlace
-	login  func(ar *authRequest) string
+	login  func(ar *protocol.AuthRequest) string
 	// save stores the created request when its redirect is not held, and
 	// gives the browser its binding cookie.
-	save func(ar *authRequest)
+	save func(ar *protocol.AuthRequest)
 	// hold: hold the redirect back (GET); held: it was held back; wrote:
 	// the answer went to the client.
 	hold, held, wrote bool
@@ -117,13 +118,13 @@ func (s *Server) authorizeInPlace(w http.ResponseWriter, r *http.Request, next h
 	slot := &reqctx.InPlace{}
 	ctx := reqctx.Update(r.Context(), func(v *reqctx.Values) { v.InPlace = slot })
 	header := http.Header{}
-	h := &heldRedirect{w: w, header: header, slot: slot, hold: r.Method == http.MethodGet, login: func(ar *authRequest) string {
+	h := &heldRedirect{w: w, header: header, slot: slot, hold: r.Method == http.MethodGet, login: func(ar *protocol.AuthRequest) string {
 		c, ok := s.clients[ar.GetClientID()]
 		if !ok {
 			return ""
 		}
 		return c.LoginURL(ar.GetID())
-	}, save: func(ar *authRequest) {
+	}, save: func(ar *protocol.AuthRequest) {
 		if err := s.saveCreated(ctx, ar); err != nil {
 			s.log.Error("save auth request", "err", err, "path", r.URL.Path)
 			return

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
@@ -13,7 +14,7 @@ import (
 // page of the request it created is held back; any other goes out as
 // written, the created request stored first.
 func TestHeldRedirect(t *testing.T) {
-	ar := &authRequest{stored: storage.AuthRequest{ID: "ar1"}}
+	ar := &protocol.AuthRequest{Stored: storage.AuthRequest{ID: "ar1"}}
 	for _, c := range []struct {
 		what, location string
 		held           bool
@@ -25,8 +26,8 @@ func TestHeldRedirect(t *testing.T) {
 		rec := httptest.NewRecorder()
 		saved := 0
 		h := &heldRedirect{w: rec, header: http.Header{}, slot: &reqctx.InPlace{Request: ar}, hold: true,
-			login: func(a *authRequest) string { return "https://op.example/login?id=" + a.GetID() },
-			save:  func(*authRequest) { saved++ }}
+			login: func(a *protocol.AuthRequest) string { return "https://op.example/login?id=" + a.GetID() },
+			save:  func(*protocol.AuthRequest) { saved++ }}
 		http.Redirect(h, httptest.NewRequest(http.MethodGet, "/authorize", nil), c.location, http.StatusFound)
 		if c.held {
 			if !h.held || rec.Header().Get("Location") != "" || rec.Body.Len() != 0 || saved != 0 {

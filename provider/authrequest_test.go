@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
 
@@ -15,56 +14,10 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
 )
 
-// TestAsStored: an update starts from the request as stored. When the row
-// is the one the handler read, that is a copy of what it decoded, with a
-// Challenges map of its own; when the row changed meanwhile, it is the row
-// decoded afresh.
-func TestAsStored(t *testing.T) {
-	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	read := &authRequest{data: authRequestData{RedirectURI: "https://rp.example/cb", Scopes: []string{"openid"},
-		Challenges: map[string]challenge{"totp": {ID: "c1", ExpiresAt: t0.Add(time.Minute)}}}}
-	read.stored = read.encode()
-	read.stored.ID, read.stored.ClientID, read.stored.CreatedAt, read.stored.ExpiresAt = "ar1", "web", t0, t0.Add(30*time.Minute)
-
-	same, err := read.asStored(read.stored)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(same.data, read.data) || same.stored.ID != "ar1" {
-		t.Fatalf("copy of an unchanged row differs: %+v", same.data)
-	}
-	same.data.Challenges["sms"] = challenge{ID: "c2"}
-	if _, shared := read.data.Challenges["sms"]; shared {
-		t.Fatal("the copy shares its Challenges map with the request it was made from")
-	}
-
-	other := &authRequest{stored: read.stored, data: read.data}
-	other.data.Challenges = map[string]challenge{"tempcode": {ID: "c3"}}
-	changed := other.encode() // another tab began a challenge of its own
-	for name, cur := range map[string]storage.AuthRequest{
-		"data":       changed,
-		"done":       func() storage.AuthRequest { r := read.stored; r.Done = true; return r }(),
-		"expires_at": func() storage.AuthRequest { r := read.stored; r.ExpiresAt = t0; return r }(),
-	} {
-		got, err := read.asStored(cur)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ := decodeAuthRequest(cur)
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s changed: got %+v, want the row decoded %+v", name, got, want)
-		}
-	}
-
-	if _, err := read.asStored(storage.AuthRequest{ID: "ar1", Data: []byte("{")}); err == nil {
-		t.Error("a changed row that is not JSON decoded without error")
-	}
-}
-
 // TestCreatedRequestIsTheStoredRow: the request CreateAuthRequest returns,
 // which the authorization endpoint hands to the login page it serves, is
 // the row as the store keeps it (to the microsecond), so the first update
-// of it decodes nothing (asStored).
+// of it decodes nothing (protocol.AuthRequest.AsStored).
 func TestCreatedRequestIsTheStoredRow(t *testing.T) {
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC) }
@@ -80,12 +33,13 @@ func TestCreatedRequestIsTheStoredRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ar := created.(*authRequest)
+	ar := created.(*protocol.AuthRequest)
 	row, err := st.GetAuthRequest(ctx, ar.GetID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameRow(ar.stored, row) {
-		t.Fatalf("created %+v\nstored  %+v", ar.stored, row)
+	if st := ar.Stored; st.ID != row.ID || st.ClientID != row.ClientID || st.UserID != row.UserID || st.SessionID != row.SessionID ||
+		st.Done != row.Done || !st.CreatedAt.Equal(row.CreatedAt) || !st.ExpiresAt.Equal(row.ExpiresAt) || string(st.Data) != string(row.Data) {
+		t.Fatalf("created %+v\nstored  %+v", ar.Stored, row)
 	}
 }

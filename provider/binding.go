@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
 )
@@ -58,17 +59,17 @@ func bindingHash(value string) string {
 
 // bind gives a new request its browser binding: the hash on the request,
 // the value to set as its cookie (setBindingCookie).
-func (a *authRequest) bind() {
-	a.binding, a.data.Binding = newBinding()
+func bind(a *protocol.AuthRequest) {
+	a.Binding, a.Data.Binding = newBinding()
 }
 
 // setBindingCookie gives the browser the cookie of a request just created.
-func (s *Server) setBindingCookie(w http.ResponseWriter, ar *authRequest) {
-	if ar.binding == "" {
+func (s *Server) setBindingCookie(w http.ResponseWriter, ar *protocol.AuthRequest) {
+	if ar.Binding == "" {
 		return
 	}
 	c := s.bindingCookie(ar.GetID())
-	c.Value, c.MaxAge = ar.binding, int(s.cfg.Tokens.AuthRequestTTL/time.Second)
+	c.Value, c.MaxAge = ar.Binding, int(s.cfg.Tokens.AuthRequestTTL/time.Second)
 	http.SetCookie(w, c)
 }
 
@@ -82,22 +83,22 @@ func (s *Server) clearBindingCookie(w http.ResponseWriter, id string) {
 // boundToBrowser says whether r comes from the browser that started ar.
 // A request without a binding (stored before bindings existed) belongs to
 // no browser.
-func (s *Server) boundToBrowser(r *http.Request, ar *authRequest) bool {
-	c, err := r.Cookie(s.bindingCookie(ar.stored.ID).Name)
-	if err != nil || ar.data.Binding == "" {
+func (s *Server) boundToBrowser(r *http.Request, ar *protocol.AuthRequest) bool {
+	c, err := r.Cookie(s.bindingCookie(ar.Stored.ID).Name)
+	if err != nil || ar.Data.Binding == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(bindingHash(c.Value)), []byte(ar.data.Binding)) == 1
+	return subtle.ConstantTimeCompare([]byte(bindingHash(c.Value)), []byte(ar.Data.Binding)) == 1
 }
 
 // refuseForeign answers a step of a request that is done or belongs to
 // another browser, and audits it: either may be an attack on the request.
-func (s *Server) refuseForeign(w http.ResponseWriter, r *http.Request, ar *authRequest, completed bool) {
+func (s *Server) refuseForeign(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, completed bool) {
 	reason, msg, status := "other browser", web.MsgForeignRequest, http.StatusForbidden
 	if completed {
 		reason, msg, status = "already completed", web.MsgRequestCompleted, http.StatusConflict
 	}
-	s.audit(r.Context(), storage.Event{Type: "login.request_refused", UserID: ar.stored.UserID, ClientID: ar.GetClientID(), Outcome: "denied",
+	s.audit(r.Context(), storage.Event{Type: "login.request_refused", UserID: ar.Stored.UserID, ClientID: ar.GetClientID(), Outcome: "denied",
 		Details: map[string]string{"reason": reason, "path": r.URL.Path}})
 	s.web.Message(w, r, status, web.TitleCannotContinueSignIn, msg)
 }

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/stepup-mfa/stepup/provider/protocol"
 )
 
 // TestBindingCookie: the cookie that binds a request to its browser is
@@ -15,9 +17,9 @@ func TestBindingCookie(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		s := &Server{secure: secure}
 		s.cfg.Tokens.AuthRequestTTL = 30 * time.Minute
-		ar := &authRequest{}
-		ar.stored.ID = "req1"
-		ar.bind()
+		ar := &protocol.AuthRequest{}
+		ar.Stored.ID = "req1"
+		bind(ar)
 		rec := httptest.NewRecorder()
 		s.setBindingCookie(rec, ar)
 		cookies := rec.Result().Cookies()
@@ -32,7 +34,7 @@ func TestBindingCookie(t *testing.T) {
 		if c.Name != wantName || c.Path != wantPath || c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge != 1800 {
 			t.Fatalf("secure %v: cookie %+v", secure, c)
 		}
-		if c.Value == "" || c.Value == ar.data.Binding {
+		if c.Value == "" || c.Value == ar.Data.Binding {
 			t.Fatalf("the request keeps the cookie's value, not its hash")
 		}
 		for value, want := range map[string]bool{c.Value: true, c.Value + "x": false, "": false} {

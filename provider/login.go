@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/username"
@@ -29,7 +30,7 @@ const (
 // loadRequest fetches the authorization request named by the form or
 // query, for the next step of its login: only the browser that started it
 // may take one, and only while it is not done.
-func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) (*authRequest, bool) {
+func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) (*protocol.AuthRequest, bool) {
 	stored, err := s.store.GetAuthRequest(r.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) || id == "" || (err == nil && !s.now().Before(stored.ExpiresAt)) {
 		s.web.Message(w, r, http.StatusBadRequest, web.TitleRequestExpired, web.MsgExpired)
@@ -39,13 +40,13 @@ func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) 
 		s.serverError(w, r, "load auth request", err)
 		return nil, false
 	}
-	ar, err := decodeAuthRequest(stored)
+	ar, err := protocol.DecodeAuthRequest(stored)
 	if err != nil {
 		s.serverError(w, r, "decode auth request", err)
 		return nil, false
 	}
-	if ar.stored.Done || !s.boundToBrowser(r, ar) {
-		s.refuseForeign(w, r, ar, ar.stored.Done)
+	if ar.Stored.Done || !s.boundToBrowser(r, ar) {
+		s.refuseForeign(w, r, ar, ar.Stored.Done)
 		return nil, false
 	}
 	return ar, true
@@ -75,16 +76,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // flowRequest translates the stored OIDC request for authflow.
-func (ar *authRequest) flowRequest() authflow.Request {
+func flowRequest(ar *protocol.AuthRequest) authflow.Request {
 	req := authflow.Request{
-		ACRValues:   ar.data.ACRValues,
-		Essential:   ar.data.EssentialACR,
-		PromptLogin: ar.hasPrompt(oidc.PromptLogin),
-		PromptNone:  ar.hasPrompt(oidc.PromptNone),
-		Started:     ar.stored.CreatedAt,
+		ACRValues:   ar.Data.ACRValues,
+		Essential:   ar.Data.EssentialACR,
+		PromptLogin: ar.HasPrompt(oidc.PromptLogin),
+		PromptNone:  ar.HasPrompt(oidc.PromptNone),
+		Started:     ar.Stored.CreatedAt,
 	}
-	if ar.data.MaxAge != nil {
-		d := time.Duration(*ar.data.MaxAge) * time.Second
+	if ar.Data.MaxAge != nil {
+		d := time.Duration(*ar.Data.MaxAge) * time.Second
 		req.MaxAge = &d
 	}
 	return req
@@ -92,11 +93,11 @@ func (ar *authRequest) flowRequest() authflow.Request {
 
 // advance asks authflow what comes next for the browser's session and its
 // signed-in user (see browserSession) and does it.
-func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, signedIn storage.User) {
+func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, sess storage.Session, signedIn storage.User) {
 	ctx := r.Context()
 	var factors []authflow.Factor
 	var user storage.User
-	if signedIn.ID != "" && (ar.data.HintSubject == "" || ar.data.HintSubject == signedIn.ID) {
+	if signedIn.ID != "" && (ar.Data.HintSubject == "" || ar.Data.HintSubject == signedIn.ID) {
 		user, factors = signedIn, flowFactors(sess.Factors)
 	}
 	d, final := s.decideFromFactors(ar, factors)
@@ -106,7 +107,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 			s.serverError(w, r, "user methods", err)
 			return
 		}
-		d = authflow.Decide(s.policy, ar.flowRequest(), factors, methods, s.now())
+		d = authflow.Decide(s.policy, flowRequest(ar), factors, methods, s.now())
 	}
 	// A method page stores a request created in place with its challenge;
 	// a refused one is not stored at all.
@@ -118,7 +119,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 	}
 	switch d.Step {
 	case authflow.StepFirstFactor:
-		username := ar.data.LoginHint
+		username := ar.Data.LoginHint
 		if user.Username != "" {
 			username = user.Username
 		}
@@ -138,7 +139,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ar *authRequest
 }
 
 // failRequest ends the authorization with an OIDC error at the client.
-func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authRequest, userID string, err error) {
+func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, userID string, err error) {
 	var oerr *oidc.Error
 	var higher *authflow.HigherLevelRequiredError
 	switch {
@@ -154,11 +155,11 @@ func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authReq
 	}
 	s.audit(r.Context(), storage.Event{Type: "login.refused", UserID: userID, ClientID: ar.GetClientID(),
 		Outcome: "failure", Details: map[string]string{"error": string(oerr.ErrorType)}})
-	if !ar.unsaved {
+	if !ar.Unsaved {
 		_ = s.store.DeleteAuthRequest(r.Context(), ar.GetID())
 	}
 	s.clearBindingCookie(w, ar.GetID())
-	if ar.data.Return != "" {
+	if ar.Data.Return != "" {
 		s.web.Message(w, r, http.StatusForbidden, web.TitleCannotContinue,
 			web.MsgNoSecondMethod)
 		return
@@ -170,8 +171,8 @@ func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *authReq
 // plugin calls. Without them authflow can only say "first factor" or
 // "done", and "done" at a level the request did not ask for may just mean
 // the methods are unknown: final says whether the decision stands.
-func (s *Server) decideFromFactors(ar *authRequest, factors []authflow.Factor) (d authflow.Decision, final bool) {
-	req := ar.flowRequest()
+func (s *Server) decideFromFactors(ar *protocol.AuthRequest, factors []authflow.Factor) (d authflow.Decision, final bool) {
+	req := flowRequest(ar)
 	d = authflow.Decide(s.policy, req, factors, nil, s.now())
 	return d, d.Step == authflow.StepDone && (len(req.ACRValues) == 0 || slices.Contains(req.ACRValues, d.Result.ACR))
 }
@@ -182,13 +183,13 @@ func (s *Server) decideFromFactors(ar *authRequest, factors []authflow.Factor) (
 // all in one write. Then it answers the client directly when the login is
 // done (one redirect, as Keycloak and Okta do), or sends the browser back
 // to /login for the next step.
-func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, ar *authRequest, old storage.Session, user storage.User, f storage.Factor, events ...storage.Event) {
+func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, old storage.Session, user storage.User, f storage.Factor, events ...storage.Event) {
 	ctx := r.Context()
 	next := s.nextSession(old, user.ID, f)
 	lw := storage.LoginWrite{OldSessionID: old.ID, Session: next}
-	var done *authRequest
+	var done *protocol.AuthRequest
 	final := false
-	if ar.data.HintSubject == "" || ar.data.HintSubject == user.ID {
+	if ar.Data.HintSubject == "" || ar.Data.HintSubject == user.ID {
 		var d authflow.Decision
 		if d, final = s.decideFromFactors(ar, flowFactors(next.Factors)); final {
 			lw.AuthRequestID, lw.Update = ar.GetID(), s.completion(ar, next, user, d.Result, &done)
@@ -216,9 +217,9 @@ func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, ar *auth
 
 // finish completes a request the session already satisfies and answers
 // the client.
-func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest, sess storage.Session, user storage.User, res authflow.Result) {
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, sess storage.Session, user storage.User, res authflow.Result) {
 	ctx := r.Context()
-	var done *authRequest
+	var done *protocol.AuthRequest
 	_, err := s.store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: s.completion(ar, sess, user, res, &done),
 		Events: s.auditEvents(ctx, loginCompleted(ar, user, res))})
 	if errors.Is(err, errRequestCompleted) {
@@ -237,26 +238,26 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, ar *authRequest,
 // tokens.code_ttl more. A request completes once: the update refuses one
 // that is done already (errRequestCompleted), so of two racing steps one
 // wins and the other changes nothing.
-func (s *Server) completion(ar *authRequest, sess storage.Session, user storage.User, res authflow.Result, done **authRequest) func(storage.AuthRequest) (storage.AuthRequest, error) {
+func (s *Server) completion(ar *protocol.AuthRequest, sess storage.Session, user storage.User, res authflow.Result, done **protocol.AuthRequest) func(storage.AuthRequest) (storage.AuthRequest, error) {
 	return func(cur storage.AuthRequest) (storage.AuthRequest, error) {
 		if cur.Done {
 			return cur, errRequestCompleted
 		}
-		next, err := ar.asStored(cur)
+		next, err := ar.AsStored(cur)
 		if err != nil {
 			return cur, err
 		}
-		next.data.Subject, next.data.ACR, next.data.AMR, next.data.AuthTime = user.ID, res.ACR, res.AMR, res.AuthTime
-		next.stored.UserID, next.stored.SessionID, next.stored.Done = user.ID, sess.ID, true
-		if codeExpiry := s.now().Add(s.cfg.Tokens.CodeTTL); next.stored.ExpiresAt.IsZero() || codeExpiry.Before(next.stored.ExpiresAt) {
-			next.stored.ExpiresAt = codeExpiry
+		next.Data.Subject, next.Data.ACR, next.Data.AMR, next.Data.AuthTime = user.ID, res.ACR, res.AMR, res.AuthTime
+		next.Stored.UserID, next.Stored.SessionID, next.Stored.Done = user.ID, sess.ID, true
+		if codeExpiry := s.now().Add(s.cfg.Tokens.CodeTTL); next.Stored.ExpiresAt.IsZero() || codeExpiry.Before(next.Stored.ExpiresAt) {
+			next.Stored.ExpiresAt = codeExpiry
 		}
 		*done = next
-		return next.encode(), nil
+		return next.Encode(), nil
 	}
 }
 
-func loginCompleted(ar *authRequest, user storage.User, res authflow.Result) storage.Event {
+func loginCompleted(ar *protocol.AuthRequest, user storage.User, res authflow.Result) storage.Event {
 	return storage.Event{Type: "login.completed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
 		Details: map[string]string{"acr": res.ACR, "amr": strings.Join(res.AMR, " ")}}
 }
@@ -264,12 +265,12 @@ func loginCompleted(ar *authRequest, user storage.User, res authflow.Result) sto
 // respond answers for a completed request: the client gets zitadel's
 // AuthResponse (the code, or form_post), sparing the browser a trip
 // through the authorize callback; stepup's own pages get their redirect.
-func (s *Server) respond(w http.ResponseWriter, r *http.Request, done *authRequest) {
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, done *protocol.AuthRequest) {
 	ctx := r.Context()
 	s.clearBindingCookie(w, done.GetID())
-	if done.data.Return != "" { // stepup's own page asked for this login
+	if done.Data.Return != "" { // stepup's own page asked for this login
 		_ = s.store.DeleteAuthRequest(ctx, done.GetID())
-		http.Redirect(w, r, done.data.Return, http.StatusFound)
+		http.Redirect(w, r, done.Data.Return, http.StatusFound)
 		return
 	}
 	ctx = reqctx.Update(op.ContextWithIssuer(ctx, s.cfg.Issuer), func(v *reqctx.Values) { v.ClientID = done.GetClientID() })
@@ -277,8 +278,8 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, done *authReque
 }
 
 // renderLogin shows the password form of a request.
-func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, ar *authRequest, username, formError string) {
-	s.web.Render(w, r, status, "login.html", web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: username, Error: formError})
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, ar *protocol.AuthRequest, username, formError string) {
+	s.web.Render(w, r, status, "login.html", web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: username, Error: formError})
 }
 
 // handleLoginPost checks a username and password (the first factor).

@@ -106,7 +106,7 @@ func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 			v.PostLogoutRedirectURI = uri
 		}
 	}
-	target := (&authRequest{data: authRequestData{RedirectURI: v.PostLogoutRedirectURI}}).formTarget()
+	target := (&protocol.AuthRequest{Data: protocol.AuthRequestData{RedirectURI: v.PostLogoutRedirectURI}}).FormTarget()
 	s.web.Render(w, r, http.StatusOK, "logout.html", web.Page{Title: web.TitleSignOutConfirm, FormTarget: target, Username: user.Username, Logout: v})
 }
 

@@ -49,9 +49,9 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 		return nil, oidc.ErrInvalidRequest().WithDescription(descPKCES256)
 	}
 	// The stores keep microseconds: so truncated, ar is the row as stored,
-	// and an update of it needs no decoding (asStored).
+	// and an update of it needs no decoding (AsStored).
 	now := s.now().Truncate(time.Microsecond)
-	data := authRequestData{
+	data := protocol.AuthRequestData{
 		RedirectURI:         req.RedirectURI,
 		State:               req.State,
 		Nonce:               req.Nonce,
@@ -73,16 +73,16 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 			data.ACRValues = cr.Values
 		}
 	}
-	ar := &authRequest{
-		stored: storage.AuthRequest{ID: newID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
-		data:   data,
+	ar := &protocol.AuthRequest{
+		Stored: storage.AuthRequest{ID: newID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
+		Data:   data,
 	}
-	ar.bind()
-	ar.stored = ar.encode()
+	bind(ar)
+	ar.Stored = ar.Encode()
 	if createdInPlace(ctx, ar) {
 		return ar, nil // the page served in place stores it (see authorize.go)
 	}
-	if err := s.store.CreateAuthRequest(ctx, ar.stored); err != nil {
+	if err := s.store.CreateAuthRequest(ctx, ar.Stored); err != nil {
 		return nil, err
 	}
 	return ar, nil
@@ -93,7 +93,7 @@ func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthReq
 	if err != nil {
 		return nil, err
 	}
-	return decodeAuthRequest(r)
+	return protocol.DecodeAuthRequest(r)
 }
 
 // Protocol errors the client reads (error_description).
@@ -140,17 +140,17 @@ func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.Aut
 	if err != nil {
 		return nil, err
 	}
-	ar, err := decodeAuthRequest(r)
+	ar, err := protocol.DecodeAuthRequest(r)
 	if err != nil {
 		return nil, err
 	}
-	ar.byCode = true
+	ar.ByCode = true
 	return ar, nil
 }
 
 // replayedCode is the request of a code that was redeemed before (see
 // AuthRequestByCode); storeTokens refuses it.
-type replayedCode struct{ *authRequest }
+type replayedCode struct{ *protocol.AuthRequest }
 
 // redeemedBefore returns the request of a code whose redemption is on
 // record, refused already: zitadel refuses it, or storeTokens does.
@@ -162,12 +162,12 @@ func (o oidcStorage) redeemedBefore(ctx context.Context, id string) (op.AuthRequ
 	if err != nil {
 		return nil, err
 	}
-	ar, err := decodeAuthRequest(storage.AuthRequest{ID: rc.RequestID, ClientID: rc.ClientID, UserID: rc.UserID,
+	ar, err := protocol.DecodeAuthRequest(storage.AuthRequest{ID: rc.RequestID, ClientID: rc.ClientID, UserID: rc.UserID,
 		Done: true, Data: rc.Data})
 	if err != nil {
 		return nil, err
 	}
-	ar.byCode = true
+	ar.ByCode = true
 	o.refuseCode(ctx, reasonUsed)
 	return replayedCode{ar}, nil
 }
@@ -205,7 +205,7 @@ func (o oidcStorage) refuseReplay(ctx context.Context, id string, refused bool) 
 func (o oidcStorage) SaveAuthCode(context.Context, string, string) error { return nil }
 
 func (o oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
-	if strings.HasPrefix(id, goneRequestPrefix) {
+	if strings.HasPrefix(id, protocol.GoneRequestPrefix) {
 		return nil // redeemed already, or a refresh grant posing as an auth request
 	}
 	return o.s.store.DeleteAuthRequest(ctx, id)
@@ -214,12 +214,12 @@ func (o oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
 // grantOf extracts what a token request carries.
 func grantOf(req op.TokenRequest) (grant, bool) {
 	if r, ok := req.(replayedCode); ok {
-		req = r.authRequest
+		req = r.AuthRequest
 	}
 	switch r := req.(type) {
-	case *authRequest:
-		return grant{clientID: r.stored.ClientID, subject: r.data.Subject, scopes: r.data.Scopes,
-			audience: r.GetAudience(), acr: r.data.ACR, amr: r.data.AMR, authTime: r.data.AuthTime}, true
+	case *protocol.AuthRequest:
+		return grant{clientID: r.Stored.ClientID, subject: r.Data.Subject, scopes: r.Data.Scopes,
+			audience: r.GetAudience(), acr: r.Data.ACR, amr: r.Data.AMR, authTime: r.Data.AuthTime}, true
 	case *refreshRequest:
 		return r.g, true
 	case *clientCredentialsRequest:
@@ -247,20 +247,20 @@ func (o oidcStorage) accessToken(g grant, now time.Time, refreshID string) stora
 // code stores nothing and revokes its grant.
 func (o oidcStorage) storeTokens(ctx context.Context, req op.TokenRequest, current string, rt *storage.RefreshToken, at storage.AccessToken) error {
 	if r, ok := req.(replayedCode); ok {
-		return o.refuseReplay(ctx, r.stored.ID, true)
+		return o.refuseReplay(ctx, r.Stored.ID, true)
 	}
-	switch ar, _ := req.(*authRequest); {
+	switch ar, _ := req.(*protocol.AuthRequest); {
 	case current != "":
 		err := o.s.store.RotateRefreshToken(ctx, tokenHash(current), *rt, &at)
 		if errors.Is(err, storage.ErrNotFound) {
 			return oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used")
 		}
 		return err
-	case ar != nil && ar.byCode:
-		err := o.s.store.RedeemAuthRequest(ctx, ar.stored.ID, rt, at)
+	case ar != nil && ar.ByCode:
+		err := o.s.store.RedeemAuthRequest(ctx, ar.Stored.ID, rt, at)
 		if errors.Is(err, storage.ErrNotFound) {
 			// Another token request redeemed it first.
-			return o.refuseReplay(ctx, ar.stored.ID, false)
+			return o.refuseReplay(ctx, ar.Stored.ID, false)
 		}
 		return err
 	case rt != nil:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
 )
@@ -26,8 +27,8 @@ const continueParam = "continue"
 // Its Continue link finishes at the level reached, as SPEC §4 says (the
 // relying party decides). Never with prompt=none, which shows nothing. It
 // reports whether it showed the page.
-func (s *Server) lockedNotice(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, d authflow.Decision) bool {
-	if len(d.Locked) == 0 || ar.hasPrompt(oidc.PromptNone) || r.URL.Query().Get(continueParam) != "" {
+func (s *Server) lockedNotice(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, user storage.User, d authflow.Decision) bool {
+	if len(d.Locked) == 0 || ar.HasPrompt(oidc.PromptNone) || r.URL.Query().Get(continueParam) != "" {
 		return false
 	}
 	p := web.Page{Title: web.TitleVerificationLocked, RequestID: ar.GetID(), Username: user.Username, Notice: web.MsgLockedGoOn}
@@ -42,12 +43,12 @@ func (s *Server) lockedNotice(w http.ResponseWriter, r *http.Request, ar *authRe
 func offered(d authflow.Decision) []string { return append([]string{d.Method}, d.Others...) }
 
 // showMethod renders the challenge page of the chosen method.
-func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, d authflow.Decision, want, formError string, status int) {
+func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, user storage.User, d authflow.Decision, want, formError string, status int) {
 	name := d.Method
 	if want != "" && slices.Contains(offered(d), want) {
 		name = want
 	}
-	p := web.Page{Title: web.TitleVerify, RequestID: ar.GetID(), FormTarget: ar.formTarget(), Username: user.Username, Error: formError}
+	p := web.Page{Title: web.TitleVerify, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: user.Username, Error: formError}
 	for _, other := range offered(d) {
 		if other != name {
 			p.Others = append(p.Others, web.Link{Name: other, Label: s.displayName(other)})
@@ -74,8 +75,8 @@ func (s *Server) showMethod(w http.ResponseWriter, r *http.Request, ar *authRequ
 // challengeFor returns the request's live challenge of the user for a
 // method, or begins one and keeps it on the request (so any replica can
 // verify it), storing the request with it if it was created in place.
-func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage.User, name string) (challenge, error) {
-	if ch, ok := ar.challenge(name, user.ID); ok && s.now().Before(ch.ExpiresAt) {
+func (s *Server) challengeFor(ctx context.Context, ar *protocol.AuthRequest, user storage.User, name string) (protocol.Challenge, error) {
+	if ch, ok := challengeOf(ar, name, user.ID); ok && s.now().Before(ch.ExpiresAt) {
 		return ch, nil
 	}
 	m := s.methods[name]
@@ -85,47 +86,47 @@ func (s *Server) challengeFor(ctx context.Context, ar *authRequest, user storage
 		return err
 	})
 	if err != nil {
-		return challenge{}, err
+		return protocol.Challenge{}, err
 	}
-	ch := challenge{UserID: user.ID, ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
+	ch := protocol.Challenge{UserID: user.ID, ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
 	if ch.ExpiresAt.IsZero() {
 		ch.ExpiresAt = s.now().Add(5 * time.Minute)
 	}
 	ch.Fields = fieldsOf(c.Fields)
 	begun := func(cur storage.AuthRequest) (storage.AuthRequest, error) {
-		next, err := ar.asStored(cur)
+		next, err := ar.AsStored(cur)
 		if err != nil {
 			return cur, err
 		}
-		if next.data.Challenges == nil {
-			next.data.Challenges = map[string]challenge{}
+		if next.Data.Challenges == nil {
+			next.Data.Challenges = map[string]protocol.Challenge{}
 		}
-		next.data.Challenges[name] = ch
-		return next.encode(), nil
+		next.Data.Challenges[name] = ch
+		return next.Encode(), nil
 	}
 	var stored storage.AuthRequest
-	if ar.unsaved {
-		if stored, err = begun(ar.stored); err == nil {
+	if ar.Unsaved {
+		if stored, err = begun(ar.Stored); err == nil {
 			err = s.store.CreateAuthRequest(ctx, stored)
 		}
-		ar.unsaved = err != nil
+		ar.Unsaved = err != nil
 	} else {
 		stored, err = s.store.UpdateAuthRequest(ctx, ar.GetID(), begun)
 	}
 	if err != nil {
-		return challenge{}, err
+		return protocol.Challenge{}, err
 	}
-	if ar.data.Challenges == nil {
-		ar.data.Challenges = map[string]challenge{}
+	if ar.Data.Challenges == nil {
+		ar.Data.Challenges = map[string]protocol.Challenge{}
 	}
-	ar.stored, ar.data.Challenges[name] = stored, ch
+	ar.Stored, ar.Data.Challenges[name] = stored, ch
 	return ch, nil
 }
 
-// challenge returns the request's challenge for a method if it was begun
+// challengeOf returns the request's challenge for a method if it was begun
 // for the user.
-func (ar *authRequest) challenge(name, userID string) (challenge, bool) {
-	ch, ok := ar.data.Challenges[name]
+func challengeOf(ar *protocol.AuthRequest, name, userID string) (protocol.Challenge, bool) {
+	ch, ok := ar.Data.Challenges[name]
 	return ch, ok && ch.UserID == userID
 }
 
@@ -152,7 +153,7 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, "load session", err)
 		return
 	}
-	if user.ID == "" || (ar.data.HintSubject != "" && ar.data.HintSubject != user.ID) {
+	if user.ID == "" || (ar.Data.HintSubject != "" && ar.Data.HintSubject != user.ID) {
 		http.Redirect(w, r, again, http.StatusSeeOther)
 		return
 	}
@@ -165,7 +166,7 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, "user methods", err)
 			return authflow.Decision{}, false
 		}
-		d := authflow.Decide(s.policy, ar.flowRequest(), flowFactors(sess.Factors), methods, s.now())
+		d := authflow.Decide(s.policy, flowRequest(ar), flowFactors(sess.Factors), methods, s.now())
 		if d.Step != authflow.StepMethod {
 			http.Redirect(w, r, again, http.StatusSeeOther)
 			return d, false
@@ -174,7 +175,7 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PostFormValue("method")
 	m, known := s.methods[name]
-	ch, begun := ar.challenge(name, user.ID) // another user's is not this user's failure
+	ch, begun := challengeOf(ar, name, user.ID) // another user's is not this user's failure
 	lock, err := s.store.GetLockout(ctx, lockoutKey(name, user.ID), s.now())
 	if err != nil {
 		s.serverError(w, r, "lockout", err)
@@ -227,7 +228,7 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 
 // verifyFailed counts a failure towards the lockout, audits it and shows
 // the page again with what went wrong.
-func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *authRequest, user storage.User, decide func() (authflow.Decision, bool), name string, err error) {
+func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, user storage.User, decide func() (authflow.Decision, bool), name string, err error) {
 	ctx := r.Context()
 	now := s.now()
 	ev := storage.Event{Type: "verification.failed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "failure",

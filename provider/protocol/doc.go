@@ -8,8 +8,13 @@
 // not expect (protocolerrors.go). The pages the guards answer with are
 // the provider's (Pages, which web.Pages is).
 //
-// The split of issue 13 is under way: the op.Storage adapter, the auth
-// request and its codec, and discovery still live in the root package
+// AuthRequest is an authorization request as the store keeps it (its
+// parameters, and the login's state and outcome), the op.AuthRequest
+// zitadel reads; the login pages read and update it through its exported
+// fields.
+//
+// The split of issue 13 is under way: the op.Storage adapter (and the
+// grants it hands zitadel) and discovery still live in the root package
 // (provider) and are to move here.
 //
 // The workarounds of zitadel stepup holds, and where each lives:
@@ -35,7 +40,7 @@
 //
 // What must not live here: the login pages, the account and admin pages,
 // the methods, and anything of HTTP beyond the protocol's endpoints.
-// protocol imports no package of the provider but config, storage and
-// reqctx; the
+// protocol imports no package of the provider but config, storage,
+// reqctx and web (for the form fields of a begun challenge); the
 // import rules (imports_test.go) hold it to that.
 package protocol

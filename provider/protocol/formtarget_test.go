@@ -1,4 +1,4 @@
-package provider
+package protocol
 
 import "testing"
 
@@ -11,13 +11,13 @@ func TestFormTarget(t *testing.T) {
 		"https://evil.example; script-src *":   "",
 		"":                                     "",
 	} {
-		ar := &authRequest{data: authRequestData{RedirectURI: uri}}
-		if got := ar.formTarget(); got != want {
-			t.Errorf("formTarget(%q) = %q, want %q", uri, got, want)
+		ar := &AuthRequest{Data: AuthRequestData{RedirectURI: uri}}
+		if got := ar.FormTarget(); got != want {
+			t.Errorf("FormTarget(%q) = %q, want %q", uri, got, want)
 		}
 	}
-	own := &authRequest{data: authRequestData{RedirectURI: "https://app.example.com/cb", Return: "/account"}}
-	if got := own.formTarget(); got != "" {
-		t.Errorf("a login for stepup's own page: formTarget = %q, want none", got)
+	own := &AuthRequest{Data: AuthRequestData{RedirectURI: "https://app.example.com/cb", Return: "/account"}}
+	if got := own.FormTarget(); got != "" {
+		t.Errorf("a login for stepup's own page: FormTarget = %q, want none", got)
 	}
 }
