@@ -27,16 +27,6 @@ import (
 // (advance); a request refused at once is never stored. Were the redirect
 // not held, the request is stored before it goes out.
 
-// createdInPlace records ar, not yet stored, in the request's slot, if it
-// has one, and says whether it did.
-func createdInPlace(ctx context.Context, ar *protocol.AuthRequest) bool {
-	slot := reqctx.From(ctx).InPlace
-	if slot != nil {
-		ar.Unsaved, slot.Request = true, ar
-	}
-	return slot != nil
-}
-
 // saveCreated stores a request created in place, unless it already is.
 func (s *Server) saveCreated(ctx context.Context, ar *protocol.AuthRequest) error {
 	if !ar.Unsaved {

@@ -1,18 +1,19 @@
-// Package provider is stepup's OpenID Connect provider: the op.Storage
-// adapter for zitadel/oidc (over protocol) and its endpoints (discovery,
-// tokens, keys, logout), the sign-in and challenge pages, the account
-// page, the admin API and the admin page, the offline break-glass path,
-// browser sessions, health, metrics and the audit log. cmd/stepup wires
-// it with a Store and the method plugins it launched (plugins/launch).
+// Package provider is stepup's OpenID Connect provider: zitadel/oidc's
+// endpoints over protocol's op.Storage (discovery, tokens, keys, logout),
+// the sign-in and challenge pages, the account page, the admin API and
+// the admin page, the offline break-glass path, browser sessions, health,
+// metrics and the audit log. cmd/stepup wires it with a Store and the
+// method plugins it launched (plugins/launch).
 //
 // Its children so far: reqctx (the request-scoped values, one typed
-// value), protocol (zitadel's side: clients, signing keys, minted access
-// tokens, the auth request, CORS, the guards before zitadel's endpoints,
-// and the table of the zitadel workarounds), web (templates, rendering,
-// CSP, the pages' messages), admin (the administration's operations with
-// typed errors, shared with the offline command; the admin API and page
-// here map them to statuses and messages), config, storage, notify,
-// password, username. It imports them; none imports it.
+// value), protocol (zitadel's side: the op.Storage adapter, clients,
+// signing keys, minted access tokens, the auth request, CORS, the guards
+// before zitadel's endpoints, and the table of the zitadel workarounds),
+// web (templates, rendering, CSP, the pages' messages), admin (the
+// administration's operations with typed errors, shared with the offline
+// command; the admin API and page here map them to statuses and
+// messages), config, storage, notify, password, username. It imports
+// them; none imports it.
 // It imports no method and not the registry (plugins): the import rules
 // (imports_test.go) hold every package under provider/ to that.
 //

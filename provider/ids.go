@@ -2,9 +2,7 @@ package provider
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 )
 
 // newID returns n random bytes, URL-safe base64: IDs and opaque tokens.
@@ -12,10 +10,4 @@ func newID(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// tokenHash is how opaque tokens are looked up without storing them.
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }

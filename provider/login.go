@@ -144,7 +144,7 @@ func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, ar *protoco
 	var higher *authflow.HigherLevelRequiredError
 	switch {
 	case errors.Is(err, authflow.ErrUnmetAuthenticationRequirements):
-		oerr = errUnmet("the requested authentication level cannot be met for this user")
+		oerr = protocol.ErrUnmet("the requested authentication level cannot be met for this user")
 	case errors.As(err, &higher):
 		oerr = oidc.ErrLoginRequired().WithDescription(descHigherLevelRequired, higher.ACR)
 	case errors.Is(err, authflow.ErrLoginRequired):

@@ -42,6 +42,8 @@ type Server struct {
 	op      op.OpenIDProvider
 	metrics *metrics
 	guards  *protocol.Guards
+	// storage is the op.Storage zitadel runs on.
+	storage *protocol.Storage
 	handler http.Handler
 	web     web.Pages
 	// pages are stepup's own pages, behind CSRF protection.
@@ -152,6 +154,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	copy(cryptoKey[:], o.Secrets.DataKey)
 	s.codes = protocol.TokenCrypto{Crypto: op.NewAES256GCMCrypto(cryptoKey, "")}
 	opts = append(opts, op.WithCrypto(s.codes))
+	s.storage = &protocol.Storage{Store: s.store, Clients: s.clients, Keys: s.keys, Codes: s.codes, Now: s.now,
+		Issuer: s.cfg.Issuer, Tokens: s.cfg.Tokens, Audit: s.audit, Userinfo: s.fillUserinfo, Bind: bind}
 	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:                cryptoKey,
 		DefaultLogoutRedirectURI: "/logged-out",
@@ -161,7 +165,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		SupportedScopes:          []string{"openid", "profile", "email", "phone", "offline_access"},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr",
 			"azp", "at_hash", "c_hash", "preferred_username", "email", "phone_number"},
-	}, oidcStorage{s}, op.StaticIssuer(cfg.Issuer), opts...)
+	}, s.storage, op.StaticIssuer(cfg.Issuer), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}

@@ -168,7 +168,7 @@ func parseClaimsACR(raw string) (*reqctx.ACRClaim, error) {
 
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	ctx := op.ContextWithIssuer(r.Context(), s.cfg.Issuer)
-	d := op.CreateDiscoveryConfig(ctx, s.op, oidcStorage{s})
+	d := op.CreateDiscoveryConfig(ctx, s.op, s.storage)
 	d.DeviceAuthorizationEndpoint = ""
 	d.CheckSessionIframe = ""
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}

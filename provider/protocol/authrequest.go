@@ -34,7 +34,7 @@ type AuthRequestData struct {
 	LoginHint           string                   `json:"login_hint,omitempty"`
 	HintSubject         string                   `json:"hint_subject,omitempty"`
 	// Binding is the hash of the cookie of the browser that started the
-	// request (see binding.go).
+	// request (see provider/binding.go).
 	Binding string `json:"binding,omitempty"`
 
 	// Challenges are the method challenges begun for this request, by
@@ -73,7 +73,7 @@ type AuthRequest struct {
 	// DeleteAuthRequest.
 	ByCode bool
 	// Unsaved marks a request the authorization endpoint created for the
-	// login page it serves in place, which stores it (see authorize.go).
+	// login page it serves in place, which stores it (see provider/authorize.go).
 	Unsaved bool
 	// Binding is the value of the browser's cookie for a request just
 	// created (bind), to be set on the response; never stored.

@@ -1,6 +1,7 @@
-// Package protocol is stepup's side of zitadel/oidc: the relying parties
-// as op.Client (Client), the signing keys and the JWKS (KeyRing), the
-// at+jwt access tokens stepup mints itself (MintAccessToken, TokenCrypto),
+// Package protocol is stepup's side of zitadel/oidc: the op.Storage
+// adapter over the store (Storage), the relying parties as op.Client
+// (Client), the signing keys and the JWKS (KeyRing), the at+jwt access
+// tokens stepup mints itself (MintAccessToken, TokenCrypto),
 // the CORS of the JSON endpoints, the correction of zitadel's wall clock
 // onto the provider's (OnWallClock, Client.IDTokenLifetime), and the
 // Guards in front of zitadel's endpoints: what they leave undone
@@ -13,9 +14,11 @@
 // zitadel reads; the login pages read and update it through its exported
 // fields.
 //
-// The split of issue 13 is under way: the op.Storage adapter (and the
-// grants it hands zitadel) and discovery still live in the root package
-// (provider) and are to move here.
+// The root (provider) wires it: it builds the Clients, the KeyRing and
+// the Storage from its configuration and hands Storage its audit log, the
+// user's claims and the browser binding of the login. Discovery and the
+// interceptor that reads the claims parameter and the client before
+// zitadel's endpoints (intercept) are still the root's.
 //
 // The workarounds of zitadel stepup holds, and where each lives:
 //
@@ -30,7 +33,7 @@
 //	takes the Basic-auth user as sent          decodes the client ID (RFC 6749 §2.3.1)        protocol/endpoints.go,
 //	                                                                                            provider/routes.go
 //	looks at the code before the client        authenticates the client first                 protocol/endpoints.go
-//	hands RevokeToken one token ID, access     names a refresh token "rt:" + its hash, apart  provider/oidcstorage.go
+//	hands RevokeToken one token ID, access     names a refresh token "rt:" + its hash, apart  protocol/oidcstorage.go
 //	  and refresh tokens alike                   from an access token's jti
 //	ID-token exp from the wall clock           exp from the provider's clock                  protocol/clients.go,
 //	                                                                                            protocol/accesstoken.go

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"sync"
 	"time"
@@ -142,7 +141,7 @@ func (kr *KeyRing) create(ctx context.Context, alg string, now time.Time) (strin
 	if err != nil {
 		return "", err
 	}
-	id := newKeyID()
+	id := newID(12)
 	k := storage.SigningKey{ID: id, Algorithm: alg, PrivateKey: kr.secrets.Seal(der, keyAAD(id)), CreatedAt: now}
 	if err := kr.store.CreateSigningKey(ctx, k); err != nil {
 		return "", fmt.Errorf("store %s signing key: %w", alg, err)
@@ -206,11 +205,4 @@ func (kr *KeyRing) Published(ctx context.Context) ([]op.Key, error) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	return append([]op.Key(nil), kr.publish...), nil
-}
-
-// newKeyID returns a random key ID, 12 bytes in URL-safe base64.
-func newKeyID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -1,12 +1,10 @@
-package provider
+package protocol
 
 import (
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
-
-	"github.com/stepup-mfa/stepup/provider/protocol"
 )
 
 // grant is what a token carries forward from the authentication: the
@@ -34,8 +32,8 @@ var (
 	_ op.AuthRequest         = (*refreshRequest)(nil)
 )
 
-// GetID names the grant, not an auth request (see protocol.GoneRequestPrefix).
-func (r *refreshRequest) GetID() string                         { return protocol.GoneRequestPrefix + r.g.id }
+// GetID names the grant, not an auth request (see GoneRequestPrefix).
+func (r *refreshRequest) GetID() string                         { return GoneRequestPrefix + r.g.id }
 func (r *refreshRequest) GetACR() string                        { return r.g.acr }
 func (r *refreshRequest) GetAMR() []string                      { return r.g.amr }
 func (r *refreshRequest) GetAudience() []string                 { return r.g.audience }

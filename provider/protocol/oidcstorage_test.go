@@ -1,4 +1,4 @@
-package provider
+package protocol
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/stepup-mfa/stepup/provider/config"
-	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
 )
@@ -17,7 +16,7 @@ import (
 // TestCreatedRequestIsTheStoredRow: the request CreateAuthRequest returns,
 // which the authorization endpoint hands to the login page it serves, is
 // the row as the store keeps it (to the microsecond), so the first update
-// of it decodes nothing (protocol.AuthRequest.AsStored).
+// of it decodes nothing (AsStored).
 func TestCreatedRequestIsTheStoredRow(t *testing.T) {
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC) }
@@ -26,20 +25,19 @@ func TestCreatedRequestIsTheStoredRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s := &Server{store: st, clients: map[string]*protocol.Client{"web": protocol.NewClient(config.Client{ID: "web", Secret: "s3cret"}, 0, now, false, nil)}, now: now}
-	s.cfg.Tokens.AuthRequestTTL = 30 * time.Minute
-	created, err := oidcStorage{s}.CreateAuthRequest(ctx, &oidc.AuthRequest{ClientID: "web", ResponseType: oidc.ResponseTypeCode,
+	o := &Storage{Store: st, Clients: map[string]*Client{"web": NewClient(config.Client{ID: "web", Secret: "s3cret"}, 0, now, false, nil)},
+		Now: now, Tokens: config.Tokens{AuthRequestTTL: 30 * time.Minute}, Bind: func(*AuthRequest) {}}
+	created, err := o.CreateAuthRequest(ctx, &oidc.AuthRequest{ClientID: "web", ResponseType: oidc.ResponseTypeCode,
 		RedirectURI: "https://rp.example/cb", Scopes: []string{"openid"}, ACRValues: []string{"aal2"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ar := created.(*protocol.AuthRequest)
+	ar := created.(*AuthRequest)
 	row, err := st.GetAuthRequest(ctx, ar.GetID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := ar.Stored; st.ID != row.ID || st.ClientID != row.ClientID || st.UserID != row.UserID || st.SessionID != row.SessionID ||
-		st.Done != row.Done || !st.CreatedAt.Equal(row.CreatedAt) || !st.ExpiresAt.Equal(row.ExpiresAt) || string(st.Data) != string(row.Data) {
+	if !sameRow(ar.Stored, row) {
 		t.Fatalf("created %+v\nstored  %+v", ar.Stored, row)
 	}
 }

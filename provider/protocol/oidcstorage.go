@@ -1,10 +1,9 @@
-package provider
+package protocol
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,30 +12,45 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"github.com/stepup-mfa/stepup/provider/protocol"
+	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-// oidcStorage implements op.Storage (and the optional interfaces stepup
+// Storage implements op.Storage (and the optional interfaces stepup
 // needs) over storage.Store. It is the only place zitadel/oidc meets the
-// store.
-type oidcStorage struct{ s *Server }
+// store. Its fields are its dependencies, all required.
+type Storage struct {
+	Store   storage.Store
+	Clients map[string]*Client
+	Keys    *KeyRing
+	// Codes seals authorization codes (and passes minted access tokens).
+	Codes TokenCrypto
+	// Now is the provider's clock.
+	Now    func() time.Time
+	Issuer string
+	Tokens config.Tokens
+	// Audit records a security event (the provider's audit log).
+	Audit func(context.Context, storage.Event)
+	// Userinfo sets the claims of userID the scopes allow.
+	Userinfo func(ctx context.Context, ui *oidc.UserInfo, userID string, scopes []string) error
+	// Bind gives a new request its browser binding (the login's).
+	Bind func(*AuthRequest)
+}
 
 var (
-	_ op.Storage                   = oidcStorage{}
-	_ op.ClientCredentialsStorage  = oidcStorage{}
-	_ op.CanSetUserinfoFromRequest = oidcStorage{}
+	_ op.Storage                   = (*Storage)(nil)
+	_ op.ClientCredentialsStorage  = (*Storage)(nil)
+	_ op.CanSetUserinfoFromRequest = (*Storage)(nil)
 )
 
-// errUnmet is the OIDC error for an essential acr that cannot be met.
-func errUnmet(desc string) *oidc.Error {
+// ErrUnmet is the OIDC error for an essential acr that cannot be met.
+func ErrUnmet(desc string) *oidc.Error {
 	return &oidc.Error{ErrorType: "unmet_authentication_requirements", Description: desc}
 }
 
-func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
-	s := o.s
-	c, ok := s.clients[req.ClientID]
+func (o *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
+	c, ok := o.Clients[req.ClientID]
 	if !ok {
 		return nil, oidc.ErrInvalidClient()
 	}
@@ -50,8 +64,8 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 	}
 	// The stores keep microseconds: so truncated, ar is the row as stored,
 	// and an update of it needs no decoding (AsStored).
-	now := s.now().Truncate(time.Microsecond)
-	data := protocol.AuthRequestData{
+	now := o.Now().Truncate(time.Microsecond)
+	data := AuthRequestData{
 		RedirectURI:         req.RedirectURI,
 		State:               req.State,
 		Nonce:               req.Nonce,
@@ -73,27 +87,27 @@ func (o oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReques
 			data.ACRValues = cr.Values
 		}
 	}
-	ar := &protocol.AuthRequest{
-		Stored: storage.AuthRequest{ID: newID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
+	ar := &AuthRequest{
+		Stored: storage.AuthRequest{ID: newID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(o.Tokens.AuthRequestTTL)},
 		Data:   data,
 	}
-	bind(ar)
+	o.Bind(ar)
 	ar.Stored = ar.Encode()
 	if createdInPlace(ctx, ar) {
-		return ar, nil // the page served in place stores it (see authorize.go)
+		return ar, nil // the page served in place stores it (provider/authorize.go)
 	}
-	if err := s.store.CreateAuthRequest(ctx, ar.Stored); err != nil {
+	if err := o.Store.CreateAuthRequest(ctx, ar.Stored); err != nil {
 		return nil, err
 	}
 	return ar, nil
 }
 
-func (o oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	r, err := o.s.store.GetAuthRequest(ctx, id)
+func (o *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	r, err := o.Store.GetAuthRequest(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return protocol.DecodeAuthRequest(r)
+	return DecodeAuthRequest(r)
 }
 
 // Protocol errors the client reads (error_description).
@@ -114,7 +128,7 @@ const (
 
 // AuthRequestByCode reads the request of a code. The code is the
 // request's ID sealed with the provider's key (zitadel's scheme,
-// protocol.TokenCrypto); the request must be done and live. Storing the tokens
+// TokenCrypto); the request must be done and live. Storing the tokens
 // redeems it (storeTokens): a code works once, even when two token requests
 // race with it, and nothing but the request is stored. A refused code is
 // audited: a replayed one may have been intercepted (RFC 6749 §10.5).
@@ -125,22 +139,22 @@ const (
 // code's second use by its client, which revokes what the first was given
 // (RFC 6749 §4.1.2); one that fails revokes nothing, so that a stolen code
 // alone cannot end the client's grant.
-func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	id, err := o.s.codes.Decrypt(code)
+func (o *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	id, err := o.Codes.Decrypt(code)
 	if err != nil {
 		return nil, o.refuseCode(ctx, reasonNotSealed)
 	}
-	r, err := o.s.store.GetAuthRequest(ctx, id)
+	r, err := o.Store.GetAuthRequest(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return o.redeemedBefore(ctx, id)
 	}
-	if err == nil && (!r.Done || !o.s.now().Before(r.ExpiresAt)) {
+	if err == nil && (!r.Done || !o.Now().Before(r.ExpiresAt)) {
 		return nil, o.refuseCode(ctx, reasonGone)
 	}
 	if err != nil {
 		return nil, err
 	}
-	ar, err := protocol.DecodeAuthRequest(r)
+	ar, err := DecodeAuthRequest(r)
 	if err != nil {
 		return nil, err
 	}
@@ -150,19 +164,19 @@ func (o oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.Aut
 
 // replayedCode is the request of a code that was redeemed before (see
 // AuthRequestByCode); storeTokens refuses it.
-type replayedCode struct{ *protocol.AuthRequest }
+type replayedCode struct{ *AuthRequest }
 
 // redeemedBefore returns the request of a code whose redemption is on
 // record, refused already: zitadel refuses it, or storeTokens does.
-func (o oidcStorage) redeemedBefore(ctx context.Context, id string) (op.AuthRequest, error) {
-	rc, err := o.s.store.GetRedeemedCode(ctx, id)
+func (o *Storage) redeemedBefore(ctx context.Context, id string) (op.AuthRequest, error) {
+	rc, err := o.Store.GetRedeemedCode(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, o.refuseCode(ctx, reasonGone)
 	}
 	if err != nil {
 		return nil, err
 	}
-	ar, err := protocol.DecodeAuthRequest(storage.AuthRequest{ID: rc.RequestID, ClientID: rc.ClientID, UserID: rc.UserID,
+	ar, err := DecodeAuthRequest(storage.AuthRequest{ID: rc.RequestID, ClientID: rc.ClientID, UserID: rc.UserID,
 		Done: true, Data: rc.Data})
 	if err != nil {
 		return nil, err
@@ -173,9 +187,9 @@ func (o oidcStorage) redeemedBefore(ctx context.Context, id string) (op.AuthRequ
 }
 
 // refuseCode audits a refused code and says why to the client.
-func (o oidcStorage) refuseCode(ctx context.Context, reason string) error {
+func (o *Storage) refuseCode(ctx context.Context, reason string) error {
 	clientID := reqctx.From(ctx).ClientID
-	o.s.audit(ctx, storage.Event{Type: "token.code_refused", Actor: "client:" + clientID, ClientID: clientID,
+	o.Audit(ctx, storage.Event{Type: "token.code_refused", Actor: "client:" + clientID, ClientID: clientID,
 		Outcome: "failure", Details: map[string]string{"reason": reason}})
 	return oidc.ErrInvalidGrant().WithDescription(descCodeRefused)
 }
@@ -184,8 +198,8 @@ func (o oidcStorage) refuseCode(ctx context.Context, reason string) error {
 // issued to: the tokens of its grant are revoked, and the replay audited
 // (its refusal too, unless refused says that was done). Without a record
 // of the redemption the code is merely gone.
-func (o oidcStorage) refuseReplay(ctx context.Context, id string, refused bool) error {
-	rc, n, err := o.s.store.RevokeCodeGrant(ctx, id)
+func (o *Storage) refuseReplay(ctx context.Context, id string, refused bool) error {
+	rc, n, err := o.Store.RevokeCodeGrant(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return o.refuseCode(ctx, reasonGone)
 	}
@@ -195,20 +209,20 @@ func (o oidcStorage) refuseReplay(ctx context.Context, id string, refused bool) 
 	if !refused {
 		o.refuseCode(ctx, reasonUsed)
 	}
-	o.s.audit(ctx, storage.Event{Type: "token.code_replayed", Actor: "client:" + rc.ClientID, UserID: rc.UserID,
+	o.Audit(ctx, storage.Event{Type: "token.code_replayed", Actor: "client:" + rc.ClientID, UserID: rc.UserID,
 		ClientID: rc.ClientID, Outcome: "failure", Details: map[string]string{"revoked_tokens": strconv.FormatInt(n, 10)}})
 	return oidc.ErrInvalidGrant().WithDescription(descCodeReplayed)
 }
 
 // SaveAuthCode stores nothing: the code zitadel made is the request's ID,
 // sealed (see AuthRequestByCode).
-func (o oidcStorage) SaveAuthCode(context.Context, string, string) error { return nil }
+func (o *Storage) SaveAuthCode(context.Context, string, string) error { return nil }
 
-func (o oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
-	if strings.HasPrefix(id, protocol.GoneRequestPrefix) {
+func (o *Storage) DeleteAuthRequest(ctx context.Context, id string) error {
+	if strings.HasPrefix(id, GoneRequestPrefix) {
 		return nil // redeemed already, or a refresh grant posing as an auth request
 	}
-	return o.s.store.DeleteAuthRequest(ctx, id)
+	return o.Store.DeleteAuthRequest(ctx, id)
 }
 
 // grantOf extracts what a token request carries.
@@ -217,7 +231,7 @@ func grantOf(req op.TokenRequest) (grant, bool) {
 		req = r.AuthRequest
 	}
 	switch r := req.(type) {
-	case *protocol.AuthRequest:
+	case *AuthRequest:
 		return grant{clientID: r.Stored.ClientID, subject: r.Data.Subject, scopes: r.Data.Scopes,
 			audience: r.GetAudience(), acr: r.Data.ACR, amr: r.Data.AMR, authTime: r.Data.AuthTime}, true
 	case *refreshRequest:
@@ -228,7 +242,7 @@ func grantOf(req op.TokenRequest) (grant, bool) {
 	return grant{}, false
 }
 
-func (o oidcStorage) accessToken(g grant, now time.Time, refreshID string) storage.AccessToken {
+func (o *Storage) accessToken(g grant, now time.Time, refreshID string) storage.AccessToken {
 	userID := g.subject
 	if g.subject == g.clientID && g.acr == "" {
 		userID = "" // client credentials
@@ -236,7 +250,7 @@ func (o oidcStorage) accessToken(g grant, now time.Time, refreshID string) stora
 	return storage.AccessToken{
 		ID: newID(16), ClientID: g.clientID, UserID: userID, Scopes: g.scopes, Audience: g.audience,
 		ACR: g.acr, AMR: g.amr, AuthTime: g.authTime, RefreshTokenID: refreshID,
-		CreatedAt: now, ExpiresAt: now.Add(o.s.cfg.Tokens.AccessTokenTTL),
+		CreatedAt: now, ExpiresAt: now.Add(o.Tokens.AccessTokenTTL),
 	}
 }
 
@@ -245,66 +259,66 @@ func (o oidcStorage) accessToken(g grant, now time.Time, refreshID string) stora
 // token request redeemed first is a replay) or the refresh token current
 // (rotated once). Nothing to spend: a client credentials grant. A replayed
 // code stores nothing and revokes its grant.
-func (o oidcStorage) storeTokens(ctx context.Context, req op.TokenRequest, current string, rt *storage.RefreshToken, at storage.AccessToken) error {
+func (o *Storage) storeTokens(ctx context.Context, req op.TokenRequest, current string, rt *storage.RefreshToken, at storage.AccessToken) error {
 	if r, ok := req.(replayedCode); ok {
 		return o.refuseReplay(ctx, r.Stored.ID, true)
 	}
-	switch ar, _ := req.(*protocol.AuthRequest); {
+	switch ar, _ := req.(*AuthRequest); {
 	case current != "":
-		err := o.s.store.RotateRefreshToken(ctx, tokenHash(current), *rt, &at)
+		err := o.Store.RotateRefreshToken(ctx, tokenHash(current), *rt, &at)
 		if errors.Is(err, storage.ErrNotFound) {
 			return oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used")
 		}
 		return err
 	case ar != nil && ar.ByCode:
-		err := o.s.store.RedeemAuthRequest(ctx, ar.Stored.ID, rt, at)
+		err := o.Store.RedeemAuthRequest(ctx, ar.Stored.ID, rt, at)
 		if errors.Is(err, storage.ErrNotFound) {
 			// Another token request redeemed it first.
 			return o.refuseReplay(ctx, ar.Stored.ID, false)
 		}
 		return err
 	case rt != nil:
-		return o.s.store.CreateRefreshToken(ctx, *rt, &at)
+		return o.Store.CreateRefreshToken(ctx, *rt, &at)
 	default:
-		return o.s.store.CreateAccessToken(ctx, at)
+		return o.Store.CreateAccessToken(ctx, at)
 	}
 }
 
-func (o oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+func (o *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	g, ok := grantOf(req)
 	if !ok {
 		return "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
 	}
-	at := o.accessToken(g, o.s.now(), "")
+	at := o.accessToken(g, o.Now(), "")
 	if err := o.storeTokens(ctx, req, "", nil, at); err != nil {
 		return "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
-	return token, protocol.OnWallClock(o.s.now(), at.ExpiresAt), err
+	return token, OnWallClock(o.Now(), at.ExpiresAt), err
 }
 
-func (o oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+func (o *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	g, ok := grantOf(req)
 	if !ok {
 		return "", "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
 	}
-	now := o.s.now()
+	now := o.Now()
 	value := newID(32)
 	rt := storage.RefreshToken{
 		Hash: tokenHash(value), ID: newID(12), ClientID: g.clientID, UserID: g.subject,
 		Scopes: g.scopes, Audience: g.audience, ACR: g.acr, AMR: g.amr, AuthTime: g.authTime,
-		CreatedAt: now, ExpiresAt: now.Add(o.s.cfg.Tokens.RefreshTokenTTL),
+		CreatedAt: now, ExpiresAt: now.Add(o.Tokens.RefreshTokenTTL),
 	}
 	at := o.accessToken(g, now, rt.ID)
 	if err := o.storeTokens(ctx, req, current, &rt, at); err != nil {
 		return "", "", time.Time{}, err
 	}
 	token, err := o.mintAccessToken(ctx, at, g.subject)
-	return token, value, protocol.OnWallClock(o.s.now(), at.ExpiresAt), err
+	return token, value, OnWallClock(o.Now(), at.ExpiresAt), err
 }
 
-func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	rt, err := o.s.store.GetRefreshToken(ctx, tokenHash(token))
+func (o *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	rt, err := o.Store.GetRefreshToken(ctx, tokenHash(token))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used, or its user is inactive")
 	}
@@ -321,12 +335,12 @@ func (o oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token strin
 // TerminateSession ends the browser session that asked to log out, once
 // the logout is confirmed by a hint or by the user (its ID reaches us
 // through endSessionNow, see logout.go).
-func (o oidcStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
+func (o *Storage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	sid := reqctx.From(ctx).SessionID
 	if sid == "" {
 		return nil
 	}
-	sess, err := o.s.store.GetSession(ctx, sid)
+	sess, err := o.Store.GetSession(ctx, sid)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -336,8 +350,8 @@ func (o oidcStorage) TerminateSession(ctx context.Context, userID, clientID stri
 	if userID != "" && sess.UserID != userID {
 		return nil // the hint names someone else: leave this browser's session alone
 	}
-	o.s.audit(ctx, storage.Event{Type: "session.ended", UserID: sess.UserID, ClientID: clientID, Outcome: "success"})
-	return o.s.store.DeleteSession(ctx, sid)
+	o.Audit(ctx, storage.Event{Type: "session.ended", UserID: sess.UserID, ClientID: clientID, Outcome: "success"})
+	return o.Store.DeleteSession(ctx, sid)
 }
 
 // refreshTokenRef begins the token ID GetRefreshTokenInfo gives zitadel
@@ -350,12 +364,12 @@ const refreshTokenRef = "rt:"
 // Revoking a refresh token also revokes every token of its grant, the
 // access tokens issued with it and its rotations (RFC 7009 §2.1).
 // Unknown tokens are not an error (RFC 7009 §2.2).
-func (o oidcStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+func (o *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	if hash, ok := strings.CutPrefix(tokenOrID, refreshTokenRef); ok {
 		return o.revokeRefreshToken(ctx, hash, clientID)
 	}
 	if userID != "" { // an access token's jti
-		at, err := o.s.store.GetAccessToken(ctx, tokenOrID)
+		at, err := o.Store.GetAccessToken(ctx, tokenOrID)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil // RFC 7009: unknown tokens are not an error
 		}
@@ -365,10 +379,10 @@ func (o oidcStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientI
 		if at.ClientID != clientID {
 			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 		}
-		if err := o.s.store.DeleteAccessToken(ctx, tokenOrID); err != nil {
+		if err := o.Store.DeleteAccessToken(ctx, tokenOrID); err != nil {
 			return oidc.ErrServerError()
 		}
-		o.s.audit(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: at.UserID, ClientID: clientID,
+		o.Audit(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: at.UserID, ClientID: clientID,
 			Outcome: "success", Details: map[string]string{"token": "access_token"}})
 		return nil
 	}
@@ -377,8 +391,8 @@ func (o oidcStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientI
 
 // revokeRefreshToken revokes the refresh token with hash and the rest of
 // its grant.
-func (o oidcStorage) revokeRefreshToken(ctx context.Context, hash, clientID string) *oidc.Error {
-	rt, err := o.s.store.GetRefreshToken(ctx, hash)
+func (o *Storage) revokeRefreshToken(ctx context.Context, hash, clientID string) *oidc.Error {
+	rt, err := o.Store.GetRefreshToken(ctx, hash)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -388,127 +402,127 @@ func (o oidcStorage) revokeRefreshToken(ctx context.Context, hash, clientID stri
 	if rt.ClientID != clientID {
 		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 	}
-	if err := o.s.store.DeleteRefreshToken(ctx, hash); err != nil {
+	if err := o.Store.DeleteRefreshToken(ctx, hash); err != nil {
 		return oidc.ErrServerError()
 	}
 	if rt.GrantID != "" {
-		if _, _, err := o.s.store.RevokeCodeGrant(ctx, rt.GrantID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if _, _, err := o.Store.RevokeCodeGrant(ctx, rt.GrantID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return oidc.ErrServerError()
 		}
 	}
-	o.s.audit(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: rt.UserID, ClientID: clientID,
+	o.Audit(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: rt.UserID, ClientID: clientID,
 		Outcome: "success", Details: map[string]string{"token": "refresh_token"}})
 	return nil
 }
 
-func (o oidcStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
-	rt, err := o.s.store.GetRefreshToken(ctx, tokenHash(token))
+func (o *Storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	rt, err := o.Store.GetRefreshToken(ctx, tokenHash(token))
 	if err != nil || rt.ClientID != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
 	return rt.UserID, refreshTokenRef + rt.Hash, nil
 }
 
-// SigningKey is the key of the client's algorithm (see intercept for how
-// the client reaches ctx), or of tokens.signing_alg.
-func (o oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	alg := o.s.cfg.Tokens.SigningAlg
+// SigningKey is the key of the client's algorithm (the root's intercept
+// puts the client in the request's reqctx), or of tokens.signing_alg.
+func (o *Storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	alg := o.Tokens.SigningAlg
 	if id := reqctx.From(ctx).ClientID; id != "" {
-		if c, ok := o.s.clients[id]; ok {
+		if c, ok := o.Clients[id]; ok {
 			alg = c.SigningAlg(alg)
 		}
 	}
-	return o.s.keys.Signing(ctx, alg)
+	return o.Keys.Signing(ctx, alg)
 }
 
 // SignatureAlgorithms lists tokens.signing_alg first: discovery's
 // id_token_signing_alg_values_supported, whose first entry relying
 // parties take for the default.
 // mintAccessToken signs at with the key of the client's algorithm, by the
-// provider's clock (see protocol.MintAccessToken).
-func (o oidcStorage) mintAccessToken(ctx context.Context, at storage.AccessToken, subject string) (string, error) {
+// provider's clock (see MintAccessToken).
+func (o *Storage) mintAccessToken(ctx context.Context, at storage.AccessToken, subject string) (string, error) {
 	key, err := o.SigningKey(ctx)
 	if err != nil {
 		return "", err
 	}
 	var permissions []string
-	if c, ok := o.s.clients[at.ClientID]; ok {
+	if c, ok := o.Clients[at.ClientID]; ok {
 		permissions = c.Config().Permissions
 	}
-	return protocol.MintAccessToken(key, o.s.cfg.Issuer, o.s.now(), at, subject, permissions)
+	return MintAccessToken(key, o.Issuer, o.Now(), at, subject, permissions)
 }
 
-func (o oidcStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(o.s.cfg.Tokens.SigningAlg)}
-	for _, alg := range protocol.SigningAlgs {
-		if alg != o.s.cfg.Tokens.SigningAlg {
+func (o *Storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(o.Tokens.SigningAlg)}
+	for _, alg := range SigningAlgs {
+		if alg != o.Tokens.SigningAlg {
 			algs = append(algs, jose.SignatureAlgorithm(alg))
 		}
 	}
 	return algs, nil
 }
 
-func (o oidcStorage) KeySet(ctx context.Context) ([]op.Key, error) { return o.s.keys.Published(ctx) }
+func (o *Storage) KeySet(ctx context.Context) ([]op.Key, error) { return o.Keys.Published(ctx) }
 
-func (o oidcStorage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
-	c, ok := o.s.clients[id]
+func (o *Storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
+	c, ok := o.Clients[id]
 	if !ok {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client_id")
 	}
 	return c, nil
 }
 
-func (o oidcStorage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
-	c, ok := o.s.clients[id]
+func (o *Storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
+	c, ok := o.Clients[id]
 	if !ok || !c.CheckSecret(secret) {
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
 	return nil
 }
 
-func (o oidcStorage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
+func (o *Storage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
 	if err := o.AuthorizeClientIDSecret(ctx, id, secret); err != nil {
 		return nil, err
 	}
-	c := o.s.clients[id]
+	c := o.Clients[id]
 	if !c.HasGrant(oidc.GrantTypeClientCredentials) {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("client_credentials is not among this client's grant_types")
 	}
 	return c, nil
 }
 
-func (o oidcStorage) ClientCredentialsTokenRequest(_ context.Context, id string, scopes []string) (op.TokenRequest, error) {
+func (o *Storage) ClientCredentialsTokenRequest(_ context.Context, id string, scopes []string) (op.TokenRequest, error) {
 	return &clientCredentialsRequest{clientID: id, scopes: scopes}, nil
 }
 
 // SetUserinfoFromScopes is deprecated in zitadel; SetUserinfoFromRequest does the work.
-func (o oidcStorage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+func (o *Storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
 	return nil
 }
 
-func (o oidcStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	return o.s.fillUserinfo(ctx, ui, req.GetSubject(), scopes)
+func (o *Storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	return o.Userinfo(ctx, ui, req.GetSubject(), scopes)
 }
 
-func (o oidcStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
-	at, err := o.s.store.GetAccessToken(ctx, tokenID)
+func (o *Storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
+	at, err := o.Store.GetAccessToken(ctx, tokenID)
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("the access token is revoked or expired")
 	}
 	if at.UserID == "" {
 		return oidc.ErrAccessDenied().WithDescription("a client-credentials token has no user info")
 	}
-	return o.s.fillUserinfo(ctx, ui, at.UserID, at.Scopes)
+	return o.Userinfo(ctx, ui, at.UserID, at.Scopes)
 }
 
-func (o oidcStorage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	at, err := o.s.store.GetAccessToken(ctx, tokenID)
+func (o *Storage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	at, err := o.Store.GetAccessToken(ctx, tokenID)
 	if err != nil {
 		return oidc.ErrInvalidRequest().WithDescription("token is not active")
 	}
 	ui := new(oidc.UserInfo)
 	if at.UserID != "" {
-		if err := o.s.fillUserinfo(ctx, ui, at.UserID, at.Scopes); err != nil {
+		if err := o.Userinfo(ctx, ui, at.UserID, at.Scopes); err != nil {
 			return err
 		}
 	} else {
@@ -528,40 +542,26 @@ func (o oidcStorage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.Int
 	return nil
 }
 
-func (o oidcStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+func (o *Storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
 	return nil, nil
 }
 
-func (o oidcStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+func (o *Storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
 	return nil, oidc.ErrInvalidRequest().WithDescription("JWT profile grants are not supported")
 }
 
-func (o oidcStorage) ValidateJWTProfileScopes(_ context.Context, _ string, scopes []string) ([]string, error) {
+func (o *Storage) ValidateJWTProfileScopes(_ context.Context, _ string, scopes []string) ([]string, error) {
 	return scopes, nil
 }
 
-func (o oidcStorage) Health(ctx context.Context) error { return o.s.store.Ping(ctx) }
+func (o *Storage) Health(ctx context.Context) error { return o.Store.Ping(ctx) }
 
-// fillUserinfo sets the standard claims the scopes allow.
-func (s *Server) fillUserinfo(ctx context.Context, ui *oidc.UserInfo, userID string, scopes []string) error {
-	ui.Subject = userID
-	if !slices.ContainsFunc(scopes, func(sc string) bool {
-		return sc == oidc.ScopeProfile || sc == oidc.ScopeEmail || sc == oidc.ScopePhone
-	}) {
-		return nil
+// createdInPlace records ar, not yet stored, in the request's slot, if it
+// has one, and says whether it did.
+func createdInPlace(ctx context.Context, ar *AuthRequest) bool {
+	slot := reqctx.From(ctx).InPlace
+	if slot != nil {
+		ar.Unsaved, slot.Request = true, ar
 	}
-	u, err := s.store.GetUser(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(scopes, oidc.ScopeProfile) {
-		ui.PreferredUsername = u.Username
-	}
-	if slices.Contains(scopes, oidc.ScopeEmail) && u.Email != "" {
-		ui.Email = u.Email
-	}
-	if slices.Contains(scopes, oidc.ScopePhone) && u.Phone != "" {
-		ui.PhoneNumber = u.Phone
-	}
-	return nil
+	return slot != nil
 }
