@@ -14,8 +14,6 @@ import (
 	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/web"
-	"github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
 // routes assembles the handler: stepup's own pages and documents first,
@@ -23,7 +21,7 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	cors := protocol.CORSForJSON(s.cfg.CORS.AllowedOrigins)
-	discovery := cors(http.HandlerFunc(s.handleDiscovery))
+	discovery := cors(protocol.Discovery(s.op, s.storage, s.policy.ACRNames()))
 	mux.Handle("GET /.well-known/openid-configuration", discovery)
 	mux.Handle("OPTIONS /.well-known/openid-configuration", discovery)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
@@ -164,28 +162,6 @@ func parseClaimsACR(raw string) (*reqctx.ACRClaim, error) {
 		}
 	}
 	return nil, nil
-}
-
-func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
-	ctx := op.ContextWithIssuer(r.Context(), s.cfg.Issuer)
-	d := op.CreateDiscoveryConfig(ctx, s.op, s.storage)
-	d.DeviceAuthorizationEndpoint = ""
-	d.CheckSessionIframe = ""
-	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
-	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode), string(oidc.ResponseTypeIDTokenOnly)}
-	d.ResponseModesSupported = []string{"query", "fragment", "form_post"}
-	d.ACRValuesSupported = s.policy.ACRNames()
-	d.ClaimsParameterSupported = true
-	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
-	d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
-	d.RequestParameterSupported = false
-	// Signing algorithms for private_key_jwt client authentication, which
-	// stepup does not offer.
-	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
-	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
-	d.TokenEndpointAuthSigningAlgValuesSupported = nil
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	op.Discover(w, d)
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,8 @@
 // onto the provider's (OnWallClock, Client.IDTokenLifetime), and the
 // Guards in front of zitadel's endpoints: what they leave undone
 // (endpoints.go) and the errors they answer in a form their readers do
-// not expect (protocolerrors.go). The pages the guards answer with are
+// not expect (protocolerrors.go); and stepup's discovery document
+// (Discovery). The pages the guards answer with are
 // the provider's (Pages, which web.Pages is).
 //
 // AuthRequest is an authorization request as the store keeps it (its
@@ -16,9 +17,10 @@
 //
 // The root (provider) wires it: it builds the Clients, the KeyRing and
 // the Storage from its configuration and hands Storage its audit log, the
-// user's claims and the browser binding of the login. Discovery and the
-// interceptor that reads the claims parameter and the client before
-// zitadel's endpoints (intercept) are still the root's.
+// user's claims and the browser binding of the login. The interceptor
+// that reads the claims parameter and the client before zitadel's
+// endpoints (intercept) is still the root's, with the login it serves in
+// place.
 //
 // The workarounds of zitadel stepup holds, and where each lives:
 //
@@ -38,7 +40,7 @@
 //	ID-token exp from the wall clock           exp from the provider's clock                  protocol/clients.go,
 //	                                                                                            protocol/accesstoken.go
 //	answers some errors as text/plain          answers JSON (RFC 6749 §5.2)                   protocol/protocolerrors.go
-//	serves its own discovery document          serves stepup's                                provider/routes.go
+//	serves its own discovery document          serves stepup's                                protocol/discovery.go
 //	logs through slog.Default, not op options  stepup serve makes slog.Default its logger     provider/provider.go
 //
 // What must not live here: the login pages, the account and admin pages,
