@@ -65,7 +65,7 @@ func (s *Server) accountUser(w http.ResponseWriter, r *http.Request, returnTo st
 func (s *Server) startOwnLogin(w http.ResponseWriter, r *http.Request, returnTo string, acr []string, maxAge *uint) {
 	now := s.now()
 	ar := &protocol.AuthRequest{
-		Stored: storage.AuthRequest{ID: newID(16), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
+		Stored: storage.AuthRequest{ID: protocol.NewID(16), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.AuthRequestTTL)},
 		Data:   protocol.AuthRequestData{Scopes: []string{"openid"}, ACRValues: acr, EssentialACR: len(acr) > 0, MaxAge: maxAge, Return: returnTo},
 	}
 	bind(ar)

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -92,7 +93,7 @@ func (s *Server) browserSession(r *http.Request) (storage.Session, storage.User,
 // earlier factors only when they belong to the same user.
 func (s *Server) nextSession(old storage.Session, userID string, f storage.Factor) storage.Session {
 	now := s.now()
-	next := storage.Session{ID: newID(24), UserID: userID, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.Session.TTL)}
+	next := storage.Session{ID: protocol.NewID(24), UserID: userID, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.Session.TTL)}
 	if old.ID != "" && old.UserID == userID {
 		next.CreatedAt = old.CreatedAt
 		for _, have := range old.Factors {

@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 )
 
-// newID returns n random bytes, URL-safe base64: IDs and opaque tokens.
-func newID(n int) string {
+// NewID returns n random bytes, URL-safe base64: IDs and opaque tokens.
+func NewID(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)

@@ -141,7 +141,7 @@ func (kr *KeyRing) create(ctx context.Context, alg string, now time.Time) (strin
 	if err != nil {
 		return "", err
 	}
-	id := newID(12)
+	id := NewID(12)
 	k := storage.SigningKey{ID: id, Algorithm: alg, PrivateKey: kr.secrets.Seal(der, keyAAD(id)), CreatedAt: now}
 	if err := kr.store.CreateSigningKey(ctx, k); err != nil {
 		return "", fmt.Errorf("store %s signing key: %w", alg, err)

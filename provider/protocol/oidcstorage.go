@@ -88,7 +88,7 @@ func (o *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		}
 	}
 	ar := &AuthRequest{
-		Stored: storage.AuthRequest{ID: newID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(o.Tokens.AuthRequestTTL)},
+		Stored: storage.AuthRequest{ID: NewID(16), ClientID: req.ClientID, CreatedAt: now, ExpiresAt: now.Add(o.Tokens.AuthRequestTTL)},
 		Data:   data,
 	}
 	o.Bind(ar)
@@ -248,7 +248,7 @@ func (o *Storage) accessToken(g grant, now time.Time, refreshID string) storage.
 		userID = "" // client credentials
 	}
 	return storage.AccessToken{
-		ID: newID(16), ClientID: g.clientID, UserID: userID, Scopes: g.scopes, Audience: g.audience,
+		ID: NewID(16), ClientID: g.clientID, UserID: userID, Scopes: g.scopes, Audience: g.audience,
 		ACR: g.acr, AMR: g.amr, AuthTime: g.authTime, RefreshTokenID: refreshID,
 		CreatedAt: now, ExpiresAt: now.Add(o.Tokens.AccessTokenTTL),
 	}
@@ -303,9 +303,9 @@ func (o *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		return "", "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
 	}
 	now := o.Now()
-	value := newID(32)
+	value := NewID(32)
 	rt := storage.RefreshToken{
-		Hash: tokenHash(value), ID: newID(12), ClientID: g.clientID, UserID: g.subject,
+		Hash: tokenHash(value), ID: NewID(12), ClientID: g.clientID, UserID: g.subject,
 		Scopes: g.scopes, Audience: g.audience, ACR: g.acr, AMR: g.amr, AuthTime: g.authTime,
 		CreatedAt: now, ExpiresAt: now.Add(o.Tokens.RefreshTokenTTL),
 	}
