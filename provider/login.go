@@ -32,7 +32,9 @@ const (
 // may take one, and only while it is not done.
 func (s *Server) loadRequest(w http.ResponseWriter, r *http.Request, id string) (*protocol.AuthRequest, bool) {
 	stored, err := s.store.GetAuthRequest(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) || id == "" || (err == nil && !s.now().Before(stored.ExpiresAt)) {
+	// The store judges expiry by the provider's clock: an expired request
+	// is not found.
+	if errors.Is(err, storage.ErrNotFound) || id == "" {
 		s.web.Message(w, r, http.StatusBadRequest, web.TitleRequestExpired, web.MsgExpired)
 		return nil, false
 	}

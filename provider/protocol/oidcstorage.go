@@ -148,7 +148,8 @@ func (o *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	if errors.Is(err, storage.ErrNotFound) {
 		return o.redeemedBefore(ctx, id)
 	}
-	if err == nil && (!r.Done || !o.Now().Before(r.ExpiresAt)) {
+	// An expired request is not found: the store judges by our clock.
+	if err == nil && !r.Done {
 		return nil, o.refuseCode(ctx, reasonGone)
 	}
 	if err != nil {
