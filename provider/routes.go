@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -123,29 +122,13 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 			s.authorizeInPlace(w, r.WithContext(ctx), next)
 			return
 		case strings.HasSuffix(path, "/oauth/token"):
-			ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.ClientID = tokenClientID(r) })
+			ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.ClientID, _, _ = protocol.TokenClient(r) })
 		case strings.HasSuffix(path, "/end_session"):
 			s.endSession(w, r.WithContext(ctx), next)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// tokenClientID is the client a token request names: the Basic-auth user,
-// form-decoded as RFC 6749 §2.3.1 has clients encode it (and as zitadel
-// decodes it to authenticate the client), or the client_id form field.
-func tokenClientID(r *http.Request) string {
-	if user, _, ok := r.BasicAuth(); ok {
-		if id, err := url.QueryUnescape(user); err == nil {
-			return id
-		}
-		return user // zitadel refuses the credentials
-	}
-	if r.ParseForm() != nil {
-		return ""
-	}
-	return r.PostForm.Get("client_id")
 }
 
 func parseClaimsACR(raw string) (*reqctx.ACRClaim, error) {

@@ -122,20 +122,36 @@ const descClientAuthFailed = "client authentication failed: send the client's ID
 // claim. A request with none (a public client, or one zitadel refuses for
 // other reasons) is left to zitadel.
 func (g *Guards) tokenClientAuthenticated(r *http.Request) (string, bool) {
-	id, secret, basic := r.BasicAuth()
-	if basic {
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return id, false
-		}
-	} else {
-		if r.ParseForm() != nil || r.PostForm.Get("client_secret") == "" {
+	id, secret, readable := TokenClient(r)
+	switch {
+	case !readable:
+		return id, false
+	case secret == "":
+		_, _, basic := r.BasicAuth()
+		if !basic {
 			return "", true
 		}
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	c, ok := g.Clients[id]
 	return id, ok && c.CheckSecret(secret)
+}
+
+// TokenClient is the client a token request names and the secret it
+// sends: the Basic-auth user and password, form-encoded as RFC 6749
+// §2.3.1 says (and as zitadel decodes them), else the form's client_id
+// and client_secret. readable is false when Basic credentials do not
+// decode; id is then the user as sent.
+func TokenClient(r *http.Request) (id, secret string, readable bool) {
+	if user, pass, ok := r.BasicAuth(); ok {
+		id, err1 := url.QueryUnescape(user)
+		secret, err2 := url.QueryUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return user, "", false
+		}
+		return id, secret, true
+	}
+	if r.ParseForm() != nil {
+		return "", "", true
+	}
+	return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), true
 }
