@@ -30,3 +30,20 @@ func (e *SettingError) Error() string { return e.Key + " " + e.Msg }
 
 // Unwrap returns the *InputError that carries Error() as its message.
 func (e *SettingError) Unwrap() error { return &InputError{Message: e.Error()} }
+
+// Settings the host adds to every method's Configure besides the method's
+// own keys under methods.NAME: facts about the deployment that a method may
+// need (the host name of the SMS line "@HOST #CODE", the product a message
+// names, where a development outbox writes). Their prefix is the host's: a
+// configuration file cannot set a key that starts with HostSettingPrefix,
+// and a method ignores the ones it does not use.
+const (
+	HostSettingPrefix = "stepup."
+	// SettingIssuer is the issuer URL, e.g. "https://login.example.com".
+	SettingIssuer = HostSettingPrefix + "issuer"
+	// SettingProductName is ui.product_name, e.g. "stepup".
+	SettingProductName = HostSettingPrefix + "product_name"
+	// SettingOutboxDir is outbox.dir as an absolute path: where messages
+	// go as files when no gateway or mail server is configured.
+	SettingOutboxDir = HostSettingPrefix + "outbox_dir"
+)
