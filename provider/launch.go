@@ -2,23 +2,11 @@ package provider
 
 import (
 	"context"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"log/slog"
 	"time"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
-
-// PluginKey is the key that encrypts one method's data at rest; each
-// method gets its own, derived from keys.secret_file.
-func (s *Secrets) PluginKey(method string) []byte {
-	k, err := hkdf.Key(sha256.New, s.DataKey, nil, "stepup plugin "+method, 32)
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
 
 // AuditRefused returns what records a plugin file that was not run because
 // its checksum is not the pinned one (replaced on disk, at start or while

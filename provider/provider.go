@@ -21,6 +21,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
+	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
 )
@@ -30,7 +31,7 @@ import (
 type Server struct {
 	cfg     config.Config
 	store   storage.Store
-	secrets *Secrets
+	secrets *secrets.Secrets
 	log     *slog.Logger
 	now     func() time.Time
 	clients map[string]*protocol.Client
@@ -72,7 +73,7 @@ const GCPercent = 400
 // Options are the dependencies a Server takes besides its configuration.
 type Options struct {
 	Store   storage.Store
-	Secrets *Secrets
+	Secrets *secrets.Secrets
 	Logger  *slog.Logger // default slog.Default(); zitadel logs to slog.Default() regardless
 	// Now is the provider's clock, by which it decides and stamps
 	// everything (default time.Now; tests set a clock). Store must have

@@ -21,6 +21,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
+	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/postgres"
 	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
@@ -94,7 +95,7 @@ type Env struct {
 	URL     string // issuer
 	Config  config.Config
 	Store   storage.Store
-	Secrets *provider.Secrets
+	Secrets *secrets.Secrets
 	Server  *provider.Server
 	Clock   *Clock
 	HTTP    *httptest.Server
@@ -210,7 +211,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	secrets, err := provider.LoadSecrets(cfg.Keys.SecretFile)
+	secrets, err := secrets.Load(cfg.Keys.SecretFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +319,7 @@ var _ http.Handler = (*provider.Server)(nil)
 // LaunchOptions say how a test starts methods as stepup serve does:
 // self is the stepup executable (StepupBinary), and the plugins keep their
 // data in store under keys from secrets, a refused file audited there.
-func LaunchOptions(self string, store storage.Store, secrets *provider.Secrets, log *slog.Logger, now func() time.Time) launch.Options {
+func LaunchOptions(self string, store storage.Store, secrets *secrets.Secrets, log *slog.Logger, now func() time.Time) launch.Options {
 	return launch.Options{Self: self, Backend: provider.PluginBackend(store), Key: secrets.PluginKey,
 		OnRefused: provider.AuditRefused(store, log, now), Logger: log, Now: now}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stepup-mfa/stepup/plugins/launch"
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/postgres"
 	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
@@ -25,7 +26,7 @@ import (
 type app struct {
 	cfg     config.Config
 	store   storage.Store
-	secrets *provider.Secrets
+	secrets *secrets.Secrets
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -56,7 +57,7 @@ func openAppWith(cmd *cobra.Command, cfg config.Config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := provider.LoadSecrets(cfg.Keys.SecretFile)
+	secrets, err := secrets.Load(cfg.Keys.SecretFile)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -53,7 +53,7 @@ type Options struct {
 	// Backend is the plugins' storage (provider.PluginBackend).
 	Backend host.Backend
 	// Key returns the key that encrypts a method's data at rest
-	// (provider.Secrets.PluginKey).
+	// (secrets.Secrets.PluginKey).
 	Key func(method string) []byte
 	// OnRefused is called when a start of a plugin is refused because its
 	// file's checksum is not the pinned one (provider.AuditRefused).

@@ -29,7 +29,7 @@ const (
 // SigningAlgs are the algorithms stepup keeps a signing key for.
 var SigningAlgs = []string{AlgES256, AlgRS256}
 
-// Sealer seals the signing keys' private halves at rest (provider.Secrets).
+// Sealer seals the signing keys' private halves at rest (secrets.Secrets).
 type Sealer interface {
 	Seal(plaintext, aad []byte) []byte
 	Open(sealed, aad []byte) ([]byte, error)

@@ -1,4 +1,4 @@
-package provider
+package secrets
 
 import (
 	"crypto/aes"
@@ -26,8 +26,8 @@ type Secrets struct {
 	CodeHMAC    []byte // keyed hashes of short codes (kept out of the database)
 }
 
-// LoadSecrets reads the secret file, creating it (mode 0600) when missing.
-func LoadSecrets(path string) (*Secrets, error) {
+// Load reads the secret file, creating it (mode 0600) when missing.
+func Load(path string) (*Secrets, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		raw, err = createSecretFile(path)
@@ -111,4 +111,14 @@ func (s *Secrets) gcm() cipher.AEAD {
 		panic(err)
 	}
 	return gcm
+}
+
+// PluginKey is the key that encrypts one method's data at rest; each
+// method gets its own, derived from keys.secret_file.
+func (s *Secrets) PluginKey(method string) []byte {
+	k, err := hkdf.Key(sha256.New, s.DataKey, nil, "stepup plugin "+method, 32)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
