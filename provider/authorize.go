@@ -2,11 +2,12 @@ package provider
 
 import (
 	"context"
-	"github.com/stepup-mfa/stepup/provider/protocol"
-	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"maps"
 	"net/http"
 	"net/url"
+
+	"github.com/stepup-mfa/stepup/provider/protocol"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 )
 
 // The authorization endpoint answers a browser with the login page itself,

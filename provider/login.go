@@ -369,7 +369,7 @@ func (s *Server) checkPassword(ctx context.Context, typed, pw, clientID string) 
 		if invalid != nil {
 			reason = "invalid username"
 		}
-		s.metrics.logins.WithLabelValues("failure").Inc()
+		s.metrics.Logins.WithLabelValues("failure").Inc()
 		s.audit(ctx, storage.Event{Type: "login.password.failed", ClientID: clientID, Outcome: "failure",
 			Details: map[string]string{"reason": reason}})
 		return storage.User{}, errBadCredentials
@@ -387,14 +387,14 @@ func (s *Server) checkPassword(ctx context.Context, typed, pw, clientID string) 
 	}
 	for i, l := range locks {
 		if states[i].Locked(now) {
-			s.metrics.logins.WithLabelValues("locked").Inc()
+			s.metrics.Logins.WithLabelValues("locked").Inc()
 			s.audit(ctx, storage.Event{Type: "login.password.locked", UserID: user.ID, ClientID: clientID, Outcome: "denied",
 				Details: map[string]string{"scope": l.scope, "until": states[i].LockedUntil.Format(time.RFC3339)}})
 			return storage.User{}, lockedError{states[i].LockedUntil}
 		}
 	}
 	if !ok {
-		s.metrics.logins.WithLabelValues("failure").Inc()
+		s.metrics.Logins.WithLabelValues("failure").Inc()
 		s.audit(ctx, storage.Event{Type: "login.password.failed", UserID: user.ID, ClientID: clientID, Outcome: "failure",
 			Details: map[string]string{"reason": "wrong password"}})
 		refusal := errBadCredentials
@@ -404,7 +404,7 @@ func (s *Server) checkPassword(ctx context.Context, typed, pw, clientID string) 
 				return storage.User{}, err
 			}
 			if state.Locked(now) {
-				s.metrics.lockouts.WithLabelValues("password").Inc()
+				s.metrics.Lockouts.WithLabelValues("password").Inc()
 				s.audit(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: clientID, Outcome: "denied",
 					Details: map[string]string{"method": "password", "scope": l.scope, "until": state.LockedUntil.Format(time.RFC3339)}})
 				refusal = lockedError{state.LockedUntil}
@@ -413,7 +413,7 @@ func (s *Server) checkPassword(ctx context.Context, typed, pw, clientID string) 
 		return storage.User{}, refusal
 	}
 	if !user.Active {
-		s.metrics.logins.WithLabelValues("inactive").Inc()
+		s.metrics.Logins.WithLabelValues("inactive").Inc()
 		s.audit(ctx, storage.Event{Type: "login.password.failed", UserID: user.ID, ClientID: clientID, Outcome: "denied",
 			Details: map[string]string{"reason": "inactive user"}})
 		return storage.User{}, errInactive
@@ -425,7 +425,7 @@ func (s *Server) checkPassword(ctx context.Context, typed, pw, clientID string) 
 			}
 		}
 	}
-	s.metrics.logins.WithLabelValues("success").Inc()
+	s.metrics.Logins.WithLabelValues("success").Inc()
 	s.audit(ctx, storage.Event{Type: "login.password.succeeded", UserID: user.ID, ClientID: clientID, Outcome: "success"})
 	return user, nil
 }

@@ -80,7 +80,7 @@ func lockoutKey(method, userID string) string { return "lockout:" + method + ":"
 func (s *Server) timed(name, op string, f func() error) error {
 	start := time.Now()
 	err := f()
-	s.metrics.pluginCalls.WithLabelValues(name, op).Observe(time.Since(start).Seconds())
+	s.metrics.PluginCalls.WithLabelValues(name, op).Observe(time.Since(start).Seconds())
 	return err
 }
 

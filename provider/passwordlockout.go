@@ -47,11 +47,11 @@ func lockoutSource(remote string) string {
 // the same work for a name without one. Both count the hash, so that equal
 // work for known and unknown names can be checked (and watched).
 func (s *Server) verifyPassword(encoded, pw string) (bool, error) {
-	s.metrics.passwordWork.Inc()
+	s.metrics.PasswordWork.Inc()
 	return password.Verify(encoded, pw)
 }
 
 func (s *Server) verifyDummy(pw string) {
-	s.metrics.passwordWork.Inc()
+	s.metrics.PasswordWork.Inc()
 	s.hasher.VerifyDummy(pw)
 }

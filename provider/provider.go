@@ -17,6 +17,7 @@ import (
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/plugins/host"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/metrics"
 	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/protocol"
@@ -41,7 +42,7 @@ type Server struct {
 	cookies *sessions.CookieStore
 	secure  bool // issuer is https: Secure cookies
 	op      op.OpenIDProvider
-	metrics *metrics
+	metrics *metrics.Metrics
 	guards  *protocol.Guards
 	// storage is the op.Storage zitadel runs on.
 	storage *protocol.Storage
@@ -110,7 +111,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s.policy = policyFromConfig(cfg)
 	s.registry, s.mailer = o.Methods, o.Mailer
 	s.loadMethods()
-	s.metrics = newMetrics(s.registry)
+	s.metrics = metrics.New(s.registry)
 	publishFor := cfg.Tokens.IDTokenTTL
 	if cfg.Tokens.AccessTokenTTL > publishFor {
 		publishFor = cfg.Tokens.AccessTokenTTL

@@ -25,7 +25,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("OPTIONS /.well-known/openid-configuration", discovery)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 
 	csrfProtect := csrf.Protect(s.secrets.CSRF,
 		csrf.Secure(s.secure), csrf.SameSite(csrf.SameSiteLaxMode), csrf.HttpOnly(true),

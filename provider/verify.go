@@ -217,7 +217,7 @@ func (s *Server) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	if len(amr) == 0 {
 		amr = m.desc.AMR
 	}
-	s.metrics.verifications.WithLabelValues(name, "success").Inc()
+	s.metrics.Verifications.WithLabelValues(name, "success").Inc()
 	events := []storage.Event{{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
 		Details: map[string]string{"method": name}}}
 	if m.desc.UsedEvent != "" {
@@ -237,7 +237,7 @@ func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *protoc
 	var status int
 	switch {
 	case errors.Is(err, sdk.ErrInvalidResponse):
-		s.metrics.verifications.WithLabelValues(name, "failure").Inc()
+		s.metrics.Verifications.WithLabelValues(name, "failure").Inc()
 		s.audit(ctx, ev)
 		lock, lerr := s.store.RecordFailure(ctx, lockoutKey(name, user.ID), s.cfg.Lockout.MaxFailures, s.cfg.Lockout.Duration, now)
 		if lerr != nil {
@@ -245,7 +245,7 @@ func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *protoc
 			return
 		}
 		if lock.Locked(now) {
-			s.metrics.lockouts.WithLabelValues(name).Inc()
+			s.metrics.Lockouts.WithLabelValues(name).Inc()
 			s.audit(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "denied",
 				Details: map[string]string{"method": name, "until": lock.LockedUntil.Format(time.RFC3339)}})
 			// The page the user comes back to names the lock and when it
@@ -256,7 +256,7 @@ func (s *Server) verifyFailed(w http.ResponseWriter, r *http.Request, ar *protoc
 		msg, status = web.MsgWrongResponse, http.StatusUnauthorized
 	case errors.Is(err, sdk.ErrRateLimited):
 		// Not a failure: nothing was checked, and the lockout is not fed.
-		s.metrics.rateLimited.WithLabelValues(name + ".verify").Inc()
+		s.metrics.RateLimited.WithLabelValues(name + ".verify").Inc()
 		until, _ := sdk.RetryAfter(err)
 		ev.Type, ev.Outcome = "verification.rate_limited", "denied"
 		msg, status = web.MsgTooManyTries, http.StatusTooManyRequests
