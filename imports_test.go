@@ -41,6 +41,7 @@ var databases = []string{"database/sql", "modernc.org/sqlite", "github.com/jackc
 // waiting for a reviewer. The built-in methods come from the registry, so
 // a new one is held to its rule by its registry line alone.
 func TestImportRules(t *testing.T) {
+	handlers := []string{"provider/login", "provider/account", "provider/adminapi", "provider/adminpage"}
 	rules := []importRule{
 		{why: "authflow is pure decisions on values: the standard library only, no HTTP, no storage",
 			pkgs: []string{"authflow"}, stdOnly: true, never: []string{"net/http"}},
@@ -56,13 +57,23 @@ func TestImportRules(t *testing.T) {
 			pkgs: []string{"plugins/host", "plugins/conformance"}, reach: []string{"plugins/sdk", "plugins/host"}},
 		{why: "request-scoped values are values only, below every other package of the provider",
 			pkgs: []string{"provider/reqctx"}, stdOnly: true},
-		{why: "the pages' look and words decide nothing: web reaches only the store's types",
-			pkgs: []string{"provider/web"}, reach: []string{"provider/storage"}, never: []string{"github.com/zitadel"}},
+		{why: "the pages' look and words decide nothing: web reaches only the store's types and what methods declare",
+			pkgs: []string{"provider/web"}, reach: []string{"provider/storage", "plugins/sdk"}, never: []string{"github.com/zitadel"}},
 		{why: "the administration's operations serve the admin API, the admin page and the offline command alike: they speak no HTTP and reach nothing of the provider but the store, config, passwords and usernames",
-			pkgs: []string{"provider/admin"}, reach: []string{"plugins/sdk", "provider/storage", "provider/config", "provider/password", "provider/username"},
+			pkgs: []string{"provider/admin"}, reach: []string{"plugins/sdk", "provider/storage", "provider/config", "provider/password", "provider/username", "provider/reqctx"},
 			neverImports: []string{"net/http"}, never: []string{"github.com/zitadel"}},
-		{why: "the protocol is zitadel's side of the provider: it reaches the store, the config, the request-scoped values and web's form fields (a begun challenge's, kept with the auth request), never the login, the admin or the root that wires them",
-			pkgs: []string{"provider/protocol"}, reach: []string{"provider/storage", "provider/config", "provider/reqctx", "provider/web", "provider/password", "plugins/sdk"}},
+		{why: "the protocol is zitadel's side of the provider: it reaches the store, the config and the request-scoped values, never the pages, the login, the admin or the root that wires them",
+			pkgs: []string{"provider/protocol"}, reach: []string{"provider/storage", "provider/config", "provider/password", "provider/reqctx", "plugins/sdk"}},
+		{why: "the signing keys and the access tokens stand below the protocol: they reach only the store",
+			pkgs: []string{"provider/protocol/signing"}, reach: []string{"provider/storage"}},
+		{why: "the guards in front of zitadel's endpoints reach the protocol's clients and the request-scoped values, and write pages only through their Pages",
+			pkgs: []string{"provider/protocol/edge"}, reach: []string{"provider/protocol", "provider/reqctx", "provider/storage", "provider/config", "provider/password", "plugins/sdk"}},
+		{why: "the services the handlers share stand below them and reach no handler: the browser, the methods, the audit log, the metrics, the secrets",
+			pkgs:     []string{"provider/browser", "provider/methods", "provider/audit", "provider/metrics", "provider/secrets", "provider/admin/httperr"},
+			reach:    []string{"authflow", "plugins/sdk", "plugins/host", "provider/storage", "provider/config", "provider/reqctx", "provider/protocol", "provider/secrets", "provider/web", "provider/metrics", "provider/admin", "provider/password", "provider/username"},
+			neverPkg: []string{"provider/protocol/edge"}},
+		{why: "each handler package serves one role and is wired by the root: none imports another handler or the root",
+			pkgs: handlers, reachAll: true, neverPkg: append([]string{"provider", "plugins", "plugins/launch"}, handlers...)},
 		{why: "launching the methods is for the composition roots: it reads a config and runs plugins, and reaches no other provider package",
 			pkgs: []string{"plugins/launch"}, reach: []string{"plugins", "provider/config", "provider/password"}},
 		{why: "the example plugin is written as any plugin outside stepup: it reaches only plugins/sdk, and no database",

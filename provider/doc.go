@@ -1,33 +1,33 @@
-// Package provider is stepup's OpenID Connect provider: zitadel/oidc's
-// endpoints over protocol's op.Storage (discovery, tokens, keys, logout),
-// the sign-in and challenge pages, the account page, the admin API and
-// the admin page, the offline break-glass path, browser sessions, health,
-// metrics and the audit log. cmd/stepup wires it with a Store and the
-// method plugins it launched (plugins/launch).
+// Package provider is stepup's composition root: New builds one replica
+// of the OpenID Connect provider from a configuration and its
+// dependencies (the store, the secrets, the launched methods, a mailer)
+// and mount puts the handlers together. It only wires; every role lives
+// in a package of its own, each taking its dependencies as the fields of
+// a struct:
 //
-// Its children so far: reqctx (the request-scoped values, one typed
-// value), protocol (zitadel's side: the op.Storage adapter, clients,
-// signing keys, minted access tokens, the auth request, CORS, the guards
-// before zitadel's endpoints, and the table of the zitadel workarounds),
-// web (templates, rendering, CSP, the pages' messages), admin (the
-// administration's operations with typed errors, shared with the offline
-// command; the admin API and page here map them to statuses and
-// messages), config, storage, notify, password, username. It imports
-// them; none imports it.
-// It imports no method and not the registry (plugins): the import rules
-// (imports_test.go) hold every package under provider/ to that.
+//	protocol    zitadel's side: op.Storage, clients, the auth request,
+//	            discovery; protocol/signing the keys and the access
+//	            tokens; protocol/edge the guards in front of zitadel's
+//	            endpoints, its errors and CORS
+//	login       sign-in, challenges, the login page in place, logout
+//	account     the user's own page
+//	adminapi    /admin/v1
+//	adminpage   /admin, the help desk's page
+//	admin       the administration's operations, shared with the
+//	            offline commands (NewAdmin)
+//	browser     the session cookie, a request's browser binding
+//	methods     the launched methods, their calls timed
+//	web         templates, rendering, CSP, the pages' words
+//	audit       the audit log; metrics the Prometheus series
+//	reqctx      the request-scoped values, one typed value
+//	config, storage, secrets, notify, password, username
 //
-// It asks authflow what to do next and applies the decision; it keeps all
-// state in a storage.Store so several replicas serve one flow.
+// Imports point down only: no handler package imports another, and none
+// imports this one. The provider imports no method and not the registry
+// (plugins): the import rules (imports_test.go) hold every package under
+// provider/ to that. It names no method: what one method does differently
+// from another comes from its sdk.Description.
 //
-// It names no method. What one method does differently from another comes
-// from its sdk.Description: Bypass and the levels for choosing it, the
-// admin actions it offers (routes under /admin/v1/users/{username}/, the
-// forms of the admin page, the break-glass action), the audit events of
-// its uses and removals, the fields its enrolment asks for and what its
-// enrolment shows. A new method is its plugin; nothing here changes.
-//
-// What must not live here: a method's own logic or name, launching the
-// methods (the composition roots' job), a page's words (web's), and SQL
-// (the store's).
+// What must not live here: any handler, decision or page; launching the
+// methods (plugins/launch, for cmd/stepup and testenv); SQL.
 package provider

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/stepup-mfa/stepup/provider"
+	"github.com/stepup-mfa/stepup/provider/admin"
 	"github.com/stepup-mfa/stepup/testenv"
 )
 
@@ -258,11 +259,12 @@ func TestDeclaredAdminPage(t *testing.T) {
 // break-glass, with the duration given and the other params' defaults.
 func TestBreakGlassByDeclaration(t *testing.T) {
 	env, _ := fixtureAdminEnv(t)
-	values, err := env.Server.BreakGlass(t.Context(), "helpdesk", "1h")
+	svc := provider.NewAdmin(env.Config, provider.Options{Store: env.Store, Secrets: env.Secrets, Now: env.Clock.Now, Methods: env.Methods})
+	values, err := svc.BreakGlass(t.Context(), "helpdesk", "1h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(values) != 3 || values[0] != (provider.BreakGlassValue{Label: "Unlock code", Value: "UNLOCK-u-helpdesk", Secret: true}) ||
+	if len(values) != 3 || values[0] != (admin.BreakGlassValue{Label: "Unlock code", Value: "UNLOCK-u-helpdesk", Secret: true}) ||
 		values[1].Label != "Locked until" || values[2].Value != "Read the code out to the user." {
 		t.Fatalf("break-glass values %+v", values)
 	}
@@ -271,7 +273,7 @@ func TestBreakGlassByDeclaration(t *testing.T) {
 		ev[0].Details["why"] != "lost phone" || strings.Contains(fmt.Sprint(ev[0].Details), "UNLOCK") {
 		t.Fatalf("break-glass audited as %+v", ev)
 	}
-	if _, err := env.Server.BreakGlass(t.Context(), "nobody", "1h"); err == nil || !strings.Contains(err.Error(), "no user") {
+	if _, err := svc.BreakGlass(t.Context(), "nobody", "1h"); err == nil || !strings.Contains(err.Error(), "no user") {
 		t.Fatalf("break-glass for nobody: %v", err)
 	}
 	if ev := listEvents(t, env, "fixture.lock_refused"); len(ev) != 1 || ev[0].Details["break_glass"] != "true" {

@@ -7,21 +7,27 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/gorilla/securecookie"
-	"github.com/gorilla/sessions"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/provider/account"
+	"github.com/stepup-mfa/stepup/provider/admin"
+	"github.com/stepup-mfa/stepup/provider/adminapi"
+	"github.com/stepup-mfa/stepup/provider/adminpage"
+	"github.com/stepup-mfa/stepup/provider/audit"
+	"github.com/stepup-mfa/stepup/provider/browser"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/login"
+	"github.com/stepup-mfa/stepup/provider/methods"
 	"github.com/stepup-mfa/stepup/provider/metrics"
 	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/protocol"
-	"github.com/stepup-mfa/stepup/provider/reqctx"
+	"github.com/stepup-mfa/stepup/provider/protocol/edge"
+	"github.com/stepup-mfa/stepup/provider/protocol/signing"
 	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
@@ -30,39 +36,10 @@ import (
 // Server is one stepup replica: an OpenID Connect provider over a Store.
 // It is an http.Handler.
 type Server struct {
-	cfg     config.Config
-	store   storage.Store
-	secrets *secrets.Secrets
-	log     *slog.Logger
-	now     func() time.Time
-	clients map[string]*protocol.Client
-	keys    *protocol.KeyRing
-	policy  authflow.Policy
-	hasher  password.Hasher
-	cookies *sessions.CookieStore
-	secure  bool // issuer is https: Secure cookies
-	op      op.OpenIDProvider
-	metrics *metrics.Metrics
-	guards  *protocol.Guards
-	// storage is the op.Storage zitadel runs on.
-	storage *protocol.Storage
 	handler http.Handler
-	web     web.Pages
-	// pages are stepup's own pages, behind CSRF protection.
-	pages http.Handler
-
-	// algPerClient: some client signs with other than tokens.signing_alg,
-	// so the algorithm depends on the client (see intercept).
-	algPerClient bool
-	// codes seals authorization codes (and passes minted access tokens
-	// through): zitadel's crypto, which AuthRequestByCode opens.
-	codes protocol.TokenCrypto
-
-	registry *host.Registry
-	methods  map[string]*method
-	mailer   notify.Sender
-	// notifying counts the notifications being sent in the background.
-	notifying sync.WaitGroup
+	keys    *signing.KeyRing
+	now     func() time.Time
+	account *account.Handler
 }
 
 // GCPercent is the garbage-collection target stepup serve runs with (when
@@ -87,77 +64,65 @@ type Options struct {
 	Mailer notify.Sender
 }
 
-// New builds a Server, creating signing keys when the store has none.
-func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
+func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	now := o.Now
+	o.Now = func() time.Time { return now().UTC() }
+}
+
+// New builds a Server, creating signing keys when the store has none.
+func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
+	o.defaults()
 	issuer, err := url.Parse(cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	s := &Server{
-		cfg: cfg, store: o.Store, secrets: o.Secrets, log: o.Logger,
-		now:     func() time.Time { return o.Now().UTC() },
-		clients: map[string]*protocol.Client{},
-		hasher: password.Hasher{MemoryKiB: cfg.Passwords.Argon2.MemoryKiB,
-			Iterations: cfg.Passwords.Argon2.Iterations, Parallelism: cfg.Passwords.Argon2.Parallelism},
-		secure: issuer.Scheme == "https",
+	if cfg.Tokens.SigningAlg == "" { // a Config built in code, not loaded
+		cfg.Tokens.SigningAlg = signing.AlgRS256
 	}
-	s.web = web.Pages{Log: o.Logger}
-	s.policy = policyFromConfig(cfg)
-	s.registry, s.mailer = o.Methods, o.Mailer
-	s.loadMethods()
-	s.metrics = metrics.New(s.registry)
-	publishFor := cfg.Tokens.IDTokenTTL
-	if cfg.Tokens.AccessTokenTTL > publishFor {
-		publishFor = cfg.Tokens.AccessTokenTTL
-	}
-	s.keys = protocol.NewKeyRing(o.Store, o.Secrets, s.now, publishFor+time.Minute)
-	if err := s.keys.EnsureSigningKeys(ctx, s.now()); err != nil {
+	secure := issuer.Scheme == "https"
+	pages := web.Pages{Log: o.Logger}
+	policy := policyFromConfig(cfg)
+	series := metrics.New(o.Methods)
+	set := methods.Load(o.Methods, cfg.Methods, o.Logger, series)
+	auditLog := &audit.Log{Store: o.Store, Log: o.Logger, Now: o.Now}
+
+	publishFor := max(cfg.Tokens.IDTokenTTL, cfg.Tokens.AccessTokenTTL)
+	keys := signing.NewKeyRing(o.Store, o.Secrets, o.Now, publishFor+time.Minute)
+	if err := keys.EnsureSigningKeys(ctx, o.Now()); err != nil {
 		return nil, err
 	}
-	s.cookies = sessions.NewCookieStore(o.Secrets.CookieHash, o.Secrets.CookieBlock)
-	for _, c := range s.cookies.Codecs {
-		if sc, ok := c.(*securecookie.SecureCookie); ok {
-			sc.SetSerializer(cookieValues{})
-		}
-	}
-	s.cookies.MaxAge(int(cfg.Session.TTL.Seconds()))
-	s.cookies.Options.HttpOnly = true
-	s.cookies.Options.SameSite = http.SameSiteLaxMode
-	s.cookies.Options.Secure = s.secure
-	s.cookies.Options.Path = "/"
-
-	if s.cfg.Tokens.SigningAlg == "" { // a Config built in code, not loaded
-		s.cfg.Tokens.SigningAlg = protocol.AlgRS256
-	}
 	base := strings.TrimSuffix(cfg.Issuer, "/")
+	clients := map[string]*protocol.Client{}
 	for _, cc := range cfg.Clients {
-		s.algPerClient = s.algPerClient || (cc.IDTokenSigningAlg != "" && cc.IDTokenSigningAlg != s.cfg.Tokens.SigningAlg)
-		s.clients[cc.ID] = protocol.NewClient(cc, cfg.Tokens.IDTokenTTL, s.now, !s.secure,
+		clients[cc.ID] = protocol.NewClient(cc, cfg.Tokens.IDTokenTTL, o.Now, !secure,
 			func(id string) string { return base + "/login?id=" + url.QueryEscape(id) })
 	}
-
-	s.guards = &protocol.Guards{Clients: s.clients, Audit: s.audit, Log: s.log, Pages: s.web}
+	br := &browser.Browser{Store: o.Store, Cookies: browser.NewCookies(o.Secrets, cfg.Session.TTL, secure), Now: o.Now,
+		SessionTTL: cfg.Session.TTL, RequestTTL: cfg.Tokens.AuthRequestTTL, Secure: secure, Web: pages}
+	guards := &edge.Guards{Clients: clients, Audit: auditLog.Record, Log: o.Logger, Pages: pages}
+	signin := &login.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
+		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
 	// serve makes that its own (op.WithLogger does nothing). No CORS from
 	// zitadel: its default answers every origin with credentials, on pages
 	// too (see protocol/cors.go).
-	opts := []op.Option{op.WithHttpInterceptors(s.guards.Errors, s.intercept), op.WithCORSOptions(nil)}
+	opts := []op.Option{op.WithHttpInterceptors(guards.Errors, signin.Intercept), op.WithCORSOptions(nil)}
 	if issuer.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 	}
 	var cryptoKey [32]byte
 	copy(cryptoKey[:], o.Secrets.DataKey)
-	s.codes = protocol.TokenCrypto{Crypto: op.NewAES256GCMCrypto(cryptoKey, "")}
-	opts = append(opts, op.WithCrypto(s.codes))
-	s.storage = &protocol.Storage{Store: s.store, Clients: s.clients, Keys: s.keys, Codes: s.codes, Now: s.now,
-		Issuer: s.cfg.Issuer, Tokens: s.cfg.Tokens, Audit: s.audit, Userinfo: s.fillUserinfo, Bind: bind}
+	codes := protocol.TokenCrypto{Crypto: op.NewAES256GCMCrypto(cryptoKey, "")}
+	opts = append(opts, op.WithCrypto(codes))
+	oidcStorage := &protocol.Storage{Store: o.Store, Clients: clients, Keys: keys, Codes: codes, Now: o.Now,
+		Issuer: cfg.Issuer, Tokens: cfg.Tokens, Audit: auditLog.Record, Bind: browser.Bind}
 	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:                cryptoKey,
 		DefaultLogoutRedirectURI: "/logged-out",
@@ -167,13 +132,51 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		SupportedScopes:          []string{"openid", "profile", "email", "phone", "offline_access"},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr",
 			"azp", "at_hash", "c_hash", "preferred_username", "email", "phone_number"},
-	}, s.storage, op.StaticIssuer(cfg.Issuer), opts...)
+	}, oidcStorage, op.StaticIssuer(cfg.Issuer), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
-	s.op = provider
-	s.handler = s.routes()
+	signin.OP = provider
+
+	adminSvc := newAdmin(cfg, o, set, auditLog)
+	s := &Server{keys: keys, now: o.Now,
+		account: &account.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
+			Browser: br, Methods: set, Policy: policy, Secrets: o.Secrets, Mailer: o.Mailer}}
+	s.handler, err = mount(routes{
+		cfg: cfg, secure: secure, secrets: o.Secrets, web: pages, store: o.Store, metrics: series, methods: set,
+		op: provider, storage: oidcStorage, guards: guards, policy: policy,
+		login: signin, account: s.account,
+		adminAPI: &adminapi.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Audit: auditLog, Admin: adminSvc,
+			Policy: policy, Clients: clients, Keys: keys},
+		adminPage: &adminpage.Handler{Config: cfg, Store: o.Store, Now: o.Now, Web: pages, Audit: auditLog, Admin: adminSvc,
+			Browser: br, Methods: set, Policy: policy},
+	})
+	if err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// NewAdmin is the administration's operations on the store and the
+// launched methods of o, audited like the admin API's: what the offline
+// commands (stepup user, stepup temp-code issue) run without a Server.
+func NewAdmin(cfg config.Config, o Options) *admin.Service {
+	o.defaults()
+	return newAdmin(cfg, o, methods.Load(o.Methods, cfg.Methods, o.Logger, nil),
+		&audit.Log{Store: o.Store, Log: o.Logger, Now: o.Now})
+}
+
+func newAdmin(cfg config.Config, o Options, set *methods.Set, auditLog *audit.Log) *admin.Service {
+	var ms []admin.Method
+	for _, m := range set.All() {
+		ms = append(ms, m)
+	}
+	return &admin.Service{Store: o.Store, Hasher: hasher(cfg), Now: o.Now, Log: o.Logger, Methods: ms, Audit: auditLog.Admin}
+}
+
+func hasher(cfg config.Config) password.Hasher {
+	a := cfg.Passwords.Argon2
+	return password.Hasher{MemoryKiB: a.MemoryKiB, Iterations: a.Iterations, Parallelism: a.Parallelism}
 }
 
 // WaitNotifications returns once every notification the Server has
@@ -181,7 +184,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 // added) has been handed over or has failed. A request has started its
 // notifications by the time its response is written, so a test can tell,
 // after a request, that it sent none.
-func (s *Server) WaitNotifications() { s.notifying.Wait() }
+func (s *Server) WaitNotifications() { s.account.WaitNotifications() }
 
 // ServeHTTP serves every route of the provider.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -198,32 +201,4 @@ func policyFromConfig(cfg config.Config) authflow.Policy {
 		p.Levels = append(p.Levels, authflow.Level{Name: name, Names: cfg.ACR[name]})
 	}
 	return p
-}
-
-// audit appends an event, filling time and address; a failure to audit is
-// logged loudly but does not fail the user's request.
-func (s *Server) audit(ctx context.Context, e storage.Event) {
-	e = s.auditEvents(ctx, e)[0]
-	if err := s.store.AppendEvent(ctx, e); err != nil {
-		s.log.Error("audit event not recorded", "type", e.Type, "user", e.UserID, "err", err)
-	}
-}
-
-// auditEvents completes events for the audit log (time, remote address,
-// actor) and logs each; the caller stores them with its own write.
-func (s *Server) auditEvents(ctx context.Context, events ...storage.Event) []storage.Event {
-	for i := range events {
-		e := &events[i]
-		if e.Time.IsZero() {
-			e.Time = s.now()
-		}
-		if e.RemoteAddr == "" {
-			e.RemoteAddr = reqctx.From(ctx).RemoteAddr
-		}
-		if e.Actor == "" {
-			e.Actor = e.UserID
-		}
-		s.log.Info("audit", "type", e.Type, "user", e.UserID, "client", e.ClientID, "outcome", e.Outcome, "remote", e.RemoteAddr)
-	}
-	return events
 }

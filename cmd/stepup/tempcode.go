@@ -52,11 +52,8 @@ one (the built-in temporary code does).`,
 					return err
 				}
 				defer methods.Close()
-				srv, err := provider.New(startCtx, a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log, Now: a.now, Methods: methods})
-				if err != nil {
-					return err
-				}
-				values, err := srv.BreakGlass(ctx, user, ttl)
+				svc := provider.NewAdmin(a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log, Now: a.now, Methods: methods})
+				values, err := svc.BreakGlass(ctx, user, ttl)
 				if err != nil {
 					return err
 				}

@@ -9,10 +9,10 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/admin"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/password"
@@ -188,7 +188,7 @@ func (a *app) hasher() password.Hasher {
 // adminService is the administration's operations on the configured
 // store, offline: no method is launched.
 func (a *app) adminService() *admin.Service {
-	return &admin.Service{Store: a.store, Hasher: a.hasher(), Now: func() time.Time { return a.now().UTC() }, Log: a.log}
+	return provider.NewAdmin(a.cfg, provider.Options{Store: a.store, Secrets: a.secrets, Logger: a.log, Now: a.now})
 }
 
 func (a *app) addUser(ctx context.Context, name, email, phone, pw string, perms []string) (storage.User, error) {

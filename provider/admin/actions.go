@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -138,4 +139,11 @@ func ActionEvent(a Action, userID string, params, results map[string]string, err
 		}
 	}
 	return storage.Event{Type: a.Event, UserID: userID, Outcome: "success", Details: details}, true
+}
+
+// ActorFrom is the actor of the request (reqctx.Actor), as this package
+// knows it.
+func ActorFrom(ctx context.Context) Actor {
+	a := reqctx.From(ctx).Actor
+	return Actor{Name: a.Name, UserID: a.UserID}
 }

@@ -29,6 +29,9 @@ type Service struct {
 	// Methods are the launched methods, in the order their admin actions
 	// and credentials are offered; the offline command may give none.
 	Methods []Method
+	// Audit records what an administrator did for the user userID, with
+	// the request's actor (audit.Log.Admin); nil: nothing is recorded.
+	Audit func(ctx context.Context, typ, userID, outcome string, details map[string]string)
 }
 
 // Method is what the administration needs of one launched method.

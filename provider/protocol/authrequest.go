@@ -12,8 +12,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/storage"
-	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // AuthRequestData is the part of an authorization request the store keeps
@@ -34,7 +34,7 @@ type AuthRequestData struct {
 	LoginHint           string                   `json:"login_hint,omitempty"`
 	HintSubject         string                   `json:"hint_subject,omitempty"`
 	// Binding is the hash of the cookie of the browser that started the
-	// request (see provider/binding.go).
+	// request (see package browser).
 	Binding string `json:"binding,omitempty"`
 
 	// Challenges are the method challenges begun for this request, by
@@ -58,7 +58,7 @@ type Challenge struct {
 	UserID    string            `json:"user_id"`
 	ID        string            `json:"id"`
 	Prompt    string            `json:"prompt"`
-	Fields    []web.FormField   `json:"fields"`
+	Fields    []sdk.Field       `json:"fields"`
 	Public    map[string]string `json:"public,omitempty"`
 	ExpiresAt time.Time         `json:"expires_at"`
 }
@@ -73,7 +73,7 @@ type AuthRequest struct {
 	// DeleteAuthRequest.
 	ByCode bool
 	// Unsaved marks a request the authorization endpoint created for the
-	// login page it serves in place, which stores it (see provider/authorize.go).
+	// login page it serves in place, which stores it (see provider/login/authorize.go).
 	Unsaved bool
 	// Binding is the value of the browser's cookie for a request just
 	// created (bind), to be set on the response; never stored.

@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/protocol/signing"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
@@ -23,7 +24,7 @@ import (
 type Storage struct {
 	Store   storage.Store
 	Clients map[string]*Client
-	Keys    *KeyRing
+	Keys    *signing.KeyRing
 	// Codes seals authorization codes (and passes minted access tokens).
 	Codes TokenCrypto
 	// Now is the provider's clock.
@@ -32,8 +33,6 @@ type Storage struct {
 	Tokens config.Tokens
 	// Audit records a security event (the provider's audit log).
 	Audit func(context.Context, storage.Event)
-	// Userinfo sets the claims of userID the scopes allow.
-	Userinfo func(ctx context.Context, ui *oidc.UserInfo, userID string, scopes []string) error
 	// Bind gives a new request its browser binding (the login's).
 	Bind func(*AuthRequest)
 }
@@ -94,7 +93,7 @@ func (o *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	o.Bind(ar)
 	ar.Stored = ar.Encode()
 	if createdInPlace(ctx, ar) {
-		return ar, nil // the page served in place stores it (provider/authorize.go)
+		return ar, nil // the page served in place stores it (provider/login/authorize.go)
 	}
 	if err := o.Store.CreateAuthRequest(ctx, ar.Stored); err != nil {
 		return nil, err
@@ -335,7 +334,7 @@ func (o *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 
 // TerminateSession ends the browser session that asked to log out, once
 // the logout is confirmed by a hint or by the user (its ID reaches us
-// through endSessionNow, see logout.go).
+// through endSessionNow, see provider/login/logout.go).
 func (o *Storage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	sid := reqctx.From(ctx).SessionID
 	if sid == "" {
@@ -424,7 +423,7 @@ func (o *Storage) GetRefreshTokenInfo(ctx context.Context, clientID, token strin
 	return rt.UserID, refreshTokenRef + rt.Hash, nil
 }
 
-// SigningKey is the key of the client's algorithm (the root's intercept
+// SigningKey is the key of the client's algorithm (login.Handler.Intercept
 // puts the client in the request's reqctx), or of tokens.signing_alg.
 func (o *Storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	alg := o.Tokens.SigningAlg
@@ -440,7 +439,7 @@ func (o *Storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 // id_token_signing_alg_values_supported, whose first entry relying
 // parties take for the default.
 // mintAccessToken signs at with the key of the client's algorithm, by the
-// provider's clock (see MintAccessToken).
+// provider's clock (see signing.MintAccessToken).
 func (o *Storage) mintAccessToken(ctx context.Context, at storage.AccessToken, subject string) (string, error) {
 	key, err := o.SigningKey(ctx)
 	if err != nil {
@@ -450,12 +449,16 @@ func (o *Storage) mintAccessToken(ctx context.Context, at storage.AccessToken, s
 	if c, ok := o.Clients[at.ClientID]; ok {
 		permissions = c.Config().Permissions
 	}
-	return MintAccessToken(key, o.Issuer, o.Now(), at, subject, permissions)
+	token, err := signing.MintAccessToken(key, o.Issuer, o.Now(), at, subject, permissions)
+	if err != nil {
+		return "", err
+	}
+	return mintedPrefix + token, nil
 }
 
 func (o *Storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(o.Tokens.SigningAlg)}
-	for _, alg := range SigningAlgs {
+	for _, alg := range signing.Algs {
 		if alg != o.Tokens.SigningAlg {
 			algs = append(algs, jose.SignatureAlgorithm(alg))
 		}
@@ -502,7 +505,7 @@ func (o *Storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 }
 
 func (o *Storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	return o.Userinfo(ctx, ui, req.GetSubject(), scopes)
+	return o.userinfo(ctx, ui, req.GetSubject(), scopes)
 }
 
 func (o *Storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
@@ -513,7 +516,7 @@ func (o *Storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 	if at.UserID == "" {
 		return oidc.ErrAccessDenied().WithDescription("a client-credentials token has no user info")
 	}
-	return o.Userinfo(ctx, ui, at.UserID, at.Scopes)
+	return o.userinfo(ctx, ui, at.UserID, at.Scopes)
 }
 
 func (o *Storage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
@@ -523,7 +526,7 @@ func (o *Storage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.Intros
 	}
 	ui := new(oidc.UserInfo)
 	if at.UserID != "" {
-		if err := o.Userinfo(ctx, ui, at.UserID, at.Scopes); err != nil {
+		if err := o.userinfo(ctx, ui, at.UserID, at.Scopes); err != nil {
 			return err
 		}
 	} else {
@@ -565,4 +568,15 @@ func createdInPlace(ctx context.Context, ar *AuthRequest) bool {
 		ar.Unsaved, slot.Request = true, ar
 	}
 	return slot != nil
+}
+
+// CreatedInPlace is the request the authorization endpoint created into
+// slot (createdInPlace), or nil: the one reader of the slot's Request,
+// which only this package writes.
+func CreatedInPlace(slot *reqctx.InPlace) *AuthRequest {
+	if slot == nil {
+		return nil
+	}
+	ar, _ := slot.Request.(*AuthRequest)
+	return ar
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"html/template"
 
+	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -22,7 +23,7 @@ type Page struct {
 	Method      string
 	MethodLabel string
 	Prompt      string
-	Fields      []FormField
+	Fields      []sdk.Field // a method's, as it declared them
 	Others      []Link
 	Locked      []string
 
@@ -35,20 +36,9 @@ type Page struct {
 // Link is a named link ("use another method").
 type Link struct{ Name, Label string }
 
-// FormField is an input of a challenge form.
-type FormField struct {
-	Name         string `json:"name"`
-	Label        string `json:"label"`
-	Type         string `json:"type"`
-	Autocomplete string `json:"autocomplete,omitempty"`
-	InputMode    string `json:"inputmode,omitempty"`
-	Pattern      string `json:"pattern,omitempty"`
-	MaxLength    int    `json:"maxlength,omitempty"`
-}
-
-// Field is a form field with the value the user entered.
+// Field is a method's form field with the value the user entered.
 type Field struct {
-	FormField
+	sdk.Field
 	Value string
 }
 

@@ -49,6 +49,13 @@ func (ps Pages) Message(w http.ResponseWriter, r *http.Request, status int, titl
 	ps.Render(w, r, status, "message.html", p)
 }
 
+// ServerError logs what failed and writes the page of a server error,
+// which says nothing of the cause.
+func (ps Pages) ServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	ps.Log.Error(what, "err", err, "path", r.URL.Path)
+	ps.Message(w, r, http.StatusInternalServerError, TitleServerError, MsgServerError)
+}
+
 // CSRFError is the page of a form that failed the CSRF check
 // (csrf.ErrorHandler).
 func (ps Pages) CSRFError(w http.ResponseWriter, r *http.Request) {
@@ -59,4 +66,19 @@ func (ps Pages) CSRFError(w http.ResponseWriter, r *http.Request) {
 // LoggedOut is the page a logout without a redirect ends on.
 func (ps Pages) LoggedOut(w http.ResponseWriter, r *http.Request) {
 	ps.Message(w, r, http.StatusOK, TitleSignedOut, MsgSignedOut)
+}
+
+// SecurityHeaders sets the headers every answer carries; over https (an
+// https issuer) also HSTS, so that browsers never try plain http again.
+func SecurityHeaders(next http.Handler, https bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin") // no-referrer would make browsers send "Origin: null" on our own forms
+		h.Set("X-Frame-Options", "DENY")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
 }

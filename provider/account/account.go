@@ -1,0 +1,348 @@
+package account
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/methods"
+	"github.com/stepup-mfa/stepup/provider/notify"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/web"
+)
+
+// reverifyWithin is how recent a second factor must be before a user who
+// already has a method may add or remove one.
+const reverifyWithin = 10 * time.Minute
+
+// enrolNamespace keeps pending enrolments' page data (sealed) so that a
+// wrong first code can show the same QR code again, on any replica.
+const enrolNamespace = "provider/enrolments"
+
+// pendingEnrolment is what the enrolment page shows, kept until confirmed.
+type pendingEnrolment struct {
+	Method   string        `json:"method"`
+	UserID   string        `json:"user_id"`
+	Prompt   string        `json:"prompt"`
+	Fields   []sdk.Field   `json:"fields"`
+	Displays []sdk.Display `json:"displays,omitempty"`
+}
+
+// accountUser returns the signed-in user of the browser, or starts a
+// login that comes back to returnTo (and returns ok=false).
+func (h *Handler) accountUser(w http.ResponseWriter, r *http.Request, returnTo string) (storage.Session, storage.User, bool) {
+	sess, u, err := h.Browser.Session(r)
+	if err != nil {
+		h.Web.ServerError(w, r, "load session", err)
+		return sess, storage.User{}, false
+	}
+	if u.ID != "" {
+		return sess, u, true
+	}
+	h.Browser.StartLogin(w, r, returnTo, nil, nil)
+	return sess, storage.User{}, false
+}
+
+// hasRecentSecondFactor reports whether the session completed a second
+// factor within reverifyWithin.
+func (h *Handler) hasRecentSecondFactor(sess storage.Session) bool {
+	for _, f := range sess.Factors {
+		if !f.First && h.Now().Sub(f.Time) < reverifyWithin {
+			return true
+		}
+	}
+	return false
+}
+
+// requireReverify makes a user who already has a method prove a second
+// factor again before changing them. It returns false when it has sent
+// the browser to do so.
+func (h *Handler) requireReverify(w http.ResponseWriter, r *http.Request, sess storage.Session, u storage.User, returnTo string) bool {
+	if h.hasRecentSecondFactor(sess) {
+		return true
+	}
+	any := false
+	for _, m := range h.Methods.All() {
+		if !m.NeedsEnrolment() || !m.Healthy() {
+			continue
+		}
+		if creds, err := m.ListCredentials(r.Context(), u.ID); err == nil && len(creds) > 0 {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return true // nothing to prove yet: the first method is set up with the password
+	}
+	maxAge := uint(reverifyWithin.Seconds())
+	level := h.Policy.Levels[min(1, len(h.Policy.Levels)-1)].Canonical()
+	h.Browser.StartLogin(w, r, returnTo, []string{level}, &maxAge)
+	return false
+}
+
+func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.accountUser(w, r, "/account")
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	p := web.Page{Title: web.TitleAccount, Username: u.Username}
+	switch r.URL.Query().Get("done") {
+	case "added":
+		p.Notice = "The method was added."
+	case "removed":
+		p.Notice = "The method was removed."
+	}
+	for _, m := range h.Methods.All() {
+		name, desc := m.Name(), m.Description()
+		if !desc.NeedsEnrolment {
+			continue
+		}
+		am := web.AccountMethod{Name: name, Label: h.Methods.DisplayName(name), Healthy: m.Healthy(), SelfService: !desc.Bypass,
+			RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove)}
+		if am.Healthy {
+			creds, err := m.ListCredentials(ctx, u.ID)
+			if err != nil {
+				am.Healthy = false
+			}
+			for _, c := range creds {
+				am.Credentials = append(am.Credentials, web.Credential{Method: name, ID: c.ID, Label: c.Label,
+					Added: c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")})
+			}
+		}
+		p.Account.Methods = append(p.Account.Methods, am)
+	}
+	events, err := h.Store.ListEvents(ctx, storage.EventFilter{UserID: u.ID, Limit: 10})
+	if err != nil {
+		h.Web.ServerError(w, r, "list events", err)
+		return
+	}
+	for _, e := range events {
+		line := e.Time.UTC().Format("2006-01-02 15:04 UTC") + ": " + e.Type
+		if m := e.Details["method"]; m != "" {
+			line += " (" + h.Methods.DisplayName(m) + ")"
+		}
+		if e.RemoteAddr != "" {
+			line += " from " + e.RemoteAddr
+		}
+		p.Account.Events = append(p.Account.Events, line)
+	}
+	h.Web.Render(w, r, http.StatusOK, "account.html", p)
+}
+
+// enrolUser admits a signed-in user, recently re-verified if they have a
+// method already, to add a method that users enrol themselves.
+func (h *Handler) enrolUser(w http.ResponseWriter, r *http.Request, name, returnTo string) (storage.User, *methods.Method, bool) {
+	sess, u, ok := h.accountUser(w, r, returnTo)
+	if !ok {
+		return u, nil, false
+	}
+	m, ok := h.enrollableMethod(name)
+	if !ok {
+		h.Web.Message(w, r, http.StatusNotFound, web.TitleUnknownMethod, web.MsgNoMethodToAdd)
+		return u, nil, false
+	}
+	if !h.requireReverify(w, r, sess, u, "/account/enrol?method="+url.QueryEscape(name)) {
+		return u, nil, false
+	}
+	return u, m, true
+}
+
+func (h *Handler) enrollableMethod(name string) (*methods.Method, bool) {
+	m, ok := h.Methods.Get(name)
+	return m, ok && m.NeedsEnrolment()
+}
+
+// handleEnrolStart begins adding a method: at once, or, for a method that
+// asks for something first (its EnrolFields, such as a phone number), with
+// the form that asks for it.
+func (h *Handler) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("method")
+	u, m, ok := h.enrolUser(w, r, name, "/account/enrol?method="+url.QueryEscape(name))
+	if !ok {
+		return
+	}
+	if len(m.Description().EnrolFields) > 0 {
+		h.renderEnrolStart(w, r, http.StatusOK, name, nil, "")
+		return
+	}
+	h.enrol(w, r, u, m, nil)
+}
+
+// handleEnrolParams starts an enrolment with what the user entered in the
+// method's EnrolFields.
+func (h *Handler) handleEnrolParams(w http.ResponseWriter, r *http.Request) {
+	name := r.PostFormValue("method")
+	u, m, ok := h.enrolUser(w, r, name, "/account/enrol?method="+url.QueryEscape(name))
+	if !ok {
+		return
+	}
+	params := map[string]string{}
+	for _, f := range m.Description().EnrolFields {
+		params[f.Name] = strings.TrimSpace(r.PostFormValue(f.Name))
+	}
+	h.enrol(w, r, u, m, params)
+}
+
+// enrol calls Enrol and shows what it returned, with the form that
+// confirms it.
+func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, u storage.User, m *methods.Method, params map[string]string) {
+	ctx := r.Context()
+	e, err := m.Enrol(ctx, sdk.EnrolRequest{User: methods.User(u), Params: params})
+	if errors.Is(err, sdk.ErrInvalidInput) && len(m.Description().EnrolFields) > 0 { // the plugin's words, on the same form
+		h.renderEnrolStart(w, r, http.StatusBadRequest, m.Name(), params, sdk.UserMessage(err))
+		return
+	}
+	if err != nil {
+		h.accountError(w, r, m.Name(), err)
+		return
+	}
+	pe := pendingEnrolment{Method: m.Name(), UserID: u.ID, Prompt: e.Prompt, Fields: e.Fields, Displays: web.EnrolmentDisplays(e)}
+	raw, _ := json.Marshal(pe)
+	expires := e.ExpiresAt
+	if expires.IsZero() {
+		expires = h.Now().Add(10 * time.Minute)
+	}
+	if _, err := h.Store.KVPut(ctx, enrolNamespace, e.ID, h.Secrets.Seal(raw, []byte(enrolNamespace+e.ID)), 0, expires, h.Now()); err != nil {
+		h.Web.ServerError(w, r, "keep enrolment", err)
+		return
+	}
+	h.renderEnrol(w, r, http.StatusOK, e.ID, pe, "")
+}
+
+// renderEnrolStart shows the form of a method's EnrolFields.
+func (h *Handler) renderEnrolStart(w http.ResponseWriter, r *http.Request, status int, name string, values map[string]string, errMsg string) {
+	p := web.Page{Title: fmt.Sprintf(web.TitleAddFmt, h.Methods.DisplayName(name)), Method: name, Error: errMsg}
+	m, _ := h.Methods.Get(name)
+	for _, f := range m.Description().EnrolFields {
+		p.Enrol.Start = append(p.Enrol.Start, web.Field{Field: f, Value: values[f.Name]})
+	}
+	h.Web.Render(w, r, status, "enrol.html", p)
+}
+
+func (h *Handler) renderEnrol(w http.ResponseWriter, r *http.Request, status int, id string, pe pendingEnrolment, errMsg string) {
+	p := web.Page{Title: fmt.Sprintf(web.TitleAddFmt, h.Methods.DisplayName(pe.Method)), Method: pe.Method, Prompt: pe.Prompt, Fields: pe.Fields, Error: errMsg}
+	p.Enrol = web.Enrol{ID: id, Displays: h.Web.Displays(pe.Method, pe.Displays)}
+	h.Web.Render(w, r, status, "enrol.html", p)
+}
+
+// handleEnrolConfirm completes an enrolment with the user's first
+// response; a post without an enrolment is the start of one, from the form
+// of the method's EnrolFields.
+func (h *Handler) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("enrolment") == "" {
+		h.handleEnrolParams(w, r)
+		return
+	}
+	name := r.PostFormValue("method")
+	u, m, ok := h.enrolUser(w, r, name, "/account")
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostFormValue("enrolment")
+	entry, err := h.Store.KVGet(ctx, enrolNamespace, id, h.Now())
+	var pe pendingEnrolment
+	if err == nil {
+		var raw []byte
+		if raw, err = h.Secrets.Open(entry.Value, []byte(enrolNamespace+id)); err == nil {
+			err = json.Unmarshal(raw, &pe)
+		}
+	}
+	if err != nil || pe.UserID != u.ID || pe.Method != name {
+		h.Web.Message(w, r, http.StatusBadRequest, web.TitleStartAgain, web.MsgEnrolmentExpired)
+		return
+	}
+	response := map[string]string{}
+	for _, f := range pe.Fields {
+		response[f.Name] = r.PostFormValue(f.Name)
+	}
+	label := strings.TrimSpace(r.PostFormValue("label"))
+	cred, err := m.ConfirmEnrolment(ctx, sdk.ConfirmRequest{User: methods.User(u), EnrolmentID: id, Label: label, Response: response})
+	switch {
+	case errors.Is(err, sdk.ErrInvalidResponse):
+		h.Audit.Record(ctx, storage.Event{Type: "method.add_failed", UserID: u.ID, Outcome: "failure", Details: map[string]string{"method": name}})
+		h.renderEnrol(w, r, http.StatusUnauthorized, id, pe, web.MsgWrongResponse)
+		return
+	case errors.Is(err, sdk.ErrInvalidInput): // the plugin's own words, on the same form
+		h.renderEnrol(w, r, http.StatusBadRequest, id, pe, sdk.UserMessage(err))
+		return
+	case err != nil:
+		h.accountError(w, r, name, err)
+		return
+	}
+	_ = h.Store.KVDelete(ctx, enrolNamespace, id, -1)
+	h.Audit.Record(ctx, storage.Event{Type: "method.added", UserID: u.ID, Outcome: "success",
+		Details: map[string]string{"method": name, "credential": cred.ID, "label": cred.Label}})
+	h.notifyMethodAdded(u, h.Methods.DisplayName(name)+" ("+cred.Label+")", reqctx.From(ctx).RemoteAddr)
+	http.Redirect(w, r, "/account?done=added", http.StatusSeeOther)
+}
+
+func (h *Handler) handleRemove(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := h.accountUser(w, r, "/account")
+	if !ok {
+		return
+	}
+	name, credID := r.PostFormValue("method"), r.PostFormValue("credential")
+	m, ok := h.enrollableMethod(name)
+	if !ok {
+		h.Web.Message(w, r, http.StatusNotFound, web.TitleUnknownMethod, web.MsgNoSuchMethod)
+		return
+	}
+	// After re-verifying the user lands on the account page and presses
+	// Remove again: a form post cannot be replayed through a redirect.
+	if !m.Description().Removal.NoReverify && !h.requireReverify(w, r, sess, u, "/account") {
+		return
+	}
+	ctx := r.Context()
+	err := m.Remove(ctx, u.ID, credID)
+	if err != nil {
+		h.accountError(w, r, name, err)
+		return
+	}
+	h.Audit.Record(ctx, storage.Event{Type: cmp.Or(m.Description().Removal.Event, "method.removed"), UserID: u.ID, Outcome: "success",
+		Details: map[string]string{"method": name, "credential": credID}})
+	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
+}
+
+// accountError shows what a failed plugin call on the account page means.
+func (h *Handler) accountError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	switch {
+	case errors.Is(err, sdk.ErrAlreadyEnrolled):
+		h.Web.Message(w, r, http.StatusConflict, web.TitleAlreadySetUp, fmt.Sprintf(web.MsgAlreadySetUpFmt, h.Methods.DisplayName(name)))
+	case errors.Is(err, sdk.ErrNotFound):
+		h.Web.Message(w, r, http.StatusNotFound, web.TitleNotFound, web.MsgMethodGone)
+	case errors.Is(err, sdk.ErrRateLimited):
+		until, _ := sdk.RetryAfter(err)
+		h.Web.Message(w, r, http.StatusTooManyRequests, web.TitleTooManyAttempts, fmt.Sprintf(web.MsgRateLimited, until.Format("15:04")))
+	case errors.Is(err, sdk.ErrInvalidInput):
+		h.Web.Message(w, r, http.StatusBadRequest, web.TitleCheckInput, sdk.UserMessage(err))
+	default:
+		h.Log.Warn("account", "method", name, "err", err)
+		h.Web.Message(w, r, http.StatusServiceUnavailable, web.TitleNotAvailable, web.MsgMethodDown)
+	}
+}
+
+// notifyMethodAdded emails the user (SPEC §6) without making the page wait
+// for the mail server.
+func (h *Handler) notifyMethodAdded(u storage.User, what, from string) {
+	if !h.Config.Notify.MethodAddedEmail || h.Mailer == nil || u.Email == "" {
+		return
+	}
+	msg := notify.MethodAdded(u.Email, u.Username, what, h.Now(), from)
+	h.notifying.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := h.Mailer.Send(ctx, msg); err != nil {
+			h.Log.Warn("method-added email not sent", "user", u.ID, "err", err)
+		}
+	})
+}

@@ -1,0 +1,62 @@
+// Package audit writes the audit log: every security-relevant event, with
+// its time on the provider's clock, the request's remote address and its
+// actor, is stored and logged (without secrets: callers put none in an
+// event's details).
+//
+// What must not live here: deciding what is audited (the pages and the
+// administration do), and reading the log back (the store and the admin
+// API do).
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/stepup-mfa/stepup/provider/reqctx"
+	"github.com/stepup-mfa/stepup/provider/storage"
+)
+
+// Log is the audit log of one provider.
+type Log struct {
+	Store storage.Store
+	Log   *slog.Logger
+	// Now stamps the events (the provider's clock).
+	Now func() time.Time
+}
+
+// Record appends an event, filling time, remote address and actor; a
+// failure to audit is logged loudly but does not fail the user's request.
+func (l *Log) Record(ctx context.Context, e storage.Event) {
+	e = l.Complete(ctx, e)[0]
+	if err := l.Store.AppendEvent(ctx, e); err != nil {
+		l.Log.Error("audit event not recorded", "type", e.Type, "user", e.UserID, "err", err)
+	}
+}
+
+// Complete fills events for the audit log (time, remote address, actor)
+// and logs each; the caller stores them with its own write, so that a
+// change and its event are one write.
+func (l *Log) Complete(ctx context.Context, events ...storage.Event) []storage.Event {
+	for i := range events {
+		e := &events[i]
+		if e.Time.IsZero() {
+			e.Time = l.Now()
+		}
+		if e.RemoteAddr == "" {
+			e.RemoteAddr = reqctx.From(ctx).RemoteAddr
+		}
+		if e.Actor == "" {
+			e.Actor = e.UserID
+		}
+		l.Log.Info("audit", "type", e.Type, "user", e.UserID, "client", e.ClientID, "outcome", e.Outcome, "remote", e.RemoteAddr)
+	}
+	return events
+}
+
+// Admin records what an administrator did for the user userID: the
+// request's actor (reqctx.Actor) is who, and through which client.
+func (l *Log) Admin(ctx context.Context, typ, userID, outcome string, details map[string]string) {
+	a := reqctx.From(ctx).Actor
+	l.Record(ctx, storage.Event{Type: typ, Actor: a.Name, UserID: userID, ClientID: a.ClientID, Outcome: outcome, Details: details})
+}

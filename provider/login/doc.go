@@ -1,0 +1,18 @@
+// Package login is signing in and out: the password page (the first
+// factor, with its lockouts per user and per source and equal work for
+// unknown names), the challenge page of whichever method authflow chooses
+// (with "use another method", lockouts, and the notice of a level a
+// voluntary request cannot reach), completing a request and answering the
+// client, the login page served in place of the authorization endpoint's
+// redirect (authorize.go), and RP-initiated logout with its confirmation
+// (logout.go).
+//
+// Every step needs the browser that started the request (package
+// browser), and a request completes once: a completion is a
+// compare-and-swap on the stored request, written with the rotated
+// session and its audit events in one write (storage.LoginWrite).
+//
+// What must not live here: a method's own logic (it is asked through
+// methods.Method), the decision of what comes next (authflow), zitadel's
+// storage (protocol), the account and admin pages, and words (web).
+package login

@@ -1,0 +1,265 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/stepup-mfa/stepup/authflow"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/browser"
+	"github.com/stepup-mfa/stepup/provider/methods"
+	"github.com/stepup-mfa/stepup/provider/protocol"
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/web"
+)
+
+// continueParam, on /login, says the user read the lock notice and goes on
+// at the level reached (see lockedNotice; locked.html links with it).
+const continueParam = "continue"
+
+// lockedNotice shows, instead of finishing at once, why a voluntary
+// request ends below every level it asked for: the methods that could
+// reach it are locked (authflow's StepDone with Locked), and until when.
+// Its Continue link finishes at the level reached, as SPEC §4 says (the
+// relying party decides). Never with prompt=none, which shows nothing. It
+// reports whether it showed the page.
+func (h *Handler) lockedNotice(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, user storage.User, d authflow.Decision) bool {
+	if len(d.Locked) == 0 || ar.HasPrompt(oidc.PromptNone) || r.URL.Query().Get(continueParam) != "" {
+		return false
+	}
+	p := web.Page{Title: web.TitleVerificationLocked, RequestID: ar.GetID(), Username: user.Username, Notice: web.MsgLockedGoOn}
+	for _, l := range d.Locked {
+		p.Locked = append(p.Locked, fmt.Sprintf(web.MsgMethodLocked, h.Methods.DisplayName(l.Name), l.Until.UTC().Format("15:04")))
+	}
+	h.Web.Render(w, r, http.StatusOK, "locked.html", p)
+	return true
+}
+
+// offered returns the methods the decision offers, first one first.
+func offered(d authflow.Decision) []string { return append([]string{d.Method}, d.Others...) }
+
+// showMethod renders the challenge page of the chosen method.
+func (h *Handler) showMethod(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, user storage.User, d authflow.Decision, want, formError string, status int) {
+	name := d.Method
+	if want != "" && slices.Contains(offered(d), want) {
+		name = want
+	}
+	p := web.Page{Title: web.TitleVerify, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: user.Username, Error: formError}
+	for _, other := range offered(d) {
+		if other != name {
+			p.Others = append(p.Others, web.Link{Name: other, Label: h.Methods.DisplayName(other)})
+		}
+	}
+	for _, l := range d.Locked {
+		p.Locked = append(p.Locked, fmt.Sprintf(web.MsgMethodLocked, h.Methods.DisplayName(l.Name), l.Until.Format("15:04")))
+	}
+	ch, err := h.challengeFor(r.Context(), ar, user, name)
+	if err != nil {
+		h.Log.Warn("begin challenge", "method", name, "err", err)
+		if err := h.saveCreated(r.Context(), ar); err != nil { // the page links to it
+			h.Web.ServerError(w, r, "save auth request", err)
+			return
+		}
+		p.Error = web.MsgMethodDown
+		h.Web.Render(w, r, http.StatusServiceUnavailable, "method.html", p)
+		return
+	}
+	p.Method, p.MethodLabel, p.Prompt, p.Fields = name, h.Methods.DisplayName(name), ch.Prompt, ch.Fields
+	h.Web.Render(w, r, status, "method.html", p)
+}
+
+// challengeFor returns the request's live challenge of the user for a
+// method, or begins one and keeps it on the request (so any replica can
+// verify it), storing the request with it if it was created in place.
+func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, user storage.User, name string) (protocol.Challenge, error) {
+	if ch, ok := challengeOf(ar, name, user.ID); ok && h.Now().Before(ch.ExpiresAt) {
+		return ch, nil
+	}
+	m, ok := h.Methods.Get(name)
+	if !ok {
+		return protocol.Challenge{}, fmt.Errorf("no method %q", name)
+	}
+	c, err := m.Begin(ctx, sdk.BeginRequest{User: methods.User(user)})
+	if err != nil {
+		return protocol.Challenge{}, err
+	}
+	ch := protocol.Challenge{UserID: user.ID, ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
+	if ch.ExpiresAt.IsZero() {
+		ch.ExpiresAt = h.Now().Add(5 * time.Minute)
+	}
+	ch.Fields = c.Fields
+	begun := func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		next, err := ar.AsStored(cur)
+		if err != nil {
+			return cur, err
+		}
+		if next.Data.Challenges == nil {
+			next.Data.Challenges = map[string]protocol.Challenge{}
+		}
+		next.Data.Challenges[name] = ch
+		return next.Encode(), nil
+	}
+	var stored storage.AuthRequest
+	if ar.Unsaved {
+		if stored, err = begun(ar.Stored); err == nil {
+			err = h.Store.CreateAuthRequest(ctx, stored)
+		}
+		ar.Unsaved = err != nil
+	} else {
+		stored, err = h.Store.UpdateAuthRequest(ctx, ar.GetID(), begun)
+	}
+	if err != nil {
+		return protocol.Challenge{}, err
+	}
+	if ar.Data.Challenges == nil {
+		ar.Data.Challenges = map[string]protocol.Challenge{}
+	}
+	ar.Stored, ar.Data.Challenges[name] = stored, ch
+	return ch, nil
+}
+
+// challengeOf returns the request's challenge for a method if it was begun
+// for the user.
+func challengeOf(ar *protocol.AuthRequest, name, userID string) (protocol.Challenge, bool) {
+	ch, ok := ar.Data.Challenges[name]
+	return ch, ok && ch.UserID == userID
+}
+
+// handleVerifyPost checks a response to a method challenge.
+func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
+	ar, ok := h.loadRequest(w, r, r.PostFormValue("id"))
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	again := "/login?id=" + ar.GetID()
+	sess, user, err := h.Browser.Session(r)
+	if err != nil {
+		h.Web.ServerError(w, r, "load session", err)
+		return
+	}
+	if user.ID == "" || (ar.Data.HintSubject != "" && ar.Data.HintSubject != user.ID) {
+		http.Redirect(w, r, again, http.StatusSeeOther)
+		return
+	}
+	// decide is what the page needs when the response cannot be checked:
+	// it asks the plugins, so the common path (a live challenge that this
+	// request offered) does without.
+	decide := func() (authflow.Decision, bool) {
+		ms, err := h.userMethods(ctx, user)
+		if err != nil {
+			h.Web.ServerError(w, r, "user methods", err)
+			return authflow.Decision{}, false
+		}
+		d := authflow.Decide(h.Policy, flowRequest(ar), browser.Factors(sess.Factors), ms, h.Now())
+		if d.Step != authflow.StepMethod {
+			http.Redirect(w, r, again, http.StatusSeeOther)
+			return d, false
+		}
+		return d, true
+	}
+	name := r.PostFormValue("method")
+	m, known := h.Methods.Get(name)
+	ch, begun := challengeOf(ar, name, user.ID) // another user's is not this user's failure
+	lock, err := h.Store.GetLockout(ctx, methods.LockoutKey(name, user.ID), h.Now())
+	if err != nil {
+		h.Web.ServerError(w, r, "lockout", err)
+		return
+	}
+	if !known || !begun || !h.Now().Before(ch.ExpiresAt) || lock.Locked(h.Now()) {
+		d, ok := decide()
+		if !ok {
+			return
+		}
+		switch {
+		case !slices.Contains(offered(d), name):
+			h.showMethod(w, r, ar, user, d, "", web.MsgNotOffered, http.StatusBadRequest)
+		default:
+			h.showMethod(w, r, ar, user, d, name, web.MsgChallengeAgain, http.StatusBadRequest)
+		}
+		return
+	}
+	response := map[string]string{}
+	for _, f := range ch.Fields {
+		response[f.Name] = r.PostFormValue(f.Name)
+	}
+	res, err := m.Verify(ctx, sdk.VerifyRequest{UserID: user.ID, ChallengeID: ch.ID, Response: response})
+	if err != nil {
+		h.verifyFailed(w, r, ar, user, decide, name, err)
+		return
+	}
+	if lock.Failures > 0 {
+		if err := h.Store.ResetFailures(ctx, methods.LockoutKey(name, user.ID)); err != nil {
+			h.Web.ServerError(w, r, "reset failures", err)
+			return
+		}
+	}
+	desc := m.Description()
+	amr := res.AMR
+	if len(amr) == 0 {
+		amr = desc.AMR
+	}
+	h.Metrics.Verifications.WithLabelValues(name, "success").Inc()
+	events := []storage.Event{{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
+		Details: map[string]string{"method": name}}}
+	if desc.UsedEvent != "" {
+		events = append(events, storage.Event{Type: desc.UsedEvent, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
+	}
+	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: name, Levels: desc.Levels, AMR: amr, Time: h.Now()}, events...)
+}
+
+// verifyFailed counts a failure towards the lockout, audits it and shows
+// the page again with what went wrong.
+func (h *Handler) verifyFailed(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, user storage.User, decide func() (authflow.Decision, bool), name string, err error) {
+	ctx := r.Context()
+	now := h.Now()
+	ev := storage.Event{Type: "verification.failed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "failure",
+		Details: map[string]string{"method": name}}
+	var msg string
+	var status int
+	switch {
+	case errors.Is(err, sdk.ErrInvalidResponse):
+		h.Metrics.Verifications.WithLabelValues(name, "failure").Inc()
+		h.Audit.Record(ctx, ev)
+		lock, lerr := h.Store.RecordFailure(ctx, methods.LockoutKey(name, user.ID), h.Config.Lockout.MaxFailures, h.Config.Lockout.Duration, now)
+		if lerr != nil {
+			h.Web.ServerError(w, r, "record failure", lerr)
+			return
+		}
+		if lock.Locked(now) {
+			h.Metrics.Lockouts.WithLabelValues(name).Inc()
+			h.Audit.Record(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "denied",
+				Details: map[string]string{"method": name, "until": lock.LockedUntil.Format(time.RFC3339)}})
+			// The page the user comes back to names the lock and when it
+			// lifts, and offers the next method, if any.
+			http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+			return
+		}
+		msg, status = web.MsgWrongResponse, http.StatusUnauthorized
+	case errors.Is(err, sdk.ErrRateLimited):
+		// Not a failure: nothing was checked, and the lockout is not fed.
+		h.Metrics.RateLimited.WithLabelValues(name + ".verify").Inc()
+		until, _ := sdk.RetryAfter(err)
+		ev.Type, ev.Outcome = "verification.rate_limited", "denied"
+		msg, status = web.MsgTooManyTries, http.StatusTooManyRequests
+		if !until.IsZero() {
+			ev.Details["until"] = until.UTC().Format(time.RFC3339)
+			msg = fmt.Sprintf(web.MsgRateLimited, until.UTC().Format("15:04"))
+		}
+		h.Audit.Record(ctx, ev)
+	case errors.Is(err, sdk.ErrInvalidInput):
+		msg, status = sdk.UserMessage(err), http.StatusBadRequest
+	default:
+		h.Log.Warn("verify", "method", name, "err", err)
+		msg, status = web.MsgMethodDown, http.StatusServiceUnavailable
+	}
+	if d, ok := decide(); ok {
+		h.showMethod(w, r, ar, user, d, name, msg, status)
+	}
+}
