@@ -50,6 +50,19 @@ func BuiltinNames() []string {
 	return names
 }
 
+// PlannedNames returns the names kept for built-ins this build does not
+// have yet (Planned), sorted.
+func PlannedNames() []string {
+	var names []string
+	for n, newMethod := range builtins {
+		if newMethod == nil {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
 // IsBuiltin reports whether this build has the built-in method name.
 func IsBuiltin(name string) bool { return builtins[name] != nil }
 

@@ -36,7 +36,13 @@ func TestBuiltins(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"webauthn", "sms", "email", "recovery"} {
+	planned := PlannedNames()
+	for name, newMethod := range builtins {
+		if (newMethod == nil) != slices.Contains(planned, name) {
+			t.Errorf("%s: in PlannedNames %v, constructor %v", name, slices.Contains(planned, name), newMethod != nil)
+		}
+	}
+	for _, name := range planned {
 		if !Planned(name) || IsBuiltin(name) || slices.Contains(names, name) {
 			t.Errorf("%s: Planned %v, IsBuiltin %v", name, Planned(name), IsBuiltin(name))
 		}
@@ -47,7 +53,7 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("BuiltinDefaults(%s) has defaults", name)
 		}
 	}
-	for _, name := range []string{"no-such-method", "sms"} {
+	for _, name := range append([]string{"no-such-method"}, planned...) {
 		if err := ServeBuiltin(name); err == nil || !strings.Contains(err.Error(), "totp") {
 			t.Errorf("ServeBuiltin(%s) = %v, want an error listing the built-ins", name, err)
 		}

@@ -41,7 +41,7 @@ func writeConfig(t *testing.T, text string) string {
 func loadText(t *testing.T, text string) (Config, error) {
 	t.Helper()
 	cleanEnv(t)
-	return Load(writeConfig(t, text), plugins.Builtins)
+	return Load(writeConfig(t, text), testMethods)
 }
 
 func mustLoad(t *testing.T, text string) Config {
@@ -63,8 +63,8 @@ func asError(t *testing.T, err error) *Error {
 }
 
 func TestDefault(t *testing.T) {
-	c := Default(plugins.Builtins)
-	if err := c.Validate(plugins.Builtins); err != nil {
+	c := Default(testMethods)
+	if err := c.Validate(testMethods); err != nil {
 		t.Fatalf("Default().Validate() = %v", err)
 	}
 	checks := []struct {
@@ -129,7 +129,7 @@ func TestDefault(t *testing.T) {
 	}
 
 	// Each call is independent.
-	a, b := Default(plugins.Builtins), Default(plugins.Builtins)
+	a, b := Default(testMethods), Default(testMethods)
 	*a.Methods["totp"].Enabled = false
 	a.Methods["tempcode"].Settings["digits"] = 6
 	if !b.Methods["totp"].IsEnabled() || b.Methods["tempcode"].Int("digits", 0) != 8 {
@@ -139,15 +139,15 @@ func TestDefault(t *testing.T) {
 
 func TestLoadWithoutFile(t *testing.T) {
 	cleanEnv(t)
-	c, err := Load("", plugins.Builtins)
+	c, err := Load("", testMethods)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(c, Default(plugins.Builtins)) {
+	if !reflect.DeepEqual(c, Default(testMethods)) {
 		t.Errorf("Load(\"\") = %+v, want Default()", c)
 	}
 	t.Setenv("STEPUP_LISTEN", ":9999")
-	if c, err = Load("", plugins.Builtins); err != nil || c.Listen != ":9999" {
+	if c, err = Load("", testMethods); err != nil || c.Listen != ":9999" {
 		t.Errorf("Load(\"\") with STEPUP_LISTEN: listen %q, %v", c.Listen, err)
 	}
 }
@@ -155,7 +155,7 @@ func TestLoadWithoutFile(t *testing.T) {
 func TestLoadEmptyAndNullSections(t *testing.T) {
 	for _, text := range []string{"", "# only a comment\n", "---\n", "methods:\nacr:\nclients:\nstorage:\n"} {
 		c := mustLoad(t, text)
-		if !reflect.DeepEqual(c.ACR, Default(plugins.Builtins).ACR) || !reflect.DeepEqual(c.Methods, Default(plugins.Builtins).Methods) || c.Storage != Default(plugins.Builtins).Storage {
+		if !reflect.DeepEqual(c.ACR, Default(testMethods).ACR) || !reflect.DeepEqual(c.Methods, Default(testMethods).Methods) || c.Storage != Default(testMethods).Storage {
 			t.Errorf("%q: got acr %v methods %v storage %v; want defaults", text, c.ACR, c.Methods, c.Storage)
 		}
 	}
@@ -223,7 +223,7 @@ log: {level: debug, format: json}
 		}},
 		{"session", c.Session.TTL, 90 * time.Minute},
 		{"log", c.Log, Log{Level: "debug", Format: "json"}},
-		{"methods untouched", c.Methods, Default(plugins.Builtins).Methods},
+		{"methods untouched", c.Methods, Default(testMethods).Methods},
 	}
 	for _, tc := range checks {
 		if !reflect.DeepEqual(tc.got, tc.want) {
@@ -264,13 +264,26 @@ func withPriority(settings map[string]string, priority int) map[string]string {
 	return out
 }
 
+// testMethods is this build's registry with two planned names of its
+// own, so that the tests of a planned method (named in a file, not built)
+// hold however many built-ins the build has.
+var testMethods = plannedToo{plugins.Builtins}
+
+const plannedA, plannedB = "hologram", "sundial"
+
+type plannedToo struct{ plugins.Registry }
+
+func (p plannedToo) Planned(name string) bool {
+	return name == plannedA || name == plannedB || p.Registry.Planned(name)
+}
+
 func TestMethodsMergeOverDefaults(t *testing.T) {
 	c := mustLoad(t, `
 methods:
   totp: {priority: 70}
   tempcode: {digits: 6, max_ttl: 12h}
-  sms: {enabled: false, gateway: {kind: twilio, account: AC1}}
-  email:
+  hologram: {enabled: false, gateway: {kind: twilio, account: AC1}}
+  sundial:
   myplugin:
     path: /opt/stepup/plugins/myplugin
     sha256: "`+strings.Repeat("ab", 32)+`"
@@ -287,21 +300,21 @@ methods:
 	if !tc.IsEnabled() || tc.Priority != 100 || !reflect.DeepEqual(tc.Settings, want) {
 		t.Errorf("tempcode = %v %d %#v; want settings %#v", tc.IsEnabled(), tc.Priority, tc.Settings, want)
 	}
-	// sms and email are planned, not built: they have no defaults, the
-	// file's keys are all there is, and nothing checks them.
-	sms := c.Methods["sms"]
-	if sms.IsEnabled() || sms.Priority != 0 || !reflect.DeepEqual(sms.Settings, map[string]any{"gateway": map[string]any{"kind": "twilio", "account": "AC1"}}) {
-		t.Errorf("sms = %v %d %#v", sms.IsEnabled(), sms.Priority, sms.Settings)
+	// Planned methods, not built: they have no defaults, the file's keys
+	// are all there is, and nothing checks them.
+	a := c.Methods[plannedA]
+	if a.IsEnabled() || a.Priority != 0 || !reflect.DeepEqual(a.Settings, map[string]any{"gateway": map[string]any{"kind": "twilio", "account": "AC1"}}) {
+		t.Errorf("%s = %v %d %#v", plannedA, a.IsEnabled(), a.Priority, a.Settings)
 	}
-	if email, ok := c.Methods["email"]; !ok || !email.IsEnabled() || email.Priority != 0 || len(email.Settings) != 0 || !c.MethodNamed("email") {
-		t.Errorf("email: null entry = %#v (%v), want an empty entry the file names", email, ok)
+	if b, ok := c.Methods[plannedB]; !ok || !b.IsEnabled() || b.Priority != 0 || len(b.Settings) != 0 || !c.MethodNamed(plannedB) {
+		t.Errorf("%s: null entry = %#v (%v), want an empty entry the file names", plannedB, b, ok)
 	}
 	p := c.Methods["myplugin"]
 	if !p.IsEnabled() || p.Priority != 50 || p.Path != "/opt/stepup/plugins/myplugin" ||
 		p.String("color", "") != "blue" || p.Int("retries", 0) != 3 {
 		t.Errorf("myplugin = %#v", p)
 	}
-	for _, name := range []string{"webauthn", "recovery"} {
+	for _, name := range plugins.PlannedNames() {
 		if m, ok := c.Methods[name]; ok {
 			t.Errorf("%s, planned and not named in the file, is configured: %#v", name, m)
 		}
@@ -440,14 +453,15 @@ func TestFileErrors(t *testing.T) {
 // line naming methods.NAME.KEY; a planned method's are not checked.
 func TestMethodSettingsFromFile(t *testing.T) {
 	for text, want := range map[string]string{
-		"methods:\n  tempcode: {digits: 5}\n":       `config: methods.tempcode.digits is "5": use a whole number from 6 to 12`,
-		"methods:\n  tempcode: {min_ttl: 25h}\n":    "config: methods.tempcode.min_ttl 25h is longer than max_ttl 24h: lower min_ttl or raise max_ttl",
-		"methods:\n  totp: {verify_window: 0s}\n":   `config: methods.totp.verify_window is "0s": use a positive duration such as "5m"`,
-		"methods:\n  yubiotp: {priority: 5}\n":      "config: methods.yubiotp is not a built-in method (tempcode, totp): set methods.yubiotp.path to the plugin executable and methods.yubiotp.sha256 to its checksum",
-		"methods:\n  sms: {per_hour: lots}\n":       "",
+		"methods:\n  tempcode: {digits: 5}\n":     `config: methods.tempcode.digits is "5": use a whole number from 6 to 12`,
+		"methods:\n  tempcode: {min_ttl: 25h}\n":  "config: methods.tempcode.min_ttl 25h is longer than max_ttl 24h: lower min_ttl or raise max_ttl",
+		"methods:\n  totp: {verify_window: 0s}\n": `config: methods.totp.verify_window is "0s": use a positive duration such as "5m"`,
+		"methods:\n  yubiotp: {priority: 5}\n": "config: methods.yubiotp is not a built-in method (" + strings.Join(plugins.BuiltinNames(), ", ") +
+			"): set methods.yubiotp.path to the plugin executable and methods.yubiotp.sha256 to its checksum",
+		"methods:\n  hologram: {per_hour: lots}\n":  "",
 		"methods:\n  tempcode: {per_hour: 1000}\n":  "",
 		"methods:\n  tempcode: {per_hour: 1001}\n":  `config: methods.tempcode.per_hour is "1001": use a whole number from 1 to 1000`,
-		"methods:\n  webauthn: {priority: 80}\n":    "",
+		"methods:\n  sundial: {priority: 80}\n":     "",
 		"methods:\n  tempcode: {priority: 1000}\n":  "",
 		"methods:\n  tempcode: {verify_limit: x}\n": `config: methods.tempcode.verify_limit is "x": use a whole number from 1 to 1048576`,
 	} {
@@ -460,7 +474,7 @@ func TestMethodSettingsFromFile(t *testing.T) {
 
 func TestLoadMissingFile(t *testing.T) {
 	cleanEnv(t)
-	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), plugins.Builtins)
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), testMethods)
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") || !strings.Contains(err.Error(), "cannot read") {
 		t.Fatalf("Load(missing) = %v", err)
 	}
@@ -575,8 +589,8 @@ func TestValidate(t *testing.T) {
 		{"totp verify_window", method("totp", func(m *MethodConfig) { m.Settings["verify_window"] = "soon" }), "methods.totp.verify_window", "positive duration"},
 		{"totp verify_limit", method("totp", func(m *MethodConfig) { m.Settings["verify_limit"] = 0 }), "methods.totp.verify_limit", "at least 1"},
 		{"built-in replaced by executable has its own settings", method("tempcode", func(m *MethodConfig) { m.Path, m.SHA256, m.Settings["digits"] = "/opt/tc", hex64, 4 }), "", ""},
-		{"planned method, settings not checked", method("sms", func(m *MethodConfig) { m.Settings["per_hour"] = -5 }), "", ""},
-		{"planned method, long value", method("recovery", func(m *MethodConfig) { m.Settings["count"] = strings.Repeat("9", 100) }), "", ""},
+		{"planned method, settings not checked", method(plannedA, func(m *MethodConfig) { m.Settings["per_hour"] = -5 }), "", ""},
+		{"planned method, long value", method(plannedB, func(m *MethodConfig) { m.Settings["count"] = strings.Repeat("9", 100) }), "", ""},
 
 		{"argon2 iterations", func(c *Config) { c.Passwords.Argon2.Iterations = 0 }, "passwords.argon2.iterations", "at least 1"},
 		{"argon2 iterations absurd", func(c *Config) { c.Passwords.Argon2.Iterations = 1000 }, "passwords.argon2.iterations", "more than"},
@@ -610,9 +624,9 @@ func TestValidate(t *testing.T) {
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", "use text or json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := Default(plugins.Builtins)
+			c := Default(testMethods)
 			tc.mut(&c)
-			err := c.Validate(plugins.Builtins)
+			err := c.Validate(testMethods)
 			if tc.key == "" {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)
@@ -685,7 +699,7 @@ func TestEnvOverrides(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			c, err := Load(path, plugins.Builtins)
+			c, err := Load(path, testMethods)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -698,7 +712,7 @@ func TestEnvOverrides(t *testing.T) {
 	t.Run("file stays under the environment", func(t *testing.T) {
 		cleanEnv(t)
 		t.Setenv("STEPUP_LOCKOUT_DURATION", "1m")
-		c, err := Load(writeConfig(t, "lockout: {max_failures: 7, duration: 5m}\n"), plugins.Builtins)
+		c, err := Load(writeConfig(t, "lockout: {max_failures: 7, duration: 5m}\n"), testMethods)
 		if err != nil || c.Lockout != (Lockout{MaxFailures: 7, MaxFailuresPerUser: 100, Duration: time.Minute}) {
 			t.Fatalf("lockout = %+v, %v", c.Lockout, err)
 		}
@@ -722,7 +736,7 @@ func TestEnvErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cleanEnv(t)
 			t.Setenv(tc.name, tc.value)
-			_, err := Load("", plugins.Builtins)
+			_, err := Load("", testMethods)
 			if err == nil {
 				t.Fatal("Load: no error")
 			}
@@ -797,7 +811,7 @@ admin: {required_acr: b}
 	}
 
 	// Levels set only in Go code come last, sorted.
-	d := Default(plugins.Builtins)
+	d := Default(testMethods)
 	d.ACR["zeta"], d.ACR["alpha"] = []string{"z"}, []string{"a"}
 	if got, want := d.LevelOrder(), []string{"aal1", "aal2", "aal3", "alpha", "zeta"}; !slices.Equal(got, want) {
 		t.Errorf("LevelOrder() = %v, want %v", got, want)
@@ -809,12 +823,12 @@ admin: {required_acr: b}
 
 func TestExample(t *testing.T) {
 	cleanEnv(t)
-	c, err := Load("testdata/example.yaml", plugins.Builtins)
+	c, err := Load("testdata/example.yaml", testMethods)
 	if err != nil {
 		t.Fatalf("Load(example): %v", err)
 	}
 	// Besides its clients, the example states the defaults.
-	d := Default(plugins.Builtins)
+	d := Default(testMethods)
 	c.Clients, d.Clients = nil, nil
 	if !c.MethodNamed("tempcode") || d.MethodNamed("tempcode") {
 		t.Errorf("MethodNamed(tempcode): %v in the example, %v by default; want only the file's", c.MethodNamed("tempcode"), d.MethodNamed("tempcode"))
