@@ -36,7 +36,7 @@ func TestBuiltins(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"webauthn", "sms", "email", "recovery"} {
+	for _, name := range []string{"webauthn", "sms", "email"} {
 		if !Planned(name) || IsBuiltin(name) || slices.Contains(names, name) {
 			t.Errorf("%s: Planned %v, IsBuiltin %v", name, Planned(name), IsBuiltin(name))
 		}
