@@ -18,10 +18,10 @@
 // Nothing stored holds a code: set/{user} keeps, for each code,
 // HMAC-SHA-256 of the user ID and the normalised code under a random
 // 32-byte key that lives in the method's storage (sealed by the host with a
-// key outside the database), keyed by the hash's first bytes, with when it
-// was spent; and the set's ID and creation time. A check is one keyed hash,
-// one lookup by that index and a constant-time comparison of the whole
-// hash, whatever the number of codes. The spent mark is written with
+// key outside the database), the hashes sorted in one byte string, a bitmap
+// of the spent ones, and the set's ID and creation time. A check is one
+// keyed hash, one binary search and a constant-time comparison of the
+// hash found, whatever the number of codes. The spent mark is written with
 // sdk.PutOnAccept at the record's version, so of concurrent verifications
 // with one code, across replicas, exactly one wins. Failed verifications
 // are limited per user (verify_limit in verify_window, failures only).

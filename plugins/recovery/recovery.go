@@ -1,15 +1,18 @@
 package recovery
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -159,42 +162,71 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 type codeSet struct {
 	ID        string    `json:"id"`
 	CreatedAt time.Time `json:"created_at"`
-	// Codes are the set's codes by index (see codeHash), each with its
-	// hash and, once spent, when.
-	Codes map[string]*storedCode `json:"codes"`
+	// Hashes are the set's codes as codeHash, hashLen bytes each, in
+	// ascending order: a check is one binary search, and the record
+	// decodes with no value per code.
+	Hashes []byte `json:"hashes"`
+	// Spent has bit i (of byte i/8) set once the code at position i was
+	// spent.
+	Spent      []byte    `json:"spent"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 	// LastChallenge is the last answered challenge: a challenge is
 	// answered once.
 	LastChallenge string `json:"last_challenge,omitempty"`
 }
 
-type storedCode struct {
-	Hash    []byte    `json:"hash"`
-	SpentAt time.Time `json:"spent_at,omitzero"`
+// total is the number of codes in the set; 0 for a record of another
+// shape.
+func (s codeSet) total() int {
+	n := len(s.Hashes) / hashLen
+	if len(s.Hashes)%hashLen != 0 || len(s.Spent) != (n+7)/8 {
+		return 0
+	}
+	return n
 }
+
+func (s codeSet) hashAt(i int) []byte { return s.Hashes[i*hashLen : (i+1)*hashLen] }
+
+func (s codeSet) spent(i int) bool { return s.Spent[i/8]&(1<<(i%8)) != 0 }
 
 // left is how many of the set's codes are unspent.
 func (s codeSet) left() int {
-	n := 0
-	for _, c := range s.Codes {
-		if c != nil && c.SpentAt.IsZero() {
-			n++
-		}
+	n := s.total()
+	if n == 0 {
+		return 0
 	}
-	return n
+	spent := 0
+	for _, b := range s.Spent {
+		spent += bits.OnesCount8(b)
+	}
+	return n - spent
+}
+
+// find looks hash up: its position, and whether the set holds it,
+// compared in constant time. The binary search orders keyed hashes, which
+// tell nothing without the key.
+func (s codeSet) find(hash []byte) (int, bool) {
+	n := s.total()
+	i := sort.Search(n, func(i int) bool { return bytes.Compare(s.hashAt(i), hash) >= 0 })
+	want := dummyHash
+	if i < n {
+		want = s.hashAt(i)
+	}
+	return i, hmac.Equal(want, hash) && i < n
 }
 
 // usable: the set has a code left to spend.
 func (s codeSet) usable() bool { return s.ID != "" && s.left() > 0 }
 
 func (s codeSet) credential() sdk.Credential {
-	return sdk.Credential{ID: s.ID, Label: credentialLabel(s.left(), len(s.Codes)), CreatedAt: s.CreatedAt}
+	return sdk.Credential{ID: s.ID, Label: credentialLabel(s.left(), s.total()), CreatedAt: s.CreatedAt}
 }
 
 // pendingSet is a new set waiting for "I have saved them".
 type pendingSet struct {
-	ID        string                 `json:"id"`
-	Codes     map[string]*storedCode `json:"codes"`
-	ExpiresAt time.Time              `json:"expires_at"`
+	ID        string    `json:"id"`
+	Hashes    []byte    `json:"hashes"` // as codeSet.Hashes
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 func setKey(userID string) string     { return "set/" + userID }
@@ -264,22 +296,18 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 		return sdk.Result{}, setErr
 	}
 	code, wellFormed := Normalise(req.Response["code"])
-	index, hash := codeHash(key, req.UserID, code)
+	hash := codeHash(key, req.UserID, code)
 	for range 4 {
 		// Check everything before deciding, so that the work done does not
 		// tell which check failed.
 		chOK := sdk.CheckChallengeID(key, Name, req.ChallengeID, now, req.UserID, set.ID)
 		fresh := subtle.ConstantTimeCompare([]byte(set.LastChallenge), []byte(req.ChallengeID)) != 1
-		stored, found := set.Codes[index]
-		want := dummyHash
-		if found && stored != nil {
-			want = stored.Hash
-		}
-		match := hmac.Equal(hash, want)
-		if !wellFormed || !chOK || !fresh || !match || !found || stored == nil || !stored.SpentAt.IsZero() {
+		i, found := set.find(hash)
+		if !wellFormed || !chOK || !fresh || !found || set.spent(i) {
 			return sdk.Result{}, sdk.ErrInvalidResponse
 		}
-		stored.SpentAt, set.LastChallenge = now, req.ChallengeID
+		set.Spent[i/8] |= 1 << (i % 8)
+		set.LastUsedAt, set.LastChallenge = now, req.ChallengeID
 		raw, err := json.Marshal(set)
 		if err != nil {
 			return sdk.Result{}, err
@@ -307,7 +335,7 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 }
 
 // result is what an accepted code returns. With the sdk's proposed
-// Result.Notice it would also carry usedNotice(set.left(), len(set.Codes)).
+// Result.Notice it would also carry usedNotice(set.left(), set.total()).
 func result(set codeSet) sdk.Result {
 	return sdk.Result{AMR: []string{"otp"}, CredentialID: set.ID}
 }
@@ -329,7 +357,7 @@ func (m *Method) Enrol(ctx context.Context, h sdk.Host, req sdk.EnrolRequest) (s
 	if err != nil {
 		return sdk.Enrolment{}, err
 	}
-	codes, stored, err := newSet(key, req.User.ID, m.count)
+	codes, hashes, err := newSet(key, req.User.ID, m.count)
 	if err != nil {
 		return sdk.Enrolment{}, err
 	}
@@ -339,7 +367,7 @@ func (m *Method) Enrol(ctx context.Context, h sdk.Host, req sdk.EnrolRequest) (s
 	}
 	expires := h.Now().Add(EnrolmentTTL)
 	// A new Enrol replaces a pending set not yet confirmed.
-	if err := sdk.PutJSON(ctx, st, pendingKey(req.User.ID), pendingSet{ID: id, Codes: stored, ExpiresAt: expires}, sdk.AnyVersion, EnrolmentTTL); err != nil {
+	if err := sdk.PutJSON(ctx, st, pendingKey(req.User.ID), pendingSet{ID: id, Hashes: hashes, ExpiresAt: expires}, sdk.AnyVersion, EnrolmentTTL); err != nil {
 		return sdk.Enrolment{}, err
 	}
 	note := msgShownOnce
@@ -377,7 +405,7 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 	if err != nil {
 		return sdk.Credential{}, err
 	}
-	if subtle.ConstantTimeCompare([]byte(p.ID), []byte(req.EnrolmentID)) != 1 || !now.Before(p.ExpiresAt) || len(p.Codes) == 0 {
+	if subtle.ConstantTimeCompare([]byte(p.ID), []byte(req.EnrolmentID)) != 1 || !now.Before(p.ExpiresAt) || len(p.Hashes) == 0 || len(p.Hashes)%hashLen != 0 {
 		return sdk.Credential{}, sdk.ErrInvalidResponse
 	}
 	if !ticked(req.Response[savedField.Name]) {
@@ -395,7 +423,7 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 	if err != nil {
 		return sdk.Credential{}, err
 	}
-	set := codeSet{ID: id, CreatedAt: now, Codes: p.Codes}
+	set := codeSet{ID: id, CreatedAt: now, Hashes: p.Hashes, Spent: make([]byte, (len(p.Hashes)/hashLen+7)/8)}
 	raw, err := json.Marshal(set)
 	if err != nil {
 		return sdk.Credential{}, err
@@ -472,25 +500,25 @@ func (m *Method) Admin(_ context.Context, _ sdk.Host, req sdk.AdminRequest) (map
 	return nil, sdk.InvalidInput(msgNoActions, req.Action)
 }
 
-// newSet returns n new codes as shown to the user and their stored form by
-// index. Indexes are unique within the set.
-func newSet(key []byte, userID string, n int) ([]string, map[string]*storedCode, error) {
-	codes := make([]string, 0, n)
-	stored := make(map[string]*storedCode, n)
-	for len(codes) < n {
-		c, err := NewCode()
-		if err != nil {
-			return nil, nil, err
+// newSet returns n new codes as shown to the user and their hashes as
+// codeSet.Hashes keeps them: sorted, each once.
+func newSet(key []byte, userID string, n int) ([]string, []byte, error) {
+	for {
+		codes := make([]string, n)
+		hashes := make([][]byte, n)
+		for i := range codes {
+			c, err := NewCode()
+			if err != nil {
+				return nil, nil, err
+			}
+			plain, _ := Normalise(c)
+			codes[i], hashes[i] = c, codeHash(key, userID, plain)
 		}
-		plain, _ := Normalise(c)
-		index, hash := codeHash(key, userID, plain)
-		if _, taken := stored[index]; taken {
-			continue // 2^-72 per pair; never seen, but never a clash
+		slices.SortFunc(hashes, bytes.Compare)
+		if len(slices.CompactFunc(slices.Clone(hashes), bytes.Equal)) == n { // else a clash: never seen, never kept
+			return codes, bytes.Join(hashes, nil), nil
 		}
-		stored[index] = &storedCode{Hash: hash}
-		codes = append(codes, c)
 	}
-	return codes, stored, nil
 }
 
 // NewCode returns a code of CodeBits random bits from crypto/rand, written
@@ -556,26 +584,23 @@ func Normalise(s string) (code string, ok bool) {
 	return b.String(), true
 }
 
-// indexLen is how many bytes of a code's hash index it in its set.
-const indexLen = 9
+// hashLen is the length of a stored code.
+const hashLen = sha256.Size
 
 // codeHash is what is stored of a code: HMAC-SHA-256 under the method's
 // key of the user ID and the normalised code (a NUL between them; user IDs
-// hold none), and the index its set keeps it under: the hash's first
-// indexLen bytes. A check looks the index up and compares the whole hash
-// in constant time.
-func codeHash(key []byte, userID, code string) (index string, hash []byte) {
+// hold none).
+func codeHash(key []byte, userID, code string) []byte {
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("stepup recovery code\x00"))
 	mac.Write([]byte(userID))
 	mac.Write([]byte{0})
 	mac.Write([]byte(code))
-	hash = mac.Sum(nil)
-	return base64.RawURLEncoding.EncodeToString(hash[:indexLen]), hash
+	return mac.Sum(nil)
 }
 
 // dummyHash is compared when no code has the index, for the same work.
-var dummyHash = make([]byte, sha256.Size)
+var dummyHash = make([]byte, hashLen)
 
 // ticked reports whether a checkbox was ticked: a browser sends "on".
 func ticked(v string) bool {
