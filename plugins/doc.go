@@ -14,7 +14,7 @@
 // (imports_test.go at the module's root) cover each.
 //
 // A line with a nil constructor keeps a name SPEC §6 plans for a built-in
-// that this build does not have yet (webauthn, sms, email, recovery): it is
+// that this build does not have yet (PlannedNames): it is
 // Planned, not in BuiltinNames. A configuration may name it without a path,
 // as SPEC §3's example does: it loads, its settings are not checked (there
 // is no Configure to ask), and stepup serve logs it as skipped. Any other

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"sort"
 
+	"github.com/stepup-mfa/stepup/plugins/recovery"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/plugins/tempcode"
 	"github.com/stepup-mfa/stepup/plugins/totp"
@@ -19,11 +20,11 @@ import (
 // A nil constructor keeps a name SPEC §6 plans for a built-in that this
 // build does not have yet (Planned).
 var builtins = map[string]func() sdk.Method{
+	"recovery": recovery.New,
 	"tempcode": tempcode.New,
 	"totp":     totp.New,
 
 	"email":    nil,
-	"recovery": nil,
 	"sms":      nil,
 	"webauthn": nil,
 }
