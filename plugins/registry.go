@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/plugins/sms"
 	"github.com/stepup-mfa/stepup/plugins/tempcode"
 	"github.com/stepup-mfa/stepup/plugins/totp"
 )
@@ -19,12 +20,12 @@ import (
 // A nil constructor keeps a name SPEC §6 plans for a built-in that this
 // build does not have yet (Planned).
 var builtins = map[string]func() sdk.Method{
+	"sms":      sms.New,
 	"tempcode": tempcode.New,
 	"totp":     totp.New,
 
 	"email":    nil,
 	"recovery": nil,
-	"sms":      nil,
 	"webauthn": nil,
 }
 

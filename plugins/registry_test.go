@@ -36,7 +36,7 @@ func TestBuiltins(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"webauthn", "sms", "email", "recovery"} {
+	for _, name := range []string{"webauthn", "email", "recovery"} {
 		if !Planned(name) || IsBuiltin(name) || slices.Contains(names, name) {
 			t.Errorf("%s: Planned %v, IsBuiltin %v", name, Planned(name), IsBuiltin(name))
 		}
@@ -47,7 +47,7 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("BuiltinDefaults(%s) has defaults", name)
 		}
 	}
-	for _, name := range []string{"no-such-method", "sms"} {
+	for _, name := range []string{"no-such-method", "webauthn"} {
 		if err := ServeBuiltin(name); err == nil || !strings.Contains(err.Error(), "totp") {
 			t.Errorf("ServeBuiltin(%s) = %v, want an error listing the built-ins", name, err)
 		}

@@ -187,12 +187,12 @@ func TestUnbuiltMethodsLoggedOnlyWhenNamed(t *testing.T) {
 	const skipped = "configured methods not in this build, skipped"
 	for name, tc := range map[string]struct{ methods, want string }{
 		"only defaults": {"", ""},
-		"names sms":     {"  sms: {priority: 45}\n", "methods=sms\n"},
+		"names email":   {"  email: {priority: 45}\n", "methods=email\n"},
 		"names two":     {"  webauthn: {priority: 80}\n  recovery: {count: 10}\n", "methods=recovery,webauthn\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "stepup.yaml")
-			yaml := "methods:\n  totp: {enabled: false}\n  tempcode: {enabled: false}\n" + tc.methods
+			yaml := "methods:\n  totp: {enabled: false}\n  tempcode: {enabled: false}\n  sms: {enabled: false}\n" + tc.methods
 			if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 				t.Fatal(err)
 			}
