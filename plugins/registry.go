@@ -8,6 +8,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/plugins/recovery"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/plugins/sms"
 	"github.com/stepup-mfa/stepup/plugins/tempcode"
 	"github.com/stepup-mfa/stepup/plugins/totp"
 )
@@ -21,11 +22,11 @@ import (
 // build does not have yet (Planned).
 var builtins = map[string]func() sdk.Method{
 	"recovery": recovery.New,
+	"sms":      sms.New,
 	"tempcode": tempcode.New,
 	"totp":     totp.New,
 
 	"email":    nil,
-	"sms":      nil,
 	"webauthn": nil,
 }
 
