@@ -185,7 +185,6 @@ func TestBuiltinReplacedBeforeStartRefused(t *testing.T) {
 func TestUnbuiltMethodsLoggedOnlyWhenNamed(t *testing.T) {
 	env := testenv.New(t)
 	const skipped = "configured methods not in this build, skipped"
-<<<<<<< HEAD
 	cases := map[string]struct{ methods, want string }{"only defaults": {"", ""}}
 	planned := plugins.PlannedNames()
 	if len(planned) >= 1 {
@@ -197,13 +196,6 @@ func TestUnbuiltMethodsLoggedOnlyWhenNamed(t *testing.T) {
 		cases["names two"] = struct{ methods, want string }{"  " + b + ": {priority: 80}\n  " + a + ": {x: 10}\n", "methods=" + a + "," + b + "\n"}
 	}
 	for name, tc := range cases {
-=======
-	for name, tc := range map[string]struct{ methods, want string }{
-		"only defaults": {"", ""},
-		"names email":   {"  email: {priority: 45}\n", "methods=email\n"},
-		"names two":     {"  webauthn: {priority: 80}\n  recovery: {count: 10}\n", "methods=recovery,webauthn\n"},
-	} {
->>>>>>> sms
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "stepup.yaml")
 			yaml := "methods:\n  totp: {enabled: false}\n  tempcode: {enabled: false}\n  sms: {enabled: false}\n" + tc.methods
