@@ -157,6 +157,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.Issuer = "http://" + ln.Addr().String()
 	cfg.Listen = ln.Addr().String()
 	cfg.Keys.SecretFile = filepath.Join(dir, "secret.key")
+	cfg.Outbox.Dir = filepath.Join(dir, "outbox")
 	if o.secretFile != "" {
 		cfg.Keys.SecretFile = o.secretFile
 	}
@@ -233,8 +234,8 @@ func New(t testing.TB, opts ...Option) *Env {
 		}
 		t.Cleanup(func() { methods.Close() })
 	}
-	outbox := filepath.Join(dir, "outbox")
-	mailer, err := notify.New(cfg, dir, logger) // SMTP when smtp.addr is set, else the outbox
+	outbox := cfg.Outbox.Dir
+	mailer, err := notify.New(cfg, logger) // SMTP when smtp.addr is set, else the outbox
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -82,8 +81,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 		return err
 	}
 	defer methods.Close()
-	dataDir := filepath.Dir(cfg.Keys.SecretFile)
-	mailer, err := notify.New(cfg, dataDir, log)
+	mailer, err := notify.New(cfg, log)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 		Name: d.GetName(), DisplayName: d.GetDisplayName(), Levels: d.GetLevels(), AMR: d.GetAmr(),
 		NeedsEnrolment: d.GetNeedsEnrolment(), Priority: int(d.GetPriority()), AdminActions: d.GetAdminActions(),
 		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(), EnrolFields: fieldsFromPB(d.GetEnrolFields()),
-		UsedEvent: d.GetUsedEvent(), Admin: adminActionsFromPB(d.GetAdmin()),
+		UsedEvent: d.GetUsedEvent(), Admin: adminActionsFromPB(d.GetAdmin()), Restricted: d.GetRestricted(),
 	}
 	if r := d.GetRemoval(); r != nil {
 		out.Removal = sdk.Removal{Label: r.GetLabel(), Event: r.GetEvent(), NoReverify: r.GetNoReverify()}
@@ -81,7 +81,7 @@ func enrolmentFromPB(e *pluginpb.Enrolment) sdk.Enrolment {
 }
 
 func credentialFromPB(c *pluginpb.Credential) sdk.Credential {
-	return sdk.Credential{ID: c.GetId(), Label: c.GetLabel(), CreatedAt: timeFromPB(c.GetCreatedAtUnixNano())}
+	return sdk.Credential{ID: c.GetId(), Label: c.GetLabel(), CreatedAt: timeFromPB(c.GetCreatedAtUnixNano()), Warning: c.GetWarning()}
 }
 
 func timeFromPB(n int64) time.Time {

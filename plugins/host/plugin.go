@@ -427,7 +427,7 @@ func (p *Plugin) verify(ctx context.Context, req sdk.VerifyRequest, count *plugi
 				Records: p.records(ctx, req.UserID), Count: count, Counted: counted, PutOnAccept: true,
 			})
 			if err == nil {
-				out, put = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId()}, r.GetOnAccept()
+				out, put = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId(), Notice: r.GetNotice(), Renew: r.GetRenew()}, r.GetOnAccept()
 			}
 			return err
 		})

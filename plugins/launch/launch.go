@@ -3,12 +3,15 @@ package launch
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/stepup-mfa/stepup/plugins"
 	"github.com/stepup-mfa/stepup/plugins/host"
+	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/config"
 )
 
@@ -37,10 +40,24 @@ func FromConfig(cfg config.Config) []Method {
 		if !mc.IsEnabled() {
 			continue
 		}
-		methods = append(methods, Method{Name: name, Settings: mc.PluginSettings(), Path: mc.Path,
+		settings := mc.PluginSettings()
+		maps.Copy(settings, hostSettings(cfg))
+		methods = append(methods, Method{Name: name, Settings: settings, Path: mc.Path,
 			SHA256: mc.SHA256, Named: cfg.MethodNamed(name)})
 	}
 	return methods
+}
+
+// hostSettings are the deployment's facts every method's Configure gets
+// besides its own settings (sdk.HostSettingPrefix): the issuer, the
+// product name, and the outbox as an absolute path (the plugin may run in
+// another directory).
+func hostSettings(cfg config.Config) map[string]string {
+	dir := cfg.Outbox.Dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return map[string]string{sdk.SettingIssuer: cfg.Issuer, sdk.SettingProductName: cfg.UI.ProductName, sdk.SettingOutboxDir: dir}
 }
 
 // Options say how to start the method plugins.

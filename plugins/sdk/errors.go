@@ -42,11 +42,21 @@ var (
 type RateLimitError struct {
 	// RetryAfter is when room frees up, on the host's clock.
 	RetryAfter time.Time
+	// Message, when set, is what the user is told, safe to show (SPEC §6's
+	// sentence for the sixth text message in an hour); empty: the host's
+	// own words, with RetryAfter.
+	Message string
 }
 
 // RateLimited returns a *RateLimitError.
 func RateLimited(retryAfter time.Time) error {
 	return &RateLimitError{RetryAfter: retryAfter}
+}
+
+// RateLimitedSaying returns a *RateLimitError whose Message the user is
+// shown.
+func RateLimitedSaying(retryAfter time.Time, message string) error {
+	return &RateLimitError{RetryAfter: retryAfter, Message: message}
 }
 
 func (e *RateLimitError) Error() string {
@@ -104,9 +114,26 @@ func (e *ConflictError) Error() string { return ErrConflict.Error() + ": " + e.M
 // Is reports whether target is ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// UserMessage returns the message of an *InputError, or else of a
-// *ConflictError, in err's chain, safe to show to a user, or "" when there
-// is none.
+// UnavailableError is ErrUnavailable with a message that is safe to show
+// to the user ("We could not send the text message. Try again or use
+// another method."). errors.Is(err, ErrUnavailable) matches it.
+type UnavailableError struct {
+	Message string
+}
+
+// Unavailable returns an *UnavailableError with a message safe to show.
+func Unavailable(format string, args ...any) error {
+	return &UnavailableError{Message: fmt.Sprintf(format, args...)}
+}
+
+func (e *UnavailableError) Error() string { return ErrUnavailable.Error() + ": " + e.Message }
+
+// Is reports whether target is ErrUnavailable.
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// UserMessage returns the message safe to show to a user that err's chain
+// carries (of an *InputError, a *ConflictError, a *RateLimitError or an
+// *UnavailableError), or "" when there is none.
 func UserMessage(err error) string {
 	var ie *InputError
 	if errors.As(err, &ie) {
@@ -115,6 +142,14 @@ func UserMessage(err error) string {
 	var ce *ConflictError
 	if errors.As(err, &ce) {
 		return ce.Message
+	}
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		return rl.Message
+	}
+	var ue *UnavailableError
+	if errors.As(err, &ue) {
+		return ue.Message
 	}
 	return ""
 }

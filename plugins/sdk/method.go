@@ -94,6 +94,10 @@ type Description struct {
 	// (an active temporary code). It still needs a level that reaches the
 	// request's target.
 	Bypass bool
+	// Restricted: a restricted authenticator in NIST SP 800-63B's sense
+	// (SMS): the enrolment page says so and offers the stronger methods
+	// the user can add.
+	Restricted bool
 	// AdminActions are the action names Admin accepts.
 	AdminActions []string
 	// Admin describes the actions of AdminActions that the host offers
@@ -213,6 +217,14 @@ type Result struct {
 	AMR []string
 	// CredentialID is the credential that answered, when the method has any.
 	CredentialID string
+	// Notice is a sentence for the user about this verification ("A
+	// recovery code was used; 7 of 10 are left."), never a secret: the host
+	// emails it to the user once it has accepted the verification.
+	Notice string
+	// Renew: the credential that answered is used up (the last recovery
+	// code), so the host asks the user to set the method up again before
+	// the sign-in goes on (they may decline).
+	Renew bool
 }
 
 // EnrolRequest starts an enrolment for User.
@@ -257,6 +269,9 @@ type Credential struct {
 	ID        string
 	Label     string
 	CreatedAt time.Time
+	// Warning is what the account page shows beside the credential as an
+	// alert ("Only 2 codes left: generate a new set"); empty: none.
+	Warning string
 }
 
 // AdminRequest runs an administrative action (for example issuing a

@@ -70,7 +70,7 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		Name: d.Name, DisplayName: d.DisplayName, Levels: d.Levels, Amr: d.AMR,
 		NeedsEnrolment: d.NeedsEnrolment, Priority: int32(d.Priority), AdminActions: d.AdminActions,
 		Bypass: d.Bypass, UserRecords: d.UserRecords, EnrolFields: fieldsToPB(d.EnrolFields),
-		UsedEvent: d.UsedEvent, Admin: adminActionsToPB(d.Admin),
+		UsedEvent: d.UsedEvent, Admin: adminActionsToPB(d.Admin), Restricted: d.Restricted,
 	}
 	if d.Removal != (Removal{}) {
 		out.Removal = &pluginpb.Removal{Label: d.Removal.Label, Event: d.Removal.Event, NoReverify: d.Removal.NoReverify}
@@ -112,7 +112,7 @@ func (s *methodServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) 
 	if err != nil {
 		return nil, ToStatus(err)
 	}
-	return &pluginpb.VerifyResult{Amr: r.AMR, CredentialId: r.CredentialID, OnAccept: h.onAccept}, nil
+	return &pluginpb.VerifyResult{Amr: r.AMR, CredentialId: r.CredentialID, OnAccept: h.onAccept, Notice: r.Notice, Renew: r.Renew}, nil
 }
 
 func (s *methodServer) Enrol(ctx context.Context, req *pluginpb.EnrolRequest) (*pluginpb.Enrolment, error) {
@@ -226,7 +226,7 @@ func displaysToPB(ds []Display) []*pluginpb.Display {
 }
 
 func credentialToPB(c Credential) *pluginpb.Credential {
-	return &pluginpb.Credential{Id: c.ID, Label: c.Label, CreatedAtUnixNano: unixNano(c.CreatedAt)}
+	return &pluginpb.Credential{Id: c.ID, Label: c.Label, CreatedAtUnixNano: unixNano(c.CreatedAt), Warning: c.Warning}
 }
 
 func unixNano(t time.Time) int64 {

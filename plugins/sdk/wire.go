@@ -89,7 +89,7 @@ func FromStatus(err error) error {
 			}
 			switch k.err {
 			case ErrRateLimited:
-				rl := &RateLimitError{}
+				rl := &RateLimitError{Message: d.SafeMessage}
 				if d.RetryAfterUnixNano != 0 {
 					rl.RetryAfter = time.Unix(0, d.RetryAfterUnixNano).UTC()
 				}
@@ -99,6 +99,10 @@ func FromStatus(err error) error {
 			case ErrConflict:
 				if d.SafeMessage != "" {
 					return &ConflictError{Message: d.SafeMessage}
+				}
+			case ErrUnavailable:
+				if d.SafeMessage != "" {
+					return &UnavailableError{Message: d.SafeMessage}
 				}
 			}
 			return &remoteError{msg: st.Message(), errs: []error{k.err}}

@@ -19,6 +19,8 @@ type Config struct {
 	Admin          Admin                   `yaml:"admin"`
 	Notify         Notify                  `yaml:"notify"`
 	SMTP           SMTP                    `yaml:"smtp"`
+	Outbox         Outbox                  `yaml:"outbox"`
+	UI             UI                      `yaml:"ui"`
 	Tokens         Tokens                  `yaml:"tokens"`
 	Session        Session                 `yaml:"session"`
 	Log            Log                     `yaml:"log"`
@@ -127,6 +129,21 @@ type SMTP struct {
 	From     string `yaml:"from"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+}
+
+// Outbox is where messages go as files while no mail server (smtp.addr)
+// or text-message gateway is set: mail as NAME.eml, text messages as
+// NAME.sms.json.
+type Outbox struct {
+	Dir string `yaml:"dir"` // default ./stepup-data/outbox
+}
+
+// UI is what every page, and every message a method sends, says of the
+// deployment.
+type UI struct {
+	ProductName string `yaml:"product_name"` // default stepup
+	LogoURL     string `yaml:"logo_url"`     // optional: an https: URL or a path on this origin
+	SupportText string `yaml:"support_text"` // optional, e.g. how to reach the help desk
 }
 
 // Tokens sets how tokens are signed and how long they live.

@@ -48,6 +48,8 @@ func base(m Methods) Config {
 		TrustedBrowser: TrustedBrowser{Enabled: false, Days: 30},
 		Admin:          Admin{MaxAuthAge: 15 * time.Minute, RequiredACR: "aal2"},
 		Notify:         Notify{MethodAddedEmail: true},
+		Outbox:         Outbox{Dir: "./stepup-data/outbox"},
+		UI:             UI{ProductName: "stepup"},
 		Tokens: Tokens{
 			SigningAlg:      "RS256",
 			AccessTokenTTL:  15 * time.Minute,

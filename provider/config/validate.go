@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/password"
@@ -45,6 +46,7 @@ func (c Config) Validate(m Methods) error {
 		c.validateAdmin,
 		c.validateTimes,
 		c.validateSMTP,
+		c.validateUI,
 		c.validateLog,
 	} {
 		if err := check(); err != nil {
@@ -360,6 +362,30 @@ func (c Config) validateTimes() *Error {
 	}
 	if c.Tokens.CodeTTL > 10*time.Minute {
 		return errorf("tokens.code_ttl", "tokens.code_ttl %s is longer than the 10m RFC 6749 allows an authorization code; 1m is usual", c.Tokens.CodeTTL)
+	}
+	return nil
+}
+
+// Bounds of the ui texts.
+const (
+	maxProductName = 64
+	maxSupportText = 500
+)
+
+func (c Config) validateUI() *Error {
+	u := c.UI
+	switch {
+	case strings.TrimSpace(u.ProductName) == "":
+		return errorf("ui.product_name", "ui.product_name is empty: name the product every page shows, e.g. \"Example Bank sign-in\"")
+	case len(u.ProductName) > maxProductName || strings.ContainsFunc(u.ProductName, unicode.IsControl):
+		return errorf("ui.product_name", "ui.product_name %.40q is too long or holds line breaks: use one line of at most %d bytes", u.ProductName, maxProductName)
+	case len(u.SupportText) > maxSupportText:
+		return errorf("ui.support_text", "ui.support_text is %d bytes: use at most %d", len(u.SupportText), maxSupportText)
+	case u.LogoURL != "" && !strings.HasPrefix(u.LogoURL, "https://") && (!strings.HasPrefix(u.LogoURL, "/") || strings.HasPrefix(u.LogoURL, "//")):
+		return errorf("ui.logo_url", "ui.logo_url %.40q: use an https: URL or a path on this origin such as /logo.svg", u.LogoURL)
+	}
+	if strings.TrimSpace(c.Outbox.Dir) == "" {
+		return errorf("outbox.dir", "outbox.dir is empty: name the directory messages are written to while no mail server or gateway is set, e.g. ./stepup-data/outbox")
 	}
 	return nil
 }

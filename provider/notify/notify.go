@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
-	"path/filepath"
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
@@ -41,11 +40,10 @@ type Sender interface {
 var ErrInvalidMessage = errors.New("notify: invalid message")
 
 // New returns the Sender the configuration asks for: SMTP through
-// cfg.SMTP when cfg.SMTP.Addr is set, otherwise an outbox in
-// filepath.Join(dataDir, "outbox"). Its error names the config key at
-// fault. New does not contact the mail server: an unreachable server
-// shows up as an error from Send.
-func New(cfg config.Config, dataDir string, log *slog.Logger) (Sender, error) {
+// cfg.SMTP when cfg.SMTP.Addr is set, otherwise an outbox in outbox.dir.
+// Its error names the config key at fault. New does not contact the mail
+// server: an unreachable server shows up as an error from Send.
+func New(cfg config.Config, log *slog.Logger) (Sender, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -57,7 +55,7 @@ func New(cfg config.Config, dataDir string, log *slog.Logger) (Sender, error) {
 		log.Info("mail goes to SMTP server", "smtp_addr", cfg.SMTP.Addr)
 		return s, nil
 	}
-	dir := filepath.Join(dataDir, "outbox")
+	dir := cfg.Outbox.Dir
 	log.Info("mail goes to the outbox (smtp.addr is empty)", "dir", dir)
 	return NewOutbox(dir, log), nil
 }

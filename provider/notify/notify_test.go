@@ -17,7 +17,8 @@ func TestNewPicksSender(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logBuf, nil))
 
 	var cfg config.Config
-	s, err := New(cfg, dataDir, log)
+	cfg.Outbox.Dir = filepath.Join(dataDir, "outbox")
+	s, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func TestNewPicksSender(t *testing.T) {
 	}
 
 	cfg.SMTP = config.SMTP{Addr: "smtp.example.com:587", From: "stepup@example.com", Username: "u", Password: "pw"}
-	s, err = New(cfg, dataDir, log)
+	s, err = New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestNewPicksSender(t *testing.T) {
 	}
 
 	cfg.SMTP = config.SMTP{Addr: "smtp.example.com:587"}
-	if _, err := New(cfg, dataDir, log); err == nil || !strings.Contains(err.Error(), "smtp.from") {
+	if _, err := New(cfg, log); err == nil || !strings.Contains(err.Error(), "smtp.from") {
 		t.Errorf("New without smtp.from = %v, want an error naming smtp.from", err)
 	}
 }

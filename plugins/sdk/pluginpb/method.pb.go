@@ -277,7 +277,10 @@ type Description struct {
 	UsedEvent string `protobuf:"bytes,13,opt,name=used_event,json=usedEvent,proto3" json:"used_event,omitempty"`
 	// How the account page offers removing a credential (sdk.Removal);
 	// absent: a "Remove" button after a fresh second factor.
-	Removal       *Removal `protobuf:"bytes,14,opt,name=removal,proto3" json:"removal,omitempty"`
+	Removal *Removal `protobuf:"bytes,14,opt,name=removal,proto3" json:"removal,omitempty"`
+	// restricted: a restricted authenticator (NIST SP 800-63B, e.g. SMS):
+	// the enrolment page says so and offers the stronger methods.
+	Restricted    bool `protobuf:"varint,15,opt,name=restricted,proto3" json:"restricted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -408,6 +411,13 @@ func (x *Description) GetRemoval() *Removal {
 		return x.Removal
 	}
 	return nil
+}
+
+func (x *Description) GetRestricted() bool {
+	if x != nil {
+		return x.Restricted
+	}
+	return false
 }
 
 type AdminAction struct {
@@ -1311,7 +1321,13 @@ type VerifyResult struct {
 	// A write the host makes, compare-and-swap, as it accepts this result.
 	// If the record changed meanwhile, the host does not accept: it calls
 	// Verify again with the records as they are then.
-	OnAccept      *PutRequest `protobuf:"bytes,3,opt,name=on_accept,json=onAccept,proto3" json:"on_accept,omitempty"`
+	OnAccept *PutRequest `protobuf:"bytes,3,opt,name=on_accept,json=onAccept,proto3" json:"on_accept,omitempty"`
+	// A sentence for the user about this verification, never a secret: the
+	// host emails it to them (sdk.Result.Notice).
+	Notice string `protobuf:"bytes,4,opt,name=notice,proto3" json:"notice,omitempty"`
+	// The credential that answered is used up: the host asks the user to
+	// set the method up again before going on (sdk.Result.Renew).
+	Renew         bool `protobuf:"varint,5,opt,name=renew,proto3" json:"renew,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1365,6 +1381,20 @@ func (x *VerifyResult) GetOnAccept() *PutRequest {
 		return x.OnAccept
 	}
 	return nil
+}
+
+func (x *VerifyResult) GetNotice() string {
+	if x != nil {
+		return x.Notice
+	}
+	return ""
+}
+
+func (x *VerifyResult) GetRenew() bool {
+	if x != nil {
+		return x.Renew
+	}
+	return false
 }
 
 type EnrolRequest struct {
@@ -1618,8 +1648,10 @@ type Credential struct {
 	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Label             string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
 	CreatedAtUnixNano int64                  `protobuf:"varint,3,opt,name=created_at_unix_nano,json=createdAtUnixNano,proto3" json:"created_at_unix_nano,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// A warning the account page shows beside the credential (sdk.Credential.Warning).
+	Warning       string `protobuf:"bytes,4,opt,name=warning,proto3" json:"warning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Credential) Reset() {
@@ -1671,6 +1703,13 @@ func (x *Credential) GetCreatedAtUnixNano() int64 {
 		return x.CreatedAtUnixNano
 	}
 	return 0
+}
+
+func (x *Credential) GetWarning() string {
+	if x != nil {
+		return x.Warning
+	}
+	return ""
 }
 
 type ListCredentialsRequest struct {
@@ -2100,7 +2139,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\x89\x04\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xa9\x04\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -2117,7 +2156,10 @@ const file_method_proto_rawDesc = "" +
 	"\x05admin\x18\f \x03(\v2\x1d.stepup.plugin.v1.AdminActionR\x05admin\x12\x1d\n" +
 	"\n" +
 	"used_event\x18\r \x01(\tR\tusedEvent\x123\n" +
-	"\aremoval\x18\x0e \x01(\v2\x19.stepup.plugin.v1.RemovalR\aremoval\"\xcc\x03\n" +
+	"\aremoval\x18\x0e \x01(\v2\x19.stepup.plugin.v1.RemovalR\aremoval\x12\x1e\n" +
+	"\n" +
+	"restricted\x18\x0f \x01(\bR\n" +
+	"restricted\"\xcc\x03\n" +
 	"\vAdminAction\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bresource\x18\x02 \x01(\tR\bresource\x12\x12\n" +
@@ -2203,11 +2245,13 @@ const file_method_proto_rawDesc = "" +
 	"\rput_on_accept\x18\b \x01(\bR\vputOnAccept\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x01\n" +
 	"\fVerifyResult\x12\x10\n" +
 	"\x03amr\x18\x01 \x03(\tR\x03amr\x12#\n" +
 	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\x129\n" +
-	"\ton_accept\x18\x03 \x01(\v2\x1c.stepup.plugin.v1.PutRequestR\bonAccept\"\x91\x02\n" +
+	"\ton_accept\x18\x03 \x01(\v2\x1c.stepup.plugin.v1.PutRequestR\bonAccept\x12\x16\n" +
+	"\x06notice\x18\x04 \x01(\tR\x06notice\x12\x14\n" +
+	"\x05renew\x18\x05 \x01(\bR\x05renew\"\x91\x02\n" +
 	"\fEnrolRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12B\n" +
@@ -2236,12 +2280,13 @@ const file_method_proto_rawDesc = "" +
 	"\arecords\x18\x06 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"c\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
 	"\n" +
 	"Credential\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12/\n" +
-	"\x14created_at_unix_nano\x18\x03 \x01(\x03R\x11createdAtUnixNano\"\x89\x01\n" +
+	"\x14created_at_unix_nano\x18\x03 \x01(\x03R\x11createdAtUnixNano\x12\x18\n" +
+	"\awarning\x18\x04 \x01(\tR\awarning\"\x89\x01\n" +
 	"\x16ListCredentialsRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x122\n" +

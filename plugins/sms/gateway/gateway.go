@@ -46,9 +46,11 @@ const (
 
 // Defaults of the setting.
 const (
-	DefaultTimeout = 5 * time.Second
-	// MaxTimeout bounds timeout: a gateway that needs longer is down.
-	MaxTimeout        = 30 * time.Second
+	DefaultTimeout = 3 * time.Second
+	// MaxTimeout bounds timeout: the host gives a method's call 5 s
+	// (plugins/host.DefaultCallTimeout), and a send must end, and be
+	// given back, within it.
+	MaxTimeout        = 4 * time.Second
 	DefaultTwilioBase = "https://api.twilio.com"
 	// MinSecretLen is how many characters a webhook secret has at least.
 	MinSecretLen = 16
@@ -149,7 +151,7 @@ func (c *config) timeout() time.Duration {
 	s, isString := v.(string)
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if !isString || err != nil || d <= 0 || d > MaxTimeout {
-		c.fail(sdk.InvalidSetting(Setting+".timeout", fmt.Sprint(v), fmt.Sprintf(`use a duration up to %s such as "5s"`, MaxTimeout)))
+		c.fail(sdk.InvalidSetting(Setting+".timeout", fmt.Sprint(v), fmt.Sprintf(`use a duration up to %s such as "3s"`, MaxTimeout)))
 		return 0
 	}
 	return d
