@@ -71,7 +71,7 @@ const (
 	savedLabel    = "I have saved them"
 	msgNotSaved   = "Tick \u201cI have saved them\u201d once the codes are saved somewhere safe."
 	labelFmt      = "%d of %d codes left"
-	labelWarnFmt  = "Only %d of %d codes left: generate a new set"
+	warningFmt    = "Only %d of %d codes left: generate a new set"
 	noticeFmt     = "A recovery code was used to verify your identity. %d of your %d codes are left."
 	noticeWarnFmt = "A recovery code was used to verify your identity. Only %d of your %d codes are left: generate a new set on your account page."
 	noticeLast    = "Your last recovery code was used to verify your identity. Generate a new set on your account page now."
@@ -219,7 +219,11 @@ func (s codeSet) find(hash []byte) (int, bool) {
 func (s codeSet) usable() bool { return s.ID != "" && s.left() > 0 }
 
 func (s codeSet) credential() sdk.Credential {
-	return sdk.Credential{ID: s.ID, Label: credentialLabel(s.left(), s.total()), CreatedAt: s.CreatedAt}
+	c := sdk.Credential{ID: s.ID, Label: fmt.Sprintf(labelFmt, s.left(), s.total()), CreatedAt: s.CreatedAt}
+	if s.left() <= WarnAt {
+		c.Warning = fmt.Sprintf(warningFmt, s.left(), s.total())
+	}
+	return c
 }
 
 // pendingSet is a new set waiting for "I have saved them".
@@ -334,10 +338,12 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 	return sdk.Result{}, sdk.ErrInvalidResponse
 }
 
-// result is what an accepted code returns. With the sdk's proposed
-// Result.Notice it would also carry usedNotice(set.left(), set.total()).
+// result is what an accepted code returns: the notice the host mails the
+// user (how many are left), and, after the last code, that the user should
+// generate a new set before going on.
 func result(set codeSet) sdk.Result {
-	return sdk.Result{AMR: []string{"otp"}, CredentialID: set.ID}
+	return sdk.Result{AMR: []string{"otp"}, CredentialID: set.ID,
+		Notice: usedNotice(set.left(), set.total()), Renew: set.left() == 0}
 }
 
 // Enrol implements sdk.Method: a new set of count codes, shown once, that
@@ -611,19 +617,10 @@ func ticked(v string) bool {
 	return false
 }
 
-// credentialLabel is how the account page names the set: how many codes
-// are left, with a warning from WarnAt down.
-func credentialLabel(left, total int) string {
-	if left <= WarnAt {
-		return fmt.Sprintf(labelWarnFmt, left, total)
-	}
-	return fmt.Sprintf(labelFmt, left, total)
-}
-
 // usedNotice is the sentence the user should be mailed after a code was
 // accepted (SPEC §6): how many are left, a warning from WarnAt down, and
-// after the last one, that a new set is needed. The sdk has no way yet to
-// hand it to the host (see the package doc).
+// after the last one, that a new set is needed; the host mails it
+// (sdk.Result.Notice).
 func usedNotice(left, total int) string {
 	switch {
 	case left <= 0:

@@ -501,16 +501,14 @@ func TestSpentCodeRefused(t *testing.T) {
 func TestLastCodes(t *testing.T) {
 	e := launch(t, map[string]string{"count": "5"})
 	codes := e.newSet(t, "alice")
-	wantLabels := []string{
-		"4 of 5 codes left", "3 of 5 codes left",
-		"Only 2 of 5 codes left: generate a new set", "Only 1 of 5 codes left: generate a new set",
-	}
+	wantLabels := []string{"4 of 5 codes left", "3 of 5 codes left", "2 of 5 codes left", "1 of 5 codes left"}
+	wantWarnings := []string{"", "", "Only 2 of 5 codes left: generate a new set", "Only 1 of 5 codes left: generate a new set"}
 	for i, c := range codes[:4] {
 		if err := e.verify(t, "alice", c); err != nil {
 			t.Fatal(err)
 		}
-		if got := e.credentials(t, "alice"); len(got) != 1 || got[0].Label != wantLabels[i] {
-			t.Errorf("after %d used: %+v, want %q", i+1, got, wantLabels[i])
+		if got := e.credentials(t, "alice"); len(got) != 1 || got[0].Label != wantLabels[i] || got[0].Warning != wantWarnings[i] {
+			t.Errorf("after %d used: %+v, want %q warning %q", i+1, got, wantLabels[i], wantWarnings[i])
 		}
 	}
 	ch := e.begin(t, "alice")

@@ -101,8 +101,8 @@ func FromStatus(err error) error {
 					return &ConflictError{Message: d.SafeMessage}
 				}
 			case ErrUnavailable:
-				if d.SafeMessage != "" {
-					return &UnavailableError{Message: d.SafeMessage}
+				if d.SafeMessage != "" { // the sentence for the user, the whole message for the log
+					return &remoteError{msg: st.Message(), errs: []error{&UnavailableError{Message: d.SafeMessage}}}
 				}
 			}
 			return &remoteError{msg: st.Message(), errs: []error{k.err}}

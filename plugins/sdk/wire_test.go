@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +80,23 @@ func TestStatusWithoutDetail(t *testing.T) {
 	}
 	if FromStatus(nil) != nil || ToStatus(nil) != nil {
 		t.Error("nil is not nil")
+	}
+}
+
+// TestSentencesCrossTheBoundary: a rate limit or an outage that carries a
+// sentence for the user arrives with it, and an outage keeps the whole
+// message for the host's log.
+func TestSentencesCrossTheBoundary(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	limited := FromStatus(ToStatus(fmt.Errorf("counted: %w", RateLimitedSaying(at, "Try again later."))))
+	if until, ok := RetryAfter(limited); !errors.Is(limited, ErrRateLimited) || !ok || !until.Equal(at) || UserMessage(limited) != "Try again later." {
+		t.Errorf("rate limit came back as %v (%q, %v)", limited, UserMessage(limited), until)
+	}
+	down := FromStatus(ToStatus(fmt.Errorf("%w: gateway sms.example answered 502", Unavailable("We could not send it."))))
+	if !errors.Is(down, ErrUnavailable) || UserMessage(down) != "We could not send it." || !strings.Contains(down.Error(), "502") {
+		t.Errorf("outage came back as %v (%q)", down, UserMessage(down))
+	}
+	if bare := FromStatus(ToStatus(ErrUnavailable)); UserMessage(bare) != "" || !errors.Is(bare, ErrUnavailable) {
+		t.Errorf("a bare outage came back as %v (%q)", bare, UserMessage(bare))
 	}
 }

@@ -87,7 +87,6 @@ const (
 	// message.
 	MsgNotSent = "We could not send you a text message just now. Try again in a few minutes, or use another method."
 
-	msgRestricted    = "NIST SP 800-63B counts text messages as a restricted authenticator, because they can be intercepted or redirected to another SIM, so we recommend that you also add a stronger method: an authenticator app or a security key."
 	msgSentToF       = "We sent a code to %s"
 	msgEnrolPrompt   = "Enter the 6-digit code from the text message to confirm your number."
 	msgPromptF       = "Enter the 6-digit code we sent by text message to %s."
@@ -204,6 +203,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		Levels:         []string{"aal2"},
 		AMR:            []string{"sms"},
 		NeedsEnrolment: true,
+		Restricted:     true,
 		Priority:       m.priority,
 		AdminActions:   []string{ActionStatus, ActionRemove},
 		Admin: []sdk.AdminAction{
@@ -451,7 +451,6 @@ func (m *Method) Enrol(ctx context.Context, h sdk.Host, req sdk.EnrolRequest) (s
 		Fields: []sdk.Field{codeField},
 		Displays: []sdk.Display{
 			{Kind: sdk.DisplayText, Value: fmt.Sprintf(msgSentToF, MaskPhone(phone))},
-			{Kind: sdk.DisplayText, Value: msgRestricted},
 		},
 		ExpiresAt: expires,
 	}, nil
@@ -606,7 +605,7 @@ func (m *Method) send(ctx context.Context, h sdk.Host, userID, to, code string) 
 		return nil
 	}
 	m.giveBack(ctx, st, userID, now)
-	return fmt.Errorf("%w: %w", sdk.ErrUnavailable, err)
+	return fmt.Errorf("%w: %w", sdk.Unavailable("%s", MsgNotSent), err)
 }
 
 // giveBack records a failed send of the call at now (see send).
@@ -637,12 +636,14 @@ func (m *Method) giveBack(ctx context.Context, st sdk.Storage, userID string, no
 	}
 }
 
-// tooManyMessages is a refusal of the hourly limit, with MsgTooManyMessages.
+// tooManyMessages is a refusal of the hourly limit, saying
+// MsgTooManyMessages to the user.
 func tooManyMessages(err error) error {
 	if !errors.Is(err, sdk.ErrRateLimited) {
 		return err
 	}
-	return fmt.Errorf("%w: %s", err, MsgTooManyMessages)
+	until, _ := sdk.RetryAfter(err)
+	return sdk.RateLimitedSaying(until, MsgTooManyMessages)
 }
 
 // text is the message that carries code: it names the product, warns
