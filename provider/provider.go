@@ -28,6 +28,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/protocol/edge"
 	"github.com/stepup-mfa/stepup/provider/protocol/signing"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
@@ -39,7 +40,7 @@ type Server struct {
 	handler http.Handler
 	keys    *signing.KeyRing
 	now     func() time.Time
-	account *account.Handler
+	mail    *notify.Async
 }
 
 // GCPercent is the garbage-collection target stepup serve runs with (when
@@ -91,6 +92,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	series := metrics.New(o.Methods)
 	set := methods.Load(o.Methods, cfg.Methods, o.Logger, series)
 	auditLog := &audit.Log{Store: o.Store, Log: o.Logger, Now: o.Now}
+	mail := &notify.Async{Sender: o.Mailer, Log: o.Logger}
 
 	publishFor := max(cfg.Tokens.IDTokenTTL, cfg.Tokens.AccessTokenTTL)
 	keys := signing.NewKeyRing(o.Store, o.Secrets, o.Now, publishFor+time.Minute)
@@ -107,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		SessionTTL: cfg.Session.TTL, RequestTTL: cfg.Tokens.AuthRequestTTL, Secure: secure, Web: pages}
 	guards := &edge.Guards{Clients: clients, Audit: auditLog.Record, Log: o.Logger, Pages: pages}
 	signin := &login.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
-		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients}
+		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients, Notify: mail}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
 	// serve makes that its own (op.WithLogger does nothing). No CORS from
@@ -138,14 +140,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	signin.OP = provider
 
-	adminSvc := newAdmin(cfg, o, set, auditLog)
-	s := &Server{keys: keys, now: o.Now,
-		account: &account.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
-			Browser: br, Methods: set, Policy: policy, Secrets: o.Secrets, Mailer: o.Mailer}}
+	adminSvc := newAdmin(cfg, o, set, auditLog, mail)
+	s := &Server{keys: keys, now: o.Now, mail: mail}
 	s.handler, err = mount(routes{
 		cfg: cfg, secure: secure, secrets: o.Secrets, web: pages, store: o.Store, metrics: series, methods: set,
 		op: provider, storage: oidcStorage, guards: guards, policy: policy,
-		login: signin, account: s.account,
+		login: signin, account: &account.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
+			Browser: br, Methods: set, Policy: policy, Secrets: o.Secrets, Notify: mail},
 		adminAPI: &adminapi.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Audit: auditLog, Admin: adminSvc,
 			Policy: policy, Clients: clients, Keys: keys},
 		adminPage: &adminpage.Handler{Config: cfg, Store: o.Store, Now: o.Now, Web: pages, Audit: auditLog, Admin: adminSvc,
@@ -163,15 +164,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 func NewAdmin(cfg config.Config, o Options) *admin.Service {
 	o.defaults()
 	return newAdmin(cfg, o, methods.Load(o.Methods, cfg.Methods, o.Logger, nil),
-		&audit.Log{Store: o.Store, Log: o.Logger, Now: o.Now})
+		&audit.Log{Store: o.Store, Log: o.Logger, Now: o.Now}, &notify.Async{Sender: o.Mailer, Log: o.Logger})
 }
 
-func newAdmin(cfg config.Config, o Options, set *methods.Set, auditLog *audit.Log) *admin.Service {
+func newAdmin(cfg config.Config, o Options, set *methods.Set, auditLog *audit.Log, mail *notify.Async) *admin.Service {
 	var ms []admin.Method
 	for _, m := range set.All() {
 		ms = append(ms, m)
 	}
-	return &admin.Service{Store: o.Store, Hasher: hasher(cfg), Now: o.Now, Log: o.Logger, Methods: ms, Audit: auditLog.Admin}
+	return &admin.Service{Store: o.Store, Hasher: hasher(cfg), Now: o.Now, Log: o.Logger, Methods: ms, Audit: auditLog.Admin,
+		Removed: func(ctx context.Context, u storage.User, method string) {
+			mail.Send(notify.MethodRemoved(u.Email, u.Username, set.DisplayName(method), o.Now(), reqctx.From(ctx).RemoteAddr), "method removed", u.ID)
+		}}
 }
 
 func hasher(cfg config.Config) password.Hasher {
@@ -184,7 +188,7 @@ func hasher(cfg config.Config) password.Hasher {
 // added) has been handed over or has failed. A request has started its
 // notifications by the time its response is written, so a test can tell,
 // after a request, that it sent none.
-func (s *Server) WaitNotifications() { s.account.WaitNotifications() }
+func (s *Server) WaitNotifications() { s.mail.Wait() }
 
 // ServeHTTP serves every route of the provider.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

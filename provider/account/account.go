@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,7 +116,7 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			}
 			for _, c := range creds {
 				am.Credentials = append(am.Credentials, web.Credential{Method: name, ID: c.ID, Label: c.Label,
-					Added: c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")})
+					Added: c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Warning: c.Warning})
 			}
 		}
 		p.Account.Methods = append(p.Account.Methods, am)
@@ -197,8 +198,12 @@ func (h *Handler) handleEnrolParams(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, u storage.User, m *methods.Method, params map[string]string) {
 	ctx := r.Context()
 	e, err := m.Enrol(ctx, sdk.EnrolRequest{User: methods.User(u), Params: params})
-	if errors.Is(err, sdk.ErrInvalidInput) && len(m.Description().EnrolFields) > 0 { // the plugin's words, on the same form
-		h.renderEnrolStart(w, r, http.StatusBadRequest, m.Name(), params, sdk.UserMessage(err))
+	if err != nil && !errors.Is(err, sdk.ErrInvalidInput) {
+		h.Audit.Record(ctx, storage.Event{Type: "method.add_failed", UserID: u.ID, Outcome: "failure",
+			Details: map[string]string{"method": m.Name(), "step": "enrol", "error": errorKind(err)}})
+	}
+	if msg := sdk.UserMessage(err); msg != "" && len(m.Description().EnrolFields) > 0 { // the plugin's words, on the same form
+		h.renderEnrolStart(w, r, enrolStatus(err), m.Name(), params, msg)
 		return
 	}
 	if err != nil {
@@ -225,13 +230,83 @@ func (h *Handler) renderEnrolStart(w http.ResponseWriter, r *http.Request, statu
 	for _, f := range m.Description().EnrolFields {
 		p.Enrol.Start = append(p.Enrol.Start, web.Field{Field: f, Value: values[f.Name]})
 	}
+	h.restricted(&p.Enrol, m)
 	h.Web.Render(w, r, status, "enrol.html", p)
 }
 
 func (h *Handler) renderEnrol(w http.ResponseWriter, r *http.Request, status int, id string, pe pendingEnrolment, errMsg string) {
 	p := web.Page{Title: fmt.Sprintf(web.TitleAddFmt, h.Methods.DisplayName(pe.Method)), Method: pe.Method, Prompt: pe.Prompt, Fields: pe.Fields, Error: errMsg}
-	p.Enrol = web.Enrol{ID: id, Displays: h.Web.Displays(pe.Method, pe.Displays)}
+	p.Enrol = web.Enrol{ID: id, Displays: h.Web.Displays(pe.Method, pe.Displays),
+		Codes: slices.ContainsFunc(pe.Displays, func(d sdk.Display) bool { return d.Kind == sdk.DisplayCodes })}
+	if m, ok := h.Methods.Get(pe.Method); ok {
+		h.restricted(&p.Enrol, m)
+	}
 	h.Web.Render(w, r, status, "enrol.html", p)
+}
+
+// restricted fills in, for a restricted authenticator (SMS), the sentence
+// that says so and the stronger methods the user can add instead: those
+// users enrol themselves that are not restricted.
+func (h *Handler) restricted(e *web.Enrol, m *methods.Method) {
+	if !m.Description().Restricted {
+		return
+	}
+	e.Restricted = fmt.Sprintf(web.MsgRestrictedFmt, h.Methods.DisplayName(m.Name()))
+	for _, o := range h.Methods.All() {
+		d := o.Description()
+		if o != m && d.NeedsEnrolment && !d.Restricted && !d.Bypass && o.Healthy() {
+			e.Stronger = append(e.Stronger, web.Link{Name: o.Name(), Label: h.Methods.DisplayName(o.Name())})
+		}
+	}
+}
+
+// handleCodes serves the codes a pending enrolment shows (recovery codes),
+// to the user it is for, as a text file (as=txt) or a page to print; once
+// the enrolment is confirmed or expired they are gone.
+func (h *Handler) handleCodes(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.accountUser(w, r, "/account")
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	pe, ok := h.pending(r.Context(), q.Get("enrolment"), u, q.Get("method"))
+	var codes []string
+	for _, d := range pe.Displays {
+		if d.Kind == sdk.DisplayCodes {
+			codes = append(codes, d.Values...)
+		}
+	}
+	if !ok || len(codes) == 0 {
+		h.Web.Message(w, r, http.StatusNotFound, web.TitleStartAgain, web.MsgEnrolmentExpired)
+		return
+	}
+	if q.Get("as") == "txt" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+pe.Method+`-codes.txt"`)
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintf(w, "%s for %s\r\n\r\n%s\r\n", h.Methods.DisplayName(pe.Method), u.Username, strings.Join(codes, "\r\n"))
+		return
+	}
+	p := web.Page{Title: h.Methods.DisplayName(pe.Method), Username: u.Username, Prompt: pe.Prompt}
+	p.Enrol.Displays = h.Web.Displays(pe.Method, pe.Displays)
+	h.Web.Render(w, r, http.StatusOK, "codes.html", p)
+}
+
+// pending reads the user's pending enrolment id of the method name, sealed
+// at rest; ok is false for one that is absent, expired, or another's.
+func (h *Handler) pending(ctx context.Context, id string, u storage.User, name string) (pendingEnrolment, bool) {
+	var pe pendingEnrolment
+	if id == "" {
+		return pe, false
+	}
+	entry, err := h.Store.KVGet(ctx, enrolNamespace, id, h.Now())
+	if err == nil {
+		var raw []byte
+		if raw, err = h.Secrets.Open(entry.Value, []byte(enrolNamespace+id)); err == nil {
+			err = json.Unmarshal(raw, &pe)
+		}
+	}
+	return pe, err == nil && pe.UserID == u.ID && pe.Method == name
 }
 
 // handleEnrolConfirm completes an enrolment with the user's first
@@ -249,15 +324,8 @@ func (h *Handler) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	id := r.PostFormValue("enrolment")
-	entry, err := h.Store.KVGet(ctx, enrolNamespace, id, h.Now())
-	var pe pendingEnrolment
-	if err == nil {
-		var raw []byte
-		if raw, err = h.Secrets.Open(entry.Value, []byte(enrolNamespace+id)); err == nil {
-			err = json.Unmarshal(raw, &pe)
-		}
-	}
-	if err != nil || pe.UserID != u.ID || pe.Method != name {
+	pe, ok := h.pending(ctx, id, u, name)
+	if !ok {
 		h.Web.Message(w, r, http.StatusBadRequest, web.TitleStartAgain, web.MsgEnrolmentExpired)
 		return
 	}
@@ -313,6 +381,30 @@ func (h *Handler) handleRemove(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
 }
 
+// enrolStatus is the status of the enrolment form shown again after err.
+func enrolStatus(err error) int {
+	switch {
+	case errors.Is(err, sdk.ErrRateLimited):
+		return http.StatusTooManyRequests
+	case errors.Is(err, sdk.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadRequest
+}
+
+// errorKind names err for the audit log by its sentinel, never its text.
+func errorKind(err error) string {
+	for _, k := range []struct {
+		err  error
+		name string
+	}{{sdk.ErrRateLimited, "rate_limited"}, {sdk.ErrUnavailable, "unavailable"}, {sdk.ErrAlreadyEnrolled, "already_enrolled"}, {sdk.ErrConflict, "conflict"}} {
+		if errors.Is(err, k.err) {
+			return k.name
+		}
+	}
+	return "error"
+}
+
 // accountError shows what a failed plugin call on the account page means.
 func (h *Handler) accountError(w http.ResponseWriter, r *http.Request, name string, err error) {
 	switch {
@@ -322,27 +414,20 @@ func (h *Handler) accountError(w http.ResponseWriter, r *http.Request, name stri
 		h.Web.Message(w, r, http.StatusNotFound, web.TitleNotFound, web.MsgMethodGone)
 	case errors.Is(err, sdk.ErrRateLimited):
 		until, _ := sdk.RetryAfter(err)
-		h.Web.Message(w, r, http.StatusTooManyRequests, web.TitleTooManyAttempts, fmt.Sprintf(web.MsgRateLimited, until.Format("15:04")))
+		msg := cmp.Or(sdk.UserMessage(err), fmt.Sprintf(web.MsgRateLimited, until.UTC().Format("15:04")))
+		h.Web.Message(w, r, http.StatusTooManyRequests, web.TitleTooManyAttempts, msg)
 	case errors.Is(err, sdk.ErrInvalidInput):
 		h.Web.Message(w, r, http.StatusBadRequest, web.TitleCheckInput, sdk.UserMessage(err))
 	default:
 		h.Log.Warn("account", "method", name, "err", err)
-		h.Web.Message(w, r, http.StatusServiceUnavailable, web.TitleNotAvailable, web.MsgMethodDown)
+		h.Web.Message(w, r, http.StatusServiceUnavailable, web.TitleNotAvailable, cmp.Or(sdk.UserMessage(err), web.MsgMethodDown))
 	}
 }
 
 // notifyMethodAdded emails the user (SPEC §6) without making the page wait
 // for the mail server.
 func (h *Handler) notifyMethodAdded(u storage.User, what, from string) {
-	if !h.Config.Notify.MethodAddedEmail || h.Mailer == nil || u.Email == "" {
-		return
+	if h.Config.Notify.MethodAddedEmail {
+		h.Notify.Send(notify.MethodAdded(u.Email, u.Username, what, h.Now(), from), "method added", u.ID)
 	}
-	msg := notify.MethodAdded(u.Email, u.Username, what, h.Now(), from)
-	h.notifying.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := h.Mailer.Send(ctx, msg); err != nil {
-			h.Log.Warn("method-added email not sent", "user", u.ID, "err", err)
-		}
-	})
 }

@@ -3,7 +3,6 @@ package account
 import (
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/stepup-mfa/stepup/authflow"
@@ -32,11 +31,8 @@ type Handler struct {
 	Policy  authflow.Policy
 	// Secrets seal a pending enrolment's page at rest.
 	Secrets *secrets.Secrets
-	// Mailer sends the user's notifications; nil: none are sent.
-	Mailer notify.Sender
-
-	// notifying counts the notifications being sent in the background.
-	notifying sync.WaitGroup
+	// Notify sends the user's notifications in the background.
+	Notify *notify.Async
 }
 
 // Mount registers the pages on mux, the mux of stepup's pages behind CSRF
@@ -46,9 +42,5 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account/enrol", h.handleEnrolStart)
 	mux.HandleFunc("POST /account/enrol", h.handleEnrolConfirm)
 	mux.HandleFunc("POST /account/remove", h.handleRemove)
+	mux.HandleFunc("GET /account/enrol/codes", h.handleCodes)
 }
-
-// WaitNotifications returns once every notification the pages started
-// sending in the background has been handed over or has failed. A request
-// has started its notifications by the time its response is written.
-func (h *Handler) WaitNotifications() { h.notifying.Wait() }

@@ -78,6 +78,9 @@ func (s *Service) RunAction(ctx context.Context, actor Actor, a Action, u storag
 	if err != nil {
 		return nil, s.actionError(a, u, err)
 	}
+	if a.Verb == sdk.VerbDelete && (a.EventIf == "" || out[a.EventIf] == "true") {
+		s.removed(ctx, u, a.Method.Name())
+	}
 	return out, nil
 }
 

@@ -32,6 +32,10 @@ type Service struct {
 	// Audit records what an administrator did for the user userID, with
 	// the request's actor (audit.Log.Admin); nil: nothing is recorded.
 	Audit func(ctx context.Context, typ, userID, outcome string, details map[string]string)
+	// Removed tells the user u that an administrator removed a
+	// credential of the method (SPEC §6: they are emailed); nil: nobody is
+	// told.
+	Removed func(ctx context.Context, u storage.User, method string)
 }
 
 // Method is what the administration needs of one launched method.
@@ -216,10 +220,18 @@ func (s *Service) Disconnect(ctx context.Context, u storage.User, id string, end
 	case err != nil:
 		return errorf(Unavailable, msgMethodNotAnswers, name)
 	}
+	s.removed(ctx, u, name)
 	if endSessions {
 		return s.endSessions(ctx, u.ID)
 	}
 	return nil
+}
+
+// removed tells u, through Removed, that name lost a credential.
+func (s *Service) removed(ctx context.Context, u storage.User, name string) {
+	if s.Removed != nil {
+		s.Removed(ctx, u, name)
+	}
 }
 
 func newID() string {

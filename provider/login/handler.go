@@ -18,6 +18,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/methods"
 	"github.com/stepup-mfa/stepup/provider/metrics"
+	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/protocol/edge"
@@ -42,6 +43,8 @@ type Handler struct {
 	Policy  authflow.Policy
 	Hasher  password.Hasher
 	Clients map[string]*protocol.Client
+	// Notify mails the user what a method says of its use (sdk.Result.Notice).
+	Notify *notify.Async
 	// OP is zitadel's provider, which takes Intercept when it is made: set
 	// it once op.NewProvider returned, before serving.
 	OP op.OpenIDProvider

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func (h *Handler) advance(w http.ResponseWriter, r *http.Request, ar *protocol.A
 	case authflow.StepMethod:
 		h.showMethod(w, r, ar, user, d, r.URL.Query().Get("method"), "", http.StatusOK)
 	case authflow.StepDone:
-		if h.lockedNotice(w, r, ar, user, d) {
+		if h.renewNotice(w, r, ar, user) || h.lockedNotice(w, r, ar, user, d) {
 			return
 		}
 		h.finish(w, r, ar, sess, user, d.Result)
@@ -179,14 +180,16 @@ func (h *Handler) decideFromFactors(ar *protocol.AuthRequest, factors []authflow
 // that was the last factor the request needs, completes the request too,
 // all in one write. Then it answers the client directly when the login is
 // done (one redirect, as Keycloak and Okta do), or sends the browser back
-// to /login for the next step.
-func (h *Handler) completeFactor(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, old storage.Session, user storage.User, f storage.Factor, events ...storage.Event) {
+// to /login for the next step. renew names a method the factor used up:
+// the request is then left for /login, which asks to set it up again
+// (renewNotice) before it answers the client.
+func (h *Handler) completeFactor(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, old storage.Session, user storage.User, f storage.Factor, renew string, events ...storage.Event) {
 	ctx := r.Context()
 	next := h.Browser.NextSession(old, user.ID, f)
 	lw := storage.LoginWrite{OldSessionID: old.ID, Session: next}
 	var done *protocol.AuthRequest
 	final := false
-	if ar.Data.HintSubject == "" || ar.Data.HintSubject == user.ID {
+	if renew == "" && (ar.Data.HintSubject == "" || ar.Data.HintSubject == user.ID) {
 		var d authflow.Decision
 		if d, final = h.decideFromFactors(ar, browser.Factors(next.Factors)); final {
 			lw.AuthRequestID, lw.Update = ar.GetID(), h.completion(ar, next, user, d.Result, &done)
@@ -206,7 +209,11 @@ func (h *Handler) completeFactor(w http.ResponseWriter, r *http.Request, ar *pro
 		return
 	}
 	if !final {
-		http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)
+		next := "/login?id=" + url.QueryEscape(ar.GetID())
+		if renew != "" {
+			next += "&" + renewParam + "=" + url.QueryEscape(renew)
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	h.respond(w, r, done)
@@ -309,7 +316,7 @@ func (h *Handler) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusUnauthorized, ar, username, userMessage(err))
 		return
 	}
-	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: h.Now()})
+	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: h.Now()}, "")
 }
 
 var (

@@ -1,11 +1,13 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -14,7 +16,9 @@ import (
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/browser"
 	"github.com/stepup-mfa/stepup/provider/methods"
+	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/protocol"
+	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
 )
@@ -22,6 +26,34 @@ import (
 // continueParam, on /login, says the user read the lock notice and goes on
 // at the level reached (see lockedNotice; locked.html links with it).
 const continueParam = "continue"
+
+// renewParam, on /login, names the method whose credential the factor
+// just completed used up (sdk.Result.Renew; see renewNotice).
+const renewParam = "renew"
+
+// renewNotice shows, before a login that is done goes back to the client,
+// that the method named by renewParam is used up (the last recovery code):
+// a link to set it up again, and one to go on without. Only while the user
+// truly holds no credential of it: the parameter alone shows nothing. It
+// reports whether it showed the page.
+func (h *Handler) renewNotice(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, user storage.User) bool {
+	q := r.URL.Query()
+	name := q.Get(renewParam)
+	if name == "" || q.Get(continueParam) != "" || ar.HasPrompt(oidc.PromptNone) {
+		return false
+	}
+	m, ok := h.Methods.Get(name)
+	if !ok || !m.NeedsEnrolment() || !m.Healthy() {
+		return false
+	}
+	if creds, err := m.ListCredentials(r.Context(), user.ID); err != nil || len(creds) > 0 {
+		return false
+	}
+	label := h.Methods.DisplayName(name)
+	h.Web.Render(w, r, http.StatusOK, "renew.html", web.Page{Title: web.TitleRenew, RequestID: ar.GetID(), Username: user.Username,
+		Method: name, MethodLabel: label, Notice: fmt.Sprintf(web.MsgRenewFmt, strings.ToLower(label))})
+	return true
+}
 
 // lockedNotice shows, instead of finishing at once, why a voluntary
 // request ends below every level it asked for: the methods that could
@@ -61,17 +93,47 @@ func (h *Handler) showMethod(w http.ResponseWriter, r *http.Request, ar *protoco
 	}
 	ch, err := h.challengeFor(r.Context(), ar, user, name)
 	if err != nil {
-		h.Log.Warn("begin challenge", "method", name, "err", err)
 		if err := h.saveCreated(r.Context(), ar); err != nil { // the page links to it
 			h.Web.ServerError(w, r, "save auth request", err)
 			return
 		}
-		p.Error = web.MsgMethodDown
-		h.Web.Render(w, r, http.StatusServiceUnavailable, "method.html", p)
+		status, msg := h.beginFailed(r.Context(), ar, user, name, err)
+		p.Error = msg
+		h.Web.Render(w, r, status, "method.html", p)
 		return
 	}
 	p.Method, p.MethodLabel, p.Prompt, p.Fields = name, h.Methods.DisplayName(name), ch.Prompt, ch.Fields
 	h.Web.Render(w, r, status, "method.html", p)
+}
+
+// maxAuditedError bounds the error text an audit event keeps.
+const maxAuditedError = 200
+
+// beginFailed audits why a challenge could not begin, and returns the
+// status and sentence of the page, which offers the other methods: the
+// method's own sentence when it has one (a text message that could not be
+// sent, the hourly limit on messages), else the provider's.
+func (h *Handler) beginFailed(ctx context.Context, ar *protocol.AuthRequest, user storage.User, name string, err error) (int, string) {
+	msg := sdk.UserMessage(err)
+	ev := storage.Event{UserID: user.ID, ClientID: ar.GetClientID(), Details: map[string]string{"method": name, "step": "begin"}}
+	if errors.Is(err, sdk.ErrRateLimited) {
+		h.Metrics.RateLimited.WithLabelValues(name + ".begin").Inc()
+		ev.Type, ev.Outcome = "verification.rate_limited", "denied"
+		if until, ok := sdk.RetryAfter(err); ok {
+			ev.Details["until"] = until.UTC().Format(time.RFC3339)
+			msg = cmp.Or(msg, fmt.Sprintf(web.MsgRateLimited, until.UTC().Format("15:04")))
+		}
+		h.Audit.Record(ctx, ev)
+		return http.StatusTooManyRequests, cmp.Or(msg, web.MsgTooManyTries)
+	}
+	h.Log.Warn("begin challenge", "method", name, "err", err)
+	reason := err.Error()
+	if len(reason) > maxAuditedError {
+		reason = strings.ToValidUTF8(reason[:maxAuditedError], "")
+	}
+	ev.Type, ev.Outcome, ev.Details["error"] = "verification.unavailable", "failure", reason
+	h.Audit.Record(ctx, ev)
+	return http.StatusServiceUnavailable, cmp.Or(msg, web.MsgMethodDown)
 }
 
 // challengeFor returns the request's live challenge of the user for a
@@ -211,7 +273,15 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	if desc.UsedEvent != "" {
 		events = append(events, storage.Event{Type: desc.UsedEvent, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
 	}
-	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: name, Levels: desc.Levels, AMR: amr, Time: h.Now()}, events...)
+	if res.Notice != "" {
+		h.Notify.Send(notify.MethodUsed(user.Email, user.Username, h.Methods.DisplayName(name), res.Notice, h.Now(), reqctx.From(ctx).RemoteAddr),
+			"method used", user.ID)
+	}
+	renew := ""
+	if res.Renew {
+		renew = name
+	}
+	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: name, Levels: desc.Levels, AMR: amr, Time: h.Now()}, renew, events...)
 }
 
 // verifyFailed counts a failure towards the lockout, audits it and shows
@@ -252,6 +322,7 @@ func (h *Handler) verifyFailed(w http.ResponseWriter, r *http.Request, ar *proto
 			ev.Details["until"] = until.UTC().Format(time.RFC3339)
 			msg = fmt.Sprintf(web.MsgRateLimited, until.UTC().Format("15:04"))
 		}
+		msg = cmp.Or(sdk.UserMessage(err), msg)
 		h.Audit.Record(ctx, ev)
 	case errors.Is(err, sdk.ErrInvalidInput):
 		msg, status = sdk.UserMessage(err), http.StatusBadRequest

@@ -72,6 +72,8 @@ type AccountMethod struct {
 // Credential is one enrolled credential of a method, as a page lists it.
 type Credential struct {
 	Method, ID, Label, Added string
+	// Warning is the method's alert about the credential (sdk.Credential.Warning).
+	Warning string
 }
 
 // Enrol is the enrolment page: with an ID, what Enrol returned and
@@ -81,6 +83,14 @@ type Enrol struct {
 	ID       string
 	Displays []Display
 	Start    []Field
+	// Restricted is the sentence of a restricted authenticator's page
+	// (sdk.Description.Restricted), and Stronger the methods it offers
+	// instead.
+	Restricted string
+	Stronger   []Link
+	// Codes: the displays hold codes to save, which the page offers as a
+	// text file and a print view.
+	Codes bool
 }
 
 // Admin is what the help-desk page shows.
