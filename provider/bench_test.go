@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -92,18 +94,176 @@ func benchRefreshGrant(b *testing.B, alg string) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
 
-// stepUpUser is a user signed in at aal1 in its own browser, with an
-// authenticator app enrolled.
+// stepUpUser is a user signed in at aal1 in its own browser, with a
+// second factor enrolled: an authenticator app (secret), a set of
+// recovery codes (code, one of them) or a mobile number (phone).
 type stepUpUser struct {
 	b      *testenv.Browser
 	secret string
+	code   string
+	phone  string
+}
+
+// stepUpMethod is the second factor of a step-up flow: how a user enrols
+// it (not timed) and how the flow answers its challenge page (timed).
+type stepUpMethod struct {
+	name   string                                                                      // the plugin the Env runs
+	enrol  func(b *testing.B, env *testenv.Env, br *testenv.Browser, i int) stepUpUser // on the account page of a signed-in browser
+	ready  func(b *testing.B, env *testenv.Env)                                        // after every user enrolled, before the timer starts
+	answer func(b *testing.B, env *testenv.Env, u stepUpUser) map[string]string        // the challenge form's fields
+}
+
+var totpMethod = stepUpMethod{
+	name: "totp",
+	enrol: func(b *testing.B, env *testenv.Env, br *testenv.Browser, i int) stepUpUser {
+		return stepUpUser{b: br, secret: br.EnrolTOTP()}
+	},
+	ready: func(b *testing.B, env *testenv.Env) { env.Clock.Advance(30 * time.Second) }, // past the confirming codes
+	answer: func(b *testing.B, env *testenv.Env, u stepUpUser) map[string]string {
+		return map[string]string{"code": testenv.TOTPCode(b, u.secret, env.Clock.Now())}
+	},
+}
+
+var recoveryCodeShown = regexp.MustCompile(`<li><code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})</code></li>`)
+
+// recoveryMethod: each user generates a set and spends its first code.
+var recoveryMethod = stepUpMethod{
+	name: "recovery",
+	enrol: func(b *testing.B, env *testenv.Env, br *testenv.Browser, i int) stepUpUser {
+		p := br.Get(env.URL + "/account/enrol?method=recovery")
+		m := recoveryCodeShown.FindStringSubmatch(p.Body)
+		if m == nil {
+			b.Fatalf("no recovery codes on the enrolment page (%d): %s", p.Status, p.Text())
+		}
+		done := br.Submit(p, p.Form(b, "/account/enrol"), map[string]string{"saved": "on"})
+		if !strings.Contains(done.Text(), "The method was added") {
+			b.Fatalf("recovery codes not added (%d): %s", done.Status, done.Text())
+		}
+		return stepUpUser{b: br, code: m[1]}
+	},
+	ready: func(*testing.B, *testenv.Env) {},
+	answer: func(_ *testing.B, _ *testenv.Env, u stepUpUser) map[string]string {
+		return map[string]string{"code": u.code}
+	},
+}
+
+// smsMethod: each user has a number of its own, whose codes the outbox
+// gateway writes to env.Outbox; the benchmark plays the phones (smsInbox).
+func smsMethod(inbox *smsInbox) stepUpMethod {
+	return stepUpMethod{
+		name: "sms",
+		enrol: func(b *testing.B, env *testenv.Env, br *testenv.Browser, i int) stepUpUser {
+			phone := fmt.Sprintf("+4477009%05d", i)
+			p := br.Get(env.URL + "/account/enrol?method=sms")
+			p = br.Submit(p, p.Form(b, "/account/enrol"), map[string]string{"phone": phone})
+			f := p.Form(b, "/account/enrol")
+			if f.Values.Get("enrolment") == "" {
+				b.Fatalf("no code asked for after the number (%d): %s", p.Status, p.Text())
+			}
+			done := br.Submit(p, f, map[string]string{"code": inbox.code(b, env.Outbox, phone)})
+			if !strings.Contains(done.Text(), "The method was added") {
+				b.Fatalf("number not added (%d): %s", done.Status, done.Text())
+			}
+			return stepUpUser{b: br, phone: phone}
+		},
+		ready: func(*testing.B, *testenv.Env) { inbox.reset() },
+		// Reading the message is part of the flow's time, as a person
+		// reading their phone is part of theirs: the page was fetched, so
+		// the message is in the outbox.
+		answer: func(b *testing.B, env *testenv.Env, u stepUpUser) map[string]string {
+			return map[string]string{"code": inbox.code(b, env.Outbox, u.phone)}
+		},
+	}
+}
+
+// smsInbox plays every user's phone: it reads the outbox's NAME.sms.json
+// files as they come, files each code under the number it went to, and
+// removes the file, so that the directory holds only messages not read
+// yet.
+type smsInbox struct {
+	mu    sync.Mutex
+	codes map[string][]string // number -> codes not read yet
+}
+
+var smsCodeSent = regexp.MustCompile(`code is ([0-9]{6})`)
+
+// code returns the code last sent to phone that was not read yet.
+func (in *smsInbox) code(b *testing.B, dir, phone string) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.codes[phone]) == 0 {
+		in.scan(b, dir)
+	}
+	codes := in.codes[phone]
+	if len(codes) == 0 {
+		b.Fatalf("no text message to %s in %s", phone, dir)
+	}
+	in.codes[phone] = codes[1:]
+	return codes[0]
+}
+
+func (in *smsInbox) scan(b *testing.B, dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if in.codes == nil {
+		in.codes = map[string][]string{}
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".sms.json") {
+			continue // written yet, or mail
+		}
+		path := filepath.Join(dir, name)
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var msg struct{ To, Body string }
+		if err := json.Unmarshal(raw, &msg); err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		m := smsCodeSent.FindStringSubmatch(msg.Body)
+		if m == nil {
+			b.Fatalf("%s: no code in %q", name, msg.Body)
+		}
+		in.codes[msg.To] = append(in.codes[msg.To], m[1])
+		if err := os.Remove(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// reset forgets the codes not read.
+func (in *smsInbox) reset() {
+	in.mu.Lock()
+	in.codes = nil
+	in.mu.Unlock()
+}
+
+// clearOutbox removes the messages and mail in dir, but for files being
+// written.
+func clearOutbox(b *testing.B, dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // BenchmarkStepUpFlow measures complete step-up flows on SQLite with the
-// real TOTP plugin: authorize (acr_values=aal2) -> code page -> verify ->
-// callback -> token exchange, by an independent relying party over
-// loopback, with tokens signed RS256 (the default) and ES256 in turn. Each flow is a different user, because a
-// TOTP code is accepted once; preparing them is not timed.
+// real method plugins: authorize (acr_values=aal2) -> challenge page ->
+// verify -> callback -> token exchange, by an independent relying party
+// over loopback. RS256 (the default) and ES256 sign the tokens in turn
+// with TOTP; recovery-ES256 and sms-ES256 run the same flow with a
+// recovery code and with a text-message code (outbox gateway), to set
+// beside ES256. Each flow is a different user, because a code is accepted
+// once; preparing them is not timed.
 //
 // 64 flows run at once, as a load generator keeps a server busy: with
 // fewer, the provider waits on its clients' round trips and the figure is
@@ -112,13 +272,15 @@ type stepUpUser struct {
 // process (provider and client together) and in the plugin processes.
 func BenchmarkStepUpFlow(b *testing.B) {
 	for _, alg := range signingAlgs {
-		b.Run(alg, func(b *testing.B) { benchStepUpFlow(b, alg) })
+		b.Run(alg, func(b *testing.B) { benchStepUpFlow(b, alg, totpMethod) })
 	}
+	b.Run("recovery-ES256", func(b *testing.B) { benchStepUpFlow(b, "ES256", recoveryMethod) })
+	b.Run("sms-ES256", func(b *testing.B) { benchStepUpFlow(b, "ES256", smsMethod(&smsInbox{})) })
 }
 
-func benchStepUpFlow(b *testing.B, alg string) {
+func benchStepUpFlow(b *testing.B, alg string, m stepUpMethod) {
 	defer debug.SetGCPercent(debug.SetGCPercent(provider.GCPercent)) // as stepup serve runs
-	env := testenv.New(b, testenv.WithMethods("totp"), withSigningAlg(alg))
+	env := testenv.New(b, testenv.WithMethods(m.name), withSigningAlg(alg))
 	rp := env.NewRP(b, testenv.PublicClient, "")
 	users := make([]stepUpUser, b.N)
 	var next atomic.Int64
@@ -136,12 +298,18 @@ func benchStepUpFlow(b *testing.B, alg string) {
 				env.AddUser(b, name, alicePassword)
 				br := env.NewBrowser(b)
 				br.SubmitPassword(br.Get(env.URL+"/account"), name, alicePassword)
-				users[i] = stepUpUser{b: br, secret: br.EnrolTOTP()}
+				users[i] = m.enrol(b, env, br, i)
 			}
 		}()
 	}
 	wg.Wait()
-	env.Clock.Advance(30 * time.Second) // past the confirming codes
+	m.ready(b, env)
+	// The enrolments' mail ("a method was added") goes, so that the timed
+	// flows write to (and the SMS phones read) a directory of their own
+	// messages only: on ext4 a new file costs more the more the directory
+	// holds, and the recovery flow mails each use of a code.
+	env.Server.WaitNotifications()
+	clearOutbox(b, env.Outbox)
 	next.Store(0)
 	lat := make([]time.Duration, b.N)
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
@@ -154,7 +322,11 @@ func benchStepUpFlow(b *testing.B, alg string) {
 			ar := rp.AuthURL(url.Values{"acr_values": {"aal2"}})
 			p := u.b.Get(ar.URL)
 			f := p.Form(b, "/login/verify")
-			p = u.b.Submit(p, f, map[string]string{"code": testenv.TOTPCode(b, u.secret, env.Clock.Now())})
+			if f.Values.Get("method") != m.name {
+				b.Errorf("flow: challenge of %q, want %s", f.Values.Get("method"), m.name)
+				return
+			}
+			p = u.b.Submit(p, f, m.answer(b, env, u))
 			tok, err := rp.Exchange(testenv.MustCallback(b, p).Code(b), ar)
 			if err != nil || tok.Claims.ACR != "aal2" {
 				b.Errorf("flow: %v", err)
