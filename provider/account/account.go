@@ -258,6 +258,9 @@ func (h *Handler) restricted(e *web.Enrol, m *methods.Method) {
 			e.Stronger = append(e.Stronger, web.Link{Name: o.Name(), Label: h.Methods.DisplayName(o.Name())})
 		}
 	}
+	if len(e.Stronger) > 0 { // else there is no list to point at
+		e.Restricted += " " + web.MsgStrongerMethod
+	}
 }
 
 // handleCodes serves the codes a pending enrolment shows (recovery codes),
