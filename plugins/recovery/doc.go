@@ -29,9 +29,11 @@
 // Once the last code is spent the set lists no credential and Begin
 // answers sdk.ErrNotEnrolled, so the host moves on to the user's other
 // methods and the account page offers a new set. The account page's label
-// says how many codes are left and warns from WarnAt (2) down. Each use is
-// audited as recovery.used; the mail "a recovery code was used; N left"
-// needs a field the sdk does not have yet (usedNotice is its sentence).
+// says how many codes are left and warns from WarnAt (2) down (the
+// credential's Warning). Each use is audited as recovery.used, and the
+// host mails the user how many are left (usedNotice, as sdk.Result.Notice);
+// after the last code it asks the user to generate a new set before the
+// sign-in goes on (sdk.Result.Renew).
 //
 // The package reaches nothing of stepup but plugins/sdk; its main is
 // cmd/stepup-recovery, and the stepup binary runs it as a built-in (see

@@ -605,7 +605,9 @@ func (m *Method) send(ctx context.Context, h sdk.Host, userID, to, code string) 
 		return nil
 	}
 	m.giveBack(ctx, st, userID, now)
-	return fmt.Errorf("%w: %w", sdk.Unavailable("%s", MsgNotSent), err)
+	// The gateway's cause first: the host's audit keeps the start of the
+	// text, and the sentence for the user is on the page anyway.
+	return fmt.Errorf("%w: %w", err, sdk.Unavailable("%s", MsgNotSent))
 }
 
 // giveBack records a failed send of the call at now (see send).

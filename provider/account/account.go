@@ -25,16 +25,23 @@ import (
 const reverifyWithin = 10 * time.Minute
 
 // enrolNamespace keeps pending enrolments' page data (sealed) so that a
-// wrong first code can show the same QR code again, on any replica.
+// wrong first code can show the same QR code again, on any replica: one
+// per user and method (pendingKey). The newest enrolment of a method is
+// the one that counts, as the methods keep one pending enrolment per user:
+// a page it replaced (the page opened again) is gone, its codes with it.
 const enrolNamespace = "provider/enrolments"
+
+func pendingKey(userID, method string) string { return userID + "/" + method }
 
 // pendingEnrolment is what the enrolment page shows, kept until confirmed.
 type pendingEnrolment struct {
+	ID       string        `json:"id"`
 	Method   string        `json:"method"`
 	UserID   string        `json:"user_id"`
 	Prompt   string        `json:"prompt"`
 	Fields   []sdk.Field   `json:"fields"`
 	Displays []sdk.Display `json:"displays,omitempty"`
+	version  int64         // of the entry read (pending)
 }
 
 // accountUser returns the signed-in user of the browser, or starts a
@@ -210,13 +217,14 @@ func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, u storage.User, 
 		h.accountError(w, r, m.Name(), err)
 		return
 	}
-	pe := pendingEnrolment{Method: m.Name(), UserID: u.ID, Prompt: e.Prompt, Fields: e.Fields, Displays: web.EnrolmentDisplays(e)}
+	pe := pendingEnrolment{ID: e.ID, Method: m.Name(), UserID: u.ID, Prompt: e.Prompt, Fields: e.Fields, Displays: web.EnrolmentDisplays(e)}
 	raw, _ := json.Marshal(pe)
 	expires := e.ExpiresAt
 	if expires.IsZero() {
 		expires = h.Now().Add(10 * time.Minute)
 	}
-	if _, err := h.Store.KVPut(ctx, enrolNamespace, e.ID, h.Secrets.Seal(raw, []byte(enrolNamespace+e.ID)), 0, expires, h.Now()); err != nil {
+	key := pendingKey(u.ID, m.Name())
+	if _, err := h.Store.KVPut(ctx, enrolNamespace, key, h.Secrets.Seal(raw, []byte(enrolNamespace+key)), -1, expires, h.Now()); err != nil {
 		h.Web.ServerError(w, r, "keep enrolment", err)
 		return
 	}
@@ -258,6 +266,9 @@ func (h *Handler) restricted(e *web.Enrol, m *methods.Method) {
 			e.Stronger = append(e.Stronger, web.Link{Name: o.Name(), Label: h.Methods.DisplayName(o.Name())})
 		}
 	}
+	if len(e.Stronger) > 0 { // else there is no list to point at
+		e.Restricted += " " + web.MsgStrongerMethod
+	}
 }
 
 // handleCodes serves the codes a pending enrolment shows (recovery codes),
@@ -293,20 +304,23 @@ func (h *Handler) handleCodes(w http.ResponseWriter, r *http.Request) {
 }
 
 // pending reads the user's pending enrolment id of the method name, sealed
-// at rest; ok is false for one that is absent, expired, or another's.
+// at rest; ok is false for one that is absent, expired, replaced by a
+// newer one, or another's.
 func (h *Handler) pending(ctx context.Context, id string, u storage.User, name string) (pendingEnrolment, bool) {
 	var pe pendingEnrolment
 	if id == "" {
 		return pe, false
 	}
-	entry, err := h.Store.KVGet(ctx, enrolNamespace, id, h.Now())
+	key := pendingKey(u.ID, name)
+	entry, err := h.Store.KVGet(ctx, enrolNamespace, key, h.Now())
 	if err == nil {
 		var raw []byte
-		if raw, err = h.Secrets.Open(entry.Value, []byte(enrolNamespace+id)); err == nil {
+		if raw, err = h.Secrets.Open(entry.Value, []byte(enrolNamespace+key)); err == nil {
 			err = json.Unmarshal(raw, &pe)
 		}
 	}
-	return pe, err == nil && pe.UserID == u.ID && pe.Method == name
+	pe.version = entry.Version
+	return pe, err == nil && pe.ID == id && pe.UserID == u.ID && pe.Method == name
 }
 
 // handleEnrolConfirm completes an enrolment with the user's first
@@ -347,7 +361,7 @@ func (h *Handler) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 		h.accountError(w, r, name, err)
 		return
 	}
-	_ = h.Store.KVDelete(ctx, enrolNamespace, id, -1)
+	_ = h.Store.KVDelete(ctx, enrolNamespace, pendingKey(u.ID, name), pe.version) // not a newer one
 	h.Audit.Record(ctx, storage.Event{Type: "method.added", UserID: u.ID, Outcome: "success",
 		Details: map[string]string{"method": name, "credential": cred.ID, "label": cred.Label}})
 	h.notifyMethodAdded(u, h.Methods.DisplayName(name)+" ("+cred.Label+")", reqctx.From(ctx).RemoteAddr)

@@ -64,7 +64,8 @@ const (
 	MsgNotOffered     = "That method cannot be used for this sign-in. Choose one of the methods offered."
 	MsgChallengeAgain = "That challenge has expired. A new one is ready: try again."
 	MsgRenewFmt       = "You have used up your %s. Set up new ones now, so that you can still sign in next time."
-	MsgRestrictedFmt  = "%s is a restricted authenticator (NIST SP 800-63B): messages can be intercepted or redirected to another phone. A stronger method is better:"
+	MsgRestrictedFmt  = "%s is a restricted authenticator (NIST SP 800-63B): messages can be intercepted or redirected to another phone."
+	MsgStrongerMethod = "A stronger method is better:"
 	MsgLockedGoOn     = "You can continue without this verification; the application decides what you may do then."
 )
 
