@@ -25,7 +25,7 @@ import (
 const (
 	msgRecoveryNotSaved = "Tick \u201cI have saved them\u201d"
 	msgRecoveryReplaces = "Confirming replaces your current recovery codes"
-	recoveryUsedSubject = "Your Recovery codes was used"
+	recoveryUsedSubject = "Used to verify your identity: Recovery codes"
 )
 
 // accountBrowser is a browser signed in (password only) on the account

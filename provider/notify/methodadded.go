@@ -78,7 +78,7 @@ func oneLine(s string) string {
 // its use (sdk.Result.Notice: "A recovery code was used ...; 7 of your 10
 // codes are left."), with when and from where, as MethodAdded does.
 func MethodUsed(to, userName, method, notice string, when time.Time, remoteAddr string) Message {
-	return event(to, userName, "Your "+oneLine(method)+" was used", oneLine(notice), when, remoteAddr)
+	return event(to, userName, "Used to verify your identity: "+oneLine(method), oneLine(notice), when, remoteAddr)
 }
 
 // MethodRemoved returns the message that tells a user an administrator
