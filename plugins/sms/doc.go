@@ -40,9 +40,9 @@
 // constant time. Spending it is a compare-and-swap on code/{user} that the
 // host makes as it accepts the verification (sdk.PutOnAccept): of
 // concurrent verifications one wins. Rate-limiter keys: send/{user}
-// (messages), send-attempt/{user} (tries to send, failed ones included,
-// at most AttemptsPerSend×per_hour an hour), verify/{user},
-// confirm/{user}. Time comes from Host.Now only.
+// (messages), verify/{user}, confirm/{user}; failed sends are kept in
+// send-failed/{user} (at most FailuresPerSend×per_hour an hour are tried).
+// Time comes from Host.Now only.
 //
 // Nothing the method returns or logs holds a full number or a code:
 // pages, labels and the admin status show MaskPhone's "+•• ••• ••• ••23".

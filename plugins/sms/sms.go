@@ -44,10 +44,10 @@ const (
 	TriesPerCode = 5
 	// SendWindow is the rolling window of per_hour.
 	SendWindow = time.Hour
-	// AttemptsPerSend bounds the tries to send, failed ones included, at
-	// this many times per_hour per user in SendWindow, so that a user
-	// cannot make stepup hammer a gateway that is down.
-	AttemptsPerSend = 3
+	// FailuresPerSend bounds the sends the gateway refused at this many
+	// times per_hour per user in SendWindow, so that a user cannot make
+	// stepup hammer a gateway that is down.
+	FailuresPerSend = 2
 )
 
 // failureMargin is how much younger than SendWindow a failed send must be
@@ -230,7 +230,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 			{Operation: sdk.OpVerify, Max: TriesPerCode, Window: m.codeTTL, Key: verifyKey(sdk.UserPlaceholder), FailuresOnly: true},
 			{Operation: sdk.OpConfirm, Max: TriesPerCode, Window: m.codeTTL},
 		},
-		UserRecords: []string{accountKey(sdk.UserPlaceholder), codeKey(sdk.UserPlaceholder)},
+		UserRecords: []string{accountKey(sdk.UserPlaceholder), codeKey(sdk.UserPlaceholder), failedKey(sdk.UserPlaceholder)},
 	}, nil
 }
 
@@ -269,6 +269,17 @@ type sendFailures struct {
 	At []time.Time `json:"at"`
 }
 
+// oldestSince is the first failure after t, zero when none is.
+func (f sendFailures) oldestSince(t time.Time) time.Time {
+	var oldest time.Time
+	for _, at := range f.At {
+		if at.After(t) && (oldest.IsZero() || at.Before(oldest)) {
+			oldest = at
+		}
+	}
+	return oldest
+}
+
 // since counts the failures after t.
 func (f sendFailures) since(t time.Time) int {
 	n := 0
@@ -285,11 +296,10 @@ func codeKey(userID string) string    { return "code/" + userID }
 func pendingKey(userID string) string { return "pending/" + userID }
 func failedKey(userID string) string  { return "send-failed/" + userID }
 
-// Rate-limiter keys: messages sent, send attempts, verifications (the host
-// counts them ahead and gives successes back) and confirmations.
-func sendKey(userID string) string    { return "send/" + userID }
-func attemptKey(userID string) string { return "send-attempt/" + userID }
-func verifyKey(userID string) string  { return "verify/" + userID }
+// Rate-limiter keys: messages sent, verifications (the host counts them
+// ahead and gives successes back) and confirmations.
+func sendKey(userID string) string   { return "send/" + userID }
+func verifyKey(userID string) string { return "verify/" + userID }
 func confirmKey(userID string) string { return "confirm/" + userID }
 
 // keyName holds the key that hashes codes and signs challenge IDs.
@@ -581,18 +591,22 @@ func (m *Method) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (m
 // (failureMargin) before its count leaves the window, so at most per_hour
 // messages went out in any rolling hour. A failure that cannot be
 // recorded stays counted: never more messages, at worst fewer.
+//
+// The failures come with the call (UserRecords), so reading them costs no
+// round trip; with FailuresPerSend times per_hour of them in the window no
+// send is tried (a guard for the gateway, not one of SPEC's limits: of
+// concurrent failing sends a few more may be tried).
 func (m *Method) send(ctx context.Context, h sdk.Host, userID, to, code string) error {
 	st, now := h.Storage(), h.Now()
-	if err := sdk.CheckLimit(ctx, h, attemptKey(userID), SendWindow, AttemptsPerSend*m.perHour); err != nil {
-		return tooManyMessages(err)
+	var failed sendFailures
+	if _, err := sdk.GetJSON(ctx, st, failedKey(userID), &failed); err != nil && !errors.Is(err, sdk.ErrNotFound) {
+		return err
+	}
+	if failed.since(now.Add(-SendWindow)) >= FailuresPerSend*m.perHour {
+		return sdk.RateLimitedSaying(failed.oldestSince(now.Add(-SendWindow)).Add(SendWindow), MsgTooManyMessages)
 	}
 	err := sdk.CheckLimit(ctx, h, sendKey(userID), SendWindow, m.perHour)
 	if errors.Is(err, sdk.ErrRateLimited) {
-		// Only now, rarely, read what failed sends give back.
-		var failed sendFailures
-		if _, ferr := sdk.GetJSON(ctx, st, failedKey(userID), &failed); ferr != nil && !errors.Is(ferr, sdk.ErrNotFound) {
-			return ferr
-		}
 		if given := failed.since(now.Add(-SendWindow + failureMargin)); given > 0 {
 			err = sdk.CheckLimit(ctx, h, sendKey(userID), SendWindow, m.perHour+given)
 		}

@@ -777,14 +777,17 @@ func TestSendAttemptsAreBounded(t *testing.T) {
 	l := newLocal(t, w.setting())
 	l.enrol(t, "alice", number, func() string { return codeOf(t, w.sent()[0].Body) })
 	w.set("fail")
-	for i := 1; i < AttemptsPerSend*DefaultPerHour; i++ {
+	for i := range FailuresPerSend * DefaultPerHour {
 		if err := l.begin("alice"); !errors.Is(err, gateway.ErrFailed) {
-			t.Fatalf("attempt %d: %v, want the gateway's failure", i+1, err)
+			t.Fatalf("failed send %d: %v, want the gateway's failure", i+1, err)
 		}
 	}
 	err := l.begin("alice")
 	if !errors.Is(err, sdk.ErrRateLimited) || sdk.UserMessage(err) != MsgTooManyMessages {
-		t.Fatalf("attempt %d in the hour: %v, want ErrRateLimited", AttemptsPerSend*DefaultPerHour+1, err)
+		t.Fatalf("after %d failed sends in the hour: %v, want ErrRateLimited", FailuresPerSend*DefaultPerHour, err)
+	}
+	if n := len(w.sent()); n != 1 {
+		t.Fatalf("%d messages delivered, want the enrolment's only", n)
 	}
 }
 
