@@ -28,9 +28,9 @@ run: build ## Run the provider in demo mode (SQLite under ./stepup-data)
 	./$(BIN) serve --demo
 
 .PHONY: test
-test: ## Run the whole test suite (SQLite and PostgreSQL; the plugin host under -race)
+test: ## Run the whole test suite (SQLite and PostgreSQL; the plugin host, the storage and the methods that race for a code under -race)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./plugins/host/... ./provider/storage/...
+	$(GO) test -count=1 -race -timeout 10m ./plugins/host/... ./plugins/recovery/... ./plugins/sms/... ./provider/storage/...
 
 .PHONY: race
 race: ## Run the tests with the race detector
