@@ -436,14 +436,19 @@ func TestRecoveryLastCodeAsksForNewSet(t *testing.T) {
 		t.Fatalf("after the last code: %d %s\n%s", p.Status, p.URL, p.Text())
 	}
 	waitMail(t, env, "alice@example.com", recoveryUsedSubject, "Your last recovery code was used")
-	renew, cont := linkByID(t, p, "renew"), linkByID(t, p, "continue")
-	if renew != "/account/enrol?method=recovery" {
-		t.Fatalf("#renew links to %s", renew)
+	renew, cont, id := linkByID(t, p, "renew"), linkByID(t, p, "continue"), p.URL.Query().Get("id")
+	if id == "" || renew != "/account/enrol?method=recovery&request="+id || cont != "/login?id="+id+"&continue=1" {
+		t.Fatalf("#renew links to %s, #continue to %s", renew, cont)
 	}
-	if again := b.Get(env.URL + renew); len(shownCodes(again)) != 5 {
+	// A new set, saved, and the sign-in goes on to the client.
+	again := b.Get(env.URL + renew)
+	if len(shownCodes(again)) != 5 {
 		t.Fatalf("#renew: %d %s", again.Status, again.Text())
 	}
-	exchange(t, rp, ar, b.Get(env.URL+cont), "aal2")
+	exchange(t, rp, ar, b.Submit(again, again.Form(t, "/account/enrol"), map[string]string{"saved": "on"}), "aal2")
+	if got := acct.Get(env.URL + "/account"); !strings.Contains(got.Text(), "5 of 5 codes left") {
+		t.Fatalf("account page after the new set: %s", got.Text())
+	}
 }
 
 // TestRecoveryStoresNoCode reads the recovery namespace of the store, raw

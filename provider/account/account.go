@@ -41,6 +41,8 @@ type pendingEnrolment struct {
 	Prompt   string        `json:"prompt"`
 	Fields   []sdk.Field   `json:"fields"`
 	Displays []sdk.Display `json:"displays,omitempty"`
+	// Resume is the sign-in request to go on with once confirmed (resumeParam).
+	Resume string `json:"resume,omitempty"`
 	version  int64         // of the entry read (pending)
 }
 
@@ -174,7 +176,7 @@ func (h *Handler) enrollableMethod(name string) (*methods.Method, bool) {
 // the form that asks for it.
 func (h *Handler) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("method")
-	u, m, ok := h.enrolUser(w, r, name, "/account/enrol?method="+url.QueryEscape(name))
+	u, m, ok := h.enrolUser(w, r, name, enrolPath(name, r.FormValue(resumeParam)))
 	if !ok {
 		return
 	}
@@ -185,11 +187,26 @@ func (h *Handler) handleEnrolStart(w http.ResponseWriter, r *http.Request) {
 	h.enrol(w, r, u, m, nil)
 }
 
+// resumeParam names a sign-in request to go back to once the enrolment is
+// confirmed: the renewal page of a used-up method (login's renewNotice)
+// sends the user here with it, and the sign-in then goes on.
+const resumeParam = "request"
+
+// enrolPath is the enrolment page of method name, resuming the sign-in
+// request resume (may be empty) once done.
+func enrolPath(name, resume string) string {
+	p := "/account/enrol?method=" + url.QueryEscape(name)
+	if resume != "" {
+		p += "&" + resumeParam + "=" + url.QueryEscape(resume)
+	}
+	return p
+}
+
 // handleEnrolParams starts an enrolment with what the user entered in the
 // method's EnrolFields.
 func (h *Handler) handleEnrolParams(w http.ResponseWriter, r *http.Request) {
 	name := r.PostFormValue("method")
-	u, m, ok := h.enrolUser(w, r, name, "/account/enrol?method="+url.QueryEscape(name))
+	u, m, ok := h.enrolUser(w, r, name, enrolPath(name, r.FormValue(resumeParam)))
 	if !ok {
 		return
 	}
@@ -217,7 +234,8 @@ func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, u storage.User, 
 		h.accountError(w, r, m.Name(), err)
 		return
 	}
-	pe := pendingEnrolment{ID: e.ID, Method: m.Name(), UserID: u.ID, Prompt: e.Prompt, Fields: e.Fields, Displays: web.EnrolmentDisplays(e)}
+	pe := pendingEnrolment{ID: e.ID, Method: m.Name(), UserID: u.ID, Prompt: e.Prompt, Fields: e.Fields, Displays: web.EnrolmentDisplays(e),
+		Resume: r.FormValue(resumeParam)}
 	raw, _ := json.Marshal(pe)
 	expires := e.ExpiresAt
 	if expires.IsZero() {
@@ -233,7 +251,7 @@ func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, u storage.User, 
 
 // renderEnrolStart shows the form of a method's EnrolFields.
 func (h *Handler) renderEnrolStart(w http.ResponseWriter, r *http.Request, status int, name string, values map[string]string, errMsg string) {
-	p := web.Page{Title: fmt.Sprintf(web.TitleAddFmt, h.Methods.DisplayName(name)), Method: name, Error: errMsg}
+	p := web.Page{Title: fmt.Sprintf(web.TitleAddFmt, h.Methods.DisplayName(name)), Method: name, Error: errMsg, RequestID: r.FormValue(resumeParam)}
 	m, _ := h.Methods.Get(name)
 	for _, f := range m.Description().EnrolFields {
 		p.Enrol.Start = append(p.Enrol.Start, web.Field{Field: f, Value: values[f.Name]})
@@ -365,6 +383,10 @@ func (h *Handler) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 	h.Audit.Record(ctx, storage.Event{Type: "method.added", UserID: u.ID, Outcome: "success",
 		Details: map[string]string{"method": name, "credential": cred.ID, "label": cred.Label}})
 	h.notifyMethodAdded(u, h.Methods.DisplayName(name)+" ("+cred.Label+")", reqctx.From(ctx).RemoteAddr)
+	if pe.Resume != "" {
+		http.Redirect(w, r, "/login?id="+url.QueryEscape(pe.Resume)+"&continue=1", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/account?done=added", http.StatusSeeOther)
 }
 
