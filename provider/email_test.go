@@ -216,6 +216,9 @@ func TestEmailCodesOnTheAdminPage(t *testing.T) {
 	if got := b.Submit(self, self.Form(t, "/admin/email"), nil); got.Status != http.StatusForbidden {
 		t.Fatalf("allowing oneself: %d %s", got.Status, got.Text())
 	}
+	if ev := listEvents(t, env, "email.enable_refused"); len(ev) != 1 || ev[0].UserID != "u-helpdesk" {
+		t.Fatalf("refusal events %+v", ev)
+	}
 
 	aliceB := env.NewBrowser(t)
 	rp := env.NewRP(t, testenv.PublicClient, "")

@@ -21,8 +21,9 @@
 // Method.send for how, with a rate limiter that cannot give a count back)
 // and is an *sdk.UnavailableError saying MsgNotSent, so that the page
 // offers the other methods. Each use is audited as email.used, each
-// change of who is allowed as email.enabled and email.disabled. amr is
-// "otp".
+// change of who is allowed as email.enabled and email.disabled, and an
+// administrator refused allowing their own account as
+// email.enable_refused. amr is "otp".
 //
 // The method reaches max_level: aal2 by default. NIST SP 800-63B-4 does
 // not count email as an authenticator; with max_level aal1 the method

@@ -88,6 +88,7 @@ const (
 const (
 	EventUsed     = "email.used"
 	EventEnabled  = "email.enabled"
+	EventRefused  = "email.enable_refused"
 	EventDisabled = "email.disabled"
 )
 
@@ -233,7 +234,8 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 			{
 				Name: ActionEnable, Resource: Resource, Verb: sdk.VerbPost, Label: "Allow email codes", OfferedIf: "!enabled",
 				Results: []sdk.AdminResult{{Name: "enabled", Type: sdk.ResultBool}, {Name: "changed", Type: sdk.ResultBool}},
-				Event:   EventEnabled, EventIf: "changed", Done: msgEnabled, NotForSelf: true, PatchField: PatchField,
+				Event:   EventEnabled, EventIf: "changed", RefusedEvent: EventRefused, Done: msgEnabled, NotForSelf: true,
+				PatchField: PatchField,
 			},
 			{
 				Name: ActionDisable, Resource: Resource, Verb: sdk.VerbDelete, Label: "Stop email codes", OfferedIf: "enabled",
