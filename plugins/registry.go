@@ -6,6 +6,7 @@ import (
 	"maps"
 	"sort"
 
+	"github.com/stepup-mfa/stepup/plugins/email"
 	"github.com/stepup-mfa/stepup/plugins/recovery"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/plugins/sms"
@@ -21,12 +22,12 @@ import (
 // A nil constructor keeps a name SPEC §6 plans for a built-in that this
 // build does not have yet (Planned).
 var builtins = map[string]func() sdk.Method{
+	"email":    email.New,
 	"recovery": recovery.New,
 	"sms":      sms.New,
 	"tempcode": tempcode.New,
 	"totp":     totp.New,
 
-	"email":    nil,
 	"webauthn": nil,
 }
 

@@ -8,15 +8,24 @@ import (
 
 	"github.com/stepup-mfa/stepup/plugins/host"
 	"github.com/stepup-mfa/stepup/plugins/sdk"
+	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
 // PluginBackend adapts the store to the plugin host: each method's data
 // lives in the store's KV table under its own namespace, so it is shared by
-// every replica like the rest of the flow state.
-func PluginBackend(s storage.Store) host.Backend { return pluginBackend{s} }
+// every replica like the rest of the flow state. It is also the host's
+// host.Mailer: a method's mail (sdk.SendMail) goes through mailer to the
+// address of the user's record in s, sent at once within the call; a nil
+// mailer sends none (sdk.ErrUnavailable).
+func PluginBackend(s storage.Store, mailer notify.Sender) host.Backend {
+	return pluginBackend{s, mailer}
+}
 
-type pluginBackend struct{ s storage.Store }
+type pluginBackend struct {
+	s      storage.Store
+	mailer notify.Sender
+}
 
 // pluginErr maps the store's sentinels onto the SDK's.
 func pluginErr(err error) error {
@@ -53,4 +62,26 @@ func (b pluginBackend) KVList(ctx context.Context, ns, prefix string, now time.T
 func (b pluginBackend) CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (host.RateResult, error) {
 	r, err := b.s.CountEvent(ctx, key, window, limit, now)
 	return host.RateResult(r), pluginErr(err)
+}
+
+// MailUser implements host.Mailer: an unknown user or one without an
+// address is sdk.ErrNotFound, an address the mailer refuses
+// sdk.ErrInvalidInput; any other failure the host reports to the plugin as
+// sdk.ErrUnavailable.
+func (b pluginBackend) MailUser(ctx context.Context, userID, subject, text string) error {
+	if b.mailer == nil {
+		return fmt.Errorf("%w: no mailer", sdk.ErrUnavailable)
+	}
+	u, err := b.s.GetUser(ctx, userID)
+	if err != nil {
+		return pluginErr(err)
+	}
+	if u.Email == "" {
+		return fmt.Errorf("%w: user %s has no email address", sdk.ErrNotFound, userID)
+	}
+	err = b.mailer.Send(ctx, notify.Message{To: u.Email, Subject: subject, Text: text})
+	if errors.Is(err, notify.ErrInvalidMessage) {
+		return fmt.Errorf("%w: %w", sdk.ErrInvalidInput, err)
+	}
+	return err
 }

@@ -222,22 +222,22 @@ func New(t testing.TB, opts ...Option) *Env {
 		logOut = io.MultiWriter(logs, os.Stderr)
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	outbox := cfg.Outbox.Dir
+	mailer, err := notify.New(cfg, logger) // SMTP when smtp.addr is set, else the outbox
+	if err != nil {
+		t.Fatal(err)
+	}
 	var methods *host.Registry
 	if len(o.methods) > 0 {
 		self, err := StepupBinary()
 		if err != nil {
 			t.Fatal(err)
 		}
-		methods, err = launch.Methods(ctx, launch.FromConfig(cfg), LaunchOptions(self, store, secrets, logger, clock.Now))
+		methods, err = launch.Methods(ctx, launch.FromConfig(cfg), MailingLaunchOptions(self, store, secrets, mailer, logger, clock.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { methods.Close() })
-	}
-	outbox := cfg.Outbox.Dir
-	mailer, err := notify.New(cfg, logger) // SMTP when smtp.addr is set, else the outbox
-	if err != nil {
-		t.Fatal(err)
 	}
 	srv, err := provider.New(ctx, cfg, provider.Options{Store: store, Secrets: secrets, Now: clock.Now,
 		Logger: logger, Methods: methods, Mailer: mailer})
@@ -320,7 +320,15 @@ var _ http.Handler = (*provider.Server)(nil)
 // LaunchOptions say how a test starts methods as stepup serve does:
 // self is the stepup executable (StepupBinary), and the plugins keep their
 // data in store under keys from secrets, a refused file audited there.
+// They send no mail (sdk.SendMail answers sdk.ErrUnavailable); see
+// MailingLaunchOptions.
 func LaunchOptions(self string, store storage.Store, secrets *secrets.Secrets, log *slog.Logger, now func() time.Time) launch.Options {
-	return launch.Options{Self: self, Backend: provider.PluginBackend(store), Key: secrets.PluginKey,
+	return MailingLaunchOptions(self, store, secrets, nil, log, now)
+}
+
+// MailingLaunchOptions are LaunchOptions whose methods mail the users of
+// store through mailer (an Env's: its outbox, or SMTP).
+func MailingLaunchOptions(self string, store storage.Store, secrets *secrets.Secrets, mailer notify.Sender, log *slog.Logger, now func() time.Time) launch.Options {
+	return launch.Options{Self: self, Backend: provider.PluginBackend(store, mailer), Key: secrets.PluginKey,
 		OnRefused: provider.AuditRefused(store, log, now), Logger: log, Now: now}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stepup-mfa/stepup/plugins/launch"
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/postgres"
@@ -93,8 +94,14 @@ func oneLine(err error) string {
 }
 
 // launchOptions say how the methods of a are started, self being the
-// stepup executable.
+// stepup executable. The methods' mail (sdk.SendMail) goes where the
+// provider's does (smtp, else the outbox); a mail configuration that
+// cannot be used leaves them without, and stepup serve stops on it anyway.
 func (a *app) launchOptions(self string) launch.Options {
-	return launch.Options{Self: self, Backend: provider.PluginBackend(a.store), Key: a.secrets.PluginKey,
+	mailer, err := notify.New(a.cfg, a.log)
+	if err != nil {
+		a.log.Warn("methods send no mail", "err", err)
+	}
+	return launch.Options{Self: self, Backend: provider.PluginBackend(a.store, mailer), Key: a.secrets.PluginKey,
 		OnRefused: provider.AuditRefused(a.store, a.log, a.now), Logger: a.log, Now: a.now}
 }

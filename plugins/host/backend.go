@@ -32,6 +32,19 @@ type Backend interface {
 	CountEvent(ctx context.Context, key string, window time.Duration, limit int, now time.Time) (RateResult, error)
 }
 
+// Mailer is implemented by a Backend that can email the provider's users:
+// then the host's Mail service (sdk.SendMail) works, else it answers
+// sdk.ErrUnavailable. MailUser sends subject and text to the address in
+// the provider's own record of userID, within ctx, and returns once the
+// message is handed over. Errors: sdk.ErrNotFound (errors.Is) for an
+// unknown user or one without an email address, sdk.ErrInvalidInput for
+// a message that can never be sent (an unusable address); anything else
+// is reported to the plugin as sdk.ErrUnavailable (and logged by the
+// host).
+type Mailer interface {
+	MailUser(ctx context.Context, userID, subject, text string) error
+}
+
 // KVEntry is a stored value (same fields as provider/storage.KVEntry, so a
 // conversion host.KVEntry(e) works).
 type KVEntry struct {

@@ -13,6 +13,7 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 		NeedsEnrolment: d.GetNeedsEnrolment(), Priority: int(d.GetPriority()), AdminActions: d.GetAdminActions(),
 		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(), EnrolFields: fieldsFromPB(d.GetEnrolFields()),
 		UsedEvent: d.GetUsedEvent(), Admin: adminActionsFromPB(d.GetAdmin()), Restricted: d.GetRestricted(),
+		Managed: d.GetManaged(), ExceptWith: d.GetExceptWith(),
 	}
 	if r := d.GetRemoval(); r != nil {
 		out.Removal = sdk.Removal{Label: r.GetLabel(), Event: r.GetEvent(), NoReverify: r.GetNoReverify()}
@@ -31,6 +32,7 @@ func adminActionsFromPB(as []*pluginpb.AdminAction) []sdk.AdminAction {
 			Name: a.GetName(), Resource: a.GetResource(), Verb: a.GetVerb(), Label: a.GetLabel(), Event: a.GetEvent(),
 			EventIf: a.GetEventIf(), RefusedEvent: a.GetRefusedEvent(), OfferedIf: a.GetOfferedIf(), Done: a.GetDone(),
 			ActiveUserOnly: a.GetActiveUserOnly(), NotForSelf: a.GetNotForSelf(), BreakGlass: a.GetBreakGlass(),
+			PatchField: a.GetPatchField(),
 		}
 		for _, p := range a.GetParams() {
 			sa.Params = append(sa.Params, sdk.AdminParam{Name: p.GetName(), Label: p.GetLabel(), Type: p.GetType(), Default: p.GetDefault(), Choices: p.GetChoices()})
@@ -81,7 +83,8 @@ func enrolmentFromPB(e *pluginpb.Enrolment) sdk.Enrolment {
 }
 
 func credentialFromPB(c *pluginpb.Credential) sdk.Credential {
-	return sdk.Credential{ID: c.GetId(), Label: c.GetLabel(), CreatedAt: timeFromPB(c.GetCreatedAtUnixNano()), Warning: c.GetWarning()}
+	return sdk.Credential{ID: c.GetId(), Label: c.GetLabel(), CreatedAt: timeFromPB(c.GetCreatedAtUnixNano()), Warning: c.GetWarning(),
+		Explicit: c.GetExplicit()}
 }
 
 func timeFromPB(n int64) time.Time {

@@ -9,7 +9,10 @@
 // whose values are sealed with AES-256-GCM under a key the provider gives
 // (additional data: namespace and key, so a value cannot be moved), and a
 // rate limiter whose keys are confined the same way. The plugin names keys
-// only; it cannot reach another namespace.
+// only; it cannot reach another namespace. When the Backend is also a
+// Mailer, a third service emails the provider's users (sdk.SendMail): the
+// plugin names the user, the Backend finds the address, so a plugin cannot
+// mail anyone else; without one, the service answers sdk.ErrUnavailable.
 //
 // The host stores nothing itself: a Backend does, with the semantics of
 // the KV* and CountEvent methods of provider/storage.Store. This package

@@ -265,6 +265,7 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 		s := grpc.NewServer(append(opts, pluginpb.ServerOptions()...)...)
 		pluginpb.RegisterStorageServer(s, storageServer{s: p.svc})
 		pluginpb.RegisterRateLimitServer(s, rateLimitServer{s: p.svc})
+		pluginpb.RegisterMailServer(s, mailServer{s: p.svc})
 		return s
 	})
 	inst := &instance{client: client, rpc: pluginpb.NewMethodClient(d.conn), done: d.done.Done(), started: started}

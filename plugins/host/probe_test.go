@@ -72,15 +72,17 @@ var sentinels = map[string]error{
 func (probe) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
 		Name: "probe", DisplayName: "Probe", Levels: []string{"aal2"}, AMR: []string{"otp"},
-		Priority: 7, Bypass: true, AdminActions: []string{"cas-race", "put", "get", "delete", "list", "count", "now", "env", "panic"},
+		Priority: 7, Bypass: true, AdminActions: []string{"cas-race", "put", "get", "delete", "list", "count", "now", "env", "panic", "mail"},
+		Managed: true, ExceptWith: []string{"other"},
 		Limits:      []sdk.Limit{{Operation: sdk.OpVerify, Max: 3, Window: time.Minute}},
 		UserRecords: []string{"rec/" + sdk.UserPlaceholder},
 		EnrolFields: []sdk.Field{{Name: "phone", Label: "Phone", Type: "tel", Autocomplete: "tel"}},
 		Admin: []sdk.AdminAction{{
 			Name: "now", Resource: "clock", Verb: sdk.VerbPost, Label: "Read the clock", Event: "probe.read", EventIf: "read",
 			RefusedEvent: "probe.refused", Done: "Read.", ActiveUserOnly: true, NotForSelf: true, BreakGlass: true,
-			Params:  []sdk.AdminParam{{Name: "ttl", Label: "For", Type: sdk.ParamDuration, Default: "2h", Choices: []string{"1h", "2h"}}},
-			Results: []sdk.AdminResult{{Name: "now", Label: "Now", Type: sdk.ResultTime, Secret: true}, {Name: "read", Type: sdk.ResultBool}},
+			PatchField: "probe_clock",
+			Params:     []sdk.AdminParam{{Name: "ttl", Label: "For", Type: sdk.ParamDuration, Default: "2h", Choices: []string{"1h", "2h"}}},
+			Results:    []sdk.AdminResult{{Name: "now", Label: "Now", Type: sdk.ResultTime, Secret: true}, {Name: "read", Type: sdk.ResultBool}},
 		}},
 		UsedEvent: "probe.used",
 		Removal:   sdk.Removal{Label: "Give up", Event: "probe.given_up", NoReverify: true},
@@ -265,7 +267,7 @@ func (probe) ConfirmEnrolment(_ context.Context, h sdk.Host, req sdk.ConfirmRequ
 }
 
 func (probe) ListCredentials(_ context.Context, h sdk.Host, userID string) ([]sdk.Credential, error) {
-	return []sdk.Credential{{ID: "cred-1", Label: userID, CreatedAt: h.Now()}}, nil
+	return []sdk.Credential{{ID: "cred-1", Label: userID, CreatedAt: h.Now(), Explicit: userID == "explicit"}}, nil
 }
 
 func (probe) Remove(_ context.Context, _ sdk.Host, _, credentialID string) error {
@@ -328,6 +330,8 @@ func (probe) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (map[s
 		return map[string]string{"env": strings.Join(os.Environ(), "\n")}, nil
 	case "panic":
 		panic("probe panics")
+	case "mail":
+		return nil, sdk.SendMail(ctx, h, req.User.ID, p["subject"], p["text"])
 	}
 	return nil, sdk.InvalidInput("no action %q", req.Action)
 }

@@ -29,6 +29,7 @@ const sealVersion byte = 1
 type services struct {
 	namespace string
 	backend   Backend
+	mailer    Mailer // nil: the backend sends no mail
 	aead      cipher.AEAD
 	now       func() time.Time
 	log       *slog.Logger
@@ -55,7 +56,8 @@ func newServices(namespace string, b Backend, key []byte, now func() time.Time, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &services{namespace: namespace, backend: b, aead: aead, now: now, log: log}, nil
+	mailer, _ := b.(Mailer)
+	return &services{namespace: namespace, backend: b, mailer: mailer, aead: aead, now: now, log: log}, nil
 }
 
 // NewLocalHost returns the Host that a plugin configured under name sees,
@@ -79,6 +81,12 @@ type localHost struct{ s *services }
 func (h localHost) Storage() sdk.Storage       { return h.s }
 func (h localHost) RateLimit() sdk.RateLimiter { return h.s }
 func (h localHost) Now() time.Time             { return h.s.now() }
+
+// MailUser implements sdk.Mailer through the backend, as a launched
+// plugin's host does.
+func (h localHost) MailUser(ctx context.Context, userID, subject, text string) error {
+	return h.s.MailUser(ctx, userID, subject, text)
+}
 
 func checkKey(key string) error {
 	switch {
@@ -218,8 +226,33 @@ func (s *services) Count(ctx context.Context, key string, window time.Duration, 
 	return sdk.RateResult{Allowed: r.Allowed, Count: r.Count, RetryAfter: r.RetryAfter}, nil
 }
 
-// storageServer and rateLimitServer serve the services to one plugin
-// process over the go-plugin broker.
+// MailUser sends a plugin's message to one of the provider's users
+// through the backend's Mailer (see sdk.SendMail); the address is the
+// backend's, never the plugin's.
+func (s *services) MailUser(ctx context.Context, userID, subject, text string) error {
+	if err := sdk.CheckMail(userID, subject, text); err != nil {
+		return err
+	}
+	if s.mailer == nil {
+		return fmt.Errorf("%w: the host sends no mail", sdk.ErrUnavailable)
+	}
+	err := s.mailer.MailUser(ctx, userID, subject, text)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sdk.ErrNotFound):
+		return fmt.Errorf("%w: no email address for this user", sdk.ErrNotFound)
+	case errors.Is(err, sdk.ErrInvalidInput):
+		return sdk.InvalidInput("mail: the user's address cannot take mail")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: mail not sent: %w", sdk.ErrUnavailable, err)
+	}
+	s.log.Error("plugin mail not sent", "namespace", s.namespace, "user", userID, "err", err)
+	return fmt.Errorf("%w: mail not sent", sdk.ErrUnavailable)
+}
+
+// storageServer, rateLimitServer and mailServer serve the services to one
+// plugin process over the go-plugin broker.
 type storageServer struct {
 	pluginpb.UnimplementedStorageServer
 	s *services
@@ -267,6 +300,18 @@ func (g rateLimitServer) Count(ctx context.Context, req *pluginpb.CountRequest) 
 		return nil, sdk.ToStatus(err)
 	}
 	return countResponse(r), nil
+}
+
+type mailServer struct {
+	pluginpb.UnimplementedMailServer
+	s *services
+}
+
+func (g mailServer) Send(ctx context.Context, req *pluginpb.MailRequest) (*pluginpb.MailResponse, error) {
+	if err := g.s.MailUser(ctx, req.GetUserId(), req.GetSubject(), req.GetText()); err != nil {
+		return nil, sdk.ToStatus(err)
+	}
+	return &pluginpb.MailResponse{}, nil
 }
 
 func countResponse(r sdk.RateResult) *pluginpb.CountResponse {

@@ -116,7 +116,18 @@ type AdminAction struct {
 	// VerbPost action; --ttl fills its ParamDuration, if any. The command
 	// takes the first such action of the enabled methods, by name.
 	BreakGlass bool
+	// PatchField: the admin API's PATCH /admin/v1/users/{username} runs
+	// this action when its JSON body has this boolean member: the
+	// Resource's VerbPost action for true, its VerbDelete action for false
+	// (so both declare the same PatchField), without params, and answers
+	// with the user. Lower-case letters, digits and "_", none of the
+	// members of the host's user (ReservedPatchFields). Empty: none.
+	PatchField string
 }
+
+// ReservedPatchFields are the members of the admin API's user object: no
+// AdminAction.PatchField may take these names.
+var ReservedPatchFields = []string{"id", "username", "email", "phone", "active", "permissions", "created_at"}
 
 // AdminParam is one input of an AdminAction.
 type AdminParam struct {
@@ -216,6 +227,7 @@ var ReservedDetails = []string{"reason", "break_glass"}
 func CheckAdminActions(d Description) (valid []AdminAction, problems []error) {
 	type slot struct{ resource, verb string }
 	taken := map[slot]bool{}
+	patched := map[string]string{} // patch field -> its resource
 	gets := map[string]AdminAction{}
 	for _, a := range d.Admin {
 		if a.Verb == VerbGet {
@@ -227,11 +239,17 @@ func CheckAdminActions(d Description) (valid []AdminAction, problems []error) {
 		if err == nil && taken[slot{a.Resource, a.Verb}] {
 			err = fmt.Errorf("a second %s action on %q", a.Verb, a.Resource)
 		}
+		if r, ok := patched[a.PatchField]; err == nil && a.PatchField != "" && ok && r != a.Resource {
+			err = fmt.Errorf("patch field %q: already runs the actions on %q", a.PatchField, r)
+		}
 		if err != nil {
 			problems = append(problems, fmt.Errorf("admin action %q: %w", a.Name, err))
 			continue
 		}
 		taken[slot{a.Resource, a.Verb}] = true
+		if a.PatchField != "" {
+			patched[a.PatchField] = a.Resource
+		}
 		valid = append(valid, a)
 	}
 	return valid, problems
@@ -247,6 +265,10 @@ func checkAdminAction(d Description, a AdminAction, get AdminAction) error {
 		return fmt.Errorf("verb %q: use GET, POST or DELETE", a.Verb)
 	case a.BreakGlass && a.Verb != VerbPost:
 		return errors.New("a break-glass action must be a POST")
+	case a.PatchField != "" && a.Verb != VerbPost && a.Verb != VerbDelete:
+		return fmt.Errorf("patch field %q: only a POST (true) or a DELETE (false) action can have one", a.PatchField)
+	case a.PatchField != "" && (!paramPattern.MatchString(a.PatchField) || slices.Contains(ReservedPatchFields, a.PatchField)):
+		return fmt.Errorf("patch field %q: use lower-case letters, digits and _, and none of %v", a.PatchField, ReservedPatchFields)
 	}
 	seen := map[string]bool{}
 	for _, p := range a.Params {

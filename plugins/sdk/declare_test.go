@@ -40,6 +40,10 @@ func TestCheckAdminActions(t *testing.T) {
 		{"result type", with(func(a *AdminAction) { a.Results[1].Type = "int" }), "use text, bool, time or summary"},
 		{"event_if not bool", with(func(a *AdminAction) { a.EventIf = "code" }), "event_if"},
 		{"offered_if unknown", with(func(a *AdminAction) { a.OfferedIf = "!gone" }), "offered_if"},
+		{"patch field on a GET", with(func(a *AdminAction) { a.Verb, a.Resource, a.BreakGlass, a.PatchField = VerbGet, "other", false, "x" }),
+			"only a POST"},
+		{"patch field name", with(func(a *AdminAction) { a.PatchField = "Email-Codes" }), "patch field"},
+		{"patch field of the user", with(func(a *AdminAction) { a.PatchField = "active" }), "patch field"},
 	} {
 		d := Description{AdminActions: names, Admin: []AdminAction{status, tc.bad}}
 		valid, problems := CheckAdminActions(d)
@@ -52,6 +56,19 @@ func TestCheckAdminActions(t *testing.T) {
 	secretGet.Results = []AdminResult{{Name: "code", Secret: true}}
 	if _, problems := CheckAdminActions(Description{AdminActions: names, Admin: []AdminAction{secretGet}}); len(problems) != 1 || !strings.Contains(problems[0].Error(), "shows no secret") {
 		t.Errorf("a secret in a GET: %v", problems)
+	}
+	// One patch field runs the actions of one resource.
+	on, off := issue, issue
+	on.PatchField = "thing_on"
+	off.Name, off.Verb, off.Resource, off.BreakGlass, off.PatchField, off.OfferedIf = "off", VerbDelete, "other", false, "thing_on", ""
+	both := []string{"status", "issue", "off"}
+	if valid, problems := CheckAdminActions(Description{AdminActions: both, Admin: []AdminAction{status, on, off}}); len(valid) != 2 ||
+		len(problems) != 1 || !strings.Contains(problems[0].Error(), `already runs the actions on "thing"`) {
+		t.Errorf("one patch field on two resources: %d valid, %v", len(valid), problems)
+	}
+	off.Resource = "thing"
+	if valid, problems := CheckAdminActions(Description{AdminActions: both, Admin: []AdminAction{status, on, off}}); len(valid) != 3 || len(problems) != 0 {
+		t.Errorf("a patch field on a POST and a DELETE: %d valid, %v", len(valid), problems)
 	}
 	again := issue
 	again.Name = "status"

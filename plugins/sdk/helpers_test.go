@@ -91,3 +91,26 @@ func TestPutOnAcceptWithoutHostSupport(t *testing.T) {
 		t.Fatalf("stale PutOnAccept: %v, want ErrConflict", err)
 	}
 }
+
+// plainHost is a Host that sends no mail.
+type plainHost struct{ sdk.Host }
+
+// TestSendMail: a message goes through a Host that is a Mailer, is
+// checked first, and any other Host says it cannot send.
+func TestSendMail(t *testing.T) {
+	ctx := context.Background()
+	h := localHost(t)
+	if err := sdk.SendMail(ctx, h, "u1", "Your code", "It is 123456."); err != nil {
+		t.Fatalf("SendMail: %v", err)
+	}
+	for _, c := range []struct{ user, subject, text string }{
+		{"", "Hi", "x"}, {"u1", " ", "x"}, {"u1", "a\rb", "x"}, {"u1", "Hi", "\xff"}, {"u1", "Hi", string(make([]byte, sdk.MaxMailTextLen+1))},
+	} {
+		if err := sdk.SendMail(ctx, h, c.user, c.subject, c.text); !errors.Is(err, sdk.ErrInvalidInput) {
+			t.Errorf("SendMail(%q, %q, %d bytes) = %v, want ErrInvalidInput", c.user, c.subject, len(c.text), err)
+		}
+	}
+	if err := sdk.SendMail(ctx, plainHost{h}, "u1", "Hi", "x"); !errors.Is(err, sdk.ErrUnavailable) {
+		t.Errorf("SendMail through a Host that is no Mailer = %v, want ErrUnavailable", err)
+	}
+}

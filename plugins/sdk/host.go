@@ -3,7 +3,11 @@ package sdk
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
 )
@@ -95,4 +99,60 @@ type RateResult struct {
 	// RetryAfter is, when refused, when the oldest counted event leaves the
 	// window (host clock).
 	RetryAfter time.Time
+}
+
+// Mailer is implemented by a Host that can email its users: the Host of a
+// plugin's call when the host (stepup) offers a mail service, and the
+// local Host of plugins/host when its backend does. A method does not
+// assert it; it calls SendMail.
+type Mailer interface {
+	// MailUser sends one message to the user userID at the address the
+	// host keeps for them; see SendMail for the errors.
+	MailUser(ctx context.Context, userID, subject, text string) error
+}
+
+// Size limits of SendMail.
+const (
+	MaxMailSubjectLen = 200
+	MaxMailTextLen    = 16 << 10
+)
+
+// SendMail emails the user userID a plain-text message, through the host,
+// and returns once the host has handed it over (to its mail server or
+// outbox), within ctx. The host sends to the address in its own record of
+// the user, never to an address the method names, so a method cannot mail
+// anyone but the host's users; put no secret in subject.
+//
+// Errors: ErrNotFound when the host has no such user or the user has no
+// email address; ErrInvalidInput when the message is malformed (an empty
+// subject or one that is not one line, text that is not UTF-8, either
+// longer than MaxMailSubjectLen or MaxMailTextLen bytes) or the host finds
+// the user's address unusable; ErrUnavailable when the host cannot send
+// mail now (a mail server that fails or does not answer, a host without a
+// mail service, an older host, or a Host that is not a Mailer): it may
+// work later.
+func SendMail(ctx context.Context, h Host, userID, subject, text string) error {
+	if err := CheckMail(userID, subject, text); err != nil {
+		return err
+	}
+	m, ok := h.(Mailer)
+	if !ok {
+		return fmt.Errorf("%w: this host sends no mail", ErrUnavailable)
+	}
+	return m.MailUser(ctx, userID, subject, text)
+}
+
+// CheckMail returns the InputError of a message SendMail must refuse, or
+// nil. For plugins/host, which checks what plugins send.
+func CheckMail(userID, subject, text string) error {
+	switch {
+	case !ValidID(userID):
+		return InvalidInput("mail: bad user ID")
+	case strings.TrimSpace(subject) == "" || len(subject) > MaxMailSubjectLen || !utf8.ValidString(subject) ||
+		strings.IndexFunc(subject, unicode.IsControl) >= 0:
+		return InvalidInput("mail: the subject must be one line of at most %d bytes", MaxMailSubjectLen)
+	case len(text) > MaxMailTextLen || !utf8.ValidString(text):
+		return InvalidInput("mail: the text must be UTF-8 of at most %d bytes", MaxMailTextLen)
+	}
+	return nil
 }

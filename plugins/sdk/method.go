@@ -98,6 +98,18 @@ type Description struct {
 	// (SMS): the enrolment page says so and offers the stronger methods
 	// the user can add.
 	Restricted bool
+	// Managed: the user's credentials of this method come from an
+	// administrator or the configuration, never from the user (email
+	// codes an administrator turned on): the account page offers neither
+	// Add nor Remove for it. Enrol may refuse with an InputError.
+	Managed bool
+	// ExceptWith are the configured names of other methods: the host does
+	// not offer this method to a user who holds a credential of one of
+	// them, unless the user's credential of this method is
+	// Credential.Explicit (email codes are not offered to a user with a
+	// verified phone, unless an administrator turned them on for that
+	// user).
+	ExceptWith []string
 	// AdminActions are the action names Admin accepts.
 	AdminActions []string
 	// Admin describes the actions of AdminActions that the host offers
@@ -272,6 +284,11 @@ type Credential struct {
 	// Warning is what the account page shows beside the credential as an
 	// alert ("Only 2 codes left: generate a new set"); empty: none.
 	Warning string
+	// Explicit: the credential was given to this user in particular (an
+	// administrator turned the method on for them), not to everyone by
+	// the configuration. It keeps the method offered despite
+	// Description.ExceptWith.
+	Explicit bool
 }
 
 // AdminRequest runs an administrative action (for example issuing a

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/stepup-mfa/stepup/plugins/sdk/pluginpb"
 )
@@ -23,6 +25,7 @@ type methodServer struct {
 	conn *grpc.ClientConn
 	st   pluginpb.StorageClient
 	rl   pluginpb.RateLimitClient
+	mail pluginpb.MailClient
 }
 
 func registerMethodServer(s *grpc.Server, broker *plugin.GRPCBroker, m Method) {
@@ -44,7 +47,7 @@ func (s *methodServer) Setup(ctx context.Context, req *pluginpb.SetupRequest) (*
 	}
 	s.mu.Lock()
 	old := s.conn
-	s.conn, s.st, s.rl = conn, pluginpb.NewStorageClient(conn), pluginpb.NewRateLimitClient(conn)
+	s.conn, s.st, s.rl, s.mail = conn, pluginpb.NewStorageClient(conn), pluginpb.NewRateLimitClient(conn), pluginpb.NewMailClient(conn)
 	s.mu.Unlock()
 	if old != nil {
 		_ = old.Close()
@@ -58,7 +61,8 @@ func (s *methodServer) host(nowUnixNano int64, records []*pluginpb.Record) (*rem
 	if s.conn == nil {
 		return nil, ToStatus(fmt.Errorf("%w: plugin not set up by its host", ErrUnavailable))
 	}
-	return &remoteHost{now: time.Unix(0, nowUnixNano).UTC(), st: newCallStorage(remoteStorage{s.st}, records), rl: remoteRateLimit{s.rl}}, nil
+	return &remoteHost{now: time.Unix(0, nowUnixNano).UTC(), st: newCallStorage(remoteStorage{s.st}, records), rl: remoteRateLimit{s.rl},
+		mail: s.mail}, nil
 }
 
 func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest) (*pluginpb.Description, error) {
@@ -71,6 +75,7 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		NeedsEnrolment: d.NeedsEnrolment, Priority: int32(d.Priority), AdminActions: d.AdminActions,
 		Bypass: d.Bypass, UserRecords: d.UserRecords, EnrolFields: fieldsToPB(d.EnrolFields),
 		UsedEvent: d.UsedEvent, Admin: adminActionsToPB(d.Admin), Restricted: d.Restricted,
+		Managed: d.Managed, ExceptWith: d.ExceptWith,
 	}
 	if d.Removal != (Removal{}) {
 		out.Removal = &pluginpb.Removal{Label: d.Removal.Label, Event: d.Removal.Event, NoReverify: d.Removal.NoReverify}
@@ -204,7 +209,7 @@ func adminActionsToPB(as []AdminAction) []*pluginpb.AdminAction {
 		pa := &pluginpb.AdminAction{
 			Name: a.Name, Resource: a.Resource, Verb: a.Verb, Label: a.Label, Event: a.Event, EventIf: a.EventIf,
 			RefusedEvent: a.RefusedEvent, OfferedIf: a.OfferedIf, Done: a.Done, ActiveUserOnly: a.ActiveUserOnly,
-			NotForSelf: a.NotForSelf, BreakGlass: a.BreakGlass,
+			NotForSelf: a.NotForSelf, BreakGlass: a.BreakGlass, PatchField: a.PatchField,
 		}
 		for _, p := range a.Params {
 			pa.Params = append(pa.Params, &pluginpb.AdminParam{Name: p.Name, Label: p.Label, Type: p.Type, Default: p.Default, Choices: p.Choices})
@@ -226,7 +231,7 @@ func displaysToPB(ds []Display) []*pluginpb.Display {
 }
 
 func credentialToPB(c Credential) *pluginpb.Credential {
-	return &pluginpb.Credential{Id: c.ID, Label: c.Label, CreatedAtUnixNano: unixNano(c.CreatedAt), Warning: c.Warning}
+	return &pluginpb.Credential{Id: c.ID, Label: c.Label, CreatedAtUnixNano: unixNano(c.CreatedAt), Warning: c.Warning, Explicit: c.Explicit}
 }
 
 func unixNano(t time.Time) int64 {
@@ -246,11 +251,21 @@ type remoteHost struct {
 	// PutOnAccept left to it (accepting says the host can).
 	accepting bool
 	onAccept  *pluginpb.PutRequest
+	mail      pluginpb.MailClient
 }
 
 func (h *remoteHost) Storage() Storage       { return h.st }
 func (h *remoteHost) RateLimit() RateLimiter { return h.rl }
 func (h *remoteHost) Now() time.Time         { return h.now }
+
+// MailUser implements Mailer through the host's Mail service.
+func (h *remoteHost) MailUser(ctx context.Context, userID, subject, text string) error {
+	_, err := h.mail.Send(ctx, &pluginpb.MailRequest{UserId: userID, Subject: subject, Text: text})
+	if status.Code(err) == codes.Unimplemented {
+		return fmt.Errorf("%w: this host has no mail service", ErrUnavailable)
+	}
+	return FromStatus(err)
+}
 
 type remoteStorage struct{ c pluginpb.StorageClient }
 

@@ -116,8 +116,11 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		if !desc.NeedsEnrolment {
 			continue
 		}
-		am := web.AccountMethod{Name: name, Label: h.Methods.DisplayName(name), Healthy: m.Healthy(), SelfService: !desc.Bypass,
-			RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove)}
+		am := web.AccountMethod{Name: name, Label: h.Methods.DisplayName(name), Healthy: m.Healthy(),
+			SelfService: !desc.Bypass && !desc.Managed, RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove)}
+		if desc.Managed {
+			am.RemoveLabel = "" // no Remove button: an administrator gave it
+		}
 		if am.Healthy {
 			creds, err := m.ListCredentials(ctx, u.ID)
 			if err != nil {
@@ -166,9 +169,11 @@ func (h *Handler) enrolUser(w http.ResponseWriter, r *http.Request, name, return
 	return u, m, true
 }
 
+// enrollableMethod returns the method name if its credentials are the
+// user's to add and remove: not a Managed one.
 func (h *Handler) enrollableMethod(name string) (*methods.Method, bool) {
 	m, ok := h.Methods.Get(name)
-	return m, ok && m.NeedsEnrolment()
+	return m, ok && m.NeedsEnrolment() && !m.Description().Managed
 }
 
 // handleEnrolStart begins adding a method: at once, or, for a method that
@@ -280,7 +285,7 @@ func (h *Handler) restricted(e *web.Enrol, m *methods.Method) {
 	e.Restricted = fmt.Sprintf(web.MsgRestrictedFmt, h.Methods.DisplayName(m.Name()))
 	for _, o := range h.Methods.All() {
 		d := o.Description()
-		if o != m && d.NeedsEnrolment && !d.Restricted && !d.Bypass && o.Healthy() {
+		if o != m && d.NeedsEnrolment && !d.Restricted && !d.Bypass && !d.Managed && o.Healthy() {
 			e.Stronger = append(e.Stronger, web.Link{Name: o.Name(), Label: h.Methods.DisplayName(o.Name())})
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -219,27 +220,102 @@ func (h *Handler) apiGetUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toUserJSON(u))
 }
 
-func (h *Handler) apiPatchUser(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Active *bool `json:"active"`
+// patchPair is what a boolean member of a PATCH of the user runs
+// (sdk.AdminAction.PatchField): on (the POST) for true, off (the DELETE)
+// for false; nil where the method declares none.
+type patchPair struct{ on, off *admin.Action }
+
+func (p patchPair) action(v bool) *admin.Action {
+	if v {
+		return p.on
 	}
+	return p.off
+}
+
+// patchActions are the declared members of a PATCH of the user. Of
+// methods declaring one member, the first by name serves it.
+func (h *Handler) patchActions() map[string]patchPair {
+	out := map[string]patchPair{}
+	owner := map[string]string{}
+	for _, a := range h.Admin.Actions() {
+		if a.PatchField == "" {
+			continue
+		}
+		if m, taken := owner[a.PatchField]; taken && m != a.Method.Name() {
+			continue
+		}
+		owner[a.PatchField] = a.Method.Name()
+		p := out[a.PatchField]
+		if a.Verb == sdk.VerbPost {
+			p.on = &a
+		} else {
+			p.off = &a
+		}
+		out[a.PatchField] = p
+	}
+	return out
+}
+
+// msgPatchMembers says what a PATCH of the user takes.
+const msgPatchMembers = "send a JSON object with any of these boolean members: %s"
+
+// apiPatchUser changes the user: "active", and each member a method
+// declares (sdk.AdminAction.PatchField), run as the action is at
+// /admin/v1/users/{username}/{resource} and audited alike. The body is
+// checked whole before anything changes; "active" goes first, then the
+// other members by name, and the first refusal ends the request.
+func (h *Handler) apiPatchUser(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	actions := h.patchActions()
+	members := slices.Sorted(maps.Keys(actions))
+	allowed := strings.Join(append([]string{"active"}, members...), ", ")
+	var body map[string]json.RawMessage
 	if err := decodeBody(r, &body); err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	if body.Active == nil {
-		writeAPIError(w, invalid(`nothing to change: send {"active": true} or {"active": false}`))
+	if len(body) == 0 {
+		writeAPIError(w, invalid("nothing to change: "+fmt.Sprintf(msgPatchMembers, allowed)))
 		return
 	}
-	u, err := h.Admin.UserByName(r.Context(), r.PathValue("username"))
-	if err == nil {
-		u, err = h.Admin.SetActive(r.Context(), u.ID, *body.Active)
+	values := map[string]bool{}
+	for k, raw := range body {
+		var v bool
+		if _, declared := actions[k]; (k != "active" && !declared) || json.Unmarshal(raw, &v) != nil {
+			writeAPIError(w, invalid(fmt.Sprintf("member %q: ", k)+fmt.Sprintf(msgPatchMembers, allowed)))
+			return
+		}
+		if k != "active" && actions[k].action(v) == nil {
+			writeAPIError(w, invalid(fmt.Sprintf("member %q cannot be %v", k, v)))
+			return
+		}
+		values[k] = v
 	}
+	u, err := h.Admin.UserByName(ctx, r.PathValue("username"))
 	if err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	h.Audit.Admin(r.Context(), "admin.user.update", u.ID, "success", map[string]string{"active": strconv.FormatBool(u.Active)})
+	if active, ok := values["active"]; ok {
+		if u, err = h.Admin.SetActive(ctx, u.ID, active); err != nil {
+			writeAPIError(w, err)
+			return
+		}
+		h.Audit.Admin(ctx, "admin.user.update", u.ID, "success", map[string]string{"active": strconv.FormatBool(u.Active)})
+	}
+	for _, k := range members {
+		v, ok := values[k]
+		if !ok {
+			continue
+		}
+		a, params := *actions[k].action(v), map[string]string{}
+		results, err := h.Admin.RunAction(ctx, admin.ActorFrom(ctx), a, u, params, false)
+		h.Admin.AuditAction(ctx, a, u.ID, params, results, err, false)
+		if err != nil {
+			writeAPIError(w, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, toUserJSON(u))
 }
 

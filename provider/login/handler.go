@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,18 +133,24 @@ func (h *Handler) refuseForeign(w http.ResponseWriter, r *http.Request, ar *prot
 
 // userMethods describes the user's methods for authflow. A method whose
 // plugin fails to answer counts as unhealthy: the user is offered the
-// next one.
+// next one. A method that declares ExceptWith is not offered to a user
+// who holds a credential of one of those methods, unless the user's own
+// credential of it is Explicit (email codes beside a verified phone).
 func (h *Handler) userMethods(ctx context.Context, u storage.User) ([]authflow.Method, error) {
 	now := h.Now()
 	out := make([]authflow.Method, 0, h.Methods.Len())
+	explicit := make([]bool, 0, h.Methods.Len())
+	enrolled := map[string]bool{}
 	for _, m := range h.Methods.All() {
 		desc := m.Description()
 		fm := authflow.Method{Name: m.Name(), Levels: desc.Levels, Priority: m.Priority(), Enabled: true, Healthy: m.Healthy()}
+		var creds []sdk.Credential
 		if fm.Healthy {
 			if !desc.NeedsEnrolment {
 				fm.Enrolled = true
 			} else {
-				creds, err := m.ListCredentials(ctx, u.ID)
+				var err error
+				creds, err = m.ListCredentials(ctx, u.ID)
 				switch {
 				case err == nil:
 					fm.Enrolled = len(creds) > 0
@@ -155,6 +162,16 @@ func (h *Handler) userMethods(ctx context.Context, u storage.User) ([]authflow.M
 				}
 			}
 		}
+		enrolled[m.Name()] = fm.Enrolled && desc.NeedsEnrolment
+		explicit = append(explicit, slices.ContainsFunc(creds, func(c sdk.Credential) bool { return c.Explicit }))
+		out = append(out, fm)
+	}
+	for i, m := range h.Methods.All() {
+		fm, desc := &out[i], m.Description()
+		beside := func(other string) bool { return other != m.Name() && enrolled[other] }
+		if fm.Enrolled && !explicit[i] && slices.ContainsFunc(desc.ExceptWith, beside) {
+			fm.Enrolled = false
+		}
 		// An active temporary code is offered before every other method.
 		fm.Bypass = desc.Bypass && fm.Enrolled
 		if fm.Enrolled {
@@ -164,7 +181,6 @@ func (h *Handler) userMethods(ctx context.Context, u storage.User) ([]authflow.M
 			}
 			fm.LockedUntil = lock.LockedUntil
 		}
-		out = append(out, fm)
 	}
 	return out, nil
 }

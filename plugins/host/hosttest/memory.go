@@ -61,6 +61,10 @@ type Memory struct {
 	spans  map[string]time.Duration
 	fail   error
 	calls  int
+
+	mails     []Mail
+	mailFail  error
+	noAddress map[string]bool
 }
 
 var _ host.Backend = (*Memory)(nil)
@@ -237,4 +241,53 @@ func (m *Memory) Keys() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Mail is a message a plugin sent through Memory's Mailer.
+type Mail struct {
+	UserID, Subject, Text string
+}
+
+var _ host.Mailer = (*Memory)(nil)
+
+// MailUser implements host.Mailer: it keeps the message (see Mails), or
+// fails as FailMail says. Every user has an address but those of
+// NoAddress.
+func (m *Memory) MailUser(_ context.Context, userID, subject, text string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.noAddress[userID] {
+		return fmt.Errorf("memory: user %s: %w", userID, sdk.ErrNotFound)
+	}
+	if m.mailFail != nil {
+		return m.mailFail
+	}
+	m.mails = append(m.mails, Mail{UserID: userID, Subject: subject, Text: text})
+	return nil
+}
+
+// FailMail makes every later MailUser fail with err (a mail server that is
+// down); nil heals.
+func (m *Memory) FailMail(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mailFail = err
+}
+
+// NoAddress makes MailUser treat userID as a user without an email
+// address (sdk.ErrNotFound).
+func (m *Memory) NoAddress(userID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.noAddress == nil {
+		m.noAddress = map[string]bool{}
+	}
+	m.noAddress[userID] = true
+}
+
+// Mails returns the messages sent so far, oldest first.
+func (m *Memory) Mails() []Mail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Mail(nil), m.mails...)
 }

@@ -531,6 +531,104 @@ func (x *CountResponse) GetRetryAfterUnixNano() int64 {
 	return 0
 }
 
+type MailRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// One line of text.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The plain-text body.
+	Text          string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailRequest) Reset() {
+	*x = MailRequest{}
+	mi := &file_host_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailRequest) ProtoMessage() {}
+
+func (x *MailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_host_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailRequest.ProtoReflect.Descriptor instead.
+func (*MailRequest) Descriptor() ([]byte, []int) {
+	return file_host_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *MailRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *MailRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *MailRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type MailResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailResponse) Reset() {
+	*x = MailResponse{}
+	mi := &file_host_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailResponse) ProtoMessage() {}
+
+func (x *MailResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_host_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailResponse.ProtoReflect.Descriptor instead.
+func (*MailResponse) Descriptor() ([]byte, []int) {
+	return file_host_proto_rawDescGZIP(), []int{11}
+}
+
 var File_host_proto protoreflect.FileDescriptor
 
 const file_host_proto_rawDesc = "" +
@@ -566,14 +664,21 @@ const file_host_proto_rawDesc = "" +
 	"\rCountResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x121\n" +
-	"\x15retry_after_unix_nano\x18\x03 \x01(\x03R\x12retryAfterUnixNano2\xa5\x02\n" +
+	"\x15retry_after_unix_nano\x18\x03 \x01(\x03R\x12retryAfterUnixNano\"T\n" +
+	"\vMailRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"\x0e\n" +
+	"\fMailResponse2\xa5\x02\n" +
 	"\aStorage\x12B\n" +
 	"\x03Get\x12\x1c.stepup.plugin.v1.GetRequest\x1a\x1d.stepup.plugin.v1.GetResponse\x12B\n" +
 	"\x03Put\x12\x1c.stepup.plugin.v1.PutRequest\x1a\x1d.stepup.plugin.v1.PutResponse\x12K\n" +
 	"\x06Delete\x12\x1f.stepup.plugin.v1.DeleteRequest\x1a .stepup.plugin.v1.DeleteResponse\x12E\n" +
 	"\x04List\x12\x1d.stepup.plugin.v1.ListRequest\x1a\x1e.stepup.plugin.v1.ListResponse2U\n" +
 	"\tRateLimit\x12H\n" +
-	"\x05Count\x12\x1e.stepup.plugin.v1.CountRequest\x1a\x1f.stepup.plugin.v1.CountResponseB3Z1github.com/stepup-mfa/stepup/plugins/sdk/pluginpbb\x06proto3"
+	"\x05Count\x12\x1e.stepup.plugin.v1.CountRequest\x1a\x1f.stepup.plugin.v1.CountResponse2M\n" +
+	"\x04Mail\x12E\n" +
+	"\x04Send\x12\x1d.stepup.plugin.v1.MailRequest\x1a\x1e.stepup.plugin.v1.MailResponseB3Z1github.com/stepup-mfa/stepup/plugins/sdk/pluginpbb\x06proto3"
 
 var (
 	file_host_proto_rawDescOnce sync.Once
@@ -587,7 +692,7 @@ func file_host_proto_rawDescGZIP() []byte {
 	return file_host_proto_rawDescData
 }
 
-var file_host_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_host_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_host_proto_goTypes = []any{
 	(*GetRequest)(nil),     // 0: stepup.plugin.v1.GetRequest
 	(*GetResponse)(nil),    // 1: stepup.plugin.v1.GetResponse
@@ -599,23 +704,27 @@ var file_host_proto_goTypes = []any{
 	(*ListResponse)(nil),   // 7: stepup.plugin.v1.ListResponse
 	(*CountRequest)(nil),   // 8: stepup.plugin.v1.CountRequest
 	(*CountResponse)(nil),  // 9: stepup.plugin.v1.CountResponse
+	(*MailRequest)(nil),    // 10: stepup.plugin.v1.MailRequest
+	(*MailResponse)(nil),   // 11: stepup.plugin.v1.MailResponse
 }
 var file_host_proto_depIdxs = []int32{
-	0, // 0: stepup.plugin.v1.Storage.Get:input_type -> stepup.plugin.v1.GetRequest
-	2, // 1: stepup.plugin.v1.Storage.Put:input_type -> stepup.plugin.v1.PutRequest
-	4, // 2: stepup.plugin.v1.Storage.Delete:input_type -> stepup.plugin.v1.DeleteRequest
-	6, // 3: stepup.plugin.v1.Storage.List:input_type -> stepup.plugin.v1.ListRequest
-	8, // 4: stepup.plugin.v1.RateLimit.Count:input_type -> stepup.plugin.v1.CountRequest
-	1, // 5: stepup.plugin.v1.Storage.Get:output_type -> stepup.plugin.v1.GetResponse
-	3, // 6: stepup.plugin.v1.Storage.Put:output_type -> stepup.plugin.v1.PutResponse
-	5, // 7: stepup.plugin.v1.Storage.Delete:output_type -> stepup.plugin.v1.DeleteResponse
-	7, // 8: stepup.plugin.v1.Storage.List:output_type -> stepup.plugin.v1.ListResponse
-	9, // 9: stepup.plugin.v1.RateLimit.Count:output_type -> stepup.plugin.v1.CountResponse
-	5, // [5:10] is the sub-list for method output_type
-	0, // [0:5] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	0,  // 0: stepup.plugin.v1.Storage.Get:input_type -> stepup.plugin.v1.GetRequest
+	2,  // 1: stepup.plugin.v1.Storage.Put:input_type -> stepup.plugin.v1.PutRequest
+	4,  // 2: stepup.plugin.v1.Storage.Delete:input_type -> stepup.plugin.v1.DeleteRequest
+	6,  // 3: stepup.plugin.v1.Storage.List:input_type -> stepup.plugin.v1.ListRequest
+	8,  // 4: stepup.plugin.v1.RateLimit.Count:input_type -> stepup.plugin.v1.CountRequest
+	10, // 5: stepup.plugin.v1.Mail.Send:input_type -> stepup.plugin.v1.MailRequest
+	1,  // 6: stepup.plugin.v1.Storage.Get:output_type -> stepup.plugin.v1.GetResponse
+	3,  // 7: stepup.plugin.v1.Storage.Put:output_type -> stepup.plugin.v1.PutResponse
+	5,  // 8: stepup.plugin.v1.Storage.Delete:output_type -> stepup.plugin.v1.DeleteResponse
+	7,  // 9: stepup.plugin.v1.Storage.List:output_type -> stepup.plugin.v1.ListResponse
+	9,  // 10: stepup.plugin.v1.RateLimit.Count:output_type -> stepup.plugin.v1.CountResponse
+	11, // 11: stepup.plugin.v1.Mail.Send:output_type -> stepup.plugin.v1.MailResponse
+	6,  // [6:12] is the sub-list for method output_type
+	0,  // [0:6] is the sub-list for method input_type
+	0,  // [0:0] is the sub-list for extension type_name
+	0,  // [0:0] is the sub-list for extension extendee
+	0,  // [0:0] is the sub-list for field type_name
 }
 
 func init() { file_host_proto_init() }
@@ -629,9 +738,9 @@ func file_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_host_proto_rawDesc), len(file_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_host_proto_goTypes,
 		DependencyIndexes: file_host_proto_depIdxs,

@@ -349,3 +349,115 @@ var RateLimit_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "host.proto",
 }
+
+const (
+	Mail_Send_FullMethodName = "/stepup.plugin.v1.Mail/Send"
+)
+
+// MailClient is the client API for Mail service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Mail emails one of the host's users (sdk.SendMail): the host sends to
+// the address in its own user record, never to one the plugin names. A
+// host that has no mail service answers Unavailable; an older host,
+// Unimplemented.
+type MailClient interface {
+	Send(ctx context.Context, in *MailRequest, opts ...grpc.CallOption) (*MailResponse, error)
+}
+
+type mailClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewMailClient(cc grpc.ClientConnInterface) MailClient {
+	return &mailClient{cc}
+}
+
+func (c *mailClient) Send(ctx context.Context, in *MailRequest, opts ...grpc.CallOption) (*MailResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MailResponse)
+	err := c.cc.Invoke(ctx, Mail_Send_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// MailServer is the server API for Mail service.
+// All implementations must embed UnimplementedMailServer
+// for forward compatibility.
+//
+// Mail emails one of the host's users (sdk.SendMail): the host sends to
+// the address in its own user record, never to one the plugin names. A
+// host that has no mail service answers Unavailable; an older host,
+// Unimplemented.
+type MailServer interface {
+	Send(context.Context, *MailRequest) (*MailResponse, error)
+	mustEmbedUnimplementedMailServer()
+}
+
+// UnimplementedMailServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedMailServer struct{}
+
+func (UnimplementedMailServer) Send(context.Context, *MailRequest) (*MailResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Send not implemented")
+}
+func (UnimplementedMailServer) mustEmbedUnimplementedMailServer() {}
+func (UnimplementedMailServer) testEmbeddedByValue()              {}
+
+// UnsafeMailServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to MailServer will
+// result in compilation errors.
+type UnsafeMailServer interface {
+	mustEmbedUnimplementedMailServer()
+}
+
+func RegisterMailServer(s grpc.ServiceRegistrar, srv MailServer) {
+	// If the following call pancis, it indicates UnimplementedMailServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Mail_ServiceDesc, srv)
+}
+
+func _Mail_Send_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MailRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MailServer).Send(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Mail_Send_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MailServer).Send(ctx, req.(*MailRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Mail_ServiceDesc is the grpc.ServiceDesc for Mail service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Mail_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "stepup.plugin.v1.Mail",
+	HandlerType: (*MailServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Send",
+			Handler:    _Mail_Send_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "host.proto",
+}

@@ -280,7 +280,15 @@ type Description struct {
 	Removal *Removal `protobuf:"bytes,14,opt,name=removal,proto3" json:"removal,omitempty"`
 	// restricted: a restricted authenticator (NIST SP 800-63B, e.g. SMS):
 	// the enrolment page says so and offers the stronger methods.
-	Restricted    bool `protobuf:"varint,15,opt,name=restricted,proto3" json:"restricted,omitempty"`
+	Restricted bool `protobuf:"varint,15,opt,name=restricted,proto3" json:"restricted,omitempty"`
+	// managed: credentials come from an administrator or the configuration,
+	// never from the user: the account page offers neither Add nor Remove
+	// (sdk.Description.Managed).
+	Managed bool `protobuf:"varint,16,opt,name=managed,proto3" json:"managed,omitempty"`
+	// The host does not offer the method to a user who holds a credential of
+	// one of these methods, unless the user's credential of this method is
+	// explicit (sdk.Description.ExceptWith, sdk.Credential.Explicit).
+	ExceptWith    []string `protobuf:"bytes,17,rep,name=except_with,json=exceptWith,proto3" json:"except_with,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -420,6 +428,20 @@ func (x *Description) GetRestricted() bool {
 	return false
 }
 
+func (x *Description) GetManaged() bool {
+	if x != nil {
+		return x.Managed
+	}
+	return false
+}
+
+func (x *Description) GetExceptWith() []string {
+	if x != nil {
+		return x.ExceptWith
+	}
+	return nil
+}
+
 type AdminAction struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -436,8 +458,12 @@ type AdminAction struct {
 	ActiveUserOnly bool                   `protobuf:"varint,12,opt,name=active_user_only,json=activeUserOnly,proto3" json:"active_user_only,omitempty"`
 	NotForSelf     bool                   `protobuf:"varint,13,opt,name=not_for_self,json=notForSelf,proto3" json:"not_for_self,omitempty"`
 	BreakGlass     bool                   `protobuf:"varint,14,opt,name=break_glass,json=breakGlass,proto3" json:"break_glass,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The boolean member of the admin API's PATCH of the user that runs the
+	// action: a POST action for true, a DELETE action for false
+	// (sdk.AdminAction.PatchField). Empty: none.
+	PatchField    string `protobuf:"bytes,15,opt,name=patch_field,json=patchField,proto3" json:"patch_field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdminAction) Reset() {
@@ -566,6 +592,13 @@ func (x *AdminAction) GetBreakGlass() bool {
 		return x.BreakGlass
 	}
 	return false
+}
+
+func (x *AdminAction) GetPatchField() string {
+	if x != nil {
+		return x.PatchField
+	}
+	return ""
 }
 
 type AdminParam struct {
@@ -1649,7 +1682,10 @@ type Credential struct {
 	Label             string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
 	CreatedAtUnixNano int64                  `protobuf:"varint,3,opt,name=created_at_unix_nano,json=createdAtUnixNano,proto3" json:"created_at_unix_nano,omitempty"`
 	// A warning the account page shows beside the credential (sdk.Credential.Warning).
-	Warning       string `protobuf:"bytes,4,opt,name=warning,proto3" json:"warning,omitempty"`
+	Warning string `protobuf:"bytes,4,opt,name=warning,proto3" json:"warning,omitempty"`
+	// explicit: given to this user in particular, not to everyone
+	// (sdk.Credential.Explicit; see Description.except_with).
+	Explicit      bool `protobuf:"varint,5,opt,name=explicit,proto3" json:"explicit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1710,6 +1746,13 @@ func (x *Credential) GetWarning() string {
 		return x.Warning
 	}
 	return ""
+}
+
+func (x *Credential) GetExplicit() bool {
+	if x != nil {
+		return x.Explicit
+	}
+	return false
 }
 
 type ListCredentialsRequest struct {
@@ -2139,7 +2182,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xa9\x04\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xe4\x04\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -2159,7 +2202,10 @@ const file_method_proto_rawDesc = "" +
 	"\aremoval\x18\x0e \x01(\v2\x19.stepup.plugin.v1.RemovalR\aremoval\x12\x1e\n" +
 	"\n" +
 	"restricted\x18\x0f \x01(\bR\n" +
-	"restricted\"\xcc\x03\n" +
+	"restricted\x12\x18\n" +
+	"\amanaged\x18\x10 \x01(\bR\amanaged\x12\x1f\n" +
+	"\vexcept_with\x18\x11 \x03(\tR\n" +
+	"exceptWith\"\xed\x03\n" +
 	"\vAdminAction\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bresource\x18\x02 \x01(\tR\bresource\x12\x12\n" +
@@ -2178,7 +2224,9 @@ const file_method_proto_rawDesc = "" +
 	"\fnot_for_self\x18\r \x01(\bR\n" +
 	"notForSelf\x12\x1f\n" +
 	"\vbreak_glass\x18\x0e \x01(\bR\n" +
-	"breakGlass\"~\n" +
+	"breakGlass\x12\x1f\n" +
+	"\vpatch_field\x18\x0f \x01(\tR\n" +
+	"patchField\"~\n" +
 	"\n" +
 	"AdminParam\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
@@ -2280,13 +2328,14 @@ const file_method_proto_rawDesc = "" +
 	"\arecords\x18\x06 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x01\n" +
 	"\n" +
 	"Credential\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12/\n" +
 	"\x14created_at_unix_nano\x18\x03 \x01(\x03R\x11createdAtUnixNano\x12\x18\n" +
-	"\awarning\x18\x04 \x01(\tR\awarning\"\x89\x01\n" +
+	"\awarning\x18\x04 \x01(\tR\awarning\x12\x1a\n" +
+	"\bexplicit\x18\x05 \x01(\bR\bexplicit\"\x89\x01\n" +
 	"\x16ListCredentialsRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x122\n" +
