@@ -239,9 +239,9 @@ func TestEmailCodesOnTheAdminPage(t *testing.T) {
 	}
 }
 
-// enrolSMS gives the user a confirmed number through the SMS plugin, the
+// enrolSMSDirect gives the user a confirmed number through the SMS plugin, the
 // code read from the outbox.
-func enrolSMS(t *testing.T, env *testenv.Env, userID, phone string) {
+func enrolSMSDirect(t *testing.T, env *testenv.Env, userID, phone string) {
 	t.Helper()
 	p, ok := env.Methods.Method("sms")
 	if !ok {
@@ -301,7 +301,7 @@ func TestEmailCodesNotBesideAPhone(t *testing.T) {
 		t.Fatalf("for everyone, a user without a phone is offered %q", method)
 	}
 
-	enrolSMS(t, env, "u-alice", "+447700900123")
+	enrolSMSDirect(t, env, "u-alice", "+447700900123")
 	b = env.NewBrowser(t)
 	login(t, env, b, rp, nil, "alice", alicePassword)
 	p, _ = challenge(t, b, rp, "aal2")

@@ -478,7 +478,7 @@ func TestRecoveryStoresNoCode(t *testing.T) {
 	}
 	forbidden = append(forbidden, whole...)
 	ctx := context.Background()
-	local, err := host.NewLocalHost("recovery", provider.PluginBackend(env.Store), env.Secrets.PluginKey("recovery"), env.Clock.Now)
+	local, err := host.NewLocalHost("recovery", provider.PluginBackend(env.Store, nil), env.Secrets.PluginKey("recovery"), env.Clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

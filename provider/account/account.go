@@ -128,7 +128,7 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			}
 			for _, c := range creds {
 				am.Credentials = append(am.Credentials, web.Credential{Method: name, ID: c.ID, Label: c.Label,
-					Added: c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Warning: c.Warning})
+					Added: addedOn(c.CreatedAt), Warning: c.Warning})
 			}
 		}
 		p.Account.Methods = append(p.Account.Methods, am)
@@ -420,6 +420,16 @@ func (h *Handler) handleRemove(w http.ResponseWriter, r *http.Request) {
 	h.Audit.Record(ctx, storage.Event{Type: cmp.Or(m.Description().Removal.Event, "method.removed"), UserID: u.ID, Outcome: "success",
 		Details: map[string]string{"method": name, "credential": credID}})
 	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
+}
+
+// addedOn is when a credential was added as the page writes it; "" for
+// one without a time (granted by configuration, such as email codes for
+// everyone).
+func addedOn(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
 // enrolStatus is the status of the enrolment form shown again after err.

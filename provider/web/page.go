@@ -64,7 +64,8 @@ type AccountMethod struct {
 	Healthy     bool
 	SelfService bool // the user adds it themselves (not a help-desk code)
 	// RemoveLabel is the button that removes a credential ("Remove", or
-	// what the method declares: sdk.Removal).
+	// what the method declares: sdk.Removal); empty: no button (a method
+	// an administrator manages, sdk.Description.Managed).
 	RemoveLabel string
 	Credentials []Credential
 }
