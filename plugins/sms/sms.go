@@ -298,8 +298,8 @@ func failedKey(userID string) string  { return "send-failed/" + userID }
 
 // Rate-limiter keys: messages sent, verifications (the host counts them
 // ahead and gives successes back) and confirmations.
-func sendKey(userID string) string   { return "send/" + userID }
-func verifyKey(userID string) string { return "verify/" + userID }
+func sendKey(userID string) string    { return "send/" + userID }
+func verifyKey(userID string) string  { return "verify/" + userID }
 func confirmKey(userID string) string { return "confirm/" + userID }
 
 // keyName holds the key that hashes codes and signs challenge IDs.

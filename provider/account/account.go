@@ -42,8 +42,8 @@ type pendingEnrolment struct {
 	Fields   []sdk.Field   `json:"fields"`
 	Displays []sdk.Display `json:"displays,omitempty"`
 	// Resume is the sign-in request to go on with once confirmed (resumeParam).
-	Resume string `json:"resume,omitempty"`
-	version  int64         // of the entry read (pending)
+	Resume  string `json:"resume,omitempty"`
+	version int64  // of the entry read (pending)
 }
 
 // accountUser returns the signed-in user of the browser, or starts a
