@@ -268,6 +268,9 @@ func TestRecoveryCodesEnrolment(t *testing.T) {
 	}
 	p := b.Get(env.URL + "/account/enrol?method=recovery")
 	codes := shownCodes(p)
+	if strings.Contains(p.Body, `name="label"`) {
+		t.Errorf("the recovery enrolment asks for a name, which the method does not take")
+	}
 	if p.Status != http.StatusOK || len(codes) != 10 || len(slices.Compact(slices.Sorted(slices.Values(codes)))) != 10 {
 		t.Fatalf("enrolment page: %d, %d distinct codes of XXXX-XXXX-XXXX-XXXX, want 10:\n%s", p.Status, len(codes), p.Body)
 	}

@@ -261,6 +261,10 @@ func TestSMSStepUp(t *testing.T) {
 	if ev := listEvents(t, env, "sms.used"); len(ev) != 1 || ev[0].UserID != "u-alice" {
 		t.Fatalf("sms.used events %+v", ev)
 	}
+	// Each message sent is audited: the enrolment's and the challenge's.
+	if ev := listEvents(t, env, "sms.sent"); len(ev) != 2 || ev[0].UserID != "u-alice" || ev[0].Details["method"] != "sms" {
+		t.Fatalf("sms.sent events %+v, want the enrolment's and the challenge's", ev)
+	}
 	if fullNumber(env.Logs.String()) {
 		t.Fatal("the logs show the full number")
 	}

@@ -87,6 +87,7 @@ const (
 // Audit event types the host writes for the method.
 const (
 	EventUsed     = "email.used"
+	EventSent     = "email.sent"
 	EventEnabled  = "email.enabled"
 	EventRefused  = "email.enable_refused"
 	EventDisabled = "email.disabled"
@@ -244,6 +245,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 			},
 		},
 		UsedEvent: EventUsed,
+		SentEvent: EventSent,
 		Limits: []sdk.Limit{
 			// Failed codes, across the codes sent within a code's lifetime:
 			// a new code does not bring new tries.

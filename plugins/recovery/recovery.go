@@ -142,13 +142,14 @@ func (m *Method) DefaultSettings() map[string]string {
 // Describe implements sdk.Method.
 func (m *Method) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
-		Name:           Name,
-		DisplayName:    displayName,
-		Levels:         []string{"aal2"},
-		AMR:            []string{"otp"},
-		NeedsEnrolment: true,
-		Priority:       m.priority,
-		UsedEvent:      EventUsed,
+		Name:             Name,
+		DisplayName:      displayName,
+		Levels:           []string{"aal2"},
+		AMR:              []string{"otp"},
+		NeedsEnrolment:   true,
+		Priority:         m.priority,
+		UsedEvent:        EventUsed,
+		NamesCredentials: true,
 		Limits: []sdk.Limit{
 			// Successes need no limit: each spends a code.
 			{Operation: sdk.OpVerify, Max: m.verifyLimit, Window: m.verifyWindow, Key: verifyKey(sdk.UserPlaceholder), FailuresOnly: true},

@@ -110,6 +110,14 @@ type Description struct {
 	// verified phone, unless an administrator turned them on for that
 	// user).
 	ExceptWith []string
+	// SentEvent is the type of an audit event the host writes each time
+	// Begin or Enrol succeeded, for a method that sends something then (a
+	// code by text message or email: "sms.sent"); empty: none.
+	SentEvent string
+	// NamesCredentials: the method names its credentials itself (a masked
+	// number, "Recovery codes"), so the enrolment page asks for no name
+	// and ConfirmRequest.Label is empty.
+	NamesCredentials bool
 	// AdminActions are the action names Admin accepts.
 	AdminActions []string
 	// Admin describes the actions of AdminActions that the host offers

@@ -75,7 +75,7 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		NeedsEnrolment: d.NeedsEnrolment, Priority: int32(d.Priority), AdminActions: d.AdminActions,
 		Bypass: d.Bypass, UserRecords: d.UserRecords, EnrolFields: fieldsToPB(d.EnrolFields),
 		UsedEvent: d.UsedEvent, Admin: adminActionsToPB(d.Admin), Restricted: d.Restricted,
-		Managed: d.Managed, ExceptWith: d.ExceptWith,
+		Managed: d.Managed, ExceptWith: d.ExceptWith, SentEvent: d.SentEvent, NamesCredentials: d.NamesCredentials,
 	}
 	if d.Removal != (Removal{}) {
 		out.Removal = &pluginpb.Removal{Label: d.Removal.Label, Event: d.Removal.Event, NoReverify: d.Removal.NoReverify}

@@ -75,6 +75,7 @@ const Resource = "phone"
 // Audit event types the host writes for the method.
 const (
 	EventUsed    = "sms.used"
+	EventSent    = "sms.sent"
 	EventRemoved = "sms.removed"
 )
 
@@ -222,8 +223,10 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 				Event:   EventRemoved, EventIf: "removed", Done: msgRemoved,
 			},
 		},
-		UsedEvent:   EventUsed,
-		EnrolFields: []sdk.Field{{Name: "phone", Label: "Mobile number", Type: "tel", Autocomplete: "tel", MaxLength: 32}},
+		UsedEvent:        EventUsed,
+		SentEvent:        EventSent,
+		NamesCredentials: true,
+		EnrolFields:      []sdk.Field{{Name: "phone", Label: "Mobile number", Type: "tel", Autocomplete: "tel", MaxLength: 32}},
 		Limits: []sdk.Limit{
 			// Failed codes, across the codes sent within a code's lifetime:
 			// a new code does not bring new tries.

@@ -231,6 +231,9 @@ func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, u storage.User, 
 		h.Audit.Record(ctx, storage.Event{Type: "method.add_failed", UserID: u.ID, Outcome: "failure",
 			Details: map[string]string{"method": m.Name(), "step": "enrol", "error": errorKind(err)}})
 	}
+	if ev := m.Description().SentEvent; ev != "" && err == nil { // a code went out
+		h.Audit.Record(ctx, storage.Event{Type: ev, UserID: u.ID, Outcome: "success", Details: map[string]string{"method": m.Name(), "step": "enrol"}})
+	}
 	if msg := sdk.UserMessage(err); msg != "" && len(m.Description().EnrolFields) > 0 { // the plugin's words, on the same form
 		h.renderEnrolStart(w, r, enrolStatus(err), m.Name(), params, msg)
 		return
@@ -271,6 +274,7 @@ func (h *Handler) renderEnrol(w http.ResponseWriter, r *http.Request, status int
 		Codes: slices.ContainsFunc(pe.Displays, func(d sdk.Display) bool { return d.Kind == sdk.DisplayCodes })}
 	if m, ok := h.Methods.Get(pe.Method); ok {
 		h.restricted(&p.Enrol, m)
+		p.Enrol.Unnamed = m.Description().NamesCredentials
 	}
 	h.Web.Render(w, r, status, "enrol.html", p)
 }

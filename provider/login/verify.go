@@ -151,6 +151,10 @@ func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, us
 	if err != nil {
 		return protocol.Challenge{}, err
 	}
+	if ev := m.Description().SentEvent; ev != "" { // a code went out
+		h.Audit.Record(ctx, storage.Event{Type: ev, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
+			Details: map[string]string{"method": name, "step": "begin"}})
+	}
 	ch := protocol.Challenge{UserID: user.ID, ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
 	if ch.ExpiresAt.IsZero() {
 		ch.ExpiresAt = h.Now().Add(5 * time.Minute)

@@ -92,6 +92,8 @@ type Enrol struct {
 	// Codes: the displays hold codes to save, which the page offers as a
 	// text file and a print view.
 	Codes bool
+	// Unnamed: the method names its credentials itself; no name is asked.
+	Unnamed bool
 }
 
 // Admin is what the help-desk page shows.

@@ -288,9 +288,15 @@ type Description struct {
 	// The host does not offer the method to a user who holds a credential of
 	// one of these methods, unless the user's credential of this method is
 	// explicit (sdk.Description.ExceptWith, sdk.Credential.Explicit).
-	ExceptWith    []string `protobuf:"bytes,17,rep,name=except_with,json=exceptWith,proto3" json:"except_with,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ExceptWith []string `protobuf:"bytes,17,rep,name=except_with,json=exceptWith,proto3" json:"except_with,omitempty"`
+	// An audit event type the host writes each time Begin or Enrol
+	// succeeded: the method sent something (a code by text message).
+	SentEvent string `protobuf:"bytes,18,opt,name=sent_event,json=sentEvent,proto3" json:"sent_event,omitempty"`
+	// The method names its credentials itself: the enrolment page asks for
+	// no name.
+	NamesCredentials bool `protobuf:"varint,19,opt,name=names_credentials,json=namesCredentials,proto3" json:"names_credentials,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Description) Reset() {
@@ -440,6 +446,20 @@ func (x *Description) GetExceptWith() []string {
 		return x.ExceptWith
 	}
 	return nil
+}
+
+func (x *Description) GetSentEvent() string {
+	if x != nil {
+		return x.SentEvent
+	}
+	return ""
+}
+
+func (x *Description) GetNamesCredentials() bool {
+	if x != nil {
+		return x.NamesCredentials
+	}
+	return false
 }
 
 type AdminAction struct {
@@ -2182,7 +2202,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xe4\x04\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xb0\x05\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -2205,7 +2225,10 @@ const file_method_proto_rawDesc = "" +
 	"restricted\x12\x18\n" +
 	"\amanaged\x18\x10 \x01(\bR\amanaged\x12\x1f\n" +
 	"\vexcept_with\x18\x11 \x03(\tR\n" +
-	"exceptWith\"\xed\x03\n" +
+	"exceptWith\x12\x1d\n" +
+	"\n" +
+	"sent_event\x18\x12 \x01(\tR\tsentEvent\x12+\n" +
+	"\x11names_credentials\x18\x13 \x01(\bR\x10namesCredentials\"\xed\x03\n" +
 	"\vAdminAction\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bresource\x18\x02 \x01(\tR\bresource\x12\x12\n" +
