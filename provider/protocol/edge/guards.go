@@ -2,13 +2,16 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
 
 // Guards stand in front of zitadel's endpoints for what they leave undone
@@ -78,6 +81,10 @@ func (g *Guards) Endpoints(next http.Handler) http.Handler {
 				WriteOAuthError(w, http.StatusUnauthorized, "invalid_client", descClientAuthFailed)
 				return
 			}
+			if gt := r.FormValue("grant_type"); gt != "" && !slices.Contains(protocol.GrantTypes, oidc.GrantType(gt)) {
+				WriteOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf(descUnsupportedGrant, truncate(gt, 64)))
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -116,6 +123,8 @@ func (b basicChallenge) WriteHeader(code int) {
 func (b basicChallenge) Write(p []byte) (int, error) { return b.ResponseWriter.Write(p) }
 
 // descClientAuthFailed is the token endpoint's invalid_client description.
+const descUnsupportedGrant = "grant_type %q is not served here: use authorization_code, refresh_token or client_credentials (see grant_types_supported in the discovery document)"
+
 const descClientAuthFailed = "client authentication failed: send the client's ID and secret, form-encoded, with Basic (client_secret_basic) or in the body (client_secret_post)"
 
 // tokenClientAuthenticated says whether a token request's client
