@@ -39,3 +39,19 @@ func TestUnadvertisedGrantRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestEndSessionMalformedQuery: a bad escape or a ";" in end_session's
+// query is a 400 page that says what was wrong, never a 500.
+func TestEndSessionMalformedQuery(t *testing.T) {
+	env := testenv.New(t)
+	for _, q := range []string{"state=%zz", "state=a;b", "post_logout_redirect_uri=%", "id_token_hint=%G0"} {
+		resp, err := http.Get(env.URL + "/end_session?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("end_session?%s: %d, want 400", q, resp.StatusCode)
+		}
+	}
+}
