@@ -470,3 +470,22 @@ func TestAdminAPIRefusesOtherClientsTokens(t *testing.T) {
 		t.Fatalf("creation event %+v: want the permissions granted and the actor", ev)
 	}
 }
+
+// TestAdminErrorsQuoteAShortPrefix: an answer quotes at most a short
+// prefix of what the caller sent (issue 18, item 7: a 70,000-character
+// user made a 70 KB message).
+func TestAdminErrorsQuoteAShortPrefix(t *testing.T) {
+	a := newAdminEnv(t)
+	token := a.adminToken(t, "aal2")
+	long := strings.Repeat("a", 70000)
+	for _, path := range []string{"/admin/v1/events?user=" + long, "/admin/v1/users/" + long} {
+		got := callAPI(t, a.env, token, http.MethodGet, path, nil)
+		if got.Status != http.StatusNotFound || len(got.Raw) > 500 || !strings.Contains(got.Raw, "no user") {
+			t.Errorf("GET %.40s…: %d, %d bytes: %.200s", path, got.Status, len(got.Raw), got.Raw)
+		}
+	}
+	got := callAPI(t, a.env, token, http.MethodPost, "/admin/v1/users", map[string]any{"username": "bob", "permissions": []string{long}})
+	if got.Status != http.StatusBadRequest || len(got.Raw) > 500 {
+		t.Errorf("unknown permission: %d, %d bytes", got.Status, len(got.Raw))
+	}
+}

@@ -55,15 +55,16 @@ type Method interface {
 	Remove(ctx context.Context, userID, credentialID string) error
 }
 
-// Messages of the operations.
+// Messages of the operations. A value the caller sent is quoted to at
+// most 40 characters, so that no answer repeats a whole input.
 const (
-	msgNoSuchUser       = "no user %q"
-	msgBadUsername      = "no user %q: %v"
-	msgUnknownPerm      = "unknown permission %q: use one of %s"
+	msgNoSuchUser       = "no user %.40q"
+	msgBadUsername      = "no user %.40q: %v"
+	msgUnknownPerm      = "unknown permission %.40q: use one of %s"
 	msgShortPassword    = "password must have at least 8 characters"
-	msgUserExists       = "user %q already exists"
-	msgLookAlike        = "username %q looks like the existing user %q: choose a name that cannot be mistaken for it"
-	msgNoMethod         = "no method %q: ids look like totp:ABC (list them first)"
+	msgUserExists       = "user %.40q already exists"
+	msgLookAlike        = "username %.40q looks like the existing user %.40q: choose a name that cannot be mistaken for it"
+	msgNoMethod         = "no method %.40q: ids look like totp:ABC (list them first)"
 	msgNoCredential     = "user %s has no %s"
 	msgMethodNotAnswers = "method %s is not answering; try again"
 )
