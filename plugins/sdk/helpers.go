@@ -65,15 +65,23 @@ func ListOneCredential(ctx context.Context, st Storage, key string) ([]Credentia
 // method: it deletes the record under key if it holds credentialID
 // (compared in constant time), else ErrNotFound.
 func RemoveOneCredential(ctx context.Context, st Storage, key, credentialID string) error {
-	var c OneCredential
-	version, err := GetJSON(ctx, st, key, &c)
-	if err != nil {
-		return err
+	for range 8 {
+		var c OneCredential
+		version, err := GetJSON(ctx, st, key, &c)
+		if err != nil {
+			return err // ErrNotFound included: removed already
+		}
+		if subtle.ConstantTimeCompare([]byte(c.CredentialID), []byte(credentialID)) != 1 {
+			return ErrNotFound
+		}
+		err = st.Delete(ctx, key, version)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		// A concurrent removal (a double submit) or a verification changed
+		// the record: look again, so that the loser hears ErrNotFound.
 	}
-	if subtle.ConstantTimeCompare([]byte(c.CredentialID), []byte(credentialID)) != 1 {
-		return ErrNotFound
-	}
-	return st.Delete(ctx, key, version)
+	return fmt.Errorf("%w: the credential keeps changing", ErrUnavailable)
 }
 
 // SaveOneCredential ends a confirmed enrolment of a method that keeps one

@@ -114,3 +114,34 @@ func TestSendMail(t *testing.T) {
 		t.Errorf("SendMail through a Host that is no Mailer = %v, want ErrUnavailable", err)
 	}
 }
+
+// TestRemoveOneCredentialTwiceAtOnce: of concurrent removals of one
+// credential (a double submit), one removes it and the others hear
+// ErrNotFound, never a conflict (issue 18, item 4).
+func TestRemoveOneCredentialTwiceAtOnce(t *testing.T) {
+	h := localHost(t)
+	ctx := context.Background()
+	for round := range 20 {
+		if err := sdk.PutJSON(ctx, h.Storage(), "account/u1", sdk.OneCredential{CredentialID: "c1"}, sdk.AnyVersion, 0); err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { errs[i] = sdk.RemoveOneCredential(ctx, h.Storage(), "account/u1", "c1") })
+		}
+		wg.Wait()
+		removed := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				removed++
+			case !errors.Is(err, sdk.ErrNotFound):
+				t.Fatalf("round %d: %v, want nil or ErrNotFound", round, err)
+			}
+		}
+		if removed != 1 {
+			t.Fatalf("round %d: %d removals succeeded, want 1", round, removed)
+		}
+	}
+}
