@@ -1,10 +1,12 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/conformance"
@@ -62,3 +64,41 @@ func TestOpenFails(t *testing.T) {
 func BenchmarkRotateRefreshToken(b *testing.B) { conformance.BenchRotateRefreshToken(b, newStore) }
 func BenchmarkRedeemAuthRequest(b *testing.B)  { conformance.BenchRedeemAuthRequest(b, newStore) }
 func BenchmarkGetSessionUser(b *testing.B)     { conformance.BenchGetSessionUser(b, newStore) }
+
+// TestWALIsCutBackAfterABurst: after a burst of writes has grown the WAL,
+// a checkpoint and the next write cut the file back to WALSizeLimit
+// (issue 18, item 12: the WAL kept its high-water mark).
+func TestWALIsCutBackAfterABurst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stepup.db")
+	s := open(t, path)
+	ctx := t.Context()
+	now := time.Now()
+	value := make([]byte, 512<<10)
+	for i := range 48 { // 24 MiB
+		value[0] = byte(i)
+		if _, err := s.KVPut(ctx, "burst", fmt.Sprint(i), value, -1, time.Time{}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	walSize := func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if n := walSize(); n <= sqlite.WALSizeLimit {
+		t.Fatalf("the burst left a WAL of %d bytes: too little to test the limit", n)
+	}
+	// The background checkpointer runs every 250 ms; each small write
+	// after it has caught up restarts the WAL.
+	deadline := time.Now().Add(20 * time.Second)
+	for walSize() > sqlite.WALSizeLimit {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL stays at %d bytes, above %d", walSize(), sqlite.WALSizeLimit)
+		}
+		if _, err := s.KVPut(ctx, "burst", "tick", []byte("x"), -1, time.Time{}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -45,6 +45,13 @@ type Store struct {
 
 var _ storage.Store = (*Store)(nil)
 
+// WALSizeLimit is what the WAL file is cut back to when a write restarts
+// it after a checkpoint (journal_size_limit): without it the file keeps the
+// size of the biggest burst it ever held.
+const WALSizeLimit = 16 << 20
+
+const walSizeLimit = "16777216" // WALSizeLimit, for the DSN
+
 const (
 	// The writer checkpoints by itself only as a safety net (about 80 MB of
 	// WAL): the checkpointer connection does it in the background, so that
@@ -52,7 +59,7 @@ const (
 	// keeps the savepoint journal of a group commit (see writer.go) in
 	// memory instead of a temporary file: a write in a batch no longer
 	// costs file I/O for its savepoint.
-	writerParams     = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(20000)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	writerParams     = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(20000)&_pragma=temp_store(MEMORY)&_pragma=journal_size_limit(" + walSizeLimit + ")&_txlock=immediate"
 	checkpointParams = "_pragma=busy_timeout(5000)"
 	checkpointEvery  = 250 * time.Millisecond
 	readerParams     = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
