@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -280,6 +281,9 @@ func (p *Plugin) Describe(ctx context.Context) (sdk.Description, error) {
 
 // Begin starts a challenge; see sdk.Method.
 func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge, error) {
+	if err := textOnly(userText(req.User)...); err != nil {
+		return sdk.Challenge{}, err
+	}
 	var out sdk.Challenge
 	err := p.call(ctx, "begin", false, func(ctx context.Context, inst *instance) error {
 		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User), Records: p.records(ctx, req.User.ID)})
@@ -400,6 +404,9 @@ const acceptTries = 4
 // was spent, and the method is asked again with the records as they are
 // then (with the same count), as it would retry its own Put.
 func (p *Plugin) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Result, error) {
+	if err := textOnly(append(mapText("response", req.Response), field{"user", req.UserID}, field{"challenge", req.ChallengeID})...); err != nil {
+		return sdk.Result{}, err
+	}
 	l, key, ok := p.keyedLimit(sdk.OpVerify, req.UserID)
 	if !ok || !l.FailuresOnly {
 		count, counted := p.countAhead(ctx, sdk.OpVerify, req.UserID)
@@ -450,6 +457,9 @@ func (p *Plugin) verify(ctx context.Context, req sdk.VerifyRequest, count *plugi
 
 // Enrol starts an enrolment; see sdk.Method.
 func (p *Plugin) Enrol(ctx context.Context, req sdk.EnrolRequest) (sdk.Enrolment, error) {
+	if err := textOnly(append(userText(req.User), mapText("params", req.Params)...)...); err != nil {
+		return sdk.Enrolment{}, err
+	}
 	var out sdk.Enrolment
 	err := p.call(ctx, "enrol", false, func(ctx context.Context, inst *instance) error {
 		e, err := inst.rpc.Enrol(ctx, &pluginpb.EnrolRequest{NowUnixNano: p.now(), User: userToPB(req.User), Params: req.Params, Records: p.records(ctx, req.User.ID)})
@@ -464,6 +474,9 @@ func (p *Plugin) Enrol(ctx context.Context, req sdk.EnrolRequest) (sdk.Enrolment
 // ConfirmEnrolment completes an enrolment; see sdk.Method. Never repeated
 // after a crash.
 func (p *Plugin) ConfirmEnrolment(ctx context.Context, req sdk.ConfirmRequest) (sdk.Credential, error) {
+	if err := textOnly(append(append(userText(req.User), mapText("response", req.Response)...), field{"enrolment", req.EnrolmentID}, field{"label", req.Label})...); err != nil {
+		return sdk.Credential{}, err
+	}
 	var out sdk.Credential
 	err := p.call(ctx, "confirm enrolment", false, func(ctx context.Context, inst *instance) error {
 		c, err := inst.rpc.ConfirmEnrolment(ctx, &pluginpb.ConfirmEnrolmentRequest{
@@ -480,6 +493,9 @@ func (p *Plugin) ConfirmEnrolment(ctx context.Context, req sdk.ConfirmRequest) (
 
 // ListCredentials returns the user's credentials (safe to repeat).
 func (p *Plugin) ListCredentials(ctx context.Context, userID string) ([]sdk.Credential, error) {
+	if err := textOnly(field{"user", userID}); err != nil {
+		return nil, err
+	}
 	var out []sdk.Credential
 	err := p.call(ctx, "list credentials", true, func(ctx context.Context, inst *instance) error {
 		r, err := inst.rpc.ListCredentials(ctx, &pluginpb.ListCredentialsRequest{NowUnixNano: p.now(), UserId: userID, Records: p.records(ctx, userID)})
@@ -496,6 +512,9 @@ func (p *Plugin) ListCredentials(ctx context.Context, userID string) ([]sdk.Cred
 
 // Remove deletes one credential; see sdk.Method.
 func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error {
+	if err := textOnly(field{"user", userID}, field{"credential", credentialID}); err != nil {
+		return err
+	}
 	return p.call(ctx, "remove", false, func(ctx context.Context, inst *instance) error {
 		_, err := inst.rpc.Remove(ctx, &pluginpb.RemoveRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID, Records: p.records(ctx, userID)})
 		return err
@@ -505,6 +524,9 @@ func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error 
 // Admin runs an administrative action; see sdk.Method. Never repeated
 // after a crash.
 func (p *Plugin) Admin(ctx context.Context, req sdk.AdminRequest) (map[string]string, error) {
+	if err := textOnly(append(append(userText(req.User), mapText("params", req.Params)...), field{"action", req.Action}, field{"actor", req.Actor})...); err != nil {
+		return nil, err
+	}
 	var out map[string]string
 	err := p.call(ctx, "admin "+req.Action, false, func(ctx context.Context, inst *instance) error {
 		r, err := inst.rpc.Admin(ctx, &pluginpb.AdminRequest{NowUnixNano: p.now(), Action: req.Action, User: userToPB(req.User), Params: req.Params, Actor: req.Actor,
@@ -515,4 +537,38 @@ func (p *Plugin) Admin(ctx context.Context, req sdk.AdminRequest) (map[string]st
 		return err
 	})
 	return out, err
+}
+
+// What crosses the plugin boundary is text: protobuf's string fields must
+// be valid UTF-8, and a call that carries anything else fails before the
+// plugin sees it, which would read as a plugin that does not answer. So
+// the host checks every string of a call first: one that is not UTF-8 is
+// the caller's mistake (a form field of %FF), answered ErrInvalidInput
+// with the field's name, and the method stays healthy.
+
+// field is one string of a call, by what the caller would call it.
+type field struct{ name, value string }
+
+// textOnly returns an *sdk.InputError for the first field that is not
+// valid UTF-8, naming it.
+func textOnly(fields ...field) error {
+	for _, f := range fields {
+		if !utf8.ValidString(f.value) {
+			return sdk.InvalidInput("the %s is not valid text (UTF-8): type it again", f.name)
+		}
+	}
+	return nil
+}
+
+func userText(u sdk.User) []field {
+	return []field{{"user", u.ID}, {"username", u.Username}, {"email address", u.Email}, {"phone number", u.Phone}}
+}
+
+// mapText is every key and value of m, the values named by their key.
+func mapText(what string, m map[string]string) []field {
+	out := make([]field, 0, 2*len(m))
+	for k, v := range m {
+		out = append(out, field{what + " field", k}, field{strings.ReplaceAll(k, "_", " "), v})
+	}
+	return out
 }

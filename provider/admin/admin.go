@@ -65,7 +65,7 @@ const (
 	msgUserExists       = "user %.40q already exists"
 	msgLookAlike        = "username %.40q looks like the existing user %.40q: choose a name that cannot be mistaken for it"
 	msgNoMethod         = "no method %.40q: ids look like totp:ABC (list them first)"
-	msgNoCredential     = "user %s has no %s"
+	msgNoCredential     = "user %s has no %.40q"
 	msgMethodNotAnswers = "method %s is not answering; try again"
 )
 
@@ -218,6 +218,8 @@ func (s *Service) Disconnect(ctx context.Context, u storage.User, id string, end
 	switch {
 	case errors.Is(err, sdk.ErrNotFound):
 		return errorf(NotFound, msgNoCredential, u.Username, id)
+	case errors.Is(err, sdk.ErrInvalidInput):
+		return &Error{Kind: Invalid, Msg: sdk.UserMessage(err)}
 	case err != nil:
 		return errorf(Unavailable, msgMethodNotAnswers, name)
 	}
