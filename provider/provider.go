@@ -1,11 +1,13 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -109,7 +111,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		SessionTTL: cfg.Session.TTL, RequestTTL: cfg.Tokens.AuthRequestTTL, Secure: secure, Web: pages}
 	guards := &edge.Guards{Clients: clients, Audit: auditLog.Record, Log: o.Logger, Pages: pages}
 	signin := &login.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
-		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients, Notify: mail}
+		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients, Notify: mail,
+		Gate: password.NewGate(cmp.Or(cfg.Passwords.MaxConcurrent, runtime.NumCPU()), cfg.Passwords.QueueWait)}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
 	// serve makes that its own (op.WithLogger does nothing). No CORS from

@@ -87,6 +87,13 @@ func (m MethodConfig) IsEnabled() bool { return m.Enabled == nil || *m.Enabled }
 // Passwords tunes argon2id.
 type Passwords struct {
 	Argon2 Argon2 `yaml:"argon2"`
+	// MaxConcurrent bounds the password checks that run at once, each
+	// holding argon2.memory_kib: the memory they take at most is
+	// MaxConcurrent × memory_kib. 0: the number of CPUs.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// QueueWait is how long a check waits for its turn before the sign-in
+	// is answered 503 with Retry-After (default 2s).
+	QueueWait time.Duration `yaml:"queue_wait"`
 }
 
 // Argon2 parameters (RFC 9106; defaults follow OWASP: 19 MiB, 2 passes, 1 lane).

@@ -604,6 +604,9 @@ func TestValidate(t *testing.T) {
 		{"lockout duration", func(c *Config) { c.Lockout.Duration = 0 }, "lockout.duration", "positive"},
 		{"trusted browser days", func(c *Config) { c.TrustedBrowser = TrustedBrowser{Enabled: true, Days: 0} }, "trusted_browser.days", "1 to 400"},
 		{"trusted browser days off", func(c *Config) { c.TrustedBrowser = TrustedBrowser{Enabled: false, Days: 0} }, "", ""},
+		{"trusted browser days out of range while off", func(c *Config) { c.TrustedBrowser = TrustedBrowser{Enabled: false, Days: 401} }, "trusted_browser.days", "1 to 400"},
+		{"password checks at once", func(c *Config) { c.Passwords.MaxConcurrent = -1 }, "passwords.max_concurrent", "1 to 1024"},
+		{"password queue wait", func(c *Config) { c.Passwords.QueueWait = time.Minute }, "passwords.queue_wait", "0s to 30s"},
 
 		{"access token ttl", func(c *Config) { c.Tokens.AccessTokenTTL = 0 }, "tokens.access_token_ttl", "positive"},
 		{"id token ttl", func(c *Config) { c.Tokens.IDTokenTTL = -time.Second }, "tokens.id_token_ttl", "positive"},

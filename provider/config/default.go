@@ -43,7 +43,7 @@ func base(m Methods) Config {
 			MemoryKiB:   19456,
 			Iterations:  2,
 			Parallelism: 1,
-		}},
+		}, QueueWait: 2 * time.Second},
 		Lockout:        Lockout{MaxFailures: 10, MaxFailuresPerUser: 100, Duration: 15 * time.Minute},
 		TrustedBrowser: TrustedBrowser{Enabled: false, Days: 30},
 		Admin:          Admin{MaxAuthAge: 15 * time.Minute, RequiredACR: "aal2"},

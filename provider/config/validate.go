@@ -320,13 +320,17 @@ func (c Config) validateLimits() *Error {
 		return errorf("passwords.argon2.memory_kib", "passwords.argon2.memory_kib %d is less than 8 per lane: use at least %d for parallelism %d (the default is 19456)", a.MemoryKiB, 8*uint32(a.Parallelism), a.Parallelism)
 	case a.MemoryKiB > password.MaxMemoryKiB:
 		return errorf("passwords.argon2.memory_kib", "passwords.argon2.memory_kib %d is more than %d (4 GiB)", a.MemoryKiB, password.MaxMemoryKiB)
+	case c.Passwords.MaxConcurrent < 0 || c.Passwords.MaxConcurrent > 1024:
+		return errorf("passwords.max_concurrent", "passwords.max_concurrent %d is out of range: use 1 to 1024, or 0 for the number of CPUs", c.Passwords.MaxConcurrent)
+	case c.Passwords.QueueWait < 0 || c.Passwords.QueueWait > 30*time.Second:
+		return errorf("passwords.queue_wait", "passwords.queue_wait %s is out of range: use 0s to 30s (the default is 2s)", c.Passwords.QueueWait)
 	case c.Lockout.MaxFailures < 1:
 		return errorf("lockout.max_failures", "lockout.max_failures %d must be at least 1 (the default is 10)", c.Lockout.MaxFailures)
 	case c.Lockout.MaxFailuresPerUser < c.Lockout.MaxFailures:
 		return errorf("lockout.max_failures_per_user", "lockout.max_failures_per_user %d is less than lockout.max_failures %d: the count across all sources must be at least the count from one (the default is 100)", c.Lockout.MaxFailuresPerUser, c.Lockout.MaxFailures)
 	case c.Lockout.Duration <= 0:
 		return errorf("lockout.duration", "lockout.duration %s must be positive, e.g. 15m", c.Lockout.Duration)
-	case c.TrustedBrowser.Enabled && (c.TrustedBrowser.Days < 1 || c.TrustedBrowser.Days > 400):
+	case (c.TrustedBrowser.Enabled || c.TrustedBrowser.Days != 0) && (c.TrustedBrowser.Days < 1 || c.TrustedBrowser.Days > 400):
 		return errorf("trusted_browser.days", "trusted_browser.days %d is out of range: use 1 to 400 (browsers keep a cookie at most 400 days)", c.TrustedBrowser.Days)
 	}
 	return nil

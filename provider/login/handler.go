@@ -43,6 +43,8 @@ type Handler struct {
 	Methods *methods.Set
 	Policy  authflow.Policy
 	Hasher  password.Hasher
+	// Gate bounds the password checks at once (passwords.max_concurrent).
+	Gate    *password.Gate
 	Clients map[string]*protocol.Client
 	// Notify mails the user what a method says of its use (sdk.Result.Notice).
 	Notify *notify.Async

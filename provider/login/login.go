@@ -15,6 +15,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/provider/browser"
+	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
@@ -308,6 +309,10 @@ func (h *Handler) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var locked lockedError
 		switch {
+		case errors.Is(err, password.ErrBusy):
+			w.Header().Set("Retry-After", "1")
+			h.renderLogin(w, r, http.StatusServiceUnavailable, ar, username, web.MsgBusy)
+			return
 		case errors.As(err, &locked), errors.Is(err, errBadCredentials), errors.Is(err, errInactive):
 		default:
 			h.Web.ServerError(w, r, "check password", err)
@@ -356,8 +361,15 @@ func normalizeUsername(u string) string {
 // (SPEC §7). Failures count per user and source address and per user
 // across all sources (passwordLocks); a success clears both counts.
 func (h *Handler) checkPassword(ctx context.Context, typed, pw, clientID string) (storage.User, error) {
+	leave, err := h.Gate.Enter(ctx) // bounds the memory of the hashes at once
+	if err != nil {
+		h.Metrics.RateLimited.WithLabelValues("password.busy").Inc()
+		return storage.User{}, err
+	}
+	defer leave()
 	now := h.Now()
-	user, err := storage.User{}, storage.ErrNotFound
+	user := storage.User{}
+	err = storage.ErrNotFound
 	name, invalid := username.Normalize(typed)
 	if invalid == nil {
 		user, err = h.Store.GetUserByUsername(ctx, name)

@@ -33,6 +33,7 @@ const (
 // Messages of the sign-in page.
 const (
 	MsgBadCredentials = "The username or password is incorrect."
+	MsgBusy           = "Too many people are signing in right now. Try again in a moment."
 	MsgInactive       = "This account is deactivated. Ask your administrator to reactivate it."
 	MsgExpired        = "This sign-in request has expired or is unknown. Go back to the application and start again."
 	MsgMissingFields  = "Enter your username and password."
