@@ -41,12 +41,14 @@ one as the file its path names, checked against its sha256. Every start,
 also after a crash, checks the file again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
+			// The config loads before stepup takes the signals over, so that
+			// SIGINT or SIGTERM still ends a start that is loading.
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
 			if demo {
 				addDemoClient(&cfg)
 			}

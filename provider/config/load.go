@@ -27,9 +27,9 @@ import (
 func Load(path string, m Methods) (Config, error) {
 	cfg := base(m)
 	if path != "" {
-		data, err := os.ReadFile(path)
+		data, err := readBounded(path)
 		if err != nil {
-			return Config{}, &Error{File: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}
+			return Config{}, err
 		}
 		if err := decode(&cfg, path, data, m); err != nil {
 			return Config{}, err
@@ -52,6 +52,56 @@ func Load(path string, m Methods) (Config, error) {
 	return cfg, nil
 }
 
+// Bounds of a config file: its size, and the values its aliases and merge
+// keys (<<) may expand to, so that a few hundred bytes of nested anchors
+// cannot keep a start busy for minutes (SPEC §3).
+const (
+	MaxFileSize      = 1 << 20
+	MaxExpandedNodes = 100_000
+)
+
+// readBounded reads the config file, refusing one over MaxFileSize.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}
+	}
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("the config file is larger than %d bytes (1 MiB): a stepup config is a few kilobytes", MaxFileSize)}
+	}
+	return data, nil
+}
+
+// expanded counts the values n stands for once every alias is replaced by
+// what it names, stopping past MaxExpandedNodes; memo makes it linear in
+// the nodes written.
+func expanded(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if n == nil {
+		return 0
+	}
+	if c, ok := memo[n]; ok {
+		return c
+	}
+	memo[n] = MaxExpandedNodes + 1 // a cycle expands without end
+	c := 1
+	if n.Kind == yaml.AliasNode {
+		c = expanded(n.Alias, memo)
+	}
+	for _, child := range n.Content {
+		if c > MaxExpandedNodes {
+			break
+		}
+		c += expanded(child, memo)
+	}
+	memo[n] = min(c, MaxExpandedNodes+1)
+	return memo[n]
+}
+
 var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
 
 // decode applies the YAML document data over cfg.
@@ -65,6 +115,9 @@ func decode(cfg *Config, file string, data []byte, builtins Methods) error {
 			e.Msg = "not valid YAML: " + m[2]
 		}
 		return e
+	}
+	if n := expanded(&doc, map[*yaml.Node]int{}); n > MaxExpandedNodes {
+		return &Error{File: file, Msg: fmt.Sprintf("its aliases and merge keys expand to more than %d values: write the repeated parts out, or nest them less", MaxExpandedNodes)}
 	}
 	root := &doc
 	if root.Kind == 0 {
