@@ -2,8 +2,10 @@ package provider_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stepup-mfa/stepup/testenv"
@@ -53,5 +55,30 @@ func TestEndSessionMalformedQuery(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("end_session?%s: %d, want 400", q, resp.StatusCode)
 		}
+	}
+}
+
+// TestTokenEndpointHidesStorageFailures: with the store gone, the token
+// endpoint answers 503 temporarily_unavailable with Retry-After, and no
+// word of the database's own message (issue 18, item 10: it answered 500
+// with the connection string in error_description).
+func TestTokenEndpointHidesStorageFailures(t *testing.T) {
+	env := testenv.New(t)
+	if err := env.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(testenv.AdminBot, testenv.AdminBotSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(body), `"temporarily_unavailable"`) || strings.Contains(string(body), "sql") || strings.Contains(string(body), "database") {
+		t.Fatalf("token endpoint without a store: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }

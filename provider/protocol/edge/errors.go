@@ -24,6 +24,9 @@ const (
 	descInvalidToken        = "the access token is missing, invalid or expired: send a current one as Authorization: Bearer"
 )
 
+// descUnavailable answers a request the server could not complete.
+const descUnavailable = "the server could not complete the request just now: try again in a moment"
+
 // maxCaughtError bounds the text/plain body kept from an error.
 const maxCaughtError = 4 << 10
 
@@ -65,16 +68,32 @@ func (g *Guards) Errors(next http.Handler) http.Handler {
 				w.Header().Set("WWW-Authenticate", challenge)
 				WriteOAuthError(w, status, "invalid_token", descInvalidToken)
 			}
+		case strings.HasSuffix(path, "/oauth/token"), strings.HasSuffix(path, "/revoke"):
+			answer = func(w http.ResponseWriter, status int, _ string) {
+				WriteOAuthError(w, status, errorCodeFor(status), "")
+			}
 		default:
 			next.ServeHTTP(w, r)
 			return
 		}
-		c := &ErrorCatcher{ResponseWriter: w, Catch: isPlainError}
+		page := strings.HasSuffix(path, "/authorize")
+		c := &ErrorCatcher{ResponseWriter: w, Catch: func(status int, h http.Header) bool {
+			return isPlainError(status, h) || (!page && status >= 500)
+		}}
 		next.ServeHTTP(c, r)
 		if c.status != 0 {
 			h := w.Header()
 			h.Del("Content-Type")
 			h.Del("Content-Length")
+			if !page && c.status >= 500 {
+				// zitadel describes a failure of the storage with its
+				// message (a database's connection string included): the
+				// log gets it, the client a retry.
+				g.Log.Error("endpoint failed", "path", path, "status", c.status, "answer", truncate(strings.TrimSpace(c.body.String()), 500))
+				h.Set("Retry-After", "1")
+				WriteOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", descUnavailable)
+				return
+			}
 			answer(w, c.status, strings.TrimSpace(c.body.String()))
 		}
 	})
