@@ -489,3 +489,28 @@ func TestAdminErrorsQuoteAShortPrefix(t *testing.T) {
 		t.Errorf("unknown permission: %d, %d bytes", got.Status, len(got.Raw))
 	}
 }
+
+// TestAdminAPIWithoutItsStore: with the store gone, a good token is
+// answered 503 with Retry-After, not 401 "token revoked" (issue 18, item
+// 10: the revocation check read any store error as a revocation).
+func TestAdminAPIWithoutItsStore(t *testing.T) {
+	a := newAdminEnv(t)
+	token := a.adminToken(t, "aal2")
+	if got := callAPI(t, a.env, token, http.MethodGet, "/admin/v1/users/alice", nil); got.Status != http.StatusOK {
+		t.Fatalf("with the store: %d %s", got.Status, got.Raw)
+	}
+	if err := a.env.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, a.env.URL+"/admin/v1/users/alice", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || strings.Contains(string(body), "revoked") {
+		t.Fatalf("without the store: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}

@@ -74,6 +74,16 @@ func (v *Verifier) Require(req Requirement, next http.Handler) http.Handler {
 			return
 		}
 		c, err := v.Verify(r.Context(), token)
+		if errors.Is(err, ErrUnavailable) {
+			if v.cfg.Logger != nil {
+				v.cfg.Logger.WarnContext(r.Context(), "stepauth: cannot check the token", "path", r.URL.Path, "cause", err.Error())
+			}
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Cache-Control", "no-store")
+			WriteProblem(w, http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable),
+				"tokens cannot be checked just now: try again in a moment")
+			return
+		}
 		if err != nil {
 			desc := "token not valid"
 			var te *tokenError

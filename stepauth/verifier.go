@@ -48,6 +48,11 @@ type Config struct {
 	// Revoked, when set, is asked about every token that is otherwise
 	// valid; true refuses it. It should answer true when it cannot tell.
 	Revoked func(ctx context.Context, jti string) bool
+	// CheckRevoked, when set, is asked instead of Revoked and may say it
+	// cannot tell (an error: the store is down). The request is then
+	// refused with 503 and Retry-After, and no verdict on the token; an
+	// error wrapping ErrUnavailable from Keys does the same.
+	CheckRevoked func(ctx context.Context, jti string) (bool, error)
 	// Logger, when set, receives one Info record per refused request, with
 	// the reason and any underlying error; nil logs nothing.
 	Logger *slog.Logger
@@ -112,6 +117,11 @@ func (e *tokenError) Error() string {
 
 func (e *tokenError) Is(target error) bool { return target == ErrInvalidToken }
 func (e *tokenError) Unwrap() error        { return e.cause }
+
+// ErrUnavailable: the verifier cannot tell now whether the token is good
+// (its keys or its revocation list cannot be read). Require answers 503
+// with Retry-After, never a verdict on the token.
+var ErrUnavailable = errors.New("stepauth: cannot check tokens right now")
 
 func invalid(desc string, cause error) error { return &tokenError{desc: desc, cause: cause} }
 
@@ -179,6 +189,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, invalid("not an access token (typ must be at+jwt)", fmt.Errorf("typ %q", typ))
 	}
 	payload, err := v.cfg.Keys.VerifySignature(ctx, token)
+	if errors.Is(err, ErrUnavailable) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, invalid("signature not valid", err)
 	}
@@ -214,7 +227,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		// ID tokens carry no jti; requiring it keeps them out.
 		return nil, invalid("no jti", nil)
 	}
-	if v.cfg.Revoked != nil && v.cfg.Revoked(ctx, rc.JTI) {
+	if v.cfg.CheckRevoked != nil {
+		revoked, err := v.cfg.CheckRevoked(ctx, rc.JTI)
+		if err != nil {
+			return nil, fmt.Errorf("%w: revocation: %w", ErrUnavailable, err)
+		}
+		if revoked {
+			return nil, invalid("token revoked", nil)
+		}
+	} else if v.cfg.Revoked != nil && v.cfg.Revoked(ctx, rc.JTI) {
 		return nil, invalid("token revoked", nil)
 	}
 	c := &Claims{

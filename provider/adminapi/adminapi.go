@@ -38,7 +38,7 @@ func (k localKeySet) VerifySignature(ctx context.Context, token string) ([]byte,
 	}
 	keys, err := k.kr.Published(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: signing keys: %w", stepauth.ErrUnavailable, err)
 	}
 	kid := jws.Signatures[0].Header.KeyID
 	for _, key := range keys {
@@ -61,9 +61,17 @@ func (h *Handler) newAdminVerifier() (*stepauth.Verifier, stepauth.Requirement, 
 	v, err := stepauth.NewVerifier(stepauth.Config{
 		Issuer: h.Config.Issuer, Keys: localKeySet{h.Keys}, Levels: lv, Now: h.Now, Logger: h.Log,
 		Audiences: h.adminClients(),
-		Revoked: func(ctx context.Context, jti string) bool {
+		// A token whose record is gone is revoked; a store that cannot
+		// answer says nothing about it (503).
+		CheckRevoked: func(ctx context.Context, jti string) (bool, error) {
 			_, err := h.Store.GetAccessToken(ctx, jti)
-			return err != nil
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				return true, nil
+			case err != nil:
+				return false, err
+			}
+			return false, nil
 		},
 	})
 	if err != nil {
