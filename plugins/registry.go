@@ -87,14 +87,24 @@ func NewBuiltin(name string) (sdk.Method, bool) {
 	return newMethod(), true
 }
 
-// ConfigureBuiltin hands settings, as a plugin process would receive them,
-// to the Configure of a new instance of the built-in method name in this
-// process, and returns its error: an *sdk.SettingError names the bad key.
-// It starts nothing. A method without settings accepts any.
+// ConfigureBuiltin checks settings, as a plugin process would receive
+// them, against what the built-in method name declares it takes
+// (sdk.CheckSettings), then hands them to the Configure of a new instance
+// in this process, and returns the error: an *sdk.SettingError names the
+// bad key. It starts nothing.
 func ConfigureBuiltin(name string, settings map[string]string) error {
 	m, ok := NewBuiltin(name)
 	if !ok {
 		return fmt.Errorf("no built-in method %q in this build (built-ins: %v)", name, BuiltinNames())
+	}
+	// What the method declares it takes first (a misspelled key), then its
+	// own Configure (what a declaration cannot say).
+	d, err := m.Describe(context.Background())
+	if err != nil {
+		return err
+	}
+	if err := sdk.CheckSettings(d.Settings, settings); err != nil {
+		return err
 	}
 	if c, ok := m.(sdk.Configurable); ok {
 		return c.Configure(settings)

@@ -135,9 +135,19 @@ func (m *Method) Configure(s map[string]string) error {
 	return nil
 }
 
+// declaredSettings are the keys Configure takes (sdk.Description.Settings).
+var declaredSettings = []sdk.Setting{
+	{Name: "verify_limit", Type: sdk.SettingInt, Min: "1", Max: "1000"},
+	{Name: "verify_window", Type: sdk.SettingDuration, Min: "1ns"},
+	{Name: "memory_kib", Type: sdk.SettingInt, Min: "8", Max: strconv.Itoa(maxMemoryKiB)},
+	{Name: "iterations", Type: sdk.SettingInt, Min: "1", Max: "100"},
+	{Name: "parallelism", Type: sdk.SettingInt, Min: "1", Max: "255"},
+}
+
 // Describe implements sdk.Method.
 func (m *Method) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
+		Settings:       declaredSettings,
 		Name:           Name,
 		DisplayName:    "PIN",
 		Levels:         []string{"aal2"},

@@ -358,3 +358,19 @@ func TestGuessable(t *testing.T) {
 		}
 	}
 }
+
+// TestMisspelledSettingStopsTheStart: an external plugin declares the
+// settings it takes, and the host refuses to start it with a key it does
+// not take, in one line naming methods.NAME.KEY (issue 18, item 6).
+func TestMisspelledSettingStopsTheStart(t *testing.T) {
+	spec := host.Spec{Name: Name, Path: pluginPath, Config: map[string]string{"memory_kb": "64", "iterations": "1"},
+		Backend: hosttest.NewMemory(), Key: make([]byte, host.KeySize)}
+	p, err := host.Launch(context.Background(), spec)
+	if err == nil {
+		p.Close()
+		t.Fatal("the plugin started with memory_kb, which it does not take")
+	}
+	if want := "config: methods." + Name + ".memory_kb is not a setting of this method"; !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("launch: %v\nwant a line starting %q", err, want)
+	}
+}

@@ -207,11 +207,19 @@ func (m *Method) DefaultSettings() map[string]string {
 	return map[string]string{"for_everyone": "false", "max_level": DefaultMaxLevel, "code_ttl": "10m"}
 }
 
+// declaredSettings are the keys Configure takes (sdk.Description.Settings).
+var declaredSettings = []sdk.Setting{
+	{Name: "for_everyone", Type: sdk.SettingBool, Default: "false"},
+	{Name: "max_level", Type: sdk.SettingChoice, Choices: []string{"aal1", "aal2"}, Default: "aal2"},
+	{Name: "code_ttl", Type: sdk.SettingDuration, Min: "1m", Max: "1h", Default: "10m"},
+}
+
 // Describe implements sdk.Method. The method reaches max_level only: with
 // aal1 it is never offered for a step-up, as a code by email then counts
 // for nothing beyond the password.
 func (m *Method) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
+		Settings:       declaredSettings,
 		Name:           Name,
 		DisplayName:    "Code by email",
 		Levels:         []string{m.maxLevel},

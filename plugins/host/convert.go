@@ -18,6 +18,13 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 	if r := d.GetRemoval(); r != nil {
 		out.Removal = sdk.Removal{Label: r.GetLabel(), Event: r.GetEvent(), NoReverify: r.GetNoReverify()}
 	}
+	if d.GetDeclaresSettings() {
+		out.Settings = []sdk.Setting{}
+		for _, st := range d.GetSettings() {
+			out.Settings = append(out.Settings, sdk.Setting{Name: st.GetName(), Type: st.GetType(), Min: st.GetMin(), Max: st.GetMax(),
+				Choices: st.GetChoices(), Default: st.GetDefault()})
+		}
+	}
 	for _, l := range d.GetLimits() {
 		out.Limits = append(out.Limits, sdk.Limit{Operation: l.GetOperation(), Max: int(l.GetMax()), Window: time.Duration(l.GetWindowNanos()), Key: l.GetKey(),
 			FailuresOnly: l.GetFailuresOnly()})

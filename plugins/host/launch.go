@@ -117,6 +117,16 @@ func Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 		inst.client.Kill()
 		return nil, fmt.Errorf("method %s: plugin %s: describe: %w", spec.Name, p.spec.Path, err)
 	}
+	// The configuration against what the method declares it takes: a key
+	// it does not take stops the start, with one line naming it.
+	if err := sdk.CheckSettings(desc.Settings, spec.Config); err != nil {
+		inst.client.Kill()
+		var se *sdk.SettingError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("config: methods.%s.%s %s", spec.Name, se.Key, se.Msg)
+		}
+		return nil, fmt.Errorf("method %s: %w", spec.Name, err)
+	}
 	desc.Name = spec.Name
 	p.desc = desc
 	p.install(inst)

@@ -139,9 +139,17 @@ func (m *Method) DefaultSettings() map[string]string {
 	return map[string]string{"count": strconv.Itoa(DefaultCount)}
 }
 
+// declaredSettings are the keys Configure takes (sdk.Description.Settings).
+var declaredSettings = []sdk.Setting{
+	{Name: "count", Type: sdk.SettingInt, Min: strconv.Itoa(MinCount), Max: strconv.Itoa(MaxCount), Default: strconv.Itoa(DefaultCount)},
+	{Name: "verify_limit", Type: sdk.SettingInt, Min: "1", Max: strconv.Itoa(1 << 20), Default: strconv.Itoa(DefaultVerifyLimit)},
+	{Name: "verify_window", Type: sdk.SettingDuration, Min: "1ns", Default: DefaultVerifyWindow.String()},
+}
+
 // Describe implements sdk.Method.
 func (m *Method) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
+		Settings:         declaredSettings,
 		Name:             Name,
 		DisplayName:      displayName,
 		Levels:           []string{"aal2"},

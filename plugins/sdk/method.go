@@ -114,6 +114,11 @@ type Description struct {
 	// Begin or Enrol succeeded, for a method that sends something then (a
 	// code by text message or email: "sms.sent"); empty: none.
 	SentEvent string
+	// Settings are the keys under methods.NAME that Configure takes, with
+	// their types, bounds and defaults: the host refuses a configuration
+	// with any other key before the method starts (CheckSettings). Nil: an
+	// older plugin that declares none; only its Configure checks.
+	Settings []Setting
 	// NamesCredentials: the method names its credentials itself (a masked
 	// number, "Recovery codes"), so the enrolment page asks for no name
 	// and ConfirmRequest.Label is empty.

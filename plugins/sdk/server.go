@@ -76,6 +76,10 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		Bypass: d.Bypass, UserRecords: d.UserRecords, EnrolFields: fieldsToPB(d.EnrolFields),
 		UsedEvent: d.UsedEvent, Admin: adminActionsToPB(d.Admin), Restricted: d.Restricted,
 		Managed: d.Managed, ExceptWith: d.ExceptWith, SentEvent: d.SentEvent, NamesCredentials: d.NamesCredentials,
+		DeclaresSettings: d.Settings != nil,
+	}
+	for _, st := range d.Settings {
+		out.Settings = append(out.Settings, &pluginpb.Setting{Name: st.Name, Type: st.Type, Min: st.Min, Max: st.Max, Choices: st.Choices, Default: st.Default})
 	}
 	if d.Removal != (Removal{}) {
 		out.Removal = &pluginpb.Removal{Label: d.Removal.Label, Event: d.Removal.Event, NoReverify: d.Removal.NoReverify}

@@ -32,3 +32,44 @@ func TestSettingError(t *testing.T) {
 		t.Errorf("a long value is quoted whole: %q", long)
 	}
 }
+
+// TestCheckSettings: a key a method does not declare, or a value that does
+// not fit its declaration, is a *SettingError naming it; the host's keys
+// pass; a method that declares nothing is not checked.
+func TestCheckSettings(t *testing.T) {
+	declared := []Setting{
+		{Name: "limit", Type: SettingInt, Min: "1", Max: "10"},
+		{Name: "window", Type: SettingDuration, Min: "1m", Max: "1h"},
+		{Name: "on", Type: SettingBool},
+		{Name: "level", Type: SettingChoice, Choices: []string{"aal1", "aal2"}},
+		{Name: "gateway", Type: SettingObject},
+	}
+	for _, tc := range []struct {
+		settings map[string]string
+		key      string // "": accepted
+	}{
+		{map[string]string{"limit": "10", "window": "1h", "on": "true", "level": "aal1", "gateway": `{"kind":"outbox"}`}, ""},
+		{map[string]string{"priority": "50", HostSettingPrefix + "issuer": "https://x"}, ""},
+		{map[string]string{"limt": "3"}, "limt"},
+		{map[string]string{"limit": "11"}, "limit"},
+		{map[string]string{"limit": "three"}, "limit"},
+		{map[string]string{"window": "30s"}, "window"},
+		{map[string]string{"on": "yes please"}, "on"},
+		{map[string]string{"level": "aal3"}, "level"},
+	} {
+		err := CheckSettings(declared, tc.settings)
+		var se *SettingError
+		switch {
+		case tc.key == "" && err != nil:
+			t.Errorf("%v: %v, want accepted", tc.settings, err)
+		case tc.key != "" && (!errors.As(err, &se) || se.Key != tc.key):
+			t.Errorf("%v: %v, want a SettingError for %s", tc.settings, err, tc.key)
+		}
+	}
+	if err := CheckSettings([]Setting{}, map[string]string{"x": "1"}); err == nil {
+		t.Error("a method that declares it takes no settings accepted one")
+	}
+	if err := CheckSettings(nil, map[string]string{"x": "1"}); err != nil {
+		t.Errorf("a method that declares nothing was checked: %v", err)
+	}
+}

@@ -196,9 +196,17 @@ func (m *Method) DefaultSettings() map[string]string {
 	}
 }
 
+// declaredSettings are the keys Configure takes (sdk.Description.Settings).
+var declaredSettings = []sdk.Setting{
+	{Name: "per_hour", Type: sdk.SettingInt, Min: "1", Max: strconv.Itoa(MaxPerHour), Default: strconv.Itoa(DefaultPerHour)},
+	{Name: "code_ttl", Type: sdk.SettingDuration, Min: "1m", Max: "1h", Default: "10m"},
+	{Name: "gateway", Type: sdk.SettingObject, Default: `{"kind":"outbox"}`},
+}
+
 // Describe implements sdk.Method.
 func (m *Method) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
+		Settings:       declaredSettings,
 		Name:           Name,
 		DisplayName:    "Text message (SMS)",
 		Levels:         []string{"aal2"},

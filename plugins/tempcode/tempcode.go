@@ -180,9 +180,20 @@ func (m *Method) DefaultSettings() map[string]string {
 	}
 }
 
+// declaredSettings are the keys Configure takes (sdk.Description.Settings).
+var declaredSettings = []sdk.Setting{
+	{Name: "digits", Type: sdk.SettingInt, Min: strconv.Itoa(MinDigits), Max: strconv.Itoa(MaxDigits), Default: strconv.Itoa(DefaultDigits)},
+	{Name: "min_ttl", Type: sdk.SettingDuration, Min: "1ns", Default: DefaultMinTTL.String()},
+	{Name: "max_ttl", Type: sdk.SettingDuration, Min: "1ns", Default: DefaultMaxTTL.String()},
+	{Name: "per_hour", Type: sdk.SettingInt, Min: "1", Max: strconv.Itoa(MaxPerHour), Default: strconv.Itoa(DefaultPerHour)},
+	{Name: "verify_limit", Type: sdk.SettingInt, Min: "1", Max: strconv.Itoa(1 << 20)},
+	{Name: "verify_window", Type: sdk.SettingDuration, Min: "1ns"},
+}
+
 // Describe implements sdk.Method.
 func (m *Method) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
+		Settings:       declaredSettings,
 		Name:           Name,
 		DisplayName:    "Temporary code from your help desk",
 		Levels:         []string{"aal2"},

@@ -89,9 +89,17 @@ func (m *Method) Configure(s map[string]string) error {
 	return nil
 }
 
+// declaredSettings are the keys Configure takes (sdk.Description.Settings).
+var declaredSettings = []sdk.Setting{
+	{Name: "issuer", Type: sdk.SettingText},
+	{Name: "verify_limit", Type: sdk.SettingInt, Min: "1", Default: strconv.Itoa(DefaultVerifyLimit)},
+	{Name: "verify_window", Type: sdk.SettingDuration, Min: "1ns", Default: DefaultVerifyWindow.String()},
+}
+
 // Describe implements sdk.Method.
 func (m *Method) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
+		Settings:       declaredSettings,
 		Name:           Name,
 		DisplayName:    "Authenticator app",
 		Levels:         []string{"aal2"},

@@ -460,6 +460,7 @@ func TestMethodSettingsFromFile(t *testing.T) {
 			"): set methods.yubiotp.path to the plugin executable and methods.yubiotp.sha256 to its checksum",
 		"methods:\n  hologram: {per_hour: lots}\n":  "",
 		"methods:\n  tempcode: {per_hour: 1000}\n":  "",
+		"methods:\n  totp: {verify_limt: 3}\n":      "config: methods.totp.verify_limt is not a setting of this method: use one of issuer, verify_limit, verify_window",
 		"methods:\n  tempcode: {per_hour: 1001}\n":  `config: methods.tempcode.per_hour is "1001": use a whole number from 1 to 1000`,
 		"methods:\n  sundial: {priority: 80}\n":     "",
 		"methods:\n  tempcode: {priority: 1000}\n":  "",

@@ -295,6 +295,11 @@ type Description struct {
 	// The method names its credentials itself: the enrolment page asks for
 	// no name.
 	NamesCredentials bool `protobuf:"varint,19,opt,name=names_credentials,json=namesCredentials,proto3" json:"names_credentials,omitempty"`
+	// The keys under methods.NAME Configure takes (sdk.Setting); absent:
+	// a plugin that declares none.
+	Settings []*Setting `protobuf:"bytes,20,rep,name=settings,proto3" json:"settings,omitempty"`
+	// The plugin declares its settings (an empty list is "none").
+	DeclaresSettings bool `protobuf:"varint,21,opt,name=declares_settings,json=declaresSettings,proto3" json:"declares_settings,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -462,6 +467,104 @@ func (x *Description) GetNamesCredentials() bool {
 	return false
 }
 
+func (x *Description) GetSettings() []*Setting {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *Description) GetDeclaresSettings() bool {
+	if x != nil {
+		return x.DeclaresSettings
+	}
+	return false
+}
+
+type Setting struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Min           string                 `protobuf:"bytes,3,opt,name=min,proto3" json:"min,omitempty"`
+	Max           string                 `protobuf:"bytes,4,opt,name=max,proto3" json:"max,omitempty"`
+	Choices       []string               `protobuf:"bytes,5,rep,name=choices,proto3" json:"choices,omitempty"`
+	Default       string                 `protobuf:"bytes,6,opt,name=default,proto3" json:"default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Setting) Reset() {
+	*x = Setting{}
+	mi := &file_method_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Setting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Setting) ProtoMessage() {}
+
+func (x *Setting) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Setting.ProtoReflect.Descriptor instead.
+func (*Setting) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Setting) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Setting) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Setting) GetMin() string {
+	if x != nil {
+		return x.Min
+	}
+	return ""
+}
+
+func (x *Setting) GetMax() string {
+	if x != nil {
+		return x.Max
+	}
+	return ""
+}
+
+func (x *Setting) GetChoices() []string {
+	if x != nil {
+		return x.Choices
+	}
+	return nil
+}
+
+func (x *Setting) GetDefault() string {
+	if x != nil {
+		return x.Default
+	}
+	return ""
+}
+
 type AdminAction struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -488,7 +591,7 @@ type AdminAction struct {
 
 func (x *AdminAction) Reset() {
 	*x = AdminAction{}
-	mi := &file_method_proto_msgTypes[5]
+	mi := &file_method_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +603,7 @@ func (x *AdminAction) String() string {
 func (*AdminAction) ProtoMessage() {}
 
 func (x *AdminAction) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[5]
+	mi := &file_method_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +616,7 @@ func (x *AdminAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminAction.ProtoReflect.Descriptor instead.
 func (*AdminAction) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{5}
+	return file_method_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AdminAction) GetName() string {
@@ -634,7 +737,7 @@ type AdminParam struct {
 
 func (x *AdminParam) Reset() {
 	*x = AdminParam{}
-	mi := &file_method_proto_msgTypes[6]
+	mi := &file_method_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +749,7 @@ func (x *AdminParam) String() string {
 func (*AdminParam) ProtoMessage() {}
 
 func (x *AdminParam) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[6]
+	mi := &file_method_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +762,7 @@ func (x *AdminParam) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminParam.ProtoReflect.Descriptor instead.
 func (*AdminParam) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{6}
+	return file_method_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AdminParam) GetName() string {
@@ -709,7 +812,7 @@ type AdminResult struct {
 
 func (x *AdminResult) Reset() {
 	*x = AdminResult{}
-	mi := &file_method_proto_msgTypes[7]
+	mi := &file_method_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +824,7 @@ func (x *AdminResult) String() string {
 func (*AdminResult) ProtoMessage() {}
 
 func (x *AdminResult) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[7]
+	mi := &file_method_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +837,7 @@ func (x *AdminResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResult.ProtoReflect.Descriptor instead.
 func (*AdminResult) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{7}
+	return file_method_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AdminResult) GetName() string {
@@ -776,7 +879,7 @@ type Removal struct {
 
 func (x *Removal) Reset() {
 	*x = Removal{}
-	mi := &file_method_proto_msgTypes[8]
+	mi := &file_method_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +891,7 @@ func (x *Removal) String() string {
 func (*Removal) ProtoMessage() {}
 
 func (x *Removal) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[8]
+	mi := &file_method_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +904,7 @@ func (x *Removal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Removal.ProtoReflect.Descriptor instead.
 func (*Removal) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{8}
+	return file_method_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Removal) GetLabel() string {
@@ -840,7 +943,7 @@ type Display struct {
 
 func (x *Display) Reset() {
 	*x = Display{}
-	mi := &file_method_proto_msgTypes[9]
+	mi := &file_method_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +955,7 @@ func (x *Display) String() string {
 func (*Display) ProtoMessage() {}
 
 func (x *Display) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[9]
+	mi := &file_method_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +968,7 @@ func (x *Display) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Display.ProtoReflect.Descriptor instead.
 func (*Display) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{9}
+	return file_method_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Display) GetKind() string {
@@ -916,7 +1019,7 @@ type Record struct {
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_method_proto_msgTypes[10]
+	mi := &file_method_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1031,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[10]
+	mi := &file_method_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1044,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{10}
+	return file_method_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Record) GetKey() string {
@@ -977,7 +1080,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_method_proto_msgTypes[11]
+	mi := &file_method_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1092,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[11]
+	mi := &file_method_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1105,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{11}
+	return file_method_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *User) GetId() string {
@@ -1048,7 +1151,7 @@ type Field struct {
 
 func (x *Field) Reset() {
 	*x = Field{}
-	mi := &file_method_proto_msgTypes[12]
+	mi := &file_method_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1163,7 @@ func (x *Field) String() string {
 func (*Field) ProtoMessage() {}
 
 func (x *Field) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[12]
+	mi := &file_method_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1176,7 @@ func (x *Field) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Field.ProtoReflect.Descriptor instead.
 func (*Field) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{12}
+	return file_method_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Field) GetName() string {
@@ -1136,7 +1239,7 @@ type BeginRequest struct {
 
 func (x *BeginRequest) Reset() {
 	*x = BeginRequest{}
-	mi := &file_method_proto_msgTypes[13]
+	mi := &file_method_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1251,7 @@ func (x *BeginRequest) String() string {
 func (*BeginRequest) ProtoMessage() {}
 
 func (x *BeginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[13]
+	mi := &file_method_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1264,7 @@ func (x *BeginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginRequest.ProtoReflect.Descriptor instead.
 func (*BeginRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{13}
+	return file_method_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BeginRequest) GetNowUnixNano() int64 {
@@ -1198,7 +1301,7 @@ type Challenge struct {
 
 func (x *Challenge) Reset() {
 	*x = Challenge{}
-	mi := &file_method_proto_msgTypes[14]
+	mi := &file_method_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1313,7 @@ func (x *Challenge) String() string {
 func (*Challenge) ProtoMessage() {}
 
 func (x *Challenge) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[14]
+	mi := &file_method_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1326,7 @@ func (x *Challenge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Challenge.ProtoReflect.Descriptor instead.
 func (*Challenge) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{14}
+	return file_method_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Challenge) GetId() string {
@@ -1283,7 +1386,7 @@ type VerifyRequest struct {
 
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
-	mi := &file_method_proto_msgTypes[15]
+	mi := &file_method_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1398,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[15]
+	mi := &file_method_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1411,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{15}
+	return file_method_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *VerifyRequest) GetNowUnixNano() int64 {
@@ -1387,7 +1490,7 @@ type VerifyResult struct {
 
 func (x *VerifyResult) Reset() {
 	*x = VerifyResult{}
-	mi := &file_method_proto_msgTypes[16]
+	mi := &file_method_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1399,7 +1502,7 @@ func (x *VerifyResult) String() string {
 func (*VerifyResult) ProtoMessage() {}
 
 func (x *VerifyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[16]
+	mi := &file_method_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1412,7 +1515,7 @@ func (x *VerifyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResult.ProtoReflect.Descriptor instead.
 func (*VerifyResult) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{16}
+	return file_method_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *VerifyResult) GetAmr() []string {
@@ -1462,7 +1565,7 @@ type EnrolRequest struct {
 
 func (x *EnrolRequest) Reset() {
 	*x = EnrolRequest{}
-	mi := &file_method_proto_msgTypes[17]
+	mi := &file_method_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1577,7 @@ func (x *EnrolRequest) String() string {
 func (*EnrolRequest) ProtoMessage() {}
 
 func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[17]
+	mi := &file_method_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1590,7 @@ func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrolRequest.ProtoReflect.Descriptor instead.
 func (*EnrolRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{17}
+	return file_method_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EnrolRequest) GetNowUnixNano() int64 {
@@ -1535,7 +1638,7 @@ type Enrolment struct {
 
 func (x *Enrolment) Reset() {
 	*x = Enrolment{}
-	mi := &file_method_proto_msgTypes[18]
+	mi := &file_method_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1650,7 @@ func (x *Enrolment) String() string {
 func (*Enrolment) ProtoMessage() {}
 
 func (x *Enrolment) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[18]
+	mi := &file_method_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1663,7 @@ func (x *Enrolment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enrolment.ProtoReflect.Descriptor instead.
 func (*Enrolment) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{18}
+	return file_method_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Enrolment) GetId() string {
@@ -1626,7 +1729,7 @@ type ConfirmEnrolmentRequest struct {
 
 func (x *ConfirmEnrolmentRequest) Reset() {
 	*x = ConfirmEnrolmentRequest{}
-	mi := &file_method_proto_msgTypes[19]
+	mi := &file_method_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1638,7 +1741,7 @@ func (x *ConfirmEnrolmentRequest) String() string {
 func (*ConfirmEnrolmentRequest) ProtoMessage() {}
 
 func (x *ConfirmEnrolmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[19]
+	mi := &file_method_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1651,7 +1754,7 @@ func (x *ConfirmEnrolmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmEnrolmentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmEnrolmentRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{19}
+	return file_method_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ConfirmEnrolmentRequest) GetNowUnixNano() int64 {
@@ -1712,7 +1815,7 @@ type Credential struct {
 
 func (x *Credential) Reset() {
 	*x = Credential{}
-	mi := &file_method_proto_msgTypes[20]
+	mi := &file_method_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1827,7 @@ func (x *Credential) String() string {
 func (*Credential) ProtoMessage() {}
 
 func (x *Credential) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[20]
+	mi := &file_method_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1840,7 @@ func (x *Credential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credential.ProtoReflect.Descriptor instead.
 func (*Credential) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{20}
+	return file_method_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Credential) GetId() string {
@@ -1786,7 +1889,7 @@ type ListCredentialsRequest struct {
 
 func (x *ListCredentialsRequest) Reset() {
 	*x = ListCredentialsRequest{}
-	mi := &file_method_proto_msgTypes[21]
+	mi := &file_method_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1901,7 @@ func (x *ListCredentialsRequest) String() string {
 func (*ListCredentialsRequest) ProtoMessage() {}
 
 func (x *ListCredentialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[21]
+	mi := &file_method_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +1914,7 @@ func (x *ListCredentialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCredentialsRequest.ProtoReflect.Descriptor instead.
 func (*ListCredentialsRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{21}
+	return file_method_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListCredentialsRequest) GetNowUnixNano() int64 {
@@ -1844,7 +1947,7 @@ type ListCredentialsResponse struct {
 
 func (x *ListCredentialsResponse) Reset() {
 	*x = ListCredentialsResponse{}
-	mi := &file_method_proto_msgTypes[22]
+	mi := &file_method_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1856,7 +1959,7 @@ func (x *ListCredentialsResponse) String() string {
 func (*ListCredentialsResponse) ProtoMessage() {}
 
 func (x *ListCredentialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[22]
+	mi := &file_method_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +1972,7 @@ func (x *ListCredentialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCredentialsResponse.ProtoReflect.Descriptor instead.
 func (*ListCredentialsResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{22}
+	return file_method_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListCredentialsResponse) GetCredentials() []*Credential {
@@ -1891,7 +1994,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_method_proto_msgTypes[23]
+	mi := &file_method_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1903,7 +2006,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[23]
+	mi := &file_method_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1916,7 +2019,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{23}
+	return file_method_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RemoveRequest) GetNowUnixNano() int64 {
@@ -1955,7 +2058,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_method_proto_msgTypes[24]
+	mi := &file_method_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1967,7 +2070,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[24]
+	mi := &file_method_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1980,7 +2083,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{24}
+	return file_method_proto_rawDescGZIP(), []int{25}
 }
 
 type AdminRequest struct {
@@ -1999,7 +2102,7 @@ type AdminRequest struct {
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_method_proto_msgTypes[25]
+	mi := &file_method_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2114,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[25]
+	mi := &file_method_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2127,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{25}
+	return file_method_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AdminRequest) GetNowUnixNano() int64 {
@@ -2078,7 +2181,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_method_proto_msgTypes[26]
+	mi := &file_method_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2090,7 +2193,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[26]
+	mi := &file_method_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2103,7 +2206,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{26}
+	return file_method_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AdminResponse) GetResult() map[string]string {
@@ -2132,7 +2235,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_method_proto_msgTypes[27]
+	mi := &file_method_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2144,7 +2247,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[27]
+	mi := &file_method_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2157,7 +2260,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{27}
+	return file_method_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ErrorDetail) GetKind() string {
@@ -2202,7 +2305,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xb0\x05\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\x94\x06\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -2228,7 +2331,16 @@ const file_method_proto_rawDesc = "" +
 	"exceptWith\x12\x1d\n" +
 	"\n" +
 	"sent_event\x18\x12 \x01(\tR\tsentEvent\x12+\n" +
-	"\x11names_credentials\x18\x13 \x01(\bR\x10namesCredentials\"\xed\x03\n" +
+	"\x11names_credentials\x18\x13 \x01(\bR\x10namesCredentials\x125\n" +
+	"\bsettings\x18\x14 \x03(\v2\x19.stepup.plugin.v1.SettingR\bsettings\x12+\n" +
+	"\x11declares_settings\x18\x15 \x01(\bR\x10declaresSettings\"\x89\x01\n" +
+	"\aSetting\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x10\n" +
+	"\x03min\x18\x03 \x01(\tR\x03min\x12\x10\n" +
+	"\x03max\x18\x04 \x01(\tR\x03max\x12\x18\n" +
+	"\achoices\x18\x05 \x03(\tR\achoices\x12\x18\n" +
+	"\adefault\x18\x06 \x01(\tR\adefault\"\xed\x03\n" +
 	"\vAdminAction\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bresource\x18\x02 \x01(\tR\bresource\x12\x12\n" +
@@ -2413,104 +2525,106 @@ func file_method_proto_rawDescGZIP() []byte {
 	return file_method_proto_rawDescData
 }
 
-var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_method_proto_goTypes = []any{
 	(*SetupRequest)(nil),            // 0: stepup.plugin.v1.SetupRequest
 	(*SetupResponse)(nil),           // 1: stepup.plugin.v1.SetupResponse
 	(*DescribeRequest)(nil),         // 2: stepup.plugin.v1.DescribeRequest
 	(*Limit)(nil),                   // 3: stepup.plugin.v1.Limit
 	(*Description)(nil),             // 4: stepup.plugin.v1.Description
-	(*AdminAction)(nil),             // 5: stepup.plugin.v1.AdminAction
-	(*AdminParam)(nil),              // 6: stepup.plugin.v1.AdminParam
-	(*AdminResult)(nil),             // 7: stepup.plugin.v1.AdminResult
-	(*Removal)(nil),                 // 8: stepup.plugin.v1.Removal
-	(*Display)(nil),                 // 9: stepup.plugin.v1.Display
-	(*Record)(nil),                  // 10: stepup.plugin.v1.Record
-	(*User)(nil),                    // 11: stepup.plugin.v1.User
-	(*Field)(nil),                   // 12: stepup.plugin.v1.Field
-	(*BeginRequest)(nil),            // 13: stepup.plugin.v1.BeginRequest
-	(*Challenge)(nil),               // 14: stepup.plugin.v1.Challenge
-	(*VerifyRequest)(nil),           // 15: stepup.plugin.v1.VerifyRequest
-	(*VerifyResult)(nil),            // 16: stepup.plugin.v1.VerifyResult
-	(*EnrolRequest)(nil),            // 17: stepup.plugin.v1.EnrolRequest
-	(*Enrolment)(nil),               // 18: stepup.plugin.v1.Enrolment
-	(*ConfirmEnrolmentRequest)(nil), // 19: stepup.plugin.v1.ConfirmEnrolmentRequest
-	(*Credential)(nil),              // 20: stepup.plugin.v1.Credential
-	(*ListCredentialsRequest)(nil),  // 21: stepup.plugin.v1.ListCredentialsRequest
-	(*ListCredentialsResponse)(nil), // 22: stepup.plugin.v1.ListCredentialsResponse
-	(*RemoveRequest)(nil),           // 23: stepup.plugin.v1.RemoveRequest
-	(*RemoveResponse)(nil),          // 24: stepup.plugin.v1.RemoveResponse
-	(*AdminRequest)(nil),            // 25: stepup.plugin.v1.AdminRequest
-	(*AdminResponse)(nil),           // 26: stepup.plugin.v1.AdminResponse
-	(*ErrorDetail)(nil),             // 27: stepup.plugin.v1.ErrorDetail
-	nil,                             // 28: stepup.plugin.v1.SetupRequest.ConfigEntry
-	nil,                             // 29: stepup.plugin.v1.Challenge.PublicEntry
-	nil,                             // 30: stepup.plugin.v1.VerifyRequest.ResponseEntry
-	nil,                             // 31: stepup.plugin.v1.EnrolRequest.ParamsEntry
-	nil,                             // 32: stepup.plugin.v1.Enrolment.DisplayEntry
-	nil,                             // 33: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	nil,                             // 34: stepup.plugin.v1.AdminRequest.ParamsEntry
-	nil,                             // 35: stepup.plugin.v1.AdminResponse.ResultEntry
-	(*CountRequest)(nil),            // 36: stepup.plugin.v1.CountRequest
-	(*CountResponse)(nil),           // 37: stepup.plugin.v1.CountResponse
-	(*PutRequest)(nil),              // 38: stepup.plugin.v1.PutRequest
+	(*Setting)(nil),                 // 5: stepup.plugin.v1.Setting
+	(*AdminAction)(nil),             // 6: stepup.plugin.v1.AdminAction
+	(*AdminParam)(nil),              // 7: stepup.plugin.v1.AdminParam
+	(*AdminResult)(nil),             // 8: stepup.plugin.v1.AdminResult
+	(*Removal)(nil),                 // 9: stepup.plugin.v1.Removal
+	(*Display)(nil),                 // 10: stepup.plugin.v1.Display
+	(*Record)(nil),                  // 11: stepup.plugin.v1.Record
+	(*User)(nil),                    // 12: stepup.plugin.v1.User
+	(*Field)(nil),                   // 13: stepup.plugin.v1.Field
+	(*BeginRequest)(nil),            // 14: stepup.plugin.v1.BeginRequest
+	(*Challenge)(nil),               // 15: stepup.plugin.v1.Challenge
+	(*VerifyRequest)(nil),           // 16: stepup.plugin.v1.VerifyRequest
+	(*VerifyResult)(nil),            // 17: stepup.plugin.v1.VerifyResult
+	(*EnrolRequest)(nil),            // 18: stepup.plugin.v1.EnrolRequest
+	(*Enrolment)(nil),               // 19: stepup.plugin.v1.Enrolment
+	(*ConfirmEnrolmentRequest)(nil), // 20: stepup.plugin.v1.ConfirmEnrolmentRequest
+	(*Credential)(nil),              // 21: stepup.plugin.v1.Credential
+	(*ListCredentialsRequest)(nil),  // 22: stepup.plugin.v1.ListCredentialsRequest
+	(*ListCredentialsResponse)(nil), // 23: stepup.plugin.v1.ListCredentialsResponse
+	(*RemoveRequest)(nil),           // 24: stepup.plugin.v1.RemoveRequest
+	(*RemoveResponse)(nil),          // 25: stepup.plugin.v1.RemoveResponse
+	(*AdminRequest)(nil),            // 26: stepup.plugin.v1.AdminRequest
+	(*AdminResponse)(nil),           // 27: stepup.plugin.v1.AdminResponse
+	(*ErrorDetail)(nil),             // 28: stepup.plugin.v1.ErrorDetail
+	nil,                             // 29: stepup.plugin.v1.SetupRequest.ConfigEntry
+	nil,                             // 30: stepup.plugin.v1.Challenge.PublicEntry
+	nil,                             // 31: stepup.plugin.v1.VerifyRequest.ResponseEntry
+	nil,                             // 32: stepup.plugin.v1.EnrolRequest.ParamsEntry
+	nil,                             // 33: stepup.plugin.v1.Enrolment.DisplayEntry
+	nil,                             // 34: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	nil,                             // 35: stepup.plugin.v1.AdminRequest.ParamsEntry
+	nil,                             // 36: stepup.plugin.v1.AdminResponse.ResultEntry
+	(*CountRequest)(nil),            // 37: stepup.plugin.v1.CountRequest
+	(*CountResponse)(nil),           // 38: stepup.plugin.v1.CountResponse
+	(*PutRequest)(nil),              // 39: stepup.plugin.v1.PutRequest
 }
 var file_method_proto_depIdxs = []int32{
-	28, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
+	29, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
 	3,  // 1: stepup.plugin.v1.Description.limits:type_name -> stepup.plugin.v1.Limit
-	12, // 2: stepup.plugin.v1.Description.enrol_fields:type_name -> stepup.plugin.v1.Field
-	5,  // 3: stepup.plugin.v1.Description.admin:type_name -> stepup.plugin.v1.AdminAction
-	8,  // 4: stepup.plugin.v1.Description.removal:type_name -> stepup.plugin.v1.Removal
-	6,  // 5: stepup.plugin.v1.AdminAction.params:type_name -> stepup.plugin.v1.AdminParam
-	7,  // 6: stepup.plugin.v1.AdminAction.results:type_name -> stepup.plugin.v1.AdminResult
-	11, // 7: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
-	10, // 8: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
-	12, // 9: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
-	29, // 10: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
-	30, // 11: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
-	10, // 12: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
-	36, // 13: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
-	37, // 14: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
-	38, // 15: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
-	11, // 16: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	31, // 17: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
-	10, // 18: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
-	12, // 19: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	32, // 20: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
-	9,  // 21: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
-	11, // 22: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	33, // 23: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	10, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
-	10, // 25: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
-	20, // 26: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
-	10, // 27: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
-	11, // 28: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	34, // 29: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	10, // 30: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	35, // 31: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	0,  // 32: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 33: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	13, // 34: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	15, // 35: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	17, // 36: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	19, // 37: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	21, // 38: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	23, // 39: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	25, // 40: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 41: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 42: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	14, // 43: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	16, // 44: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	18, // 45: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	20, // 46: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	22, // 47: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	24, // 48: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	26, // 49: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	41, // [41:50] is the sub-list for method output_type
-	32, // [32:41] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	13, // 2: stepup.plugin.v1.Description.enrol_fields:type_name -> stepup.plugin.v1.Field
+	6,  // 3: stepup.plugin.v1.Description.admin:type_name -> stepup.plugin.v1.AdminAction
+	9,  // 4: stepup.plugin.v1.Description.removal:type_name -> stepup.plugin.v1.Removal
+	5,  // 5: stepup.plugin.v1.Description.settings:type_name -> stepup.plugin.v1.Setting
+	7,  // 6: stepup.plugin.v1.AdminAction.params:type_name -> stepup.plugin.v1.AdminParam
+	8,  // 7: stepup.plugin.v1.AdminAction.results:type_name -> stepup.plugin.v1.AdminResult
+	12, // 8: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
+	11, // 9: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
+	13, // 10: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
+	30, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
+	31, // 12: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
+	11, // 13: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
+	37, // 14: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	38, // 15: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	39, // 16: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
+	12, // 17: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
+	32, // 18: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	11, // 19: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
+	13, // 20: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
+	33, // 21: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	10, // 22: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
+	12, // 23: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
+	34, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	11, // 25: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
+	11, // 26: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
+	21, // 27: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
+	11, // 28: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
+	12, // 29: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	35, // 30: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	11, // 31: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	36, // 32: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	0,  // 33: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 34: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	14, // 35: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	16, // 36: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	18, // 37: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	20, // 38: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	22, // 39: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	24, // 40: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	26, // 41: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 42: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 43: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	15, // 44: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	17, // 45: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	19, // 46: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	21, // 47: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	23, // 48: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	25, // 49: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	27, // 50: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	42, // [42:51] is the sub-list for method output_type
+	33, // [33:42] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
@@ -2525,7 +2639,7 @@ func file_method_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_method_proto_rawDesc), len(file_method_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
