@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error is one configuration problem. Its message names the key (or the
@@ -27,7 +29,50 @@ func (e *Error) Error() string {
 }
 
 func errorf(key, format string, args ...any) *Error {
+	for i, verb := range verbs(format) {
+		if i >= len(args) {
+			break
+		}
+		if v, ok := args[i].(string); ok && verb == 'q' {
+			args[i] = shorten(v) // a value quoted: at most a short prefix of it
+		}
+	}
 	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// verbs are the verbs of format, one per argument, in order.
+func verbs(format string) []byte {
+	var out []byte
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		j := i + 1
+		for j < len(format) && strings.IndexByte("+-# 0123456789.", format[j]) >= 0 {
+			j++
+		}
+		if j < len(format) && format[j] != '%' {
+			out = append(out, format[j])
+		}
+		i = j
+	}
+	return out
+}
+
+// maxQuoted is how much of a value an error quotes (SPEC §3: at most a
+// short prefix of a bad value).
+const maxQuoted = 64
+
+// shorten cuts v to maxQuoted bytes, on a rune boundary, marking the cut.
+func shorten(v string) string {
+	if len(v) <= maxQuoted {
+		return v
+	}
+	n := maxQuoted
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return v[:n] + "…"
 }
 
 var durationType = reflect.TypeFor[time.Duration]()

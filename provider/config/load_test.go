@@ -55,3 +55,22 @@ func TestConfigBombsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsQuoteAShortPrefix: a 10 MB bad value is quoted in its error by
+// a short prefix only (issue 18, item 7).
+func TestErrorsQuoteAShortPrefix(t *testing.T) {
+	for _, text := range []string{
+		"issuer: " + strings.Repeat("x", 900_000) + "\n",
+		"listen: " + strings.Repeat("9", 900_000) + "\n",
+		"smtp: {addr: smtp.example.com:587, from: " + strings.Repeat("y", 900_000) + "}\n",
+	} {
+		_, err := loadText(t, text)
+		if err == nil || len(err.Error()) > 400 {
+			n := 0
+			if err != nil {
+				n = len(err.Error())
+			}
+			t.Errorf("%.30q…: an error of %d bytes: %.200v", text, n, err)
+		}
+	}
+}
