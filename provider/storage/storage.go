@@ -3,6 +3,9 @@ package storage
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"syscall"
 	"time"
 )
 
@@ -14,7 +17,22 @@ var (
 	ErrAlreadyExists = errors.New("storage: already exists")
 	// ErrConflict: a compare-and-swap saw a different version than expected.
 	ErrConflict = errors.New("storage: version conflict")
+	// ErrUnavailable: the database cannot be reached (closed, down, out of
+	// time); nothing was read or written. See Unavailable.
+	ErrUnavailable = errors.New("storage: database unavailable")
 )
+
+// Unavailable reports whether err means the database could not be
+// reached, rather than an answer from it: ErrUnavailable, a network error
+// on the way (a refused or broken connection, as a restarting PostgreSQL
+// gives), or a deadline. The callers answer it 503 with Retry-After,
+// never with a verdict.
+func Unavailable(err error) bool {
+	var ne net.Error
+	return errors.Is(err, ErrUnavailable) || errors.As(err, &ne) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
 
 // Option configures a backend at Open.
 type Option func(*Options)

@@ -98,6 +98,8 @@ const (
 	TitleCannotContinueSignIn = "Cannot continue this sign-in"
 	TitleRequestExpired       = "Request expired"
 	TitleServerError          = "Something went wrong"
+	TitleUnavailable          = "Temporarily unavailable"
+	MsgUnavailable            = "stepup cannot reach its database just now. Try again in a few seconds."
 	MsgServerError            = "stepup could not complete this step. Try again in a moment; if it keeps happening, tell your administrator."
 	TitleCannotContinue       = "Cannot continue"
 	MsgNoSecondMethod         = "This page needs a second verification method, and none is available to you right now. Ask your administrator for help."

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/gorilla/csrf"
+	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
 //go:embed templates/*.html
@@ -53,6 +54,11 @@ func (ps Pages) Message(w http.ResponseWriter, r *http.Request, status int, titl
 // which says nothing of the cause.
 func (ps Pages) ServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	ps.Log.Error(what, "err", err, "path", r.URL.Path)
+	if storage.Unavailable(err) { // the database is away: a retry, not a failure
+		w.Header().Set("Retry-After", "5")
+		ps.Message(w, r, http.StatusServiceUnavailable, TitleUnavailable, MsgUnavailable)
+		return
+	}
 	ps.Message(w, r, http.StatusInternalServerError, TitleServerError, MsgServerError)
 }
 

@@ -100,6 +100,9 @@ func (s *Store) rstmt(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // readRow runs q on a reader.
 func (s *Store) readRow(ctx context.Context, q string, args ...any) scanner {
+	if s.closed.Load() {
+		return errRow{errClosed}
+	}
 	st, err := s.rstmt(ctx, q)
 	if err != nil {
 		return errRow{err}
@@ -109,6 +112,9 @@ func (s *Store) readRow(ctx context.Context, q string, args ...any) scanner {
 
 // read runs q on a reader.
 func (s *Store) read(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.closed.Load() {
+		return nil, errClosed
+	}
 	st, err := s.rstmt(ctx, q)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -38,6 +39,7 @@ type Store struct {
 	rst                    sync.Map // query -> *sql.Stmt on r
 
 	closeOnce sync.Once
+	closed    atomic.Bool // set by Close: reads answer errClosed
 	closeErr  error
 
 	now func() time.Time // judges expiry (storage.WithClock)
@@ -222,6 +224,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both connection pools. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closed.Store(true)
 		if s.checkpointing {
 			close(s.stop)
 			<-s.done

@@ -3,8 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+
+	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
 // Group commit. SQLite has one writer at a time, and on a small machine a
@@ -25,7 +26,7 @@ var (
 	rollbackToSQL = writeSQL(`ROLLBACK TO job`)
 )
 
-var errClosed = errors.New("storage: sqlite store is closed")
+var errClosed = fmt.Errorf("%w: the sqlite store is closed", storage.ErrUnavailable)
 
 type writeJob struct {
 	ctx  context.Context
