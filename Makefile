@@ -32,6 +32,19 @@ test: ## Run the whole test suite (SQLite and PostgreSQL; the plugin host, the s
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m ./plugins/host/... ./plugins/recovery/... ./plugins/sms/... ./provider/storage/...
 
+# Each fuzz target with its package; their seed corpora (and the inputs
+# a fuzz run found, under testdata/fuzz) run in make test.
+FUZZ_TARGETS := FuzzDecode:./provider/config FuzzParseClaimsACR:./provider/login FuzzNormalize:./provider/username \
+	FuzzNormalise:./plugins/recovery FuzzParsePhone:./plugins/sms
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Fuzz every parser of outside input for FUZZTIME each (30s)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($${t#*:}) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
+	done
+
 .PHONY: race
 race: ## Run the tests with the race detector
 	$(GO) test -count=1 -race -timeout 20m $(PKGS)

@@ -104,8 +104,15 @@ func expanded(n *yaml.Node, memo map[*yaml.Node]int) int {
 
 var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
 
-// decode applies the YAML document data over cfg.
-func decode(cfg *Config, file string, data []byte, builtins Methods) error {
+// decode applies the YAML document data over cfg. yaml.v3 panics on some
+// malformed documents (a merge key whose mapping has a mapping for a key):
+// that is a file it cannot read, said in one line like any other.
+func decode(cfg *Config, file string, data []byte, builtins Methods) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{File: file, Msg: fmt.Sprintf("not valid YAML: the YAML reader cannot take this document (%.80v): check the merge keys (<<) and the keys that are mappings", r)}
+		}
+	}()
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
