@@ -34,7 +34,7 @@ test: ## Run the whole test suite (SQLite and PostgreSQL; the plugin host, the s
 
 # Each fuzz target with its package; their seed corpora (and the inputs
 # a fuzz run found, under testdata/fuzz) run in make test.
-FUZZ_TARGETS := FuzzDecode:./provider/config FuzzParseClaimsACR:./provider/login FuzzNormalize:./provider/username \
+FUZZ_TARGETS := FuzzDecode:./provider/config FuzzParseClaimsACR:./provider/login FuzzNormalize:./provider/username FuzzDecodeParams:./provider/adminapi \
 	FuzzNormalise:./plugins/recovery FuzzParsePhone:./plugins/sms
 FUZZTIME ?= 30s
 
