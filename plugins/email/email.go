@@ -3,12 +3,10 @@ package email
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -44,16 +42,11 @@ const (
 	MessagesPerHour = 5
 	// SendWindow is the rolling window of MessagesPerHour.
 	SendWindow = time.Hour
-	// AttemptsPerHour bounds the tries to send, failed ones included, so
-	// that a user cannot make stepup hammer a mail server that is down.
-	AttemptsPerHour = 3 * MessagesPerHour
+	// FailuresPerMessage bounds the sends the host did not make at this
+	// many times MessagesPerHour per user in SendWindow, so that a user
+	// cannot make stepup hammer a mail server that is down.
+	FailuresPerMessage = 2
 )
-
-// failureMargin is how much younger than SendWindow a failed send must be
-// to give its count back: more than a call lasts plus the clock skew
-// between replicas, so that a failure is never given back once its count
-// has left the rate limiter's window.
-const failureMargin = time.Minute
 
 // ExceptWith is the method a user may hold that keeps them from being
 // offered email codes for everyone (the seed: not with a verified phone),
@@ -259,7 +252,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 			// a new code does not bring new tries.
 			{Operation: sdk.OpVerify, Max: TriesPerCode, Window: m.codeTTL, Key: verifyKey(sdk.UserPlaceholder), FailuresOnly: true},
 		},
-		UserRecords: []string{enabledKey(sdk.UserPlaceholder), codeKey(sdk.UserPlaceholder)},
+		UserRecords: []string{enabledKey(sdk.UserPlaceholder), codeKey(sdk.UserPlaceholder), failedKey(sdk.UserPlaceholder)},
 	}, nil
 }
 
@@ -282,21 +275,14 @@ func (c sentCode) live(now time.Time) bool {
 	return !c.Used && len(c.Hash) == sha256.Size && now.Before(c.ExpiresAt)
 }
 
-// sendFailures are the times (Host.Now of the call) of the user's sends
-// the host did not make within SendWindow: each gives its count back.
-type sendFailures struct {
-	At []time.Time `json:"at"`
-}
-
 func enabledKey(userID string) string { return "enabled/" + userID }
 func codeKey(userID string) string    { return "code/" + userID }
 func failedKey(userID string) string  { return "send-failed/" + userID }
 
-// Rate-limiter keys: messages sent, tries to send, and verifications (the
-// host counts them ahead and gives successes back).
-func sendKey(userID string) string    { return "send/" + userID }
-func attemptKey(userID string) string { return "send-attempt/" + userID }
-func verifyKey(userID string) string  { return "verify/" + userID }
+// Rate-limiter keys: messages sent, and verifications (the host counts
+// them ahead and gives successes back).
+func sendKey(userID string) string   { return "send/" + userID }
+func verifyKey(userID string) string { return "verify/" + userID }
 
 // keyName holds the key that hashes codes and signs challenge IDs.
 const keyName = "hmac-key"
@@ -552,96 +538,29 @@ func disable(ctx context.Context, st sdk.Storage, userID string) (bool, error) {
 
 // send counts one message against the user's hourly budget, then asks the
 // host to email it; a message the host did not send gives its count back
-// and is an *sdk.UnavailableError saying MsgNotSent (or MsgNoAddress).
-//
-// The host's rate limiter cannot give a count back, so: each message is
-// counted under sendKey with the limit MessagesPerHour and, when that is
-// full, with MessagesPerHour plus the failures recorded (sendFailures,
-// compare-and-swap) within the window. Of concurrent sends the limiter
-// lets through exactly as many as there is room for; a failure is
-// recorded only after its count, and is given back only while its count
-// is surely still in the window (failureMargin), so at most
-// MessagesPerHour messages go out in any rolling hour. A failure that
-// cannot be recorded stays counted: never more messages, at worst fewer.
+// (sdk.SendBudget) and is an *sdk.UnavailableError saying MsgNotSent (or
+// MsgNoAddress).
 func (m *Method) send(ctx context.Context, h sdk.Host, userID, code string) error {
-	st, now := h.Storage(), h.Now()
-	if err := sdk.CheckLimit(ctx, h, attemptKey(userID), SendWindow, AttemptsPerHour); err != nil {
-		return tooMany(err)
-	}
-	err := sdk.CheckLimit(ctx, h, sendKey(userID), SendWindow, MessagesPerHour)
-	if errors.Is(err, sdk.ErrRateLimited) {
-		// Only now, rarely, read what failed sends give back.
-		var failed sendFailures
-		if _, ferr := sdk.GetJSON(ctx, st, failedKey(userID), &failed); ferr != nil && !errors.Is(ferr, sdk.ErrNotFound) {
-			return ferr
+	return budget.Send(ctx, h, userID, func() error {
+		err := sdk.SendMail(ctx, h, userID, Subject, m.text(code))
+		if err == nil {
+			return nil
 		}
-		if given := failed.since(now.Add(-SendWindow + failureMargin)); given > 0 {
-			err = sdk.CheckLimit(ctx, h, sendKey(userID), SendWindow, MessagesPerHour+given)
+		// The host's error is for the log only: wrapping its sentinel would
+		// send ErrNotFound or ErrInvalidInput on to the host.
+		msg := MsgNotSent
+		if errors.Is(err, sdk.ErrNotFound) {
+			msg = MsgNoAddress
 		}
-	}
-	if err != nil {
-		return tooMany(err)
-	}
-	err = sdk.SendMail(ctx, h, userID, Subject, m.text(code))
-	if err == nil {
-		return nil
-	}
-	giveBack(ctx, st, userID, now)
-	// The host's error is for the log only: wrapping its sentinel would
-	// send ErrNotFound or ErrInvalidInput on to the host.
-	msg := MsgNotSent
-	if errors.Is(err, sdk.ErrNotFound) {
-		msg = MsgNoAddress
-	}
-	return fmt.Errorf("%w (%v)", sdk.Unavailable("%s", msg), err)
+		return fmt.Errorf("%w (%v)", sdk.Unavailable("%s", msg), err)
+	})
 }
 
-// since counts the failures after t.
-func (f sendFailures) since(t time.Time) int {
-	n := 0
-	for _, at := range f.At {
-		if at.After(t) {
-			n++
-		}
-	}
-	return n
-}
-
-// giveBack records a failed send of the call at now (see send).
-func giveBack(ctx context.Context, st sdk.Storage, userID string, now time.Time) {
-	// Also when the host gave up on the call: the count is still taken.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	for range 8 {
-		var f sendFailures
-		version, err := sdk.GetJSON(ctx, st, failedKey(userID), &f)
-		switch {
-		case errors.Is(err, sdk.ErrNotFound):
-			version = sdk.MustNotExist
-		case err != nil:
-			return
-		}
-		live := f.At[:0]
-		for _, at := range f.At {
-			if at.After(now.Add(-SendWindow)) {
-				live = append(live, at)
-			}
-		}
-		f.At = append(live, now)
-		if err := sdk.PutJSON(ctx, st, failedKey(userID), f, version, SendWindow); !errors.Is(err, sdk.ErrConflict) {
-			return
-		}
-	}
-}
-
-// tooMany is a refusal of the hourly limit, saying when to try again.
-func tooMany(err error) error {
-	if !errors.Is(err, sdk.ErrRateLimited) {
-		return err
-	}
-	until, _ := sdk.RetryAfter(err)
-	return sdk.RateLimitedSaying(until, fmt.Sprintf(MsgTooManyF, MessagesPerHour, until.UTC().Format("15:04")))
-}
+// budget is the hourly budget of messages per user (MessagesPerHour).
+var budget = sdk.SendBudget{CountKey: sendKey, FailedKey: failedKey, Window: SendWindow, Max: MessagesPerHour,
+	FailuresPerMax: FailuresPerMessage, Refusal: func(until time.Time) string {
+		return fmt.Sprintf(MsgTooManyF, MessagesPerHour, until.UTC().Format("15:04"))
+	}}
 
 // text is the message that carries code: it names the product, says how
 // long the code is valid, and warns against sharing it.
@@ -683,16 +602,7 @@ func codeHash(key []byte, userID, id, code string) []byte {
 
 // newCode returns CodeDigits uniformly random decimal digits and an ID
 // for them.
-func newCode() (code, id string, err error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		return "", "", err
-	}
-	if id, err = sdk.RandomID(); err != nil {
-		return "", "", err
-	}
-	return fmt.Sprintf("%06d", n.Int64()), id, nil
-}
+func newCode() (code, id string, err error) { return sdk.NewDigitCode(CodeDigits) }
 
 // normalise drops the spaces and dashes a person types to group digits,
 // and bounds the work on a silly long answer.

@@ -553,7 +553,7 @@ func TestSendFailureIsNotCounted(t *testing.T) {
 }
 
 // TestSendFailuresAreGivenBackOnlyWithinTheHour: a failure gives its
-// count back until it is failureMargin short of an hour old, never after
+// count back until it is sdk.FailureMargin short of an hour old, never after
 // its count left the limiter's window.
 func TestSendFailuresAreGivenBackOnlyWithinTheHour(t *testing.T) {
 	l := newLocal(t, nil)
@@ -563,7 +563,7 @@ func TestSendFailuresAreGivenBackOnlyWithinTheHour(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.backend.FailMail(nil)
-	l.clock.Set(t0.Add(SendWindow - failureMargin - time.Second))
+	l.clock.Set(t0.Add(SendWindow - sdk.FailureMargin - time.Second))
 	for range MessagesPerHour {
 		if err := l.begin("alice"); err != nil {
 			t.Fatal(err)
@@ -585,13 +585,13 @@ func TestSendAttemptsAreBounded(t *testing.T) {
 	l := newLocal(t, nil)
 	l.enable(t, "alice")
 	l.backend.FailMail(errors.New("down"))
-	for i := range AttemptsPerHour {
+	for i := range FailuresPerMessage * MessagesPerHour {
 		if err := l.begin("alice"); !errors.Is(err, sdk.ErrUnavailable) {
-			t.Fatalf("attempt %d: %v, want the mail failure", i+1, err)
+			t.Fatalf("failed send %d: %v, want the mail failure", i+1, err)
 		}
 	}
 	if err := l.begin("alice"); !errors.Is(err, sdk.ErrRateLimited) {
-		t.Fatalf("attempt %d in the hour: %v, want ErrRateLimited", AttemptsPerHour+1, err)
+		t.Fatalf("after %d failed sends in the hour: %v, want ErrRateLimited", FailuresPerMessage*MessagesPerHour, err)
 	}
 }
 

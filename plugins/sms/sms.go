@@ -3,13 +3,11 @@ package sms
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
 	"strconv"
 	"strings"
@@ -49,13 +47,6 @@ const (
 	// stepup hammer a gateway that is down.
 	FailuresPerSend = 2
 )
-
-// failureMargin is how much younger than SendWindow a failed send must be
-// to give its count back: more than one call lasts (the gateway's timeout
-// is at most gateway.MaxTimeout), plus the clock skew between replicas, so
-// that a failure is never given back after its count has already left the
-// rate limiter's window.
-const failureMargin = time.Minute
 
 // The admin actions, offered by the host as
 // /admin/v1/users/{username}/phone (Resource) and on its admin page.
@@ -272,34 +263,6 @@ type pending struct {
 	Phone     string    `json:"phone"`
 	Hash      []byte    `json:"hash"` // codeHash(key, purposeEnrol, user, ID, code)
 	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// sendFailures are the times (Host.Now of the call) of the user's sends
-// that the gateway refused within SendWindow: each gives its count back.
-type sendFailures struct {
-	At []time.Time `json:"at"`
-}
-
-// oldestSince is the first failure after t, zero when none is.
-func (f sendFailures) oldestSince(t time.Time) time.Time {
-	var oldest time.Time
-	for _, at := range f.At {
-		if at.After(t) && (oldest.IsZero() || at.Before(oldest)) {
-			oldest = at
-		}
-	}
-	return oldest
-}
-
-// since counts the failures after t.
-func (f sendFailures) since(t time.Time) int {
-	n := 0
-	for _, at := range f.At {
-		if at.After(t) {
-			n++
-		}
-	}
-	return n
 }
 
 func accountKey(userID string) string { return "account/" + userID }
@@ -589,88 +552,24 @@ func (m *Method) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (m
 }
 
 // send counts one message against the user's hourly budget, then hands it
-// to the gateway; a message the gateway did not take gives its count
-// back, and is ErrUnavailable wrapping gateway.ErrFailed.
-//
-// The count is atomic across replicas although the host's rate limiter
-// cannot give a count back: each message is counted under sendKey with
-// the limit per_hour, and, when that is full, with per_hour plus the
-// failures recorded (sendFailures, with compare-and-swap) within the
-// window, as the host gives back successful verifications. Of concurrent
-// sends, the limiter lets through exactly as many as there is room for;
-// a failure is recorded only after its count, and stops being given back
-// (failureMargin) before its count leaves the window, so at most per_hour
-// messages went out in any rolling hour. A failure that cannot be
-// recorded stays counted: never more messages, at worst fewer.
-//
-// The failures come with the call (UserRecords), so reading them costs no
-// round trip; with FailuresPerSend times per_hour of them in the window no
-// send is tried (a guard for the gateway, not one of SPEC's limits: of
-// concurrent failing sends a few more may be tried).
+// to the gateway; a message the gateway did not take gives its count back
+// (sdk.SendBudget), and is ErrUnavailable with MsgNotSent for the user.
 func (m *Method) send(ctx context.Context, h sdk.Host, userID, to, code string) error {
-	st, now := h.Storage(), h.Now()
-	var failed sendFailures
-	if _, err := sdk.GetJSON(ctx, st, failedKey(userID), &failed); err != nil && !errors.Is(err, sdk.ErrNotFound) {
-		return err
-	}
-	if failed.since(now.Add(-SendWindow)) >= FailuresPerSend*m.perHour {
-		return sdk.RateLimitedSaying(failed.oldestSince(now.Add(-SendWindow)).Add(SendWindow), MsgTooManyMessages)
-	}
-	err := sdk.CheckLimit(ctx, h, sendKey(userID), SendWindow, m.perHour)
-	if errors.Is(err, sdk.ErrRateLimited) {
-		if given := failed.since(now.Add(-SendWindow + failureMargin)); given > 0 {
-			err = sdk.CheckLimit(ctx, h, sendKey(userID), SendWindow, m.perHour+given)
+	return m.budget().Send(ctx, h, userID, func() error {
+		err := m.sender.Send(ctx, gateway.Message{To: to, Body: m.text(code), SentAt: h.Now()})
+		if err != nil {
+			// The gateway's cause first: the host's audit keeps the start
+			// of the text, and the sentence for the user is on the page.
+			return fmt.Errorf("%w: %w", err, sdk.Unavailable("%s", MsgNotSent))
 		}
-	}
-	if err != nil {
-		return tooManyMessages(err)
-	}
-	err = m.sender.Send(ctx, gateway.Message{To: to, Body: m.text(code), SentAt: now})
-	if err == nil {
 		return nil
-	}
-	m.giveBack(ctx, st, userID, now)
-	// The gateway's cause first: the host's audit keeps the start of the
-	// text, and the sentence for the user is on the page anyway.
-	return fmt.Errorf("%w: %w", err, sdk.Unavailable("%s", MsgNotSent))
+	})
 }
 
-// giveBack records a failed send of the call at now (see send).
-func (m *Method) giveBack(ctx context.Context, st sdk.Storage, userID string, now time.Time) {
-	// Also when the host gave up on the call: the count is still taken.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	for range 8 {
-		var f sendFailures
-		version, err := sdk.GetJSON(ctx, st, failedKey(userID), &f)
-		switch {
-		case errors.Is(err, sdk.ErrNotFound):
-			version = sdk.MustNotExist
-		case err != nil:
-			return
-		}
-		live := f.At[:0]
-		for _, at := range f.At {
-			if at.After(now.Add(-SendWindow)) {
-				live = append(live, at)
-			}
-		}
-		f.At = append(live, now)
-		err = sdk.PutJSON(ctx, st, failedKey(userID), f, version, SendWindow)
-		if !errors.Is(err, sdk.ErrConflict) {
-			return
-		}
-	}
-}
-
-// tooManyMessages is a refusal of the hourly limit, saying
-// MsgTooManyMessages to the user.
-func tooManyMessages(err error) error {
-	if !errors.Is(err, sdk.ErrRateLimited) {
-		return err
-	}
-	until, _ := sdk.RetryAfter(err)
-	return sdk.RateLimitedSaying(until, MsgTooManyMessages)
+// budget is the hourly budget of messages per user (per_hour).
+func (m *Method) budget() sdk.SendBudget {
+	return sdk.SendBudget{CountKey: sendKey, FailedKey: failedKey, Window: SendWindow, Max: m.perHour,
+		FailuresPerMax: FailuresPerSend, Refusal: func(time.Time) string { return MsgTooManyMessages }}
 }
 
 // text is the message that carries code: it names the product, warns
@@ -697,16 +596,7 @@ func codeHash(key []byte, purpose, userID, id, code string) []byte {
 
 // newCode returns CodeDigits uniformly random decimal digits and an ID
 // for them.
-func newCode() (code, id string, err error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		return "", "", err
-	}
-	if id, err = sdk.RandomID(); err != nil {
-		return "", "", err
-	}
-	return fmt.Sprintf("%06d", n.Int64()), id, nil
-}
+func newCode() (code, id string, err error) { return sdk.NewDigitCode(CodeDigits) }
 
 // normalise drops the spaces and dashes a person types to group digits,
 // and bounds the work on a silly long answer.

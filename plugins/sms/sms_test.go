@@ -743,10 +743,10 @@ func TestGatewayFailuresAreGivenBackOnlyWithinTheHour(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.set("ok")
-	// Until the failure is failureMargin short of an hour old, it gives
+	// Until the failure is sdk.FailureMargin short of an hour old, it gives
 	// its count back; from then on it no longer does, while its count is
 	// still in the limiter's window (stricter for a minute, never looser).
-	l.clock.Set(t0.Add(SendWindow - failureMargin - time.Second))
+	l.clock.Set(t0.Add(SendWindow - sdk.FailureMargin - time.Second))
 	for range DefaultPerHour - 1 {
 		if err := l.begin("alice"); err != nil {
 			t.Fatal(err)
@@ -755,7 +755,7 @@ func TestGatewayFailuresAreGivenBackOnlyWithinTheHour(t *testing.T) {
 	if err := l.begin("alice"); !errors.Is(err, sdk.ErrRateLimited) {
 		t.Fatalf("message %d: %v, want ErrRateLimited", DefaultPerHour+1, err)
 	}
-	l.clock.Set(t0.Add(SendWindow - failureMargin))
+	l.clock.Set(t0.Add(SendWindow - sdk.FailureMargin))
 	if err := l.begin("alice"); !errors.Is(err, sdk.ErrRateLimited) {
 		t.Fatalf("with the failure no longer given back: %v, want ErrRateLimited", err)
 	}
