@@ -592,12 +592,7 @@ func MaskAddress(addr string) string {
 // codeHash is what is stored of a code: HMAC-SHA-256 under the method's
 // key of the user, the code's ID and the code.
 func codeHash(key []byte, userID, id, code string) []byte {
-	mac := hmac.New(sha256.New, key)
-	for _, s := range []string{"stepup email code", userID, id, code} {
-		mac.Write([]byte(s))
-		mac.Write([]byte{0})
-	}
-	return mac.Sum(nil)
+	return sdk.KeyedHash(key, "stepup email code", userID, id, code)
 }
 
 // newCode returns CodeDigits uniformly random decimal digits and an ID
@@ -606,17 +601,7 @@ func newCode() (code, id string, err error) { return sdk.NewDigitCode(CodeDigits
 
 // normalise drops the spaces and dashes a person types to group digits,
 // and bounds the work on a silly long answer.
-func normalise(code string) string {
-	if len(code) > 64 {
-		return ""
-	}
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '\t' {
-			return -1
-		}
-		return r
-	}, code)
-}
+func normalise(code string) string { return sdk.TypedDigits(code) }
 
 // invalid maps "no such record" (and a lost race for it) to the one error
 // every failed verification gets; an outage stays an outage.

@@ -2,10 +2,13 @@ package sdk
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 )
 
@@ -134,4 +137,32 @@ func NewDigitCode(n int) (code, id string, err error) {
 		return "", "", err
 	}
 	return fmt.Sprintf("%0*d", n, v.Int64()), id, nil
+}
+
+// KeyedHash is HMAC-SHA-256 under key of parts, each ended by a NUL: what
+// a method keeps of a code it sent. A code of fewer than 112 bits must not
+// be stored recoverable, and the key is kept sealed by the host, outside
+// the database's reach (SPEC §7).
+func KeyedHash(key []byte, parts ...string) []byte {
+	mac := hmac.New(sha256.New, key)
+	for _, s := range parts {
+		mac.Write([]byte(s))
+		mac.Write([]byte{0})
+	}
+	return mac.Sum(nil)
+}
+
+// TypedDigits is a code as a person typed it, without the spaces, tabs and
+// dashes that group its digits; "" for an answer over 64 bytes, which no
+// code is.
+func TypedDigits(s string) string {
+	if len(s) > 64 {
+		return ""
+	}
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
 }
