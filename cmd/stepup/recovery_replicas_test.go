@@ -69,7 +69,7 @@ lockout: {max_failures: 100, max_failures_per_user: 100}
 	br := newCookieBrowser(a.url)
 	p, err := br.get(a.url + "/account")
 	if err == nil {
-		p, err = br.submitPassword(p, "alice", "correct horse battery")
+		_, err = br.submitPassword(p, "alice", "correct horse battery")
 	}
 	if err != nil {
 		t.Fatal(err)
