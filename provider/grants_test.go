@@ -82,3 +82,31 @@ func TestTokenEndpointHidesStorageFailures(t *testing.T) {
 		t.Fatalf("token endpoint without a store: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }
+
+// TestCodeExchangeDuringAnOutage: a good code exchanged while the store
+// is away is a retry (503 temporarily_unavailable), not invalid_grant,
+// which would make the relying party drop a good sign-in (issue 18, item
+// 10).
+func TestCodeExchangeDuringAnOutage(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	ar := rp.AuthURL(nil)
+	p := b.SubmitPassword(b.Get(ar.URL), "alice", alicePassword)
+	code := testenv.MustCallback(t, p).Code(t)
+	if err := env.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {testenv.PublicClient},
+		"redirect_uri": {testenv.RedirectURI}, "code_verifier": {ar.Verifier}}
+	resp, err := http.PostForm(env.URL+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "temporarily_unavailable") || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("code exchange without the store: %d %s", resp.StatusCode, body)
+	}
+}

@@ -103,6 +103,7 @@ func (o *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 
 func (o *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
 	r, err := o.Store.GetAuthRequest(ctx, id)
+	noteOutage(ctx, err)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +145,7 @@ func (o *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		return nil, o.refuseCode(ctx, reasonNotSealed)
 	}
 	r, err := o.Store.GetAuthRequest(ctx, id)
+	noteOutage(ctx, err)
 	if errors.Is(err, storage.ErrNotFound) {
 		return o.redeemedBefore(ctx, id)
 	}
@@ -170,6 +172,7 @@ type replayedCode struct{ *AuthRequest }
 // record, refused already: zitadel refuses it, or storeTokens does.
 func (o *Storage) redeemedBefore(ctx context.Context, id string) (op.AuthRequest, error) {
 	rc, err := o.Store.GetRedeemedCode(ctx, id)
+	noteOutage(ctx, err)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, o.refuseCode(ctx, reasonGone)
 	}
@@ -319,6 +322,7 @@ func (o *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 
 func (o *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	rt, err := o.Store.GetRefreshToken(ctx, tokenHash(token))
+	noteOutage(ctx, err)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired or already used, or its user is inactive")
 	}
@@ -370,6 +374,7 @@ func (o *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 	}
 	if userID != "" { // an access token's jti
 		at, err := o.Store.GetAccessToken(ctx, tokenOrID)
+		noteOutage(ctx, err)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil // RFC 7009: unknown tokens are not an error
 		}
@@ -393,6 +398,7 @@ func (o *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 // its grant.
 func (o *Storage) revokeRefreshToken(ctx context.Context, hash, clientID string) *oidc.Error {
 	rt, err := o.Store.GetRefreshToken(ctx, hash)
+	noteOutage(ctx, err)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -417,6 +423,7 @@ func (o *Storage) revokeRefreshToken(ctx context.Context, hash, clientID string)
 
 func (o *Storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
 	rt, err := o.Store.GetRefreshToken(ctx, tokenHash(token))
+	noteOutage(ctx, err)
 	if err != nil || rt.ClientID != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
@@ -510,6 +517,7 @@ func (o *Storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo,
 
 func (o *Storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
 	at, err := o.Store.GetAccessToken(ctx, tokenID)
+	noteOutage(ctx, err)
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("the access token is revoked or expired")
 	}
@@ -521,6 +529,7 @@ func (o *Storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 
 func (o *Storage) SetIntrospectionFromToken(ctx context.Context, ir *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	at, err := o.Store.GetAccessToken(ctx, tokenID)
+	noteOutage(ctx, err)
 	if err != nil {
 		return oidc.ErrInvalidRequest().WithDescription("token is not active")
 	}
@@ -579,4 +588,14 @@ func CreatedInPlace(slot *reqctx.InPlace) *AuthRequest {
 	}
 	ar, _ := slot.Request.(*AuthRequest)
 	return ar
+}
+
+// noteOutage tells the request (reqctx.Outage) that the store could not
+// answer, so that edge answers a retry instead of the verdict zitadel
+// draws from the failed lookup (invalid_grant "invalid code", an inactive
+// token).
+func noteOutage(ctx context.Context, err error) {
+	if err != nil && storage.Unavailable(err) {
+		reqctx.From(ctx).Outage.Note()
+	}
 }

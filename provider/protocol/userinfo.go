@@ -16,6 +16,7 @@ func (o *Storage) userinfo(ctx context.Context, ui *oidc.UserInfo, userID string
 		return nil
 	}
 	u, err := o.Store.GetUser(ctx, userID)
+	noteOutage(ctx, err)
 	if err != nil {
 		return err
 	}

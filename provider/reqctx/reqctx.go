@@ -1,6 +1,9 @@
 package reqctx
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Values are the request-scoped values of one request. The zero value is
 // a request that has none yet.
@@ -23,7 +26,25 @@ type Values struct {
 	// endpoint created, so that the login page is served in place of the
 	// redirect to it.
 	InPlace *InPlace
+	// Outage, when set, is told that the store could not answer during
+	// the request, so that no verdict (invalid_grant, an inactive token)
+	// is given on a lookup that never happened.
+	Outage *Outage
 }
+
+// Outage records that the store was unreachable during one request. A nil
+// *Outage records nothing.
+type Outage struct{ seen atomic.Bool }
+
+// Note records the outage.
+func (o *Outage) Note() {
+	if o != nil {
+		o.seen.Store(true)
+	}
+}
+
+// Seen reports whether Note was called.
+func (o *Outage) Seen() bool { return o != nil && o.seen.Load() }
 
 // ACRClaim is the acr member of the claims request parameter (OIDC Core
 // §5.5.1), for the ID token or userinfo.

@@ -77,15 +77,19 @@ func (g *Guards) Errors(next http.Handler) http.Handler {
 			return
 		}
 		page := strings.HasSuffix(path, "/authorize")
+		outage := &reqctx.Outage{}
+		if !page {
+			r = r.WithContext(reqctx.Update(r.Context(), func(v *reqctx.Values) { v.Outage = outage }))
+		}
 		c := &ErrorCatcher{ResponseWriter: w, Catch: func(status int, h http.Header) bool {
-			return isPlainError(status, h) || (!page && status >= 500)
+			return isPlainError(status, h) || (!page && (status >= 500 || (status >= 400 && outage.Seen())))
 		}}
 		next.ServeHTTP(c, r)
 		if c.status != 0 {
 			h := w.Header()
 			h.Del("Content-Type")
 			h.Del("Content-Length")
-			if !page && c.status >= 500 {
+			if !page && (c.status >= 500 || outage.Seen()) {
 				// zitadel describes a failure of the storage with its
 				// message (a database's connection string included): the
 				// log gets it, the client a retry.
