@@ -110,3 +110,32 @@ func TestCodeExchangeDuringAnOutage(t *testing.T) {
 		t.Fatalf("code exchange without the store: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestUserinfoDuringAnOutage: a good access token at userinfo while the
+// store is away is a retry, not invalid_token (which would sign the user
+// out of the relying party).
+func TestUserinfoDuringAnOutage(t *testing.T) {
+	env := testenv.New(t)
+	env.AddUser(t, "alice", alicePassword)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	b := env.NewBrowser(t)
+	ar := rp.AuthURL(nil)
+	tok, err := rp.Exchange(testenv.MustCallback(t, b.SubmitPassword(b.Get(ar.URL), "alice", alicePassword)).Code(t), ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, env.URL+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.OAuth.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "temporarily_unavailable") {
+		t.Fatalf("userinfo without the store: %d %s", resp.StatusCode, body)
+	}
+}
