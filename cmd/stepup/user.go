@@ -192,12 +192,10 @@ func (a *app) adminService() *admin.Service {
 }
 
 func (a *app) addUser(ctx context.Context, name, email, phone, pw string, perms []string) (storage.User, error) {
-	u, err := a.adminService().CreateUser(ctx, admin.NewUser{Username: name, Email: email, Phone: phone, Password: pw, Permissions: perms})
-	if err != nil {
-		return u, err
-	}
-	a.audit(ctx, "user.created", u.ID)
-	return u, nil
+	return a.adminService().CreateUser(ctx, admin.NewUser{Username: name, Email: email, Phone: phone, Password: pw, Permissions: perms,
+		Event: func(u storage.User) storage.Event { // written with the user, in one transaction
+			return storage.Event{Time: a.now().UTC(), Type: "user.created", Actor: "cli", UserID: u.ID, Outcome: "success"}
+		}})
 }
 
 // findUser finds a user by name, with the command's hint when there is

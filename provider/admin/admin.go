@@ -88,6 +88,10 @@ type NewUser struct {
 	// Password is the initial password; empty: none.
 	Password    string
 	Permissions []string
+	// Event, when set, is the audit event of the creation, made from the
+	// new user and written in the same transaction: never a user without
+	// it.
+	Event func(u storage.User) storage.Event
 }
 
 // CreateUser validates and stores a new active user: a username by the
@@ -119,7 +123,11 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (storage.User, err
 		}
 		u.PasswordHash = hash
 	}
-	if err := s.Store.CreateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
+	var events []storage.Event
+	if nu.Event != nil {
+		events = append(events, nu.Event(u))
+	}
+	if err := s.Store.CreateUser(ctx, u, events...); errors.Is(err, storage.ErrAlreadyExists) {
 		return storage.User{}, errorf(Conflict, msgUserExists, name)
 	} else if err != nil {
 		return storage.User{}, err

@@ -209,13 +209,15 @@ func (h *Handler) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.Admin.CreateUser(r.Context(), admin.NewUser{Username: body.Username, Email: body.Email, Phone: body.Phone,
-		Password: body.Password, Permissions: body.Permissions})
+		Password: body.Password, Permissions: body.Permissions,
+		Event: func(u storage.User) storage.Event {
+			return h.Audit.AdminEvent(r.Context(), "admin.user.create", u.ID, "success", map[string]string{"permissions": strings.Join(u.Permissions, " ")})
+		}})
 	if err != nil {
 		h.Audit.Admin(r.Context(), "admin.user.create", "", "failure", map[string]string{"username": body.Username, "permissions": strings.Join(body.Permissions, " ")})
 		writeAPIError(w, err)
 		return
 	}
-	h.Audit.Admin(r.Context(), "admin.user.create", u.ID, "success", map[string]string{"permissions": strings.Join(u.Permissions, " ")})
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
 }
 

@@ -57,6 +57,16 @@ func (l *Log) Complete(ctx context.Context, events ...storage.Event) []storage.E
 // Admin records what an administrator did for the user userID: the
 // request's actor (reqctx.Actor) is who, and through which client.
 func (l *Log) Admin(ctx context.Context, typ, userID, outcome string, details map[string]string) {
+	l.Record(ctx, adminEvent(ctx, typ, userID, outcome, details))
+}
+
+// AdminEvent is the event Admin would record, completed, for the caller
+// to store with its own write (a user and its creation's event).
+func (l *Log) AdminEvent(ctx context.Context, typ, userID, outcome string, details map[string]string) storage.Event {
+	return l.Complete(ctx, adminEvent(ctx, typ, userID, outcome, details))[0]
+}
+
+func adminEvent(ctx context.Context, typ, userID, outcome string, details map[string]string) storage.Event {
 	a := reqctx.From(ctx).Actor
-	l.Record(ctx, storage.Event{Type: typ, Actor: a.Name, UserID: userID, ClientID: a.ClientID, Outcome: outcome, Details: details})
+	return storage.Event{Type: typ, Actor: a.Name, UserID: userID, ClientID: a.ClientID, Outcome: outcome, Details: details}
 }

@@ -85,10 +85,12 @@ type Store interface {
 	// went.
 	PurgeExpired(ctx context.Context, now time.Time) (int64, error)
 
-	// CreateUser stores a new user. ErrAlreadyExists if the ID or the
-	// username is taken (usernames compare case-sensitively; callers
-	// normalise).
-	CreateUser(ctx context.Context, u User) error
+	// CreateUser stores a new user, and events with it in the same
+	// transaction (its audit event: a user is never created without it).
+	// ErrAlreadyExists if the ID or the username is taken (usernames
+	// compare case-sensitively; callers normalise); nothing is written
+	// then.
+	CreateUser(ctx context.Context, u User, events ...Event) error
 	// GetUser returns the user by ID.
 	GetUser(ctx context.Context, id string) (User, error)
 	// GetUserByUsername returns the user by username.

@@ -27,6 +27,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"PingClose", testPingClose},
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
+		{"UserWithItsEvent", testUserWithItsEvent},
 		{"AuthRequests", testAuthRequests},
 		{"RedeemAuthRequest", testRedeemAuthRequest},
 		{"RevokeCodeGrant", testRevokeCodeGrant},

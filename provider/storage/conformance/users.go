@@ -142,3 +142,24 @@ func testUpdateUser(t *testing.T, s storage.Store) {
 		t.Fatal("UpdateUser called fn for an unknown user")
 	}
 }
+
+// testUserWithItsEvent: a user is created with its audit event in one
+// write; a creation refused as a duplicate writes neither.
+func testUserWithItsEvent(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	ev := func(userID string) storage.Event {
+		return storage.Event{Time: base(), Type: "admin.user.create", Actor: "helpdesk", UserID: userID, Outcome: "success",
+			Details: map[string]string{"permissions": "manage_mfa"}}
+	}
+	must(t, "CreateUser with its event", s.CreateUser(ctx, newUser("u-ev", "eve"), ev("u-ev")))
+	got, err := s.ListEvents(ctx, storage.EventFilter{Type: "admin.user.create", Limit: 10})
+	if err != nil || len(got) != 1 || got[0].UserID != "u-ev" || got[0].Details["permissions"] != "manage_mfa" {
+		t.Fatalf("events after the creation: %+v, %v", got, err)
+	}
+	if err := s.CreateUser(ctx, newUser("u-ev2", "eve"), ev("u-ev2")); !errors.Is(err, storage.ErrAlreadyExists) {
+		t.Fatalf("second eve: %v, want ErrAlreadyExists", err)
+	}
+	if got, err := s.ListEvents(ctx, storage.EventFilter{Type: "admin.user.create", Limit: 10}); err != nil || len(got) != 1 {
+		t.Fatalf("a refused creation wrote its event: %+v, %v", got, err)
+	}
+}

@@ -28,13 +28,24 @@ func userErr(err error, key string) error {
 }
 
 // CreateUser stores a new user; ErrAlreadyExists if the ID or username is taken.
-func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
+func (s *Store) CreateUser(ctx context.Context, u storage.User, events ...storage.Event) error {
 	perms, err := toJSON(u.Permissions)
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	rows, err := eventArgs(events)
+	if err != nil {
+		return err
+	}
+	// One batch is one implicit transaction: the user and its events, or
+	// neither.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamSub, ts(u.CreatedAt), ts(u.UpdatedAt))
+	for _, args := range rows {
+		b.Queue(insertEventSQL, args...)
+	}
+	err = s.pool.SendBatch(ctx, b).Close()
 	if isUnique(err) {
 		return fmt.Errorf("storage: user %q or username %q: %w", u.ID, u.Username, storage.ErrAlreadyExists)
 	}

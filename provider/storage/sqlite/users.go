@@ -38,20 +38,26 @@ func userErr(err error, key string) error {
 }
 
 // CreateUser stores a new user; ErrAlreadyExists if the ID or username is taken.
-func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
+func (s *Store) CreateUser(ctx context.Context, u storage.User, events ...storage.Event) error {
 	perms, err := toJSON(u.Permissions)
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, nil, insertUserSQL, u.ID, u.Username, u.Email, u.Phone, u.PasswordHash,
-		u.Active, perms, u.UpstreamSub, micros(u.CreatedAt), micros(u.UpdatedAt))
-	if isUnique(err) {
-		return fmt.Errorf("storage: user %q or username %q: %w", u.ID, u.Username, storage.ErrAlreadyExists)
-	}
+	rows, err := eventRows(events)
 	if err != nil {
-		return fmt.Errorf("storage: create user: %w", err)
+		return err
 	}
-	return nil
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, insertUserSQL, u.ID, u.Username, u.Email, u.Phone, u.PasswordHash,
+			u.Active, perms, u.UpstreamSub, micros(u.CreatedAt), micros(u.UpdatedAt))
+		if isUnique(err) {
+			return fmt.Errorf("storage: user %q or username %q: %w", u.ID, u.Username, storage.ErrAlreadyExists)
+		}
+		if err != nil {
+			return fmt.Errorf("storage: create user: %w", err)
+		}
+		return s.insertEvents(ctx, tx, rows)
+	})
 }
 
 // GetUser returns the user by ID.
