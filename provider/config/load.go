@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/stepup-mfa/stepup/provider/config/yamlbound"
 	"gopkg.in/yaml.v3"
 )
 
@@ -52,54 +53,23 @@ func Load(path string, m Methods) (Config, error) {
 	return cfg, nil
 }
 
-// Bounds of a config file: its size, and the values its aliases and merge
-// keys (<<) may expand to, so that a few hundred bytes of nested anchors
-// cannot keep a start busy for minutes (SPEC §3).
+// Bounds of a config file (SPEC §3): its size, and the values its aliases
+// and merge keys (<<) may expand to.
 const (
-	MaxFileSize      = 1 << 20
-	MaxExpandedNodes = 100_000
+	MaxFileSize      = yamlbound.MaxFileSize
+	MaxExpandedNodes = yamlbound.MaxExpandedNodes
 )
 
 // readBounded reads the config file, refusing one over MaxFileSize.
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}
-	}
-	if len(data) > MaxFileSize {
+	data, err := yamlbound.ReadFile(path)
+	if errors.Is(err, yamlbound.ErrTooLarge) {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("the config file is larger than %d bytes (1 MiB): a stepup config is a few kilobytes", MaxFileSize)}
 	}
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}
+	}
 	return data, nil
-}
-
-// expanded counts the values n stands for once every alias is replaced by
-// what it names, stopping past MaxExpandedNodes; memo makes it linear in
-// the nodes written.
-func expanded(n *yaml.Node, memo map[*yaml.Node]int) int {
-	if n == nil {
-		return 0
-	}
-	if c, ok := memo[n]; ok {
-		return c
-	}
-	memo[n] = MaxExpandedNodes + 1 // a cycle expands without end
-	c := 1
-	if n.Kind == yaml.AliasNode {
-		c = expanded(n.Alias, memo)
-	}
-	for _, child := range n.Content {
-		if c > MaxExpandedNodes {
-			break
-		}
-		c += expanded(child, memo)
-	}
-	memo[n] = min(c, MaxExpandedNodes+1)
-	return memo[n]
 }
 
 var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
@@ -123,7 +93,7 @@ func decode(cfg *Config, file string, data []byte, builtins Methods) (err error)
 		}
 		return e
 	}
-	if n := expanded(&doc, map[*yaml.Node]int{}); n > MaxExpandedNodes {
+	if n := yamlbound.Expanded(&doc); n > MaxExpandedNodes {
 		return &Error{File: file, Msg: fmt.Sprintf("its aliases and merge keys expand to more than %d values: write the repeated parts out, or nest them less", MaxExpandedNodes)}
 	}
 	root := &doc
