@@ -106,8 +106,11 @@ type Store interface {
 	// aborts and is returned unchanged.
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
 
-	// CreateAuthRequest stores a new authorization request.
-	CreateAuthRequest(ctx context.Context, r AuthRequest) error
+	// CreateAuthRequest stores a new authorization request, and events
+	// with it in the same transaction (what began with it: a code sent
+	// for its challenge). ErrAlreadyExists if the ID is taken; nothing is
+	// written then.
+	CreateAuthRequest(ctx context.Context, r AuthRequest, events ...Event) error
 	// GetAuthRequest returns the request by ID.
 	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
 	// UpdateAuthRequest applies fn to the request inside one transaction.
