@@ -51,19 +51,21 @@ func TestOutageIsUnavailable(t *testing.T) {
 			_, err := s.UpdateUser(ctx, "ub", func(u storage.User) (storage.User, error) { u.Email = "b@example.com"; return u, nil })
 			return err
 		},
-		"GetAuthRequest":    func() error { _, err := s.GetAuthRequest(ctx, "ar"); return err },
-		"RedeemAuthRequest": func() error { return s.RedeemAuthRequest(ctx, "ar", nil, storage.AccessToken{ID: "at", ExpiresAt: now.Add(time.Hour)}) },
-		"GetSessionUser":    func() error { _, _, err := s.GetSessionUser(ctx, "sess"); return err },
-		"GetRefreshToken":   func() error { _, err := s.GetRefreshToken(ctx, "hash"); return err },
-		"GetAccessToken":    func() error { _, err := s.GetAccessToken(ctx, "at"); return err },
-		"ListSigningKeys":   func() error { _, err := s.ListSigningKeys(ctx); return err },
-		"AppendEvent":       func() error { return s.AppendEvent(ctx, storage.Event{Type: "x", Time: now}) },
-		"ListEvents":        func() error { _, err := s.ListEvents(ctx, storage.EventFilter{}); return err },
-		"CountEvent":        func() error { _, err := s.CountEvent(ctx, "k", time.Hour, 5, now); return err },
-		"RecordFailure":     func() error { _, err := s.RecordFailure(ctx, "k", 5, time.Hour, now); return err },
-		"KVGet":             func() error { _, err := s.KVGet(ctx, "ns", "k", now); return err },
-		"KVPut":             func() error { _, err := s.KVPut(ctx, "ns", "k", []byte("v"), 0, time.Time{}, now); return err },
-		"PurgeExpired":      func() error { _, err := s.PurgeExpired(ctx, now); return err },
+		"GetAuthRequest": func() error { _, err := s.GetAuthRequest(ctx, "ar"); return err },
+		"RedeemAuthRequest": func() error {
+			return s.RedeemAuthRequest(ctx, "ar", nil, storage.AccessToken{ID: "at", ExpiresAt: now.Add(time.Hour)})
+		},
+		"GetSessionUser":  func() error { _, _, err := s.GetSessionUser(ctx, "sess"); return err },
+		"GetRefreshToken": func() error { _, err := s.GetRefreshToken(ctx, "hash"); return err },
+		"GetAccessToken":  func() error { _, err := s.GetAccessToken(ctx, "at"); return err },
+		"ListSigningKeys": func() error { _, err := s.ListSigningKeys(ctx); return err },
+		"AppendEvent":     func() error { return s.AppendEvent(ctx, storage.Event{Type: "x", Time: now}) },
+		"ListEvents":      func() error { _, err := s.ListEvents(ctx, storage.EventFilter{}); return err },
+		"CountEvent":      func() error { _, err := s.CountEvent(ctx, "k", time.Hour, 5, now); return err },
+		"RecordFailure":   func() error { _, err := s.RecordFailure(ctx, "k", 5, time.Hour, now); return err },
+		"KVGet":           func() error { _, err := s.KVGet(ctx, "ns", "k", now); return err },
+		"KVPut":           func() error { _, err := s.KVPut(ctx, "ns", "k", []byte("v"), 0, time.Time{}, now); return err },
+		"PurgeExpired":    func() error { _, err := s.PurgeExpired(ctx, now); return err },
 	}
 	allUnavailable := func(how string) {
 		t.Helper()
