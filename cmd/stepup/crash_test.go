@@ -152,11 +152,19 @@ type answer struct {
 type apiClient struct {
 	base  string
 	hc    *http.Client
-	mu    sync.Mutex
-	token string
+	tokenMu sync.Mutex
+	token   string
 	sent  atomic.Int64 // requests sent
 	five  atomic.Int64 // 5xx answers
 	cut   atomic.Int64 // requests without an answer (serve killed or down)
+	// unavailable counts the answers that say "try again": 503, or
+	// temporarily_unavailable.
+	unavailable atomic.Int64
+	// onAnswer, when set, looks at every answer.
+	onAnswer func(*http.Request, answer)
+
+	mu       sync.Mutex
+	statuses map[int]int // answers by status
 }
 
 func newAPIClient(base string) *apiClient {
@@ -171,24 +179,40 @@ func (a *apiClient) tokenRequest() (answer, error) {
 	return a.do(req)
 }
 
-func (a *apiClient) do(req *http.Request) (answer, error) {
+func (a *apiClient) do(req *http.Request) (answer, error) { return a.doWith(a.hc, req) }
+
+// doWith sends req with hc and counts it and its answer.
+func (a *apiClient) doWith(hc *http.Client, req *http.Request) (answer, error) {
 	a.sent.Add(1)
-	resp, err := a.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		a.cut.Add(1)
 		return answer{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
+	ans := answer{status: resp.StatusCode, body: string(b), header: resp.Header}
 	if resp.StatusCode >= 500 {
 		a.five.Add(1)
 	}
-	return answer{status: resp.StatusCode, body: string(b), header: resp.Header}, err
+	a.mu.Lock()
+	if a.statuses == nil {
+		a.statuses = map[int]int{}
+	}
+	a.statuses[resp.StatusCode]++
+	a.mu.Unlock()
+	if resp.StatusCode == http.StatusServiceUnavailable || strings.Contains(ans.body, "temporarily_unavailable") {
+		a.unavailable.Add(1)
+	}
+	if a.onAnswer != nil {
+		a.onAnswer(req, ans)
+	}
+	return ans, err
 }
 
 func (a *apiClient) getToken() (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.tokenMu.Lock()
+	defer a.tokenMu.Unlock()
 	if a.token != "" {
 		return a.token, nil
 	}
@@ -224,11 +248,11 @@ func (a *apiClient) call(method, path string, body any) (answer, error) {
 	}
 	ans, err := a.do(req)
 	if err == nil && ans.status == http.StatusUnauthorized {
-		a.mu.Lock()
+		a.tokenMu.Lock()
 		if a.token == tok {
 			a.token = ""
 		}
-		a.mu.Unlock()
+		a.tokenMu.Unlock()
 	}
 	return ans, err
 }
@@ -273,6 +297,7 @@ func load(t *testing.T, a *apiClient, r *replica, workers int, stop chan struct{
 					t.Errorf("create %s: 500 %.300s", name, ans.body)
 				}
 				if ans.status != http.StatusCreated {
+					time.Sleep(10 * time.Millisecond) // the database is away: a client waits a little
 					continue
 				}
 				k.mu.Lock()
@@ -373,7 +398,10 @@ func TestCrashUnderLoad(t *testing.T) {
 			}
 			srv.stop()
 
-			checked := checkAcked(t, open, k)
+			checked, noEvent := checkAcked(t, open, k)
+			for _, name := range noEvent {
+				t.Errorf("the temporary code issued for %s was acknowledged and has no tempcode.issued event", name)
+			}
 			t.Logf("%s: requests sent %d, 5xx %d, unanswered (serve killed mid-request, or down) %d, kills survived %d, writes checked %d (users %d with their admin.user.create event, temporary codes %d active with tempcode.issued, sign-ins %d)",
 				driver, a.sent.Load(), a.five.Load(), a.cut.Load(), kills, checked, len(k.users), len(k.tempcodes), k.signIns)
 		})
@@ -404,10 +432,14 @@ func waitAcks(t *testing.T, k *acked, n int) {
 }
 
 // checkAcked opens the store the stopped serve used and checks that every
-// acknowledged user is there with its admin.user.create event, and every
-// acknowledged temporary code has its tempcode.issued event. It returns
-// how many writes it checked.
-func checkAcked(t *testing.T, open func() (storage.Store, error), k *acked) int {
+// acknowledged user is there with its admin.user.create event. It returns
+// how many writes it checked, and the users whose acknowledged temporary
+// code has no tempcode.issued event, for the caller to judge: a code and
+// its event are not yet written in one transaction (issue 18, item 9), so
+// a database that goes away between the two leaves a code acknowledged
+// without its event; a kill of serve cannot, as serve answers only after
+// both.
+func checkAcked(t *testing.T, open func() (storage.Store, error), k *acked) (checked int, noEvent []string) {
 	t.Helper()
 	s, err := open()
 	if err != nil {
@@ -435,7 +467,6 @@ func checkAcked(t *testing.T, open func() (storage.Store, error), k *acked) int 
 		return m
 	}
 	created, issued := events("admin.user.create"), events("tempcode.issued")
-	checked := 0
 	for _, name := range k.users {
 		u, ok := byName[name]
 		switch {
@@ -448,9 +479,9 @@ func checkAcked(t *testing.T, open func() (storage.Store, error), k *acked) int 
 	}
 	for _, name := range k.tempcodes {
 		if u, ok := byName[name]; !ok || !issued[u.ID] {
-			t.Errorf("the temporary code issued for %s was acknowledged and has no tempcode.issued event", name)
+			noEvent = append(noEvent, name)
 		}
 		checked++
 	}
-	return checked
+	return checked, noEvent
 }
