@@ -150,13 +150,13 @@ type answer struct {
 // it fetches again when refused (a token is not lost by a restart, but a
 // test does not depend on that).
 type apiClient struct {
-	base  string
-	hc    *http.Client
+	base    string
+	hc      *http.Client
 	tokenMu sync.Mutex
 	token   string
-	sent  atomic.Int64 // requests sent
-	five  atomic.Int64 // 5xx answers
-	cut   atomic.Int64 // requests without an answer (serve killed or down)
+	sent    atomic.Int64 // requests sent
+	five    atomic.Int64 // 5xx answers
+	cut     atomic.Int64 // requests without an answer (serve killed or down)
 	// unavailable counts the answers that say "try again": 503, or
 	// temporarily_unavailable.
 	unavailable atomic.Int64
