@@ -35,7 +35,9 @@ test: ## Run the whole test suite (SQLite and PostgreSQL; the plugin host, the s
 # Each fuzz target with its package; their seed corpora (and the inputs
 # a fuzz run found, under testdata/fuzz) run in make test.
 FUZZ_TARGETS := FuzzDecode:./provider/config FuzzParseClaimsACR:./provider/login FuzzNormalize:./provider/username FuzzDecodeParams:./provider/adminapi \
-	FuzzNormalise:./plugins/recovery FuzzParsePhone:./plugins/sms
+	FuzzNormalise:./plugins/recovery FuzzParsePhone:./plugins/sms \
+	FuzzAuthorizeRequest:./provider FuzzIDTokenHint:./provider FuzzAdminAPI:./provider \
+	FuzzVerifyCode:./plugins/totp FuzzVerifyCode:./plugins/tempcode
 FUZZTIME ?= 30s
 
 .PHONY: fuzz

@@ -143,6 +143,10 @@ func (h *Handler) requireManageMFA(next http.Handler) http.Handler {
 			actor = reqctx.Actor{Name: "client:" + c.ClientID, ClientID: c.ClientID}
 		} else {
 			u, err := h.Store.GetUser(r.Context(), c.Subject)
+			if storage.Unavailable(err) { // no verdict on the user's permission
+				writeAPIError(w, err)
+				return
+			}
 			if err != nil || !u.Active || !u.HasPermission(config.PermissionManageMFA) {
 				stepauth.WriteProblem(w, http.StatusForbidden, "Forbidden", "no permission: you lack manage_mfa")
 				return
@@ -160,10 +164,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// retryAfterOutage is the Retry-After of a 503 with no wait of its own
+// (the database or a method not answering), in seconds.
+const retryAfterOutage = "2"
+
 func writeAPIError(w http.ResponseWriter, err error) {
 	status, msg := httperr.Status(err)
 	if e, ok := admin.AsError(err); ok && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))
+	} else if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterOutage)
 	}
 	stepauth.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: msg}.Write(w)
 }

@@ -24,7 +24,7 @@ var migrations embed.FS
 // Store is a storage.Store on a PostgreSQL database. It is safe for
 // concurrent use; create it with Open and release it with Close.
 type Store struct {
-	pool *pgxpool.Pool
+	pool db               // every error classified (classify)
 	now  func() time.Time // judges expiry (storage.WithClock)
 }
 
@@ -58,7 +58,7 @@ func Open(ctx context.Context, dsn string, opts ...storage.Option) (*Store, erro
 		pool.Close()
 		return nil, fmt.Errorf("storage: cannot reach postgres at %s: %w", where, err)
 	}
-	s := &Store{pool: pool, now: storage.Apply(opts...).Now}
+	s := &Store{pool: db{pool}, now: storage.Apply(opts...).Now}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("storage: migrating postgres at %s: %w", where, err)

@@ -58,7 +58,7 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	if res.panic != nil {
 		panic(res.panic)
 	}
-	return res.err
+	return classify(res.err)
 }
 
 // writeLoop is the writer goroutine: it takes the first waiting write and
