@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/testenv"
@@ -177,6 +179,26 @@ func TestTrustedBrowserSparesTheSecondFactorAtAAL2(t *testing.T) {
 	acct := b.Get(env.URL + "/account")
 	if text := acct.Text(); !strings.Contains(text, "Trusted browsers") || !strings.Contains(text, stored[0].Name+" (this browser)") || !strings.Contains(text, "last used") {
 		t.Fatalf("account page:\n%s", text)
+	}
+}
+
+// prompt=none on a trusted browser signed in with the password: nothing
+// to ask, so the trust finishes the sign-in silently at aal2.
+func TestTrustedBrowserWithPromptNone(t *testing.T) {
+	env, b, rp, _, _ := trustedEnv(t)
+	login(t, env, b, rp, url.Values{"acr_values": {"aal1"}}, "alice", alicePassword)
+	ar := rp.AuthURL(url.Values{"acr_values": {"aal2"}, "prompt": {"none"}})
+	cb := testenv.MustCallback(t, b.Get(ar.URL))
+	tok, err := rp.Exchange(cb.Code(t), ar)
+	if err != nil || tok.Claims.ACR != "aal2" || !slices.Equal(tok.Claims.AMR, []string{"pwd", "otp", "mfa"}) {
+		t.Fatalf("prompt=none on a trusted browser: %v %+v", err, tok)
+	}
+	// Another browser with the same password session must still sign in.
+	other := env.NewBrowser(t)
+	login(t, env, other, rp, url.Values{"acr_values": {"aal1"}}, "alice", alicePassword)
+	cb = testenv.MustCallback(t, other.Get(rp.AuthURL(url.Values{"acr_values": {"aal2"}, "prompt": {"none"}}).URL))
+	if cb.Params.Get("error") != "login_required" {
+		t.Fatalf("prompt=none on an untrusted browser: %v", cb.Params)
 	}
 }
 
@@ -517,5 +539,68 @@ func TestTrustedBrowsersDisabled(t *testing.T) {
 	}
 	if strings.Contains(b.Get(env.URL+"/account").Text(), "Trusted browsers") {
 		t.Fatal("the account page lists trusted browsers with them off")
+	}
+}
+
+// TestTrustedBrowserInChromium ticks "Don't ask again on this browser" in
+// a real browser, whose cookie then comes back on the next sign-in (set
+// on the code's POST, which redirects to the client's own origin): the
+// password is all it asks.
+func TestTrustedBrowserInChromium(t *testing.T) {
+	callbacks := make(chan url.Values, 2)
+	client := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cb" {
+			select {
+			case callbacks <- r.URL.Query():
+			default:
+			}
+		}
+		w.Write([]byte("<!doctype html><title>client</title><p id=back>back at the client</p>"))
+	}))
+	t.Cleanup(client.Close)
+	env := testenv.New(t, testenv.WithMethods("totp"), withTrust(true), testenv.WithConfig(func(c *config.Config) {
+		c.Clients = append(c.Clients, config.Client{ID: "browser-app", RedirectURIs: []string{client.URL + "/cb"}})
+	}))
+	env.AddUser(t, "alice", alicePassword)
+	gb := env.NewBrowser(t)
+	gb.SubmitPassword(gb.Get(env.URL+"/account"), "alice", alicePassword)
+	secret := gb.EnrolTOTP()
+	env.Clock.Advance(30 * time.Second)
+
+	rp := env.NewRP(t, "browser-app", "")
+	rp.OAuth.RedirectURL = client.URL + "/cb"
+	ctx := testenv.NewChrome(t)
+	do := chromeStep(t, ctx)
+	ar := rp.AuthURL(url.Values{"acr_values": {"aal2"}})
+	do("password",
+		chromedp.Navigate(ar.URL),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), alicePassword),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("f-code")))
+	do("code, trusting the browser",
+		chromedp.SendKeys(chromedp.ID("f-code"), testenv.TOTPCode(t, secret, env.Clock.Now())),
+		chromedp.Click(chromedp.ID("trust")),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("back")))
+	<-callbacks
+
+	env.Clock.Advance(13 * time.Hour) // the session is gone; the trust is not
+	ar = rp.AuthURL(url.Values{"acr_values": {"aal2"}})
+	do("password only",
+		chromedp.Navigate(ar.URL),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), alicePassword),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("back")))
+	got := <-callbacks
+	tok, err := rp.Exchange(got.Get("code"), ar)
+	if err != nil || tok.Claims.ACR != "aal2" || !slices.Equal(tok.Claims.AMR, []string{"pwd", "otp", "mfa"}) {
+		t.Fatalf("the trusted browser's sign-in: %v %+v", err, tok)
+	}
+	if bs, _ := env.Store.ListTrustedBrowsers(t.Context(), "u-alice"); len(bs) != 1 || !strings.Contains(bs[0].Name, "Chrome on Linux") {
+		t.Fatalf("trusted browsers: %+v", bs)
 	}
 }

@@ -15,7 +15,8 @@ import (
 const trustParam = "trust"
 
 // spareByTrust decides again, with the factor the browser's trust stands
-// for, a login that d would send to a method. When that finishes it, the
+// for, a login that d would send to a method (or, with prompt=none, fail
+// for want of one). When that finishes it, the
 // browser spares the user the second factor: the decision is returned
 // with the event that says so, and the trust is marked used. Otherwise d
 // stands: at a level a trust never reaches (aal3), past max_age or with
@@ -26,7 +27,9 @@ const trustParam = "trust"
 // is cleared.
 func (h *Handler) spareByTrust(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, user storage.User,
 	factors []authflow.Factor, ms []authflow.Method, d authflow.Decision) (authflow.Decision, []storage.Event, error) {
-	if d.Step != authflow.StepMethod || ar.Data.Return != "" || !h.Trust.Enabled() {
+	var higher *authflow.HigherLevelRequiredError // prompt=none where a method would be asked
+	asks := d.Step == authflow.StepMethod || (d.Step == authflow.StepError && errors.As(d.Err, &higher))
+	if !asks || ar.Data.Return != "" || !h.Trust.Enabled() {
 		return d, nil, nil
 	}
 	ctx := r.Context()
