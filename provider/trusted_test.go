@@ -220,9 +220,13 @@ func TestTrustedBrowserAskedPastMaxAgeAndWithPromptLogin(t *testing.T) {
 			t.Fatalf("%v: the trusted browser skipped TOTP: %s", extra, p.Text())
 		}
 		env.Clock.Advance(30 * time.Second)
-		tok := exchangeAt(t, rp, verify(t, env, b, p, map[string]string{"code": testenv.TOTPCode(t, secret, env.Clock.Now())}, false), ar)
+		// Ticked again: the browser's trust is renewed, not listed twice.
+		tok := exchangeAt(t, rp, verify(t, env, b, p, map[string]string{"code": testenv.TOTPCode(t, secret, env.Clock.Now())}, true), ar)
 		if tok.Claims.ACR != "aal2" {
 			t.Fatalf("%v: %+v", extra, tok.Claims)
+		}
+		if bs, _ := env.Store.ListTrustedBrowsers(t.Context(), "u-alice"); len(bs) != 1 || bs[0].CreatedAt.Before(env.Clock.Now().Add(-time.Minute)) {
+			t.Fatalf("%v: trusted browsers after ticking again: %+v", extra, bs)
 		}
 		env.Clock.Advance(13 * time.Hour) // the next one starts from the password again
 	}

@@ -64,9 +64,12 @@ func (t *Trust) cookie() *http.Cookie {
 
 // Remember trusts the browser of r for userID, for the second factor f
 // just completed: it stores the trust with the events made from it, in
-// one write, and gives the browser its cookie. Call it before the
-// response is written.
+// one write, and gives the browser its cookie. A trust of the user's that
+// the browser held already (ticked again where it could not spare the
+// factor: aal3, max_age) is replaced, so the account page lists the
+// browser once. Call it before the response is written.
 func (t *Trust) Remember(w http.ResponseWriter, r *http.Request, userID string, f storage.Factor, events func(storage.TrustedBrowser) []storage.Event) (storage.TrustedBrowser, error) {
+	prev, _ := t.Lookup(r, userID) // at worst the old one stays listed until it expires
 	value, hash := newBinding()
 	now := t.Now()
 	b := storage.TrustedBrowser{Hash: hash, ID: protocol.NewID(12), UserID: userID, Name: BrowserName(r.UserAgent()),
@@ -82,6 +85,9 @@ func (t *Trust) Remember(w http.ResponseWriter, r *http.Request, userID string, 
 	c := t.cookie()
 	c.Value, c.MaxAge = value, t.Days()*24*60*60
 	http.SetCookie(w, c)
+	if prev.Browser.UserID == userID && prev.Browser.ID != "" {
+		_ = t.Store.DeleteTrustedBrowser(r.Context(), userID, prev.Browser.ID)
+	}
 	return b, nil
 }
 

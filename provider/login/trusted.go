@@ -3,6 +3,7 @@ package login
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/stepup-mfa/stepup/authflow"
 	"github.com/stepup-mfa/stepup/provider/browser"
@@ -80,7 +81,7 @@ func (h *Handler) rememberBrowser(w http.ResponseWriter, r *http.Request, ar *pr
 	ctx := r.Context()
 	_, err := h.Trust.Remember(w, r, user.ID, f, func(b storage.TrustedBrowser) []storage.Event {
 		return h.Audit.Complete(ctx, storage.Event{Type: "trusted_browser.trusted", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
-			Details: map[string]string{"browser": b.ID, "method": b.Method, "name": b.Name, "expires_at": b.ExpiresAt.Format("2006-01-02T15:04:05Z07:00")}})
+			Details: map[string]string{"browser": b.ID, "method": b.Method, "name": b.Name, "expires_at": b.ExpiresAt.Format(time.RFC3339)}})
 	})
 	if err != nil {
 		h.Log.Error("trust browser", "user", user.ID, "err", err)
