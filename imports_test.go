@@ -64,6 +64,8 @@ func TestImportRules(t *testing.T) {
 			neverImports: []string{"net/http"}, never: []string{"github.com/zitadel"}},
 		{why: "the protocol is zitadel's side of the provider: it reaches the store, the config and the request-scoped values, never the pages, the login, the admin or the root that wires them",
 			pkgs: []string{"provider/protocol"}, reach: []string{"provider/storage", "provider/config", "provider/password", "provider/reqctx", "plugins/sdk"}},
+		{why: "the upstream identity provider's side (SPEC §11) is a client of it below the handlers: it reaches the store, the config, the username rule and the request-scoped values, no page and no handler",
+			pkgs: []string{"provider/upstream"}, reach: []string{"provider/storage", "provider/config", "provider/username", "provider/reqctx", "provider/audit"}},
 		{why: "the signing keys and the access tokens stand below the protocol: they reach only the store",
 			pkgs: []string{"provider/protocol/signing"}, reach: []string{"provider/storage"}},
 		{why: "the guards in front of zitadel's endpoints reach the protocol's clients and the request-scoped values, and write pages only through their Pages",

@@ -529,3 +529,45 @@ func TestSMSRestrictedWithoutStrongerMethod(t *testing.T) {
 		t.Fatalf("restricted notice without a stronger method:\n%s", p.Body)
 	}
 }
+
+// TestSMSAdminPageRemovesNumber: the help desk removes a user's number on
+// /admin (the method's declared action, "Remove number"): the page shows
+// the number masked only, the removal is audited with the administrator
+// as actor, the user is mailed, and SMS is no longer among their methods.
+func TestSMSAdminPageRemovesNumber(t *testing.T) {
+	env, _ := emailEnv(t, nil)
+	enrolSMSDirect(t, env, "u-alice", alicePhone)
+	b := env.NewBrowser(t)
+	b.SubmitPassword(b.Get(env.URL+"/account"), "helpdesk", adminPassword)
+	secret := b.EnrolTOTP()
+	env.Clock.Advance(30 * time.Second)
+	p := b.Get(env.URL + "/admin?user=alice")
+	if p.IsLoginPage() || !strings.Contains(p.Body, "Find a user") {
+		p = b.Submit(p, p.Form(t, "/login/verify"), map[string]string{"code": testenv.TOTPCode(t, secret, env.Clock.Now())})
+	}
+	if !strings.Contains(p.Body, "Remove number") || !strings.Contains(p.Text(), alicePhoneMask) || fullNumber(p.Body) {
+		t.Fatalf("admin page before the removal:\n%s", p.Body)
+	}
+	f := p.Form(t, "/admin/sms")
+	if f.Values.Get("action") != "remove" {
+		t.Fatalf("the SMS form's action is %q, want remove", f.Values.Get("action"))
+	}
+	p = b.Submit(p, f, nil)
+	if p.Status != http.StatusOK || fullNumber(p.Body) {
+		t.Fatalf("after removing: %d\n%s", p.Status, p.Body)
+	}
+	waitMail(t, env, "alice@example.com", methodRemovedSubj, "Text message (SMS)")
+	if ev := listEvents(t, env, "sms.removed"); len(ev) != 1 || ev[0].UserID != "u-alice" || ev[0].Actor != "helpdesk" {
+		t.Fatalf("removal audited as %+v", ev)
+	}
+	if again := b.Get(env.URL + "/admin?user=alice"); strings.Contains(again.Body, "Remove number") || strings.Contains(again.Text(), alicePhoneMask) {
+		t.Fatalf("admin page still offers to remove the number:\n%s", again.Body)
+	}
+	m, ok := env.Methods.Method("sms")
+	if !ok {
+		t.Fatal("no sms method")
+	}
+	if creds, err := m.ListCredentials(t.Context(), "u-alice"); err != nil || len(creds) != 0 {
+		t.Fatalf("alice's SMS credentials after the removal: %v, %v", creds, err)
+	}
+}

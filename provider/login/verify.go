@@ -154,8 +154,11 @@ func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, us
 	if err != nil {
 		return protocol.Challenge{}, err
 	}
-	if ev := m.Description().SentEvent; ev != "" { // a code went out
-		h.Audit.Record(ctx, storage.Event{Type: ev, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
+	// A code that went out is audited with the write that keeps its
+	// challenge: one transaction, not two.
+	var sent []storage.Event
+	if ev := m.Description().SentEvent; ev != "" {
+		sent = h.Audit.Complete(ctx, storage.Event{Type: ev, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
 			Details: map[string]string{"method": name, "step": "begin"}})
 	}
 	ch := protocol.Challenge{UserID: user.ID, ID: c.ID, Prompt: c.Prompt, Public: c.Public, ExpiresAt: c.ExpiresAt}
@@ -177,13 +180,16 @@ func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, us
 	var stored storage.AuthRequest
 	if ar.Unsaved {
 		if stored, err = begun(ar.Stored); err == nil {
-			err = h.Store.CreateAuthRequest(ctx, stored)
+			err = h.Store.CreateAuthRequest(ctx, stored, sent...)
 		}
 		ar.Unsaved = err != nil
 	} else {
-		stored, err = h.Store.UpdateAuthRequest(ctx, ar.GetID(), begun)
+		stored, err = h.Store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: begun, Events: sent})
 	}
 	if err != nil {
+		if len(sent) > 0 {
+			h.Log.Error("audit event not recorded: the challenge could not be kept", "type", sent[0].Type, "user", user.ID, "err", err)
+		}
 		return protocol.Challenge{}, err
 	}
 	if ar.Data.Challenges == nil {

@@ -87,14 +87,18 @@ type Store interface {
 
 	// CreateUser stores a new user, and events with it in the same
 	// transaction (its audit event: a user is never created without it).
-	// ErrAlreadyExists if the ID or the username is taken (usernames
-	// compare case-sensitively; callers normalise); nothing is written
-	// then.
+	// ErrAlreadyExists if the ID, the username or the upstream link is
+	// taken (usernames compare case-sensitively; callers normalise);
+	// nothing is written then.
 	CreateUser(ctx context.Context, u User, events ...Event) error
 	// GetUser returns the user by ID.
 	GetUser(ctx context.Context, id string) (User, error)
 	// GetUserByUsername returns the user by username.
 	GetUserByUsername(ctx context.Context, username string) (User, error)
+	// GetUserByUpstream returns the user linked to the account subject at
+	// the upstream identity provider issuer (User.UpstreamIssuer and
+	// UpstreamSub); an empty subject links no one (ErrNotFound).
+	GetUserByUpstream(ctx context.Context, issuer, subject string) (User, error)
 	// ListUsers returns all users ordered by username.
 	ListUsers(ctx context.Context) ([]User, error)
 	// UpdateUser applies fn to the current user inside one transaction and
@@ -102,8 +106,11 @@ type Store interface {
 	// aborts and is returned unchanged.
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
 
-	// CreateAuthRequest stores a new authorization request.
-	CreateAuthRequest(ctx context.Context, r AuthRequest) error
+	// CreateAuthRequest stores a new authorization request, and events
+	// with it in the same transaction (what began with it: a code sent
+	// for its challenge). ErrAlreadyExists if the ID is taken; nothing is
+	// written then.
+	CreateAuthRequest(ctx context.Context, r AuthRequest, events ...Event) error
 	// GetAuthRequest returns the request by ID.
 	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
 	// UpdateAuthRequest applies fn to the request inside one transaction.

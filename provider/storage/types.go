@@ -11,9 +11,13 @@ type User struct {
 	PasswordHash string // argon2id PHC string; empty: no local password
 	Active       bool
 	Permissions  []string // e.g. "manage_mfa"
-	UpstreamSub  string   // subject at the upstream IdP, when linked
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// UpstreamIssuer and UpstreamSub name the account at the upstream
+	// identity provider this user is linked to (SPEC §11); empty: none.
+	// The pair is unique among users.
+	UpstreamIssuer string
+	UpstreamSub    string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // HasPermission reports whether the user holds permission p.

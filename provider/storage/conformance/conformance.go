@@ -27,6 +27,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"PingClose", testPingClose},
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
+		{"UpstreamLink", testUpstreamLink},
 		{"UserWithItsEvent", testUserWithItsEvent},
 		{"AuthRequests", testAuthRequests},
 		{"RedeemAuthRequest", testRedeemAuthRequest},

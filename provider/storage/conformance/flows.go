@@ -30,6 +30,21 @@ func testAuthRequests(t *testing.T, s storage.Store) {
 	_, err = s.GetAuthRequest(ctx, "nope")
 	mustErr(t, "GetAuthRequest unknown", err, storage.ErrNotFound)
 
+	// What began with a request is written with it, or not at all.
+	sent := storage.Event{Time: base(), Type: "sms.sent", UserID: "u1", ClientID: r.ClientID, Outcome: "success",
+		Details: map[string]string{"method": "sms"}}
+	withEvent := newAuthRequest("ar-sent", future())
+	must(t, "CreateAuthRequest with an event", s.CreateAuthRequest(ctx, withEvent, sent))
+	got, err = s.GetAuthRequest(ctx, "ar-sent")
+	must(t, "GetAuthRequest created with an event", err)
+	mustEqual(t, "request created with an event", got, withEvent)
+	mustErr(t, "CreateAuthRequest duplicate with an event", s.CreateAuthRequest(ctx, withEvent, sent), storage.ErrAlreadyExists)
+	evs, err := s.ListEvents(ctx, storage.EventFilter{})
+	must(t, "ListEvents", err)
+	if len(evs) != 1 || evs[0].Type != "sms.sent" || evs[0].UserID != "u1" {
+		t.Fatalf("events after a create with one and a refused duplicate: %+v, want the one sms.sent", evs)
+	}
+
 	want := r
 	want.SessionID, want.UserID, want.Done = "sess-1", "u1", true
 	want.Data = []byte(`{"done":true}`)

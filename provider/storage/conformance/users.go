@@ -17,16 +17,17 @@ func testPingClose(t *testing.T, s storage.Store) {
 func newUser(id, username string) storage.User {
 	created := base().Add(-time.Minute)
 	return storage.User{
-		ID:           id,
-		Username:     username,
-		Email:        username + "@example.com",
-		Phone:        "+15550100",
-		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
-		Active:       true,
-		Permissions:  []string{"manage_mfa"},
-		UpstreamSub:  "upstream-" + id,
-		CreatedAt:    created,
-		UpdatedAt:    created,
+		ID:             id,
+		Username:       username,
+		Email:          username + "@example.com",
+		Phone:          "+15550100",
+		PasswordHash:   "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+		Active:         true,
+		Permissions:    []string{"manage_mfa"},
+		UpstreamIssuer: "https://idp.example.com",
+		UpstreamSub:    "upstream-" + id,
+		CreatedAt:      created,
+		UpdatedAt:      created,
 	}
 }
 
@@ -70,6 +71,56 @@ func testUsers(t *testing.T, s storage.Store) {
 	all, err := s.ListUsers(ctx)
 	must(t, "ListUsers", err)
 	mustEqual(t, "ListUsers", all, []storage.User{bigAlice, alice, bob})
+}
+
+// testUpstreamLink: a user is found by the account it is linked to at the
+// upstream IdP; one upstream account links at most one user, by create or
+// by update; unlinked users (an empty subject) never clash or match.
+func testUpstreamLink(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	const idp, other = "https://idp.example.com", "https://other.example.com"
+	alice := newUser("u1", "alice") // linked to idp's upstream-u1
+	must(t, "CreateUser alice", s.CreateUser(ctx, alice))
+	local1, local2 := newUser("u2", "local1"), newUser("u3", "local2")
+	local1.UpstreamIssuer, local1.UpstreamSub = "", ""
+	local2.UpstreamIssuer, local2.UpstreamSub = "", ""
+	must(t, "CreateUser unlinked", s.CreateUser(ctx, local1))
+	must(t, "CreateUser second unlinked", s.CreateUser(ctx, local2))
+
+	got, err := s.GetUserByUpstream(ctx, idp, "upstream-u1")
+	must(t, "GetUserByUpstream", err)
+	mustEqual(t, "GetUserByUpstream", got, alice)
+	_, err = s.GetUserByUpstream(ctx, other, "upstream-u1")
+	mustErr(t, "GetUserByUpstream at another issuer", err, storage.ErrNotFound)
+	_, err = s.GetUserByUpstream(ctx, idp, "UPSTREAM-U1")
+	mustErr(t, "GetUserByUpstream subjects compare exactly", err, storage.ErrNotFound)
+	_, err = s.GetUserByUpstream(ctx, "", "")
+	mustErr(t, "GetUserByUpstream empty", err, storage.ErrNotFound)
+
+	// The same subject at another issuer is another account.
+	elsewhere := newUser("u4", "alice-elsewhere")
+	elsewhere.UpstreamIssuer, elsewhere.UpstreamSub = other, "upstream-u1"
+	must(t, "CreateUser same subject, other issuer", s.CreateUser(ctx, elsewhere))
+
+	taken := newUser("u5", "mallory")
+	taken.UpstreamSub = "upstream-u1"
+	mustErr(t, "CreateUser with a taken link", s.CreateUser(ctx, taken), storage.ErrAlreadyExists)
+	_, err = s.GetUser(ctx, "u5")
+	mustErr(t, "GetUser after refused link", err, storage.ErrNotFound)
+
+	_, err = s.UpdateUser(ctx, "u2", func(u storage.User) (storage.User, error) {
+		u.UpstreamIssuer, u.UpstreamSub = idp, "upstream-u1"
+		return u, nil
+	})
+	mustErr(t, "UpdateUser to a taken link", err, storage.ErrAlreadyExists)
+	linked, err := s.UpdateUser(ctx, "u2", func(u storage.User) (storage.User, error) {
+		u.UpstreamIssuer, u.UpstreamSub = idp, "upstream-local1"
+		return u, nil
+	})
+	must(t, "UpdateUser link", err)
+	got, err = s.GetUserByUpstream(ctx, idp, "upstream-local1")
+	must(t, "GetUserByUpstream after linking", err)
+	mustEqual(t, "linked user", got, linked)
 }
 
 func testUpdateUser(t *testing.T, s storage.Store) {

@@ -24,9 +24,20 @@ func authRequestErr(err error, id string) error {
 }
 
 // CreateAuthRequest stores a new authorization request; ErrAlreadyExists on a duplicate ID.
-func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO auth_requests (`+authRequestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest, events ...storage.Event) error {
+	rows, err := eventArgs(events)
+	if err != nil {
+		return err
+	}
+	// One batch is one implicit transaction: the request and its events,
+	// or neither.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO auth_requests (`+authRequestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, ts(r.CreatedAt), ts(r.ExpiresAt))
+	for _, args := range rows {
+		b.Queue(insertEventSQL, args...)
+	}
+	err = s.pool.SendBatch(ctx, b).Close()
 	if isUnique(err) {
 		return fmt.Errorf("storage: auth request %q: %w", r.ID, storage.ErrAlreadyExists)
 	}

@@ -10,12 +10,12 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_sub, created_at, updated_at`
+const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_iss, upstream_sub, created_at, updated_at`
 
 // userDest returns the scan destinations of userCols.
 func userDest(u *storage.User) []any {
 	return []any{&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
-		js(&u.Permissions), &u.UpstreamSub, tc(&u.CreatedAt), tc(&u.UpdatedAt)}
+		js(&u.Permissions), &u.UpstreamIssuer, &u.UpstreamSub, tc(&u.CreatedAt), tc(&u.UpdatedAt)}
 }
 
 func scanUser(row pgx.Row, u *storage.User) error { return row.Scan(userDest(u)...) }
@@ -40,14 +40,14 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, events ...storag
 	// One batch is one implicit transaction: the user and its events, or
 	// neither.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamSub, ts(u.CreatedAt), ts(u.UpdatedAt))
+	b.Queue(`INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, ts(u.CreatedAt), ts(u.UpdatedAt))
 	for _, args := range rows {
 		b.Queue(insertEventSQL, args...)
 	}
 	err = s.pool.SendBatch(ctx, b).Close()
 	if isUnique(err) {
-		return fmt.Errorf("storage: user %q or username %q: %w", u.ID, u.Username, storage.ErrAlreadyExists)
+		return fmt.Errorf("storage: user %q, username %q or upstream link: %w", u.ID, u.Username, storage.ErrAlreadyExists)
 	}
 	if err != nil {
 		return fmt.Errorf("storage: create user: %w", err)
@@ -69,6 +69,19 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (storage
 	var u storage.User
 	if err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE username = $1`, username), &u); err != nil {
 		return storage.User{}, userErr(err, username)
+	}
+	return u, nil
+}
+
+// GetUserByUpstream returns the user linked to subject at issuer.
+func (s *Store) GetUserByUpstream(ctx context.Context, issuer, subject string) (storage.User, error) {
+	var u storage.User
+	if subject == "" {
+		return storage.User{}, fmt.Errorf("storage: upstream user: empty subject: %w", storage.ErrNotFound)
+	}
+	err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE upstream_iss = $1 AND upstream_sub = $2`, issuer, subject), &u)
+	if err != nil {
+		return storage.User{}, userErr(err, "upstream "+subject)
 	}
 	return u, nil
 }
@@ -111,10 +124,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User)
 				return err
 			}
 			err = scanUser(tx.QueryRow(ctx, `UPDATE users SET username = $2, email = $3, phone = $4, password_hash = $5,
-				active = $6, permissions = $7, upstream_sub = $8, updated_at = $9 WHERE id = $1 RETURNING `+userCols,
-				id, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamSub, ts(u.UpdatedAt)), &out)
+				active = $6, permissions = $7, upstream_iss = $8, upstream_sub = $9, updated_at = $10 WHERE id = $1 RETURNING `+userCols,
+				id, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, ts(u.UpdatedAt)), &out)
 			if isUnique(err) {
-				return fmt.Errorf("storage: username %q: %w", u.Username, storage.ErrAlreadyExists)
+				return fmt.Errorf("storage: username %q or upstream link: %w", u.Username, storage.ErrAlreadyExists)
 			}
 			if err != nil {
 				return fmt.Errorf("storage: update user: %w", err)

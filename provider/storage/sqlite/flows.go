@@ -51,16 +51,26 @@ func authRequestErr(err error, id string) error {
 }
 
 // CreateAuthRequest stores a new authorization request; ErrAlreadyExists on a duplicate ID.
-func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest) error {
-	_, err := s.exec(ctx, nil, insertAuthRequestSQL,
-		r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.CreatedAt), micros(r.ExpiresAt))
-	if isUnique(err) {
-		return fmt.Errorf("storage: auth request %q: %w", r.ID, storage.ErrAlreadyExists)
-	}
+func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest, events ...storage.Event) error {
+	rows, err := eventRows(events)
 	if err != nil {
-		return fmt.Errorf("storage: create auth request: %w", err)
+		return err
 	}
-	return nil
+	insert := func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, insertAuthRequestSQL,
+			r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.CreatedAt), micros(r.ExpiresAt))
+		if isUnique(err) {
+			return fmt.Errorf("storage: auth request %q: %w", r.ID, storage.ErrAlreadyExists)
+		}
+		if err != nil {
+			return fmt.Errorf("storage: create auth request: %w", err)
+		}
+		return s.insertEvents(ctx, tx, rows)
+	}
+	if len(rows) == 0 {
+		return insert(ctx, nil)
+	}
+	return s.write(ctx, insert)
 }
 
 // GetAuthRequest returns the live request by ID.

@@ -1,0 +1,20 @@
+// Package upstream is stepup's side of the existing identity provider it
+// stands beside (SPEC §11): the account link of an upstream user.
+package upstream
+
+// Subject returns the name under which a user of the upstream identity
+// provider is linked to a local user (storage.User.UpstreamSub), from the
+// claims of an ID token the upstream signed: for Microsoft Entra ID, whose
+// `sub` is pairwise (one value per application), the tenant and object IDs
+// (`tid` and `oid`), which name the user in every application and in the
+// hints of its External Authentication Methods; for any other provider,
+// `sub`. Empty when the claims name no one.
+func Subject(claims map[string]any) string {
+	tid, _ := claims["tid"].(string)
+	oid, _ := claims["oid"].(string)
+	if tid != "" && oid != "" {
+		return "entra:" + tid + "/" + oid
+	}
+	sub, _ := claims["sub"].(string)
+	return sub
+}
