@@ -15,7 +15,8 @@
 //	adminpage   /admin, the help desk's page
 //	admin       the administration's operations, shared with the
 //	            offline commands (NewAdmin)
-//	browser     the session cookie, a request's browser binding
+//	browser     the session cookie, a request's browser binding,
+//	            trusted browsers
 //	methods     the launched methods, their calls timed
 //	web         templates, rendering, CSP, the pages' words
 //	audit       the audit log; metrics the Prometheus series

@@ -57,10 +57,24 @@ const (
 // and shows codes to keep; the code is always fixtureCode.
 type fixtureMethod struct{}
 
+// fixtureLevels are the levels the fixture declares: its setting
+// "levels" (comma-separated), aal2 by default. One plugin process serves
+// one method, so Configure may keep it here.
+var fixtureLevels = []string{"aal2"}
+
+// Configure takes "levels", so that a test can have a method of aal3 (a
+// security key's level) without a security key.
+func (fixtureMethod) Configure(settings map[string]string) error {
+	if v := settings["levels"]; v != "" {
+		fixtureLevels = strings.Split(v, ",")
+	}
+	return nil
+}
+
 func (fixtureMethod) Describe(context.Context) (sdk.Description, error) {
 	return sdk.Description{
-		Name: fixtureName, DisplayName: "Phone check", Levels: []string{"aal2"}, AMR: []string{"otp"},
-		NeedsEnrolment: true, Priority: 20,
+		Name: fixtureName, DisplayName: "Phone check", Levels: fixtureLevels, AMR: []string{"otp"},
+		NeedsEnrolment: true, Priority: 20, Settings: []sdk.Setting{{Name: "levels", Type: sdk.SettingText, Default: "aal2"}},
 		EnrolFields:  []sdk.Field{{Name: "phone", Label: "Mobile number", Type: "tel", Autocomplete: "tel"}},
 		UsedEvent:    "fixture.used",
 		AdminActions: []string{"status", "lock", "unlock", "broken", "patch"},

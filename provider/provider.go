@@ -109,10 +109,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	br := &browser.Browser{Store: o.Store, Cookies: browser.NewCookies(o.Secrets, cfg.Session.TTL, secure), Now: o.Now,
 		SessionTTL: cfg.Session.TTL, RequestTTL: cfg.Tokens.AuthRequestTTL, Secure: secure, Web: pages}
+	trust := &browser.Trust{Store: o.Store, Now: o.Now, Policy: policy, Config: cfg.TrustedBrowser, Secure: secure}
 	guards := &edge.Guards{Clients: clients, Audit: auditLog.Record, Log: o.Logger, Pages: pages}
 	signin := &login.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
 		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients, Notify: mail,
-		Gate: password.NewGate(cmp.Or(cfg.Passwords.MaxConcurrent, runtime.NumCPU()), cfg.Passwords.QueueWait)}
+		Gate: password.NewGate(cmp.Or(cfg.Passwords.MaxConcurrent, runtime.NumCPU()), cfg.Passwords.QueueWait), Trust: trust}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
 	// serve makes that its own (op.WithLogger does nothing). No CORS from
@@ -149,7 +150,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		cfg: cfg, secure: secure, secrets: o.Secrets, web: pages, store: o.Store, metrics: series, methods: set,
 		op: provider, storage: oidcStorage, guards: guards, policy: policy,
 		login: signin, account: &account.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
-			Browser: br, Methods: set, Policy: policy, Secrets: o.Secrets, Notify: mail},
+			Browser: br, Methods: set, Policy: policy, Secrets: o.Secrets, Notify: mail, Trust: trust},
 		adminAPI: &adminapi.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Audit: auditLog, Admin: adminSvc,
 			Policy: policy, Clients: clients, Keys: keys},
 		adminPage: &adminpage.Handler{Config: cfg, Store: o.Store, Now: o.Now, Web: pages, Audit: auditLog, Admin: adminSvc,

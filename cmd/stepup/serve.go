@@ -95,9 +95,6 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	if cfg.Upstream != nil {
 		log.Warn("upstream is configured but this build has no upstream first factor yet; users sign in with local passwords")
 	}
-	if cfg.TrustedBrowser.Enabled {
-		log.Warn("trusted_browser.enabled is set but this build does not offer trusted browsers yet")
-	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w (is another stepup running? set listen in the config)", cfg.Listen, err)

@@ -125,6 +125,13 @@ existing user's (a Cyrillic "соор" beside "coop") is refused.`,
 				if err != nil {
 					return err
 				}
+				// A new password is a fresh start: no browser spares the
+				// second factor any more (as a password change signs out
+				// "remembered devices" elsewhere).
+				if _, err := a.store.DeleteUserTrustedBrowsers(ctx, u.ID, storage.Event{Time: a.now().UTC(), Type: "trusted_browser.forgotten",
+					Actor: "cli", UserID: u.ID, Outcome: "success", Details: map[string]string{"by": "admin", "scope": "all", "reason": "password changed"}}); err != nil {
+					return err
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "password of %s changed\n", u.Username)
 				return nil
 			})

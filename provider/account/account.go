@@ -110,6 +110,8 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		p.Notice = "The method was added."
 	case "removed":
 		p.Notice = "The method was removed."
+	case "forgotten":
+		p.Notice = web.MsgBrowserForgotten
 	}
 	for _, m := range h.Methods.All() {
 		name, desc := m.Name(), m.Description()
@@ -132,6 +134,10 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		p.Account.Methods = append(p.Account.Methods, am)
+	}
+	if err := h.fillTrustedBrowsers(r, &p.Account, u); err != nil {
+		h.Web.ServerError(w, r, "list trusted browsers", err)
+		return
 	}
 	events, err := h.Store.ListEvents(ctx, storage.EventFilter{UserID: u.ID, Limit: 10})
 	if err != nil {

@@ -33,6 +33,8 @@ type Handler struct {
 	Secrets *secrets.Secrets
 	// Notify sends the user's notifications in the background.
 	Notify *notify.Async
+	// Trust lists and forgets the user's trusted browsers.
+	Trust *browser.Trust
 }
 
 // Mount registers the pages on mux, the mux of stepup's pages behind CSRF
@@ -43,4 +45,5 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/enrol", h.handleEnrolConfirm)
 	mux.HandleFunc("POST /account/remove", h.handleRemove)
 	mux.HandleFunc("GET /account/enrol/codes", h.handleCodes)
+	mux.HandleFunc("POST /account/trusted-browsers/forget", h.handleForgetBrowser)
 }

@@ -172,12 +172,17 @@ func (s *Service) SetActive(ctx context.Context, userID string, active bool) (st
 	return u, nil
 }
 
+// endSessions signs the user out everywhere: sessions, tokens and the
+// browsers they trusted, which would otherwise spare a second factor to
+// whoever holds them.
 func (s *Service) endSessions(ctx context.Context, userID string) error {
 	if _, err := s.Store.DeleteUserSessions(ctx, userID); err != nil {
 		return err
 	}
-	_, err := s.Store.DeleteUserTokens(ctx, userID, "")
-	return err
+	if _, err := s.Store.DeleteUserTokens(ctx, userID, ""); err != nil {
+		return err
+	}
+	return s.forgetOnSignOut(ctx, userID)
 }
 
 // Credential is one of a user's credentials; ID is "method:credential".

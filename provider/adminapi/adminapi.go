@@ -117,6 +117,8 @@ func (h *Handler) Mount(mux *http.ServeMux) error {
 	api.HandleFunc("PATCH /admin/v1/users/{username}", h.apiPatchUser)
 	api.HandleFunc("GET /admin/v1/users/{username}/methods", h.apiListMethods)
 	api.HandleFunc("DELETE /admin/v1/users/{username}/methods/{id}", h.apiDisconnect)
+	api.HandleFunc("GET /admin/v1/users/{username}/trusted-browsers", h.apiListTrustedBrowsers)
+	api.HandleFunc("DELETE /admin/v1/users/{username}/trusted-browsers", h.apiForgetTrustedBrowsers)
 	for _, a := range h.Admin.Actions() {
 		api.HandleFunc(a.Verb+" /admin/v1/users/{username}/"+a.Resource, h.apiAdminAction(a))
 	}

@@ -103,6 +103,9 @@ func (h *Handler) fillAdminUser(ctx context.Context, p *web.Page, name string) e
 			Added: c.CreatedAt.UTC().Format(pageTimeFormat)})
 	}
 	p.Admin.Sections = h.adminSections(ctx, u)
+	if err := h.fillTrustedBrowsers(ctx, p, u); err != nil {
+		return err
+	}
 	events, err := h.Store.ListEvents(ctx, storage.EventFilter{UserID: u.ID, Limit: 20})
 	if err != nil {
 		return err
@@ -122,6 +125,9 @@ func (h *Handler) fillAdminUser(ctx context.Context, p *web.Page, name string) e
 func (h *Handler) adminNotice(done string) string {
 	if done == adminDisconnected {
 		return web.MsgDisconnected
+	}
+	if done == adminBrowsersForgotten {
+		return web.MsgBrowsersForgotten
 	}
 	name, action, _ := strings.Cut(done, adminDoneSep)
 	if a, ok := h.pageAction(name, action); ok {

@@ -35,5 +35,6 @@ type Handler struct {
 func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin", h.handleAdminPage)
 	mux.HandleFunc("POST /admin/disconnect", h.handleAdminDisconnect)
+	mux.HandleFunc("POST /admin/trusted-browsers/forget", h.handleForgetBrowsers)
 	mux.HandleFunc("POST /admin/{method}", h.handleAdminAction)
 }

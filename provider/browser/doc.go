@@ -18,6 +18,11 @@
 // request can and is deleted when the login ends. Over https its name
 // has the __Host- prefix, so that no sibling subdomain can plant one.
 //
+// A trusted browser ("don't ask again on this browser", Trust) holds an
+// opaque random cookie of its own, whose hash the store keeps with the
+// user and the second factor that earned it; it stands for that factor,
+// at its time and never above aal2, for trusted_browser.days.
+//
 // What must not live here: what a login does next (package login), pages
 // (web), and anything a relying party sends (protocol).
 package browser

@@ -48,6 +48,8 @@ type Handler struct {
 	Clients map[string]*protocol.Client
 	// Notify mails the user what a method says of its use (sdk.Result.Notice).
 	Notify *notify.Async
+	// Trust is "don't ask again on this browser" (trusted_browser).
+	Trust *browser.Trust
 	// OP is zitadel's provider, which takes Intercept when it is made: set
 	// it once op.NewProvider returned, before serving.
 	OP op.OpenIDProvider

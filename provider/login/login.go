@@ -100,6 +100,7 @@ func (h *Handler) advance(w http.ResponseWriter, r *http.Request, ar *protocol.A
 		user, factors = signedIn, browser.Factors(sess.Factors)
 	}
 	d, final := h.decideFromFactors(ar, factors)
+	var spared []storage.Event // the trusted browser's, when it spares the second factor
 	if user.ID != "" && !final {
 		ms, err := h.userMethods(ctx, user)
 		if err != nil {
@@ -107,6 +108,10 @@ func (h *Handler) advance(w http.ResponseWriter, r *http.Request, ar *protocol.A
 			return
 		}
 		d = authflow.Decide(h.Policy, flowRequest(ar), factors, ms, h.Now())
+		if d, spared, err = h.spareByTrust(w, r, ar, user, factors, ms, d); err != nil {
+			h.Web.ServerError(w, r, "trusted browser", err)
+			return
+		}
 	}
 	// A method page stores a request created in place with its challenge;
 	// a refused one is not stored at all.
@@ -129,7 +134,7 @@ func (h *Handler) advance(w http.ResponseWriter, r *http.Request, ar *protocol.A
 		if h.renewNotice(w, r, ar, user) || h.lockedNotice(w, r, ar, user, d) {
 			return
 		}
-		h.finish(w, r, ar, sess, user, d.Result)
+		h.finish(w, r, ar, sess, user, d.Result, spared...)
 	case authflow.StepError:
 		h.failRequest(w, r, ar, user.ID, d.Err)
 	default:
@@ -221,12 +226,12 @@ func (h *Handler) completeFactor(w http.ResponseWriter, r *http.Request, ar *pro
 }
 
 // finish completes a request the session already satisfies and answers
-// the client.
-func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, sess storage.Session, user storage.User, res authflow.Result) {
+// the client; events are stored with the completion.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, sess storage.Session, user storage.User, res authflow.Result, events ...storage.Event) {
 	ctx := r.Context()
 	var done *protocol.AuthRequest
 	_, err := h.Store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: h.completion(ar, sess, user, res, &done),
-		Events: h.Audit.Complete(ctx, loginCompleted(ar, user, res))})
+		Events: h.Audit.Complete(ctx, append(events, loginCompleted(ar, user, res))...)})
 	if errors.Is(err, errRequestCompleted) {
 		h.refuseForeign(w, r, ar, true)
 		return

@@ -103,6 +103,9 @@ func (h *Handler) showMethod(w http.ResponseWriter, r *http.Request, ar *protoco
 		return
 	}
 	p.Method, p.MethodLabel, p.Prompt, p.Fields = name, h.Methods.DisplayName(name), ch.Prompt, ch.Fields
+	if m, ok := h.Methods.Get(name); ok && h.Trust.Offered(m.Description().Bypass, m.Description().Levels) {
+		p.TrustDays = h.Trust.Days()
+	}
 	h.Web.Render(w, r, status, "method.html", p)
 }
 
@@ -257,6 +260,18 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// A temporary code never makes a browser trusted: a post asking for it
+	// (the page offers no checkbox then) is refused before the code is
+	// used, so the user can still sign in with it.
+	wantTrust := r.PostFormValue(trustParam) != "" && h.Trust.Enabled()
+	if desc := m.Description(); wantTrust && !h.Trust.Offered(desc.Bypass, desc.Levels) {
+		h.Audit.Record(ctx, storage.Event{Type: "trusted_browser.refused", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "denied",
+			Details: map[string]string{"reason": "not offered for this method", "method": name}})
+		if d, ok := decide(); ok {
+			h.showMethod(w, r, ar, user, d, name, web.MsgTrustNotOffered, http.StatusBadRequest)
+		}
+		return
+	}
 	response := map[string]string{}
 	for _, f := range ch.Fields {
 		response[f.Name] = r.PostFormValue(f.Name)
@@ -291,7 +306,11 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	if res.Renew {
 		renew = name
 	}
-	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: name, Levels: desc.Levels, AMR: amr, Time: h.Now()}, renew, events...)
+	f := storage.Factor{Method: name, Levels: desc.Levels, AMR: amr, Time: h.Now()}
+	if wantTrust {
+		h.rememberBrowser(w, r, ar, user, f)
+	}
+	h.completeFactor(w, r, ar, sess, user, f, renew, events...)
 }
 
 // verifyFailed counts a failure towards the lockout, audits it and shows

@@ -81,8 +81,8 @@ type Store interface {
 	Close() error
 	// PurgeExpired deletes rows whose expiry is before now (auth requests,
 	// redeemed-code records, sessions, refresh and access tokens, rate
-	// events, KV entries, retired keys past ExpiresAt) and returns how many
-	// went.
+	// events, KV entries, retired keys past ExpiresAt, trusted browsers)
+	// and returns how many went.
 	PurgeExpired(ctx context.Context, now time.Time) (int64, error)
 
 	// CreateUser stores a new user, and events with it in the same
@@ -218,6 +218,30 @@ type Store interface {
 	// GetLockout returns the state for key; an unknown key is unlocked with
 	// zero failures.
 	GetLockout(ctx context.Context, key string, now time.Time) (Lockout, error)
+
+	// CreateTrustedBrowser stores a browser a user trusted, and events
+	// with it in the same transaction. ErrAlreadyExists if its Hash or ID
+	// is taken; nothing is written then.
+	CreateTrustedBrowser(ctx context.Context, b TrustedBrowser, events ...Event) error
+	// GetTrustedBrowser returns the live trusted browser whose cookie
+	// hashes to hash, whoever's it is (the caller checks the user).
+	GetTrustedBrowser(ctx context.Context, hash string) (TrustedBrowser, error)
+	// TouchTrustedBrowser sets LastUsedAt of the live trusted browser with
+	// hash to at. ErrNotFound when there is none (forgotten or expired
+	// since it was read): then the browser must not spare a factor.
+	TouchTrustedBrowser(ctx context.Context, hash string, at time.Time) error
+	// ListTrustedBrowsers returns a user's live trusted browsers, the most
+	// recently trusted first.
+	ListTrustedBrowsers(ctx context.Context, userID string) ([]TrustedBrowser, error)
+	// DeleteTrustedBrowser removes the user's live trusted browser id and
+	// appends events in the same transaction. ErrNotFound when the user
+	// has no live browser id (another user's is not the user's); nothing
+	// is written then.
+	DeleteTrustedBrowser(ctx context.Context, userID, id string, events ...Event) error
+	// DeleteUserTrustedBrowsers removes every trusted browser of a user,
+	// appends events in the same transaction (also when there was none),
+	// and returns how many live ones went.
+	DeleteUserTrustedBrowsers(ctx context.Context, userID string, events ...Event) (int64, error)
 
 	// KVGet returns one entry of a namespace (a plugin's storage view).
 	KVGet(ctx context.Context, namespace, key string, now time.Time) (KVEntry, error)

@@ -186,3 +186,22 @@ type KVEntry struct {
 	Version   int64
 	ExpiresAt time.Time
 }
+
+// TrustedBrowser is a browser on which a user chose "don't ask again"
+// after a second factor (SPEC §5). Hash is the SHA-256 of the opaque
+// value the browser's cookie holds; the value itself is never stored.
+type TrustedBrowser struct {
+	Hash   string
+	ID     string // public identifier: the account page's "forget", the audit log
+	UserID string
+	Name   string // from the user agent when trusted, e.g. "Chrome on Linux"
+	// Method, Levels and AMR are the second factor that earned the trust:
+	// what a login that the browser spares says was done (Levels capped
+	// below the levels a trusted browser never reaches).
+	Method     string
+	Levels     []string
+	AMR        []string
+	CreatedAt  time.Time // when the factor was done and the browser trusted
+	LastUsedAt time.Time // zero: never used to skip a factor yet
+	ExpiresAt  time.Time
+}

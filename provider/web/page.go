@@ -26,6 +26,9 @@ type Page struct {
 	Fields      []sdk.Field // a method's, as it declared them
 	Others      []Link
 	Locked      []string
+	// TrustDays, when above zero, offers "don't ask again on this browser"
+	// for that many days (trusted_browser).
+	TrustDays int
 
 	Account Account
 	Enrol   Enrol
@@ -56,6 +59,16 @@ type Display struct {
 type Account struct {
 	Methods []AccountMethod
 	Events  []string
+	// Trust: trusted browsers are enabled; TrustedBrowsers are the user's.
+	Trust           bool
+	TrustedBrowsers []TrustedBrowser
+}
+
+// TrustedBrowser is one of the user's trusted browsers as a page lists it.
+type TrustedBrowser struct {
+	ID, Name, Trusted, LastUsed, Expires string
+	// Current: it is the browser showing the page.
+	Current bool
 }
 
 // AccountMethod is one method on the account page.
@@ -107,6 +120,9 @@ type Admin struct {
 	Sections []AdminSection
 	// Shown is the answer of an action with a secret, shown once.
 	Shown *AdminShown
+	// Trust: trusted browsers are enabled; TrustedBrowsers are the user's.
+	Trust           bool
+	TrustedBrowsers []TrustedBrowser
 }
 
 // AdminSection is one resource a method declared admin actions on.

@@ -48,6 +48,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"KVExpiry", testKVExpiry},
 		{"KVList", testKVList},
 		{"PurgeExpired", testPurgeExpired},
+		{"TrustedBrowsers", testTrustedBrowsers},
 	}
 	for _, c := range concurrentTests {
 		tests = append(tests, storeTest{"Concurrent/" + c.name, func(t *testing.T, s storage.Store) { c.run(t, []storage.Store{s}) }})
@@ -56,7 +57,8 @@ func RunTests(t *testing.T, newStore OpenStore) {
 	for _, tt := range tests {
 		clocked = append(clocked, clockedTest{tt.name, func(t *testing.T, s storage.Store, _ *clock) { tt.run(t, s) }})
 	}
-	clocked = append(clocked, clockedTest{"Expiry", testExpiry}, clockedTest{"ExplicitNow", testExplicitNow})
+	clocked = append(clocked, clockedTest{"Expiry", testExpiry}, clockedTest{"ExplicitNow", testExplicitNow},
+		clockedTest{"TrustedBrowserExpiry", testTrustedBrowserExpiry})
 	sem := make(chan struct{}, maxStores)
 	for _, tt := range clocked {
 		t.Run(tt.name, func(t *testing.T) {

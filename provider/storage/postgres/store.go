@@ -135,6 +135,7 @@ var purgeSQL = []string{
 	`DELETE FROM signing_keys WHERE expires_at < $1`,
 	`DELETE FROM rate_events WHERE expires_at < $1`,
 	`DELETE FROM kv WHERE expires_at < $1`,
+	`DELETE FROM trusted_browsers WHERE expires_at < $1`,
 	`DELETE FROM lockouts WHERE failures = 0 AND (locked_until IS NULL OR locked_until < $1)`,
 }
 

@@ -246,6 +246,7 @@ var purgeSQL = []string{
 	writeSQL(`DELETE FROM signing_keys WHERE expires_at < ?`),
 	writeSQL(`DELETE FROM rate_events WHERE expires_at < ?`),
 	writeSQL(`DELETE FROM kv WHERE expires_at < ?`),
+	writeSQL(`DELETE FROM trusted_browsers WHERE expires_at < ?`),
 	writeSQL(`DELETE FROM lockouts WHERE failures = 0 AND (locked_until IS NULL OR locked_until < ?)`),
 }
 
