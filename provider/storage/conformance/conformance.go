@@ -28,6 +28,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
 		{"UserWithItsEvent", testUserWithItsEvent},
+		{"ChangeWithItsEvent", testChangeWithItsEvent},
 		{"AuthRequests", testAuthRequests},
 		{"RedeemAuthRequest", testRedeemAuthRequest},
 		{"RevokeCodeGrant", testRevokeCodeGrant},
@@ -55,7 +56,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 	for _, tt := range tests {
 		clocked = append(clocked, clockedTest{tt.name, func(t *testing.T, s storage.Store, _ *clock) { tt.run(t, s) }})
 	}
-	clocked = append(clocked, clockedTest{"Expiry", testExpiry}, clockedTest{"ExplicitNow", testExplicitNow})
+	clocked = append(clocked, clockedTest{"Expiry", testExpiry}, clockedTest{"ExplicitNow", testExplicitNow}, clockedTest{"OutboxRetry", testOutboxRetry})
 	sem := make(chan struct{}, maxStores)
 	for _, tt := range clocked {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +94,7 @@ var concurrentTests = []struct {
 	{"KVPut", testConcurrentKVPut},
 	{"UpdateUser", testConcurrentUpdateUser},
 	{"UpdateAuthRequest", testConcurrentUpdateAuthRequest},
+	{"ClaimMail", testConcurrentClaimMail},
 }
 
 // RunReplicaTests runs the concurrency tests with the goroutines spread

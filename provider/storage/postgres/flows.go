@@ -232,9 +232,7 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 				INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 				next.ID, next.UserID, factors, ts(next.CreatedAt), ts(next.UpdatedAt), ts(next.ExpiresAt), w.OldSessionID)
 		}
-		for _, args := range events {
-			b.Queue(insertEventSQL, args...)
-		}
+		queueEvents(b, events)
 	}
 	var out storage.AuthRequest
 	if w.AuthRequestID != "" {
