@@ -277,9 +277,9 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	if desc.UsedEvent != "" {
 		events = append(events, storage.Event{Type: desc.UsedEvent, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
 	}
-	if res.Notice != "" {
-		h.Notify.Send(notify.MethodUsed(user.Email, user.Username, h.Methods.DisplayName(name), res.Notice, h.Now(), reqctx.From(ctx).RemoteAddr),
-			"method used", user.ID)
+	if res.Notice != "" { // mailed to the user (queued with the step's events, sent after commit)
+		events[0].Mail = notify.Queued(notify.MethodUsed(user.Email, user.Username, h.Methods.DisplayName(name), res.Notice, h.Now(),
+			reqctx.From(ctx).RemoteAddr), "method used", user.ID)
 	}
 	renew := ""
 	if res.Renew {
