@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"errors"
 	"net/url"
 	"testing"
 	"time"
@@ -140,5 +141,59 @@ func TestTempCodeIssuedWithItsEvent(t *testing.T) {
 	evs, err := env.Store.ListEvents(ctx, storage.EventFilter{UserID: u.ID, Type: "tempcode.issued"})
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("tempcode.issued events: %+v, %v", evs, err)
+	}
+}
+
+// TestRecoveryCodeSpentWithItsEvent: a recovery code is spent in one
+// transaction with its recovery.used event (and the user's email): when
+// the store refuses the event, the code is not spent, and it still
+// works with its event after.
+func TestRecoveryCodeSpentWithItsEvent(t *testing.T) {
+	env := testenv.New(t, testenv.WithMethods("recovery"))
+	u := env.AddUser(t, "alice", alicePassword)
+	p, ok := env.Methods.Method("recovery")
+	if !ok {
+		t.Fatal("no recovery method")
+	}
+	ctx := t.Context()
+	su := sdk.User{ID: u.ID, Username: u.Username, Email: u.Email}
+	e, err := p.Enrol(ctx, sdk.EnrolRequest{User: su})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, d := range e.Displays {
+		if d.Kind == sdk.DisplayCodes {
+			codes = append(codes, d.Values...)
+		}
+	}
+	if len(codes) == 0 {
+		t.Fatalf("no codes in %+v", e.Displays)
+	}
+	if _, err := p.ConfirmEnrolment(ctx, sdk.ConfirmRequest{User: su, EnrolmentID: e.ID, Response: map[string]string{"saved": "on"}}); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(ev storage.Event) (bool, error) {
+		ch, err := p.Begin(ctx, sdk.BeginRequest{User: su})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vctx, done := methods.WithVerifyEvents(ctx, func(sdk.Result) []storage.Event { return []storage.Event{ev} })
+		_, err = p.Verify(vctx, sdk.VerifyRequest{UserID: u.ID, ChallengeID: ch.ID, Response: map[string]string{"code": codes[0]}})
+		return done(), err
+	}
+	if done, err := verify(storage.Event{Type: "", UserID: u.ID, Actor: u.ID}); err == nil || done {
+		t.Fatalf("verify with an event the store refuses: done %v, %v; want an error", done, err)
+	}
+	used := storage.Event{Time: env.Clock.Now(), Type: "recovery.used", UserID: u.ID, Actor: u.ID, Outcome: "success"}
+	if done, err := verify(used); err != nil || !done {
+		t.Fatalf("the code after its refused spend: done %v, %v; want it accepted with its event", done, err)
+	}
+	if _, err := verify(used); !errors.Is(err, sdk.ErrInvalidResponse) {
+		t.Fatalf("the spent code again: %v, want ErrInvalidResponse", err)
+	}
+	evs, err := env.Store.ListEvents(ctx, storage.EventFilter{UserID: u.ID, Type: "recovery.used"})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("recovery.used events: %+v, %v", evs, err)
 	}
 }

@@ -25,6 +25,9 @@ type Outcome struct {
 	Credential sdk.Credential
 	// Results are what Admin returned.
 	Results map[string]string
+	// Result is what Verify returned, whose write on acceptance
+	// (sdk.PutOnAccept) is the committing one: the spend of a code.
+	Result sdk.Result
 }
 
 // Commit reports whether a call's payload was written (Done); when it was
@@ -53,6 +56,16 @@ func OnCommit(ctx context.Context, with func(Outcome) any) (context.Context, *Co
 // asked to write with it (OnCommit); nil for any other write.
 func CommitPayload(ctx context.Context) any { return ctx.Value(payloadKey{}) }
 
+// withPayload is ctx carrying, for a committing write, what the caller's
+// OnCommit makes of out, and that Commit (nil when there is none).
+func withPayload(ctx context.Context, out Outcome) (context.Context, *Commit) {
+	cm, _ := ctx.Value(commitKey{}).(*Commit)
+	if cm == nil || cm.with == nil {
+		return ctx, nil
+	}
+	return context.WithValue(ctx, payloadKey{}, cm.with(out)), cm
+}
+
 // commitTries bounds how often a committing call is made again when its
 // write lost a race.
 const commitTries = 4
@@ -70,11 +83,7 @@ func (p *Plugin) committed(ctx context.Context, c *pluginpb.Commit, out Outcome)
 		}
 		return nil
 	}
-	cm, _ := ctx.Value(commitKey{}).(*Commit)
-	wctx := ctx
-	if cm != nil && cm.with != nil {
-		wctx = context.WithValue(ctx, payloadKey{}, cm.with(out))
-	}
+	wctx, cm := withPayload(ctx, out)
 	var err error
 	if put := c.GetPut(); put != nil {
 		_, err = p.svc.Put(wctx, put.GetKey(), put.GetValue(), put.GetExpectVersion(), time.Duration(put.GetTtlNanos()))

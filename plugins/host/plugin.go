@@ -441,9 +441,15 @@ func (p *Plugin) verify(ctx context.Context, req sdk.VerifyRequest, count *plugi
 		if err != nil || put == nil {
 			return out, err
 		}
-		_, err = p.svc.Put(ctx, put.GetKey(), put.GetValue(), put.GetExpectVersion(), time.Duration(put.GetTtlNanos()))
+		// The spend is the verification's committing write: what the
+		// caller attached (OnCommit) goes with it.
+		wctx, cm := withPayload(ctx, Outcome{Result: out})
+		_, err = p.svc.Put(wctx, put.GetKey(), put.GetValue(), put.GetExpectVersion(), time.Duration(put.GetTtlNanos()))
 		switch {
 		case err == nil:
+			if cm != nil {
+				cm.done.Store(true)
+			}
 			return out, nil
 		case errors.Is(err, sdk.ErrInvalidInput):
 			// The plugin's fault, not the user's: no message for the page.

@@ -20,3 +20,12 @@ func WithEvents(ctx context.Context, events func(cred sdk.Credential, results ma
 	ctx, c := host.OnCommit(ctx, func(o host.Outcome) any { return events(o.Credential, o.Results) })
 	return ctx, c.Done
 }
+
+// WithVerifyEvents is WithEvents for Verify: when the method leaves the
+// spend of what the response used (a recovery code, a one-time code) to
+// the host (sdk.PutOnAccept), events made from the result are written
+// with that spend, in one transaction; done reports whether they were.
+func WithVerifyEvents(ctx context.Context, events func(sdk.Result) []storage.Event) (_ context.Context, done func() bool) {
+	ctx, c := host.OnCommit(ctx, func(o host.Outcome) any { return events(o.Result) })
+	return ctx, c.Done
+}
