@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -104,7 +105,12 @@ type killable struct {
 // its own until the test kills or stops it.
 func startKillable(t *testing.T, dir, cfg string, env ...string) *killable {
 	t.Helper()
-	addr := freeAddr(t)
+	return startKillableAt(t, dir, cfg, freeAddr(t), env...)
+}
+
+// startKillableAt is startKillable on addr (and issuer http://addr).
+func startKillableAt(t *testing.T, dir, cfg, addr string, env ...string) *killable {
+	t.Helper()
 	cmd := exec.Command(stepupBin, "serve", "--config", cfg)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "STEPUP_LISTEN="+addr, "STEPUP_ISSUER=http://"+addr), env...)
@@ -168,4 +174,98 @@ func openTestStore(t *testing.T, backend, path, dsn string) storage.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestKilledAfterRemovalKeepsEventAndMail: an administrator's removal of
+// a user's authenticator app (stepup admin methods remove, over the admin
+// API) is written with its method.removed event and the user's "a method
+// was removed" email; a serve killed with SIGKILL right after it
+// answered loses neither: after a restart the event is there once and
+// the email arrives (the killed process could not send it). On SQLite and
+// PostgreSQL.
+func TestKilledAfterRemovalKeepsEventAndMail(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			storageCfg := "storage: {driver: sqlite, dsn: " + filepath.Join(dir, "stepup.db") + "}\n"
+			var dsn string
+			if backend == "postgres" {
+				dsn = testenv.PostgresDSN(t)
+				storageCfg = "storage: {driver: postgres, dsn: '" + dsn + "'}\n"
+			}
+			sink := testenv.StartSMTP(t)
+			refused := freeAddr(t)
+			addr := freeAddr(t) // every process serves here, so the admin command finds it in the config
+			cfg := writeConfig(t, dir, cheapArgon+storageCfg+`listen: `+addr+`
+issuer: http://`+addr+`
+keys: {secret_file: `+filepath.Join(dir, "secret.key")+`}
+smtp: {addr: "`+sink.Addr+`", from: stepup@example.com}
+notify: {retry_after: 100ms, max_attempts: 100}
+clients:
+  - id: bot
+    secret: bot-secret-for-tests
+    grant_types: [client_credentials]
+    permissions: [manage_mfa]
+methods:
+  totp: {enabled: true}
+  recovery: {enabled: false}
+  tempcode: {enabled: false}
+  sms: {enabled: false}
+`)
+			if _, stderr, code := stepup(t, dir, "correct horse battery\n", "user", "add", "alice", "--email", "alice@example.com", "--password-stdin", "--config", cfg); code != 0 {
+				t.Fatalf("user add: %s", stderr)
+			}
+			// Alice adds an app; its email goes out at once.
+			first := startKillableAt(t, dir, cfg, addr)
+			br := newCookieBrowser(first.url)
+			p, err := br.get(first.url + "/account")
+			if err == nil {
+				_, err = br.submitPassword(p, "alice", "correct horse battery")
+			}
+			if err == nil {
+				_, err = br.enrolTOTP()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sink.WaitFor(t, "alice@example.com")
+			first.stop(t)
+
+			// The help desk removes it on a process that cannot send mail,
+			// killed as soon as the removal is answered.
+			second := startKillableAt(t, dir, cfg, addr, "STEPUP_SMTP_ADDR="+refused)
+			admin := func(args ...string) (string, string, int) {
+				return stepup(t, dir, "", append([]string{"admin", "--client-id", "bot", "--client-secret", "bot-secret-for-tests", "--config", cfg}, args...)...)
+			}
+			out, stderr, code := admin("methods", "list", "alice")
+			id := regexp.MustCompile(`"id": "(totp:[^"]+)"`).FindStringSubmatch(out)
+			if code != 0 || id == nil {
+				t.Fatalf("methods list: exit %d %s %s", code, out, stderr)
+			}
+			if _, stderr, code := admin("methods", "remove", "alice", id[1]); code != 0 {
+				t.Fatalf("methods remove: exit %d %s", code, stderr)
+			}
+			second.kill(t)
+			if n := len(sink.Received()); n != 1 {
+				t.Fatalf("%d mails before the restart, want only the first (method added)", n)
+			}
+
+			third := startKillableAt(t, dir, cfg, addr)
+			testenv.Eventually(t, "the method-removed email after the restart", func() bool {
+				got := sink.Received()
+				return len(got) == 2 && got[1].Subject == "A verification method was removed from your account"
+			})
+			third.stop(t)
+
+			store := openTestStore(t, backend, filepath.Join(dir, "stepup.db"), dsn)
+			alice, err := store.GetUserByUsername(t.Context(), "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := store.ListEvents(t.Context(), storage.EventFilter{UserID: alice.ID, Type: "method.removed"})
+			if err != nil || len(evs) != 1 || evs[0].Actor != "client:bot" {
+				t.Fatalf("method.removed events after the kill and the restart: %+v, %v", evs, err)
+			}
+		})
+	}
 }
