@@ -45,13 +45,24 @@ func (b pluginBackend) KVGet(ctx context.Context, ns, key string, now time.Time)
 	return host.KVEntry(e), pluginErr(err)
 }
 
+// KVPut and KVDelete write, with a method's committing write (a
+// credential confirmed, removed, a code issued), the events the caller
+// made for it (host.OnCommit): the change and its audit event (and its
+// mail) are one transaction.
 func (b pluginBackend) KVPut(ctx context.Context, ns, key string, value []byte, expect int64, expiresAt, now time.Time) (int64, error) {
-	v, err := b.s.KVPut(ctx, ns, key, value, expect, expiresAt, now)
+	v, err := b.s.KVPut(ctx, ns, key, value, expect, expiresAt, now, commitEvents(ctx)...)
 	return v, pluginErr(err)
 }
 
 func (b pluginBackend) KVDelete(ctx context.Context, ns, key string, expect int64) error {
-	return pluginErr(b.s.KVDelete(ctx, ns, key, expect))
+	return pluginErr(b.s.KVDelete(ctx, ns, key, expect, commitEvents(ctx)...))
+}
+
+// commitEvents are the events to write with this write: none but for a
+// committing one.
+func commitEvents(ctx context.Context) []storage.Event {
+	events, _ := host.CommitPayload(ctx).([]storage.Event)
+	return events
 }
 
 func (b pluginBackend) KVList(ctx context.Context, ns, prefix string, now time.Time) ([]string, error) {

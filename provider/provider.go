@@ -42,7 +42,7 @@ type Server struct {
 	handler http.Handler
 	keys    *signing.KeyRing
 	now     func() time.Time
-	mail    *notify.Async
+	outbox  *notify.Worker
 }
 
 // GCPercent is the garbage-collection target stepup serve runs with (when
@@ -94,7 +94,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	series := metrics.New(o.Methods)
 	set := methods.Load(o.Methods, cfg.Methods, o.Logger, series)
 	auditLog := &audit.Log{Store: o.Store, Log: o.Logger, Now: o.Now}
-	mail := &notify.Async{Sender: o.Mailer, Log: o.Logger}
+	outbox := &notify.Worker{Store: o.Store, Sender: o.Mailer, Now: o.Now, Log: o.Logger,
+		Backoff: cfg.Notify.RetryAfter, MaxAttempts: cfg.Notify.MaxAttempts}
 
 	publishFor := max(cfg.Tokens.IDTokenTTL, cfg.Tokens.AccessTokenTTL)
 	keys := signing.NewKeyRing(o.Store, o.Secrets, o.Now, publishFor+time.Minute)
@@ -112,7 +113,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	trust := &browser.Trust{Store: o.Store, Now: o.Now, Policy: policy, Config: cfg.TrustedBrowser, Secure: secure}
 	guards := &edge.Guards{Clients: clients, Audit: auditLog.Record, Log: o.Logger, Pages: pages}
 	signin := &login.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
-		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients, Notify: mail,
+		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients,
 		Gate: password.NewGate(cmp.Or(cfg.Passwords.MaxConcurrent, runtime.NumCPU()), cfg.Passwords.QueueWait), Trust: trust}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
@@ -144,13 +145,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	signin.OP = provider
 
-	adminSvc := newAdmin(cfg, o, set, auditLog, mail)
-	s := &Server{keys: keys, now: o.Now, mail: mail}
+	adminSvc := newAdmin(cfg, o, set, auditLog)
+	s := &Server{keys: keys, now: o.Now, outbox: outbox}
 	s.handler, err = mount(routes{
 		cfg: cfg, secure: secure, secrets: o.Secrets, web: pages, store: o.Store, metrics: series, methods: set,
 		op: provider, storage: oidcStorage, guards: guards, policy: policy,
 		login: signin, account: &account.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
-			Browser: br, Methods: set, Policy: policy, Secrets: o.Secrets, Notify: mail, Trust: trust},
+			Browser: br, Methods: set, Policy: policy, Secrets: o.Secrets, Trust: trust},
 		adminAPI: &adminapi.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Audit: auditLog, Admin: adminSvc,
 			Policy: policy, Clients: clients, Keys: keys},
 		adminPage: &adminpage.Handler{Config: cfg, Store: o.Store, Now: o.Now, Web: pages, Audit: auditLog, Admin: adminSvc,
@@ -168,17 +169,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 func NewAdmin(cfg config.Config, o Options) *admin.Service {
 	o.defaults()
 	return newAdmin(cfg, o, methods.Load(o.Methods, cfg.Methods, o.Logger, nil),
-		&audit.Log{Store: o.Store, Log: o.Logger, Now: o.Now}, &notify.Async{Sender: o.Mailer, Log: o.Logger})
+		&audit.Log{Store: o.Store, Log: o.Logger, Now: o.Now})
 }
 
-func newAdmin(cfg config.Config, o Options, set *methods.Set, auditLog *audit.Log, mail *notify.Async) *admin.Service {
+func newAdmin(cfg config.Config, o Options, set *methods.Set, auditLog *audit.Log) *admin.Service {
 	var ms []admin.Method
 	for _, m := range set.All() {
 		ms = append(ms, m)
 	}
 	return &admin.Service{Store: o.Store, Hasher: hasher(cfg), Now: o.Now, Log: o.Logger, Methods: ms, Audit: auditLog.Admin,
-		Removed: func(ctx context.Context, u storage.User, method string) {
-			mail.Send(notify.MethodRemoved(u.Email, u.Username, set.DisplayName(method), o.Now(), reqctx.From(ctx).RemoteAddr), "method removed", u.ID)
+		Event: auditLog.AdminEvent, WithEvents: adminCommit,
+		RemovedMail: func(ctx context.Context, u storage.User, method string) *storage.Mail {
+			return notify.Queued(notify.MethodRemoved(u.Email, u.Username, set.DisplayName(method), o.Now(), reqctx.From(ctx).RemoteAddr), "method removed", u.ID)
 		}}
 }
 
@@ -186,13 +188,6 @@ func hasher(cfg config.Config) password.Hasher {
 	a := cfg.Passwords.Argon2
 	return password.Hasher{MemoryKiB: a.MemoryKiB, Iterations: a.Iterations, Parallelism: a.Parallelism}
 }
-
-// WaitNotifications returns once every notification the Server has
-// started sending in the background (the email of SPEC §6 when a method is
-// added) has been handed over or has failed. A request has started its
-// notifications by the time its response is written, so a test can tell,
-// after a request, that it sent none.
-func (s *Server) WaitNotifications() { s.mail.Wait() }
 
 // ServeHTTP serves every route of the provider.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

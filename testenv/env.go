@@ -244,6 +244,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The owner runs the outbox, as stepup serve does.
+	deliver, stopDelivery := context.WithCancel(context.Background())
+	delivered := make(chan struct{})
+	go func() { defer close(delivered); srv.Outbox().Run(deliver, 20*time.Millisecond) }()
+	t.Cleanup(func() { stopDelivery(); <-delivered })
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Listener.Close()
 	hs.Listener = ln

@@ -101,6 +101,9 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	}
 	hs := newHTTPServer(srv, serveLimits)
 	go purgeLoop(ctx, a)
+	// The notifications queued with the changes they follow, delivered
+	// after commit (by this replica or any other of the store).
+	go srv.Outbox().Run(ctx, outboxEvery)
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -152,6 +155,10 @@ func newHTTPServer(h http.Handler, lim httpLimits) *http.Server {
 		MaxHeaderBytes:    lim.HeaderSize,
 	}
 }
+
+// outboxEvery is how often stepup serve looks for notifications to
+// deliver: a queued mail goes out within about this long.
+const outboxEvery = time.Second
 
 // purgeLoop deletes expired rows so the database does not grow without
 // bound (DEPENDENCIES.md: 1M expired rows per table cost disk, not speed).

@@ -94,10 +94,10 @@ existing user's (a Cyrillic "соор" beside "coop") is refused.`,
 					if err != nil {
 						return err
 					}
-					if u, err = a.adminService().SetActive(ctx, u.ID, active); err != nil {
+					// The change and its event are one write.
+					if u, err = a.adminService().SetActive(ctx, u.ID, active, a.event("user."+use+"d", u.ID)); err != nil {
 						return err
 					}
-					a.audit(ctx, "user."+use+"d", u.ID)
 					fmt.Fprintf(cmd.OutOrStdout(), "user %s is now %s\n", u.Username, map[bool]string{true: "active", false: "inactive"}[active])
 					return nil
 				})
@@ -220,21 +220,23 @@ func (a *app) updateUser(ctx context.Context, name, event string, fn func(storag
 	if err != nil {
 		return storage.User{}, err
 	}
-	u, err = a.store.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
+	// The change and its event are one write.
+	return a.store.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
 		u, err := fn(u)
 		u.UpdatedAt = a.now().UTC()
 		return u, err
-	})
-	if err != nil {
-		return storage.User{}, err
-	}
-	a.audit(ctx, event, u.ID)
-	return u, nil
+	}, a.event(event, u.ID))
 }
 
+// event is the audit event of a change the command makes for userID.
+func (a *app) event(typ, userID string) storage.Event {
+	return storage.Event{Time: a.now().UTC(), Type: typ, Actor: "cli", UserID: userID, Outcome: "success"}
+}
+
+// audit appends an event on its own, after a change written separately
+// (key rotation, which writes several rows through the key ring).
 func (a *app) audit(ctx context.Context, typ, userID string) {
-	err := a.store.AppendEvent(ctx, storage.Event{Time: a.now().UTC(), Type: typ, Actor: "cli", UserID: userID, Outcome: "success"})
-	if err != nil {
+	if err := a.store.AppendEvent(ctx, a.event(typ, userID)); err != nil {
 		a.log.Error("audit event not recorded", "type", typ, "err", err)
 	}
 }

@@ -498,7 +498,18 @@ func (m *Method) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (m
 		if len(actor) > 256 || !utf8.ValidString(actor) {
 			return nil, sdk.InvalidInput("actor must be at most 256 bytes of UTF-8")
 		}
-		err := sdk.PutJSON(ctx, st, enabledKey(userID), enabled{At: h.Now(), By: actor}, sdk.MustNotExist, 0)
+		// The switch is the action's committing write (with its event, on
+		// a committing host), so whether it changes anything is read first.
+		if _, _, err := st.Get(ctx, enabledKey(userID)); err == nil {
+			return map[string]string{"enabled": "true", "changed": "false"}, nil
+		} else if !errors.Is(err, sdk.ErrNotFound) {
+			return nil, err
+		}
+		raw, err := json.Marshal(enabled{At: h.Now(), By: actor})
+		if err != nil {
+			return nil, err
+		}
+		err = sdk.PutOnCommit(ctx, st, enabledKey(userID), raw, sdk.MustNotExist, 0)
 		if err != nil && !errors.Is(err, sdk.ErrConflict) {
 			return nil, err
 		}
@@ -523,7 +534,7 @@ func disable(ctx context.Context, st sdk.Storage, userID string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		err = st.Delete(ctx, enabledKey(userID), version)
+		err = sdk.DeleteOnCommit(ctx, st, enabledKey(userID), version) // with its event, on a committing host
 		if errors.Is(err, sdk.ErrConflict) {
 			continue
 		}

@@ -441,9 +441,15 @@ func (p *Plugin) verify(ctx context.Context, req sdk.VerifyRequest, count *plugi
 		if err != nil || put == nil {
 			return out, err
 		}
-		_, err = p.svc.Put(ctx, put.GetKey(), put.GetValue(), put.GetExpectVersion(), time.Duration(put.GetTtlNanos()))
+		// The spend is the verification's committing write: what the
+		// caller attached (OnCommit) goes with it.
+		wctx, cm := withPayload(ctx, Outcome{Result: out})
+		_, err = p.svc.Put(wctx, put.GetKey(), put.GetValue(), put.GetExpectVersion(), time.Duration(put.GetTtlNanos()))
 		switch {
 		case err == nil:
+			if cm != nil {
+				cm.done.Store(true)
+			}
 			return out, nil
 		case errors.Is(err, sdk.ErrInvalidInput):
 			// The plugin's fault, not the user's: no message for the page.
@@ -477,18 +483,27 @@ func (p *Plugin) ConfirmEnrolment(ctx context.Context, req sdk.ConfirmRequest) (
 	if err := textOnly(append(append(userText(req.User), mapText("response", req.Response)...), field{"enrolment", req.EnrolmentID}, field{"label", req.Label})...); err != nil {
 		return sdk.Credential{}, err
 	}
-	var out sdk.Credential
-	err := p.call(ctx, "confirm enrolment", false, func(ctx context.Context, inst *instance) error {
-		c, err := inst.rpc.ConfirmEnrolment(ctx, &pluginpb.ConfirmEnrolmentRequest{
-			NowUnixNano: p.now(), User: userToPB(req.User), EnrolmentId: req.EnrolmentID, Label: req.Label, Response: req.Response,
-			Records: p.records(ctx, req.User.ID),
+	for range commitTries {
+		var out sdk.Credential
+		var commit *pluginpb.Commit
+		err := p.call(ctx, "confirm enrolment", false, func(ctx context.Context, inst *instance) error {
+			c, err := inst.rpc.ConfirmEnrolment(ctx, &pluginpb.ConfirmEnrolmentRequest{
+				NowUnixNano: p.now(), User: userToPB(req.User), EnrolmentId: req.EnrolmentID, Label: req.Label, Response: req.Response,
+				Records: p.records(ctx, req.User.ID), CommitByHost: true,
+			})
+			if err == nil {
+				out, commit = credentialFromPB(c), c.GetCommit()
+			}
+			return err
 		})
 		if err == nil {
-			out = credentialFromPB(c)
+			err = p.committed(ctx, commit, Outcome{Credential: out})
 		}
-		return err
-	})
-	return out, err
+		if !errors.Is(err, errRetryCommit) {
+			return out, err
+		}
+	}
+	return sdk.Credential{}, sdk.ErrAlreadyEnrolled
 }
 
 // ListCredentials returns the user's credentials (safe to repeat).
@@ -515,10 +530,22 @@ func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error 
 	if err := textOnly(field{"user", userID}, field{"credential", credentialID}); err != nil {
 		return err
 	}
-	return p.call(ctx, "remove", false, func(ctx context.Context, inst *instance) error {
-		_, err := inst.rpc.Remove(ctx, &pluginpb.RemoveRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID, Records: p.records(ctx, userID)})
-		return err
-	})
+	for range commitTries {
+		var commit *pluginpb.Commit
+		err := p.call(ctx, "remove", false, func(ctx context.Context, inst *instance) error {
+			r, err := inst.rpc.Remove(ctx, &pluginpb.RemoveRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID,
+				Records: p.records(ctx, userID), CommitByHost: true})
+			commit = r.GetCommit()
+			return err
+		})
+		if err == nil {
+			err = p.committed(ctx, commit, Outcome{})
+		}
+		if !errors.Is(err, errRetryCommit) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: method %s: the credential keeps changing", sdk.ErrUnavailable, p.spec.Name)
 }
 
 // Admin runs an administrative action; see sdk.Method. Never repeated
@@ -527,16 +554,25 @@ func (p *Plugin) Admin(ctx context.Context, req sdk.AdminRequest) (map[string]st
 	if err := textOnly(append(append(userText(req.User), mapText("params", req.Params)...), field{"action", req.Action}, field{"actor", req.Actor})...); err != nil {
 		return nil, err
 	}
-	var out map[string]string
-	err := p.call(ctx, "admin "+req.Action, false, func(ctx context.Context, inst *instance) error {
-		r, err := inst.rpc.Admin(ctx, &pluginpb.AdminRequest{NowUnixNano: p.now(), Action: req.Action, User: userToPB(req.User), Params: req.Params, Actor: req.Actor,
-			Records: p.records(ctx, req.User.ID)})
+	for range commitTries {
+		var out map[string]string
+		var commit *pluginpb.Commit
+		err := p.call(ctx, "admin "+req.Action, false, func(ctx context.Context, inst *instance) error {
+			r, err := inst.rpc.Admin(ctx, &pluginpb.AdminRequest{NowUnixNano: p.now(), Action: req.Action, User: userToPB(req.User), Params: req.Params, Actor: req.Actor,
+				Records: p.records(ctx, req.User.ID), CommitByHost: true})
+			if err == nil {
+				out, commit = r.GetResult(), r.GetCommit()
+			}
+			return err
+		})
 		if err == nil {
-			out = r.GetResult()
+			err = p.committed(ctx, commit, Outcome{Results: out})
 		}
-		return err
-	})
-	return out, err
+		if !errors.Is(err, errRetryCommit) {
+			return out, err
+		}
+	}
+	return nil, fmt.Errorf("%w: method %s: the record keeps changing", sdk.ErrConflict, p.spec.Name)
 }
 
 // What crosses the plugin boundary is text: protobuf's string fields must

@@ -461,7 +461,9 @@ func replace(ctx context.Context, st sdk.Storage, key string, raw []byte) error 
 		case err != nil:
 			return err
 		}
-		_, err = st.Put(ctx, key, raw, version, 0)
+		// The new set is the confirmation's change: a committing host
+		// stores it with its event, in one transaction.
+		err = sdk.PutOnCommit(ctx, st, key, raw, version, 0)
 		if !errors.Is(err, sdk.ErrConflict) {
 			return err
 		}
@@ -500,7 +502,7 @@ func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID st
 		if subtle.ConstantTimeCompare([]byte(set.ID), []byte(credentialID)) != 1 {
 			return sdk.ErrNotFound
 		}
-		err = st.Delete(ctx, setKey(userID), version)
+		err = sdk.DeleteOnCommit(ctx, st, setKey(userID), version) // with its event, on a committing host
 		if !errors.Is(err, sdk.ErrConflict) {
 			return err
 		}

@@ -23,7 +23,11 @@
 // Limit.FailuresOnly, a successful verification gives its attempt back); and
 // the write that spends what a response used (a code's time step) can be
 // left to the host with PutOnAccept, which makes it as it accepts the
-// result. A TOTP verification then makes no round trip at all.
+// result. A TOTP verification then makes no round trip at all. In the same
+// way the one write that is a call's change (a credential confirmed or
+// removed, a code issued) is left to the host with PutOnCommit or
+// DeleteOnCommit, which makes it in one transaction with the change's
+// audit event and the user's email.
 //
 // A method's special behaviour is something it declares, never a name the
 // host checks. Besides Limits and Bypass, Description says what the host's

@@ -74,7 +74,7 @@ func RemoveOneCredential(ctx context.Context, st Storage, key, credentialID stri
 		if subtle.ConstantTimeCompare([]byte(c.CredentialID), []byte(credentialID)) != 1 {
 			return ErrNotFound
 		}
-		err = st.Delete(ctx, key, version)
+		err = DeleteOnCommit(ctx, st, key, version)
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
@@ -88,9 +88,24 @@ func RemoveOneCredential(ctx context.Context, st Storage, key, credentialID stri
 // credential per user: it stores v (a OneCredential record, with the
 // method's own members) under key unless the user has one already
 // (ErrAlreadyEnrolled), then deletes the enrolment's pending record at
-// pendingKey, if it still has pendingVersion.
+// pendingKey, if it still has pendingVersion. The credential is the
+// call's committing write (PutOnCommit): a committing host stores it with
+// its audit event, and the pending record is then left to expire (a
+// second confirmation of it finds the credential and is refused).
 func SaveOneCredential(ctx context.Context, st Storage, key string, v any, pendingKey string, pendingVersion int64) error {
-	if err := PutJSON(ctx, st, key, v, MustNotExist, 0); err != nil {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if Committing(st) {
+		if _, _, err := st.Get(ctx, key); err == nil {
+			return ErrAlreadyEnrolled
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return PutOnCommit(ctx, st, key, raw, MustNotExist, 0)
+	}
+	if _, err := st.Put(ctx, key, raw, MustNotExist, 0); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return ErrAlreadyEnrolled
 		}

@@ -92,6 +92,35 @@ func TestPutOnAcceptWithoutHostSupport(t *testing.T) {
 	}
 }
 
+// TestCommitWithoutHostSupport: storage that is not a committing call's
+// (here a local host's) gets PutOnCommit and DeleteOnCommit at once, with
+// their compare-and-swap and ErrConflict, and says it is not committing.
+func TestCommitWithoutHostSupport(t *testing.T) {
+	ctx := context.Background()
+	st := localHost(t).Storage()
+	if sdk.Committing(st) {
+		t.Fatal("a local host's storage says it commits")
+	}
+	if err := sdk.PutOnCommit(ctx, st, "k", []byte("one"), sdk.MustNotExist, 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, version, err := st.Get(ctx, "k"); err != nil || string(v) != "one" || version != 1 {
+		t.Fatalf("after PutOnCommit: %q@%d, %v; want it written at once", v, version, err)
+	}
+	if err := sdk.PutOnCommit(ctx, st, "k", []byte("two"), sdk.MustNotExist, 0); !errors.Is(err, sdk.ErrConflict) {
+		t.Fatalf("stale PutOnCommit: %v, want ErrConflict", err)
+	}
+	if err := sdk.DeleteOnCommit(ctx, st, "k", 2); !errors.Is(err, sdk.ErrConflict) {
+		t.Fatalf("stale DeleteOnCommit: %v, want ErrConflict", err)
+	}
+	if err := sdk.DeleteOnCommit(ctx, st, "k", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Get(ctx, "k"); !errors.Is(err, sdk.ErrNotFound) {
+		t.Fatalf("after DeleteOnCommit: %v, want ErrNotFound", err)
+	}
+}
+
 // plainHost is a Host that sends no mail.
 type plainHost struct{ sdk.Host }
 

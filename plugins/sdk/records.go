@@ -16,6 +16,10 @@ import (
 // fails leaves the record unknown, to be asked of the host again.
 type callStorage struct {
 	remote Storage
+	// committing: the host makes this call's committing write
+	// (PutOnCommit), which commit then holds.
+	committing bool
+	commit     *pluginpb.Commit
 
 	mu    sync.Mutex
 	known map[string]record

@@ -144,13 +144,16 @@ func (s *methodServer) ConfirmEnrolment(ctx context.Context, req *pluginpb.Confi
 	if err != nil {
 		return nil, err
 	}
+	h.st.committing = req.GetCommitByHost()
 	c, err := s.m.ConfirmEnrolment(ctx, h, ConfirmRequest{
 		User: userFromPB(req.GetUser()), EnrolmentID: req.GetEnrolmentId(), Label: req.GetLabel(), Response: req.GetResponse(),
 	})
 	if err != nil {
 		return nil, ToStatus(err)
 	}
-	return credentialToPB(c), nil
+	out := credentialToPB(c)
+	out.Commit = h.st.commit
+	return out, nil
 }
 
 func (s *methodServer) ListCredentials(ctx context.Context, req *pluginpb.ListCredentialsRequest) (*pluginpb.ListCredentialsResponse, error) {
@@ -174,10 +177,11 @@ func (s *methodServer) Remove(ctx context.Context, req *pluginpb.RemoveRequest) 
 	if err != nil {
 		return nil, err
 	}
+	h.st.committing = req.GetCommitByHost()
 	if err := s.m.Remove(ctx, h, req.GetUserId(), req.GetCredentialId()); err != nil {
 		return nil, ToStatus(err)
 	}
-	return &pluginpb.RemoveResponse{}, nil
+	return &pluginpb.RemoveResponse{Commit: h.st.commit}, nil
 }
 
 func (s *methodServer) Admin(ctx context.Context, req *pluginpb.AdminRequest) (*pluginpb.AdminResponse, error) {
@@ -185,11 +189,12 @@ func (s *methodServer) Admin(ctx context.Context, req *pluginpb.AdminRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	h.st.committing = req.GetCommitByHost()
 	res, err := s.m.Admin(ctx, h, AdminRequest{Action: req.GetAction(), User: userFromPB(req.GetUser()), Params: req.GetParams(), Actor: req.GetActor()})
 	if err != nil {
 		return nil, ToStatus(err)
 	}
-	return &pluginpb.AdminResponse{Result: res}, nil
+	return &pluginpb.AdminResponse{Result: res, Commit: h.st.commit}, nil
 }
 
 func userFromPB(u *pluginpb.User) User {

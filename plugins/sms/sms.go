@@ -476,7 +476,13 @@ func (m *Method) ConfirmEnrolment(ctx context.Context, h sdk.Host, req sdk.Confi
 		return sdk.Credential{}, err
 	}
 	acc := account{CredentialID: credID, Label: MaskPhone(p.Phone), CreatedAt: now, Phone: p.Phone}
-	if err := sdk.PutJSON(ctx, st, accountKey(userID), acc, sdk.AnyVersion, 0); err != nil {
+	raw, err := json.Marshal(acc)
+	if err != nil {
+		return sdk.Credential{}, err
+	}
+	// The number is the call's change: a committing host stores it with
+	// its method.added event (and mail), in one transaction.
+	if err := sdk.PutOnCommit(ctx, st, accountKey(userID), raw, sdk.AnyVersion, 0); err != nil {
 		return sdk.Credential{}, err
 	}
 	_ = st.Delete(ctx, codeKey(userID), sdk.AnyVersion) // it is bound to the old number anyway
@@ -537,7 +543,7 @@ func (m *Method) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (m
 				"summary": fmt.Sprintf(msgStatusF, masked),
 			}, nil
 		}
-		err = st.Delete(ctx, accountKey(req.User.ID), version)
+		err = sdk.DeleteOnCommit(ctx, st, accountKey(req.User.ID), version) // with its event, on a committing host
 		if errors.Is(err, sdk.ErrConflict) {
 			continue // the user changed their number meanwhile: remove that one
 		}

@@ -376,7 +376,13 @@ func (m *Method) issue(ctx context.Context, h sdk.Host, userID, ttlParam, actor 
 		ID: id, Hash: codeHash(key, userID, code), Digits: m.digits,
 		IssuedAt: now, ExpiresAt: now.Add(ttl), IssuedBy: actor,
 	}
-	if err := sdk.PutJSON(ctx, st, codeKey(userID), c, claimed, ttl); err != nil {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	// The code is the action's change: a committing host stores it with
+	// its tempcode.issued event, in one transaction.
+	if err := sdk.PutOnCommit(ctx, st, codeKey(userID), raw, claimed, ttl); err != nil {
 		if errors.Is(err, sdk.ErrConflict) {
 			return nil, sdk.Conflict(msgChanged)
 		}
@@ -437,7 +443,7 @@ func (m *Method) expire(ctx context.Context, h sdk.Host, userID string, match fu
 		if !cur.live(now) || !match(cur) {
 			return false, nil
 		}
-		err = st.Delete(ctx, codeKey(userID), version)
+		err = sdk.DeleteOnCommit(ctx, st, codeKey(userID), version) // with its event, on a committing host
 		if err == nil {
 			return true, nil
 		}

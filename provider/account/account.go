@@ -381,7 +381,17 @@ func (h *Handler) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 		response[f.Name] = r.PostFormValue(f.Name)
 	}
 	label := strings.TrimSpace(r.PostFormValue("label"))
-	cred, err := m.ConfirmEnrolment(ctx, sdk.ConfirmRequest{User: methods.User(u), EnrolmentID: id, Label: label, Response: response})
+	// The credential, its method.added event and the user's email are one
+	// write: a crash cannot leave a method added without them.
+	from := reqctx.From(ctx).RemoteAddr
+	added := func(cred sdk.Credential) []storage.Event {
+		e := storage.Event{Type: "method.added", UserID: u.ID, Outcome: "success",
+			Details: map[string]string{"method": name, "credential": cred.ID, "label": cred.Label}}
+		e.Mail = h.methodAddedMail(u, h.Methods.DisplayName(name)+" ("+cred.Label+")", from)
+		return h.Audit.Complete(ctx, e)
+	}
+	cctx, committed := methods.WithEvents(ctx, func(cred sdk.Credential, _ map[string]string) []storage.Event { return added(cred) })
+	cred, err := m.ConfirmEnrolment(cctx, sdk.ConfirmRequest{User: methods.User(u), EnrolmentID: id, Label: label, Response: response})
 	switch {
 	case errors.Is(err, sdk.ErrInvalidResponse):
 		h.Audit.Record(ctx, storage.Event{Type: "method.add_failed", UserID: u.ID, Outcome: "failure", Details: map[string]string{"method": name}})
@@ -395,9 +405,11 @@ func (h *Handler) handleEnrolConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = h.Store.KVDelete(ctx, enrolNamespace, pendingKey(u.ID, name), pe.version) // not a newer one
-	h.Audit.Record(ctx, storage.Event{Type: "method.added", UserID: u.ID, Outcome: "success",
-		Details: map[string]string{"method": name, "credential": cred.ID, "label": cred.Label}})
-	h.notifyMethodAdded(u, h.Methods.DisplayName(name)+" ("+cred.Label+")", reqctx.From(ctx).RemoteAddr)
+	if !committed() {                                                             // the method wrote its credential itself
+		for _, e := range added(cred) {
+			h.Audit.Record(ctx, e)
+		}
+	}
 	if pe.Resume != "" {
 		http.Redirect(w, r, "/login?id="+url.QueryEscape(pe.Resume)+"&continue=1", http.StatusSeeOther)
 		return
@@ -422,13 +434,18 @@ func (h *Handler) handleRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	err := m.Remove(ctx, u.ID, credID)
+	// The removal and its event are one write.
+	removed := h.Audit.Complete(ctx, storage.Event{Type: cmp.Or(m.Description().Removal.Event, "method.removed"), UserID: u.ID, Outcome: "success",
+		Details: map[string]string{"method": name, "credential": credID}})
+	cctx, committed := methods.WithEvents(ctx, func(sdk.Credential, map[string]string) []storage.Event { return removed })
+	err := m.Remove(cctx, u.ID, credID)
 	if err != nil {
 		h.accountError(w, r, name, err)
 		return
 	}
-	h.Audit.Record(ctx, storage.Event{Type: cmp.Or(m.Description().Removal.Event, "method.removed"), UserID: u.ID, Outcome: "success",
-		Details: map[string]string{"method": name, "credential": credID}})
+	if !committed() {
+		h.Audit.Record(ctx, removed[0])
+	}
 	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
 }
 
@@ -485,10 +502,13 @@ func (h *Handler) accountError(w http.ResponseWriter, r *http.Request, name stri
 	}
 }
 
-// notifyMethodAdded emails the user (SPEC §6) without making the page wait
-// for the mail server.
-func (h *Handler) notifyMethodAdded(u storage.User, what, from string) {
-	if h.Config.Notify.MethodAddedEmail {
-		h.Notify.Send(notify.MethodAdded(u.Email, u.Username, what, h.Now(), from), "method added", u.ID)
+// methodAddedMail is the email that tells the user a method was added
+// (SPEC §6), queued with the method.added event and delivered after
+// commit; nil when notify.method_added_email is false or the user has no
+// address.
+func (h *Handler) methodAddedMail(u storage.User, what, from string) *storage.Mail {
+	if !h.Config.Notify.MethodAddedEmail {
+		return nil
 	}
+	return notify.Queued(notify.MethodAdded(u.Email, u.Username, what, h.Now(), from), "method added", u.ID)
 }

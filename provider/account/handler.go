@@ -10,7 +10,6 @@ import (
 	"github.com/stepup-mfa/stepup/provider/browser"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/methods"
-	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/web"
@@ -31,8 +30,6 @@ type Handler struct {
 	Policy  authflow.Policy
 	// Secrets seal a pending enrolment's page at rest.
 	Secrets *secrets.Secrets
-	// Notify sends the user's notifications in the background.
-	Notify *notify.Async
 	// Trust lists and forgets the user's trusted browsers.
 	Trust *browser.Trust
 }

@@ -73,13 +73,27 @@ func (s *Service) RunAction(ctx context.Context, actor Actor, a Action, u storag
 	if a.ActiveUserOnly && !u.Active {
 		return nil, errorf(Conflict, msgActionInactive, u.Username)
 	}
-	out, err := a.Method.Admin(ctx, sdk.AdminRequest{Action: a.Name, Params: params, Actor: actor.Name,
-		User: sdk.User{ID: u.ID, Username: u.Username, Email: u.Email, Phone: u.Phone}})
+	// The action's change, its event and (for a removal) the user's mail
+	// are one write.
+	out, err := s.commit(ctx, func(results map[string]string) []storage.Event {
+		var mail *storage.Mail
+		if a.Verb == sdk.VerbDelete && (a.EventIf == "" || results[a.EventIf] == "true") {
+			mail = s.removedMail(ctx, u, a.Method.Name())
+		}
+		e, ok := ActionEvent(a, u.ID, params, results, nil, breakGlass)
+		switch {
+		case ok:
+			return s.events(ctx, e.Type, u, e.Details, mail)
+		case mail != nil:
+			return s.events(ctx, "method.removed", u, map[string]string{"method": a.Method.Name()}, mail)
+		}
+		return nil
+	}, func(ctx context.Context) (map[string]string, error) {
+		return a.Method.Admin(ctx, sdk.AdminRequest{Action: a.Name, Params: params, Actor: actor.Name,
+			User: sdk.User{ID: u.ID, Username: u.Username, Email: u.Email, Phone: u.Phone}})
+	})
 	if err != nil {
 		return nil, s.actionError(a, u, err)
-	}
-	if a.Verb == sdk.VerbDelete && (a.EventIf == "" || out[a.EventIf] == "true") {
-		s.removed(ctx, u, a.Method.Name())
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,10 +33,21 @@ type Service struct {
 	// Audit records what an administrator did for the user userID, with
 	// the request's actor (audit.Log.Admin); nil: nothing is recorded.
 	Audit func(ctx context.Context, typ, userID, outcome string, details map[string]string)
-	// Removed tells the user u that an administrator removed a
-	// credential of the method (SPEC §6: they are emailed); nil: nobody is
+	// Event is the event Audit would record, completed, for the caller to
+	// write with its change (audit.Log.AdminEvent); nil: the change is
+	// written without one.
+	Event func(ctx context.Context, typ, userID, outcome string, details map[string]string) storage.Event
+	// WithEvents makes ctx, for one call of a method that changes what a
+	// user has, carry the events to write with the method's committing
+	// write (methods.WithEvents); done reports whether they went with it.
+	// nil, or a method that made its write itself: they are appended
+	// after the call.
+	WithEvents func(ctx context.Context, events func(results map[string]string) []storage.Event) (_ context.Context, done func() bool)
+	// RemovedMail is the message telling the user u that an administrator
+	// removed a credential of the method (SPEC §6: they are emailed),
+	// queued with the removal's event; nil, or nil returned: nobody is
 	// told.
-	Removed func(ctx context.Context, u storage.User, method string)
+	RemovedMail func(ctx context.Context, u storage.User, method string) *storage.Mail
 }
 
 // Method is what the administration needs of one launched method.
@@ -154,13 +166,15 @@ func (s *Service) lookAlike(ctx context.Context, name string) error {
 	return nil
 }
 
-// SetActive activates or deactivates a user; deactivating ends the
-// user's sessions and revokes their tokens.
-func (s *Service) SetActive(ctx context.Context, userID string, active bool) (storage.User, error) {
+// SetActive activates or deactivates a user, with events (its audit
+// event) in the same transaction; deactivating ends the user's sessions
+// and revokes their tokens (which are dead from the change on: an
+// inactive user's tokens are not live).
+func (s *Service) SetActive(ctx context.Context, userID string, active bool, events ...storage.Event) (storage.User, error) {
 	u, err := s.Store.UpdateUser(ctx, userID, func(u storage.User) (storage.User, error) {
 		u.Active, u.UpdatedAt = active, s.Now()
 		return u, nil
-	})
+	}, events...)
 	if err != nil {
 		return u, err
 	}
@@ -220,14 +234,20 @@ func (s *Service) method(name string) (Method, bool) {
 
 // Disconnect removes one credential ("method:credential") of a user; with
 // endSessions it also ends the user's sessions and revokes their tokens
-// (a lost or stolen device).
+// (a lost or stolen device). The removal is written with its
+// method.removed event and the user's email (RemovedMail).
 func (s *Service) Disconnect(ctx context.Context, u storage.User, id string, endSessions bool) error {
 	name, credID, ok := strings.Cut(id, ":")
 	m, known := s.method(name)
 	if !ok || !known {
 		return errorf(NotFound, msgNoMethod, id)
 	}
-	err := m.Remove(ctx, u.ID, credID)
+	details := map[string]string{"method": id, "end_sessions": strconv.FormatBool(endSessions)}
+	_, err := s.commit(ctx, func(map[string]string) []storage.Event {
+		return s.events(ctx, "method.removed", u, details, s.removedMail(ctx, u, name))
+	}, func(ctx context.Context) (map[string]string, error) {
+		return nil, m.Remove(ctx, u.ID, credID)
+	})
 	switch {
 	case errors.Is(err, sdk.ErrNotFound):
 		return errorf(NotFound, msgNoCredential, u.Username, id)
@@ -236,18 +256,56 @@ func (s *Service) Disconnect(ctx context.Context, u storage.User, id string, end
 	case err != nil:
 		return errorf(Unavailable, msgMethodNotAnswers, name)
 	}
-	s.removed(ctx, u, name)
 	if endSessions {
 		return s.endSessions(ctx, u.ID)
 	}
 	return nil
 }
 
-// removed tells u, through Removed, that name lost a credential.
-func (s *Service) removed(ctx context.Context, u storage.User, name string) {
-	if s.Removed != nil {
-		s.Removed(ctx, u, name)
+// removedMail is the mail telling u that name lost a credential, or nil.
+func (s *Service) removedMail(ctx context.Context, u storage.User, name string) *storage.Mail {
+	if s.RemovedMail == nil {
+		return nil
 	}
+	return s.RemovedMail(ctx, u, name)
+}
+
+// events is the completed success event typ for u with details, carrying
+// mail (may be nil); none without Event, unless there is a mail to queue.
+func (s *Service) events(ctx context.Context, typ string, u storage.User, details map[string]string, mail *storage.Mail) []storage.Event {
+	var e storage.Event
+	switch {
+	case s.Event != nil:
+		e = s.Event(ctx, typ, u.ID, "success", details)
+	case mail != nil:
+		e = storage.Event{Time: s.Now(), Type: typ, Actor: "system", UserID: u.ID, Outcome: "success", Details: details}
+	default:
+		return nil
+	}
+	e.Mail = mail
+	return []storage.Event{e}
+}
+
+// commit runs call, a method's call that changes what a user has, with
+// the events (made from its results) written with the method's
+// committing write, in one transaction; when the method made its write
+// itself, they are appended once it has succeeded.
+func (s *Service) commit(ctx context.Context, events func(results map[string]string) []storage.Event,
+	call func(ctx context.Context) (map[string]string, error)) (map[string]string, error) {
+	cctx, done := ctx, func() bool { return false }
+	if s.WithEvents != nil {
+		cctx, done = s.WithEvents(ctx, events)
+	}
+	out, err := call(cctx)
+	if err != nil || done() {
+		return out, err
+	}
+	for _, e := range events(out) {
+		if aerr := s.Store.AppendEvent(ctx, e); aerr != nil && s.Log != nil {
+			s.Log.Error("audit event not recorded", "type", e.Type, "user", e.UserID, "err", aerr)
+		}
+	}
+	return out, nil
 }
 
 func newID() string {

@@ -24,9 +24,13 @@ type BreakGlassValue struct {
 	Secret bool
 }
 
-// AuditAction writes the event a declares for this run (ActionEvent),
-// with the request's actor.
+// AuditAction writes the event a declares for a refused run (ActionEvent),
+// with the request's actor. A run that succeeded was written with its
+// event by RunAction: nothing more is written for it.
 func (s *Service) AuditAction(ctx context.Context, a Action, userID string, params, results map[string]string, err error, breakGlass bool) {
+	if err == nil {
+		return
+	}
 	if e, ok := ActionEvent(a, userID, params, results, err, breakGlass); ok && s.Audit != nil {
 		s.Audit(ctx, e.Type, e.UserID, e.Outcome, e.Details)
 	}

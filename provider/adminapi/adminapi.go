@@ -319,11 +319,12 @@ func (h *Handler) apiPatchUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if active, ok := values["active"]; ok {
-		if u, err = h.Admin.SetActive(ctx, u.ID, active); err != nil {
+		// The change and its event are one write.
+		ev := h.Audit.AdminEvent(ctx, "admin.user.update", u.ID, "success", map[string]string{"active": strconv.FormatBool(active)})
+		if u, err = h.Admin.SetActive(ctx, u.ID, active, ev); err != nil {
 			writeAPIError(w, err)
 			return
 		}
-		h.Audit.Admin(ctx, "admin.user.update", u.ID, "success", map[string]string{"active": strconv.FormatBool(u.Active)})
 	}
 	for _, k := range members {
 		v, ok := values[k]
@@ -382,7 +383,7 @@ func (h *Handler) apiDisconnect(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, err)
 		return
 	}
-	h.Audit.Admin(r.Context(), "method.removed", u.ID, "success", details)
+	// Disconnect wrote the removal with its method.removed event.
 	w.WriteHeader(http.StatusNoContent)
 }
 

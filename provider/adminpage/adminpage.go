@@ -322,6 +322,6 @@ func (h *Handler) handleAdminDisconnect(w http.ResponseWriter, r *http.Request) 
 		h.adminPageError(w, r, staff, u.Username, err)
 		return
 	}
-	h.Audit.Admin(ctx, "method.removed", u.ID, "success", details)
+	// Disconnect wrote the removal with its method.removed event.
 	http.Redirect(w, r, "/admin?"+adminDoneParam+"="+adminDisconnected+"&user="+url.QueryEscape(u.Username), http.StatusSeeOther)
 }

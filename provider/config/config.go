@@ -128,6 +128,12 @@ type Admin struct {
 // Notify switches user notifications.
 type Notify struct {
 	MethodAddedEmail bool `yaml:"method_added_email"`
+	// RetryAfter is the wait before a failed email is tried again; it
+	// doubles after each further failure (up to an hour).
+	RetryAfter time.Duration `yaml:"retry_after"`
+	// MaxAttempts bounds the tries of one email; then it is given up and
+	// audited (notify.mail_given_up).
+	MaxAttempts int `yaml:"max_attempts"`
 }
 
 // SMTP is the outgoing mail server; an empty Addr writes to the outbox.

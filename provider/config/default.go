@@ -47,7 +47,7 @@ func base(m Methods) Config {
 		Lockout:        Lockout{MaxFailures: 10, MaxFailuresPerUser: 100, Duration: 15 * time.Minute},
 		TrustedBrowser: TrustedBrowser{Enabled: false, Days: 30},
 		Admin:          Admin{MaxAuthAge: 15 * time.Minute, RequiredACR: "aal2"},
-		Notify:         Notify{MethodAddedEmail: true},
+		Notify:         Notify{MethodAddedEmail: true, RetryAfter: 30 * time.Second, MaxAttempts: 8},
 		Outbox:         Outbox{Dir: "./stepup-data/outbox"},
 		UI:             UI{ProductName: "stepup"},
 		Tokens: Tokens{

@@ -324,6 +324,10 @@ func (c Config) validateLimits() *Error {
 		return errorf("passwords.max_concurrent", "passwords.max_concurrent %d is out of range: use 1 to 1024, or 0 for the number of CPUs", c.Passwords.MaxConcurrent)
 	case c.Passwords.QueueWait < 0 || c.Passwords.QueueWait > 30*time.Second:
 		return errorf("passwords.queue_wait", "passwords.queue_wait %s is out of range: use 0s to 30s (the default is 2s)", c.Passwords.QueueWait)
+	case c.Notify.RetryAfter < 100*time.Millisecond || c.Notify.RetryAfter > time.Hour:
+		return errorf("notify.retry_after", "notify.retry_after %s is out of range: use 100ms to 1h (the default is 30s)", c.Notify.RetryAfter)
+	case c.Notify.MaxAttempts < 1 || c.Notify.MaxAttempts > 100:
+		return errorf("notify.max_attempts", "notify.max_attempts %d is out of range: use 1 to 100 (the default is 8)", c.Notify.MaxAttempts)
 	case c.Lockout.MaxFailures < 1:
 		return errorf("lockout.max_failures", "lockout.max_failures %d must be at least 1 (the default is 10)", c.Lockout.MaxFailures)
 	case c.Lockout.MaxFailuresPerUser < c.Lockout.MaxFailures:

@@ -19,7 +19,6 @@ import (
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/methods"
 	"github.com/stepup-mfa/stepup/provider/metrics"
-	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/password"
 	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/protocol/edge"
@@ -46,8 +45,6 @@ type Handler struct {
 	// Gate bounds the password checks at once (passwords.max_concurrent).
 	Gate    *password.Gate
 	Clients map[string]*protocol.Client
-	// Notify mails the user what a method says of its use (sdk.Result.Notice).
-	Notify *notify.Async
 	// Trust is "don't ask again on this browser" (trusted_browser).
 	Trust *browser.Trust
 	// OP is zitadel's provider, which takes Intercept when it is made: set

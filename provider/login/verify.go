@@ -276,7 +276,30 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	for _, f := range ch.Fields {
 		response[f.Name] = r.PostFormValue(f.Name)
 	}
-	res, err := m.Verify(ctx, sdk.VerifyRequest{UserID: user.ID, ChallengeID: ch.ID, Response: response})
+	desc := m.Description()
+	// The step's events and the user's email (a recovery code used, and
+	// how many are left).
+	stepEvents := func(res sdk.Result) []storage.Event {
+		events := []storage.Event{{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
+			Details: map[string]string{"method": name}}}
+		if desc.UsedEvent != "" {
+			events = append(events, storage.Event{Type: desc.UsedEvent, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
+		}
+		if res.Notice != "" { // mailed to the user (queued with the events, sent after commit)
+			events[0].Mail = notify.Queued(notify.MethodUsed(user.Email, user.Username, h.Methods.DisplayName(name), res.Notice, h.Now(),
+				reqctx.From(ctx).RemoteAddr), "method used", user.ID)
+		}
+		return events
+	}
+	// A method whose use is an event of its own (a code spent) has them
+	// written with the spend, when it leaves that to the host: a crash
+	// after the spend cannot lose its event and email. Otherwise they go
+	// with the login step below.
+	vctx, spent := ctx, func() bool { return false }
+	if desc.UsedEvent != "" {
+		vctx, spent = methods.WithVerifyEvents(ctx, func(res sdk.Result) []storage.Event { return h.Audit.Complete(ctx, stepEvents(res)...) })
+	}
+	res, err := m.Verify(vctx, sdk.VerifyRequest{UserID: user.ID, ChallengeID: ch.ID, Response: response})
 	if err != nil {
 		h.verifyFailed(w, r, ar, user, decide, name, err)
 		return
@@ -287,20 +310,14 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	desc := m.Description()
 	amr := res.AMR
 	if len(amr) == 0 {
 		amr = desc.AMR
 	}
 	h.Metrics.Verifications.WithLabelValues(name, "success").Inc()
-	events := []storage.Event{{Type: "verification.succeeded", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
-		Details: map[string]string{"method": name}}}
-	if desc.UsedEvent != "" {
-		events = append(events, storage.Event{Type: desc.UsedEvent, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success"})
-	}
-	if res.Notice != "" {
-		h.Notify.Send(notify.MethodUsed(user.Email, user.Username, h.Methods.DisplayName(name), res.Notice, h.Now(), reqctx.From(ctx).RemoteAddr),
-			"method used", user.ID)
+	var events []storage.Event
+	if !spent() {
+		events = stepEvents(res)
 	}
 	renew := ""
 	if res.Renew {

@@ -7,6 +7,12 @@
 // tests. New picks between them from the config the way §3 of the
 // specification says: an empty smtp.addr means the outbox.
 //
+// A notification that must follow a change is not sent by the request
+// that made it: the request queues it (Queued, as storage.Event.Mail) in
+// the store's outbox, in the change's own transaction, and a Worker
+// delivers it after commit, at least once, retrying with backoff, also
+// after a crash or on another replica.
+//
 // Message texts that several parts of the provider send (MethodAdded) are
 // built here too, so their wording lives in one place.
 //

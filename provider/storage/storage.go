@@ -102,9 +102,10 @@ type Store interface {
 	// ListUsers returns all users ordered by username.
 	ListUsers(ctx context.Context) ([]User, error)
 	// UpdateUser applies fn to the current user inside one transaction and
-	// stores the result (ID and CreatedAt cannot change). An error from fn
-	// aborts and is returned unchanged.
-	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
+	// stores the result (ID and CreatedAt cannot change), with events in
+	// the same transaction (the change's audit event, and its mail): all
+	// or nothing. An error from fn aborts and is returned unchanged.
+	UpdateUser(ctx context.Context, id string, fn func(User) (User, error), events ...Event) (User, error)
 
 	// CreateAuthRequest stores a new authorization request, and events
 	// with it in the same transaction (what began with it: a code sent
@@ -193,7 +194,8 @@ type Store interface {
 	// of algorithm alg that is not retired yet, except keepID.
 	RetireSigningKeys(ctx context.Context, alg, keepID string, at, expires time.Time) error
 
-	// AppendEvent adds an audit event. The backend assigns Seq.
+	// AppendEvent adds an audit event (and queues its Mail, in the same
+	// transaction). The backend assigns Seq.
 	AppendEvent(ctx context.Context, e Event) error
 	// ListEvents returns events matching f, newest first, at most f.Limit
 	// (default 100), starting strictly below f.BeforeSeq when it is set.
@@ -249,12 +251,30 @@ type Store interface {
 	// absent (else ErrConflict); with expectVersion >0 the stored version
 	// must equal it (else ErrConflict); with expectVersion -1 it overwrites
 	// unconditionally. The new version is returned. expiresAt zero means
-	// never.
-	KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time) (int64, error)
+	// never. events are written in the same transaction (a method's
+	// credential and its method.added event): a refused put writes none.
+	KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time, events ...Event) (int64, error)
 	// KVDelete removes key; with expectVersion >0 only at that version
 	// (else ErrConflict). Absent is not an error when expectVersion is -1.
-	// Other values of expectVersion are an error.
-	KVDelete(ctx context.Context, namespace, key string, expectVersion int64) error
+	// Other values of expectVersion are an error. events are written in
+	// the same transaction; a refused delete writes none.
+	KVDelete(ctx context.Context, namespace, key string, expectVersion int64, events ...Event) error
+
+	// ClaimMail claims up to limit outbox messages due at now (NextAt not
+	// after now) that no live claim holds, for lease: each comes back
+	// with a new Claim token and Attempts counted up. A claim is
+	// exclusive across processes: of concurrent callers, each message
+	// goes to one. A claim that lapsed (a worker that died while sending)
+	// is claimed again: delivery is at least once.
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Mail, error)
+	// FinishMail removes a claimed message (sent, or given up), with
+	// events in the same transaction. ErrConflict when claim is no longer
+	// the message's (the lease lapsed and another worker claimed it);
+	// then nothing is written.
+	FinishMail(ctx context.Context, id int64, claim string, events ...Event) error
+	// RetryMail releases a claimed message after a failed attempt: it is
+	// due again at next, with lastErr kept. ErrConflict as FinishMail.
+	RetryMail(ctx context.Context, id int64, claim string, next time.Time, lastErr string) error
 	// KVList returns the keys of a namespace that start with prefix, sorted.
 	KVList(ctx context.Context, namespace, prefix string, now time.Time) ([]string, error)
 }

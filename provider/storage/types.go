@@ -152,6 +152,37 @@ type Event struct {
 	RemoteAddr string
 	Outcome    string // "success", "failure", "denied", ...
 	Details    map[string]string
+	// Mail, when set, is a notification that must follow the event (the
+	// "a method was added" email): the store queues it in its outbox in
+	// the same transaction as the event, and a worker delivers it after
+	// commit (ClaimMail). Never read back by ListEvents.
+	Mail *Mail
+}
+
+// Mail is one message in the store's outbox: queued with the change it
+// follows, claimed by one worker at a time, sent at least once.
+type Mail struct {
+	ID int64 // assigned by the store
+	// Kind says what the message is ("method added"), for the log and the
+	// audit event of a message given up; never its text.
+	Kind    string
+	UserID  string
+	To      string
+	Subject string
+	Text    string
+	// Attempts counts the claims so far, the current one included: a
+	// worker that crashed while sending used one up.
+	Attempts int
+	// NextAt is when the message is due; zero when queued is "now" (the
+	// event's time).
+	NextAt    time.Time
+	CreatedAt time.Time
+	// Claim is the token of the current claim (ClaimMail), which
+	// FinishMail and RetryMail must present.
+	Claim string
+	// LastError is why the previous attempt failed (no secret: a
+	// mailer's error).
+	LastError string
 }
 
 // EventFilter selects audit events. Zero fields match everything.

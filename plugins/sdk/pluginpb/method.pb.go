@@ -1716,13 +1716,16 @@ func (x *Enrolment) GetDisplays() []*Display {
 }
 
 type ConfirmEnrolmentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
-	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
-	EnrolmentId   string                 `protobuf:"bytes,3,opt,name=enrolment_id,json=enrolmentId,proto3" json:"enrolment_id,omitempty"`
-	Label         string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"`
-	Response      map[string]string      `protobuf:"bytes,5,rep,name=response,proto3" json:"response,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Records       []*Record              `protobuf:"bytes,6,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	NowUnixNano int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
+	User        *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	EnrolmentId string                 `protobuf:"bytes,3,opt,name=enrolment_id,json=enrolmentId,proto3" json:"enrolment_id,omitempty"`
+	Label       string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"`
+	Response    map[string]string      `protobuf:"bytes,5,rep,name=response,proto3" json:"response,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Records     []*Record              `protobuf:"bytes,6,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	// The host makes the call's committing write (sdk.PutOnCommit) itself,
+	// with the audit event and the mail that go with it, in one transaction.
+	CommitByHost  bool `protobuf:"varint,7,opt,name=commit_by_host,json=commitByHost,proto3" json:"commit_by_host,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1799,6 +1802,70 @@ func (x *ConfirmEnrolmentRequest) GetRecords() []*Record {
 	return nil
 }
 
+func (x *ConfirmEnrolmentRequest) GetCommitByHost() bool {
+	if x != nil {
+		return x.CommitByHost
+	}
+	return false
+}
+
+// Commit is the write that is a call's change (a confirmed credential, a
+// removal, an issued code), left to a host that sent commit_by_host: it
+// makes it compare-and-swap with what goes with it (sdk.PutOnCommit). If
+// the record changed meanwhile, nothing is written and the host calls
+// the method again with the records as they are then.
+type Commit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Put           *PutRequest            `protobuf:"bytes,1,opt,name=put,proto3" json:"put,omitempty"` // or
+	Delete        *DeleteRequest         `protobuf:"bytes,2,opt,name=delete,proto3" json:"delete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Commit) Reset() {
+	*x = Commit{}
+	mi := &file_method_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Commit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Commit) ProtoMessage() {}
+
+func (x *Commit) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Commit.ProtoReflect.Descriptor instead.
+func (*Commit) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Commit) GetPut() *PutRequest {
+	if x != nil {
+		return x.Put
+	}
+	return nil
+}
+
+func (x *Commit) GetDelete() *DeleteRequest {
+	if x != nil {
+		return x.Delete
+	}
+	return nil
+}
+
 type Credential struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1808,14 +1875,16 @@ type Credential struct {
 	Warning string `protobuf:"bytes,4,opt,name=warning,proto3" json:"warning,omitempty"`
 	// explicit: given to this user in particular, not to everyone
 	// (sdk.Credential.Explicit; see Description.except_with).
-	Explicit      bool `protobuf:"varint,5,opt,name=explicit,proto3" json:"explicit,omitempty"`
+	Explicit bool `protobuf:"varint,5,opt,name=explicit,proto3" json:"explicit,omitempty"`
+	// In the answer to ConfirmEnrolment: the write the host commits.
+	Commit        *Commit `protobuf:"bytes,6,opt,name=commit,proto3" json:"commit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Credential) Reset() {
 	*x = Credential{}
-	mi := &file_method_proto_msgTypes[21]
+	mi := &file_method_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1896,7 @@ func (x *Credential) String() string {
 func (*Credential) ProtoMessage() {}
 
 func (x *Credential) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[21]
+	mi := &file_method_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1909,7 @@ func (x *Credential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credential.ProtoReflect.Descriptor instead.
 func (*Credential) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{21}
+	return file_method_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Credential) GetId() string {
@@ -1878,6 +1947,13 @@ func (x *Credential) GetExplicit() bool {
 	return false
 }
 
+func (x *Credential) GetCommit() *Commit {
+	if x != nil {
+		return x.Commit
+	}
+	return nil
+}
+
 type ListCredentialsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
@@ -1889,7 +1965,7 @@ type ListCredentialsRequest struct {
 
 func (x *ListCredentialsRequest) Reset() {
 	*x = ListCredentialsRequest{}
-	mi := &file_method_proto_msgTypes[22]
+	mi := &file_method_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +1977,7 @@ func (x *ListCredentialsRequest) String() string {
 func (*ListCredentialsRequest) ProtoMessage() {}
 
 func (x *ListCredentialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[22]
+	mi := &file_method_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +1990,7 @@ func (x *ListCredentialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCredentialsRequest.ProtoReflect.Descriptor instead.
 func (*ListCredentialsRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{22}
+	return file_method_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListCredentialsRequest) GetNowUnixNano() int64 {
@@ -1947,7 +2023,7 @@ type ListCredentialsResponse struct {
 
 func (x *ListCredentialsResponse) Reset() {
 	*x = ListCredentialsResponse{}
-	mi := &file_method_proto_msgTypes[23]
+	mi := &file_method_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1959,7 +2035,7 @@ func (x *ListCredentialsResponse) String() string {
 func (*ListCredentialsResponse) ProtoMessage() {}
 
 func (x *ListCredentialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[23]
+	mi := &file_method_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1972,7 +2048,7 @@ func (x *ListCredentialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCredentialsResponse.ProtoReflect.Descriptor instead.
 func (*ListCredentialsResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{23}
+	return file_method_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListCredentialsResponse) GetCredentials() []*Credential {
@@ -1987,14 +2063,15 @@ type RemoveRequest struct {
 	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
 	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	CredentialId  string                 `protobuf:"bytes,3,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
-	Records       []*Record              `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	Records       []*Record              `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"`                                  // Description.user_records of the user
+	CommitByHost  bool                   `protobuf:"varint,5,opt,name=commit_by_host,json=commitByHost,proto3" json:"commit_by_host,omitempty"` // as in ConfirmEnrolmentRequest
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_method_proto_msgTypes[24]
+	mi := &file_method_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2083,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[24]
+	mi := &file_method_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2096,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{24}
+	return file_method_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RemoveRequest) GetNowUnixNano() int64 {
@@ -2050,15 +2127,23 @@ func (x *RemoveRequest) GetRecords() []*Record {
 	return nil
 }
 
+func (x *RemoveRequest) GetCommitByHost() bool {
+	if x != nil {
+		return x.CommitByHost
+	}
+	return false
+}
+
 type RemoveResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Commit        *Commit                `protobuf:"bytes,1,opt,name=commit,proto3" json:"commit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_method_proto_msgTypes[25]
+	mi := &file_method_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2155,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[25]
+	mi := &file_method_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2168,14 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{25}
+	return file_method_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RemoveResponse) GetCommit() *Commit {
+	if x != nil {
+		return x.Commit
+	}
+	return nil
 }
 
 type AdminRequest struct {
@@ -2096,13 +2188,14 @@ type AdminRequest struct {
 	// Who runs the action, as the audit log names them ("helpdesk",
 	// "client:ID", "break-glass"); empty from a host that does not send it.
 	Actor         string `protobuf:"bytes,6,opt,name=actor,proto3" json:"actor,omitempty"`
+	CommitByHost  bool   `protobuf:"varint,7,opt,name=commit_by_host,json=commitByHost,proto3" json:"commit_by_host,omitempty"` // as in ConfirmEnrolmentRequest
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_method_proto_msgTypes[26]
+	mi := &file_method_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2114,7 +2207,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[26]
+	mi := &file_method_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2127,7 +2220,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{26}
+	return file_method_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AdminRequest) GetNowUnixNano() int64 {
@@ -2172,16 +2265,24 @@ func (x *AdminRequest) GetActor() string {
 	return ""
 }
 
+func (x *AdminRequest) GetCommitByHost() bool {
+	if x != nil {
+		return x.CommitByHost
+	}
+	return false
+}
+
 type AdminResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Result        map[string]string      `protobuf:"bytes,1,rep,name=result,proto3" json:"result,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Commit        *Commit                `protobuf:"bytes,2,opt,name=commit,proto3" json:"commit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_method_proto_msgTypes[27]
+	mi := &file_method_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2294,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[27]
+	mi := &file_method_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,12 +2307,19 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{27}
+	return file_method_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AdminResponse) GetResult() map[string]string {
 	if x != nil {
 		return x.Result
+	}
+	return nil
+}
+
+func (x *AdminResponse) GetCommit() *Commit {
+	if x != nil {
+		return x.Commit
 	}
 	return nil
 }
@@ -2235,7 +2343,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_method_proto_msgTypes[28]
+	mi := &file_method_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2355,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[28]
+	mi := &file_method_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2368,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{28}
+	return file_method_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ErrorDetail) GetKind() string {
@@ -2453,48 +2561,57 @@ const file_method_proto_rawDesc = "" +
 	"\bdisplays\x18\a \x03(\v2\x19.stepup.plugin.v1.DisplayR\bdisplays\x1a:\n" +
 	"\fDisplayEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\x03\n" +
 	"\x17ConfirmEnrolmentRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12!\n" +
 	"\fenrolment_id\x18\x03 \x01(\tR\venrolmentId\x12\x14\n" +
 	"\x05label\x18\x04 \x01(\tR\x05label\x12S\n" +
 	"\bresponse\x18\x05 \x03(\v27.stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntryR\bresponse\x122\n" +
-	"\arecords\x18\x06 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a;\n" +
+	"\arecords\x18\x06 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12$\n" +
+	"\x0ecommit_by_host\x18\a \x01(\bR\fcommitByHost\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"q\n" +
+	"\x06Commit\x12.\n" +
+	"\x03put\x18\x01 \x01(\v2\x1c.stepup.plugin.v1.PutRequestR\x03put\x127\n" +
+	"\x06delete\x18\x02 \x01(\v2\x1f.stepup.plugin.v1.DeleteRequestR\x06delete\"\xcb\x01\n" +
 	"\n" +
 	"Credential\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12/\n" +
 	"\x14created_at_unix_nano\x18\x03 \x01(\x03R\x11createdAtUnixNano\x12\x18\n" +
 	"\awarning\x18\x04 \x01(\tR\awarning\x12\x1a\n" +
-	"\bexplicit\x18\x05 \x01(\bR\bexplicit\"\x89\x01\n" +
+	"\bexplicit\x18\x05 \x01(\bR\bexplicit\x120\n" +
+	"\x06commit\x18\x06 \x01(\v2\x18.stepup.plugin.v1.CommitR\x06commit\"\x89\x01\n" +
 	"\x16ListCredentialsRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x122\n" +
 	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"Y\n" +
 	"\x17ListCredentialsResponse\x12>\n" +
-	"\vcredentials\x18\x01 \x03(\v2\x1c.stepup.plugin.v1.CredentialR\vcredentials\"\xa5\x01\n" +
+	"\vcredentials\x18\x01 \x03(\v2\x1c.stepup.plugin.v1.CredentialR\vcredentials\"\xcb\x01\n" +
 	"\rRemoveRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
 	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\x122\n" +
-	"\arecords\x18\x04 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x10\n" +
-	"\x0eRemoveResponse\"\xbf\x02\n" +
+	"\arecords\x18\x04 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12$\n" +
+	"\x0ecommit_by_host\x18\x05 \x01(\bR\fcommitByHost\"B\n" +
+	"\x0eRemoveResponse\x120\n" +
+	"\x06commit\x18\x01 \x01(\v2\x18.stepup.plugin.v1.CommitR\x06commit\"\xe5\x02\n" +
 	"\fAdminRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12*\n" +
 	"\x04user\x18\x03 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12B\n" +
 	"\x06params\x18\x04 \x03(\v2*.stepup.plugin.v1.AdminRequest.ParamsEntryR\x06params\x122\n" +
 	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12\x14\n" +
-	"\x05actor\x18\x06 \x01(\tR\x05actor\x1a9\n" +
+	"\x05actor\x18\x06 \x01(\tR\x05actor\x12$\n" +
+	"\x0ecommit_by_host\x18\a \x01(\bR\fcommitByHost\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc1\x01\n" +
 	"\rAdminResponse\x12C\n" +
-	"\x06result\x18\x01 \x03(\v2+.stepup.plugin.v1.AdminResponse.ResultEntryR\x06result\x1a9\n" +
+	"\x06result\x18\x01 \x03(\v2+.stepup.plugin.v1.AdminResponse.ResultEntryR\x06result\x120\n" +
+	"\x06commit\x18\x02 \x01(\v2\x18.stepup.plugin.v1.CommitR\x06commit\x1a9\n" +
 	"\vResultEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"w\n" +
@@ -2525,7 +2642,7 @@ func file_method_proto_rawDescGZIP() []byte {
 	return file_method_proto_rawDescData
 }
 
-var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_method_proto_goTypes = []any{
 	(*SetupRequest)(nil),            // 0: stepup.plugin.v1.SetupRequest
 	(*SetupResponse)(nil),           // 1: stepup.plugin.v1.SetupResponse
@@ -2548,28 +2665,30 @@ var file_method_proto_goTypes = []any{
 	(*EnrolRequest)(nil),            // 18: stepup.plugin.v1.EnrolRequest
 	(*Enrolment)(nil),               // 19: stepup.plugin.v1.Enrolment
 	(*ConfirmEnrolmentRequest)(nil), // 20: stepup.plugin.v1.ConfirmEnrolmentRequest
-	(*Credential)(nil),              // 21: stepup.plugin.v1.Credential
-	(*ListCredentialsRequest)(nil),  // 22: stepup.plugin.v1.ListCredentialsRequest
-	(*ListCredentialsResponse)(nil), // 23: stepup.plugin.v1.ListCredentialsResponse
-	(*RemoveRequest)(nil),           // 24: stepup.plugin.v1.RemoveRequest
-	(*RemoveResponse)(nil),          // 25: stepup.plugin.v1.RemoveResponse
-	(*AdminRequest)(nil),            // 26: stepup.plugin.v1.AdminRequest
-	(*AdminResponse)(nil),           // 27: stepup.plugin.v1.AdminResponse
-	(*ErrorDetail)(nil),             // 28: stepup.plugin.v1.ErrorDetail
-	nil,                             // 29: stepup.plugin.v1.SetupRequest.ConfigEntry
-	nil,                             // 30: stepup.plugin.v1.Challenge.PublicEntry
-	nil,                             // 31: stepup.plugin.v1.VerifyRequest.ResponseEntry
-	nil,                             // 32: stepup.plugin.v1.EnrolRequest.ParamsEntry
-	nil,                             // 33: stepup.plugin.v1.Enrolment.DisplayEntry
-	nil,                             // 34: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	nil,                             // 35: stepup.plugin.v1.AdminRequest.ParamsEntry
-	nil,                             // 36: stepup.plugin.v1.AdminResponse.ResultEntry
-	(*CountRequest)(nil),            // 37: stepup.plugin.v1.CountRequest
-	(*CountResponse)(nil),           // 38: stepup.plugin.v1.CountResponse
-	(*PutRequest)(nil),              // 39: stepup.plugin.v1.PutRequest
+	(*Commit)(nil),                  // 21: stepup.plugin.v1.Commit
+	(*Credential)(nil),              // 22: stepup.plugin.v1.Credential
+	(*ListCredentialsRequest)(nil),  // 23: stepup.plugin.v1.ListCredentialsRequest
+	(*ListCredentialsResponse)(nil), // 24: stepup.plugin.v1.ListCredentialsResponse
+	(*RemoveRequest)(nil),           // 25: stepup.plugin.v1.RemoveRequest
+	(*RemoveResponse)(nil),          // 26: stepup.plugin.v1.RemoveResponse
+	(*AdminRequest)(nil),            // 27: stepup.plugin.v1.AdminRequest
+	(*AdminResponse)(nil),           // 28: stepup.plugin.v1.AdminResponse
+	(*ErrorDetail)(nil),             // 29: stepup.plugin.v1.ErrorDetail
+	nil,                             // 30: stepup.plugin.v1.SetupRequest.ConfigEntry
+	nil,                             // 31: stepup.plugin.v1.Challenge.PublicEntry
+	nil,                             // 32: stepup.plugin.v1.VerifyRequest.ResponseEntry
+	nil,                             // 33: stepup.plugin.v1.EnrolRequest.ParamsEntry
+	nil,                             // 34: stepup.plugin.v1.Enrolment.DisplayEntry
+	nil,                             // 35: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	nil,                             // 36: stepup.plugin.v1.AdminRequest.ParamsEntry
+	nil,                             // 37: stepup.plugin.v1.AdminResponse.ResultEntry
+	(*CountRequest)(nil),            // 38: stepup.plugin.v1.CountRequest
+	(*CountResponse)(nil),           // 39: stepup.plugin.v1.CountResponse
+	(*PutRequest)(nil),              // 40: stepup.plugin.v1.PutRequest
+	(*DeleteRequest)(nil),           // 41: stepup.plugin.v1.DeleteRequest
 }
 var file_method_proto_depIdxs = []int32{
-	29, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
+	30, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
 	3,  // 1: stepup.plugin.v1.Description.limits:type_name -> stepup.plugin.v1.Limit
 	13, // 2: stepup.plugin.v1.Description.enrol_fields:type_name -> stepup.plugin.v1.Field
 	6,  // 3: stepup.plugin.v1.Description.admin:type_name -> stepup.plugin.v1.AdminAction
@@ -2580,51 +2699,56 @@ var file_method_proto_depIdxs = []int32{
 	12, // 8: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
 	11, // 9: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
 	13, // 10: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
-	30, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
-	31, // 12: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
+	31, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
+	32, // 12: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
 	11, // 13: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
-	37, // 14: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
-	38, // 15: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
-	39, // 16: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
+	38, // 14: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	39, // 15: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	40, // 16: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
 	12, // 17: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	32, // 18: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	33, // 18: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
 	11, // 19: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
 	13, // 20: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	33, // 21: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	34, // 21: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
 	10, // 22: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
 	12, // 23: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	34, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	35, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
 	11, // 25: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
-	11, // 26: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
-	21, // 27: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
-	11, // 28: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
-	12, // 29: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	35, // 30: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	11, // 31: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	36, // 32: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	0,  // 33: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 34: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	14, // 35: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	16, // 36: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	18, // 37: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	20, // 38: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	22, // 39: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	24, // 40: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	26, // 41: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 42: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 43: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	15, // 44: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	17, // 45: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	19, // 46: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	21, // 47: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	23, // 48: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	25, // 49: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	27, // 50: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	42, // [42:51] is the sub-list for method output_type
-	33, // [33:42] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	40, // 26: stepup.plugin.v1.Commit.put:type_name -> stepup.plugin.v1.PutRequest
+	41, // 27: stepup.plugin.v1.Commit.delete:type_name -> stepup.plugin.v1.DeleteRequest
+	21, // 28: stepup.plugin.v1.Credential.commit:type_name -> stepup.plugin.v1.Commit
+	11, // 29: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
+	22, // 30: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
+	11, // 31: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
+	21, // 32: stepup.plugin.v1.RemoveResponse.commit:type_name -> stepup.plugin.v1.Commit
+	12, // 33: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	36, // 34: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	11, // 35: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	37, // 36: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	21, // 37: stepup.plugin.v1.AdminResponse.commit:type_name -> stepup.plugin.v1.Commit
+	0,  // 38: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 39: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	14, // 40: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	16, // 41: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	18, // 42: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	20, // 43: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	23, // 44: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	25, // 45: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	27, // 46: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 47: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 48: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	15, // 49: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	17, // 50: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	19, // 51: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	22, // 52: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	24, // 53: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	26, // 54: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	28, // 55: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	47, // [47:56] is the sub-list for method output_type
+	38, // [38:47] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
@@ -2639,7 +2763,7 @@ func file_method_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_method_proto_rawDesc), len(file_method_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

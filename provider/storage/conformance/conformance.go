@@ -29,6 +29,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"UpdateUser", testUpdateUser},
 		{"UpstreamLink", testUpstreamLink},
 		{"UserWithItsEvent", testUserWithItsEvent},
+		{"ChangeWithItsEvent", testChangeWithItsEvent},
 		{"AuthRequests", testAuthRequests},
 		{"RedeemAuthRequest", testRedeemAuthRequest},
 		{"RevokeCodeGrant", testRevokeCodeGrant},
@@ -58,7 +59,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		clocked = append(clocked, clockedTest{tt.name, func(t *testing.T, s storage.Store, _ *clock) { tt.run(t, s) }})
 	}
 	clocked = append(clocked, clockedTest{"Expiry", testExpiry}, clockedTest{"ExplicitNow", testExplicitNow},
-		clockedTest{"TrustedBrowserExpiry", testTrustedBrowserExpiry})
+		clockedTest{"TrustedBrowserExpiry", testTrustedBrowserExpiry}, clockedTest{"OutboxRetry", testOutboxRetry})
 	sem := make(chan struct{}, maxStores)
 	for _, tt := range clocked {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +97,7 @@ var concurrentTests = []struct {
 	{"KVPut", testConcurrentKVPut},
 	{"UpdateUser", testConcurrentUpdateUser},
 	{"UpdateAuthRequest", testConcurrentUpdateAuthRequest},
+	{"ClaimMail", testConcurrentClaimMail},
 }
 
 // RunReplicaTests runs the concurrency tests with the goroutines spread

@@ -12,8 +12,8 @@ func newTrustedBrowser(hash, id, userID string, expires time.Time) storage.Trust
 		Levels: []string{"aal2"}, AMR: []string{"otp"}, CreatedAt: base().Add(-time.Minute), ExpiresAt: expires}
 }
 
-// eventsOf returns the types of the user's events, newest first.
-func eventsOf(t *testing.T, s storage.Store, userID string) []string {
+// eventTypesOf returns the types of the user's events, newest first.
+func eventTypesOf(t *testing.T, s storage.Store, userID string) []string {
 	t.Helper()
 	evs, err := s.ListEvents(t.Context(), storage.EventFilter{UserID: userID})
 	must(t, "ListEvents", err)
@@ -39,13 +39,13 @@ func testTrustedBrowsers(t *testing.T, s storage.Store) {
 	must(t, "CreateTrustedBrowser", s.CreateTrustedBrowser(ctx, a1, ev("trusted_browser.trusted", "u-a")))
 	must(t, "CreateTrustedBrowser", s.CreateTrustedBrowser(ctx, a2))
 	must(t, "CreateTrustedBrowser", s.CreateTrustedBrowser(ctx, b1))
-	mustEqual(t, "events of CreateTrustedBrowser", eventsOf(t, s, "u-a"), []string{"trusted_browser.trusted"})
+	mustEqual(t, "events of CreateTrustedBrowser", eventTypesOf(t, s, "u-a"), []string{"trusted_browser.trusted"})
 
 	dup := newTrustedBrowser("h-a1", "tb-new", "u-a", future())
 	mustErr(t, "CreateTrustedBrowser of a taken hash", s.CreateTrustedBrowser(ctx, dup, ev("dup", "u-a")), storage.ErrAlreadyExists)
 	dup = newTrustedBrowser("h-new", "tb-a1", "u-a", future())
 	mustErr(t, "CreateTrustedBrowser of a taken ID", s.CreateTrustedBrowser(ctx, dup, ev("dup", "u-a")), storage.ErrAlreadyExists)
-	mustEqual(t, "events after refused creates", eventsOf(t, s, "u-a"), []string{"trusted_browser.trusted"})
+	mustEqual(t, "events after refused creates", eventTypesOf(t, s, "u-a"), []string{"trusted_browser.trusted"})
 
 	got, err := s.GetTrustedBrowser(ctx, "h-a1")
 	must(t, "GetTrustedBrowser", err)
@@ -78,7 +78,7 @@ func testTrustedBrowsers(t *testing.T, s storage.Store) {
 	_, err = s.GetTrustedBrowser(ctx, "h-a1")
 	mustErr(t, "GetTrustedBrowser after delete", err, storage.ErrNotFound)
 	mustErr(t, "DeleteTrustedBrowser again", s.DeleteTrustedBrowser(ctx, "u-a", "tb-a1", ev("again", "u-a")), storage.ErrNotFound)
-	mustEqual(t, "events of DeleteTrustedBrowser", eventsOf(t, s, "u-a"), []string{"trusted_browser.forgotten", "trusted_browser.trusted"})
+	mustEqual(t, "events of DeleteTrustedBrowser", eventTypesOf(t, s, "u-a"), []string{"trusted_browser.forgotten", "trusted_browser.trusted"})
 
 	must(t, "CreateTrustedBrowser", s.CreateTrustedBrowser(ctx, newTrustedBrowser("h-a3", "tb-a3", "u-a", future())))
 	n, err := s.DeleteUserTrustedBrowsers(ctx, "u-a", ev("trusted_browser.forgotten_all", "u-a"))
@@ -96,7 +96,7 @@ func testTrustedBrowsers(t *testing.T, s storage.Store) {
 	if n != 0 {
 		t.Fatalf("DeleteUserTrustedBrowsers again removed %d, want 0", n)
 	}
-	mustEqual(t, "events of DeleteUserTrustedBrowsers", eventsOf(t, s, "u-a")[:2], []string{"trusted_browser.forgotten_all", "trusted_browser.forgotten_all"})
+	mustEqual(t, "events of DeleteUserTrustedBrowsers", eventTypesOf(t, s, "u-a")[:2], []string{"trusted_browser.forgotten_all", "trusted_browser.forgotten_all"})
 	_, err = s.GetTrustedBrowser(ctx, "h-b1")
 	must(t, "GetTrustedBrowser of the other user's after DeleteUserTrustedBrowsers", err)
 }

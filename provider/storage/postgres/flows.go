@@ -34,9 +34,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest, ev
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO auth_requests (`+authRequestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, ts(r.CreatedAt), ts(r.ExpiresAt))
-	for _, args := range rows {
-		b.Queue(insertEventSQL, args...)
-	}
+	queueEvents(b, rows)
 	err = s.pool.SendBatch(ctx, b).Close()
 	if isUnique(err) {
 		return fmt.Errorf("storage: auth request %q: %w", r.ID, storage.ErrAlreadyExists)
@@ -243,9 +241,7 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 				INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 				next.ID, next.UserID, factors, ts(next.CreatedAt), ts(next.UpdatedAt), ts(next.ExpiresAt), w.OldSessionID)
 		}
-		for _, args := range events {
-			b.Queue(insertEventSQL, args...)
-		}
+		queueEvents(b, events)
 	}
 	var out storage.AuthRequest
 	if w.AuthRequestID != "" {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
@@ -46,23 +47,38 @@ const (
 // KVPut stores value under key with the compare-and-swap rule of
 // expectVersion (0: absent or expired, >0: that live version, -1: any), in
 // one statement. A key that was absent or expired starts again at version 1.
-func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time) (int64, error) {
+// events go in the same transaction.
+func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time, events ...storage.Event) (int64, error) {
 	if value == nil {
 		value = []byte{}
 	}
-	var row pgx.Row
+	var q string
+	args := []any{namespace, key, value, ts(expiresAt), now}
 	switch {
 	case expectVersion == 0:
-		row = s.pool.QueryRow(ctx, kvCreateSQL, namespace, key, value, ts(expiresAt), now)
+		q = kvCreateSQL
 	case expectVersion > 0:
-		row = s.pool.QueryRow(ctx, kvSwapSQL, namespace, key, value, ts(expiresAt), now, expectVersion)
+		q, args = kvSwapSQL, append(args, expectVersion)
 	case expectVersion == -1:
-		row = s.pool.QueryRow(ctx, kvOverwriteSQL, namespace, key, value, ts(expiresAt), now)
+		q = kvOverwriteSQL
 	default:
 		return 0, fmt.Errorf("storage: kv put: invalid expectVersion %d", expectVersion)
 	}
+	rows, err := eventArgs(events)
+	if err != nil {
+		return 0, err
+	}
 	var v int64
-	err := row.Scan(&v)
+	if len(rows) == 0 {
+		err = s.pool.QueryRow(ctx, q, args...).Scan(&v)
+	} else {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := tx.QueryRow(ctx, q, args...).Scan(&v); err != nil {
+				return err
+			}
+			return execEvents(ctx, tx, rows)
+		})
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
 	}
@@ -74,27 +90,42 @@ func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, 
 
 // KVDelete removes key: unconditionally with expectVersion -1, only at that
 // version (else ErrConflict) with expectVersion >0. Expiry is not checked:
-// deleting an expired entry at its last version succeeds.
-func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersion int64) error {
+// deleting an expired entry at its last version succeeds. events go in
+// the same transaction.
+func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersion int64, events ...storage.Event) error {
+	q, args := `DELETE FROM kv WHERE namespace = $1 AND key = $2`, []any{namespace, key}
 	switch {
 	case expectVersion == -1:
-		if _, err := s.pool.Exec(ctx, `DELETE FROM kv WHERE namespace = $1 AND key = $2`, namespace, key); err != nil {
-			return fmt.Errorf("storage: kv delete: %w", err)
-		}
-		return nil
 	case expectVersion > 0:
-		tag, err := s.pool.Exec(ctx, `DELETE FROM kv WHERE namespace = $1 AND key = $2 AND version = $3`,
-			namespace, key, expectVersion)
-		if err != nil {
-			return fmt.Errorf("storage: kv delete: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
-		}
-		return nil
+		q, args = `DELETE FROM kv WHERE namespace = $1 AND key = $2 AND version = $3`, append(args, expectVersion)
 	default:
 		return fmt.Errorf("storage: kv delete: invalid expectVersion %d (want -1 or >0)", expectVersion)
 	}
+	rows, err := eventArgs(events)
+	if err != nil {
+		return err
+	}
+	del := func(ctx context.Context, ex interface {
+		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	}) error {
+		tag, err := ex.Exec(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("storage: kv delete: %w", err)
+		}
+		if tag.RowsAffected() == 0 && expectVersion > 0 {
+			return fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
+		}
+		return nil
+	}
+	if len(rows) == 0 {
+		return del(ctx, s.pool)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := del(ctx, tx); err != nil {
+			return err
+		}
+		return execEvents(ctx, tx, rows)
+	})
 }
 
 // KVList returns the live keys of namespace that start with prefix, in

@@ -55,13 +55,16 @@ func (s *Store) RetireSigningKeys(ctx context.Context, alg, keepID string, at, e
 	return nil
 }
 
-// AppendEvent adds an audit event; the store assigns Seq.
+// AppendEvent adds an audit event (and its mail, in the same batch, which
+// is one implicit transaction); the store assigns Seq.
 func (s *Store) AppendEvent(ctx context.Context, e storage.Event) error {
-	args, err := eventArgs([]storage.Event{e})
+	rows, err := eventArgs([]storage.Event{e})
 	if err != nil {
 		return err
 	}
-	if _, err = s.pool.Exec(ctx, insertEventSQL, args[0]...); err != nil {
+	b := &pgx.Batch{}
+	queueEvents(b, rows)
+	if err = s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("storage: append event: %w", err)
 	}
 	return nil
@@ -70,17 +73,44 @@ func (s *Store) AppendEvent(ctx context.Context, e storage.Event) error {
 const insertEventSQL = `INSERT INTO events (time, type, actor, user_id, client_id, remote_addr, outcome, details)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
-// eventArgs are events as insertEventSQL takes them.
-func eventArgs(events []storage.Event) ([][]any, error) {
-	rows := make([][]any, len(events))
-	for i, e := range events {
+// stmt is one statement of a write, with its arguments.
+type stmt struct {
+	q    string
+	args []any
+}
+
+// eventArgs are the statements that write events: each event, and the
+// outbox row of its Mail.
+func eventArgs(events []storage.Event) ([]stmt, error) {
+	rows := make([]stmt, 0, len(events))
+	for _, e := range events {
 		details, err := toJSON(e.Details)
 		if err != nil {
 			return nil, err
 		}
-		rows[i] = []any{ts(e.Time), e.Type, e.Actor, e.UserID, e.ClientID, e.RemoteAddr, e.Outcome, details}
+		rows = append(rows, stmt{insertEventSQL, []any{ts(e.Time), e.Type, e.Actor, e.UserID, e.ClientID, e.RemoteAddr, e.Outcome, details}})
+		if m := e.Mail; m != nil {
+			rows = append(rows, stmt{insertMailSQL, mailArgs(*m, e.Time)})
+		}
 	}
 	return rows, nil
+}
+
+// queueEvents adds the statements of eventArgs to b.
+func queueEvents(b *pgx.Batch, rows []stmt) {
+	for _, st := range rows {
+		b.Queue(st.q, st.args...)
+	}
+}
+
+// execEvents runs the statements of eventArgs in tx.
+func execEvents(ctx context.Context, tx pgx.Tx, rows []stmt) error {
+	for _, st := range rows {
+		if _, err := tx.Exec(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("storage: append event: %w", err)
+		}
+	}
+	return nil
 }
 
 // ListEvents returns the events matching f, newest (highest Seq) first.

@@ -37,9 +37,7 @@ func (s *Store) CreateTrustedBrowser(ctx context.Context, b storage.TrustedBrows
 	batch := &pgx.Batch{} // one batch is one implicit transaction
 	batch.Queue(`INSERT INTO trusted_browsers (`+trustedCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		b.Hash, b.ID, b.UserID, b.Name, b.Method, levels, amr, ts(b.CreatedAt), ts(b.LastUsedAt), ts(b.ExpiresAt))
-	for _, args := range rows {
-		batch.Queue(insertEventSQL, args...)
-	}
+	queueEvents(batch, rows)
 	err = s.pool.SendBatch(ctx, batch).Close()
 	if isUnique(err) {
 		return fmt.Errorf("storage: trusted browser %q: %w", b.ID, storage.ErrAlreadyExists)
@@ -106,10 +104,8 @@ func (s *Store) DeleteTrustedBrowser(ctx context.Context, userID, id string, eve
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("storage: trusted browser %q: %w", id, storage.ErrNotFound)
 		}
-		for _, args := range rows {
-			if _, err := tx.Exec(ctx, insertEventSQL, args...); err != nil {
-				return fmt.Errorf("storage: append event: %w", err)
-			}
+		if err := execEvents(ctx, tx, rows); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -129,9 +125,7 @@ func (s *Store) DeleteUserTrustedBrowsers(ctx context.Context, userID string, ev
 		SELECT count(*) FROM d WHERE expires_at IS NULL OR expires_at > $2`, userID, s.liveNow()).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&n)
 	})
-	for _, args := range rows {
-		batch.Queue(insertEventSQL, args...)
-	}
+	queueEvents(batch, rows)
 	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
 		return 0, fmt.Errorf("storage: delete user trusted browsers: %w", err)
 	}

@@ -42,9 +42,7 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, events ...storag
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, ts(u.CreatedAt), ts(u.UpdatedAt))
-	for _, args := range rows {
-		b.Queue(insertEventSQL, args...)
-	}
+	queueEvents(b, rows)
 	err = s.pool.SendBatch(ctx, b).Close()
 	if isUnique(err) {
 		return fmt.Errorf("storage: user %q, username %q or upstream link: %w", u.ID, u.Username, storage.ErrAlreadyExists)
@@ -104,10 +102,14 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 }
 
 // UpdateUser applies fn to the user while its row is locked. ID and
-// CreatedAt keep their stored values.
-func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
+// CreatedAt keep their stored values; events go in the same transaction.
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User) (storage.User, error), events ...storage.Event) (storage.User, error) {
+	rows, err := eventArgs(events)
+	if err != nil {
+		return storage.User{}, err
+	}
 	var cur, out storage.User
-	err := s.update(ctx, `SELECT `+userCols+` FROM users WHERE id = $1 FOR UPDATE`, []any{id},
+	err = s.update(ctx, `SELECT `+userCols+` FROM users WHERE id = $1 FOR UPDATE`, []any{id},
 		func(row pgx.Row) error {
 			if err := scanUser(row, &cur); err != nil {
 				return userErr(err, id)
@@ -132,7 +134,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User)
 			if err != nil {
 				return fmt.Errorf("storage: update user: %w", err)
 			}
-			return nil
+			return execEvents(ctx, tx, rows)
 		})
 	if err != nil {
 		return storage.User{}, err

@@ -45,7 +45,8 @@ func (s *Store) KVGet(ctx context.Context, namespace, key string, now time.Time)
 // KVPut stores value under key with the compare-and-swap rule of
 // expectVersion (0: absent or expired, >0: that live version, -1: any), in
 // one statement. A key that was absent or expired starts again at version 1.
-func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time) (int64, error) {
+// events go in the same transaction.
+func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time, events ...storage.Event) (int64, error) {
 	if value == nil {
 		value = []byte{}
 	}
@@ -62,8 +63,17 @@ func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, 
 	default:
 		return 0, fmt.Errorf("storage: kv put: invalid expectVersion %d", expectVersion)
 	}
+	rows, err := eventRows(events)
+	if err != nil {
+		return 0, err
+	}
 	var v int64
-	err := s.writeRow(ctx, q, args, &v)
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.queryRow(ctx, tx, q, args...).Scan(&v); err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, rows)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
 	}
@@ -75,26 +85,31 @@ func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, 
 
 // KVDelete removes key: unconditionally with expectVersion -1, only at that
 // version (else ErrConflict) with expectVersion >0. Expiry is not checked:
-// deleting an expired entry at its last version succeeds.
-func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersion int64) error {
+// deleting an expired entry at its last version succeeds. events go in
+// the same transaction.
+func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersion int64, events ...storage.Event) error {
+	q, args := kvDeleteSQL, []any{namespace, key}
 	switch {
 	case expectVersion == -1:
-		if _, err := s.exec(ctx, nil, kvDeleteSQL, namespace, key); err != nil {
-			return fmt.Errorf("storage: kv delete: %w", err)
-		}
-		return nil
 	case expectVersion > 0:
-		n, err := rowsAffected(s.exec(ctx, nil, kvDeleteVersionSQL, namespace, key, expectVersion))
-		if err != nil {
-			return fmt.Errorf("storage: kv delete: %w", err)
-		}
-		if n == 0 {
-			return fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
-		}
-		return nil
+		q, args = kvDeleteVersionSQL, append(args, expectVersion)
 	default:
 		return fmt.Errorf("storage: kv delete: invalid expectVersion %d (want -1 or >0)", expectVersion)
 	}
+	rows, err := eventRows(events)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		n, err := rowsAffected(s.exec(ctx, tx, q, args...))
+		if err != nil {
+			return fmt.Errorf("storage: kv delete: %w", err)
+		}
+		if n == 0 && expectVersion > 0 {
+			return fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
+		}
+		return s.insertEvents(ctx, tx, rows)
+	})
 }
 
 // KVList returns the live keys of namespace that start with prefix, in

@@ -84,22 +84,32 @@ func (s *Store) AppendEvent(ctx context.Context, e storage.Event) error {
 	})
 }
 
-// eventRows are events as insertEventSQL takes them.
-func eventRows(events []storage.Event) ([][]any, error) {
-	rows := make([][]any, len(events))
-	for i, e := range events {
+// stmt is one statement of a write, with its arguments.
+type stmt struct {
+	q    string
+	args []any
+}
+
+// eventRows are the statements that write events: each event, and the
+// outbox row of its Mail.
+func eventRows(events []storage.Event) ([]stmt, error) {
+	rows := make([]stmt, 0, len(events))
+	for _, e := range events {
 		details, err := toJSON(e.Details)
 		if err != nil {
 			return nil, err
 		}
-		rows[i] = []any{micros(e.Time), e.Type, e.Actor, e.UserID, e.ClientID, e.RemoteAddr, e.Outcome, details}
+		rows = append(rows, stmt{insertEventSQL, []any{micros(e.Time), e.Type, e.Actor, e.UserID, e.ClientID, e.RemoteAddr, e.Outcome, details}})
+		if m := e.Mail; m != nil {
+			rows = append(rows, stmt{insertMailSQL, mailArgs(*m, e.Time)})
+		}
 	}
 	return rows, nil
 }
 
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows [][]any) error {
-	for _, args := range rows {
-		if _, err := s.exec(ctx, tx, insertEventSQL, args...); err != nil {
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows []stmt) error {
+	for _, st := range rows {
+		if _, err := s.exec(ctx, tx, st.q, st.args...); err != nil {
 			return fmt.Errorf("storage: append event: %w", err)
 		}
 	}

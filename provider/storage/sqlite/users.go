@@ -112,10 +112,14 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 }
 
 // UpdateUser applies fn to the user in one write transaction. ID and
-// CreatedAt keep their stored values.
-func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User) (storage.User, error)) (storage.User, error) {
+// CreatedAt keep their stored values; events go in the same transaction.
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User) (storage.User, error), events ...storage.Event) (storage.User, error) {
+	rows, err := eventRows(events)
+	if err != nil {
+		return storage.User{}, err
+	}
 	var out storage.User
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := scanUser(s.queryRow(ctx, tx, lockUserSQL, id))
 		if err != nil {
 			return userErr(err, id)
@@ -136,7 +140,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User)
 		if err != nil {
 			return fmt.Errorf("storage: update user: %w", err)
 		}
-		return nil
+		return s.insertEvents(ctx, tx, rows)
 	})
 	if err != nil {
 		return storage.User{}, err
