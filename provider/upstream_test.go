@@ -1,0 +1,248 @@
+package provider_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/testenv"
+)
+
+// The upstream first factor (SPEC §11) against zitadel/oidc's example
+// OpenID provider, in-process (testenv.WithUpstream).
+
+// upstreamSignIn starts a login at env's public client with extra
+// parameters and signs in at the upstream as username; it returns the
+// page the sign-in ends on.
+func upstreamSignIn(t *testing.T, env *testenv.Env, b *testenv.Browser, extra url.Values, username string) (*testenv.Page, *testenv.RP, testenv.AuthRequest) {
+	t.Helper()
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	ar := rp.AuthURL(extra)
+	p := b.Get(ar.URL)
+	if p.Location == nil || !strings.HasPrefix(p.Location.String(), env.Upstream.URL+"/") {
+		t.Fatalf("the login did not send the browser to the upstream: %d at %s (location %v):\n%s", p.Status, p.URL, p.Location, p.Text())
+	}
+	return b.SignInUpstream(p, env.Upstream, username), rp, ar
+}
+
+func upstreamTokens(t *testing.T, p *testenv.Page, rp *testenv.RP, ar testenv.AuthRequest) *testenv.Tokens {
+	t.Helper()
+	tok, err := rp.Exchange(testenv.MustCallback(t, p).Code(t), ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func upstreamUser(t *testing.T, env *testenv.Env, sub string) storage.User {
+	t.Helper()
+	u, err := env.Store.GetUserByUpstream(context.Background(), env.Upstream.URL, sub)
+	if err != nil {
+		t.Fatalf("no user linked to upstream %s: %v", sub, err)
+	}
+	return u
+}
+
+func TestUpstreamFirstLoginCreatesAndLinks(t *testing.T) {
+	env := testenv.New(t, testenv.WithUpstream(nil))
+	b := env.NewBrowser(t)
+	p, rp, ar := upstreamSignIn(t, env, b, url.Values{"login_hint": {"alice"}}, "alice")
+	tok := upstreamTokens(t, p, rp, ar)
+
+	u := upstreamUser(t, env, "u-alice")
+	if u.Username != "alice" || u.Email != "alice@example.com" || u.PasswordHash != "" || !u.Active {
+		t.Errorf("created user = %+v, want alice, alice@example.com, no password", u)
+	}
+	if tok.Claims.Subject != u.ID {
+		t.Errorf("sub = %q, want the linked user's ID %q", tok.Claims.Subject, u.ID)
+	}
+	// The example OP says how its user signed in: amr pwd, kept as is.
+	if !slices.Equal(tok.Claims.AMR, []string{"pwd"}) || tok.Claims.ACR != "aal1" {
+		t.Errorf("acr, amr = %q, %v; want aal1, [pwd] from the upstream", tok.Claims.ACR, tok.Claims.AMR)
+	}
+	if ev := listEvents(t, env, "user.created"); len(ev) != 1 || ev[0].UserID != u.ID {
+		t.Errorf("user.created events = %+v, want one for %s", ev, u.ID)
+	}
+	if ev := listEvents(t, env, "login.upstream.succeeded"); len(ev) != 1 {
+		t.Errorf("login.upstream.succeeded events = %d, want 1", len(ev))
+	}
+
+	// Second login, in another browser: the same user, linked, not a new one;
+	// the email follows the upstream's.
+	env.Upstream.AddUser("u-alice", "alice", "alice@new.example.com")
+	p, rp, ar = upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+	tok = upstreamTokens(t, p, rp, ar)
+	if tok.Claims.Subject != u.ID {
+		t.Errorf("second login sub = %q, want %q", tok.Claims.Subject, u.ID)
+	}
+	users, err := env.Store.ListUsers(context.Background())
+	if err != nil || len(users) != 1 {
+		t.Fatalf("users after two logins = %d (%v), want 1", len(users), err)
+	}
+	if users[0].Email != "alice@new.example.com" {
+		t.Errorf("email = %q, want the upstream's new one", users[0].Email)
+	}
+}
+
+func TestUpstreamAMR(t *testing.T) {
+	env := testenv.New(t, testenv.WithUpstream(nil))
+	env.Upstream.Set(testenv.UpstreamOptions{AMR: []string{}})
+	p, rp, ar := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+	if tok := upstreamTokens(t, p, rp, ar); !slices.Equal(tok.Claims.AMR, []string{"fed"}) {
+		t.Errorf("amr = %v, want [fed] for an upstream that sends none", tok.Claims.AMR)
+	}
+	env.Upstream.Set(testenv.UpstreamOptions{AMR: []string{"pwd", "otp", "mfa"}})
+	p, rp, ar = upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+	tok := upstreamTokens(t, p, rp, ar)
+	if !slices.Equal(tok.Claims.AMR, []string{"pwd", "otp", "mfa"}) || tok.Claims.ACR != "aal1" {
+		// Not trusted: the upstream's mfa is reported, and counts for nothing.
+		t.Errorf("acr, amr = %q, %v; want aal1, the upstream's [pwd otp mfa]", tok.Claims.ACR, tok.Claims.AMR)
+	}
+}
+
+const essentialAAL2 = `{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}`
+
+// TestUpstreamTrustedAMR: an upstream amr listed in trusted_amr is the
+// second factor (aal2 without a local method); not listed, it is not.
+func TestUpstreamTrustedAMR(t *testing.T) {
+	t.Run("listed", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(func(u *config.Upstream) { u.TrustedAMR = []string{"mfa"} }))
+		env.Upstream.Set(testenv.UpstreamOptions{AMR: []string{"pwd", "mfa"}})
+		p, rp, ar := upstreamSignIn(t, env, env.NewBrowser(t), url.Values{"claims": {essentialAAL2}}, "alice")
+		tok := upstreamTokens(t, p, rp, ar)
+		if tok.Claims.ACR != "aal2" || !slices.Contains(tok.Claims.AMR, "mfa") {
+			t.Errorf("acr, amr = %q, %v; want aal2 with mfa", tok.Claims.ACR, tok.Claims.AMR)
+		}
+		// Never aal3: an amr value cannot show a device-bound key.
+		p, _, _ = upstreamSignIn(t, env, env.NewBrowser(t), url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"values":["aal3"]}}}`}}, "alice")
+		if cb := testenv.MustCallback(t, p); cb.Params.Get("error") != "unmet_authentication_requirements" {
+			t.Errorf("essential aal3 on trusted amr: callback %v, want unmet_authentication_requirements", cb.Params)
+		}
+	})
+	t.Run("listed, upstream did not do it", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(func(u *config.Upstream) { u.TrustedAMR = []string{"mfa"} }))
+		p, _, _ := upstreamSignIn(t, env, env.NewBrowser(t), url.Values{"claims": {essentialAAL2}}, "alice")
+		if cb := testenv.MustCallback(t, p); cb.Params.Get("error") != "unmet_authentication_requirements" {
+			t.Errorf("callback %v, want unmet_authentication_requirements", cb.Params)
+		}
+	})
+	t.Run("not listed", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		env.Upstream.Set(testenv.UpstreamOptions{AMR: []string{"pwd", "mfa"}})
+		p, _, _ := upstreamSignIn(t, env, env.NewBrowser(t), url.Values{"claims": {essentialAAL2}}, "alice")
+		if cb := testenv.MustCallback(t, p); cb.Params.Get("error") != "unmet_authentication_requirements" {
+			t.Errorf("callback %v, want unmet_authentication_requirements: trusted_amr is off by default", cb.Params)
+		}
+	})
+}
+
+// assertUpstreamRefused checks a failed upstream sign-in: a page that
+// says so, an audit event with the reason, no user created or linked.
+func assertUpstreamRefused(t *testing.T, env *testenv.Env, p *testenv.Page, status int, reason, says string) {
+	t.Helper()
+	if p.Status != status || !strings.Contains(p.Text(), says) {
+		t.Errorf("page %d %q, want %d saying %q", p.Status, p.Text(), status, says)
+	}
+	ev := listEvents(t, env, "login.upstream.failed")
+	if len(ev) == 0 || ev[len(ev)-1].Details["reason"] != reason {
+		t.Errorf("login.upstream.failed events = %+v, want one with reason %q", ev, reason)
+	}
+	users, err := env.Store.ListUsers(context.Background())
+	if err != nil || len(users) != 0 {
+		t.Errorf("users = %+v (%v), want none created", users, err)
+	}
+}
+
+func TestUpstreamFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   testenv.UpstreamOptions
+		status int
+		reason string
+		says   string
+	}{
+		{"bad signature", testenv.UpstreamOptions{ForeignKeys: true}, 502, "invalid token", "could not be verified"},
+		{"wrong nonce", testenv.UpstreamOptions{WrongNonce: true}, 502, "invalid token", "could not be verified"},
+		{"upstream error", testenv.UpstreamOptions{Refuse: true}, 502, "upstream error", "access_denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testenv.New(t, testenv.WithUpstream(nil))
+			env.Upstream.Set(tc.opts)
+			p, _, _ := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+			assertUpstreamRefused(t, env, p, tc.status, tc.reason, tc.says)
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		env.Upstream.HTTP.Close()
+		rp := env.NewRP(t, testenv.PublicClient, "")
+		p := env.NewBrowser(t).Get(rp.AuthURL(nil).URL)
+		assertUpstreamRefused(t, env, p, 502, "unreachable", "cannot reach")
+	})
+	t.Run("state mismatch", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		b := env.NewBrowser(t)
+		rp := env.NewRP(t, testenv.PublicClient, "")
+		ar := rp.AuthURL(nil)
+		first := b.Get(ar.URL)
+		state := first.Location.Query().Get("state")
+		id, _, _ := strings.Cut(state, ".")
+		p := b.Get(env.URL + "/login/upstream/callback?code=x&state=" + url.QueryEscape(id+".forged"))
+		assertUpstreamRefused(t, env, p, 400, "state mismatch", "does not belong")
+		// A forged answer does not use up the sign-in: the real one works.
+		upstreamTokens(t, b.SignInUpstream(first, env.Upstream, "alice"), rp, ar)
+	})
+	t.Run("replay", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		b := env.NewBrowser(t)
+		rp := env.NewRP(t, testenv.PublicClient, "")
+		p := b.Get(rp.AuthURL(nil).URL)
+		callback := upstreamCallbackURL(t, b, env, p)
+		// The answer taken to another browser (a login CSRF): not its sign-in.
+		if p := env.NewBrowser(t).Get(callback); p.Status != 403 {
+			t.Errorf("callback in another browser: %d %q, want 403", p.Status, p.Text())
+		}
+		testenv.MustCallback(t, b.Get(callback))
+		// The same answer again: the sign-in is done.
+		if p := b.Get(callback); p.Status != 409 {
+			t.Errorf("replayed callback: %d %q, want 409", p.Status, p.Text())
+		}
+		if ev := listEvents(t, env, "login.request_refused"); len(ev) != 2 {
+			t.Errorf("login.request_refused events = %d, want 2", len(ev))
+		}
+		if ev := listEvents(t, env, "login.upstream.succeeded"); len(ev) != 1 {
+			t.Errorf("login.upstream.succeeded events = %d, want 1", len(ev))
+		}
+	})
+	t.Run("callback before any sign-in", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		p := env.NewBrowser(t).Get(env.URL + "/login/upstream/callback?code=x&state=nosuch.request")
+		assertUpstreamRefused(t, env, p, 400, "state mismatch", "does not belong")
+	})
+}
+
+// upstreamCallbackURL signs in at the upstream from p and returns the URL
+// the upstream sends the browser back to stepup with, without following it.
+func upstreamCallbackURL(t *testing.T, b *testenv.Browser, env *testenv.Env, p *testenv.Page) string {
+	t.Helper()
+	for p.Location != nil && strings.HasPrefix(p.Location.String(), env.Upstream.URL) {
+		p = b.Get(p.Location.String())
+	}
+	f := p.Form(t, "username")
+	prev := b.Client.CheckRedirect
+	b.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	defer func() { b.Client.CheckRedirect = prev }()
+	p = b.Submit(p, f, map[string]string{"username": "alice", "password": testenv.UpstreamPassword})
+	for p.Location != nil && strings.HasPrefix(p.Location.String(), env.Upstream.URL) {
+		p = b.Get(p.Location.String())
+	}
+	if p.Location == nil || !strings.HasPrefix(p.Location.String(), env.URL+"/login/upstream/callback") {
+		t.Fatalf("the upstream did not send the browser back to stepup: %d %v", p.Status, p.Location)
+	}
+	return p.Location.String()
+}
