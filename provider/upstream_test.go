@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
@@ -245,4 +246,174 @@ func upstreamCallbackURL(t *testing.T, b *testenv.Browser, env *testenv.Env, p *
 		t.Fatalf("the upstream did not send the browser back to stepup: %d %v", p.Status, p.Location)
 	}
 	return p.Location.String()
+}
+
+func TestUpstreamUsernames(t *testing.T) {
+	t.Run("clash with a local user", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		local := env.AddUser(t, "alice", "correct horse")
+		p, _, _ := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+		if p.Status != 409 || !strings.Contains(p.Text(), "already belongs to an account here") {
+			t.Errorf("page %d %q, want 409 saying the name is taken", p.Status, p.Text())
+		}
+		if ev := listEvents(t, env, "login.upstream.failed"); len(ev) != 1 || ev[0].Details["reason"] != "username taken" {
+			t.Errorf("events = %+v, want one username taken", ev)
+		}
+		// Never a silent merge: the local user stays unlinked, no other is made.
+		u, err := env.Store.GetUser(context.Background(), local.ID)
+		if err != nil || u.UpstreamIssuer != "" || u.UpstreamSub != "" {
+			t.Errorf("local user = %+v (%v), want it unlinked", u, err)
+		}
+		if users, _ := env.Store.ListUsers(context.Background()); len(users) != 1 {
+			t.Errorf("users = %d, want only the local one", len(users))
+		}
+	})
+	t.Run("clash with a look-alike name", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		env.AddUser(t, "coop", "correct horse")
+		env.Upstream.AddUser("u-coop", "\u0441\u043e\u043e\u0440", "coop@example.com") // Cyrillic
+		p, _, _ := upstreamSignIn(t, env, env.NewBrowser(t), nil, "\u0441\u043e\u043e\u0440")
+		if p.Status != 409 {
+			t.Errorf("page %d %q, want 409", p.Status, p.Text())
+		}
+	})
+	for _, tc := range []struct{ name, sent, says string }{
+		{"control characters", "ev\u0000il\u001b[31m", "cannot be a username here"},
+		{"right-to-left override", "admin\u202egnp", "cannot be a username here"},
+		{"zero-width space", "ali\u200bce", "cannot be a username here"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testenv.New(t, testenv.WithUpstream(nil))
+			env.Upstream.AddUser("u-x", tc.sent, "x@example.com")
+			p, _, _ := upstreamSignIn(t, env, env.NewBrowser(t), nil, tc.sent)
+			assertUpstreamRefused(t, env, p, 409, "username invalid", tc.says)
+		})
+	}
+	t.Run("normalised", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		env.Upstream.AddUser("u-bob", "  Bob.Smith ", "bob@example.com")
+		p, rp, ar := upstreamSignIn(t, env, env.NewBrowser(t), nil, "  Bob.Smith ")
+		upstreamTokens(t, p, rp, ar)
+		if u := upstreamUser(t, env, "u-bob"); u.Username != "bob.smith" {
+			t.Errorf("username = %q, want the normalised bob.smith", u.Username)
+		}
+	})
+	t.Run("claim missing", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(func(u *config.Upstream) { u.UsernameClaim = "nickname" }))
+		p, _, _ := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+		assertUpstreamRefused(t, env, p, 409, "username missing", "sent no nickname")
+	})
+	t.Run("email as the name", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(func(u *config.Upstream) { u.UsernameClaim = "email" }))
+		p, rp, ar := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+		upstreamTokens(t, p, rp, ar)
+		if u := upstreamUser(t, env, "u-alice"); u.Username != "alice@example.com" {
+			t.Errorf("username = %q, want alice@example.com", u.Username)
+		}
+	})
+}
+
+// TestUpstreamPassesOn: login_hint, prompt=login and max_age reach the
+// upstream, and a fresh sign-in asked for is one.
+func TestUpstreamPassesOn(t *testing.T) {
+	env := testenv.New(t, testenv.WithUpstream(nil))
+	b := env.NewBrowser(t)
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	if q := b.Get(rp.AuthURL(url.Values{"max_age": {"300"}}).URL).Location.Query(); q.Get("max_age") != "300" || q.Has("prompt") {
+		t.Errorf("upstream request %v, want max_age=300 passed on", q)
+	}
+	ar := rp.AuthURL(url.Values{"login_hint": {"alice@example.com"}, "prompt": {"login"}})
+	p := b.Get(ar.URL)
+	q := p.Location.Query()
+	if q.Get("login_hint") != "alice@example.com" || q.Get("prompt") != "login" {
+		t.Errorf("upstream request %v, want login_hint and prompt=login passed on", q)
+	}
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("nonce") == "" || q.Get("state") == "" {
+		t.Errorf("upstream request %v, want PKCE S256, nonce and state", q)
+	}
+	tok := upstreamTokens(t, b.SignInUpstream(p, env.Upstream, "alice"), rp, ar)
+	if tok.Claims.AuthTime < env.Clock.Now().Add(-time.Minute).Unix() {
+		t.Errorf("auth_time %d, want the upstream's, just now", tok.Claims.AuthTime)
+	}
+}
+
+// TestUpstreamStale: a fresh sign-in asked for (prompt=login) and an
+// upstream whose auth_time is older is refused, not looped.
+func TestUpstreamStale(t *testing.T) {
+	env := testenv.New(t, testenv.WithUpstream(nil))
+	env.Upstream.Set(testenv.UpstreamOptions{AuthTimeAgo: time.Hour})
+	p, _, _ := upstreamSignIn(t, env, env.NewBrowser(t), url.Values{"prompt": {"login"}}, "alice")
+	if p.Status != 403 || !strings.Contains(p.Text(), "did not sign you in again") {
+		t.Errorf("page %d %q, want 403 stale", p.Status, p.Text())
+	}
+	if ev := listEvents(t, env, "login.upstream.failed"); len(ev) != 1 || ev[0].Details["reason"] != "stale sign-in" {
+		t.Errorf("events = %+v, want one stale sign-in", ev)
+	}
+	// Without prompt=login or max_age, the same sign-in counts, at its time.
+	p, rp, ar := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+	if tok := upstreamTokens(t, p, rp, ar); tok.Claims.AuthTime > env.Clock.Now().Add(-50*time.Minute).Unix() {
+		t.Errorf("auth_time %d, want the upstream's, an hour ago", tok.Claims.AuthTime)
+	}
+}
+
+// TestUpstreamPasswords: with an upstream, the password form is gone
+// unless local_passwords keeps it, and then only for local accounts.
+func TestUpstreamPasswords(t *testing.T) {
+	t.Run("off", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		env.AddUser(t, "carol", "correct horse")
+		b := env.NewBrowser(t)
+		p, rp, ar := upstreamSignIn(t, env, b, nil, "alice")
+		upstreamTokens(t, p, rp, ar)
+		// The sign-out page gives this browser a CSRF token to post with.
+		csrf := b.Get(env.URL + "/logout").Form(t, "/logout").Values.Get("csrf_token")
+		p = b.Get(rp.AuthURL(url.Values{"prompt": {"login"}}).URL) // sent upstream, no password form
+		id, _, _ := strings.Cut(p.Location.Query().Get("state"), ".")
+		p = b.Post(env.URL+"/login", url.Values{"csrf_token": {csrf}, "id": {id}, "username": {"carol"}, "password": {"correct horse"}})
+		if p.Status != 403 || !strings.Contains(p.Text(), "does not take passwords") {
+			t.Errorf("password post with the upstream only: %d %q, want 403", p.Status, p.Text())
+		}
+		if ev := listEvents(t, env, "login.password."); len(ev) != 0 {
+			t.Errorf("a password was checked: %+v", ev)
+		}
+	})
+	t.Run("local passwords", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(func(u *config.Upstream) { u.LocalPasswords = true }))
+		env.AddUser(t, "carol", "correct horse")
+		b := env.NewBrowser(t)
+		rp := env.NewRP(t, testenv.PublicClient, "")
+		ar := rp.AuthURL(nil)
+		p := b.Get(ar.URL)
+		if !p.IsLoginPage() || !strings.Contains(p.Body, "/login/upstream?id=") {
+			t.Fatalf("want the password form with a link upstream, got %d %q", p.Status, p.Text())
+		}
+		tok := upstreamTokens(t, b.SubmitPassword(p, "carol", "correct horse"), rp, ar)
+		if !slices.Equal(tok.Claims.AMR, []string{"pwd"}) {
+			t.Errorf("amr = %v, want [pwd]", tok.Claims.AMR)
+		}
+		// The link goes upstream.
+		ar = rp.AuthURL(nil)
+		b2 := env.NewBrowser(t)
+		p = b2.Get(ar.URL)
+		up := b2.Get(env.URL + "/login/upstream?id=" + url.QueryEscape(p.Form(t, "/login").Values.Get("id")))
+		tok = upstreamTokens(t, b2.SignInUpstream(up, env.Upstream, "alice"), rp, ar)
+		linked := upstreamUser(t, env, "u-alice")
+		if tok.Claims.Subject != linked.ID {
+			t.Errorf("sub = %q, want %q", tok.Claims.Subject, linked.ID)
+		}
+		// A linked account has no password here, even if one is set on it.
+		_, err := env.Store.UpdateUser(context.Background(), linked.ID, func(u storage.User) (storage.User, error) {
+			carol, _ := env.Store.GetUserByUsername(context.Background(), "carol")
+			u.PasswordHash = carol.PasswordHash
+			return u, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = env.NewBrowser(t).Get(rp.AuthURL(nil).URL)
+		p = env.NewBrowser(t).SubmitPassword(p, "alice", "correct horse")
+		if p.Status != 401 && p.Status != 403 {
+			t.Errorf("password of a linked account: %d %q, want refused", p.Status, p.Text())
+		}
+	})
 }

@@ -57,6 +57,9 @@ type UpstreamOptions struct {
 	ForeignKeys bool
 	// Refuse: it answers authorization requests with access_denied.
 	Refuse bool
+	// AuthTimeAgo puts its auth_time this long before the clock's now (a
+	// session at the upstream that prompt=login did not renew).
+	AuthTimeAgo time.Duration
 }
 
 // Set changes how the upstream behaves from the next request on.
@@ -259,7 +262,8 @@ func (s *upstreamStorage) KeySet(ctx context.Context) ([]op.Key, error) {
 }
 
 func (s *upstreamStorage) wrap(ar op.AuthRequest) op.AuthRequest {
-	return &upstreamRequest{AuthRequest: ar, opts: s.options(), authTime: s.now()}
+	o := s.options()
+	return &upstreamRequest{AuthRequest: ar, opts: o, authTime: s.now().Add(-o.AuthTimeAgo)}
 }
 
 func unwrap(r op.TokenRequest) op.TokenRequest {
