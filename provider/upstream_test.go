@@ -417,3 +417,46 @@ func TestUpstreamPasswords(t *testing.T) {
 		}
 	})
 }
+
+// TestUpstreamLogout: with end_session, signing out of stepup goes on to
+// the upstream's RP-initiated logout and comes back, once, to where the
+// client asked.
+func TestUpstreamLogout(t *testing.T) {
+	env := testenv.New(t, testenv.WithUpstream(func(u *config.Upstream) { u.EndSession = true }))
+	b := env.NewBrowser(t)
+	p, rp, ar := upstreamSignIn(t, env, b, nil, "alice")
+	tok := upstreamTokens(t, p, rp, ar)
+	p = b.Get(env.URL + "/end_session?" + url.Values{"id_token_hint": {tok.RawID}, "client_id": {testenv.PublicClient},
+		"post_logout_redirect_uri": {testenv.PostLogoutURI}, "state": {"s1"}}.Encode())
+	if p.Location == nil || !strings.HasPrefix(p.Location.String(), env.Upstream.URL+"/") {
+		t.Fatalf("logout did not go on to the upstream: %d %v %q", p.Status, p.Location, p.Text())
+	}
+	q := p.Location.Query()
+	if q.Get("client_id") != testenv.UpstreamClientID || q.Get("post_logout_redirect_uri") != env.URL+"/logout/upstream" || q.Get("state") == "" {
+		t.Errorf("upstream logout request %v, want client_id, stepup's return URI and a state", q)
+	}
+	// stepup's own session is over already: a new sign-in goes upstream.
+	if p := b.Get(rp.AuthURL(nil).URL); p.Location == nil || !strings.HasPrefix(p.Location.String(), env.Upstream.URL+"/") {
+		t.Errorf("after logout: %d %v, want a new sign-in at the upstream", p.Status, p.Location)
+	}
+	// The upstream comes back: on to the client's post-logout URI, once.
+	back := b.Get(env.URL + "/logout/upstream?state=" + url.QueryEscape(q.Get("state")))
+	if back.Location == nil || !strings.HasPrefix(back.Location.String(), testenv.PostLogoutURI) || back.Location.Query().Get("state") != "s1" {
+		t.Errorf("return from the upstream: %d %v, want the client's post-logout URI with its state", back.Status, back.Location)
+	}
+	again := b.Get(env.URL + "/logout/upstream?state=" + url.QueryEscape(q.Get("state")))
+	if again.Location != nil || again.Status != 200 {
+		t.Errorf("second return: %d %v, want the signed-out page", again.Status, again.Location)
+	}
+
+	// Without end_session, the logout stays at stepup.
+	env2 := testenv.New(t, testenv.WithUpstream(nil))
+	b2 := env2.NewBrowser(t)
+	p, rp, ar = upstreamSignIn(t, env2, b2, nil, "alice")
+	tok = upstreamTokens(t, p, rp, ar)
+	p = b2.Get(env2.URL + "/end_session?" + url.Values{"id_token_hint": {tok.RawID}, "client_id": {testenv.PublicClient},
+		"post_logout_redirect_uri": {testenv.PostLogoutURI}}.Encode())
+	if p.Location == nil || !strings.HasPrefix(p.Location.String(), testenv.PostLogoutURI) {
+		t.Errorf("logout without end_session: %d %v, want the client's URI", p.Status, p.Location)
+	}
+}
