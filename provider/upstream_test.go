@@ -150,7 +150,7 @@ func assertUpstreamRefused(t *testing.T, env *testenv.Env, p *testenv.Page, stat
 		t.Errorf("page %d %q, want %d saying %q", p.Status, p.Text(), status, says)
 	}
 	ev := listEvents(t, env, "login.upstream.failed")
-	if len(ev) == 0 || ev[len(ev)-1].Details["reason"] != reason {
+	if len(ev) == 0 || ev[0].Details["reason"] != reason { // newest first
 		t.Errorf("login.upstream.failed events = %+v, want one with reason %q", ev, reason)
 	}
 	users, err := env.Store.ListUsers(context.Background())
@@ -219,6 +219,20 @@ func TestUpstreamFailures(t *testing.T) {
 		if ev := listEvents(t, env, "login.upstream.succeeded"); len(ev) != 1 {
 			t.Errorf("login.upstream.succeeded events = %d, want 1", len(ev))
 		}
+	})
+	t.Run("state used once", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		b := env.NewBrowser(t)
+		rp := env.NewRP(t, testenv.PublicClient, "")
+		state := b.Get(rp.AuthURL(nil).URL).Location.Query().Get("state")
+		// The right state with a code the upstream never issued: refused
+		// by the upstream, and the sign-in's state is used up with it.
+		p := b.Get(env.URL + "/login/upstream/callback?code=forged&state=" + url.QueryEscape(state))
+		if p.Status != 502 {
+			t.Errorf("forged code: %d %q, want 502", p.Status, p.Text())
+		}
+		p = b.Get(env.URL + "/login/upstream/callback?code=forged&state=" + url.QueryEscape(state))
+		assertUpstreamRefused(t, env, p, 400, "state mismatch", "does not belong")
 	})
 	t.Run("callback before any sign-in", func(t *testing.T) {
 		env := testenv.New(t, testenv.WithUpstream(nil))
@@ -458,5 +472,19 @@ func TestUpstreamLogout(t *testing.T) {
 		"post_logout_redirect_uri": {testenv.PostLogoutURI}}.Encode())
 	if p.Location == nil || !strings.HasPrefix(p.Location.String(), testenv.PostLogoutURI) {
 		t.Errorf("logout without end_session: %d %v, want the client's URI", p.Status, p.Location)
+	}
+}
+
+// TestUpstreamKeyRotation: a token signed with a key the upstream
+// published after stepup read its JWKS (a kid stepup has not seen) is
+// verified against the keys fetched again.
+func TestUpstreamKeyRotation(t *testing.T) {
+	env := testenv.New(t, testenv.WithUpstream(nil))
+	p, rp, ar := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+	first := upstreamTokens(t, p, rp, ar)
+	env.Upstream.Set(testenv.UpstreamOptions{RotatedKey: true})
+	p, rp, ar = upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+	if second := upstreamTokens(t, p, rp, ar); second.Claims.Subject != first.Claims.Subject {
+		t.Errorf("after the upstream's rotation: sub %q, want %q", second.Claims.Subject, first.Claims.Subject)
 	}
 }

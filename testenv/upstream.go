@@ -57,6 +57,9 @@ type UpstreamOptions struct {
 	ForeignKeys bool
 	// Refuse: it answers authorization requests with access_denied.
 	Refuse bool
+	// RotatedKey: it signs with a new key (a new kid), publishing the
+	// old one beside it, as an IdP rotating its keys does.
+	RotatedKey bool
 	// AuthTimeAgo puts its auth_time this long before the clock's now (a
 	// session at the upstream that prompt=login did not renew).
 	AuthTimeAgo time.Duration
@@ -198,7 +201,27 @@ type upstreamStorage struct {
 	now  func() time.Time
 	mu   sync.Mutex
 	opts UpstreamOptions
+	next *rotatedKey // RotatedKey's
 }
+
+// rotatedKey is both the signing key and its published half.
+type rotatedKey struct {
+	id  string
+	key *rsa.PrivateKey
+}
+
+func (k *rotatedKey) ID() string                                  { return k.id }
+func (k *rotatedKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k *rotatedKey) Algorithm() jose.SignatureAlgorithm          { return jose.RS256 }
+func (k *rotatedKey) Use() string                                 { return "sig" }
+
+// Key is the private key to sign with (op.SigningKey); the key set
+// publishes publicHalf.
+func (k *rotatedKey) Key() any { return k.key }
+
+type publicHalf struct{ *rotatedKey }
+
+func (k publicHalf) Key() any { return &k.key.PublicKey }
 
 func (s *upstreamStorage) options() UpstreamOptions {
 	s.mu.Lock()
@@ -245,8 +268,32 @@ func (s *upstreamStorage) CreateAccessAndRefreshTokens(ctx context.Context, r op
 	return s.Storage.CreateAccessAndRefreshTokens(ctx, unwrap(r), current)
 }
 
+func (s *upstreamStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	if s.options().RotatedKey {
+		return s.rotated(), nil
+	}
+	return s.Storage.SigningKey(ctx)
+}
+
+// rotated is the key the upstream signs with once RotatedKey is set.
+func (s *upstreamStorage) rotated() *rotatedKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.next == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		s.next = &rotatedKey{id: "rotated-1", key: k}
+	}
+	return s.next
+}
+
 func (s *upstreamStorage) KeySet(ctx context.Context) ([]op.Key, error) {
 	keys, err := s.Storage.KeySet(ctx)
+	if err == nil && s.options().RotatedKey {
+		keys = append(keys, publicHalf{s.rotated()})
+	}
 	if err != nil || !s.options().ForeignKeys {
 		return keys, err
 	}
