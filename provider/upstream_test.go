@@ -380,7 +380,7 @@ func TestUpstreamPasswords(t *testing.T) {
 		p, rp, ar := upstreamSignIn(t, env, b, nil, "alice")
 		upstreamTokens(t, p, rp, ar)
 		// The sign-out page gives this browser a CSRF token to post with.
-		csrf := b.Get(env.URL + "/logout").Form(t, "/logout").Values.Get("csrf_token")
+		csrf := b.Get(env.URL+"/logout").Form(t, "/logout").Values.Get("csrf_token")
 		p = b.Get(rp.AuthURL(url.Values{"prompt": {"login"}}).URL) // sent upstream, no password form
 		id, _, _ := strings.Cut(p.Location.Query().Get("state"), ".")
 		p = b.Post(env.URL+"/login", url.Values{"csrf_token": {csrf}, "id": {id}, "username": {"carol"}, "password": {"correct horse"}})

@@ -51,8 +51,8 @@ type UpstreamOptions struct {
 	// AMR replaces the amr of its ID tokens (nil: the example's ["pwd"];
 	// empty non-nil: none at all).
 	AMR []string
-	// WrongNonce, WrongAudience: ID tokens carry another nonce or aud.
-	WrongNonce, WrongAudience bool
+	// WrongNonce: its ID tokens carry another nonce than stepup sent.
+	WrongNonce bool
 	// ForeignKeys: its JWKS publishes a key that did not sign its tokens.
 	ForeignKeys bool
 	// Refuse: it answers authorization requests with access_denied.
@@ -194,8 +194,8 @@ func (s *upstreamUsers) GetUserByUsername(name string) *exstorage.User {
 func (s *upstreamUsers) ExampleClientID() string { return "service" }
 
 // upstreamStorage is the example's storage with the knobs of
-// UpstreamOptions: its auth requests answer amr, aud and auth_time as
-// told, and its key set may hold a stranger's key.
+// UpstreamOptions: its auth requests answer amr and auth_time as
+// told, and its key set may hold a stranger's key or a rotated one.
 type upstreamStorage struct {
 	*exstorage.Storage
 	now  func() time.Time
@@ -331,13 +331,6 @@ func (r *upstreamRequest) GetAMR() []string {
 		return r.opts.AMR
 	}
 	return r.AuthRequest.GetAMR()
-}
-
-func (r *upstreamRequest) GetAudience() []string {
-	if r.opts.WrongAudience {
-		return []string{"someone-else"}
-	}
-	return r.AuthRequest.GetAudience()
 }
 
 func (r *upstreamRequest) GetAuthTime() time.Time {
