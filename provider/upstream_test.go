@@ -488,3 +488,30 @@ func TestUpstreamKeyRotation(t *testing.T) {
 		t.Errorf("after the upstream's rotation: sub %q, want %q", second.Claims.Subject, first.Claims.Subject)
 	}
 }
+
+func TestUpstreamLinkedUserRefused(t *testing.T) {
+	env := testenv.New(t, testenv.WithUpstream(nil))
+	p, rp, ar := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+	alice := upstreamTokens(t, p, rp, ar)
+
+	// The application asks for alice (id_token_hint); the upstream signs
+	// in bob: refused, not sent round again.
+	env.Upstream.AddUser("u-bob", "bob", "bob@example.com")
+	p, _, _ = upstreamSignIn(t, env, env.NewBrowser(t), url.Values{"id_token_hint": {alice.RawID}}, "bob")
+	if p.Status != 403 || !strings.Contains(p.Text(), "asked for another account") {
+		t.Errorf("hint for alice, upstream signed in bob: %d %q, want 403", p.Status, p.Text())
+	}
+	if _, err := env.Store.GetUserByUpstream(context.Background(), env.Upstream.URL, "u-bob"); err == nil {
+		t.Errorf("bob was created though the sign-in was refused")
+	}
+
+	// A deactivated user linked to the upstream does not sign in through it.
+	deactivate(t, env, alice.Claims.Subject)
+	p, _, _ = upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+	if p.Status != 403 || !strings.Contains(p.Text(), "deactivated") {
+		t.Errorf("deactivated user: %d %q, want 403", p.Status, p.Text())
+	}
+	if ev := listEvents(t, env, "login.upstream.failed"); len(ev) != 2 || ev[0].Details["reason"] != "inactive user" || ev[1].Details["reason"] != "other user" {
+		t.Errorf("events = %+v, want other user, then inactive user", ev)
+	}
+}

@@ -130,6 +130,20 @@ func (h *Handler) handleUpstreamCallback(w http.ResponseWriter, r *http.Request)
 		h.upstreamFailed(w, r, ar, err)
 		return
 	}
+	if hint := ar.Data.HintSubject; hint != "" {
+		// The application asked for one user (id_token_hint): another is
+		// refused before anything is created or linked, rather than sent
+		// upstream again, which could loop on the upstream's session.
+		linked, err := h.Store.GetUserByUpstream(ctx, id2.Issuer, id2.Subject)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			h.Web.ServerError(w, r, "upstream link", err)
+			return
+		}
+		if linked.ID != hint {
+			h.upstreamFailed(w, r, ar, &upstream.Error{Kind: upstream.OtherUser, Err: fmt.Errorf("signed in as %q, the hint names %s", linked.ID, hint)})
+			return
+		}
+	}
 	user, err := h.Accounts.SignIn(ctx, id2, ar.GetClientID())
 	if err != nil {
 		h.upstreamFailed(w, r, ar, err)
@@ -220,7 +234,7 @@ func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, ar *pro
 	}
 	h.Log.Info("upstream sign-in failed", "kind", ue.Kind.String(), "err", ue.Err)
 	h.Audit.Record(r.Context(), storage.Event{Type: "login.upstream.failed", ClientID: ar.GetClientID(), Outcome: "failure",
-		Details: map[string]string{"reason": ue.Kind.String()}})
+		Details: map[string]string{"reason": ue.Kind.String(), "upstream": h.Upstream.Config.Issuer}})
 	status, msg := http.StatusBadGateway, web.MsgUpstreamInvalidToken
 	switch ue.Kind {
 	case upstream.Unreachable:
@@ -237,6 +251,8 @@ func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, ar *pro
 		status, msg = http.StatusForbidden, web.MsgUpstreamStale
 	case upstream.Inactive:
 		status, msg = http.StatusForbidden, web.MsgUpstreamInactive
+	case upstream.OtherUser:
+		status, msg = http.StatusForbidden, web.MsgUpstreamOtherUser
 	case upstream.UsernameMissing, upstream.UsernameInvalid, upstream.UsernameTaken:
 		status, msg = http.StatusConflict, ue.Detail
 	}

@@ -34,6 +34,9 @@ const (
 	UsernameTaken
 	// Inactive: the linked user is deactivated.
 	Inactive
+	// OtherUser: the request's id_token_hint names another user than
+	// the one the upstream signed in.
+	OtherUser
 	// Stale: prompt=login or max_age asked for a fresh sign-in and the
 	// upstream's auth_time is older than that.
 	Stale
@@ -59,6 +62,8 @@ func (k Kind) String() string {
 		return "inactive user"
 	case Stale:
 		return "stale sign-in"
+	case OtherUser:
+		return "other user"
 	}
 	return "unknown"
 }
