@@ -50,7 +50,13 @@ func upstreamUser(t *testing.T, env *testenv.Env, sub string) storage.User {
 }
 
 func TestUpstreamFirstLoginCreatesAndLinks(t *testing.T) {
-	env := testenv.New(t, testenv.WithUpstream(nil))
+	t.Run("sqlite", func(t *testing.T) { testUpstreamFirstLogin(t, testenv.New(t, testenv.WithUpstream(nil))) })
+	t.Run("postgres", func(t *testing.T) {
+		testUpstreamFirstLogin(t, testenv.New(t, testenv.WithUpstream(nil), testenv.WithPostgres()))
+	})
+}
+
+func testUpstreamFirstLogin(t *testing.T, env *testenv.Env) {
 	b := env.NewBrowser(t)
 	p, rp, ar := upstreamSignIn(t, env, b, url.Values{"login_hint": {"alice"}}, "alice")
 	tok := upstreamTokens(t, p, rp, ar)
