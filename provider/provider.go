@@ -33,6 +33,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/upstream"
 	"github.com/stepup-mfa/stepup/provider/web"
 )
 
@@ -144,6 +145,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
 	signin.OP = provider
+	if cfg.Upstream != nil {
+		signin.Upstream = &upstream.Client{Config: *cfg.Upstream, RedirectURI: base + upstream.CallbackPath}
+		signin.Accounts = &upstream.Accounts{Config: *cfg.Upstream, Store: o.Store, Audit: auditLog, Now: o.Now}
+	}
 
 	adminSvc := newAdmin(cfg, o, set, auditLog)
 	s := &Server{keys: keys, now: o.Now, outbox: outbox}

@@ -75,7 +75,7 @@ func mount(rt routes) (http.Handler, error) {
 		})
 	}
 	rt.login.Pages = page
-	for _, p := range []string{"/login", "/login/", "/logged-out", "/logout", "/account", "/account/", "/admin", "/admin/"} {
+	for _, p := range []string{"/login", "/login/", "/logged-out", "/logout", "/logout/upstream", "/account", "/account/", "/admin", "/admin/"} {
 		mux.Handle(p, page)
 	}
 	if err := rt.adminAPI.Mount(mux); err != nil {

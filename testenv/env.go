@@ -102,6 +102,8 @@ type Env struct {
 	Logs    *LogBuffer
 	Methods *host.Registry // nil without WithMethods
 	Outbox  string         // where notifications land
+	// Upstream is the upstream IdP of WithUpstream; nil without.
+	Upstream *Upstream
 
 	// browsers is the connection pool every Browser of this Env shares,
 	// as the tabs of one browser do.
@@ -115,6 +117,9 @@ type options struct {
 	configure   []func(*config.Config)
 	secretFile  string
 	methods     []string
+	// upstream: WithUpstream, its section edited by upstreamConfig.
+	upstream       bool
+	upstreamConfig func(*config.Upstream)
 }
 
 // Option changes how New builds an Env.
@@ -152,6 +157,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &Clock{started: time.Now()}
 	dir := t.TempDir()
 	cfg := config.Default(plugins.Builtins)
 	cfg.Issuer = "http://" + ln.Addr().String()
@@ -194,6 +200,14 @@ func New(t testing.TB, opts ...Option) *Env {
 			}
 		}
 	}
+	var up *Upstream
+	if o.upstream {
+		up = NewUpstream(t, cfg.Issuer, func() time.Time { return clock.Now() })
+		cfg.Upstream = up.Config()
+		if o.upstreamConfig != nil {
+			o.upstreamConfig(cfg.Upstream)
+		}
+	}
 	for _, fn := range o.configure {
 		fn(&cfg)
 	}
@@ -201,7 +215,6 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	clock := &Clock{started: time.Now()}
 	var store storage.Store
 	if cfg.Storage.Driver == "postgres" {
 		store, err = postgres.Open(ctx, cfg.Storage.DSN, storage.WithClock(clock.Now))
@@ -239,8 +252,10 @@ func New(t testing.TB, opts ...Option) *Env {
 		}
 		t.Cleanup(func() { methods.Close() })
 	}
+	endpointsMu.Lock() // see NewUpstream
 	srv, err := provider.New(ctx, cfg, provider.Options{Store: store, Secrets: secrets, Now: clock.Now,
 		Logger: logger, Methods: methods, Mailer: mailer})
+	endpointsMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +272,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	browsers := keepAliveTransport()
 	t.Cleanup(browsers.CloseIdleConnections)
 	return &Env{URL: cfg.Issuer, Config: cfg, Store: store, Secrets: secrets, Server: srv, Clock: clock, HTTP: hs, Logs: logs,
-		Methods: methods, Outbox: outbox, browsers: browsers}
+		Methods: methods, Outbox: outbox, Upstream: up, browsers: browsers}
 }
 
 // keepAliveTransport is a client connection pool that keeps its

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/notify"
+	"github.com/stepup-mfa/stepup/provider/upstream"
 )
 
 func newServeCommand() *cobra.Command {
@@ -93,7 +95,8 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 	}
 	// Say so rather than ignore what the configuration asks for.
 	if cfg.Upstream != nil {
-		log.Warn("upstream is configured but this build has no upstream first factor yet; users sign in with local passwords")
+		log.Info("first factor at the upstream identity provider", "issuer", cfg.Upstream.Issuer,
+			"redirect_uri", strings.TrimSuffix(cfg.Issuer, "/")+upstream.CallbackPath, "local_passwords", cfg.Upstream.LocalPasswords)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

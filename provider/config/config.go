@@ -66,6 +66,17 @@ type Upstream struct {
 	ClientID         string `yaml:"client_id"`
 	ClientSecret     string `yaml:"client_secret"`
 	TrustIDTokenHint bool   `yaml:"trust_id_token_hint"`
+	// Scopes are asked of the upstream (default openid, profile, email);
+	// UsernameClaim names a new user (default preferred_username);
+	// TrustedAMR are upstream amr values that count as a second factor.
+	// See upstream.go.
+	Scopes        []string `yaml:"scopes"`
+	UsernameClaim string   `yaml:"username_claim"`
+	TrustedAMR    []string `yaml:"trusted_amr"`
+	// LocalPasswords keeps the password form for local accounts beside
+	// the upstream; EndSession ends the upstream session on logout.
+	LocalPasswords bool `yaml:"local_passwords"`
+	EndSession     bool `yaml:"end_session"`
 }
 
 // MethodConfig configures one verification method. Keys other than the

@@ -555,6 +555,18 @@ func TestValidate(t *testing.T) {
 		{"upstream valid", func(c *Config) { c.Upstream = &Upstream{Issuer: "https://idp.example.com", ClientID: "x"} }, "", ""},
 		{"upstream bad issuer", func(c *Config) { c.Upstream = &Upstream{Issuer: "idp", ClientID: "x"} }, "upstream.issuer", "absolute"},
 		{"upstream no client id", func(c *Config) { c.Upstream = &Upstream{Issuer: "https://idp.example.com"} }, "upstream.client_id", "is empty"},
+		{"upstream scopes without openid", func(c *Config) {
+			c.Upstream = &Upstream{Issuer: "https://idp.example.com", ClientID: "x", Scopes: []string{"profile"}}
+		}, "upstream.scopes", "must include openid"},
+		{"upstream username claim of two words", func(c *Config) {
+			c.Upstream = &Upstream{Issuer: "https://idp.example.com", ClientID: "x", UsernameClaim: "preferred username"}
+		}, "upstream.username_claim", "one claim name"},
+		{"upstream trusted_amr fed", func(c *Config) {
+			c.Upstream = &Upstream{Issuer: "https://idp.example.com", ClientID: "x", TrustedAMR: []string{"mfa", "fed"}}
+		}, "upstream.trusted_amr", "must not list fed"},
+		{"upstream trusted_amr empty value", func(c *Config) {
+			c.Upstream = &Upstream{Issuer: "https://idp.example.com", ClientID: "x", TrustedAMR: []string{""}}
+		}, "upstream.trusted_amr", "not an amr value"},
 
 		{"acr empty", func(c *Config) { c.ACR = nil }, "acr", "no levels"},
 		{"acr level without names", func(c *Config) { c.ACR["aal3"] = nil }, "acr.aal3", "no names"},
@@ -688,7 +700,11 @@ func TestEnvOverrides(t *testing.T) {
 			return c.Tokens.RefreshTokenTTL == 48*time.Hour && c.Session.TTL == time.Hour
 		}},
 		{map[string]string{"STEPUP_UPSTREAM_ISSUER": "https://idp.example.com", "STEPUP_UPSTREAM_CLIENT_ID": "s", "STEPUP_UPSTREAM_CLIENT_SECRET": "x"}, func(c Config) bool {
-			return c.Upstream != nil && *c.Upstream == Upstream{Issuer: "https://idp.example.com", ClientID: "s", ClientSecret: "x"}
+			return c.Upstream != nil && reflect.DeepEqual(*c.Upstream, Upstream{Issuer: "https://idp.example.com", ClientID: "s", ClientSecret: "x"})
+		}},
+		{map[string]string{"STEPUP_UPSTREAM_ISSUER": "https://idp.example.com", "STEPUP_UPSTREAM_CLIENT_ID": "s",
+			"STEPUP_UPSTREAM_USERNAME_CLAIM": "email", "STEPUP_UPSTREAM_LOCAL_PASSWORDS": "true", "STEPUP_UPSTREAM_END_SESSION": "true"}, func(c Config) bool {
+			return c.Upstream != nil && c.Upstream.UsernameClaim == "email" && c.Upstream.LocalPasswords && c.Upstream.EndSession
 		}},
 		{map[string]string{"STEPUP_LISTEN": ""}, func(c Config) bool { return c.Listen == ":7000" }}, // empty: ignored, file wins
 	} {

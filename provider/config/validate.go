@@ -212,7 +212,7 @@ func (c Config) validateUpstream() *Error {
 	if u.ClientID == "" {
 		return errorf("upstream.client_id", "upstream.client_id is empty: set the client id stepup has at %s", u.Issuer)
 	}
-	return nil
+	return validateUpstreamKeys(u)
 }
 
 func (c Config) validateACR() *Error {

@@ -24,6 +24,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/protocol/edge"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/upstream"
 	"github.com/stepup-mfa/stepup/provider/web"
 )
 
@@ -47,6 +48,10 @@ type Handler struct {
 	Clients map[string]*protocol.Client
 	// Trust is "don't ask again on this browser" (trusted_browser).
 	Trust *browser.Trust
+	// Upstream, when set (upstream in the config), is the first factor
+	// instead of a password; Accounts links its users (upstream.go).
+	Upstream *upstream.Client
+	Accounts *upstream.Accounts
 	// OP is zitadel's provider, which takes Intercept when it is made: set
 	// it once op.NewProvider returned, before serving.
 	OP op.OpenIDProvider
@@ -62,9 +67,12 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", h.handleLogin)
 	mux.HandleFunc("POST /login", h.handleLoginPost)
 	mux.HandleFunc("POST /login/verify", h.handleVerifyPost)
+	mux.HandleFunc("GET /login/upstream", h.handleUpstreamStart)
+	mux.HandleFunc("GET "+upstream.CallbackPath, h.handleUpstreamCallback)
 	mux.HandleFunc("GET /logged-out", h.Web.LoggedOut)
 	mux.HandleFunc("GET /logout", h.handleLogoutConfirm)
 	mux.HandleFunc("POST /logout", h.handleLogoutPost)
+	mux.HandleFunc("GET "+upstream.LogoutReturnPath, h.handleUpstreamLogoutReturn)
 }
 
 // Intercept runs before zitadel's endpoints (op.WithHttpInterceptors). It

@@ -123,6 +123,10 @@ func (h *Handler) advance(w http.ResponseWriter, r *http.Request, ar *protocol.A
 	}
 	switch d.Step {
 	case authflow.StepFirstFactor:
+		if h.upstreamFirst() && !h.Upstream.Config.LocalPasswords {
+			h.startUpstream(w, r, ar)
+			return
+		}
 		username := ar.Data.LoginHint
 		if user.Username != "" {
 			username = user.Username
@@ -190,8 +194,17 @@ func (h *Handler) decideFromFactors(ar *protocol.AuthRequest, factors []authflow
 // the request is then left for /login, which asks to set it up again
 // (renewNotice) before it answers the client.
 func (h *Handler) completeFactor(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, old storage.Session, user storage.User, f storage.Factor, renew string, events ...storage.Event) {
+	h.completeFactors(w, r, ar, old, user, []storage.Factor{f}, renew, events...)
+}
+
+// completeFactors is completeFactor for the factors of one step (an
+// upstream sign-in that did a second factor too).
+func (h *Handler) completeFactors(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, old storage.Session, user storage.User, fs []storage.Factor, renew string, events ...storage.Event) {
 	ctx := r.Context()
-	next := h.Browser.NextSession(old, user.ID, f)
+	next := old
+	for _, f := range fs {
+		next = h.Browser.NextSession(next, user.ID, f)
+	}
 	lw := storage.LoginWrite{OldSessionID: old.ID, Session: next}
 	var done *protocol.AuthRequest
 	final := false
@@ -289,7 +302,11 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, done *protocol
 
 // renderLogin shows the password form of a request.
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, ar *protocol.AuthRequest, username, formError string) {
-	h.Web.Render(w, r, status, "login.html", web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: username, Error: formError})
+	p := web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: username, Error: formError}
+	if h.upstreamFirst() {
+		p.Upstream = upstreamLoginLink(ar)
+	}
+	h.Web.Render(w, r, status, "login.html", p)
 }
 
 // handleLoginPost checks a username and password (the first factor).
@@ -302,6 +319,10 @@ func (h *Handler) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	sess, _, err := h.Browser.Session(r)
 	if err != nil {
 		h.Web.ServerError(w, r, "load session", err)
+		return
+	}
+	if h.upstreamFirst() && !h.Upstream.Config.LocalPasswords {
+		h.Web.Message(w, r, http.StatusForbidden, web.TitleCannotSignIn, web.MsgPasswordsUpstreamOnly)
 		return
 	}
 	username := normalizeUsername(r.PostFormValue("username"))
@@ -324,6 +345,12 @@ func (h *Handler) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.renderLogin(w, r, http.StatusUnauthorized, ar, username, userMessage(err))
+		return
+	}
+	if h.upstreamFirst() && user.UpstreamIssuer != "" { // local passwords are for local accounts only
+		h.Audit.Record(ctx, storage.Event{Type: "login.password.failed", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "denied",
+			Details: map[string]string{"reason": "linked to upstream"}})
+		h.renderLogin(w, r, http.StatusUnauthorized, ar, username, web.MsgUpstreamLinkedNoPassword)
 		return
 	}
 	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: "password", First: true, AMR: []string{"pwd"}, Time: h.Now()}, "")

@@ -137,11 +137,15 @@ func (h *Handler) endSessionNow(w http.ResponseWriter, r *http.Request, sid stri
 		ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.SessionID = sid })
 	}
 	hadCookie := h.Browser.HasSessionCookie(r)
+	viaUpstream := h.upstreamLogout(ctx, sid) // nil unless the upstream's session ends too
 	c := &edge.ErrorCatcher{ResponseWriter: w,
 		Catch: func(status int, _ http.Header) bool { return status >= 400 },
 		Passes: func(status int) {
 			if status >= 300 && status < 400 && hadCookie {
 				h.Browser.ExpireSession(w)
+			}
+			if status >= 300 && status < 400 && viaUpstream != nil {
+				w.Header().Set("Location", viaUpstream(w.Header().Get("Location")))
 			}
 		}}
 	serve(c, r.WithContext(ctx))

@@ -43,6 +43,9 @@ type AuthRequestData struct {
 	// Return is set on stepup's own requests (the account page): where
 	// to go when the login is done, instead of an OIDC client.
 	Return string `json:"return,omitempty"`
+	// Upstream is the pending sign-in at the upstream identity provider
+	// (upstream.Pending, opaque here): taken once by its callback.
+	Upstream json.RawMessage `json:"upstream,omitempty"`
 
 	// Outcome, set when the login is done.
 	Subject  string    `json:"sub,omitempty"`

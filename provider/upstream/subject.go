@@ -1,5 +1,15 @@
 // Package upstream is stepup's side of the existing identity provider it
-// stands beside (SPEC §11): the account link of an upstream user.
+// stands beside (SPEC §11): stepup as the upstream's OpenID Connect client
+// (Client: discovery, the authorization URL with PKCE, state and nonce,
+// the code exchange and the ID token's verification, RP-initiated
+// logout), the account link of an upstream user (Subject, and Accounts,
+// which creates a user on first sign-in under the username rule), and
+// what the upstream's sign-in contributes to amr (AMR, TrustedSecond).
+// Its failures are *Error values of a Kind, for the page and the audit.
+//
+// What must not live here: pages and HTTP handlers (provider/login mounts
+// the callback and keeps the pending sign-in on the authorization
+// request), the decision of what comes next (authflow), SQL.
 package upstream
 
 // Subject returns the name under which a user of the upstream identity

@@ -18,6 +18,9 @@ type Page struct {
 	// FormTarget is the CSP source of where the page's form may end: the
 	// client's redirect URI.
 	FormTarget string
+	// Upstream, on the login page, links to signing in at the upstream
+	// identity provider beside the password form.
+	Upstream string
 
 	// Method pages.
 	Method      string

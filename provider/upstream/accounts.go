@@ -1,0 +1,132 @@
+package upstream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stepup-mfa/stepup/provider/audit"
+	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/username"
+)
+
+// Accounts links upstream identities to local users.
+type Accounts struct {
+	Config config.Upstream
+	Store  storage.Store
+	Audit  *audit.Log
+	Now    func() time.Time
+}
+
+// SignIn returns the local user linked to id by its issuer and subject,
+// creating it on the first sign-in, named by the username_claim as the
+// username rule normalises it. A name that fails the rule, or that a
+// local user has (or looks like), is refused: never a silent merge with
+// an account someone else may own, never a raw name stored. The linked
+// user's email follows the upstream's on each sign-in.
+func (a *Accounts) SignIn(ctx context.Context, id Identity, clientID string) (storage.User, error) {
+	u, err := a.Store.GetUserByUpstream(ctx, id.Issuer, id.Subject)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return a.create(ctx, id, clientID)
+	case err != nil:
+		return storage.User{}, err
+	case !u.Active:
+		return storage.User{}, &Error{Kind: Inactive, Err: fmt.Errorf("user %s is deactivated", u.ID)}
+	}
+	if email := claimString(id.Claims, "email"); email != "" && email != u.Email {
+		u, err = a.Store.UpdateUser(ctx, u.ID, func(cur storage.User) (storage.User, error) {
+			cur.Email, cur.UpdatedAt = email, a.Now()
+			return cur, nil
+		})
+		if err != nil {
+			return storage.User{}, err
+		}
+	}
+	return u, nil
+}
+
+func (a *Accounts) create(ctx context.Context, id Identity, clientID string) (storage.User, error) {
+	claim := a.Config.NameClaim()
+	raw := claimString(id.Claims, claim)
+	if raw == "" {
+		return storage.User{}, &Error{Kind: UsernameMissing, Err: fmt.Errorf("no %s claim", claim),
+			Detail: fmt.Sprintf("The identity provider sent no %s, which names your account here.", claim)}
+	}
+	name, err := username.Normalize(raw)
+	if err != nil {
+		return storage.User{}, &Error{Kind: UsernameInvalid, Err: err,
+			Detail: fmt.Sprintf("The name your identity provider gives you (%s) cannot be a username here: %v.", claim, err)}
+	}
+	if err := a.notTaken(ctx, name); err != nil {
+		return storage.User{}, err
+	}
+	now := a.Now()
+	u := storage.User{ID: newUserID(), Username: name, Email: claimString(id.Claims, "email"), Active: true,
+		UpstreamIssuer: id.Issuer, UpstreamSub: id.Subject, CreatedAt: now, UpdatedAt: now}
+	ev := a.Audit.Complete(ctx, storage.Event{Type: "user.created", UserID: u.ID, Actor: "upstream:" + id.Issuer, ClientID: clientID,
+		Outcome: "success", Details: map[string]string{"username": name, "upstream": id.Issuer, "via": "upstream"}})
+	err = a.Store.CreateUser(ctx, u, ev...)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		// Two first sign-ins of one user at once: the other one linked it.
+		if linked, lerr := a.Store.GetUserByUpstream(ctx, id.Issuer, id.Subject); lerr == nil && linked.Active {
+			return linked, nil
+		}
+		return storage.User{}, &Error{Kind: UsernameTaken, Err: err, Detail: takenDetail(name)}
+	}
+	if err != nil {
+		return storage.User{}, err
+	}
+	return u, nil
+}
+
+// notTaken refuses a new user's name that an existing user has, or one
+// that looks like an existing name (see admin.Service.lookAlike): an
+// upstream account must not pass for a local one.
+func (a *Accounts) notTaken(ctx context.Context, name string) error {
+	users, err := a.Store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	skel := username.Skeleton(name)
+	if i := slices.IndexFunc(users, func(u storage.User) bool { return u.Username == name || username.Skeleton(u.Username) == skel }); i >= 0 {
+		return &Error{Kind: UsernameTaken, Err: fmt.Errorf("username %q belongs to user %s", name, users[i].ID), Detail: takenDetail(name)}
+	}
+	return nil
+}
+
+func takenDetail(name string) string {
+	return fmt.Sprintf("The username %s already belongs to an account here that is not linked to your identity provider's account. Ask the help desk to link them; stepup does not merge accounts by name.", name)
+}
+
+func claimString(claims map[string]any, key string) string {
+	s, _ := claims[key].(string)
+	return strings.TrimSpace(s)
+}
+
+func newUserID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// AMR is what the upstream factor contributes to amr: the upstream's own
+// values, or fed when it sent none.
+func AMR(id Identity) []string {
+	if len(id.AMR) == 0 {
+		return []string{"fed"}
+	}
+	return slices.Clone(id.AMR)
+}
+
+// TrustedSecond reports whether the upstream already did a second factor
+// by the configuration: one of its amr values is in trusted_amr.
+func TrustedSecond(cfg config.Upstream, id Identity) bool {
+	return slices.ContainsFunc(id.AMR, func(v string) bool { return slices.Contains(cfg.TrustedAMR, v) })
+}
