@@ -344,6 +344,9 @@ func signIn(a *apiClient, r *replica) error {
 		if p.status >= 500 {
 			a.five.Add(1)
 		}
+		if p.status == http.StatusServiceUnavailable {
+			a.unavailable.Add(1)
+		}
 		return fmt.Errorf("no callback: %d", p.status)
 	}
 	_, err = r.exchange(cb.Get("code"), ar)
