@@ -203,6 +203,7 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	back("a kill")
 
 	endLoad()
+	checkCodesActive(t, a, k)
 	if strings.Contains(srv.logs.String(), password) {
 		t.Error("the DSN's password reached serve's log")
 	}
