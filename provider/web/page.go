@@ -18,6 +18,10 @@ type Page struct {
 	// FormTarget is the CSP source of where the page's form may end: the
 	// client's redirect URI.
 	FormTarget string
+	// UI and SignedIn are set by Render: the deployment's name, logo and
+	// support text, and whether to offer a sign-out link.
+	UI       UI
+	SignedIn bool
 
 	// Method pages.
 	Method      string
