@@ -114,6 +114,7 @@ func TestPagesInChromium(t *testing.T) {
 	check := func(page string) {
 		t.Helper()
 		checkLook(t, ctx, page)
+		testenv.CheckAccessibility(t, ctx, page)
 	}
 
 	do("login page", chromedp.Navigate(env.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("username")))
