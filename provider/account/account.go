@@ -110,6 +110,13 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		p.Notice = "The method was added."
 	case "removed":
 		p.Notice = "The method was removed."
+	case "preferred":
+		p.Notice = web.MsgPreferredSet
+	}
+	preferred, err := methods.Preferred(ctx, h.Store, u.ID, h.Now())
+	if err != nil {
+		h.Web.ServerError(w, r, "preferred method", err)
+		return
 	}
 	for _, m := range h.Methods.All() {
 		name, desc := m.Name(), m.Description()
@@ -130,6 +137,8 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 				am.Credentials = append(am.Credentials, web.Credential{Method: name, ID: c.ID, Label: c.Label,
 					Added: addedOn(c.CreatedAt), Warning: c.Warning})
 			}
+			am.CanPrefer = canPrefer(m, len(creds))
+			am.Preferred = am.CanPrefer && name == preferred
 		}
 		p.Account.Methods = append(p.Account.Methods, am)
 	}
@@ -139,14 +148,7 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range events {
-		line := e.Time.UTC().Format("2006-01-02 15:04 UTC") + ": " + e.Type
-		if m := e.Details["method"]; m != "" {
-			line += " (" + h.Methods.DisplayName(m) + ")"
-		}
-		if e.RemoteAddr != "" {
-			line += " from " + e.RemoteAddr
-		}
-		p.Account.Events = append(p.Account.Events, line)
+		p.Account.Events = append(p.Account.Events, web.Activity(e, h.Now(), h.Methods.DisplayName))
 	}
 	h.Web.Render(w, r, http.StatusOK, "account.html", p)
 }

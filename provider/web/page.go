@@ -72,6 +72,9 @@ type AccountMethod struct {
 	// an administrator manages, sdk.Description.Managed).
 	RemoveLabel string
 	Credentials []Credential
+	// CanPrefer: the user may choose it as their preferred method;
+	// Preferred: they have.
+	CanPrefer, Preferred bool
 }
 
 // Credential is one enrolled credential of a method, as a page lists it.
