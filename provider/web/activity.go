@@ -14,15 +14,30 @@ import (
 // never as an event name: what happened, from where, and how long before
 // now. method names a method as the pages do (methods.Set.DisplayName).
 func Activity(e storage.Event, now time.Time, method func(string) string) string {
-	var b strings.Builder
-	b.WriteString(activityWhat(e, method))
+	return activityWhat(e, method) + whereWhen(e, now)
+}
+
+// whereWhen is the end of an activity's sentence: from where, how long ago.
+func whereWhen(e storage.Event, now time.Time) string {
+	from := ""
 	if e.RemoteAddr != "" {
-		b.WriteString(", from ")
-		b.WriteString(e.RemoteAddr)
+		from = ", from " + e.RemoteAddr
 	}
-	b.WriteString(", ")
-	b.WriteString(Ago(e.Time, now))
-	return b.String()
+	return from + ", " + Ago(e.Time, now)
+}
+
+// HelpDeskActivity writes an event of user u as a sentence for the help
+// desk: as Activity, of "their" account rather than "your", and by whom
+// when someone else acted (an administrator, a client).
+func HelpDeskActivity(e storage.Event, u storage.User, now time.Time, method func(string) string) string {
+	what := strings.NewReplacer("Your ", "Their ", "your ", "their ").Replace(activityWhat(e, method))
+	if e.Actor != "" && e.Actor != u.ID && e.Actor != u.Username {
+		what += " (by " + e.Actor + ")"
+	}
+	if e.Outcome == "denied" {
+		what += " (refused)"
+	}
+	return what + whereWhen(e, now)
 }
 
 func activityWhat(e storage.Event, method func(string) string) string {

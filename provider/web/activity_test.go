@@ -49,3 +49,26 @@ func TestWithArticle(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpDeskActivity(t *testing.T) {
+	now := time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
+	u := storage.User{ID: "u1", Username: "alice"}
+	method := func(n string) string { return map[string]string{"totp": "Authenticator app"}[n] }
+	for _, tc := range []struct {
+		e    storage.Event
+		want string
+	}{
+		{storage.Event{Type: "login.password.succeeded", Actor: "alice", UserID: "u1", Outcome: "success", RemoteAddr: "10.0.0.1", Time: now.Add(-2 * time.Minute)},
+			"Signed in with their password, from 10.0.0.1, 2 minutes ago"},
+		{storage.Event{Type: "admin.method.remove", Actor: "helpdesk", UserID: "u1", Outcome: "success", Time: now, Details: map[string]string{"method": "totp"}},
+			"The help desk disconnected an authenticator app (by helpdesk), just now"},
+		{storage.Event{Type: "verification.failed", UserID: "u1", Outcome: "failure", Time: now, Details: map[string]string{"method": "totp"}},
+			"A sign-in with an authenticator app failed, just now"},
+		{storage.Event{Type: "login.password.locked", UserID: "u1", Outcome: "denied", Time: now},
+			"Sign-in was locked for a while after too many wrong attempts (refused), just now"},
+	} {
+		if got := HelpDeskActivity(tc.e, u, now, method); got != tc.want {
+			t.Errorf("HelpDeskActivity(%s) = %q, want %q", tc.e.Type, got, tc.want)
+		}
+	}
+}
