@@ -112,6 +112,8 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		p.Notice = "The method was removed."
 	case "preferred":
 		p.Notice = web.MsgPreferredSet
+	case "renamed":
+		p.Notice = web.MsgRenamed
 	}
 	preferred, err := methods.Preferred(ctx, h.Store, u.ID, h.Now())
 	if err != nil {
@@ -124,7 +126,8 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		am := web.AccountMethod{Name: name, Label: h.Methods.DisplayName(name), Healthy: m.Healthy(),
-			SelfService: !desc.Bypass && !desc.Managed, RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove)}
+			SelfService: !desc.Bypass && !desc.Managed, RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove),
+			Renamable: desc.Renamable && !desc.Managed}
 		if desc.Managed {
 			am.RemoveLabel = "" // no Remove button: an administrator gave it
 		}

@@ -43,5 +43,6 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/enrol", h.handleEnrolConfirm)
 	mux.HandleFunc("POST /account/remove", h.handleRemove)
 	mux.HandleFunc("POST /account/preferred", h.handlePreferred)
+	mux.HandleFunc("POST /account/rename", h.handleRename)
 	mux.HandleFunc("GET /account/enrol/codes", h.handleCodes)
 }

@@ -71,6 +71,8 @@ func activityWhat(e storage.Event, method func(string) string) string {
 		return "Added " + m
 	case "method.removed":
 		return "Removed " + m
+	case "method.renamed":
+		return "Renamed " + m
 	case "method.add_failed":
 		return "Adding " + m + " did not succeed"
 	case "method.preferred":

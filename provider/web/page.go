@@ -75,6 +75,8 @@ type AccountMethod struct {
 	// CanPrefer: the user may choose it as their preferred method;
 	// Preferred: they have.
 	CanPrefer, Preferred bool
+	// Renamable: each credential has a form that renames it.
+	Renamable bool
 }
 
 // Credential is one enrolled credential of a method, as a page lists it.
