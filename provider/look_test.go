@@ -94,8 +94,8 @@ func TestPagesLookLikeAProduct(t *testing.T) {
 // TestPagesInChromium walks every kind of page in Chromium at a phone's
 // width: the stylesheet applies under the CSP, light and dark, nothing
 // overflows the screen, and axe-core finds no serious or critical
-// violation (light and dark) on the login, challenge, admin, account,
-// enrolment, sign-out and message pages.
+// violation (light and dark) on the login and challenge pages (also with
+// an error), the admin, account, enrolment, sign-out and message pages.
 func TestPagesInChromium(t *testing.T) {
 	env := testenv.New(t, testenv.WithMethods("totp", "tempcode", "recovery"), testenv.WithConfig(branded))
 	env.AddUser(t, "helpdesk", adminPassword, "manage_mfa")
@@ -119,13 +119,30 @@ func TestPagesInChromium(t *testing.T) {
 
 	do("login page", chromedp.Navigate(env.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("username")))
 	check("the login page")
+	do("wrong password",
+		chromedp.SendKeys(chromedp.ID("username"), "helpdesk"),
+		chromedp.SendKeys(chromedp.ID("password"), "not the password"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("login-error")))
+	check("the login page with an error")
 	do("password",
+		chromedp.Clear(chromedp.ID("username")),
 		chromedp.SendKeys(chromedp.ID("username"), "helpdesk"),
 		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("f-code")))
 	check("the challenge page")
+	wrong := "000000"
+	if testenv.TOTPCode(t, secret, env.Clock.Now()) == wrong {
+		wrong = "111111"
+	}
+	do("wrong code",
+		chromedp.SendKeys(chromedp.ID("f-code"), wrong),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("method-error")))
+	check("the challenge page with an error")
 	do("code",
+		chromedp.Clear(chromedp.ID("f-code")),
 		chromedp.SendKeys(chromedp.ID("f-code"), testenv.TOTPCode(t, secret, env.Clock.Now())),
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("user")))
