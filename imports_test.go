@@ -78,6 +78,8 @@ func TestImportRules(t *testing.T) {
 			pkgs: handlers, reachAll: true, neverPkg: append([]string{"provider", "plugins", "plugins/launch"}, handlers...)},
 		{why: "launching the methods is for the composition roots: it reads a config and runs plugins, and reaches no other provider package",
 			pkgs: []string{"plugins/launch"}, reach: []string{"plugins", "provider/config", "provider/password"}},
+		{why: "the example relying party is written as any application outside stepup: it reaches only stepauth (stepup serve --demo serves it as a library)",
+			pkgs: []string{"examples/relyingparty", "examples/relyingparty/bank"}, reach: []string{"stepauth", "examples/relyingparty"}},
 		{why: "the example plugin is written as any plugin outside stepup: it reaches only plugins/sdk, and no database",
 			pkgs: []string{"examples/customplugin", "examples/customplugin/cmd/stepup-pin"}, reach: []string{"plugins/sdk", "examples/customplugin"}, never: databases},
 	}

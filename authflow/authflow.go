@@ -62,6 +62,10 @@ type Method struct {
 	Levels []string
 	// Priority orders the eligible methods, highest first.
 	Priority int
+	// Preferred: the user chose it on their account page. Among methods of
+	// equal Priority it is offered first; it never passes a method the
+	// administrator ranked higher.
+	Preferred bool
 	// Enrolled: the user has the method (a method that needs no enrolment,
 	// such as email for a user with an address, is Enrolled).
 	Enrolled bool
@@ -290,7 +294,8 @@ func ValidFactors(r Request, session []Factor, now time.Time) []Factor {
 //
 // A method is eligible when it is enrolled (or a bypass), enabled, healthy,
 // not locked at now, and declares level or a higher one. The order is:
-// bypass methods first, then by Priority, highest first, then by Name.
+// bypass methods first, then by Priority, highest first, then the user's
+// Preferred one, then by Name.
 // Locked lists, in the same order, the methods that miss only by a lockout.
 func Eligible(p Policy, level string, methods []Method, now time.Time) (eligible []Method, locked []LockedMethod) {
 	want := p.indexOfLevel(level)
@@ -312,6 +317,12 @@ func Eligible(p Policy, level string, methods []Method, now time.Time) (eligible
 		}
 		if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
 			return c
+		}
+		if a.Preferred != b.Preferred {
+			if a.Preferred {
+				return -1
+			}
+			return 1
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})

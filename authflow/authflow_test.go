@@ -1012,6 +1012,35 @@ func TestEligible(t *testing.T) {
 	}
 }
 
+// TestEligiblePreferred: the user's preferred method comes first among
+// methods of equal priority, and never before a higher priority.
+func TestEligiblePreferred(t *testing.T) {
+	prefer := func(m *Method) { m.Preferred = true }
+	equal := func(p int) func(*Method) { return func(m *Method) { m.Priority = p } }
+	names := func(ms []Method) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		methods []Method
+		want    []string
+	}{
+		{"equal priority, no preference: by name", []Method{with(totpM, equal(50)), with(smsM, equal(50))}, []string{"sms", "totp"}},
+		{"equal priority: the preferred first", []Method{with(with(totpM, equal(50)), prefer), with(smsM, equal(50))}, []string{"totp", "sms"}},
+		{"a higher priority stays first", []Method{totpM, with(smsM, prefer), recoveryM}, []string{"totp", "sms", "recovery"}},
+		{"a bypass stays first", []Method{with(tempcodeM, activeTempcode), with(with(totpM, equal(100)), prefer)}, []string{"tempcode", "totp"}},
+	} {
+		got, _ := Eligible(policy, "aal2", tc.methods, t0)
+		if !slices.Equal(names(got), tc.want) {
+			t.Errorf("%s: Eligible() = %q, want %q", tc.name, names(got), tc.want)
+		}
+	}
+}
+
 func TestResultOf(t *testing.T) {
 	factors := []Factor{password(at(-time.Hour)), totp(at(-time.Minute))}
 	got := ResultOf(policy, factors)

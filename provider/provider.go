@@ -34,7 +34,6 @@ import (
 	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/upstream"
-	"github.com/stepup-mfa/stepup/provider/web"
 )
 
 // Server is one stepup replica: an OpenID Connect provider over a Store.
@@ -90,7 +89,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		cfg.Tokens.SigningAlg = signing.AlgRS256
 	}
 	secure := issuer.Scheme == "https"
-	pages := web.Pages{Log: o.Logger}
+	var br *browser.Browser // the sign-out link asks it; made below, with pages
+	pages := newPages(cfg, o.Logger, func(r *http.Request) bool { return br.SessionID(r) != "" })
 	policy := policyFromConfig(cfg)
 	series := metrics.New(o.Methods)
 	set := methods.Load(o.Methods, cfg.Methods, o.Logger, series)
@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		clients[cc.ID] = protocol.NewClient(cc, cfg.Tokens.IDTokenTTL, o.Now, !secure,
 			func(id string) string { return base + "/login?id=" + url.QueryEscape(id) })
 	}
-	br := &browser.Browser{Store: o.Store, Cookies: browser.NewCookies(o.Secrets, cfg.Session.TTL, secure), Now: o.Now,
+	br = &browser.Browser{Store: o.Store, Cookies: browser.NewCookies(o.Secrets, cfg.Session.TTL, secure), Now: o.Now,
 		SessionTTL: cfg.Session.TTL, RequestTTL: cfg.Tokens.AuthRequestTTL, Secure: secure, Web: pages}
 	trust := &browser.Trust{Store: o.Store, Now: o.Now, Policy: policy, Config: cfg.TrustedBrowser, Secure: secure}
 	guards := &edge.Guards{Clients: clients, Audit: auditLog.Record, Log: o.Logger, Pages: pages}

@@ -44,6 +44,7 @@ type Page struct {
 	URL      *url.URL // the page's address after redirects
 	Location *url.URL // set when the browser stopped at a redirect off the provider
 	Body     string
+	Header   http.Header // the response's
 	doc      *html.Node
 }
 
@@ -70,7 +71,7 @@ func (b *Browser) Post(u string, v url.Values) *Page {
 func (b *Browser) read(resp *http.Response) *Page {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	p := &Page{Status: resp.StatusCode, URL: resp.Request.URL, Body: string(body)}
+	p := &Page{Status: resp.StatusCode, URL: resp.Request.URL, Body: string(body), Header: resp.Header}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if loc, err := resp.Location(); err == nil {
 			p.Location = loc

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -53,4 +54,12 @@ func NewChrome(t testing.TB) context.Context {
 		t.Fatalf("start Chromium %s: %v", path, err)
 	}
 	return ctx
+}
+
+// EmulateColorScheme makes ctx's page see prefers-color-scheme as scheme
+// ("light" or "dark").
+func EmulateColorScheme(ctx context.Context, scheme string) error {
+	_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+	return err
 }

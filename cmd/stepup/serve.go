@@ -25,6 +25,7 @@ import (
 
 func newServeCommand() *cobra.Command {
 	var demo bool
+	var demoListen string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the provider",
@@ -33,7 +34,9 @@ func newServeCommand() *cobra.Command {
 With no --config it uses built-in defaults: SQLite under ./stepup-data/,
 listening on 127.0.0.1:8080 with issuer http://localhost:8080.
 --demo also creates a demo user, an administrator and an example client,
-and prints how to sign in.
+serves the example application (examples/relyingparty) at that client's
+redirect URI (http://localhost:9000/callback; --demo-listen moves it),
+and prints where to start.
 
 Each enabled method runs as a plugin subprocess: a built-in one as the
 stepup-NAME binary beside stepup when make build made both, checked
@@ -51,17 +54,24 @@ also after a crash, checks the file again.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			var app *demoApp
 			if demo {
-				addDemoClient(&cfg)
+				if app, err = listenDemo(demoListen); err != nil {
+					return err
+				}
+				defer app.ln.Close()
+				addDemoClient(&cfg, app.url)
 			}
-			return serve(ctx, cmd, cfg, demo)
+			return serve(ctx, cmd, cfg, app)
 		},
 	}
-	cmd.Flags().BoolVar(&demo, "demo", false, "seed a demo user, an admin and an example client")
+	cmd.Flags().BoolVar(&demo, "demo", false, "seed a demo user, an admin and an example client, and serve the example application")
+	cmd.Flags().StringVar(&demoListen, "demo-listen", defaultDemoListen, "host:port of the example application with --demo")
 	return cmd
 }
 
-func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool) error {
+// serve runs the provider, and demo beside it when not nil.
+func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo *demoApp) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(provider.GCPercent)
 	}
@@ -113,14 +123,24 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg config.Config, demo bool
 		defer cancel()
 		hs.Shutdown(shutdownCtx)
 	}()
-	if demo { // seeded once the address is ours, so that what it prints is true
-		if err := seedDemo(ctx, a, cmd.OutOrStdout()); err != nil {
+	if demo != nil { // seeded once the address is ours, so that what it prints is true
+		if err := seedDemo(ctx, a); err != nil {
 			ln.Close()
 			return err
 		}
 	}
 	log.Info("stepup ready", "issuer", cfg.Issuer, "listen", ln.Addr().String(), "storage", cfg.Storage.Driver)
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	if demo != nil { // the demo application discovers the provider now serving
+		if err := demo.start(ctx, cfg.Issuer, ln.Addr().String(), log); err != nil {
+			hs.Close()
+			<-served
+			return err
+		}
+		printDemo(cmd.OutOrStdout(), cfg.Issuer, demo.url)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

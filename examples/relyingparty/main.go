@@ -1,16 +1,10 @@
-// Command relyingparty is an example web application that signs its users
-// in with stepup and steps up before a sensitive action.
+// Command relyingparty is an example web application, Example Bank, that
+// signs its users in with stepup and steps up before a sensitive action
+// (the application is package bank; `stepup serve --demo` serves the same).
 //
-// It signs users in with the authorization code flow (PKCE S256, state and
-// nonce kept in a sealed cookie) using github.com/coreos/go-oidc and
-// golang.org/x/oauth2; its pages work at aal1, but /transfer demands aal2
-// within the last ten minutes: short of it, the browser goes back to stepup
-// with acr_values=aal2 and max_age=600, and the returned ID token's acr,
-// amr and auth_time are checked before the page opens. /api/balance takes
-// bearer access tokens and makes the same demand with stepup's RFC 9470
-// middleware (stepauth).
-//
-// With `stepup serve --demo` running on http://localhost:8080:
+// With `stepup serve --demo` running on http://localhost:8080 (which
+// serves this application itself on http://localhost:9000), or with the
+// demo's client in another stepup:
 //
 //	go run ./examples/relyingparty
 //
@@ -27,10 +21,12 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/stepup-mfa/stepup/examples/relyingparty/bank"
 )
 
 func main() {
-	cfg := config{}
+	cfg := bank.Config{}
 	listen := flag.String("listen", "127.0.0.1:9000", "host:port to listen on")
 	flag.StringVar(&cfg.Issuer, "issuer", "http://localhost:8080", "stepup's issuer URL")
 	flag.StringVar(&cfg.ClientID, "client-id", "demo-app", "this application's client ID at stepup")
@@ -40,7 +36,7 @@ func main() {
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 
-	a, err := newApp(cfg)
+	a, err := bank.New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "relyingparty:", err)
 		os.Exit(1)

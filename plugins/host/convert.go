@@ -13,7 +13,7 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 		NeedsEnrolment: d.GetNeedsEnrolment(), Priority: int(d.GetPriority()), AdminActions: d.GetAdminActions(),
 		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(), EnrolFields: fieldsFromPB(d.GetEnrolFields()),
 		UsedEvent: d.GetUsedEvent(), Admin: adminActionsFromPB(d.GetAdmin()), Restricted: d.GetRestricted(),
-		Managed: d.GetManaged(), ExceptWith: d.GetExceptWith(), SentEvent: d.GetSentEvent(), NamesCredentials: d.GetNamesCredentials(),
+		Managed: d.GetManaged(), ExceptWith: d.GetExceptWith(), SentEvent: d.GetSentEvent(), NamesCredentials: d.GetNamesCredentials(), Renamable: d.GetRenamable(),
 	}
 	if r := d.GetRemoval(); r != nil {
 		out.Removal = sdk.Removal{Label: r.GetLabel(), Event: r.GetEvent(), NoReverify: r.GetNoReverify()}

@@ -34,7 +34,9 @@
 // pages and admin API offer for it: the admin actions it serves at
 // /admin/v1/users/{username}/{resource} and on the admin page, with their
 // params, their results (one shown once) and the audit events they write
-// (AdminAction); how the account page removes its credentials (Removal);
+// (AdminAction); how the account page removes its credentials (Removal),
+// and whether it renames them (Renamable, with the Method a Renamer;
+// RenameOneCredential serves a method of one credential per user);
 // the event of each use (UsedEvent); and the fields the enrolment page asks
 // for before Enrol (EnrolFields). An Enrolment's Displays are what that
 // page shows: a QR code, a link, a key to copy, codes to save. A host that

@@ -84,6 +84,31 @@ func RemoveOneCredential(ctx context.Context, st Storage, key, credentialID stri
 	return fmt.Errorf("%w: the credential keeps changing", ErrUnavailable)
 }
 
+// RenameOneCredential implements Renamer for a method that keeps one
+// credential per user as a OneCredential record under key: it sets the
+// record's label if it holds credentialID (compared in constant time),
+// else ErrNotFound, keeping the method's other members as they are.
+func RenameOneCredential(ctx context.Context, st Storage, key, credentialID, label string) error {
+	for range 8 {
+		var rec map[string]json.RawMessage
+		version, err := GetJSON(ctx, st, key, &rec)
+		if err != nil {
+			return err
+		}
+		var id string
+		if json.Unmarshal(rec["credential_id"], &id) != nil || subtle.ConstantTimeCompare([]byte(id), []byte(credentialID)) != 1 {
+			return ErrNotFound
+		}
+		rec["label"], _ = json.Marshal(label)
+		err = PutJSON(ctx, st, key, rec, version, 0)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		// A verification moved the record on (its last step): read again.
+	}
+	return fmt.Errorf("%w: the credential keeps changing", ErrUnavailable)
+}
+
 // SaveOneCredential ends a confirmed enrolment of a method that keeps one
 // credential per user: it stores v (a OneCredential record, with the
 // method's own members) under key unless the user has one already

@@ -64,6 +64,15 @@ type Configurable interface {
 	Configure(settings map[string]string) error
 }
 
+// Renamer is implemented by a Method whose credentials the user may
+// rename; it declares so with Description.Renamable, which is what the
+// host asks. Rename gives the user's credential the name label (already
+// checked with CredentialLabel); ErrNotFound when the user has no
+// credential with that ID.
+type Renamer interface {
+	Rename(ctx context.Context, h Host, userID, credentialID, label string) error
+}
+
 // Operation names used in Limit.Operation.
 const (
 	OpBegin   = "begin"
@@ -123,6 +132,9 @@ type Description struct {
 	// number, "Recovery codes"), so the enrolment page asks for no name
 	// and ConfirmRequest.Label is empty.
 	NamesCredentials bool
+	// Renamable: the user may rename a credential on the account page;
+	// the Method implements Renamer.
+	Renamable bool
 	// AdminActions are the action names Admin accepts.
 	AdminActions []string
 	// Admin describes the actions of AdminActions that the host offers

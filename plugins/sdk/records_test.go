@@ -138,6 +138,17 @@ func TestOneCredential(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].ID != "c1" || got[0].Label != "phone" || !got[0].CreatedAt.Equal(created) {
 		t.Fatalf("one record: %+v, %v", got, err)
 	}
+	// Rename changes the label only, of that credential only.
+	if err := RenameOneCredential(ctx, st, "account/u", "c2", "stolen"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Rename of another credential: %v, want ErrNotFound", err)
+	}
+	if err := RenameOneCredential(ctx, st, "account/u", "c1", "work phone"); err != nil {
+		t.Fatal(err)
+	}
+	var kept map[string]any
+	if _, err := GetJSON(ctx, st, "account/u", &kept); err != nil || kept["label"] != "work phone" || kept["secret"] != "kept by the method" || kept["credential_id"] != "c1" {
+		t.Fatalf("after Rename: %v, %v", kept, err)
+	}
 	if err := RemoveOneCredential(ctx, st, "account/u", "c2"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Remove of another credential: %v, want ErrNotFound", err)
 	}

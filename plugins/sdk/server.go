@@ -75,7 +75,7 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		NeedsEnrolment: d.NeedsEnrolment, Priority: int32(d.Priority), AdminActions: d.AdminActions,
 		Bypass: d.Bypass, UserRecords: d.UserRecords, EnrolFields: fieldsToPB(d.EnrolFields),
 		UsedEvent: d.UsedEvent, Admin: adminActionsToPB(d.Admin), Restricted: d.Restricted,
-		Managed: d.Managed, ExceptWith: d.ExceptWith, SentEvent: d.SentEvent, NamesCredentials: d.NamesCredentials,
+		Managed: d.Managed, ExceptWith: d.ExceptWith, SentEvent: d.SentEvent, NamesCredentials: d.NamesCredentials, Renamable: d.Renamable,
 		DeclaresSettings: d.Settings != nil,
 	}
 	for _, st := range d.Settings {
@@ -182,6 +182,28 @@ func (s *methodServer) Remove(ctx context.Context, req *pluginpb.RemoveRequest) 
 		return nil, ToStatus(err)
 	}
 	return &pluginpb.RemoveResponse{Commit: h.st.commit}, nil
+}
+
+func (s *methodServer) Rename(ctx context.Context, req *pluginpb.RenameRequest) (*pluginpb.RenameResponse, error) {
+	rn, ok := s.m.(Renamer)
+	if !ok {
+		return nil, ToStatus(InvalidInput("This method's credentials cannot be renamed."))
+	}
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
+	if err != nil {
+		return nil, err
+	}
+	label, err := CredentialLabel(req.GetLabel(), "")
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	if label == "" {
+		return nil, ToStatus(InvalidInput("Enter a name."))
+	}
+	if err := rn.Rename(ctx, h, req.GetUserId(), req.GetCredentialId(), label); err != nil {
+		return nil, ToStatus(err)
+	}
+	return &pluginpb.RenameResponse{}, nil
 }
 
 func (s *methodServer) Admin(ctx context.Context, req *pluginpb.AdminRequest) (*pluginpb.AdminResponse, error) {

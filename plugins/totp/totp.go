@@ -105,6 +105,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 		Levels:         []string{"aal2"},
 		AMR:            []string{"otp"},
 		NeedsEnrolment: true,
+		Renamable:      true,
 		Priority:       m.priority,
 		Limits: []sdk.Limit{
 			// Successes need no limit: each spends a time step. The lockout
@@ -337,6 +338,14 @@ func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID st
 		return sdk.ErrNotFound
 	}
 	return sdk.RemoveOneCredential(ctx, h.Storage(), accountKey(userID), credentialID)
+}
+
+// Rename implements sdk.Renamer: the user's name for their app.
+func (m *Method) Rename(ctx context.Context, h sdk.Host, userID, credentialID, label string) error {
+	if !sdk.ValidID(userID) {
+		return sdk.ErrNotFound
+	}
+	return sdk.RenameOneCredential(ctx, h.Storage(), accountKey(userID), credentialID, label)
 }
 
 // Admin implements sdk.Method: TOTP has no administrative actions

@@ -112,6 +112,15 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		p.Notice = "The method was removed."
 	case "forgotten":
 		p.Notice = web.MsgBrowserForgotten
+	case "preferred":
+		p.Notice = web.MsgPreferredSet
+	case "renamed":
+		p.Notice = web.MsgRenamed
+	}
+	preferred, err := methods.Preferred(ctx, h.Store, u.ID, h.Now())
+	if err != nil {
+		h.Web.ServerError(w, r, "preferred method", err)
+		return
 	}
 	for _, m := range h.Methods.All() {
 		name, desc := m.Name(), m.Description()
@@ -119,7 +128,8 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		am := web.AccountMethod{Name: name, Label: h.Methods.DisplayName(name), Healthy: m.Healthy(),
-			SelfService: !desc.Bypass && !desc.Managed, RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove)}
+			SelfService: !desc.Bypass && !desc.Managed, RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove),
+			Renamable: desc.Renamable && !desc.Managed}
 		if desc.Managed {
 			am.RemoveLabel = "" // no Remove button: an administrator gave it
 		}
@@ -132,6 +142,8 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 				am.Credentials = append(am.Credentials, web.Credential{Method: name, ID: c.ID, Label: c.Label,
 					Added: addedOn(c.CreatedAt), Warning: c.Warning})
 			}
+			am.CanPrefer = canPrefer(m, len(creds))
+			am.Preferred = am.CanPrefer && name == preferred
 		}
 		p.Account.Methods = append(p.Account.Methods, am)
 	}
@@ -145,14 +157,7 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range events {
-		line := e.Time.UTC().Format("2006-01-02 15:04 UTC") + ": " + e.Type
-		if m := e.Details["method"]; m != "" {
-			line += " (" + h.Methods.DisplayName(m) + ")"
-		}
-		if e.RemoteAddr != "" {
-			line += " from " + e.RemoteAddr
-		}
-		p.Account.Events = append(p.Account.Events, line)
+		p.Account.Events = append(p.Account.Events, web.Activity(e, h.Now(), h.Methods.DisplayName))
 	}
 	h.Web.Render(w, r, http.StatusOK, "account.html", p)
 }

@@ -41,6 +41,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account/enrol", h.handleEnrolStart)
 	mux.HandleFunc("POST /account/enrol", h.handleEnrolConfirm)
 	mux.HandleFunc("POST /account/remove", h.handleRemove)
+	mux.HandleFunc("POST /account/preferred", h.handlePreferred)
+	mux.HandleFunc("POST /account/rename", h.handleRename)
 	mux.HandleFunc("GET /account/enrol/codes", h.handleCodes)
 	mux.HandleFunc("POST /account/trusted-browsers/forget", h.handleForgetBrowser)
 }

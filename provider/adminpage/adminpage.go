@@ -111,11 +111,7 @@ func (h *Handler) fillAdminUser(ctx context.Context, p *web.Page, name string) e
 		return err
 	}
 	for _, e := range events {
-		line := e.Time.UTC().Format("2006-01-02 15:04 UTC") + ": " + e.Type + " (" + e.Outcome + ")"
-		if e.Actor != "" && e.Actor != e.UserID {
-			line += " by " + e.Actor
-		}
-		p.Admin.Events = append(p.Admin.Events, line)
+		p.Admin.Events = append(p.Admin.Events, web.HelpDeskActivity(e, u, h.Now(), h.Methods.DisplayName))
 	}
 	return nil
 }

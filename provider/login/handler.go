@@ -150,9 +150,14 @@ func (h *Handler) userMethods(ctx context.Context, u storage.User) ([]authflow.M
 	out := make([]authflow.Method, 0, h.Methods.Len())
 	explicit := make([]bool, 0, h.Methods.Len())
 	enrolled := map[string]bool{}
+	preferred, err := methods.Preferred(ctx, h.Store, u.ID, now)
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range h.Methods.All() {
 		desc := m.Description()
-		fm := authflow.Method{Name: m.Name(), Levels: desc.Levels, Priority: m.Priority(), Enabled: true, Healthy: m.Healthy()}
+		fm := authflow.Method{Name: m.Name(), Levels: desc.Levels, Priority: m.Priority(), Enabled: true, Healthy: m.Healthy(),
+			Preferred: m.Name() == preferred}
 		var creds []sdk.Credential
 		if fm.Healthy {
 			if !desc.NeedsEnrolment {

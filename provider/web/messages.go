@@ -115,3 +115,13 @@ const (
 	TitleRenew                = "Set up again"
 	TitleVerify               = "Verify it's you"
 )
+
+// The preferred method on the account page.
+const (
+	// MsgPreferOnlyYours: a preferred method must be one the user has set up.
+	MsgPreferOnlyYours = "You can prefer only a method you have set up. Set it up first on your account page."
+	// MsgPreferredSet is the account page's notice once a method is preferred.
+	MsgPreferredSet = "Your preferred method is saved: it is offered first among the methods your organisation ranks equally."
+	// MsgRenamed is the account page's notice once a credential is renamed.
+	MsgRenamed = "The new name is saved."
+)

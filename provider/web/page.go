@@ -21,6 +21,10 @@ type Page struct {
 	// Upstream, on the login page, links to signing in at the upstream
 	// identity provider beside the password form.
 	Upstream string
+	// UI and SignedIn are set by Render: the deployment's name, logo and
+	// support text, and whether to offer a sign-out link.
+	UI       UI
+	SignedIn bool
 
 	// Method pages.
 	Method      string
@@ -84,6 +88,11 @@ type AccountMethod struct {
 	// an administrator manages, sdk.Description.Managed).
 	RemoveLabel string
 	Credentials []Credential
+	// CanPrefer: the user may choose it as their preferred method;
+	// Preferred: they have.
+	CanPrefer, Preferred bool
+	// Renamable: each credential has a form that renames it.
+	Renamable bool
 }
 
 // Credential is one enrolled credential of a method, as a page lists it.

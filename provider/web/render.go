@@ -13,25 +13,36 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+var templates = template.Must(template.New("").Funcs(template.FuncMap{"stylesheet": stylesheetURL}).ParseFS(templateFS, "templates/*.html"))
 
 // Pages renders stepup's pages.
 type Pages struct {
 	Log *slog.Logger // where a template that fails to render is logged
+	UI  UI           // the product name, logo and support text every page shows
+	// SignedIn tells whether a request comes from a signed-in browser, for
+	// the sign-out link; nil: never.
+	SignedIn func(*http.Request) bool
 }
 
 // Render writes the template name with p, under stepup's Content Security
-// Policy (no script; the form ends at this origin or at p.FormTarget) and
-// never cached; p.CSRF is the request's CSRF field.
+// Policy (no script, no inline style: the stylesheet and images come from
+// this origin, the logo's, or data:; the form ends at this origin or at
+// p.FormTarget) and never cached; p.CSRF is the request's CSRF field,
+// p.UI and p.SignedIn the deployment's and the request's.
 func (ps Pages) Render(w http.ResponseWriter, r *http.Request, status int, name string, p Page) {
 	p.CSRF = csrf.TemplateField(r)
+	p.UI = ps.UI
+	if p.UI.ProductName == "" {
+		p.UI.ProductName = "stepup"
+	}
+	p.SignedIn = ps.SignedIn != nil && ps.SignedIn(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	formAction := "'self'"
 	if p.FormTarget != "" {
 		formAction += " " + p.FormTarget
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src "+ps.UI.imgSources()+"; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		ps.Log.Error("render page", "page", name, "err", err)

@@ -300,8 +300,11 @@ type Description struct {
 	Settings []*Setting `protobuf:"bytes,20,rep,name=settings,proto3" json:"settings,omitempty"`
 	// The plugin declares its settings (an empty list is "none").
 	DeclaresSettings bool `protobuf:"varint,21,opt,name=declares_settings,json=declaresSettings,proto3" json:"declares_settings,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// renamable: the user may rename a credential on the account page
+	// (Rename; sdk.Description.Renamable).
+	Renamable     bool `protobuf:"varint,22,opt,name=renamable,proto3" json:"renamable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Description) Reset() {
@@ -477,6 +480,13 @@ func (x *Description) GetSettings() []*Setting {
 func (x *Description) GetDeclaresSettings() bool {
 	if x != nil {
 		return x.DeclaresSettings
+	}
+	return false
+}
+
+func (x *Description) GetRenamable() bool {
+	if x != nil {
+		return x.Renamable
 	}
 	return false
 }
@@ -2178,6 +2188,118 @@ func (x *RemoveResponse) GetCommit() *Commit {
 	return nil
 }
 
+type RenameRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	CredentialId  string                 `protobuf:"bytes,3,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	Label         string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"`
+	Records       []*Record              `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameRequest) Reset() {
+	*x = RenameRequest{}
+	mi := &file_method_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameRequest) ProtoMessage() {}
+
+func (x *RenameRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameRequest.ProtoReflect.Descriptor instead.
+func (*RenameRequest) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RenameRequest) GetNowUnixNano() int64 {
+	if x != nil {
+		return x.NowUnixNano
+	}
+	return 0
+}
+
+func (x *RenameRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RenameRequest) GetCredentialId() string {
+	if x != nil {
+		return x.CredentialId
+	}
+	return ""
+}
+
+func (x *RenameRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *RenameRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+type RenameResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameResponse) Reset() {
+	*x = RenameResponse{}
+	mi := &file_method_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameResponse) ProtoMessage() {}
+
+func (x *RenameResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameResponse.ProtoReflect.Descriptor instead.
+func (*RenameResponse) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{28}
+}
+
 type AdminRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	NowUnixNano int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
@@ -2195,7 +2317,7 @@ type AdminRequest struct {
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_method_proto_msgTypes[27]
+	mi := &file_method_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2207,7 +2329,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[27]
+	mi := &file_method_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2220,7 +2342,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{27}
+	return file_method_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AdminRequest) GetNowUnixNano() int64 {
@@ -2282,7 +2404,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_method_proto_msgTypes[28]
+	mi := &file_method_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2294,7 +2416,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[28]
+	mi := &file_method_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2307,7 +2429,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{28}
+	return file_method_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AdminResponse) GetResult() map[string]string {
@@ -2343,7 +2465,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_method_proto_msgTypes[29]
+	mi := &file_method_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2477,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[29]
+	mi := &file_method_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2490,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{29}
+	return file_method_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ErrorDetail) GetKind() string {
@@ -2413,7 +2535,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\x94\x06\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xb2\x06\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -2441,7 +2563,8 @@ const file_method_proto_rawDesc = "" +
 	"sent_event\x18\x12 \x01(\tR\tsentEvent\x12+\n" +
 	"\x11names_credentials\x18\x13 \x01(\bR\x10namesCredentials\x125\n" +
 	"\bsettings\x18\x14 \x03(\v2\x19.stepup.plugin.v1.SettingR\bsettings\x12+\n" +
-	"\x11declares_settings\x18\x15 \x01(\bR\x10declaresSettings\"\x89\x01\n" +
+	"\x11declares_settings\x18\x15 \x01(\bR\x10declaresSettings\x12\x1c\n" +
+	"\trenamable\x18\x16 \x01(\bR\trenamable\"\x89\x01\n" +
 	"\aSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x10\n" +
@@ -2597,7 +2720,14 @@ const file_method_proto_rawDesc = "" +
 	"\arecords\x18\x04 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12$\n" +
 	"\x0ecommit_by_host\x18\x05 \x01(\bR\fcommitByHost\"B\n" +
 	"\x0eRemoveResponse\x120\n" +
-	"\x06commit\x18\x01 \x01(\v2\x18.stepup.plugin.v1.CommitR\x06commit\"\xe5\x02\n" +
+	"\x06commit\x18\x01 \x01(\v2\x18.stepup.plugin.v1.CommitR\x06commit\"\xbb\x01\n" +
+	"\rRenameRequest\x12\"\n" +
+	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
+	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\x12\x14\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\x122\n" +
+	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x10\n" +
+	"\x0eRenameResponse\"\xe5\x02\n" +
 	"\fAdminRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12*\n" +
@@ -2618,7 +2748,7 @@ const file_method_proto_rawDesc = "" +
 	"\vErrorDetail\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12!\n" +
 	"\fsafe_message\x18\x02 \x01(\tR\vsafeMessage\x121\n" +
-	"\x15retry_after_unix_nano\x18\x03 \x01(\x03R\x12retryAfterUnixNano2\xd3\x05\n" +
+	"\x15retry_after_unix_nano\x18\x03 \x01(\x03R\x12retryAfterUnixNano2\xa0\x06\n" +
 	"\x06Method\x12H\n" +
 	"\x05Setup\x12\x1e.stepup.plugin.v1.SetupRequest\x1a\x1f.stepup.plugin.v1.SetupResponse\x12L\n" +
 	"\bDescribe\x12!.stepup.plugin.v1.DescribeRequest\x1a\x1d.stepup.plugin.v1.Description\x12D\n" +
@@ -2627,7 +2757,8 @@ const file_method_proto_rawDesc = "" +
 	"\x05Enrol\x12\x1e.stepup.plugin.v1.EnrolRequest\x1a\x1b.stepup.plugin.v1.Enrolment\x12[\n" +
 	"\x10ConfirmEnrolment\x12).stepup.plugin.v1.ConfirmEnrolmentRequest\x1a\x1c.stepup.plugin.v1.Credential\x12f\n" +
 	"\x0fListCredentials\x12(.stepup.plugin.v1.ListCredentialsRequest\x1a).stepup.plugin.v1.ListCredentialsResponse\x12K\n" +
-	"\x06Remove\x12\x1f.stepup.plugin.v1.RemoveRequest\x1a .stepup.plugin.v1.RemoveResponse\x12H\n" +
+	"\x06Remove\x12\x1f.stepup.plugin.v1.RemoveRequest\x1a .stepup.plugin.v1.RemoveResponse\x12K\n" +
+	"\x06Rename\x12\x1f.stepup.plugin.v1.RenameRequest\x1a .stepup.plugin.v1.RenameResponse\x12H\n" +
 	"\x05Admin\x12\x1e.stepup.plugin.v1.AdminRequest\x1a\x1f.stepup.plugin.v1.AdminResponseB3Z1github.com/stepup-mfa/stepup/plugins/sdk/pluginpbb\x06proto3"
 
 var (
@@ -2642,7 +2773,7 @@ func file_method_proto_rawDescGZIP() []byte {
 	return file_method_proto_rawDescData
 }
 
-var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_method_proto_goTypes = []any{
 	(*SetupRequest)(nil),            // 0: stepup.plugin.v1.SetupRequest
 	(*SetupResponse)(nil),           // 1: stepup.plugin.v1.SetupResponse
@@ -2671,24 +2802,26 @@ var file_method_proto_goTypes = []any{
 	(*ListCredentialsResponse)(nil), // 24: stepup.plugin.v1.ListCredentialsResponse
 	(*RemoveRequest)(nil),           // 25: stepup.plugin.v1.RemoveRequest
 	(*RemoveResponse)(nil),          // 26: stepup.plugin.v1.RemoveResponse
-	(*AdminRequest)(nil),            // 27: stepup.plugin.v1.AdminRequest
-	(*AdminResponse)(nil),           // 28: stepup.plugin.v1.AdminResponse
-	(*ErrorDetail)(nil),             // 29: stepup.plugin.v1.ErrorDetail
-	nil,                             // 30: stepup.plugin.v1.SetupRequest.ConfigEntry
-	nil,                             // 31: stepup.plugin.v1.Challenge.PublicEntry
-	nil,                             // 32: stepup.plugin.v1.VerifyRequest.ResponseEntry
-	nil,                             // 33: stepup.plugin.v1.EnrolRequest.ParamsEntry
-	nil,                             // 34: stepup.plugin.v1.Enrolment.DisplayEntry
-	nil,                             // 35: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	nil,                             // 36: stepup.plugin.v1.AdminRequest.ParamsEntry
-	nil,                             // 37: stepup.plugin.v1.AdminResponse.ResultEntry
-	(*CountRequest)(nil),            // 38: stepup.plugin.v1.CountRequest
-	(*CountResponse)(nil),           // 39: stepup.plugin.v1.CountResponse
-	(*PutRequest)(nil),              // 40: stepup.plugin.v1.PutRequest
-	(*DeleteRequest)(nil),           // 41: stepup.plugin.v1.DeleteRequest
+	(*RenameRequest)(nil),           // 27: stepup.plugin.v1.RenameRequest
+	(*RenameResponse)(nil),          // 28: stepup.plugin.v1.RenameResponse
+	(*AdminRequest)(nil),            // 29: stepup.plugin.v1.AdminRequest
+	(*AdminResponse)(nil),           // 30: stepup.plugin.v1.AdminResponse
+	(*ErrorDetail)(nil),             // 31: stepup.plugin.v1.ErrorDetail
+	nil,                             // 32: stepup.plugin.v1.SetupRequest.ConfigEntry
+	nil,                             // 33: stepup.plugin.v1.Challenge.PublicEntry
+	nil,                             // 34: stepup.plugin.v1.VerifyRequest.ResponseEntry
+	nil,                             // 35: stepup.plugin.v1.EnrolRequest.ParamsEntry
+	nil,                             // 36: stepup.plugin.v1.Enrolment.DisplayEntry
+	nil,                             // 37: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	nil,                             // 38: stepup.plugin.v1.AdminRequest.ParamsEntry
+	nil,                             // 39: stepup.plugin.v1.AdminResponse.ResultEntry
+	(*CountRequest)(nil),            // 40: stepup.plugin.v1.CountRequest
+	(*CountResponse)(nil),           // 41: stepup.plugin.v1.CountResponse
+	(*PutRequest)(nil),              // 42: stepup.plugin.v1.PutRequest
+	(*DeleteRequest)(nil),           // 43: stepup.plugin.v1.DeleteRequest
 }
 var file_method_proto_depIdxs = []int32{
-	30, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
+	32, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
 	3,  // 1: stepup.plugin.v1.Description.limits:type_name -> stepup.plugin.v1.Limit
 	13, // 2: stepup.plugin.v1.Description.enrol_fields:type_name -> stepup.plugin.v1.Field
 	6,  // 3: stepup.plugin.v1.Description.admin:type_name -> stepup.plugin.v1.AdminAction
@@ -2699,56 +2832,59 @@ var file_method_proto_depIdxs = []int32{
 	12, // 8: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
 	11, // 9: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
 	13, // 10: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
-	31, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
-	32, // 12: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
+	33, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
+	34, // 12: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
 	11, // 13: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
-	38, // 14: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
-	39, // 15: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
-	40, // 16: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
+	40, // 14: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	41, // 15: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	42, // 16: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
 	12, // 17: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	33, // 18: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	35, // 18: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
 	11, // 19: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
 	13, // 20: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	34, // 21: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	36, // 21: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
 	10, // 22: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
 	12, // 23: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	35, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	37, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
 	11, // 25: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
-	40, // 26: stepup.plugin.v1.Commit.put:type_name -> stepup.plugin.v1.PutRequest
-	41, // 27: stepup.plugin.v1.Commit.delete:type_name -> stepup.plugin.v1.DeleteRequest
+	42, // 26: stepup.plugin.v1.Commit.put:type_name -> stepup.plugin.v1.PutRequest
+	43, // 27: stepup.plugin.v1.Commit.delete:type_name -> stepup.plugin.v1.DeleteRequest
 	21, // 28: stepup.plugin.v1.Credential.commit:type_name -> stepup.plugin.v1.Commit
 	11, // 29: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
 	22, // 30: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
 	11, // 31: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
 	21, // 32: stepup.plugin.v1.RemoveResponse.commit:type_name -> stepup.plugin.v1.Commit
-	12, // 33: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	36, // 34: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	11, // 35: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	37, // 36: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	21, // 37: stepup.plugin.v1.AdminResponse.commit:type_name -> stepup.plugin.v1.Commit
-	0,  // 38: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 39: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	14, // 40: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	16, // 41: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	18, // 42: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	20, // 43: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	23, // 44: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	25, // 45: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	27, // 46: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 47: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 48: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	15, // 49: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	17, // 50: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	19, // 51: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	22, // 52: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	24, // 53: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	26, // 54: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	28, // 55: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	47, // [47:56] is the sub-list for method output_type
-	38, // [38:47] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	11, // 33: stepup.plugin.v1.RenameRequest.records:type_name -> stepup.plugin.v1.Record
+	12, // 34: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	38, // 35: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	11, // 36: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	39, // 37: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	21, // 38: stepup.plugin.v1.AdminResponse.commit:type_name -> stepup.plugin.v1.Commit
+	0,  // 39: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 40: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	14, // 41: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	16, // 42: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	18, // 43: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	20, // 44: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	23, // 45: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	25, // 46: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	27, // 47: stepup.plugin.v1.Method.Rename:input_type -> stepup.plugin.v1.RenameRequest
+	29, // 48: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 49: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 50: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	15, // 51: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	17, // 52: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	19, // 53: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	22, // 54: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	24, // 55: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	26, // 56: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	28, // 57: stepup.plugin.v1.Method.Rename:output_type -> stepup.plugin.v1.RenameResponse
+	30, // 58: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	49, // [49:59] is the sub-list for method output_type
+	39, // [39:49] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
@@ -2763,7 +2899,7 @@ func file_method_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_method_proto_rawDesc), len(file_method_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,4 +1,4 @@
-package main
+package bank
 
 import (
 	"encoding/json"
@@ -28,7 +28,7 @@ const (
 // TOTP plugin, and a browser that follows redirects across both.
 type bank struct {
 	env *testenv.Env
-	app *app
+	app *App
 	URL string
 	b   *testenv.Browser
 	rec *recorder
@@ -50,7 +50,7 @@ func newBank(t *testing.T) *bank {
 			GrantTypes:             []string{"authorization_code", "refresh_token"},
 		})
 	}))
-	a, err := newApp(config{Issuer: env.URL, ClientID: clientID, ClientSecret: clientSecret, BaseURL: appURL, Now: env.Clock.Now})
+	a, err := New(Config{Issuer: env.URL, ClientID: clientID, ClientSecret: clientSecret, BaseURL: appURL, Now: env.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +167,12 @@ func TestTransferStepsUp(t *testing.T) {
 	if !strings.Contains(p.Text(), "Signed in as alice") || !strings.Contains(p.Body, `<code id="acr">aal1</code>`) {
 		t.Fatalf("home page after sign-in: %s", p.Text())
 	}
+	// The start page shows what stepup said, from the ID token.
+	for id, want := range map[string]string{"claim-acr": ">aal1<", "claim-amr": ">pwd<", "claim-auth_time": " UTC ("} {
+		if i := strings.Index(p.Body, `id="`+id+`"`); i < 0 || !strings.Contains(p.Body[i:min(len(p.Body), i+80)], want) {
+			t.Errorf("claims table: no %s with %q:\n%s", id, want, p.Body)
+		}
+	}
 	aal1 := bk.session(t)
 	if aal1.ACR != "aal1" || !slices.Equal(aal1.AMR, []string{"pwd"}) {
 		t.Fatalf("aal1 session %+v", aal1)
@@ -275,8 +281,9 @@ func TestBalanceAPI(t *testing.T) {
 	}
 }
 
-// TestNoSecondFactor: a user with no method gets an aal1 answer to the
-// voluntary acr_values; the application refuses the page and does not loop.
+// TestNoSecondFactor: a user with no method cannot meet the essential acr:
+// stepup answers unmet_authentication_requirements, and the application
+// says what to do and does not loop.
 func TestNoSecondFactor(t *testing.T) {
 	bk := newBank(t)
 	bk.env.AddUser(t, "alice", alicePassword)
@@ -285,7 +292,7 @@ func TestNoSecondFactor(t *testing.T) {
 		t.Fatalf("/transfer without a session: %s", p.Text())
 	}
 	p = bk.b.SubmitPassword(p, "alice", alicePassword)
-	if p.Status != http.StatusForbidden || !strings.Contains(p.Text(), "needs aal2") || !strings.Contains(p.Text(), "/account") {
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Text(), "needs a second factor") || !strings.Contains(p.Text(), "/account") {
 		t.Fatalf("an aal1 answer to the step-up: %d at %s: %s", p.Status, p.URL, p.Text())
 	}
 	if reqs := bk.rec.take(); count(reqs, "GET app /callback") != 1 {
@@ -328,5 +335,32 @@ func TestLocalPath(t *testing.T) {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestTransferAsksEssentialACR: the step-up names aal2 as an essential acr
+// in the claims parameter, not as a voluntary acr_values, with max_age.
+func TestTransferAsksEssentialACR(t *testing.T) {
+	bk := newBank(t)
+	bk.b.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	p := bk.b.Get(bk.URL + "/transfer")
+	if p.Location == nil || !strings.HasPrefix(p.Location.String(), bk.env.URL) {
+		t.Fatalf("/transfer: %d %v", p.Status, p.Location)
+	}
+	q := p.Location.Query()
+	var claims struct {
+		IDToken struct {
+			ACR struct {
+				Essential bool     `json:"essential"`
+				Values    []string `json:"values"`
+			} `json:"acr"`
+		} `json:"id_token"`
+	}
+	if err := json.Unmarshal([]byte(q.Get("claims")), &claims); err != nil {
+		t.Fatalf("claims %q: %v", q.Get("claims"), err)
+	}
+	if !claims.IDToken.ACR.Essential || !slices.Equal(claims.IDToken.ACR.Values, []string{"aal2"}) ||
+		q.Has("acr_values") || q.Get("max_age") != "600" {
+		t.Fatalf("the step-up request asks %v", q)
 	}
 }

@@ -1,4 +1,19 @@
-package main
+// Package bank is Example Bank, a small web application that signs its
+// users in with stepup and steps up before a sensitive action, written the
+// way an application developer would write one. It is a library so that
+// the example command (examples/relyingparty) and `stepup serve --demo`
+// serve the same application.
+//
+// It signs users in with the authorization code flow (PKCE S256, state and
+// nonce kept in a sealed cookie) using github.com/coreos/go-oidc and
+// golang.org/x/oauth2, and shows what stepup's ID token says (acr, amr,
+// auth_time). Its pages work at aal1, but /transfer demands aal2 within the
+// last ten minutes: short of it, the browser goes back to stepup with an
+// essential acr in the claims parameter and max_age=600, and the returned
+// ID token's acr, amr and auth_time are checked before the page opens.
+// /api/balance takes bearer access tokens and makes the same demand with
+// stepup's RFC 9470 middleware (stepauth).
+package bank
 
 import (
 	"context"
@@ -42,8 +57,8 @@ const (
 	leeway = 30 * time.Second
 )
 
-// config is what the application needs to know.
-type config struct {
+// Config is what the application needs to know.
+type Config struct {
 	// Issuer is stepup's issuer URL (discovery is at
 	// Issuer/.well-known/openid-configuration).
 	Issuer string
@@ -62,9 +77,9 @@ type config struct {
 	Logger *slog.Logger
 }
 
-// app is the web application: an http.Handler.
-type app struct {
-	cfg        config
+// App is the web application: an http.Handler.
+type App struct {
+	cfg        Config
 	oauth      oauth2.Config
 	provider   *oidc.Provider
 	idVerifier *oidc.IDTokenVerifier
@@ -76,8 +91,8 @@ type app struct {
 	log        *slog.Logger
 }
 
-// newApp discovers stepup and returns the application.
-func newApp(cfg config) (*app, error) {
+// New discovers stepup and returns the application.
+func New(cfg Config) (*App, error) {
 	if cfg.Issuer == "" || cfg.ClientID == "" || cfg.BaseURL == "" {
 		return nil, errors.New("issuer, client ID and base URL are required")
 	}
@@ -130,7 +145,7 @@ func newApp(cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{
+	a := &App{
 		cfg: cfg,
 		oauth: oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
@@ -162,7 +177,7 @@ func newApp(cfg config) (*app, error) {
 	return a, nil
 }
 
-func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	a.mux.ServeHTTP(w, r)
@@ -176,8 +191,9 @@ type session struct {
 	ACR         string
 	AMR         []string
 	AuthTime    time.Time
-	IDToken     string // raw, the id_token_hint of logout
-	AccessToken string // for APIs that accept stepup's tokens
+	Claims      []Claim // the ID token's, for the page that shows what stepup did
+	IDToken     string  // raw, the id_token_hint of logout
+	AccessToken string  // for APIs that accept stepup's tokens
 	CSRF        string
 	Expires     time.Time
 }
@@ -212,7 +228,7 @@ func (s *sessionStore) delete(id string) {
 }
 
 // session returns the request's session.
-func (a *app) session(r *http.Request) (session, bool) {
+func (a *App) session(r *http.Request) (session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return session{}, false
@@ -222,7 +238,7 @@ func (a *app) session(r *http.Request) (session, bool) {
 
 // shortfall says why an authentication does not meet a level and an age
 // (maxAge 0: any age), or "" when it does.
-func (a *app) shortfall(acr string, amr []string, authTime time.Time, level string, maxAge time.Duration) string {
+func (a *App) shortfall(acr string, amr []string, authTime time.Time, level string, maxAge time.Duration) string {
 	if !a.levels.Satisfies(acr, level) {
 		return fmt.Sprintf("stepup confirmed your sign-in at level %q, and this page needs %s", acr, level)
 	}
@@ -252,12 +268,15 @@ type flow struct {
 
 // startFlow sends the browser to stepup, asking for acr and max age when
 // set, and to come back to ret.
-func (a *app) startFlow(w http.ResponseWriter, r *http.Request, acr string, maxAge time.Duration, ret string) {
+func (a *App) startFlow(w http.ResponseWriter, r *http.Request, acr string, maxAge time.Duration, ret string) {
 	f := flow{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(),
 		ACR: acr, MaxAge: int64(maxAge / time.Second), Return: ret, Expires: a.cfg.Now().Add(flowTTL).Unix()}
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)}
 	if acr != "" {
-		opts = append(opts, oauth2.SetAuthURLParam("acr_values", acr))
+		// Essential, not a voluntary acr_values: stepup then answers
+		// unmet_authentication_requirements rather than a lower level, and
+		// libraries such as mod_auth_openidc need it to avoid a loop.
+		opts = append(opts, oauth2.SetAuthURLParam("claims", essentialACR(acr)))
 	}
 	if f.MaxAge > 0 {
 		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(f.MaxAge, 10)))
@@ -267,7 +286,7 @@ func (a *app) startFlow(w http.ResponseWriter, r *http.Request, acr string, maxA
 	http.Redirect(w, r, a.oauth.AuthCodeURL(f.State, opts...), http.StatusFound)
 }
 
-func (a *app) readFlow(r *http.Request) (flow, bool) {
+func (a *App) readFlow(r *http.Request) (flow, bool) {
 	c, err := r.Cookie(flowCookie)
 	if err != nil {
 		return flow{}, false
@@ -280,17 +299,17 @@ func (a *app) readFlow(r *http.Request) (flow, bool) {
 	return f, true
 }
 
-func (a *app) home(w http.ResponseWriter, r *http.Request) {
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	sess, ok := a.session(r)
 	a.render(w, http.StatusOK, "home", map[string]any{"Session": sess, "SignedIn": ok})
 }
 
-func (a *app) login(w http.ResponseWriter, r *http.Request) {
+func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	// No acr_values: stepup answers with the level the session has.
 	a.startFlow(w, r, "", 0, "/")
 }
 
-func (a *app) callback(w http.ResponseWriter, r *http.Request) {
+func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	a.setCookie(w, flowCookie, "", "/callback", -1)
 	f, ok := a.readFlow(r)
 	q := r.URL.Query()
@@ -299,6 +318,11 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e := q.Get("error"); e != "" {
+		if e == "unmet_authentication_requirements" {
+			a.fail(w, http.StatusForbidden, "This needs a second factor",
+				"stepup cannot confirm "+f.ACR+" for your account: it has no second factor yet. Add a verification method (an authenticator app) on your stepup account page ("+a.cfg.Issuer+"/account), then try again.")
+			return
+		}
 		a.fail(w, http.StatusForbidden, "stepup did not sign you in", e+": "+q.Get("error_description"))
 		return
 	}
@@ -325,7 +349,8 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		AMR      []string `json:"amr"`
 		AuthTime int64    `json:"auth_time"`
 	}
-	if err := idt.Claims(&c); err != nil {
+	var all map[string]any
+	if err := idt.Claims(&c); err != nil || idt.Claims(&all) != nil {
 		a.fail(w, http.StatusBadGateway, "Sign-in failed", "The ID token from stepup cannot be read.")
 		return
 	}
@@ -349,7 +374,7 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	name := a.userName(ctx, tok, idt.Subject)
 	sess := session{ID: randomString(), Subject: idt.Subject, Name: name, ACR: c.ACR, AMR: c.AMR, AuthTime: authTime,
-		IDToken: raw, AccessToken: tok.AccessToken, CSRF: randomString(), Expires: a.cfg.Now().Add(sessionTTL)}
+		Claims: describeClaims(all), IDToken: raw, AccessToken: tok.AccessToken, CSRF: randomString(), Expires: a.cfg.Now().Add(sessionTTL)}
 	a.sessions.put(sess)
 	a.setCookie(w, sessionCookie, sess.ID, "/", sessionTTL)
 	http.Redirect(w, r, localPath(f.Return), http.StatusSeeOther)
@@ -358,7 +383,7 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 // userName asks stepup's userinfo endpoint for the user's name (stepup
 // puts profile claims there, not in the ID token); the subject stands in
 // when it cannot say.
-func (a *app) userName(ctx context.Context, tok *oauth2.Token, subject string) string {
+func (a *App) userName(ctx context.Context, tok *oauth2.Token, subject string) string {
 	info, err := a.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	var c struct {
 		Name string `json:"preferred_username"`
@@ -374,7 +399,7 @@ func (a *app) userName(ctx context.Context, tok *oauth2.Token, subject string) s
 
 // transferPage demands aal2 within transferMaxAge; short of it, it steps
 // up: back to stepup with acr_values and max_age, and here again.
-func (a *app) transferPage(w http.ResponseWriter, r *http.Request) {
+func (a *App) transferPage(w http.ResponseWriter, r *http.Request) {
 	sess, ok := a.session(r)
 	if !ok || a.shortfall(sess.ACR, sess.AMR, sess.AuthTime, transferACR, transferMaxAge) != "" {
 		a.startFlow(w, r, transferACR, transferMaxAge, "/transfer")
@@ -383,7 +408,7 @@ func (a *app) transferPage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "transfer", map[string]any{"Session": sess})
 }
 
-func (a *app) transfer(w http.ResponseWriter, r *http.Request) {
+func (a *App) transfer(w http.ResponseWriter, r *http.Request) {
 	sess, ok := a.session(r)
 	if !ok || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {
 		a.fail(w, http.StatusForbidden, "Start again", "This form has expired. Open the transfer page again.")
@@ -402,7 +427,7 @@ func (a *app) transfer(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "done", map[string]any{"Session": sess, "Amount": fmt.Sprintf("%.2f", amount), "To": to})
 }
 
-func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	sess, ok := a.session(r)
 	if !ok || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -422,7 +447,7 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // balance answers the API; stepauth.Require has checked the token.
-func (a *app) balance(w http.ResponseWriter, r *http.Request) {
+func (a *App) balance(w http.ResponseWriter, r *http.Request) {
 	c, _ := stepauth.ClaimsFrom(r.Context())
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
@@ -431,12 +456,12 @@ func (a *app) balance(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *app) setCookie(w http.ResponseWriter, name, value, path string, maxAge time.Duration) {
+func (a *App) setCookie(w http.ResponseWriter, name, value, path string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: int(maxAge / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(a.cfg.BaseURL, "https://")})
 }
 
-func (a *app) seal(plain []byte) string {
+func (a *App) seal(plain []byte) string {
 	nonce := make([]byte, a.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		panic(err)
@@ -444,7 +469,7 @@ func (a *app) seal(plain []byte) string {
 	return base64.RawURLEncoding.EncodeToString(a.aead.Seal(nonce, nonce, plain, []byte(flowCookie)))
 }
 
-func (a *app) open(s string) ([]byte, bool) {
+func (a *App) open(s string) ([]byte, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) < a.aead.NonceSize() {
 		return nil, false
@@ -470,11 +495,11 @@ func randomString() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (a *app) fail(w http.ResponseWriter, status int, title, detail string) {
+func (a *App) fail(w http.ResponseWriter, status int, title, detail string) {
 	a.render(w, status, "error", map[string]any{"Title": title, "Detail": detail})
 }
 
-func (a *app) render(w http.ResponseWriter, status int, name string, data map[string]any) {
+func (a *App) render(w http.ResponseWriter, status int, name string, data map[string]any) {
 	data["Issuer"] = a.cfg.Issuer
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -486,7 +511,10 @@ func (a *app) render(w http.ResponseWriter, status int, name string, data map[st
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 }).Parse(`
-{{define "top"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example Bank</title></head><body>
+{{define "top"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example Bank</title>
+<style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #ccc}
+label{display:block;margin-top:.75rem}</style></head><body>
 <header><h1>Example Bank</h1></header><main>{{end}}
 {{define "bottom"}}</main></body></html>{{end}}
 {{define "who"}}<p id="who">Signed in as <strong>{{.Name}}</strong>: level <code id="acr">{{.ACR}}</code>,
@@ -495,9 +523,17 @@ methods <code id="amr">{{range $i, $m := .AMR}}{{if $i}} {{end}}{{$m}}{{end}}</c
 
 {{define "home"}}{{template "top"}}
 {{if .SignedIn}}{{template "who" .Session}}
-<p><a href="/transfer">Make a transfer</a> (asks for a second factor)</p>
+<h2>What stepup told this application</h2>
+<p>The claims of the ID token stepup issued for this sign-in, checked against stepup's keys:</p>
+<table id="claims">
+<thead><tr><th scope="col">Claim</th><th scope="col">Value</th><th scope="col">What it means</th></tr></thead>
+<tbody>{{range .Session.Claims}}<tr><th scope="row"><code>{{.Name}}</code></th><td id="claim-{{.Name}}">{{.Value}}</td><td>{{.Meaning}}</td></tr>
+{{end}}</tbody></table>
+<h2>A sensitive action</h2>
+<p><a id="transfer" href="/transfer">Make a transfer</a>: it needs a second factor (<code>aal2</code>, asked as an essential <code>acr</code>) from the last ten minutes, so stepup asks only for what is missing.</p>
 {{template "logout" .Session}}
-{{else}}<p><a href="/login">Sign in</a> with stepup.</p>{{end}}
+{{else}}<p>This is an example application that signs its users in with stepup.</p>
+<p><a id="signin" href="/login">Sign in</a> with stepup.</p>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "transfer"}}{{template "top"}}
