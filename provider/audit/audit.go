@@ -38,6 +38,18 @@ func (l *Log) Record(ctx context.Context, e storage.Event) {
 // and logs each; the caller stores them with its own write, so that a
 // change and its event are one write.
 func (l *Log) Complete(ctx context.Context, events ...storage.Event) []storage.Event {
+	events = l.Fill(ctx, events...)
+	for _, e := range events {
+		l.Logged(e)
+	}
+	return events
+}
+
+// Fill fills events as Complete does without logging them: for an event
+// that the store writes only when its transaction finds it due (a
+// lockout's, which the failure that starts it writes); the caller logs it
+// with Logged once it was.
+func (l *Log) Fill(ctx context.Context, events ...storage.Event) []storage.Event {
 	for i := range events {
 		e := &events[i]
 		if e.Time.IsZero() {
@@ -49,9 +61,13 @@ func (l *Log) Complete(ctx context.Context, events ...storage.Event) []storage.E
 		if e.Actor == "" {
 			e.Actor = e.UserID
 		}
-		l.Log.Info("audit", "type", e.Type, "user", e.UserID, "client", e.ClientID, "outcome", e.Outcome, "remote", e.RemoteAddr)
 	}
 	return events
+}
+
+// Logged logs an event that was stored.
+func (l *Log) Logged(e storage.Event) {
+	l.Log.Info("audit", "type", e.Type, "user", e.UserID, "client", e.ClientID, "outcome", e.Outcome, "remote", e.RemoteAddr)
 }
 
 // Admin records what an administrator did for the user userID: the

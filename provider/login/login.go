@@ -445,14 +445,16 @@ func (h *Handler) checkPassword(ctx context.Context, typed, pw, clientID string)
 			Details: map[string]string{"reason": "wrong password"}})
 		refusal := errBadCredentials
 		for _, l := range locks {
-			state, err := h.Store.RecordFailure(ctx, l.key, l.max, h.Config.Lockout.Duration, now)
+			// The lockout's event is written with the failure that starts it.
+			locked := h.Audit.Fill(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: clientID, Outcome: "denied",
+				Details: map[string]string{"method": "password", "scope": l.scope, "until": now.Add(h.Config.Lockout.Duration).Format(time.RFC3339)}})
+			state, err := h.Store.RecordFailure(ctx, l.key, l.max, h.Config.Lockout.Duration, now, locked...)
 			if err != nil {
 				return storage.User{}, err
 			}
 			if state.Locked(now) {
+				h.Audit.Logged(locked[0])
 				h.Metrics.Lockouts.WithLabelValues("password").Inc()
-				h.Audit.Record(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: clientID, Outcome: "denied",
-					Details: map[string]string{"method": "password", "scope": l.scope, "until": state.LockedUntil.Format(time.RFC3339)}})
 				refusal = lockedError{state.LockedUntil}
 			}
 		}

@@ -343,15 +343,17 @@ func (h *Handler) verifyFailed(w http.ResponseWriter, r *http.Request, ar *proto
 	case errors.Is(err, sdk.ErrInvalidResponse):
 		h.Metrics.Verifications.WithLabelValues(name, "failure").Inc()
 		h.Audit.Record(ctx, ev)
-		lock, lerr := h.Store.RecordFailure(ctx, methods.LockoutKey(name, user.ID), h.Config.Lockout.MaxFailures, h.Config.Lockout.Duration, now)
+		// The lockout's event is written with the failure that starts it.
+		locked := h.Audit.Fill(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "denied",
+			Details: map[string]string{"method": name, "until": now.Add(h.Config.Lockout.Duration).Format(time.RFC3339)}})
+		lock, lerr := h.Store.RecordFailure(ctx, methods.LockoutKey(name, user.ID), h.Config.Lockout.MaxFailures, h.Config.Lockout.Duration, now, locked...)
 		if lerr != nil {
 			h.Web.ServerError(w, r, "record failure", lerr)
 			return
 		}
 		if lock.Locked(now) {
+			h.Audit.Logged(locked[0])
 			h.Metrics.Lockouts.WithLabelValues(name).Inc()
-			h.Audit.Record(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "denied",
-				Details: map[string]string{"method": name, "until": lock.LockedUntil.Format(time.RFC3339)}})
 			// The page the user comes back to names the lock and when it
 			// lifts, and offers the next method, if any.
 			http.Redirect(w, r, "/login?id="+ar.GetID(), http.StatusSeeOther)

@@ -213,8 +213,10 @@ type Store interface {
 
 	// RecordFailure atomically adds one consecutive failure for key. When the
 	// count reaches max, the key is locked until now+lockFor and the count
-	// starts again from zero. It returns the state after the call.
-	RecordFailure(ctx context.Context, key string, max int, lockFor time.Duration, now time.Time) (Lockout, error)
+	// starts again from zero. It returns the state after the call. onLock
+	// are written in the same transaction when the key is locked after it
+	// (the lockout's audit event: a lock never starts without it).
+	RecordFailure(ctx context.Context, key string, max int, lockFor time.Duration, now time.Time, onLock ...Event) (Lockout, error)
 	// ResetFailures clears the count (not an active lock) for key.
 	ResetFailures(ctx context.Context, key string) error
 	// GetLockout returns the state for key; an unknown key is unlocked with

@@ -45,6 +45,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"EventPaging", testEventPaging},
 		{"CountEvent", testCountEvent},
 		{"Lockout", testLockout},
+		{"LockoutEvent", testLockoutEvent},
 		{"KV", testKV},
 		{"KVExpiry", testKVExpiry},
 		{"KVList", testKVList},

@@ -192,6 +192,36 @@ func testCountEvent(t *testing.T, s storage.Store) {
 	count("early", now, 1, storage.RateResult{Count: 1, RetryAfter: now.Add(time.Second + window)})
 }
 
+// testLockoutEvent: the events given to RecordFailure are written with
+// the failure that locks the key, and with no other.
+func testLockoutEvent(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	now := base()
+	started := storage.Event{Time: now, Type: "lockout.started", UserID: "u1", Outcome: "denied"}
+	for i := 1; i <= 3; i++ {
+		l, err := s.RecordFailure(ctx, "k", 3, time.Minute, now, started)
+		must(t, "RecordFailure", err)
+		evs, err := s.ListEvents(ctx, storage.EventFilter{Type: "lockout.started"})
+		must(t, "ListEvents", err)
+		if want := map[bool]int{false: 0, true: 1}[i == 3]; len(evs) != want || l.Locked(now) != (i == 3) {
+			t.Fatalf("after failure %d of 3: locked %v, %d lockout events, want %d", i, l.Locked(now), len(evs), want)
+		}
+	}
+	// A failed event write fails the failure: the lock does not start
+	// without its event.
+	bad := storage.Event{Time: now, UserID: "u1"} // no type: refused
+	for range 2 {
+		_, err := s.RecordFailure(ctx, "k2", 3, time.Minute, now, bad)
+		must(t, "RecordFailure", err)
+	}
+	if _, err := s.RecordFailure(ctx, "k2", 3, time.Minute, now, bad); err == nil {
+		t.Fatal("the locking failure with an event the store refuses succeeded")
+	}
+	if l, err := s.GetLockout(ctx, "k2", now); err != nil || l.Locked(now) || l.Failures != 2 {
+		t.Fatalf("after a refused lockout event: %+v, %v; want 2 failures and no lock", l, err)
+	}
+}
+
 func testLockout(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	now := base()

@@ -214,21 +214,42 @@ func lockout(failures int32, lockedUntil time.Time, now time.Time) storage.Locko
 // RecordFailure adds one failure for key in a single upsert (the row lock
 // of ON CONFLICT DO UPDATE serialises concurrent callers); reaching max
 // locks the key until now+lockFor and restarts the count.
-func (s *Store) RecordFailure(ctx context.Context, key string, max int, lockFor time.Duration, now time.Time) (storage.Lockout, error) {
+func (s *Store) RecordFailure(ctx context.Context, key string, max int, lockFor time.Duration, now time.Time, onLock ...storage.Event) (storage.Lockout, error) {
+	rows, err := eventArgs(onLock)
+	if err != nil {
+		return storage.Lockout{}, err
+	}
 	var failures int32
 	var until time.Time
-	err := s.pool.QueryRow(ctx, `INSERT INTO lockouts AS l (key, failures, locked_until)
-		VALUES ($1, CASE WHEN 1 >= $2 THEN 0 ELSE 1 END, CASE WHEN 1 >= $2 THEN $3::timestamptz END)
-		ON CONFLICT (key) DO UPDATE SET
-			failures = CASE WHEN l.failures + 1 >= $2 THEN 0 ELSE l.failures + 1 END,
-			locked_until = CASE WHEN l.failures + 1 >= $2 THEN $3::timestamptz ELSE l.locked_until END
-		RETURNING failures, locked_until`,
-		key, int32(max), now.Add(lockFor)).Scan(&failures, tc(&until))
+	record := func(q interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}) error {
+		return q.QueryRow(ctx, recordFailureSQL, key, int32(max), now.Add(lockFor)).Scan(&failures, tc(&until))
+	}
+	if len(rows) == 0 {
+		err = record(s.pool) // one statement, no transaction to open
+	} else {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := record(tx); err != nil || !lockout(failures, until, now).Locked(now) {
+				return err
+			}
+			return execEvents(ctx, tx, rows)
+		})
+	}
 	if err != nil {
 		return storage.Lockout{}, fmt.Errorf("storage: record failure: %w", err)
 	}
 	return lockout(failures, until, now), nil
 }
+
+// recordFailureSQL counts a failure for $1 and, at the $2-th, locks the
+// key until $3 and starts the count again.
+const recordFailureSQL = `INSERT INTO lockouts AS l (key, failures, locked_until)
+	VALUES ($1, CASE WHEN 1 >= $2 THEN 0 ELSE 1 END, CASE WHEN 1 >= $2 THEN $3::timestamptz END)
+	ON CONFLICT (key) DO UPDATE SET
+		failures = CASE WHEN l.failures + 1 >= $2 THEN 0 ELSE l.failures + 1 END,
+		locked_until = CASE WHEN l.failures + 1 >= $2 THEN $3::timestamptz ELSE l.locked_until END
+	RETURNING failures, locked_until`
 
 // ResetFailures clears the failure count of key but keeps an active lock.
 func (s *Store) ResetFailures(ctx context.Context, key string) error {

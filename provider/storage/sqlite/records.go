@@ -215,10 +215,22 @@ func lockout(failures int, lockedUntil sql.NullInt64, now time.Time) storage.Loc
 
 // RecordFailure adds one failure for key in a single upsert; reaching max
 // locks the key until now+lockFor and restarts the count.
-func (s *Store) RecordFailure(ctx context.Context, key string, max int, lockFor time.Duration, now time.Time) (storage.Lockout, error) {
+func (s *Store) RecordFailure(ctx context.Context, key string, max int, lockFor time.Duration, now time.Time, onLock ...storage.Event) (storage.Lockout, error) {
+	rows, err := eventRows(onLock)
+	if err != nil {
+		return storage.Lockout{}, err
+	}
 	var failures int
 	var until sql.NullInt64
-	err := s.writeRow(ctx, recordFailureSQL, []any{key, max, now.Add(lockFor).UnixMicro()}, &failures, &until)
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.queryRow(ctx, tx, recordFailureSQL, key, max, now.Add(lockFor).UnixMicro()).Scan(&failures, &until); err != nil {
+			return err
+		}
+		if lockout(failures, until, now).Locked(now) {
+			return s.insertEvents(ctx, tx, rows)
+		}
+		return nil
+	})
 	if err != nil {
 		return storage.Lockout{}, fmt.Errorf("storage: record failure: %w", err)
 	}
