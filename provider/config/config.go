@@ -72,6 +72,11 @@ type Upstream struct {
 	ClientID         string `yaml:"client_id"`
 	ClientSecret     string `yaml:"client_secret"`
 	TrustIDTokenHint bool   `yaml:"trust_id_token_hint"`
+	// CreateUsersFromHint lets an external-MFA hint for an account no
+	// local user is linked to create that user, named by the hint's
+	// preferred_username when it passes the username rule and no local
+	// user has it (off: such a hint is refused, and audited).
+	CreateUsersFromHint bool `yaml:"create_users_from_hint"`
 }
 
 // MethodConfig configures one verification method. Keys other than the
