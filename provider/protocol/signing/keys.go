@@ -56,6 +56,8 @@ type KeyRing struct {
 	loaded  time.Time
 	active  map[string]*signingKey // alg -> newest unretired key
 	publish []op.Key
+	// certs keeps the RS256 keys' certificates across reloads, by key ID.
+	certs map[string]*x509.Certificate
 }
 
 const keyCacheTTL = 10 * time.Second
@@ -74,6 +76,8 @@ type publicKey struct {
 	id  string
 	alg jose.SignatureAlgorithm
 	pub crypto.PublicKey
+	// cert is an RS256 key's certificate (keyCertificate); nil for others.
+	cert *x509.Certificate
 }
 
 func (k *publicKey) ID() string                         { return k.id }
@@ -160,6 +164,7 @@ func (kr *KeyRing) load(ctx context.Context, now time.Time, force bool) error {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	active := map[string]*signingKey{}
+	certs := map[string]*x509.Certificate{}
 	var publish []op.Key
 	for _, k := range keys { // newest first
 		der, err := kr.secrets.Open(k.PrivateKey, keyAAD(k.ID))
@@ -178,9 +183,18 @@ func (kr *KeyRing) load(ctx context.Context, now time.Time, force bool) error {
 		if k.RetiredAt.IsZero() && active[k.Algorithm] == nil {
 			active[k.Algorithm] = &signingKey{id: k.ID, alg: alg, priv: signer}
 		}
-		publish = append(publish, &publicKey{id: k.ID, alg: alg, pub: signer.Public()})
+		pub := &publicKey{id: k.ID, alg: alg, pub: signer.Public()}
+		if k.Algorithm == AlgRS256 {
+			if pub.cert = kr.certs[k.ID]; pub.cert == nil {
+				if pub.cert, err = keyCertificate(k.ID, k.CreatedAt, signer); err != nil {
+					return err
+				}
+			}
+			certs[k.ID] = pub.cert
+		}
+		publish = append(publish, pub)
 	}
-	kr.active, kr.publish, kr.loaded = active, publish, now
+	kr.active, kr.publish, kr.certs, kr.loaded = active, publish, certs, now
 	return nil
 }
 
