@@ -33,6 +33,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/secrets"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/upstream"
 	"github.com/stepup-mfa/stepup/provider/web"
 )
 
@@ -113,6 +114,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	signin := &login.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
 		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients, Notify: mail,
 		Gate: password.NewGate(cmp.Or(cfg.Passwords.MaxConcurrent, runtime.NumCPU()), cfg.Passwords.QueueWait)}
+	if u := cfg.Upstream; u != nil && u.TrustIDTokenHint { // external MFA (SPEC §11)
+		signin.Hints = &upstream.HintVerifier{Issuer: u.Issuer, ClientID: u.ClientID}
+	}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
 	// serve makes that its own (op.WithLogger does nothing). No CORS from

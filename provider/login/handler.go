@@ -25,6 +25,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/protocol/edge"
 	"github.com/stepup-mfa/stepup/provider/reqctx"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/upstream"
 	"github.com/stepup-mfa/stepup/provider/web"
 )
 
@@ -48,6 +49,9 @@ type Handler struct {
 	Clients map[string]*protocol.Client
 	// Notify mails the user what a method says of its use (sdk.Result.Notice).
 	Notify *notify.Async
+	// Hints checks the id_token_hint of an external-MFA client's request
+	// (upstream with trust_id_token_hint); nil: none is accepted.
+	Hints *upstream.HintVerifier
 	// OP is zitadel's provider, which takes Intercept when it is made: set
 	// it once op.NewProvider returned, before serving.
 	OP op.OpenIDProvider
@@ -89,6 +93,10 @@ func (h *Handler) Intercept(next http.Handler) http.Handler {
 					}
 				}
 				ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.ClientID, v.ACR = r.Form.Get("client_id"), acr })
+				if h.isExternalMFA(r.Form.Get("client_id")) { // externalmfa.go
+					h.authorizeExternalMFA(w, r.WithContext(ctx), next)
+					return
+				}
 			}
 			h.authorizeInPlace(w, r.WithContext(ctx), next)
 			return
