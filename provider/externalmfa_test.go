@@ -466,3 +466,73 @@ func TestExternalMFAUnknownUser(t *testing.T) {
 }
 
 func must(v url.Values, _ string) url.Values { return v }
+
+// eamToken runs Entra's request through TOTP and returns the ID token.
+func (e *eamEnv) eamToken(t *testing.T) string {
+	t.Helper()
+	b := e.env.NewBrowser(t)
+	params, _ := e.request(e.entra.hint(t, e.env.Clock.Now(), nil, nil), nil)
+	got := e.deliver(t, b, e.completeTOTP(t, b, b.Post(e.env.URL+"/authorize", params)))
+	e.env.Clock.Advance(30 * time.Second)
+	if got.Get("id_token") == "" {
+		t.Fatalf("no id_token: %v", got)
+	}
+	return got.Get("id_token")
+}
+
+func rsaKids(t *testing.T, env *testenv.Env) []string {
+	t.Helper()
+	var out []string
+	for _, k := range fetchJWKS(t, env).Keys {
+		if k.Algorithm == "RS256" {
+			out = append(out, k.KeyID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestExternalMFAKeyRotation: Entra ID caches stepup's JWKS for 24
+// hours, so with an external-MFA client a rotated key is published a day
+// and more before it signs, the old key signing meanwhile; both are
+// published together, and the old one stays until its last tokens expire.
+func TestExternalMFAKeyRotation(t *testing.T) {
+	e := newEAMEnv(t)
+	env := e.env
+	old := jwtHeader(t, e.eamToken(t))["kid"].(string)
+	ids, err := env.Server.RotateSigningKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := rsaKids(t, env)
+	if len(published) != 2 || !slices.Contains(published, old) {
+		t.Fatalf("after rotation the JWKS has RS256 keys %v, want the old %s and the new one", published, old)
+	}
+	fresh := published[0]
+	if fresh == old {
+		fresh = published[1]
+	}
+	if !slices.Contains(ids, fresh) {
+		t.Fatalf("rotation made %v, the JWKS shows %s", ids, fresh)
+	}
+	if kid := jwtHeader(t, e.eamToken(t))["kid"]; kid != old {
+		t.Errorf("right after rotation the token is signed by %v, want the old key %s: Entra has not seen the new one", kid, old)
+	}
+	env.Clock.Advance(24 * time.Hour)
+	if kid := jwtHeader(t, e.eamToken(t))["kid"]; kid != old {
+		t.Errorf("24 h after rotation the token is signed by %v, want still the old key", kid)
+	}
+	env.Clock.Advance(time.Hour)
+	tok := e.eamToken(t)
+	if kid := jwtHeader(t, tok)["kid"]; kid != fresh {
+		t.Errorf("25 h after rotation the token is signed by %v, want the new key %s", kid, fresh)
+	}
+	verifyAsEntra(t, env, tok)
+	if got := rsaKids(t, env); !slices.Contains(got, old) {
+		t.Errorf("the old key left the JWKS (%v) while tokens it signed live", got)
+	}
+	env.Clock.Advance(2 * time.Hour)
+	if got := rsaKids(t, env); !slices.Equal(got, []string{fresh}) {
+		t.Errorf("long after, the JWKS has %v, want only the new key", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,6 +100,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 
 	publishFor := max(cfg.Tokens.IDTokenTTL, cfg.Tokens.AccessTokenTTL)
 	keys := signing.NewKeyRing(o.Store, o.Secrets, o.Now, publishFor+time.Minute)
+	if slices.ContainsFunc(cfg.Clients, func(c config.Client) bool { return c.ExternalMFA }) {
+		keys.SetPrepublish(signing.ExternalMFAPrepublish) // Entra ID caches the JWKS for 24 h
+	}
 	if err := keys.EnsureSigningKeys(ctx, o.Now()); err != nil {
 		return nil, err
 	}

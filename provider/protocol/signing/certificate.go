@@ -15,6 +15,11 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
+// ExternalMFAPrepublish is how long a new key is published before it
+// signs when an external-MFA client is registered: Entra ID caches the
+// provider's metadata and JWKS for 24 hours (KeyRing.SetPrepublish).
+const ExternalMFAPrepublish = 25 * time.Hour
+
 // certificateLifetime is how long a key's certificate says it is valid:
 // longer than any key is kept, since the certificate only carries the
 // key (x5c) to verifiers that insist on one, and anchors no trust.
