@@ -536,3 +536,56 @@ func TestExternalMFAKeyRotation(t *testing.T) {
 		t.Errorf("long after, the JWKS has %v, want only the new key", got)
 	}
 }
+
+// TestExternalMFAStandsAlone: an external-MFA request is the hint's
+// user's alone. A browser signed in to stepup as someone else gets the
+// hint user's challenge, and keeps its own session untouched; the
+// upstream's hint gets nothing from an ordinary client, which verifies
+// hints against stepup's own keys; and discovery offers what Entra asks.
+func TestExternalMFAStandsAlone(t *testing.T) {
+	e := newEAMEnv(t)
+	env := e.env
+	env.AddUser(t, "carol", alicePassword)
+	b := env.NewBrowser(t)
+	login(t, env, b, env.NewRP(t, testenv.PublicClient, ""), nil, "carol", alicePassword)
+	params, _ := e.request(e.entra.hint(t, env.Clock.Now(), nil, nil), nil)
+	got := e.deliver(t, b, e.completeTOTP(t, b, b.Post(env.URL+"/authorize", params)))
+	if c := verifyAsEntra(t, env, got.Get("id_token")); c["sub"] != entraSub {
+		t.Errorf("sub %v, want the hint's %s", c["sub"], entraSub)
+	}
+	if ev := listEvents(t, env, "login.completed"); ev[0].UserID != e.alice.ID {
+		t.Errorf("completed for %s, want alice (the hint's), not carol (the browser's)", ev[0].UserID)
+	}
+	if acct := b.Get(env.URL + "/account"); acct.IsLoginPage() || !strings.Contains(acct.Text(), "carol") {
+		t.Errorf("carol's session is gone or changed: %d %s", acct.Status, acct.Text())
+	}
+
+	// An ordinary client sending the upstream's hint signs no one in.
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	fresh := env.NewBrowser(t)
+	p := fresh.Get(rp.AuthURL(url.Values{"id_token_hint": {e.entra.hint(t, env.Clock.Now(), nil, nil)}}).URL)
+	if cb, ok := testenv.CallbackOf(t, p); !ok || cb.Params.Get("error") != "login_required" || cb.Params.Get("code") != "" {
+		t.Errorf("an ordinary client with the upstream's hint: %d %s %v, want login_required", p.Status, p.URL, cb.Params)
+	}
+
+	resp, err := http.Get(env.URL + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d struct {
+		ResponseTypes []string `json:"response_types_supported"`
+		ResponseModes []string `json:"response_modes_supported"`
+		Algs          []string `json:"id_token_signing_alg_values_supported"`
+		ACR           []string `json:"acr_values_supported"`
+		Claims        bool     `json:"claims_parameter_supported"`
+		JWKS          string   `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(d.ResponseTypes, "id_token") || !slices.Contains(d.ResponseModes, "form_post") ||
+		!slices.Contains(d.Algs, "RS256") || !slices.Contains(d.ACR, "possessionorinherence") || !d.Claims || d.JWKS != env.URL+"/keys" {
+		t.Errorf("discovery %+v lacks what Entra's external methods need", d)
+	}
+}
