@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,8 @@ type fakeEntra struct {
 	key    *rsa.PrivateKey
 	kid    string
 
+	down atomic.Bool // answer 503 to everything
+
 	mu      sync.Mutex
 	replies []url.Values
 }
@@ -58,7 +61,13 @@ func newFakeEntra(t *testing.T) *fakeEntra {
 	}
 	e := &fakeEntra{key: key, kid: "entra-key-1"}
 	mux := http.NewServeMux()
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.down.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.srv.Close)
 	e.issuer = e.srv.URL + "/" + entraTenant + "/v2.0"
 	jwks := e.srv.URL + "/" + entraTenant + "/discovery/v2.0/keys"
@@ -138,18 +147,17 @@ type eamEnv struct {
 	secret string
 }
 
-func newEAMEnv(t *testing.T, mut ...func(*config.Config)) *eamEnv {
+// newEAMEnv starts it; opts come after its own (a config change of
+// theirs sees the upstream and the client).
+func newEAMEnv(t *testing.T, opts ...testenv.Option) *eamEnv {
 	t.Helper()
 	entra := newFakeEntra(t)
-	env := testenv.New(t, testenv.WithMethods("totp"), testenv.WithConfig(func(c *config.Config) {
+	env := testenv.New(t, append([]testenv.Option{testenv.WithMethods("totp"), testenv.WithConfig(func(c *config.Config) {
 		c.Upstream = &config.Upstream{Issuer: entra.issuer, ClientID: eamAppID, TrustIDTokenHint: true}
 		c.Clients = append(c.Clients, config.Client{ID: eamClient, ExternalMFA: true, RedirectURIs: []string{entra.replyURL()}})
 		// The EAM example's mapping (SPEC §11).
 		c.ACR["aal2"] = append(slices.Clone(c.ACR["aal2"]), "possessionorinherence", "knowledgeorpossession")
-		for _, m := range mut {
-			m(c)
-		}
-	}))
+	})}, opts...)...)
 	e := &eamEnv{env: env, entra: entra, alice: env.AddUser(t, "alice", alicePassword)}
 	b := env.NewBrowser(t)
 	login(t, env, b, env.NewRP(t, testenv.PublicClient, ""), nil, "alice", alicePassword)
@@ -281,8 +289,15 @@ func audience(c map[string]any) []string {
 // tid, POST to the authorization endpoint, TOTP through the real plugin,
 // the form_post captured at the reply URL, the ID token verified by its
 // x5c with every claim Entra checks. Then the same by GET.
-func TestExternalMFAEntra(t *testing.T) {
-	e := newEAMEnv(t)
+func TestExternalMFAEntra(t *testing.T) { testExternalMFAEntra(t, newEAMEnv(t)) }
+
+// TestExternalMFAEntraPostgres is the same on PostgreSQL, where replicas
+// share every piece of the request's state.
+func TestExternalMFAEntraPostgres(t *testing.T) {
+	testExternalMFAEntra(t, newEAMEnv(t, testenv.WithPostgres()))
+}
+
+func testExternalMFAEntra(t *testing.T, e *eamEnv) {
 	env := e.env
 	for _, method := range []string{http.MethodPost, http.MethodGet} {
 		t.Run(method, func(t *testing.T) {
@@ -437,7 +452,7 @@ func TestExternalMFAUnknownUser(t *testing.T) {
 		}
 	})
 	t.Run("allowed", func(t *testing.T) {
-		e := newEAMEnv(t, func(c *config.Config) { c.Upstream.CreateUsersFromHint = true })
+		e := newEAMEnv(t, testenv.WithConfig(func(c *config.Config) { c.Upstream.CreateUsersFromHint = true }))
 		env := e.env
 		b := env.NewBrowser(t)
 		params, state := e.request(e.entra.hint(t, env.Clock.Now(), nil, stranger), nil)
@@ -587,5 +602,27 @@ func TestExternalMFAStandsAlone(t *testing.T) {
 	if !slices.Contains(d.ResponseTypes, "id_token") || !slices.Contains(d.ResponseModes, "form_post") ||
 		!slices.Contains(d.Algs, "RS256") || !slices.Contains(d.ACR, "possessionorinherence") || !d.Claims || d.JWKS != env.URL+"/keys" {
 		t.Errorf("discovery %+v lacks what Entra's external methods need", d)
+	}
+}
+
+// TestExternalMFAUpstreamUnreachable: while the upstream's discovery
+// cannot be fetched no hint is trusted (an error page, audited), and the
+// next hint after it is back is checked as usual.
+func TestExternalMFAUpstreamUnreachable(t *testing.T) {
+	e := newEAMEnv(t)
+	env := e.env
+	hint := e.entra.hint(t, env.Clock.Now(), nil, nil)
+	e.entra.down.Store(true)
+	params, _ := e.request(hint, nil)
+	p := env.NewBrowser(t).Post(env.URL+"/authorize", params)
+	if p.Status != http.StatusBadRequest || !strings.Contains(p.Text(), "cannot be fetched") {
+		t.Errorf("with the upstream down: %d %s", p.Status, p.Text())
+	}
+	if ev := listEvents(t, env, "login.hint_refused"); len(ev) != 1 || !strings.Contains(ev[0].Details["reason"], "cannot be fetched") {
+		t.Errorf("audit %+v", ev)
+	}
+	e.entra.down.Store(false)
+	if c := verifyAsEntra(t, env, e.eamToken(t)); c["sub"] != entraSub {
+		t.Errorf("once the upstream is back: claims %v", c)
 	}
 }
