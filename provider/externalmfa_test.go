@@ -242,7 +242,7 @@ func (e *eamEnv) deliver(t *testing.T, b *testenv.Browser, p *testenv.Page) url.
 // certificate's key verifies the signature. It returns the claims.
 func verifyAsEntra(t *testing.T, env *testenv.Env, idToken string) map[string]any {
 	t.Helper()
-	jws, err := jose.ParseSigned(idToken, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(idToken, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatalf("the ID token is not an RS256 JWS: %v", err)
 	}
