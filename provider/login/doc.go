@@ -4,8 +4,10 @@
 // (with "use another method", lockouts, and the notice of a level a
 // voluntary request cannot reach), completing a request and answering the
 // client, the login page served in place of the authorization endpoint's
-// redirect (authorize.go), and RP-initiated logout with its confirmation
-// (logout.go).
+// redirect (authorize.go), RP-initiated logout with its confirmation
+// (logout.go), and the external MFA of an identity provider that sends
+// its user with an id_token_hint for the second factor alone
+// (externalmfa.go).
 //
 // Every step needs the browser that started the request (package
 // browser), and a request completes once: a completion is a
