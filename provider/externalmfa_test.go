@@ -425,6 +425,21 @@ func TestExternalMFAOIDCErrors(t *testing.T) {
 			}
 		})
 	}
+	// A deactivated user: access_denied, at the request and at the step
+	// of a request begun before.
+	b := env.NewBrowser(t)
+	params, state := e.request(hint, nil)
+	challenge := b.Post(env.URL+"/authorize", params)
+	deactivate(t, env, e.alice.ID)
+	for name, p := range map[string]*testenv.Page{
+		"new request": b.Post(env.URL+"/authorize", must(e.request(hint, nil))),
+		"begun":       e.completeTOTP(t, b, challenge),
+	} {
+		got := e.deliver(t, b, p)
+		if got.Get("error") != "access_denied" || got.Get("id_token") != "" || (name == "begun" && got.Get("state") != state) {
+			t.Errorf("%s for a deactivated user: Entra received %v, want access_denied", name, got)
+		}
+	}
 }
 
 // TestExternalMFAUnknownUser: a hint for an account no local user is
