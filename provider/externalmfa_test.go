@@ -386,6 +386,18 @@ func TestExternalMFARefusesUntrustedHints(t *testing.T) {
 			}
 		})
 	}
+	// A parameter given twice, as another client or URI zitadel would
+	// read instead, is refused in either order.
+	for _, ids := range [][]string{{eamClient, testenv.PublicClient}, {testenv.PublicClient, eamClient}} {
+		params, _ := e.request(e.entra.hint(t, now, nil, nil), url.Values{"client_id": ids})
+		p := env.NewBrowser(t).Post(env.URL+"/authorize", params)
+		if _, ok := e.formPostTo(p); ok || p.IsLoginPage() || p.Status < 400 {
+			t.Errorf("client_id %v: %d %s", ids, p.Status, p.Text())
+		}
+	}
+	if len(e.entra.lastReplies()) != 0 {
+		t.Errorf("the reply URL received %v", e.entra.lastReplies())
+	}
 	// The hint is never logged.
 	if h := e.entra.hint(t, now, nil, nil); strings.Contains(env.Logs.String(), strings.Split(h, ".")[2]) {
 		t.Error("a hint's signature is in the logs")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -54,19 +55,29 @@ func (h *Handler) isExternalMFA(clientID string) bool {
 func (h *Handler) authorizeExternalMFA(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	ctx := r.Context()
 	clientID, redirect, state := r.Form.Get("client_id"), r.Form.Get("redirect_uri"), r.Form.Get("state")
-	if !h.Clients[clientID].RegisteredRedirect(redirect) {
-		h.authorizeInPlace(w, r, next) // zitadel refuses it, with its page
-		return
+	auditID := clientID // a repeated client_id may be anything: the audit log keeps a bounded, valid prefix
+	if len(auditID) > 64 {
+		auditID = strings.ToValidUTF8(auditID[:64], "")
 	}
 	refuse := func(reason, msg string) {
-		h.Audit.Record(ctx, storage.Event{Type: "login.hint_refused", ClientID: clientID, Actor: "client:" + clientID,
+		h.Audit.Record(ctx, storage.Event{Type: "login.hint_refused", ClientID: auditID, Actor: "client:" + auditID,
 			Outcome: "failure", Details: map[string]string{"reason": reason}})
 		h.Web.Message(w, r, http.StatusBadRequest, web.TitleExternalMFARefused, msg)
 	}
 	answer := func(userID string, e *oidc.Error) {
-		h.Audit.Record(ctx, storage.Event{Type: "login.refused", UserID: userID, ClientID: clientID, Outcome: "failure",
+		h.Audit.Record(ctx, storage.Event{Type: "login.refused", UserID: userID, ClientID: auditID, Outcome: "failure",
 			Details: map[string]string{"error": string(e.ErrorType)}})
 		protocol.WriteFormPostError(w, redirect, state, e)
+	}
+	for _, name := range []string{"client_id", "redirect_uri", "response_type", "response_mode", "nonce", "state", "id_token_hint", "claims"} {
+		if len(r.Form[name]) > 1 { // RFC 6749 §3.1: never more than once; zitadel would read another one
+			refuse("repeated "+name, fmt.Sprintf(web.MsgHintRepeated, name))
+			return
+		}
+	}
+	if !h.isExternalMFA(clientID) || !h.Clients[clientID].RegisteredRedirect(redirect) {
+		h.authorizeInPlace(w, r, next) // zitadel refuses it, with its page
+		return
 	}
 	if r.Form.Get("response_mode") != string(oidc.ResponseModeFormPost) || r.Form.Get("response_type") != string(oidc.ResponseTypeIDTokenOnly) {
 		refuse("not response_type=id_token with response_mode=form_post", web.MsgHintNotFormPost)

@@ -93,7 +93,7 @@ func (h *Handler) Intercept(next http.Handler) http.Handler {
 					}
 				}
 				ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.ClientID, v.ACR = r.Form.Get("client_id"), acr })
-				if h.isExternalMFA(r.Form.Get("client_id")) { // externalmfa.go
+				if slices.ContainsFunc(r.Form["client_id"], h.isExternalMFA) { // externalmfa.go
 					h.authorizeExternalMFA(w, r.WithContext(ctx), next)
 					return
 				}

@@ -11,6 +11,8 @@ const (
 		"Go back and sign in again; if it happens again, tell your administrator."
 	MsgHintNotFormPost = "This identity provider must ask for response_mode=form_post and response_type=id_token. " +
 		"Ask your administrator to check the external authentication method's configuration."
+	MsgHintRepeated = "The identity provider sent the parameter %s more than once, which a request must not do. " +
+		"Ask your administrator to check the external authentication method's configuration."
 	MsgHintUnknownUser = "Your account at the identity provider is not linked to an account here. " +
 		"Ask your administrator to set up your verification methods first."
 	MsgHintNameTaken = "Your account at the identity provider cannot be linked here: an account named %q already exists and is not linked to it. " +
