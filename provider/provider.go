@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,6 +101,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 
 	publishFor := max(cfg.Tokens.IDTokenTTL, cfg.Tokens.AccessTokenTTL)
 	keys := signing.NewKeyRing(o.Store, o.Secrets, o.Now, publishFor+time.Minute)
+	if slices.ContainsFunc(cfg.Clients, func(c config.Client) bool { return c.ExternalMFA }) {
+		keys.SetPrepublish(signing.ExternalMFAPrepublish) // Entra ID caches the JWKS for 24 h
+	}
 	if err := keys.EnsureSigningKeys(ctx, o.Now()); err != nil {
 		return nil, err
 	}
@@ -116,6 +120,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	signin := &login.Handler{Config: cfg, Store: o.Store, Now: o.Now, Log: o.Logger, Web: pages, Audit: auditLog,
 		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients,
 		Gate: password.NewGate(cmp.Or(cfg.Passwords.MaxConcurrent, runtime.NumCPU()), cfg.Passwords.QueueWait), Trust: trust}
+	if u := cfg.Upstream; u != nil && u.TrustIDTokenHint { // external MFA (SPEC §11)
+		signin.Hints = &upstream.HintVerifier{Issuer: u.Issuer, ClientID: u.ClientID}
+	}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
 	// serve makes that its own (op.WithLogger does nothing). No CORS from

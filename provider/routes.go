@@ -56,6 +56,7 @@ func mount(rt routes) (http.Handler, error) {
 	mux.Handle("GET /.well-known/openid-configuration", discovery)
 	mux.Handle("OPTIONS /.well-known/openid-configuration", discovery)
 	mux.Handle("GET "+web.StylesheetPath, web.Stylesheet())
+	mux.Handle("GET /keys", cors(protocol.Keys(rt.storage.Keys))) // with x5c (protocol/keys.go)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", ready(rt.store, rt.methods))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(rt.metrics.Registry, promhttp.HandlerOpts{}))

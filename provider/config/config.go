@@ -58,6 +58,12 @@ type Client struct {
 	ResponseTypes          []string `yaml:"response_types"` // default [code]
 	Permissions            []string `yaml:"permissions"`
 	IDTokenSigningAlg      string   `yaml:"id_token_signed_response_alg"` // ES256 or RS256; default tokens.signing_alg
+	// ExternalMFA marks an identity provider that sends its users to
+	// stepup for the second factor only (SPEC §11: Entra ID External
+	// Authentication Methods, Okta's IdP authenticator): its requests
+	// carry an id_token_hint of upstream, its answers are RS256 ID tokens
+	// by form_post. Default response_types [id_token].
+	ExternalMFA bool `yaml:"external_mfa"`
 }
 
 // Upstream is an existing IdP used for the first factor.
@@ -77,6 +83,11 @@ type Upstream struct {
 	// the upstream; EndSession ends the upstream session on logout.
 	LocalPasswords bool `yaml:"local_passwords"`
 	EndSession     bool `yaml:"end_session"`
+	// CreateUsersFromHint lets an external-MFA hint for an account no
+	// local user is linked to create that user, named by the hint's
+	// preferred_username when it passes the username rule and no local
+	// user has it (off: such a hint is refused, and audited).
+	CreateUsersFromHint bool `yaml:"create_users_from_hint"`
 }
 
 // MethodConfig configures one verification method. Keys other than the

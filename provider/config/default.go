@@ -94,6 +94,12 @@ func (c *Config) fillDerived() {
 		if len(cl.GrantTypes) == 0 {
 			cl.GrantTypes = []string{"authorization_code", "refresh_token"}
 		}
+		if len(cl.ResponseTypes) == 0 && cl.ExternalMFA {
+			cl.ResponseTypes = []string{"id_token"}
+		}
+		if cl.IDTokenSigningAlg == "" && cl.ExternalMFA {
+			cl.IDTokenSigningAlg = "RS256" // what Entra ID verifies, whatever tokens.signing_alg says
+		}
 		if len(cl.ResponseTypes) == 0 && contains(cl.GrantTypes, "authorization_code") {
 			cl.ResponseTypes = []string{"code"}
 		}

@@ -197,6 +197,11 @@ func (c Config) validateClients() *Error {
 				return err
 			}
 		}
+		if cl.ExternalMFA {
+			if err := c.validateExternalMFA(at, cl); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -5,9 +5,11 @@
 // voluntary request cannot reach), completing a request and answering the
 // client, the login page served in place of the authorization endpoint's
 // redirect (authorize.go), RP-initiated logout with its confirmation
-// (logout.go), and, with upstream configured, the first factor at the
+// (logout.go); with upstream configured, the first factor at the
 // upstream identity provider and its logout (upstream.go,
-// upstreamlogout.go; the client itself is package upstream).
+// upstreamlogout.go; the client itself is package upstream); and the
+// external MFA of an identity provider that sends its user with an
+// id_token_hint for the second factor alone (externalmfa.go).
 //
 // Every step needs the browser that started the request (package
 // browser), and a request completes once: a completion is a

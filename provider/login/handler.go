@@ -52,6 +52,9 @@ type Handler struct {
 	// instead of a password; Accounts links its users (upstream.go).
 	Upstream *upstream.Client
 	Accounts *upstream.Accounts
+	// Hints checks the id_token_hint of an external-MFA client's request
+	// (upstream with trust_id_token_hint); nil: none is accepted.
+	Hints *upstream.HintVerifier
 	// OP is zitadel's provider, which takes Intercept when it is made: set
 	// it once op.NewProvider returned, before serving.
 	OP op.OpenIDProvider
@@ -96,6 +99,10 @@ func (h *Handler) Intercept(next http.Handler) http.Handler {
 					}
 				}
 				ctx = reqctx.Update(ctx, func(v *reqctx.Values) { v.ClientID, v.ACR = r.Form.Get("client_id"), acr })
+				if slices.ContainsFunc(r.Form["client_id"], h.isExternalMFA) { // externalmfa.go
+					h.authorizeExternalMFA(w, r.WithContext(ctx), next)
+					return
+				}
 			}
 			h.authorizeInPlace(w, r.WithContext(ctx), next)
 			return

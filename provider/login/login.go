@@ -93,6 +93,10 @@ func flowRequest(ar *protocol.AuthRequest) authflow.Request {
 // advance asks authflow what comes next for the browser's session and its
 // signed-in user (see browser.Browser.Session) and does it.
 func (h *Handler) advance(w http.ResponseWriter, r *http.Request, ar *protocol.AuthRequest, sess storage.Session, signedIn storage.User) {
+	if ar.Data.ExternalMFA != nil { // the hint's user, the second factor alone (externalmfa.go)
+		h.advanceExternal(w, r, ar)
+		return
+	}
 	ctx := r.Context()
 	var factors []authflow.Factor
 	var user storage.User
@@ -170,6 +174,10 @@ func (h *Handler) failRequest(w http.ResponseWriter, r *http.Request, ar *protoc
 	if ar.Data.Return != "" {
 		h.Web.Message(w, r, http.StatusForbidden, web.TitleCannotContinue,
 			web.MsgNoSecondMethod)
+		return
+	}
+	if ar.Data.ExternalMFA != nil { // zitadel's error answer is no form_post
+		protocol.WriteFormPostError(w, ar.Data.RedirectURI, ar.GetState(), oerr)
 		return
 	}
 	op.AuthRequestError(w, r, ar, oerr, h.OP)

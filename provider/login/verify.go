@@ -219,6 +219,13 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		h.Web.ServerError(w, r, "load session", err)
 		return
 	}
+	factors := browser.Factors(sess.Factors)
+	if ar.Data.ExternalMFA != nil { // the hint's user, not the browser's (externalmfa.go)
+		if user, ok = h.externalUser(w, r, ar); !ok {
+			return
+		}
+		factors = hintFactors(ar)
+	}
 	if user.ID == "" || (ar.Data.HintSubject != "" && ar.Data.HintSubject != user.ID) {
 		http.Redirect(w, r, again, http.StatusSeeOther)
 		return
@@ -232,7 +239,7 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 			h.Web.ServerError(w, r, "user methods", err)
 			return authflow.Decision{}, false
 		}
-		d := authflow.Decide(h.Policy, flowRequest(ar), browser.Factors(sess.Factors), ms, h.Now())
+		d := authflow.Decide(h.Policy, flowRequest(ar), factors, ms, h.Now())
 		if d.Step != authflow.StepMethod {
 			http.Redirect(w, r, again, http.StatusSeeOther)
 			return d, false
@@ -324,6 +331,10 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		renew = name
 	}
 	f := storage.Factor{Method: name, Levels: desc.Levels, AMR: amr, Time: h.Now()}
+	if ar.Data.ExternalMFA != nil { // no session, no trusted browser: the IdP asked for a factor now
+		h.completeExternal(w, r, ar, user, f, events...)
+		return
+	}
 	if wantTrust {
 		h.rememberBrowser(w, r, ar, user, f)
 	}

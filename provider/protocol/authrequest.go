@@ -40,6 +40,9 @@ type AuthRequestData struct {
 	// Challenges are the method challenges begun for this request, by
 	// method, so that any replica can verify the response.
 	Challenges map[string]Challenge `json:"challenges,omitempty"`
+	// ExternalMFA is set on the requests of an external-MFA client: the
+	// hint's user runs the second factor only (see ExternalMFA).
+	ExternalMFA *ExternalMFA `json:"external_mfa,omitempty"`
 	// Return is set on stepup's own requests (the account page): where
 	// to go when the login is done, instead of an OIDC client.
 	Return string `json:"return,omitempty"`
@@ -52,6 +55,15 @@ type AuthRequestData struct {
 	ACR      string    `json:"acr,omitempty"`
 	AMR      []string  `json:"amr,omitempty"`
 	AuthTime time.Time `json:"auth_time,omitzero"`
+}
+
+// ExternalMFA is what an external-MFA request answers with besides its
+// level (SPEC §11): HintSubject is the local user, Subject the ID token's
+// sub, the hint's own; AMR the amr values the request accepts, of which
+// the answer names the one method used.
+type ExternalMFA struct {
+	Subject string   `json:"sub"`
+	AMR     []string `json:"amr,omitempty"`
 }
 
 // Challenge is a begun method Challenge: what the page shows (no secret).

@@ -10,6 +10,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/protocol/signing"
 )
 
 // Client adapts a configured relying party to op.Client, and answers
@@ -94,6 +95,9 @@ func (c *Client) ResponseTypes() []oidc.ResponseType {
 	for _, rt := range c.cfg.ResponseTypes {
 		out = append(out, oidc.ResponseType(rt))
 	}
+	if len(out) == 0 && c.cfg.ExternalMFA {
+		out = []oidc.ResponseType{oidc.ResponseTypeIDTokenOnly}
+	}
 	if len(out) == 0 {
 		out = []oidc.ResponseType{oidc.ResponseTypeCode}
 	}
@@ -125,6 +129,9 @@ func (c *Client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 // SigningAlg is the algorithm of this client's tokens: its own, or def
 // (tokens.signing_alg) when it names none.
 func (c *Client) SigningAlg(def string) string {
+	if c.cfg.ExternalMFA {
+		return signing.AlgRS256 // what Entra ID verifies (SPEC §11); config refuses another
+	}
 	if c.cfg.IDTokenSigningAlg != "" {
 		return c.cfg.IDTokenSigningAlg
 	}

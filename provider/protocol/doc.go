@@ -39,6 +39,11 @@
 //	answers some errors as text/plain          answers JSON (RFC 6749 §5.2)                   protocol/edge/errors.go
 //	serves its own discovery document          serves stepup's                                protocol/discovery.go
 //	logs through slog.Default, not op options  stepup serve makes slog.Default its logger     provider/provider.go
+//	serves a JWKS without certificates         serves /keys with each RS256 key's x5c         protocol/keys.go,
+//	                                                                                            protocol/signing/certificate.go
+//	posts no error in its form_post page       posts the error and state (external MFA)       protocol/formpost.go
+//	checks every id_token_hint against its     checks an external-MFA client's hint against   provider/login/externalmfa.go,
+//	  own keys                                   the upstream's, and takes it out of the form   provider/upstream/hint.go
 //
 // What must not live here: the login pages, the account and admin pages,
 // the methods, and anything of HTTP beyond the protocol's endpoints.

@@ -79,6 +79,15 @@ func (o *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		LoginHint:           req.LoginHint,
 		HintSubject:         hintSubject,
 	}
+	if x := reqctx.From(ctx).ExternalMFA; x != nil || c.Config().ExternalMFA {
+		// Only the login's interceptor, having verified the hint, sets
+		// x, and only for an external-MFA client (provider/login/externalmfa.go).
+		if x == nil || !c.Config().ExternalMFA {
+			return nil, oidc.ErrInvalidRequest().WithDescription(descHintRequired)
+		}
+		data.HintSubject = x.UserID
+		data.ExternalMFA = &ExternalMFA{Subject: x.Subject, AMR: x.AMR}
+	}
 	if cr := reqctx.From(ctx).ACR; cr != nil {
 		if cr.Essential {
 			data.ACRValues, data.EssentialACR = cr.Values, true
@@ -114,6 +123,7 @@ func (o *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 const (
 	descPKCERequired = "code_challenge is required: this is a public client, use PKCE with S256"
 	descPKCES256     = "code_challenge_method must be S256: plain, or no method (which means plain), is not supported"
+	descHintRequired = "this client uses stepup as its external MFA: send the user's id_token_hint, signed by the upstream identity provider"
 
 	descCodeRefused  = "the authorization code is invalid, expired or already used"
 	descCodeReplayed = "the authorization code was already used: the tokens issued for it are revoked; start a new authorization"
@@ -512,6 +522,12 @@ func (o *Storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 }
 
 func (o *Storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if ar, ok := req.(*AuthRequest); ok && ar.Data.ExternalMFA != nil {
+		// The identity provider knows its user; the answer says only
+		// who (the hint's sub) and how (acr, amr).
+		ui.Subject = ar.Data.ExternalMFA.Subject
+		return nil
+	}
 	return o.userinfo(ctx, ui, req.GetSubject(), scopes)
 }
 

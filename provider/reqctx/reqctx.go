@@ -19,6 +19,9 @@ type Values struct {
 	// ACR is the acr member of the authorization request's claims
 	// parameter; nil when it has none.
 	ACR *ACRClaim
+	// ExternalMFA is what the verified id_token_hint of an external-MFA
+	// client's authorization request says; nil for any other request.
+	ExternalMFA *ExternalMFA
 	// Actor is who calls the admin API or the admin page, or the
 	// break-glass command.
 	Actor Actor
@@ -52,6 +55,14 @@ type ACRClaim struct {
 	Essential bool     `json:"essential"`
 	Value     string   `json:"value"`
 	Values    []string `json:"values"`
+}
+
+// ExternalMFA is an external-MFA request's user, as its id_token_hint
+// named them (SPEC §11).
+type ExternalMFA struct {
+	UserID  string   // the local user linked to the hint's account
+	Subject string   // the hint's sub, which the answer's sub repeats
+	AMR     []string // the amr values the claims parameter accepts; empty: any
 }
 
 // Actor is who administers: a user, a client, or the break-glass command.

@@ -34,7 +34,7 @@ func (a *Accounts) SignIn(ctx context.Context, id Identity, clientID string) (st
 	u, err := a.Store.GetUserByUpstream(ctx, id.Issuer, id.Subject)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return a.create(ctx, id, clientID)
+		return a.create(ctx, id, clientID, "upstream")
 	case err != nil:
 		return storage.User{}, err
 	case !u.Active:
@@ -52,7 +52,10 @@ func (a *Accounts) SignIn(ctx context.Context, id Identity, clientID string) (st
 	return u, nil
 }
 
-func (a *Accounts) create(ctx context.Context, id Identity, clientID string) (storage.User, error) {
+// create makes the local user of id on its first use, via the way it
+// came ("upstream": a sign-in there; "id_token_hint": an external-MFA
+// hint), with its audit event in the same write.
+func (a *Accounts) create(ctx context.Context, id Identity, clientID, via string) (storage.User, error) {
 	claim := a.Config.NameClaim()
 	raw := claimString(id.Claims, claim)
 	if raw == "" {
@@ -71,7 +74,7 @@ func (a *Accounts) create(ctx context.Context, id Identity, clientID string) (st
 	u := storage.User{ID: newUserID(), Username: name, Email: claimString(id.Claims, "email"), Active: true,
 		UpstreamIssuer: id.Issuer, UpstreamSub: id.Subject, CreatedAt: now, UpdatedAt: now}
 	ev := a.Audit.Complete(ctx, storage.Event{Type: "user.created", UserID: u.ID, Actor: "upstream:" + id.Issuer, ClientID: clientID,
-		Outcome: "success", Details: map[string]string{"username": name, "upstream": id.Issuer, "via": "upstream"}})
+		Outcome: "success", Details: map[string]string{"username": name, "upstream": id.Issuer, "via": via}})
 	err = a.Store.CreateUser(ctx, u, ev...)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// Two first sign-ins of one user at once: the other one linked it.

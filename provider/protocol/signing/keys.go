@@ -51,11 +51,16 @@ type KeyRing struct {
 	now     func() time.Time // the provider's clock
 	// publishFor is how long a retired key stays in the JWKS.
 	publishFor time.Duration
+	// prepublish is how long a new key is published before it signs
+	// (SetPrepublish); its predecessor signs that much longer.
+	prepublish time.Duration
 
 	mu      sync.Mutex
 	loaded  time.Time
 	active  map[string]*signingKey // alg -> newest unretired key
 	publish []op.Key
+	// certs keeps the RS256 keys' certificates across reloads, by key ID.
+	certs map[string]*x509.Certificate
 }
 
 const keyCacheTTL = 10 * time.Second
@@ -74,6 +79,8 @@ type publicKey struct {
 	id  string
 	alg jose.SignatureAlgorithm
 	pub crypto.PublicKey
+	// cert is an RS256 key's certificate (keyCertificate); nil for others.
+	cert *x509.Certificate
 }
 
 func (k *publicKey) ID() string                         { return k.id }
@@ -91,6 +98,27 @@ func generateKey(alg string) (crypto.Signer, error) {
 		return rsa.GenerateKey(rand.Reader, 2048)
 	}
 	return nil, fmt.Errorf("unsupported signing algorithm %q", alg)
+}
+
+// SetPrepublish makes every key of a rotation published for d before it
+// signs, its predecessor signing meanwhile (and published d longer):
+// for verifiers that cache the JWKS, as Entra ID does for 24 hours, and
+// would refuse a token whose kid they have not seen. The first key of a
+// store, having no predecessor, signs at once; keys rotated again within
+// d leave the one published longest signing. Set it before use.
+func (kr *KeyRing) SetPrepublish(d time.Duration) { kr.prepublish = d }
+
+// signsAt reports whether k is within its signing window at now: from
+// its creation plus prepublish, until its retirement plus prepublish
+// (when its successor starts signing).
+func (kr *KeyRing) signsAt(k storage.SigningKey, now time.Time) bool {
+	return kr.notEnded(k, now) && !now.Before(k.CreatedAt.Add(kr.prepublish))
+}
+
+// notEnded reports whether k is unretired, or retired less than
+// prepublish ago: its signing window has not ended.
+func (kr *KeyRing) notEnded(k storage.SigningKey, now time.Time) bool {
+	return k.RetiredAt.IsZero() || now.Before(k.RetiredAt.Add(kr.prepublish))
 }
 
 // EnsureSigningKeys creates a key for every algorithm that has none.
@@ -116,7 +144,9 @@ func (kr *KeyRing) EnsureSigningKeys(ctx context.Context, now time.Time) error {
 
 // Rotate creates a new key for every algorithm and retires the old ones;
 // they stay published for publishFor so that tokens they signed verify
-// until those expire. It returns the new keys' IDs.
+// until those expire. With a prepublish delay the old ones sign until the
+// new ones are that old, and stay published that much longer. It returns
+// the new keys' IDs.
 func (kr *KeyRing) Rotate(ctx context.Context, now time.Time) ([]string, error) {
 	var ids []string
 	for _, alg := range Algs {
@@ -124,7 +154,7 @@ func (kr *KeyRing) Rotate(ctx context.Context, now time.Time) ([]string, error) 
 		if err != nil {
 			return nil, err
 		}
-		if err := kr.store.RetireSigningKeys(ctx, alg, id, now, now.Add(kr.publishFor)); err != nil {
+		if err := kr.store.RetireSigningKeys(ctx, alg, id, now, now.Add(kr.prepublish+kr.publishFor)); err != nil {
 			return nil, fmt.Errorf("retire %s keys: %w", alg, err)
 		}
 		ids = append(ids, id)
@@ -159,7 +189,8 @@ func (kr *KeyRing) load(ctx context.Context, now time.Time, force bool) error {
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
-	active := map[string]*signingKey{}
+	active, oldest := map[string]*signingKey{}, map[string]*signingKey{}
+	certs := map[string]*x509.Certificate{}
 	var publish []op.Key
 	for _, k := range keys { // newest first
 		der, err := kr.secrets.Open(k.PrivateKey, keyAAD(k.ID))
@@ -175,12 +206,31 @@ func (kr *KeyRing) load(ctx context.Context, now time.Time, force bool) error {
 			return fmt.Errorf("signing key %s is not a signer", k.ID)
 		}
 		alg := jose.SignatureAlgorithm(k.Algorithm)
-		if k.RetiredAt.IsZero() && active[k.Algorithm] == nil {
+		if kr.signsAt(k, now) && active[k.Algorithm] == nil {
 			active[k.Algorithm] = &signingKey{id: k.ID, alg: alg, priv: signer}
 		}
-		publish = append(publish, &publicKey{id: k.ID, alg: alg, pub: signer.Public()})
+		if kr.notEnded(k, now) {
+			oldest[k.Algorithm] = &signingKey{id: k.ID, alg: alg, priv: signer}
+		}
+		pub := &publicKey{id: k.ID, alg: alg, pub: signer.Public()}
+		if k.Algorithm == AlgRS256 {
+			if pub.cert = kr.certs[k.ID]; pub.cert == nil {
+				if pub.cert, err = keyCertificate(k.ID, k.CreatedAt, signer); err != nil {
+					return err
+				}
+			}
+			certs[k.ID] = pub.cert
+		}
+		publish = append(publish, pub)
 	}
-	kr.active, kr.publish, kr.loaded = active, publish, now
+	for alg, k := range oldest {
+		// No key in its window: the one published longest signs (a
+		// store's first key, or keys rotated again within prepublish).
+		if active[alg] == nil {
+			active[alg] = k
+		}
+	}
+	kr.active, kr.publish, kr.certs, kr.loaded = active, publish, certs, now
 	return nil
 }
 
