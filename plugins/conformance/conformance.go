@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
@@ -162,6 +163,14 @@ func RunMethodTests(t *testing.T, h Harness) {
 			if !slices.Contains(d.AMR, a) {
 				t.Errorf("Verify amr %q not among the declared %v", a, d.AMR)
 			}
+		}
+		for _, l := range res.Levels {
+			if !slices.Contains(d.Levels, l) {
+				t.Errorf("Verify level %q not among the declared %v", l, d.Levels)
+			}
+		}
+		if res.UserID != "" && res.UserID != u.ID {
+			t.Errorf("Verify for %s named user %q", u.ID, res.UserID)
 		}
 	})
 
@@ -494,6 +503,11 @@ func checkDisplays(ds []sdk.Display) error {
 			ok = d.Label != "" && (strings.HasPrefix(d.Value, "https://") || strings.HasPrefix(d.Value, "otpauth://"))
 		case sdk.DisplayCodes:
 			ok = len(d.Values) > 0
+		case sdk.DisplayWebAuthnCreation:
+			var options struct {
+				PublicKey map[string]any `json:"publicKey"`
+			}
+			ok = json.Unmarshal([]byte(d.Value), &options) == nil && options.PublicKey["challenge"] != nil
 		}
 		if !ok {
 			return fmt.Errorf("display %q (%q) cannot be shown: see sdk.Display for what each kind needs", d.Kind, d.Label)

@@ -286,7 +286,8 @@ func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge
 	}
 	var out sdk.Challenge
 	err := p.call(ctx, "begin", false, func(ctx context.Context, inst *instance) error {
-		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User), Records: p.records(ctx, req.User.ID)})
+		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User), Records: p.records(ctx, req.User.ID),
+			Level: req.Level})
 		if err == nil {
 			out = challengeFromPB(c)
 		}
@@ -434,7 +435,8 @@ func (p *Plugin) verify(ctx context.Context, req sdk.VerifyRequest, count *plugi
 				Records: p.records(ctx, req.UserID), Count: count, Counted: counted, PutOnAccept: true,
 			})
 			if err == nil {
-				out, put = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId(), Notice: r.GetNotice(), Renew: r.GetRenew()}, r.GetOnAccept()
+				out, put = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId(), Notice: r.GetNotice(), Renew: r.GetRenew(),
+					Levels: r.GetLevels(), UserID: r.GetUserId()}, r.GetOnAccept()
 			}
 			return err
 		})

@@ -300,8 +300,12 @@ type Description struct {
 	Settings []*Setting `protobuf:"bytes,20,rep,name=settings,proto3" json:"settings,omitempty"`
 	// The plugin declares its settings (an empty list is "none").
 	DeclaresSettings bool `protobuf:"varint,21,opt,name=declares_settings,json=declaresSettings,proto3" json:"declares_settings,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// first_factor: Begin and Verify also work without a user, and a
+	// successful Verify then names the user it identified
+	// (sdk.Description.FirstFactor: a discoverable passkey).
+	FirstFactor   bool `protobuf:"varint,22,opt,name=first_factor,json=firstFactor,proto3" json:"first_factor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Description) Reset() {
@@ -477,6 +481,13 @@ func (x *Description) GetSettings() []*Setting {
 func (x *Description) GetDeclaresSettings() bool {
 	if x != nil {
 		return x.DeclaresSettings
+	}
+	return false
+}
+
+func (x *Description) GetFirstFactor() bool {
+	if x != nil {
+		return x.FirstFactor
 	}
 	return false
 }
@@ -1229,10 +1240,12 @@ func (x *Field) GetMaxLength() int32 {
 }
 
 type BeginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
-	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
-	Records       []*Record              `protobuf:"bytes,3,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	NowUnixNano int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
+	User        *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Records     []*Record              `protobuf:"bytes,3,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	// The level the host aims for (sdk.BeginRequest.Level); empty: not said.
+	Level         string `protobuf:"bytes,4,opt,name=level,proto3" json:"level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1286,6 +1299,13 @@ func (x *BeginRequest) GetRecords() []*Record {
 		return x.Records
 	}
 	return nil
+}
+
+func (x *BeginRequest) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
 }
 
 type Challenge struct {
@@ -1483,7 +1503,12 @@ type VerifyResult struct {
 	Notice string `protobuf:"bytes,4,opt,name=notice,proto3" json:"notice,omitempty"`
 	// The credential that answered is used up: the host asks the user to
 	// set the method up again before going on (sdk.Result.Renew).
-	Renew         bool `protobuf:"varint,5,opt,name=renew,proto3" json:"renew,omitempty"`
+	Renew bool `protobuf:"varint,5,opt,name=renew,proto3" json:"renew,omitempty"`
+	// The levels this verification reached (sdk.Result.Levels); absent:
+	// those of the Description.
+	Levels []string `protobuf:"bytes,6,rep,name=levels,proto3" json:"levels,omitempty"`
+	// The user a first-factor verification identified (sdk.Result.UserID).
+	UserId        string `protobuf:"bytes,7,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1551,6 +1576,20 @@ func (x *VerifyResult) GetRenew() bool {
 		return x.Renew
 	}
 	return false
+}
+
+func (x *VerifyResult) GetLevels() []string {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
+func (x *VerifyResult) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
 }
 
 type EnrolRequest struct {
@@ -1808,7 +1847,13 @@ type Credential struct {
 	Warning string `protobuf:"bytes,4,opt,name=warning,proto3" json:"warning,omitempty"`
 	// explicit: given to this user in particular, not to everyone
 	// (sdk.Credential.Explicit; see Description.except_with).
-	Explicit      bool `protobuf:"varint,5,opt,name=explicit,proto3" json:"explicit,omitempty"`
+	Explicit bool `protobuf:"varint,5,opt,name=explicit,proto3" json:"explicit,omitempty"`
+	// The highest level this credential can reach (sdk.Credential.MaxLevel);
+	// empty: the Description's.
+	MaxLevel           string `protobuf:"bytes,6,opt,name=max_level,json=maxLevel,proto3" json:"max_level,omitempty"`
+	LastUsedAtUnixNano int64  `protobuf:"varint,7,opt,name=last_used_at_unix_nano,json=lastUsedAtUnixNano,proto3" json:"last_used_at_unix_nano,omitempty"`
+	// What kind of credential it is, for the account page ("Synced passkey").
+	Note          string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1876,6 +1921,27 @@ func (x *Credential) GetExplicit() bool {
 		return x.Explicit
 	}
 	return false
+}
+
+func (x *Credential) GetMaxLevel() string {
+	if x != nil {
+		return x.MaxLevel
+	}
+	return ""
+}
+
+func (x *Credential) GetLastUsedAtUnixNano() int64 {
+	if x != nil {
+		return x.LastUsedAtUnixNano
+	}
+	return 0
+}
+
+func (x *Credential) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
 }
 
 type ListCredentialsRequest struct {
@@ -2305,7 +2371,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\x94\x06\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xb7\x06\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -2333,7 +2399,8 @@ const file_method_proto_rawDesc = "" +
 	"sent_event\x18\x12 \x01(\tR\tsentEvent\x12+\n" +
 	"\x11names_credentials\x18\x13 \x01(\bR\x10namesCredentials\x125\n" +
 	"\bsettings\x18\x14 \x03(\v2\x19.stepup.plugin.v1.SettingR\bsettings\x12+\n" +
-	"\x11declares_settings\x18\x15 \x01(\bR\x10declaresSettings\"\x89\x01\n" +
+	"\x11declares_settings\x18\x15 \x01(\bR\x10declaresSettings\x12!\n" +
+	"\ffirst_factor\x18\x16 \x01(\bR\vfirstFactor\"\x89\x01\n" +
 	"\aSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x10\n" +
@@ -2403,11 +2470,12 @@ const file_method_proto_rawDesc = "" +
 	"input_mode\x18\x05 \x01(\tR\tinputMode\x12\x18\n" +
 	"\apattern\x18\x06 \x01(\tR\apattern\x12\x1d\n" +
 	"\n" +
-	"max_length\x18\a \x01(\x05R\tmaxLength\"\x92\x01\n" +
+	"max_length\x18\a \x01(\x05R\tmaxLength\"\xa8\x01\n" +
 	"\fBeginRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x122\n" +
-	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x91\x02\n" +
+	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12\x14\n" +
+	"\x05level\x18\x04 \x01(\tR\x05level\"\x91\x02\n" +
 	"\tChallenge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06prompt\x18\x02 \x01(\tR\x06prompt\x12/\n" +
@@ -2428,13 +2496,15 @@ const file_method_proto_rawDesc = "" +
 	"\rput_on_accept\x18\b \x01(\bR\vputOnAccept\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdf\x01\n" +
 	"\fVerifyResult\x12\x10\n" +
 	"\x03amr\x18\x01 \x03(\tR\x03amr\x12#\n" +
 	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\x129\n" +
 	"\ton_accept\x18\x03 \x01(\v2\x1c.stepup.plugin.v1.PutRequestR\bonAccept\x12\x16\n" +
 	"\x06notice\x18\x04 \x01(\tR\x06notice\x12\x14\n" +
-	"\x05renew\x18\x05 \x01(\bR\x05renew\"\x91\x02\n" +
+	"\x05renew\x18\x05 \x01(\bR\x05renew\x12\x16\n" +
+	"\x06levels\x18\x06 \x03(\tR\x06levels\x12\x17\n" +
+	"\auser_id\x18\a \x01(\tR\x06userId\"\x91\x02\n" +
 	"\fEnrolRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12B\n" +
@@ -2463,14 +2533,17 @@ const file_method_proto_rawDesc = "" +
 	"\arecords\x18\x06 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfe\x01\n" +
 	"\n" +
 	"Credential\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12/\n" +
 	"\x14created_at_unix_nano\x18\x03 \x01(\x03R\x11createdAtUnixNano\x12\x18\n" +
 	"\awarning\x18\x04 \x01(\tR\awarning\x12\x1a\n" +
-	"\bexplicit\x18\x05 \x01(\bR\bexplicit\"\x89\x01\n" +
+	"\bexplicit\x18\x05 \x01(\bR\bexplicit\x12\x1b\n" +
+	"\tmax_level\x18\x06 \x01(\tR\bmaxLevel\x122\n" +
+	"\x16last_used_at_unix_nano\x18\a \x01(\x03R\x12lastUsedAtUnixNano\x12\x12\n" +
+	"\x04note\x18\b \x01(\tR\x04note\"\x89\x01\n" +
 	"\x16ListCredentialsRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x122\n" +
