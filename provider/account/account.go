@@ -128,7 +128,7 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			}
 			for _, c := range creds {
 				am.Credentials = append(am.Credentials, web.Credential{Method: name, ID: c.ID, Label: c.Label,
-					Added: addedOn(c.CreatedAt), Warning: c.Warning})
+					Added: addedOn(c.CreatedAt), Warning: c.Warning, Note: c.Note, LastUsed: lastUsed(c.LastUsedAt)})
 			}
 		}
 		p.Account.Methods = append(p.Account.Methods, am)
@@ -486,3 +486,7 @@ func (h *Handler) notifyMethodAdded(u storage.User, what, from string) {
 		h.Notify.Send(notify.MethodAdded(u.Email, u.Username, what, h.Now(), from), "method added", u.ID)
 	}
 }
+
+// lastUsed is when a credential last verified, as the account page says
+// it; "" when never or not kept.
+func lastUsed(t time.Time) string { return addedOn(t) }

@@ -284,7 +284,8 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, done *protocol
 
 // renderLogin shows the password form of a request.
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, ar *protocol.AuthRequest, username, formError string) {
-	h.Web.Render(w, r, status, "login.html", web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: username, Error: formError})
+	h.Web.Render(w, r, status, "login.html", web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: username, Error: formError,
+		Passkey: h.passkey(r.Context(), ar)})
 }
 
 // handleLoginPost checks a username and password (the first factor).

@@ -91,7 +91,7 @@ func (h *Handler) showMethod(w http.ResponseWriter, r *http.Request, ar *protoco
 	for _, l := range d.Locked {
 		p.Locked = append(p.Locked, fmt.Sprintf(web.MsgMethodLocked, h.Methods.DisplayName(l.Name), l.Until.Format("15:04")))
 	}
-	ch, err := h.challengeFor(r.Context(), ar, user, name)
+	ch, err := h.challengeFor(r.Context(), ar, user, name, d.Target)
 	if err != nil {
 		if err := h.saveCreated(r.Context(), ar); err != nil { // the page links to it
 			h.Web.ServerError(w, r, "save auth request", err)
@@ -103,6 +103,7 @@ func (h *Handler) showMethod(w http.ResponseWriter, r *http.Request, ar *protoco
 		return
 	}
 	p.Method, p.MethodLabel, p.Prompt, p.Fields = name, h.Methods.DisplayName(name), ch.Prompt, ch.Fields
+	p.Ceremony = ch.Public[sdk.PublicWebAuthnRequest]
 	h.Web.Render(w, r, status, "method.html", p)
 }
 
@@ -127,11 +128,7 @@ func (h *Handler) beginFailed(ctx context.Context, ar *protocol.AuthRequest, use
 		return http.StatusTooManyRequests, cmp.Or(msg, web.MsgTooManyTries)
 	}
 	h.Log.Warn("begin challenge", "method", name, "err", err)
-	reason := err.Error()
-	if len(reason) > maxAuditedError {
-		reason = strings.ToValidUTF8(reason[:maxAuditedError], "")
-	}
-	ev.Type, ev.Outcome, ev.Details["error"] = "verification.unavailable", "failure", reason
+	ev.Type, ev.Outcome, ev.Details["error"] = "verification.unavailable", "failure", auditedReason(err.Error())
 	h.Audit.Record(ctx, ev)
 	return http.StatusServiceUnavailable, cmp.Or(msg, web.MsgMethodDown)
 }
@@ -139,7 +136,9 @@ func (h *Handler) beginFailed(ctx context.Context, ar *protocol.AuthRequest, use
 // challengeFor returns the request's live challenge of the user for a
 // method, or begins one and keeps it on the request (so any replica can
 // verify it), storing the request with it if it was created in place.
-func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, user storage.User, name string) (protocol.Challenge, error) {
+// level is the level aimed for, which the method may use to offer only
+// the credentials that reach it.
+func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, user storage.User, name, level string) (protocol.Challenge, error) {
 	if ch, ok := challengeOf(ar, name, user.ID); ok && h.Now().Before(ch.ExpiresAt) {
 		return ch, nil
 	}
@@ -147,7 +146,7 @@ func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, us
 	if !ok {
 		return protocol.Challenge{}, fmt.Errorf("no method %q", name)
 	}
-	c, err := m.Begin(ctx, sdk.BeginRequest{User: methods.User(user)})
+	c, err := m.Begin(ctx, sdk.BeginRequest{User: methods.User(user), Level: level})
 	if err != nil {
 		return protocol.Challenge{}, err
 	}
@@ -285,7 +284,9 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	if res.Renew {
 		renew = name
 	}
-	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: name, Levels: desc.Levels, AMR: amr, Time: h.Now()}, renew, events...)
+	// What this verification reached, held to what the method declared.
+	levels := authflow.Within(desc.Levels, res.Levels)
+	h.completeFactor(w, r, ar, sess, user, storage.Factor{Method: name, Levels: levels, AMR: amr, Time: h.Now()}, renew, events...)
 }
 
 // verifyFailed counts a failure towards the lockout, audits it and shows
@@ -300,6 +301,11 @@ func (h *Handler) verifyFailed(w http.ResponseWriter, r *http.Request, ar *proto
 	switch {
 	case errors.Is(err, sdk.ErrInvalidResponse):
 		h.Metrics.Verifications.WithLabelValues(name, "failure").Inc()
+		if reason := err.Error(); reason != sdk.ErrInvalidResponse.Error() {
+			// The method said why (a security key's counter went back):
+			// for the audit log, never for the page.
+			ev.Details["error"] = auditedReason(reason)
+		}
 		h.Audit.Record(ctx, ev)
 		lock, lerr := h.Store.RecordFailure(ctx, methods.LockoutKey(name, user.ID), h.Config.Lockout.MaxFailures, h.Config.Lockout.Duration, now)
 		if lerr != nil {
@@ -337,4 +343,13 @@ func (h *Handler) verifyFailed(w http.ResponseWriter, r *http.Request, ar *proto
 	if d, ok := decide(); ok {
 		h.showMethod(w, r, ar, user, d, name, msg, status)
 	}
+}
+
+// auditedReason is an error's text as an audit event keeps it: at most
+// maxAuditedError bytes.
+func auditedReason(reason string) string {
+	if len(reason) > maxAuditedError {
+		reason = strings.ToValidUTF8(reason[:maxAuditedError], "")
+	}
+	return reason
 }

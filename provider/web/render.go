@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/gorilla/csrf"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -31,11 +33,27 @@ func (ps Pages) Render(w http.ResponseWriter, r *http.Request, status int, name 
 	if p.FormTarget != "" {
 		formAction += " " + p.FormTarget
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	script := ceremonyOf(&p)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'"+script)
 	w.WriteHeader(status)
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		ps.Log.Error("render page", "page", name, "err", err)
 	}
+}
+
+// ceremonyOf fills in the enrolment's WebAuthn ceremony, if it has one,
+// and returns the CSP that lets a page with a ceremony run stepup's
+// script: its own origin's, no inline script, nothing else.
+func ceremonyOf(p *Page) string {
+	for _, d := range p.Enrol.Displays {
+		if d.Kind == sdk.DisplayWebAuthnCreation {
+			p.Ceremony, p.CeremonyCreate = d.Text, true
+		}
+	}
+	if p.Ceremony == "" && p.Passkey == nil {
+		return ""
+	}
+	return "; script-src 'self'"
 }
 
 // Message writes a page that says msg under title: as an error for a
