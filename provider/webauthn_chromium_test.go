@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -317,5 +318,63 @@ func TestWebAuthnSyncedPasskeyInChromium(t *testing.T) {
 	}
 	if claims.ACR != "aal2" || slices.Contains(claims.AMR, "pwd") {
 		t.Errorf("passwordless: acr %q amr %v; want aal2 without pwd", claims.ACR, claims.AMR)
+	}
+
+	// A deactivated user's passkey is told so, and signs nobody in.
+	ctx := context.Background()
+	u, err := b.env.Store.GetUserByUsername(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Store.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) { u.Active = false; return u, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(b.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	ar = b.rp.AuthURL(url.Values{"acr_values": {"aal2"}})
+	b.do("inactive passkey", chromedp.Navigate(ar.URL), chromedp.WaitVisible(chromedp.ID("passkey")),
+		chromedp.Click(chromedp.ID("passkey")), chromedp.WaitVisible(chromedp.CSS("#login-error, .error")))
+	if page := b.accountText(); !strings.Contains(page, "deactivated") {
+		t.Errorf("a deactivated user's passkey: page\n%s", page)
+	}
+	select {
+	case cb := <-b.callbacks:
+		t.Errorf("a deactivated user's passkey reached the client: %v", cb)
+	default:
+	}
+}
+
+// TestWebAuthnPagesCSP: only a page with a ceremony allows a script, and
+// only stepup's own (no inline script); the script is served from stepup.
+func TestWebAuthnPagesCSP(t *testing.T) {
+	env := testenv.New(t, testenv.WithMethods("webauthn"))
+	resp, err := http.Get(env.URL + "/static/webauthn.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("script: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	gb := env.NewBrowser(t)
+	get := func(u string) (string, string) {
+		t.Helper()
+		resp, err := gb.Client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.Header.Get("Content-Security-Policy"), string(body)
+	}
+	csp, body := get(env.NewRP(t, testenv.PublicClient, "").AuthURL(nil).URL) // the sign-in page, with a passkey form
+	scripts := csp[strings.Index(csp, "script-src"):]
+	if !strings.Contains(body, `action="/login/passkey"`) || !strings.HasPrefix(scripts, "script-src 'self'") ||
+		strings.Contains(strings.Split(scripts, ";")[0], "unsafe") || strings.Contains(body, "<script>") {
+		t.Errorf("sign-in page with a passkey form: CSP %q", csp)
+	}
+	if csp, _ := get(env.URL + "/logged-out"); strings.Contains(csp, "script-src") {
+		t.Errorf("a page without a ceremony allows scripts: %q", csp)
 	}
 }
