@@ -195,8 +195,11 @@ func TestWebAuthnSecurityKeysInChromium(t *testing.T) {
 		b.remove(desk)
 		backup = b.authenticator(false)
 	})
+	b.do("rename", chromedp.SendKeys(chromedp.CSS(`form[action="/account/rename"]:has(button[aria-label="Rename: Backup key"]) input[name=label]`), "Spare key"),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Rename: Backup key"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`button[aria-label="Rename: Spare key"]`)))
 	page := b.accountText()
-	for _, want := range []string{"Desk key", "Backup key", "Security key, bound to its device"} {
+	for _, want := range []string{"Desk key", "Spare key", "Security key, bound to its device", "last used"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("account page lacks %q:\n%s", want, page)
 		}
@@ -260,7 +263,7 @@ func TestWebAuthnSecurityKeysInChromium(t *testing.T) {
 	b.do("remove desk key, verified", chromedp.Click(chromedp.CSS(`button[aria-label="Remove: Desk key"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`p[role=status]`)))
 	page = b.accountText()
-	if strings.Contains(page, "Desk key") || !strings.Contains(page, "Backup key") {
+	if strings.Contains(page, "Desk key") || !strings.Contains(page, "Spare key") {
 		t.Errorf("after removing the desk key:\n%s", page)
 	}
 }

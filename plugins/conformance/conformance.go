@@ -333,6 +333,28 @@ func RunMethodTests(t *testing.T, h Harness) {
 		}
 	})
 
+	check("Rename", d.Renames, func(t *testing.T) {
+		u := k.enrolled(t, "rename")
+		ctx := context.Background()
+		creds, err := env.Plugin.ListCredentials(ctx, u.ID)
+		if err != nil || len(creds) == 0 {
+			t.Fatalf("ListCredentials = %v, %v", creds, err)
+		}
+		if err := env.Plugin.Rename(ctx, u.ID, creds[0].ID, "Renamed by the kit"); err != nil {
+			t.Fatalf("Rename: %v", err)
+		}
+		if again, err := env.Plugin.ListCredentials(ctx, u.ID); err != nil || again[0].Label != "Renamed by the kit" {
+			t.Errorf("after Rename: %+v, %v", again, err)
+		}
+		if err := env.Plugin.Rename(ctx, u.ID, "no-such-credential", "x"); !errors.Is(err, sdk.ErrNotFound) {
+			t.Errorf("Rename of an unknown credential: %v; want ErrNotFound", err)
+		}
+		other := k.user("rename-other")
+		if err := env.Plugin.Rename(ctx, other.ID, creds[0].ID, "x"); !errors.Is(err, sdk.ErrNotFound) {
+			t.Errorf("Rename of another user's credential: %v; want ErrNotFound", err)
+		}
+	})
+
 	t.Run("UnknownAdminAction", func(t *testing.T) {
 		_, err := env.Plugin.Admin(context.Background(), sdk.AdminRequest{Action: "no-such-action", User: k.user("admin")})
 		if !errors.Is(err, sdk.ErrInvalidInput) || sdk.UserMessage(err) == "" {

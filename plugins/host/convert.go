@@ -14,7 +14,7 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(), EnrolFields: fieldsFromPB(d.GetEnrolFields()),
 		UsedEvent: d.GetUsedEvent(), Admin: adminActionsFromPB(d.GetAdmin()), Restricted: d.GetRestricted(),
 		Managed: d.GetManaged(), ExceptWith: d.GetExceptWith(), SentEvent: d.GetSentEvent(), NamesCredentials: d.GetNamesCredentials(),
-		FirstFactor: d.GetFirstFactor(),
+		FirstFactor: d.GetFirstFactor(), Renames: d.GetRenames(),
 	}
 	if r := d.GetRemoval(); r != nil {
 		out.Removal = sdk.Removal{Label: r.GetLabel(), Event: r.GetEvent(), NoReverify: r.GetNoReverify()}

@@ -523,6 +523,22 @@ func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error 
 	})
 }
 
+// Rename gives a credential a new label; see sdk.Renamer. A method that
+// does not declare Renames is ErrInvalidInput, without a call.
+func (p *Plugin) Rename(ctx context.Context, userID, credentialID, label string) error {
+	if err := textOnly(field{"user", userID}, field{"credential", credentialID}, field{"label", label}); err != nil {
+		return err
+	}
+	if !p.desc.Renames {
+		return sdk.InvalidInput("this method's credentials cannot be renamed")
+	}
+	return p.call(ctx, "rename", false, func(ctx context.Context, inst *instance) error {
+		_, err := inst.rpc.Rename(ctx, &pluginpb.RenameRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID,
+			Label: label, Records: p.records(ctx, userID)})
+		return err
+	})
+}
+
 // Admin runs an administrative action; see sdk.Method. Never repeated
 // after a crash.
 func (p *Plugin) Admin(ctx context.Context, req sdk.AdminRequest) (map[string]string, error) {

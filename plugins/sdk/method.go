@@ -64,6 +64,14 @@ type Configurable interface {
 	Configure(settings map[string]string) error
 }
 
+// Renamer is implemented by a Method whose credentials the user may
+// rename after enrolment (several named security keys): the account page
+// then offers Rename. ErrNotFound when the user has no credential with
+// that ID; an InputError for a label it refuses.
+type Renamer interface {
+	Rename(ctx context.Context, h Host, userID, credentialID, label string) error
+}
+
 // Operation names used in Limit.Operation.
 const (
 	OpBegin   = "begin"
@@ -159,6 +167,9 @@ type Description struct {
 	// Verify then names the user in Result.UserID, and its Result.Levels
 	// say what it reached on its own (none: it identified the user only).
 	FirstFactor bool
+	// Renames: the user may rename their credentials of this method
+	// (Renamer). Serve sets it for a Method that implements Renamer.
+	Renames bool
 }
 
 // UserPlaceholder stands for the user's ID in Description.UserRecords.

@@ -78,6 +78,9 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		Managed: d.Managed, ExceptWith: d.ExceptWith, SentEvent: d.SentEvent, NamesCredentials: d.NamesCredentials,
 		DeclaresSettings: d.Settings != nil, FirstFactor: d.FirstFactor,
 	}
+	if _, ok := s.m.(Renamer); ok || d.Renames {
+		out.Renames = true
+	}
 	for _, st := range d.Settings {
 		out.Settings = append(out.Settings, &pluginpb.Setting{Name: st.Name, Type: st.Type, Min: st.Min, Max: st.Max, Choices: st.Choices, Default: st.Default})
 	}
@@ -179,6 +182,21 @@ func (s *methodServer) Remove(ctx context.Context, req *pluginpb.RemoveRequest) 
 		return nil, ToStatus(err)
 	}
 	return &pluginpb.RemoveResponse{}, nil
+}
+
+func (s *methodServer) Rename(ctx context.Context, req *pluginpb.RenameRequest) (*pluginpb.RenameResponse, error) {
+	rn, ok := s.m.(Renamer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "this method does not rename credentials")
+	}
+	h, err := s.host(req.GetNowUnixNano(), req.GetRecords())
+	if err != nil {
+		return nil, err
+	}
+	if err := rn.Rename(ctx, h, req.GetUserId(), req.GetCredentialId(), req.GetLabel()); err != nil {
+		return nil, ToStatus(err)
+	}
+	return &pluginpb.RenameResponse{}, nil
 }
 
 func (s *methodServer) Admin(ctx context.Context, req *pluginpb.AdminRequest) (*pluginpb.AdminResponse, error) {

@@ -777,6 +777,28 @@ func (m *Method) Remove(ctx context.Context, h sdk.Host, userID, credentialID st
 	})
 }
 
+// Rename implements sdk.Renamer.
+func (m *Method) Rename(ctx context.Context, h sdk.Host, userID, credentialID, label string) error {
+	if !validUserHandle(userID) {
+		return sdk.ErrNotFound
+	}
+	label, err := sdk.CredentialLabel(label, "")
+	if err != nil {
+		return err
+	}
+	if label == "" {
+		return sdk.InvalidInput("Give the key a name.")
+	}
+	return m.update(ctx, h.Storage(), userID, func(r *userRecord) error {
+		i := slices.IndexFunc(r.Credentials, func(c credential) bool { return c.ID == credentialID })
+		if i < 0 {
+			return sdk.ErrNotFound
+		}
+		r.Credentials[i].Label = label
+		return nil
+	})
+}
+
 // Admin implements sdk.Method: no administrative actions of its own
 // (disconnecting is Remove).
 func (m *Method) Admin(_ context.Context, _ sdk.Host, req sdk.AdminRequest) (map[string]string, error) {

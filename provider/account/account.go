@@ -110,6 +110,8 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		p.Notice = "The method was added."
 	case "removed":
 		p.Notice = "The method was removed."
+	case "renamed":
+		p.Notice = "The name was changed."
 	}
 	for _, m := range h.Methods.All() {
 		name, desc := m.Name(), m.Description()
@@ -117,7 +119,8 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		am := web.AccountMethod{Name: name, Label: h.Methods.DisplayName(name), Healthy: m.Healthy(),
-			SelfService: !desc.Bypass && !desc.Managed, RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove)}
+			SelfService: !desc.Bypass && !desc.Managed, RemoveLabel: cmp.Or(desc.Removal.Label, web.MsgRemove),
+			Renames: desc.Renames && !desc.Managed}
 		if desc.Managed {
 			am.RemoveLabel = "" // no Remove button: an administrator gave it
 		}
@@ -490,3 +493,27 @@ func (h *Handler) notifyMethodAdded(u storage.User, what, from string) {
 // lastUsed is when a credential last verified, as the account page says
 // it; "" when never or not kept.
 func lastUsed(t time.Time) string { return addedOn(t) }
+
+// handleRename gives one of the user's credentials a new name, for a
+// method that renames (sdk.Renamer). Only a label changes, so no fresh
+// second factor is asked; it is audited all the same.
+func (h *Handler) handleRename(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.accountUser(w, r, "/account")
+	if !ok {
+		return
+	}
+	name, credID := r.PostFormValue("method"), r.PostFormValue("credential")
+	m, ok := h.enrollableMethod(name)
+	if !ok || !m.Description().Renames {
+		h.Web.Message(w, r, http.StatusNotFound, web.TitleUnknownMethod, web.MsgNoSuchMethod)
+		return
+	}
+	ctx := r.Context()
+	if err := m.Rename(ctx, u.ID, credID, r.PostFormValue("label")); err != nil {
+		h.accountError(w, r, name, err)
+		return
+	}
+	h.Audit.Record(ctx, storage.Event{Type: "method.renamed", UserID: u.ID, Outcome: "success",
+		Details: map[string]string{"method": name, "credential": credID}})
+	http.Redirect(w, r, "/account?done=renamed", http.StatusSeeOther)
+}

@@ -42,5 +42,6 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account/enrol", h.handleEnrolStart)
 	mux.HandleFunc("POST /account/enrol", h.handleEnrolConfirm)
 	mux.HandleFunc("POST /account/remove", h.handleRemove)
+	mux.HandleFunc("POST /account/rename", h.handleRename)
 	mux.HandleFunc("GET /account/enrol/codes", h.handleCodes)
 }

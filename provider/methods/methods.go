@@ -168,6 +168,11 @@ func (m *Method) Remove(ctx context.Context, userID, credentialID string) error 
 	return m.timed("remove", func() error { return m.plugin.Remove(ctx, userID, credentialID) })
 }
 
+// Rename renames one credential of a user (sdk.Renamer).
+func (m *Method) Rename(ctx context.Context, userID, credentialID, label string) error {
+	return m.timed("rename", func() error { return m.plugin.Rename(ctx, userID, credentialID, label) })
+}
+
 // Admin runs one of the method's admin actions.
 func (m *Method) Admin(ctx context.Context, req sdk.AdminRequest) (out map[string]string, err error) {
 	err = m.timed("admin", func() error { out, err = m.plugin.Admin(ctx, req); return err })

@@ -84,6 +84,8 @@ type AccountMethod struct {
 	// what the method declares: sdk.Removal); empty: no button (a method
 	// an administrator manages, sdk.Description.Managed).
 	RemoveLabel string
+	// Renames: each credential has a form to rename it (sdk.Renamer).
+	Renames     bool
 	Credentials []Credential
 }
 

@@ -303,7 +303,9 @@ type Description struct {
 	// first_factor: Begin and Verify also work without a user, and a
 	// successful Verify then names the user it identified
 	// (sdk.Description.FirstFactor: a discoverable passkey).
-	FirstFactor   bool `protobuf:"varint,22,opt,name=first_factor,json=firstFactor,proto3" json:"first_factor,omitempty"`
+	FirstFactor bool `protobuf:"varint,22,opt,name=first_factor,json=firstFactor,proto3" json:"first_factor,omitempty"`
+	// renames: the plugin serves Rename (sdk.Renamer).
+	Renames       bool `protobuf:"varint,23,opt,name=renames,proto3" json:"renames,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -488,6 +490,13 @@ func (x *Description) GetDeclaresSettings() bool {
 func (x *Description) GetFirstFactor() bool {
 	if x != nil {
 		return x.FirstFactor
+	}
+	return false
+}
+
+func (x *Description) GetRenames() bool {
+	if x != nil {
+		return x.Renames
 	}
 	return false
 }
@@ -2152,6 +2161,118 @@ func (*RemoveResponse) Descriptor() ([]byte, []int) {
 	return file_method_proto_rawDescGZIP(), []int{25}
 }
 
+type RenameRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	CredentialId  string                 `protobuf:"bytes,3,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	Label         string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"`
+	Records       []*Record              `protobuf:"bytes,5,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameRequest) Reset() {
+	*x = RenameRequest{}
+	mi := &file_method_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameRequest) ProtoMessage() {}
+
+func (x *RenameRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameRequest.ProtoReflect.Descriptor instead.
+func (*RenameRequest) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RenameRequest) GetNowUnixNano() int64 {
+	if x != nil {
+		return x.NowUnixNano
+	}
+	return 0
+}
+
+func (x *RenameRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RenameRequest) GetCredentialId() string {
+	if x != nil {
+		return x.CredentialId
+	}
+	return ""
+}
+
+func (x *RenameRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *RenameRequest) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+type RenameResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameResponse) Reset() {
+	*x = RenameResponse{}
+	mi := &file_method_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameResponse) ProtoMessage() {}
+
+func (x *RenameResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_method_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameResponse.ProtoReflect.Descriptor instead.
+func (*RenameResponse) Descriptor() ([]byte, []int) {
+	return file_method_proto_rawDescGZIP(), []int{27}
+}
+
 type AdminRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	NowUnixNano int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
@@ -2168,7 +2289,7 @@ type AdminRequest struct {
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_method_proto_msgTypes[26]
+	mi := &file_method_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2180,7 +2301,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[26]
+	mi := &file_method_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2193,7 +2314,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{26}
+	return file_method_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AdminRequest) GetNowUnixNano() int64 {
@@ -2247,7 +2368,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_method_proto_msgTypes[27]
+	mi := &file_method_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2259,7 +2380,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[27]
+	mi := &file_method_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2272,7 +2393,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{27}
+	return file_method_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AdminResponse) GetResult() map[string]string {
@@ -2301,7 +2422,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_method_proto_msgTypes[28]
+	mi := &file_method_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2434,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_method_proto_msgTypes[28]
+	mi := &file_method_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2447,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_method_proto_rawDescGZIP(), []int{28}
+	return file_method_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ErrorDetail) GetKind() string {
@@ -2371,7 +2492,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xb7\x06\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xd1\x06\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -2400,7 +2521,8 @@ const file_method_proto_rawDesc = "" +
 	"\x11names_credentials\x18\x13 \x01(\bR\x10namesCredentials\x125\n" +
 	"\bsettings\x18\x14 \x03(\v2\x19.stepup.plugin.v1.SettingR\bsettings\x12+\n" +
 	"\x11declares_settings\x18\x15 \x01(\bR\x10declaresSettings\x12!\n" +
-	"\ffirst_factor\x18\x16 \x01(\bR\vfirstFactor\"\x89\x01\n" +
+	"\ffirst_factor\x18\x16 \x01(\bR\vfirstFactor\x12\x18\n" +
+	"\arenames\x18\x17 \x01(\bR\arenames\"\x89\x01\n" +
 	"\aSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x10\n" +
@@ -2555,7 +2677,14 @@ const file_method_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
 	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\x122\n" +
 	"\arecords\x18\x04 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x10\n" +
-	"\x0eRemoveResponse\"\xbf\x02\n" +
+	"\x0eRemoveResponse\"\xbb\x01\n" +
+	"\rRenameRequest\x12\"\n" +
+	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12#\n" +
+	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\x12\x14\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\x122\n" +
+	"\arecords\x18\x05 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x10\n" +
+	"\x0eRenameResponse\"\xbf\x02\n" +
 	"\fAdminRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12*\n" +
@@ -2574,7 +2703,7 @@ const file_method_proto_rawDesc = "" +
 	"\vErrorDetail\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12!\n" +
 	"\fsafe_message\x18\x02 \x01(\tR\vsafeMessage\x121\n" +
-	"\x15retry_after_unix_nano\x18\x03 \x01(\x03R\x12retryAfterUnixNano2\xd3\x05\n" +
+	"\x15retry_after_unix_nano\x18\x03 \x01(\x03R\x12retryAfterUnixNano2\xa0\x06\n" +
 	"\x06Method\x12H\n" +
 	"\x05Setup\x12\x1e.stepup.plugin.v1.SetupRequest\x1a\x1f.stepup.plugin.v1.SetupResponse\x12L\n" +
 	"\bDescribe\x12!.stepup.plugin.v1.DescribeRequest\x1a\x1d.stepup.plugin.v1.Description\x12D\n" +
@@ -2583,7 +2712,8 @@ const file_method_proto_rawDesc = "" +
 	"\x05Enrol\x12\x1e.stepup.plugin.v1.EnrolRequest\x1a\x1b.stepup.plugin.v1.Enrolment\x12[\n" +
 	"\x10ConfirmEnrolment\x12).stepup.plugin.v1.ConfirmEnrolmentRequest\x1a\x1c.stepup.plugin.v1.Credential\x12f\n" +
 	"\x0fListCredentials\x12(.stepup.plugin.v1.ListCredentialsRequest\x1a).stepup.plugin.v1.ListCredentialsResponse\x12K\n" +
-	"\x06Remove\x12\x1f.stepup.plugin.v1.RemoveRequest\x1a .stepup.plugin.v1.RemoveResponse\x12H\n" +
+	"\x06Remove\x12\x1f.stepup.plugin.v1.RemoveRequest\x1a .stepup.plugin.v1.RemoveResponse\x12K\n" +
+	"\x06Rename\x12\x1f.stepup.plugin.v1.RenameRequest\x1a .stepup.plugin.v1.RenameResponse\x12H\n" +
 	"\x05Admin\x12\x1e.stepup.plugin.v1.AdminRequest\x1a\x1f.stepup.plugin.v1.AdminResponseB3Z1github.com/stepup-mfa/stepup/plugins/sdk/pluginpbb\x06proto3"
 
 var (
@@ -2598,7 +2728,7 @@ func file_method_proto_rawDescGZIP() []byte {
 	return file_method_proto_rawDescData
 }
 
-var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_method_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_method_proto_goTypes = []any{
 	(*SetupRequest)(nil),            // 0: stepup.plugin.v1.SetupRequest
 	(*SetupResponse)(nil),           // 1: stepup.plugin.v1.SetupResponse
@@ -2626,23 +2756,25 @@ var file_method_proto_goTypes = []any{
 	(*ListCredentialsResponse)(nil), // 23: stepup.plugin.v1.ListCredentialsResponse
 	(*RemoveRequest)(nil),           // 24: stepup.plugin.v1.RemoveRequest
 	(*RemoveResponse)(nil),          // 25: stepup.plugin.v1.RemoveResponse
-	(*AdminRequest)(nil),            // 26: stepup.plugin.v1.AdminRequest
-	(*AdminResponse)(nil),           // 27: stepup.plugin.v1.AdminResponse
-	(*ErrorDetail)(nil),             // 28: stepup.plugin.v1.ErrorDetail
-	nil,                             // 29: stepup.plugin.v1.SetupRequest.ConfigEntry
-	nil,                             // 30: stepup.plugin.v1.Challenge.PublicEntry
-	nil,                             // 31: stepup.plugin.v1.VerifyRequest.ResponseEntry
-	nil,                             // 32: stepup.plugin.v1.EnrolRequest.ParamsEntry
-	nil,                             // 33: stepup.plugin.v1.Enrolment.DisplayEntry
-	nil,                             // 34: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	nil,                             // 35: stepup.plugin.v1.AdminRequest.ParamsEntry
-	nil,                             // 36: stepup.plugin.v1.AdminResponse.ResultEntry
-	(*CountRequest)(nil),            // 37: stepup.plugin.v1.CountRequest
-	(*CountResponse)(nil),           // 38: stepup.plugin.v1.CountResponse
-	(*PutRequest)(nil),              // 39: stepup.plugin.v1.PutRequest
+	(*RenameRequest)(nil),           // 26: stepup.plugin.v1.RenameRequest
+	(*RenameResponse)(nil),          // 27: stepup.plugin.v1.RenameResponse
+	(*AdminRequest)(nil),            // 28: stepup.plugin.v1.AdminRequest
+	(*AdminResponse)(nil),           // 29: stepup.plugin.v1.AdminResponse
+	(*ErrorDetail)(nil),             // 30: stepup.plugin.v1.ErrorDetail
+	nil,                             // 31: stepup.plugin.v1.SetupRequest.ConfigEntry
+	nil,                             // 32: stepup.plugin.v1.Challenge.PublicEntry
+	nil,                             // 33: stepup.plugin.v1.VerifyRequest.ResponseEntry
+	nil,                             // 34: stepup.plugin.v1.EnrolRequest.ParamsEntry
+	nil,                             // 35: stepup.plugin.v1.Enrolment.DisplayEntry
+	nil,                             // 36: stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	nil,                             // 37: stepup.plugin.v1.AdminRequest.ParamsEntry
+	nil,                             // 38: stepup.plugin.v1.AdminResponse.ResultEntry
+	(*CountRequest)(nil),            // 39: stepup.plugin.v1.CountRequest
+	(*CountResponse)(nil),           // 40: stepup.plugin.v1.CountResponse
+	(*PutRequest)(nil),              // 41: stepup.plugin.v1.PutRequest
 }
 var file_method_proto_depIdxs = []int32{
-	29, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
+	31, // 0: stepup.plugin.v1.SetupRequest.config:type_name -> stepup.plugin.v1.SetupRequest.ConfigEntry
 	3,  // 1: stepup.plugin.v1.Description.limits:type_name -> stepup.plugin.v1.Limit
 	13, // 2: stepup.plugin.v1.Description.enrol_fields:type_name -> stepup.plugin.v1.Field
 	6,  // 3: stepup.plugin.v1.Description.admin:type_name -> stepup.plugin.v1.AdminAction
@@ -2653,51 +2785,54 @@ var file_method_proto_depIdxs = []int32{
 	12, // 8: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
 	11, // 9: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
 	13, // 10: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
-	30, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
-	31, // 12: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
+	32, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
+	33, // 12: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
 	11, // 13: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
-	37, // 14: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
-	38, // 15: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
-	39, // 16: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
+	39, // 14: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	40, // 15: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	41, // 16: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
 	12, // 17: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	32, // 18: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	34, // 18: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
 	11, // 19: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
 	13, // 20: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	33, // 21: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	35, // 21: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
 	10, // 22: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
 	12, // 23: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	34, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	36, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
 	11, // 25: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
 	11, // 26: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
 	21, // 27: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
 	11, // 28: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
-	12, // 29: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	35, // 30: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	11, // 31: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	36, // 32: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	0,  // 33: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 34: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	14, // 35: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	16, // 36: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	18, // 37: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	20, // 38: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	22, // 39: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	24, // 40: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	26, // 41: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 42: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 43: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	15, // 44: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	17, // 45: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	19, // 46: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	21, // 47: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	23, // 48: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	25, // 49: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	27, // 50: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	42, // [42:51] is the sub-list for method output_type
-	33, // [33:42] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	11, // 29: stepup.plugin.v1.RenameRequest.records:type_name -> stepup.plugin.v1.Record
+	12, // 30: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	37, // 31: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	11, // 32: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	38, // 33: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	0,  // 34: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 35: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	14, // 36: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	16, // 37: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	18, // 38: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	20, // 39: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	22, // 40: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	24, // 41: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	26, // 42: stepup.plugin.v1.Method.Rename:input_type -> stepup.plugin.v1.RenameRequest
+	28, // 43: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 44: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 45: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	15, // 46: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	17, // 47: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	19, // 48: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	21, // 49: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	23, // 50: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	25, // 51: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	27, // 52: stepup.plugin.v1.Method.Rename:output_type -> stepup.plugin.v1.RenameResponse
+	29, // 53: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	44, // [44:54] is the sub-list for method output_type
+	34, // [34:44] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
@@ -2712,7 +2847,7 @@ func file_method_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_method_proto_rawDesc), len(file_method_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,6 +31,7 @@ const (
 	Method_ConfirmEnrolment_FullMethodName = "/stepup.plugin.v1.Method/ConfirmEnrolment"
 	Method_ListCredentials_FullMethodName  = "/stepup.plugin.v1.Method/ListCredentials"
 	Method_Remove_FullMethodName           = "/stepup.plugin.v1.Method/Remove"
+	Method_Rename_FullMethodName           = "/stepup.plugin.v1.Method/Rename"
 	Method_Admin_FullMethodName            = "/stepup.plugin.v1.Method/Admin"
 )
 
@@ -53,6 +54,9 @@ type MethodClient interface {
 	ConfirmEnrolment(ctx context.Context, in *ConfirmEnrolmentRequest, opts ...grpc.CallOption) (*Credential, error)
 	ListCredentials(ctx context.Context, in *ListCredentialsRequest, opts ...grpc.CallOption) (*ListCredentialsResponse, error)
 	Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error)
+	// Rename gives a credential a new label (sdk.Renamer); a plugin that
+	// does not rename answers Unimplemented.
+	Rename(ctx context.Context, in *RenameRequest, opts ...grpc.CallOption) (*RenameResponse, error)
 	Admin(ctx context.Context, in *AdminRequest, opts ...grpc.CallOption) (*AdminResponse, error)
 }
 
@@ -144,6 +148,16 @@ func (c *methodClient) Remove(ctx context.Context, in *RemoveRequest, opts ...gr
 	return out, nil
 }
 
+func (c *methodClient) Rename(ctx context.Context, in *RenameRequest, opts ...grpc.CallOption) (*RenameResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RenameResponse)
+	err := c.cc.Invoke(ctx, Method_Rename_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *methodClient) Admin(ctx context.Context, in *AdminRequest, opts ...grpc.CallOption) (*AdminResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AdminResponse)
@@ -173,6 +187,9 @@ type MethodServer interface {
 	ConfirmEnrolment(context.Context, *ConfirmEnrolmentRequest) (*Credential, error)
 	ListCredentials(context.Context, *ListCredentialsRequest) (*ListCredentialsResponse, error)
 	Remove(context.Context, *RemoveRequest) (*RemoveResponse, error)
+	// Rename gives a credential a new label (sdk.Renamer); a plugin that
+	// does not rename answers Unimplemented.
+	Rename(context.Context, *RenameRequest) (*RenameResponse, error)
 	Admin(context.Context, *AdminRequest) (*AdminResponse, error)
 	mustEmbedUnimplementedMethodServer()
 }
@@ -207,6 +224,9 @@ func (UnimplementedMethodServer) ListCredentials(context.Context, *ListCredentia
 }
 func (UnimplementedMethodServer) Remove(context.Context, *RemoveRequest) (*RemoveResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Remove not implemented")
+}
+func (UnimplementedMethodServer) Rename(context.Context, *RenameRequest) (*RenameResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Rename not implemented")
 }
 func (UnimplementedMethodServer) Admin(context.Context, *AdminRequest) (*AdminResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Admin not implemented")
@@ -376,6 +396,24 @@ func _Method_Remove_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Method_Rename_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenameRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MethodServer).Rename(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Method_Rename_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MethodServer).Rename(ctx, req.(*RenameRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Method_Admin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AdminRequest)
 	if err := dec(in); err != nil {
@@ -432,6 +470,10 @@ var Method_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Remove",
 			Handler:    _Method_Remove_Handler,
+		},
+		{
+			MethodName: "Rename",
+			Handler:    _Method_Rename_Handler,
 		},
 		{
 			MethodName: "Admin",
