@@ -255,6 +255,10 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		response[f.Name] = r.PostFormValue(f.Name)
 	}
 	res, err := m.Verify(ctx, sdk.VerifyRequest{UserID: user.ID, ChallengeID: ch.ID, Response: response})
+	if err == nil && res.UserID != "" && res.UserID != user.ID {
+		// A method may name the user only in a first-factor verification.
+		err = fmt.Errorf("%w: the method named user %q for %q's challenge", sdk.ErrInvalidResponse, res.UserID, user.ID)
+	}
 	if err != nil {
 		h.verifyFailed(w, r, ar, user, decide, name, err)
 		return
