@@ -274,7 +274,7 @@ func TestWebAuthnSecurityKeysInChromium(t *testing.T) {
 func TestWebAuthnSyncedPasskeyInChromium(t *testing.T) {
 	b := newWebAuthnBrowser(t)
 	b.env.AddUser(t, "bob", alicePassword)
-	b.authenticator(true)
+	phone := b.authenticator(true)
 	b.signInToAccount("bob")
 	b.addKey("Phone passkey", false, nil)
 	if page := b.accountText(); !strings.Contains(page, "Synced passkey") {
@@ -307,7 +307,19 @@ func TestWebAuthnSyncedPasskeyInChromium(t *testing.T) {
 	if autocomplete != "username webauthn" {
 		t.Errorf("username autocomplete %q, want \"username webauthn\" (conditional UI)", autocomplete)
 	}
-	b.do("passkey", chromedp.Click(chromedp.ID("passkey")), chromedp.WaitVisible(chromedp.ID("back")))
+	// The authenticator refuses (no user verification, which passwordless
+	// requires): the browser's NotAllowedError becomes a sentence.
+	if _, err := chromedp.Call(b.ctx, cdpwa.SetUserVerified, cdpwa.SetUserVerifiedParams{AuthenticatorID: phone, IsUserVerified: false}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("passkey refused", chromedp.Click(chromedp.ID("passkey")), chromedp.WaitVisible(chromedp.ID("login-error")))
+	if msg, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.ID("login-error"))); !strings.Contains(msg, "cancelled or timed out") {
+		t.Errorf("a refused ceremony says %q", msg)
+	}
+	if _, err := chromedp.Call(b.ctx, cdpwa.SetUserVerified, cdpwa.SetUserVerifiedParams{AuthenticatorID: phone, IsUserVerified: true}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("passkey", chromedp.WaitVisible(chromedp.ID("passkey")), chromedp.Click(chromedp.ID("passkey")), chromedp.WaitVisible(chromedp.ID("back")))
 	var cb url.Values
 	select {
 	case cb = <-b.callbacks:
