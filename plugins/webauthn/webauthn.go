@@ -418,7 +418,7 @@ func (m *Method) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) 
 			return sdk.Result{}, sdk.ErrInvalidResponse
 		}
 		user := waUser{id: req.UserID, creds: rec.Credentials}
-		j, res, err := m.check(user, rec.Ceremonies[i].Session, parsed, now)
+		j, res, err := m.check(user, rec.Ceremonies[i].Session, parsed)
 		if err != nil {
 			return sdk.Result{}, err
 		}
@@ -453,7 +453,7 @@ type checked struct {
 
 // check validates an assertion against the user's credentials and the
 // ceremony, and returns the index of the credential that answered.
-func (m *Method) check(user waUser, sess webauthn.SessionData, parsed *protocol.ParsedCredentialAssertionData, _ time.Time) (int, checked, error) {
+func (m *Method) check(user waUser, sess webauthn.SessionData, parsed *protocol.ParsedCredentialAssertionData) (int, checked, error) {
 	key, err := m.wa.ValidateLogin(user, sess, parsed)
 	if err != nil {
 		return 0, checked{}, sdk.ErrInvalidResponse

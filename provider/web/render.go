@@ -23,7 +23,8 @@ type Pages struct {
 }
 
 // Render writes the template name with p, under stepup's Content Security
-// Policy (no script; the form ends at this origin or at p.FormTarget) and
+// Policy (no script, but stepup's WebAuthn script where the page has a
+// ceremony; the form ends at this origin or at p.FormTarget) and
 // never cached; p.CSRF is the request's CSRF field.
 func (ps Pages) Render(w http.ResponseWriter, r *http.Request, status int, name string, p Page) {
 	p.CSRF = csrf.TemplateField(r)
