@@ -44,8 +44,13 @@ type Factor struct {
 	First bool
 	// Levels are, for a second factor, the level names it satisfies
 	// (["aal2"] for TOTP, ["aal2", "aal3"] for a security key). Ignored on
-	// a first factor. A level's acr names are accepted too.
+	// a first factor, unless Both. A level's acr names are accepted too.
 	Levels []string
+	// Both marks a first factor that is a second factor as well: a
+	// passkey whose authenticator verified the user (PIN or biometric) is
+	// something the user has and something they know or are (SPEC §4). Its
+	// Levels count, and it counts as two factors towards "mfa".
+	Both bool
 	// AMR are the RFC 8176 values the factor contributes to the token, set
 	// by the caller ("pwd"; "otp"; "hwk", "user"; an upstream IdP's own
 	// values, or "fed" when it sent none). authflow adds "mfa" itself.
@@ -370,7 +375,7 @@ func (p Policy) reachedIndex(factors []Factor) int {
 	}
 	top := 0
 	for _, f := range factors {
-		if !f.First {
+		if !f.First || f.Both {
 			top = max(top, p.highest(f.Levels))
 		}
 	}
@@ -383,7 +388,9 @@ func (p Policy) result(factors []Factor, reached int) Result {
 		res.Level = p.Levels[reached].Name
 	}
 	var methods []string
+	both := false
 	for _, f := range factors {
+		both = both || (f.First && f.Both)
 		for _, a := range f.AMR {
 			if !slices.Contains(res.AMR, a) {
 				res.AMR = append(res.AMR, a)
@@ -396,7 +403,7 @@ func (p Policy) result(factors []Factor, reached int) Result {
 			res.AuthTime = f.Time
 		}
 	}
-	if len(methods) >= 2 && !slices.Contains(res.AMR, "mfa") {
+	if (len(methods) >= 2 || both) && !slices.Contains(res.AMR, "mfa") {
 		res.AMR = append(res.AMR, "mfa")
 	}
 	return res

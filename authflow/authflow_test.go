@@ -224,6 +224,25 @@ func TestDecideLevels(t *testing.T) {
 			want:    want{step: StepDone, acr: "aal3", level: "aal3", amr: []string{"pwd", "hwk", "mfa"}, authTime: at(-time.Minute)},
 		},
 		{
+			name:    "a passkey with user verification is both factors: aal2 without a password, amr mfa",
+			req:     Request{ACRValues: []string{"aal2"}},
+			session: []Factor{{Method: "webauthn", First: true, Both: true, Levels: []string{"aal2"}, AMR: []string{"swk", "user"}, Time: at(-time.Minute)}},
+			want:    want{step: StepDone, target: "aal2", acr: "aal2", level: "aal2", amr: []string{"swk", "user", "mfa"}, authTime: at(-time.Minute)},
+		},
+		{
+			name:    "a device-bound key with user verification alone reaches aal3",
+			req:     Request{ACRValues: []string{"aal3"}, Essential: true},
+			session: []Factor{{Method: "webauthn", First: true, Both: true, Levels: []string{"aal2", "aal3"}, AMR: []string{"hwk", "user"}, Time: at(-time.Minute)}},
+			want:    want{step: StepDone, target: "aal3", acr: "aal3", level: "aal3", amr: []string{"hwk", "user", "mfa"}, authTime: at(-time.Minute)},
+		},
+		{
+			name:    "essential aal3 with only a synced passkey (aal2): unmet",
+			req:     Request{ACRValues: []string{"aal3"}, Essential: true},
+			session: []Factor{{Method: "webauthn", First: true, Both: true, Levels: []string{"aal2"}, AMR: []string{"swk", "user"}, Time: at(-time.Minute)}},
+			methods: []Method{method("webauthn", 80, "aal2")},
+			want:    want{step: StepError, target: "aal3", err: ErrUnmetAuthenticationRequirements},
+		},
+		{
 			name:    "levels on a first factor are ignored",
 			req:     Request{ACRValues: []string{"aal2"}},
 			session: []Factor{{Method: "password", First: true, Levels: []string{"aal3"}, AMR: []string{"pwd"}, Time: at(-time.Minute)}},
@@ -1082,6 +1101,24 @@ func TestDecideDoesNotModifyInputs(t *testing.T) {
 	for i := range methods {
 		if methods[i].Name != before[i].Name {
 			t.Fatalf("methods reordered: %v", methods)
+		}
+	}
+}
+
+func TestWithinAndUpTo(t *testing.T) {
+	p := Policy{Levels: []Level{{Name: "aal1"}, {Name: "aal2"}, {Name: "aal3", Names: []string{"aal3", "phrh"}}}}
+	for _, tc := range []struct {
+		got, want []string
+	}{
+		{Within([]string{"aal2", "aal3"}, nil), []string{"aal2", "aal3"}},
+		{Within([]string{"aal2", "aal3"}, []string{"aal2"}), []string{"aal2"}},
+		{Within([]string{"aal2"}, []string{"aal2", "aal3"}), []string{"aal2"}}, // never more than declared
+		{p.UpTo([]string{"aal2", "aal3"}, "aal2"), []string{"aal2"}},
+		{p.UpTo([]string{"aal2", "aal3"}, "phrh"), []string{"aal2", "aal3"}},
+		{p.UpTo([]string{"aal2", "aal3"}, ""), []string{"aal2", "aal3"}},
+	} {
+		if !slices.Equal(tc.got, tc.want) {
+			t.Errorf("got %v, want %v", tc.got, tc.want)
 		}
 	}
 }

@@ -127,3 +127,36 @@ func (p Policy) highest(names []string) int {
 	}
 	return top
 }
+
+// Within returns the levels of reached that are among declared, in the
+// order of reached: what a method's verification says it reached, held to
+// what the method declared it can reach. With reached empty, declared.
+func Within(declared, reached []string) []string {
+	if len(reached) == 0 {
+		return declared
+	}
+	var out []string
+	for _, l := range reached {
+		if slices.Contains(declared, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// UpTo returns the levels of levels at or below the level max (a Name or
+// an acr name), in their order: a method's levels for a user whose
+// credentials reach no higher than max. With max empty or unknown, levels.
+func (p Policy) UpTo(levels []string, max string) []string {
+	top := p.indexOfLevel(max)
+	if max == "" || top < 0 {
+		return levels
+	}
+	var out []string
+	for _, l := range levels {
+		if i := p.indexOfLevel(l); i >= 0 && i <= top {
+			out = append(out, l)
+		}
+	}
+	return out
+}

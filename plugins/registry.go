@@ -12,6 +12,7 @@ import (
 	"github.com/stepup-mfa/stepup/plugins/sms"
 	"github.com/stepup-mfa/stepup/plugins/tempcode"
 	"github.com/stepup-mfa/stepup/plugins/totp"
+	"github.com/stepup-mfa/stepup/plugins/webauthn"
 )
 
 // builtins is the one registry of stepup's built-in methods: a method's
@@ -28,7 +29,7 @@ var builtins = map[string]func() sdk.Method{
 	"tempcode": tempcode.New,
 	"totp":     totp.New,
 
-	"webauthn": nil,
+	"webauthn": webauthn.New,
 }
 
 // Defaults is implemented by a built-in method that has settings of its

@@ -60,6 +60,7 @@ func mount(rt routes) (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", ready(rt.store, rt.methods))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(rt.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET "+web.WebAuthnScriptPath, web.ServeWebAuthnScript)
 
 	csrfProtect := csrf.Protect(rt.secrets.CSRF,
 		csrf.Secure(rt.secure), csrf.SameSite(csrf.SameSiteLaxMode), csrf.HttpOnly(true),

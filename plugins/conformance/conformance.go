@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
@@ -163,6 +164,14 @@ func RunMethodTests(t *testing.T, h Harness) {
 				t.Errorf("Verify amr %q not among the declared %v", a, d.AMR)
 			}
 		}
+		for _, l := range res.Levels {
+			if !slices.Contains(d.Levels, l) {
+				t.Errorf("Verify level %q not among the declared %v", l, d.Levels)
+			}
+		}
+		if res.UserID != "" && res.UserID != u.ID {
+			t.Errorf("Verify for %s named user %q", u.ID, res.UserID)
+		}
 	})
 
 	check("ReplayRefused", !props.MultiUse, func(t *testing.T) {
@@ -321,6 +330,28 @@ func RunMethodTests(t *testing.T, h Harness) {
 		}
 		if err := env.Plugin.Remove(ctx, u.ID, creds[0].ID); !errors.Is(err, sdk.ErrNotFound) {
 			t.Errorf("Remove twice: %v, want ErrNotFound", err)
+		}
+	})
+
+	check("Rename", d.Renamable, func(t *testing.T) {
+		u := k.enrolled(t, "rename")
+		ctx := context.Background()
+		creds, err := env.Plugin.ListCredentials(ctx, u.ID)
+		if err != nil || len(creds) == 0 {
+			t.Fatalf("ListCredentials = %v, %v", creds, err)
+		}
+		if err := env.Plugin.Rename(ctx, u.ID, creds[0].ID, "Renamed by the kit"); err != nil {
+			t.Fatalf("Rename: %v", err)
+		}
+		if again, err := env.Plugin.ListCredentials(ctx, u.ID); err != nil || again[0].Label != "Renamed by the kit" {
+			t.Errorf("after Rename: %+v, %v", again, err)
+		}
+		if err := env.Plugin.Rename(ctx, u.ID, "no-such-credential", "x"); !errors.Is(err, sdk.ErrNotFound) {
+			t.Errorf("Rename of an unknown credential: %v; want ErrNotFound", err)
+		}
+		other := k.user("rename-other")
+		if err := env.Plugin.Rename(ctx, other.ID, creds[0].ID, "x"); !errors.Is(err, sdk.ErrNotFound) {
+			t.Errorf("Rename of another user's credential: %v; want ErrNotFound", err)
 		}
 	})
 
@@ -494,6 +525,11 @@ func checkDisplays(ds []sdk.Display) error {
 			ok = d.Label != "" && (strings.HasPrefix(d.Value, "https://") || strings.HasPrefix(d.Value, "otpauth://"))
 		case sdk.DisplayCodes:
 			ok = len(d.Values) > 0
+		case sdk.DisplayWebAuthnCreation:
+			var options struct {
+				PublicKey map[string]any `json:"publicKey"`
+			}
+			ok = json.Unmarshal([]byte(d.Value), &options) == nil && options.PublicKey["challenge"] != nil
 		}
 		if !ok {
 			return fmt.Errorf("display %q (%q) cannot be shown: see sdk.Display for what each kind needs", d.Kind, d.Label)

@@ -14,6 +14,7 @@ func descriptionFromPB(d *pluginpb.Description) sdk.Description {
 		Bypass: d.GetBypass(), UserRecords: d.GetUserRecords(), EnrolFields: fieldsFromPB(d.GetEnrolFields()),
 		UsedEvent: d.GetUsedEvent(), Admin: adminActionsFromPB(d.GetAdmin()), Restricted: d.GetRestricted(),
 		Managed: d.GetManaged(), ExceptWith: d.GetExceptWith(), SentEvent: d.GetSentEvent(), NamesCredentials: d.GetNamesCredentials(), Renamable: d.GetRenamable(),
+		FirstFactor: d.GetFirstFactor(),
 	}
 	if r := d.GetRemoval(); r != nil {
 		out.Removal = sdk.Removal{Label: r.GetLabel(), Event: r.GetEvent(), NoReverify: r.GetNoReverify()}
@@ -91,7 +92,7 @@ func enrolmentFromPB(e *pluginpb.Enrolment) sdk.Enrolment {
 
 func credentialFromPB(c *pluginpb.Credential) sdk.Credential {
 	return sdk.Credential{ID: c.GetId(), Label: c.GetLabel(), CreatedAt: timeFromPB(c.GetCreatedAtUnixNano()), Warning: c.GetWarning(),
-		Explicit: c.GetExplicit()}
+		Explicit: c.GetExplicit(), MaxLevel: c.GetMaxLevel(), LastUsedAt: timeFromPB(c.GetLastUsedAtUnixNano()), Note: c.GetNote()}
 }
 
 func timeFromPB(n int64) time.Time {

@@ -286,7 +286,8 @@ func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge
 	}
 	var out sdk.Challenge
 	err := p.call(ctx, "begin", false, func(ctx context.Context, inst *instance) error {
-		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User), Records: p.records(ctx, req.User.ID)})
+		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User), Records: p.records(ctx, req.User.ID),
+			Level: req.Level})
 		if err == nil {
 			out = challengeFromPB(c)
 		}
@@ -434,7 +435,8 @@ func (p *Plugin) verify(ctx context.Context, req sdk.VerifyRequest, count *plugi
 				Records: p.records(ctx, req.UserID), Count: count, Counted: counted, PutOnAccept: true,
 			})
 			if err == nil {
-				out, put = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId(), Notice: r.GetNotice(), Renew: r.GetRenew()}, r.GetOnAccept()
+				out, put = sdk.Result{AMR: r.GetAmr(), CredentialID: r.GetCredentialId(), Notice: r.GetNotice(), Renew: r.GetRenew(),
+					Levels: r.GetLevels(), UserID: r.GetUserId()}, r.GetOnAccept()
 			}
 			return err
 		})
@@ -548,14 +550,18 @@ func (p *Plugin) Remove(ctx context.Context, userID, credentialID string) error 
 	return fmt.Errorf("%w: method %s: the credential keeps changing", sdk.ErrUnavailable, p.spec.Name)
 }
 
-// Rename names one credential anew; see sdk.Renamer.
+// Rename gives a credential a new label; see sdk.Renamer. A method that
+// that is not Renamable is ErrInvalidInput, without a call.
 func (p *Plugin) Rename(ctx context.Context, userID, credentialID, label string) error {
 	if err := textOnly(field{"user", userID}, field{"credential", credentialID}, field{"label", label}); err != nil {
 		return err
 	}
+	if !p.desc.Renamable {
+		return sdk.InvalidInput("this method's credentials cannot be renamed")
+	}
 	return p.call(ctx, "rename", false, func(ctx context.Context, inst *instance) error {
-		_, err := inst.rpc.Rename(ctx, &pluginpb.RenameRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID, Label: label,
-			Records: p.records(ctx, userID)})
+		_, err := inst.rpc.Rename(ctx, &pluginpb.RenameRequest{NowUnixNano: p.now(), UserId: userID, CredentialId: credentialID,
+			Label: label, Records: p.records(ctx, userID)})
 		return err
 	})
 }

@@ -312,3 +312,27 @@ func checkAdminAction(d Description, a AdminAction, get AdminAction) error {
 	}
 	return nil
 }
+
+// What a browser ceremony needs from the page (WebAuthn): the host's pages
+// carry these options to the one script stepup serves, which calls
+// navigator.credentials and posts its JSON answer in the form's hidden
+// fields (Field.Type FieldHidden), so the host's form handling stays one
+// path. A method offers them by declaring them, never by its name.
+const (
+	// DisplayWebAuthnCreation is an enrolment Display whose Value is the
+	// JSON of a WebAuthn credential creation ({"publicKey": {...}}, binary
+	// members base64url): the page asks the browser to create a
+	// credential with it when the form is submitted. Label is the sentence
+	// for a browser that cannot.
+	DisplayWebAuthnCreation = "webauthn-creation"
+	// PublicWebAuthnRequest is the key of Challenge.Public whose value is
+	// the JSON of a WebAuthn credential request ({"publicKey": {...}}):
+	// the page asks the browser for an assertion with it when the form is
+	// submitted (and, for a first-factor challenge, offers the user's
+	// passkeys in the username field's autofill).
+	PublicWebAuthnRequest = "webauthn-request"
+	// FieldHidden is the Field.Type of a field the page does not show: the
+	// page's script fills it (the ceremony's JSON answer, or the name of
+	// the browser's error).
+	FieldHidden = "hidden"
+)

@@ -133,7 +133,8 @@ type Description struct {
 	// and ConfirmRequest.Label is empty.
 	NamesCredentials bool
 	// Renamable: the user may rename a credential on the account page;
-	// the Method implements Renamer.
+	// the Method implements Renamer. Serve sets it for a Method that
+	// implements Renamer.
 	Renamable bool
 	// AdminActions are the action names Admin accepts.
 	AdminActions []string
@@ -164,6 +165,13 @@ type Description struct {
 	// compare-and-swap on the version keeps them safe across replicas.
 	// At most MaxUserRecords; declare only what most calls read.
 	UserRecords []string
+	// FirstFactor: the method can also identify the user itself (a
+	// discoverable passkey): the host may call Begin with an empty
+	// BeginRequest.User, show that challenge before it knows who signs in,
+	// and call Verify with an empty VerifyRequest.UserID; a successful
+	// Verify then names the user in Result.UserID, and its Result.Levels
+	// say what it reached on its own (none: it identified the user only).
+	FirstFactor bool
 }
 
 // UserPlaceholder stands for the user's ID in Description.UserRecords.
@@ -221,9 +229,14 @@ type Field struct {
 	MaxLength int
 }
 
-// BeginRequest asks for a challenge for User.
+// BeginRequest asks for a challenge for User (no User: a first-factor
+// challenge, see Description.FirstFactor).
 type BeginRequest struct {
 	User User
+	// Level is the level the host aims for ("aal3"), so that the method
+	// can offer only the credentials that reach it; empty: not said (an
+	// older host), offer them all.
+	Level string
 }
 
 // Challenge is what Begin returns.
@@ -262,6 +275,14 @@ type Result struct {
 	// code), so the host asks the user to set the method up again before
 	// the sign-in goes on (they may decline).
 	Renew bool
+	// Levels are the levels this verification reached, when they depend on
+	// how it went (a security key's flags in this ceremony): never more
+	// than Description.Levels. Empty: Description.Levels.
+	Levels []string
+	// UserID is the user a first-factor verification identified
+	// (Description.FirstFactor); empty otherwise. The host refuses a
+	// result naming another user than the request's.
+	UserID string
 }
 
 // EnrolRequest starts an enrolment for User.
@@ -314,6 +335,18 @@ type Credential struct {
 	// the configuration. It keeps the method offered despite
 	// Description.ExceptWith.
 	Explicit bool
+	// MaxLevel is the highest level a verification with this credential
+	// can reach, when it is below Description.Levels' highest (a synced
+	// passkey never reaches aal3). Empty: any of Description.Levels. The
+	// host offers the method only for the levels some credential of the
+	// user reaches.
+	MaxLevel string
+	// LastUsedAt is when the credential last verified; zero: never, or
+	// not kept.
+	LastUsedAt time.Time
+	// Note says what kind of credential it is, for the account page
+	// ("Synced passkey"); empty: nothing.
+	Note string
 }
 
 // AdminRequest runs an administrative action (for example issuing a

@@ -76,7 +76,10 @@ func (s *methodServer) Describe(ctx context.Context, _ *pluginpb.DescribeRequest
 		Bypass: d.Bypass, UserRecords: d.UserRecords, EnrolFields: fieldsToPB(d.EnrolFields),
 		UsedEvent: d.UsedEvent, Admin: adminActionsToPB(d.Admin), Restricted: d.Restricted,
 		Managed: d.Managed, ExceptWith: d.ExceptWith, SentEvent: d.SentEvent, NamesCredentials: d.NamesCredentials, Renamable: d.Renamable,
-		DeclaresSettings: d.Settings != nil,
+		DeclaresSettings: d.Settings != nil, FirstFactor: d.FirstFactor,
+	}
+	if _, ok := s.m.(Renamer); ok {
+		out.Renamable = true
 	}
 	for _, st := range d.Settings {
 		out.Settings = append(out.Settings, &pluginpb.Setting{Name: st.Name, Type: st.Type, Min: st.Min, Max: st.Max, Choices: st.Choices, Default: st.Default})
@@ -96,7 +99,7 @@ func (s *methodServer) Begin(ctx context.Context, req *pluginpb.BeginRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.m.Begin(ctx, h, BeginRequest{User: userFromPB(req.GetUser())})
+	c, err := s.m.Begin(ctx, h, BeginRequest{User: userFromPB(req.GetUser()), Level: req.GetLevel()})
 	if err != nil {
 		return nil, ToStatus(err)
 	}
@@ -121,7 +124,8 @@ func (s *methodServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) 
 	if err != nil {
 		return nil, ToStatus(err)
 	}
-	return &pluginpb.VerifyResult{Amr: r.AMR, CredentialId: r.CredentialID, OnAccept: h.onAccept, Notice: r.Notice, Renew: r.Renew}, nil
+	return &pluginpb.VerifyResult{Amr: r.AMR, CredentialId: r.CredentialID, OnAccept: h.onAccept, Notice: r.Notice, Renew: r.Renew,
+		Levels: r.Levels, UserId: r.UserID}, nil
 }
 
 func (s *methodServer) Enrol(ctx context.Context, req *pluginpb.EnrolRequest) (*pluginpb.Enrolment, error) {
@@ -262,7 +266,8 @@ func displaysToPB(ds []Display) []*pluginpb.Display {
 }
 
 func credentialToPB(c Credential) *pluginpb.Credential {
-	return &pluginpb.Credential{Id: c.ID, Label: c.Label, CreatedAtUnixNano: unixNano(c.CreatedAt), Warning: c.Warning, Explicit: c.Explicit}
+	return &pluginpb.Credential{Id: c.ID, Label: c.Label, CreatedAtUnixNano: unixNano(c.CreatedAt), Warning: c.Warning, Explicit: c.Explicit,
+		MaxLevel: c.MaxLevel, LastUsedAtUnixNano: unixNano(c.LastUsedAt), Note: c.Note}
 }
 
 func unixNano(t time.Time) int64 {

@@ -140,7 +140,7 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			}
 			for _, c := range creds {
 				am.Credentials = append(am.Credentials, web.Credential{Method: name, ID: c.ID, Label: c.Label,
-					Added: addedOn(c.CreatedAt), Warning: c.Warning})
+					Added: addedOn(c.CreatedAt), Warning: c.Warning, Note: c.Note, LastUsed: lastUsed(c.LastUsedAt)})
 			}
 			am.CanPrefer = canPrefer(m, len(creds))
 			am.Preferred = am.CanPrefer && name == preferred
@@ -517,3 +517,7 @@ func (h *Handler) methodAddedMail(u storage.User, what, from string) *storage.Ma
 	}
 	return notify.Queued(notify.MethodAdded(u.Email, u.Username, what, h.Now(), from), "method added", u.ID)
 }
+
+// lastUsed is when a credential last verified, as the account page says
+// it; "" when never or not kept.
+func lastUsed(t time.Time) string { return addedOn(t) }

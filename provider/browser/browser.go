@@ -95,7 +95,10 @@ func (b *Browser) NextSession(old storage.Session, userID string, f storage.Fact
 	if old.ID != "" && old.UserID == userID {
 		next.CreatedAt = old.CreatedAt
 		for _, have := range old.Factors {
-			if have.Method != f.Method {
+			// A method's new factor replaces its old one of the same kind;
+			// a passkey that signed the user in stays their first factor
+			// when the same method then steps them up.
+			if have.Method != f.Method || have.First != f.First {
 				next.Factors = append(next.Factors, have)
 			}
 		}
@@ -121,7 +124,7 @@ func (b *Browser) ExpireSession(w http.ResponseWriter) {
 func Factors(fs []storage.Factor) []authflow.Factor {
 	out := make([]authflow.Factor, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, authflow.Factor{Method: f.Method, First: f.First, Levels: f.Levels, AMR: f.AMR, Time: f.Time})
+		out = append(out, authflow.Factor{Method: f.Method, First: f.First, Both: f.Both, Levels: f.Levels, AMR: f.AMR, Time: f.Time})
 	}
 	return out
 }

@@ -72,6 +72,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/verify", h.handleVerifyPost)
 	mux.HandleFunc("GET /login/upstream", h.handleUpstreamStart)
 	mux.HandleFunc("GET "+upstream.CallbackPath, h.handleUpstreamCallback)
+	mux.HandleFunc("POST /login/passkey", h.handlePasskeyPost)
 	mux.HandleFunc("GET /logged-out", h.Web.LoggedOut)
 	mux.HandleFunc("GET /logout", h.handleLogoutConfirm)
 	mux.HandleFunc("POST /logout", h.handleLogoutPost)
@@ -183,6 +184,7 @@ func (h *Handler) userMethods(ctx context.Context, u storage.User) ([]authflow.M
 				}
 			}
 		}
+		fm.Levels = credentialLevels(h.Policy, desc.Levels, creds)
 		enrolled[m.Name()] = fm.Enrolled && desc.NeedsEnrolment
 		explicit = append(explicit, slices.ContainsFunc(creds, func(c sdk.Credential) bool { return c.Explicit }))
 		out = append(out, fm)
@@ -204,4 +206,20 @@ func (h *Handler) userMethods(ctx context.Context, u storage.User) ([]authflow.M
 		}
 	}
 	return out, nil
+}
+
+// credentialLevels are the levels a method can take this user to: those of
+// declared that some credential of theirs reaches (sdk.Credential.MaxLevel;
+// a user with only synced passkeys is not offered security keys for aal3).
+func credentialLevels(p authflow.Policy, declared []string, creds []sdk.Credential) []string {
+	if len(creds) == 0 {
+		return declared
+	}
+	reached := map[string]bool{}
+	for _, c := range creds {
+		for _, l := range p.UpTo(declared, c.MaxLevel) {
+			reached[l] = true
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(declared), func(l string) bool { return !reached[l] })
 }

@@ -310,7 +310,8 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, done *protocol
 
 // renderLogin shows the password form of a request.
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, ar *protocol.AuthRequest, username, formError string) {
-	p := web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: username, Error: formError}
+	p := web.Page{Title: web.TitleSignIn, RequestID: ar.GetID(), FormTarget: ar.FormTarget(), Username: username, Error: formError,
+		Passkey: h.passkey(r.Context(), ar)}
 	if h.upstreamFirst() {
 		p.Upstream = upstreamLoginLink(ar)
 	}

@@ -91,7 +91,7 @@ func (h *Handler) showMethod(w http.ResponseWriter, r *http.Request, ar *protoco
 	for _, l := range d.Locked {
 		p.Locked = append(p.Locked, fmt.Sprintf(web.MsgMethodLocked, h.Methods.DisplayName(l.Name), l.Until.Format("15:04")))
 	}
-	ch, err := h.challengeFor(r.Context(), ar, user, name)
+	ch, err := h.challengeFor(r.Context(), ar, user, name, d.Target)
 	if err != nil {
 		if err := h.saveCreated(r.Context(), ar); err != nil { // the page links to it
 			h.Web.ServerError(w, r, "save auth request", err)
@@ -106,6 +106,7 @@ func (h *Handler) showMethod(w http.ResponseWriter, r *http.Request, ar *protoco
 	if m, ok := h.Methods.Get(name); ok && h.Trust.Offered(m.Description().Bypass, m.Description().Levels) {
 		p.TrustDays = h.Trust.Days()
 	}
+	p.Ceremony = ch.Public[sdk.PublicWebAuthnRequest]
 	h.Web.Render(w, r, status, "method.html", p)
 }
 
@@ -130,11 +131,7 @@ func (h *Handler) beginFailed(ctx context.Context, ar *protocol.AuthRequest, use
 		return http.StatusTooManyRequests, cmp.Or(msg, web.MsgTooManyTries)
 	}
 	h.Log.Warn("begin challenge", "method", name, "err", err)
-	reason := err.Error()
-	if len(reason) > maxAuditedError {
-		reason = strings.ToValidUTF8(reason[:maxAuditedError], "")
-	}
-	ev.Type, ev.Outcome, ev.Details["error"] = "verification.unavailable", "failure", reason
+	ev.Type, ev.Outcome, ev.Details["error"] = "verification.unavailable", "failure", auditedReason(err.Error())
 	h.Audit.Record(ctx, ev)
 	return http.StatusServiceUnavailable, cmp.Or(msg, web.MsgMethodDown)
 }
@@ -142,7 +139,9 @@ func (h *Handler) beginFailed(ctx context.Context, ar *protocol.AuthRequest, use
 // challengeFor returns the request's live challenge of the user for a
 // method, or begins one and keeps it on the request (so any replica can
 // verify it), storing the request with it if it was created in place.
-func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, user storage.User, name string) (protocol.Challenge, error) {
+// level is the level aimed for, which the method may use to offer only
+// the credentials that reach it.
+func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, user storage.User, name, level string) (protocol.Challenge, error) {
 	if ch, ok := challengeOf(ar, name, user.ID); ok && h.Now().Before(ch.ExpiresAt) {
 		return ch, nil
 	}
@@ -150,7 +149,7 @@ func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, us
 	if !ok {
 		return protocol.Challenge{}, fmt.Errorf("no method %q", name)
 	}
-	c, err := m.Begin(ctx, sdk.BeginRequest{User: methods.User(user)})
+	c, err := m.Begin(ctx, sdk.BeginRequest{User: methods.User(user), Level: level})
 	if err != nil {
 		return protocol.Challenge{}, err
 	}
@@ -307,6 +306,10 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 		vctx, spent = methods.WithVerifyEvents(ctx, func(res sdk.Result) []storage.Event { return h.Audit.Complete(ctx, stepEvents(res)...) })
 	}
 	res, err := m.Verify(vctx, sdk.VerifyRequest{UserID: user.ID, ChallengeID: ch.ID, Response: response})
+	if err == nil && res.UserID != "" && res.UserID != user.ID {
+		// A method may name the user only in a first-factor verification.
+		err = fmt.Errorf("%w: the method named user %q for %q's challenge", sdk.ErrInvalidResponse, res.UserID, user.ID)
+	}
 	if err != nil {
 		h.verifyFailed(w, r, ar, user, decide, name, err)
 		return
@@ -330,7 +333,8 @@ func (h *Handler) handleVerifyPost(w http.ResponseWriter, r *http.Request) {
 	if res.Renew {
 		renew = name
 	}
-	f := storage.Factor{Method: name, Levels: desc.Levels, AMR: amr, Time: h.Now()}
+	// What this verification reached, held to what the method declared.
+	f := storage.Factor{Method: name, Levels: authflow.Within(desc.Levels, res.Levels), AMR: amr, Time: h.Now()}
 	if ar.Data.ExternalMFA != nil { // no session, no trusted browser: the IdP asked for a factor now
 		h.completeExternal(w, r, ar, user, f, events...)
 		return
@@ -353,6 +357,11 @@ func (h *Handler) verifyFailed(w http.ResponseWriter, r *http.Request, ar *proto
 	switch {
 	case errors.Is(err, sdk.ErrInvalidResponse):
 		h.Metrics.Verifications.WithLabelValues(name, "failure").Inc()
+		if reason := err.Error(); reason != sdk.ErrInvalidResponse.Error() {
+			// The method said why (a security key's counter went back):
+			// for the audit log, never for the page.
+			ev.Details["error"] = auditedReason(reason)
+		}
 		h.Audit.Record(ctx, ev)
 		// The lockout's event is written with the failure that starts it.
 		locked := h.Audit.Fill(ctx, storage.Event{Type: "lockout.started", UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "denied",
@@ -392,4 +401,13 @@ func (h *Handler) verifyFailed(w http.ResponseWriter, r *http.Request, ar *proto
 	if d, ok := decide(); ok {
 		h.showMethod(w, r, ar, user, d, name, msg, status)
 	}
+}
+
+// auditedReason is an error's text as an audit event keeps it: at most
+// maxAuditedError bytes.
+func auditedReason(reason string) string {
+	if len(reason) > maxAuditedError {
+		reason = strings.ToValidUTF8(reason[:maxAuditedError], "")
+	}
+	return reason
 }

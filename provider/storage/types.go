@@ -32,11 +32,14 @@ func (u User) HasPermission(p string) bool {
 
 // Factor is one authentication factor a session has completed.
 type Factor struct {
-	Method string    // "password", "upstream", or a verification method's name
-	First  bool      // a first factor (password, upstream IdP, id_token_hint)
-	Levels []string  // second factors: the levels it satisfies
-	AMR    []string  // RFC 8176 values it contributes
-	Time   time.Time // when it was completed
+	Method string   // "password", "upstream", or a verification method's name
+	First  bool     // a first factor (password, upstream IdP, id_token_hint)
+	Levels []string // second factors: the levels it satisfies
+	// Both: a first factor that is a second one too (a passkey with user
+	// verification, authflow.Factor.Both): its Levels count.
+	Both bool      `json:",omitempty"`
+	AMR  []string  // RFC 8176 values it contributes
+	Time time.Time // when it was completed
 }
 
 // AuthRequest is an OpenID Connect authorization request and how far its

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"html/template"
 	"image/png"
 	"slices"
@@ -47,6 +48,8 @@ func (ps Pages) Displays(method string, ds []sdk.Display) []Display {
 		case sdk.DisplayLink:
 			ok = slices.ContainsFunc(displayLinkSchemes, func(p string) bool { return strings.HasPrefix(d.Value, p) })
 			v.URL = template.URL(d.Value) // a scheme html/template does not know; checked above
+		case sdk.DisplayWebAuthnCreation:
+			ok = json.Valid([]byte(d.Value))
 		case sdk.DisplayImage:
 			cfg, err := png.DecodeConfig(bytes.NewReader(d.PNG))
 			ok = err == nil

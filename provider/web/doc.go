@@ -1,8 +1,9 @@
 // Package web is how stepup's pages look and what they say: the HTML
 // templates (embedded), the Page every template gets and the views of
-// each page, rendering under stepup's Content Security Policy (no script;
-// a form ends at this origin or at the one client redirect URI the page
-// names), the headers every answer carries, the server-error and CSRF
+// each page, rendering under stepup's Content Security Policy (no script,
+// but stepup's own WebAuthn script on a page with a ceremony; a form ends
+// at this origin or at the one client redirect URI the page names), the
+// one script itself (static/webauthn.js), the headers every answer carries, the server-error and CSRF
 // error pages, what a method's fields and displays look like on a page
 // (sdk.Field, sdk.Display), and every user-facing message of the pages as
 // a named constant (messages.go).

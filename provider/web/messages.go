@@ -33,6 +33,9 @@ const (
 // Messages of the sign-in page.
 const (
 	MsgBadCredentials = "The username or password is incorrect."
+	// MsgPasskeyRefused: a passkey sign-in that did not verify; it says no
+	// more than a wrong password does.
+	MsgPasskeyRefused = "That passkey was not accepted. Try again, or sign in with your username and password."
 	MsgBusy           = "Too many people are signing in right now. Try again in a moment."
 	MsgInactive       = "This account is deactivated. Ask your administrator to reactivate it."
 	MsgExpired        = "This sign-in request has expired or is unknown. Go back to the application and start again."

@@ -36,11 +36,28 @@ type Page struct {
 	// TrustDays, when above zero, offers "don't ask again on this browser"
 	// for that many days (trusted_browser).
 	TrustDays int
+	// Ceremony is the JSON of a WebAuthn request (a challenge's
+	// sdk.PublicWebAuthnRequest) or, with CeremonyCreate, creation (an
+	// enrolment's sdk.DisplayWebAuthnCreation): the page's form then runs
+	// it with stepup's script, which its CSP allows, and only then.
+	Ceremony       string
+	CeremonyCreate bool
+	// Passkey is a first-factor WebAuthn request on the sign-in page
+	// (sdk.Description.FirstFactor): a "sign in with a passkey" form, and
+	// passkeys offered in the username field's autofill.
+	Passkey *Passkey
 
 	Account Account
 	Enrol   Enrol
 	Admin   Admin
 	Logout  Logout
+}
+
+// Passkey is the sign-in page's passwordless form: it posts the
+// ceremony's answer for the first-factor challenge of Method.
+type Passkey struct {
+	Method, Label string
+	Options       string // the JSON of sdk.PublicWebAuthnRequest
 }
 
 // Link is a named link ("use another method").
@@ -100,6 +117,9 @@ type Credential struct {
 	Method, ID, Label, Added string
 	// Warning is the method's alert about the credential (sdk.Credential.Warning).
 	Warning string
+	// Note is what kind of credential it is (sdk.Credential.Note), and
+	// LastUsed when it last verified ("" for never or not kept).
+	Note, LastUsed string
 }
 
 // Enrol is the enrolment page: with an ID, what Enrol returned and

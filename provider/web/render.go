@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/gorilla/csrf"
+
+	"github.com/stepup-mfa/stepup/plugins/sdk"
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
@@ -25,8 +27,9 @@ type Pages struct {
 }
 
 // Render writes the template name with p, under stepup's Content Security
-// Policy (no script, no inline style: the stylesheet and images come from
-// this origin, the logo's, or data:; the form ends at this origin or at
+// Policy (no script, but stepup's WebAuthn script where the page has a
+// ceremony; no inline style: the stylesheet and images come from this
+// origin, the logo's, or data:; the form ends at this origin or at
 // p.FormTarget) and never cached; p.CSRF is the request's CSRF field,
 // p.UI and p.SignedIn the deployment's and the request's.
 func (ps Pages) Render(w http.ResponseWriter, r *http.Request, status int, name string, p Page) {
@@ -42,11 +45,27 @@ func (ps Pages) Render(w http.ResponseWriter, r *http.Request, status int, name 
 	if p.FormTarget != "" {
 		formAction += " " + p.FormTarget
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src "+ps.UI.imgSources()+"; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	script := ceremonyOf(&p)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src "+ps.UI.imgSources()+"; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'"+script)
 	w.WriteHeader(status)
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		ps.Log.Error("render page", "page", name, "err", err)
 	}
+}
+
+// ceremonyOf fills in the enrolment's WebAuthn ceremony, if it has one,
+// and returns the CSP that lets a page with a ceremony run stepup's
+// script: its own origin's, no inline script, nothing else.
+func ceremonyOf(p *Page) string {
+	for _, d := range p.Enrol.Displays {
+		if d.Kind == sdk.DisplayWebAuthnCreation {
+			p.Ceremony, p.CeremonyCreate = d.Text, true
+		}
+	}
+	if p.Ceremony == "" && p.Passkey == nil {
+		return ""
+	}
+	return "; script-src 'self'"
 }
 
 // Message writes a page that says msg under title: as an error for a

@@ -302,7 +302,11 @@ type Description struct {
 	DeclaresSettings bool `protobuf:"varint,21,opt,name=declares_settings,json=declaresSettings,proto3" json:"declares_settings,omitempty"`
 	// renamable: the user may rename a credential on the account page
 	// (Rename; sdk.Description.Renamable).
-	Renamable     bool `protobuf:"varint,22,opt,name=renamable,proto3" json:"renamable,omitempty"`
+	Renamable bool `protobuf:"varint,22,opt,name=renamable,proto3" json:"renamable,omitempty"`
+	// first_factor: Begin and Verify also work without a user, and a
+	// successful Verify then names the user it identified
+	// (sdk.Description.FirstFactor: a discoverable passkey).
+	FirstFactor   bool `protobuf:"varint,23,opt,name=first_factor,json=firstFactor,proto3" json:"first_factor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -487,6 +491,13 @@ func (x *Description) GetDeclaresSettings() bool {
 func (x *Description) GetRenamable() bool {
 	if x != nil {
 		return x.Renamable
+	}
+	return false
+}
+
+func (x *Description) GetFirstFactor() bool {
+	if x != nil {
+		return x.FirstFactor
 	}
 	return false
 }
@@ -1239,10 +1250,12 @@ func (x *Field) GetMaxLength() int32 {
 }
 
 type BeginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
-	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
-	Records       []*Record              `protobuf:"bytes,3,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	NowUnixNano int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
+	User        *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Records     []*Record              `protobuf:"bytes,3,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
+	// The level the host aims for (sdk.BeginRequest.Level); empty: not said.
+	Level         string `protobuf:"bytes,4,opt,name=level,proto3" json:"level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1296,6 +1309,13 @@ func (x *BeginRequest) GetRecords() []*Record {
 		return x.Records
 	}
 	return nil
+}
+
+func (x *BeginRequest) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
 }
 
 type Challenge struct {
@@ -1493,7 +1513,12 @@ type VerifyResult struct {
 	Notice string `protobuf:"bytes,4,opt,name=notice,proto3" json:"notice,omitempty"`
 	// The credential that answered is used up: the host asks the user to
 	// set the method up again before going on (sdk.Result.Renew).
-	Renew         bool `protobuf:"varint,5,opt,name=renew,proto3" json:"renew,omitempty"`
+	Renew bool `protobuf:"varint,5,opt,name=renew,proto3" json:"renew,omitempty"`
+	// The levels this verification reached (sdk.Result.Levels); absent:
+	// those of the Description.
+	Levels []string `protobuf:"bytes,6,rep,name=levels,proto3" json:"levels,omitempty"`
+	// The user a first-factor verification identified (sdk.Result.UserID).
+	UserId        string `protobuf:"bytes,7,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1561,6 +1586,20 @@ func (x *VerifyResult) GetRenew() bool {
 		return x.Renew
 	}
 	return false
+}
+
+func (x *VerifyResult) GetLevels() []string {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
+func (x *VerifyResult) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
 }
 
 type EnrolRequest struct {
@@ -1887,7 +1926,13 @@ type Credential struct {
 	// (sdk.Credential.Explicit; see Description.except_with).
 	Explicit bool `protobuf:"varint,5,opt,name=explicit,proto3" json:"explicit,omitempty"`
 	// In the answer to ConfirmEnrolment: the write the host commits.
-	Commit        *Commit `protobuf:"bytes,6,opt,name=commit,proto3" json:"commit,omitempty"`
+	Commit *Commit `protobuf:"bytes,6,opt,name=commit,proto3" json:"commit,omitempty"`
+	// The highest level this credential can reach (sdk.Credential.MaxLevel);
+	// empty: the Description's.
+	MaxLevel           string `protobuf:"bytes,7,opt,name=max_level,json=maxLevel,proto3" json:"max_level,omitempty"`
+	LastUsedAtUnixNano int64  `protobuf:"varint,8,opt,name=last_used_at_unix_nano,json=lastUsedAtUnixNano,proto3" json:"last_used_at_unix_nano,omitempty"`
+	// What kind of credential it is, for the account page ("Synced passkey").
+	Note          string `protobuf:"bytes,9,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1962,6 +2007,27 @@ func (x *Credential) GetCommit() *Commit {
 		return x.Commit
 	}
 	return nil
+}
+
+func (x *Credential) GetMaxLevel() string {
+	if x != nil {
+		return x.MaxLevel
+	}
+	return ""
+}
+
+func (x *Credential) GetLastUsedAtUnixNano() int64 {
+	if x != nil {
+		return x.LastUsedAtUnixNano
+	}
+	return 0
+}
+
+func (x *Credential) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
 }
 
 type ListCredentialsRequest struct {
@@ -2535,7 +2601,7 @@ const file_method_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\x05R\x03max\x12!\n" +
 	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12#\n" +
-	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xb2\x06\n" +
+	"\rfailures_only\x18\x05 \x01(\bR\ffailuresOnly\"\xd5\x06\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06levels\x18\x02 \x03(\tR\x06levels\x12\x10\n" +
@@ -2564,7 +2630,8 @@ const file_method_proto_rawDesc = "" +
 	"\x11names_credentials\x18\x13 \x01(\bR\x10namesCredentials\x125\n" +
 	"\bsettings\x18\x14 \x03(\v2\x19.stepup.plugin.v1.SettingR\bsettings\x12+\n" +
 	"\x11declares_settings\x18\x15 \x01(\bR\x10declaresSettings\x12\x1c\n" +
-	"\trenamable\x18\x16 \x01(\bR\trenamable\"\x89\x01\n" +
+	"\trenamable\x18\x16 \x01(\bR\trenamable\x12!\n" +
+	"\ffirst_factor\x18\x17 \x01(\bR\vfirstFactor\"\x89\x01\n" +
 	"\aSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x10\n" +
@@ -2634,11 +2701,12 @@ const file_method_proto_rawDesc = "" +
 	"input_mode\x18\x05 \x01(\tR\tinputMode\x12\x18\n" +
 	"\apattern\x18\x06 \x01(\tR\apattern\x12\x1d\n" +
 	"\n" +
-	"max_length\x18\a \x01(\x05R\tmaxLength\"\x92\x01\n" +
+	"max_length\x18\a \x01(\x05R\tmaxLength\"\xa8\x01\n" +
 	"\fBeginRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x122\n" +
-	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\"\x91\x02\n" +
+	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12\x14\n" +
+	"\x05level\x18\x04 \x01(\tR\x05level\"\x91\x02\n" +
 	"\tChallenge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06prompt\x18\x02 \x01(\tR\x06prompt\x12/\n" +
@@ -2659,13 +2727,15 @@ const file_method_proto_rawDesc = "" +
 	"\rput_on_accept\x18\b \x01(\bR\vputOnAccept\x1a;\n" +
 	"\rResponseEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdf\x01\n" +
 	"\fVerifyResult\x12\x10\n" +
 	"\x03amr\x18\x01 \x03(\tR\x03amr\x12#\n" +
 	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\x129\n" +
 	"\ton_accept\x18\x03 \x01(\v2\x1c.stepup.plugin.v1.PutRequestR\bonAccept\x12\x16\n" +
 	"\x06notice\x18\x04 \x01(\tR\x06notice\x12\x14\n" +
-	"\x05renew\x18\x05 \x01(\bR\x05renew\"\x91\x02\n" +
+	"\x05renew\x18\x05 \x01(\bR\x05renew\x12\x16\n" +
+	"\x06levels\x18\x06 \x03(\tR\x06levels\x12\x17\n" +
+	"\auser_id\x18\a \x01(\tR\x06userId\"\x91\x02\n" +
 	"\fEnrolRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x12B\n" +
@@ -2698,7 +2768,7 @@ const file_method_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"q\n" +
 	"\x06Commit\x12.\n" +
 	"\x03put\x18\x01 \x01(\v2\x1c.stepup.plugin.v1.PutRequestR\x03put\x127\n" +
-	"\x06delete\x18\x02 \x01(\v2\x1f.stepup.plugin.v1.DeleteRequestR\x06delete\"\xcb\x01\n" +
+	"\x06delete\x18\x02 \x01(\v2\x1f.stepup.plugin.v1.DeleteRequestR\x06delete\"\xb0\x02\n" +
 	"\n" +
 	"Credential\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
@@ -2706,7 +2776,10 @@ const file_method_proto_rawDesc = "" +
 	"\x14created_at_unix_nano\x18\x03 \x01(\x03R\x11createdAtUnixNano\x12\x18\n" +
 	"\awarning\x18\x04 \x01(\tR\awarning\x12\x1a\n" +
 	"\bexplicit\x18\x05 \x01(\bR\bexplicit\x120\n" +
-	"\x06commit\x18\x06 \x01(\v2\x18.stepup.plugin.v1.CommitR\x06commit\"\x89\x01\n" +
+	"\x06commit\x18\x06 \x01(\v2\x18.stepup.plugin.v1.CommitR\x06commit\x12\x1b\n" +
+	"\tmax_level\x18\a \x01(\tR\bmaxLevel\x122\n" +
+	"\x16last_used_at_unix_nano\x18\b \x01(\x03R\x12lastUsedAtUnixNano\x12\x12\n" +
+	"\x04note\x18\t \x01(\tR\x04note\"\x89\x01\n" +
 	"\x16ListCredentialsRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x122\n" +
