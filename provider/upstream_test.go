@@ -62,8 +62,8 @@ func testUpstreamFirstLogin(t *testing.T, env *testenv.Env) {
 	tok := upstreamTokens(t, p, rp, ar)
 
 	u := upstreamUser(t, env, "u-alice")
-	if u.Username != "alice" || u.Email != "alice@example.com" || u.PasswordHash != "" || !u.Active {
-		t.Errorf("created user = %+v, want alice, alice@example.com, no password", u)
+	if u.Username != "alice" || u.Email != "alice@example.com" || u.Name != "Test User" || u.PasswordHash != "" || !u.Active {
+		t.Errorf("created user = %+v, want alice, alice@example.com, Test User, no password", u)
 	}
 	if tok.Claims.Subject != u.ID {
 		t.Errorf("sub = %q, want the linked user's ID %q", tok.Claims.Subject, u.ID)
@@ -80,8 +80,9 @@ func testUpstreamFirstLogin(t *testing.T, env *testenv.Env) {
 	}
 
 	// Second login, in another browser: the same user, linked, not a new one;
-	// the email follows the upstream's.
+	// the email and the name follow the upstream's.
 	env.Upstream.AddUser("u-alice", "alice", "alice@new.example.com")
+	env.Upstream.SetName("u-alice", "Alice", "Liddell")
 	p, rp, ar = upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
 	tok = upstreamTokens(t, p, rp, ar)
 	if tok.Claims.Subject != u.ID {
@@ -91,8 +92,16 @@ func testUpstreamFirstLogin(t *testing.T, env *testenv.Env) {
 	if err != nil || len(users) != 1 {
 		t.Fatalf("users after two logins = %d (%v), want 1", len(users), err)
 	}
-	if users[0].Email != "alice@new.example.com" {
-		t.Errorf("email = %q, want the upstream's new one", users[0].Email)
+	if users[0].Email != "alice@new.example.com" || users[0].Name != "Alice Liddell" {
+		t.Errorf("email, name = %q, %q; want the upstream's new ones", users[0].Email, users[0].Name)
+	}
+	// Relying parties get the name with the profile scope.
+	ui, err := rp.Provider.UserInfo(t.Context(), rp.OAuth.TokenSource(t.Context(), tok.OAuth))
+	var claims struct {
+		Name string `json:"name"`
+	}
+	if err != nil || ui.Claims(&claims) != nil || claims.Name != "Alice Liddell" {
+		t.Errorf("userinfo: %v, name %q; want Alice Liddell", err, claims.Name)
 	}
 }
 

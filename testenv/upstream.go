@@ -81,6 +81,16 @@ func (u *Upstream) AddUser(id, username, email string) {
 		Email: email, EmailVerified: true, PreferredLanguage: language.English}
 }
 
+// SetName changes the first and last name of account id, which the
+// upstream sends as its name claim ("Test User" by default).
+func (u *Upstream) SetName(id, first, last string) {
+	u.users.mu.Lock()
+	defer u.users.mu.Unlock()
+	if a := u.users.m[id]; a != nil {
+		a.FirstName, a.LastName = first, last
+	}
+}
+
 // NewUpstream starts an upstream IdP that knows stepup (at issuer) as its
 // client UpstreamClientID, with one user "alice" (ID "u-alice"). Its
 // auth_time is read from now, the Env's clock (the rest of its stamps

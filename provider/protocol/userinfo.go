@@ -22,6 +22,7 @@ func (o *Storage) userinfo(ctx context.Context, ui *oidc.UserInfo, userID string
 	}
 	if slices.Contains(scopes, oidc.ScopeProfile) {
 		ui.PreferredUsername = u.Username
+		ui.Name = u.Name
 	}
 	if slices.Contains(scopes, oidc.ScopeEmail) && u.Email != "" {
 		ui.Email = u.Email

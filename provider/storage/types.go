@@ -4,9 +4,12 @@ import "time"
 
 // User is a local account.
 type User struct {
-	ID           string
-	Username     string
-	Email        string
+	ID       string
+	Username string
+	Email    string
+	// Name is the user's full name ("Alice Liddell"), from the upstream
+	// IdP's name claim; empty when none is known.
+	Name         string
 	Phone        string
 	PasswordHash string // argon2id PHC string; empty: no local password
 	Active       bool

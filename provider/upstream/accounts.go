@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -29,7 +30,7 @@ type Accounts struct {
 // username rule normalises it. A name that fails the rule, or that a
 // local user has (or looks like), is refused: never a silent merge with
 // an account someone else may own, never a raw name stored. The linked
-// user's email follows the upstream's on each sign-in.
+// user's email and name follow the upstream's on each sign-in.
 func (a *Accounts) SignIn(ctx context.Context, id Identity, clientID string) (storage.User, error) {
 	u, err := a.Store.GetUserByUpstream(ctx, id.Issuer, id.Subject)
 	switch {
@@ -40,9 +41,12 @@ func (a *Accounts) SignIn(ctx context.Context, id Identity, clientID string) (st
 	case !u.Active:
 		return storage.User{}, &Error{Kind: Inactive, Err: fmt.Errorf("user %s is deactivated", u.ID)}
 	}
-	if email := claimString(id.Claims, "email"); email != "" && email != u.Email {
+	// The upstream's email and name follow it; a claim it no longer sends
+	// keeps what was known.
+	email, name := cmp.Or(claimString(id.Claims, "email"), u.Email), cmp.Or(claimString(id.Claims, "name"), u.Name)
+	if email != u.Email || name != u.Name {
 		u, err = a.Store.UpdateUser(ctx, u.ID, func(cur storage.User) (storage.User, error) {
-			cur.Email, cur.UpdatedAt = email, a.Now()
+			cur.Email, cur.Name, cur.UpdatedAt = email, name, a.Now()
 			return cur, nil
 		})
 		if err != nil {
@@ -71,7 +75,7 @@ func (a *Accounts) create(ctx context.Context, id Identity, clientID, via string
 		return storage.User{}, err
 	}
 	now := a.Now()
-	u := storage.User{ID: newUserID(), Username: name, Email: claimString(id.Claims, "email"), Active: true,
+	u := storage.User{ID: newUserID(), Username: name, Email: claimString(id.Claims, "email"), Name: claimString(id.Claims, "name"), Active: true,
 		UpstreamIssuer: id.Issuer, UpstreamSub: id.Subject, CreatedAt: now, UpdatedAt: now}
 	ev := a.Audit.Complete(ctx, storage.Event{Type: "user.created", UserID: u.ID, Actor: "upstream:" + id.Issuer, ClientID: clientID,
 		Outcome: "success", Details: map[string]string{"username": name, "upstream": id.Issuer, "via": via}})

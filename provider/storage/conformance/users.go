@@ -24,6 +24,7 @@ func newUser(id, username string) storage.User {
 		PasswordHash:   "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
 		Active:         true,
 		Permissions:    []string{"manage_mfa"},
+		Name:           "User " + username,
 		UpstreamIssuer: "https://idp.example.com",
 		UpstreamSub:    "upstream-" + id,
 		CreatedAt:      created,

@@ -10,12 +10,12 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_iss, upstream_sub, created_at, updated_at`
+const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_iss, upstream_sub, name, created_at, updated_at`
 
 // userDest returns the scan destinations of userCols.
 func userDest(u *storage.User) []any {
 	return []any{&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
-		js(&u.Permissions), &u.UpstreamIssuer, &u.UpstreamSub, tc(&u.CreatedAt), tc(&u.UpdatedAt)}
+		js(&u.Permissions), &u.UpstreamIssuer, &u.UpstreamSub, &u.Name, tc(&u.CreatedAt), tc(&u.UpdatedAt)}
 }
 
 func scanUser(row pgx.Row, u *storage.User) error { return row.Scan(userDest(u)...) }
@@ -40,8 +40,8 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, events ...storag
 	// One batch is one implicit transaction: the user and its events, or
 	// neither.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, ts(u.CreatedAt), ts(u.UpdatedAt))
+	b.Queue(`INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, ts(u.CreatedAt), ts(u.UpdatedAt))
 	queueEvents(b, rows)
 	err = s.pool.SendBatch(ctx, b).Close()
 	if isUnique(err) {
@@ -126,8 +126,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User)
 				return err
 			}
 			err = scanUser(tx.QueryRow(ctx, `UPDATE users SET username = $2, email = $3, phone = $4, password_hash = $5,
-				active = $6, permissions = $7, upstream_iss = $8, upstream_sub = $9, updated_at = $10 WHERE id = $1 RETURNING `+userCols,
-				id, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, ts(u.UpdatedAt)), &out)
+				active = $6, permissions = $7, upstream_iss = $8, upstream_sub = $9, name = $10, updated_at = $11 WHERE id = $1 RETURNING `+userCols,
+				id, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, ts(u.UpdatedAt)), &out)
 			if isUnique(err) {
 				return fmt.Errorf("storage: username %q or upstream link: %w", u.Username, storage.ErrAlreadyExists)
 			}
