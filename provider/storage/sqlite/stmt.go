@@ -58,14 +58,6 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sq
 	return tx.ExecContext(ctx, q, args...)
 }
 
-// writeRow runs q (an INSERT ... RETURNING, say) as a write of its own
-// and scans its one row into dest.
-func (s *Store) writeRow(ctx context.Context, q string, args []any, dest ...any) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return s.queryRow(ctx, tx, q, args...).Scan(dest...)
-	})
-}
-
 // queryRow runs q on the writer in tx.
 func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
 	if st := s.wstmt(ctx, tx, q); st != nil {
