@@ -185,6 +185,13 @@ func TestUpstreamFailures(t *testing.T) {
 		{"bad signature", testenv.UpstreamOptions{ForeignKeys: true}, 502, "invalid token", "could not be verified"},
 		{"wrong nonce", testenv.UpstreamOptions{WrongNonce: true}, 502, "invalid token", "could not be verified"},
 		{"upstream error", testenv.UpstreamOptions{Refuse: true}, 502, "upstream error", "access_denied"},
+		// Validly signed by the upstream, but not for stepup, or not by
+		// the issuer stepup is the client of.
+		{"wrong audience", testenv.UpstreamOptions{IDTokenClaims: func(c map[string]any) {
+			c["aud"], c["azp"], c["client_id"] = []string{"another-app"}, "another-app", "another-app"
+		}}, 502, "invalid token", "could not be verified"},
+		{"wrong issuer", testenv.UpstreamOptions{IDTokenClaims: func(c map[string]any) { c["iss"] = "https://impostor.example" }},
+			502, "invalid token", "could not be verified"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testenv.New(t, testenv.WithUpstream(nil))
@@ -193,6 +200,16 @@ func TestUpstreamFailures(t *testing.T) {
 			assertUpstreamRefused(t, env, p, tc.status, tc.reason, tc.says)
 		})
 	}
+	// The control of the two above: a token signed again without a change
+	// is accepted, so they fail on their claim, not on the signing again.
+	t.Run("signed again unchanged", func(t *testing.T) {
+		env := testenv.New(t, testenv.WithUpstream(nil))
+		env.Upstream.Set(testenv.UpstreamOptions{IDTokenClaims: func(map[string]any) {}})
+		p, rp, ar := upstreamSignIn(t, env, env.NewBrowser(t), nil, "alice")
+		if tok := upstreamTokens(t, p, rp, ar); tok.Claims.Subject != upstreamUser(t, env, "u-alice").ID {
+			t.Errorf("sub = %q, want the linked user's", tok.Claims.Subject)
+		}
+	})
 	t.Run("unreachable", func(t *testing.T) {
 		env := testenv.New(t, testenv.WithUpstream(nil))
 		env.Upstream.HTTP.Close()

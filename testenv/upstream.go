@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -63,6 +64,11 @@ type UpstreamOptions struct {
 	// AuthTimeAgo puts its auth_time this long before the clock's now (a
 	// session at the upstream that prompt=login did not renew).
 	AuthTimeAgo time.Duration
+	// IDTokenClaims, when set, rewrites the claims of the ID tokens its
+	// token endpoint answers with, which it signs again with its own key:
+	// a token for another audience or from another issuer, validly
+	// signed.
+	IDTokenClaims func(claims map[string]any)
 }
 
 // Set changes how the upstream behaves from the next request on.
@@ -120,7 +126,7 @@ func NewUpstream(t testing.TB, stepupIssuer string, now func() time.Time) *Upstr
 	*op.DefaultEndpoints = prevEndpoints
 	slog.SetDefault(prevLog)
 	endpointsMu.Unlock()
-	hs := httptest.NewUnstartedServer(callbackAlias(router))
+	hs := httptest.NewUnstartedServer(callbackAlias(st.rewriteIDTokens(router)))
 	hs.Listener.Close()
 	hs.Listener = ln
 	hs.Start()
@@ -164,6 +170,73 @@ func (b *Browser) followOn(p *Page, base string) *Page {
 		p = b.Get(p.Location.String())
 	}
 	return p
+}
+
+// rewriteIDTokens passes requests to next, rewriting the ID token of a
+// token response as IDTokenClaims says, signed again with the key the
+// upstream signs with.
+func (s *upstreamStorage) rewriteIDTokens(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rewrite := s.options().IDTokenClaims
+		if rewrite == nil || r.URL.Path != "/oauth/token" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		var resp map[string]any
+		if raw, ok := func() (string, bool) {
+			if json.Unmarshal(body, &resp) != nil {
+				return "", false
+			}
+			raw, ok := resp["id_token"].(string)
+			return raw, ok
+		}(); ok {
+			if signed, err := s.resign(r.Context(), raw, rewrite); err == nil {
+				resp["id_token"] = signed
+				body, _ = json.Marshal(resp)
+			}
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	})
+}
+
+// resign returns the ID token raw with its claims rewritten, signed with
+// the upstream's own key under its own kid.
+func (s *upstreamStorage) resign(ctx context.Context, raw string, rewrite func(map[string]any)) (string, error) {
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return "", err
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil {
+		return "", err
+	}
+	rewrite(claims)
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	key, err := s.SigningKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.SignatureAlgorithm(), Key: jose.JSONWebKey{Key: key.Key(), KeyID: key.ID()}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", err
+	}
+	signed, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return signed.CompactSerialize()
 }
 
 // endpointsMu keeps a provider from being made while zitadel's
