@@ -311,6 +311,11 @@ func TestEmailCodesNotBesideAPhone(t *testing.T) {
 	if method, _ := offers(t, b.Get(env.URL+"/login?id="+requestID(t, p)+"&method=email")); method != "sms" {
 		t.Fatalf("asking for email codes beside a phone gives %q", method)
 	}
+	// The account page says why, rather than list email codes as offered.
+	const aside = "Not offered while you have Text message (SMS) set up"
+	if acct := b.Get(env.URL + "/account"); !strings.Contains(acct.Text(), aside) {
+		t.Fatalf("account page beside a phone:\n%s", acct.Text())
+	}
 
 	callAPI(t, env, tok, "PATCH", "/admin/v1/users/alice", map[string]bool{"email_codes": true})
 	b = env.NewBrowser(t)
@@ -322,6 +327,9 @@ func TestEmailCodesNotBesideAPhone(t *testing.T) {
 	p = b.Get(env.URL + "/login?id=" + requestID(t, p) + "&method=email")
 	if method, _ := offers(t, p); method != "email" {
 		t.Fatalf("use another method: %q", method)
+	}
+	if acct := b.Get(env.URL + "/account"); strings.Contains(acct.Text(), aside) {
+		t.Fatalf("account page once allowed in particular still sets email codes aside:\n%s", acct.Text())
 	}
 	got, err := rp.Exchange(testenv.MustCallback(t, b.Submit(p, p.Form(t, "/login/verify"),
 		map[string]string{"code": emailedCode(t, env, "alice@example.com")})).Code(t), ar)

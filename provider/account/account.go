@@ -122,6 +122,7 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 		h.Web.ServerError(w, r, "preferred method", err)
 		return
 	}
+	held := map[string][]sdk.Credential{} // the user's credentials by method
 	for _, m := range h.Methods.All() {
 		name, desc := m.Name(), m.Description()
 		if !desc.NeedsEnrolment {
@@ -144,8 +145,20 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 			}
 			am.CanPrefer = canPrefer(m, len(creds))
 			am.Preferred = am.CanPrefer && name == preferred
+			held[name] = creds
 		}
 		p.Account.Methods = append(p.Account.Methods, am)
+	}
+	// A method the user holds but is not offered beside another (email
+	// codes beside a verified phone) says so, as the login leaves it out.
+	for i := range p.Account.Methods {
+		am := &p.Account.Methods[i]
+		m, _ := h.Methods.Get(am.Name)
+		holds := func(other string) bool { return len(held[other]) > 0 }
+		if other := methods.SetAside(am.Name, m.Description(), held[am.Name], holds); other != "" && len(held[am.Name]) > 0 {
+			am.SetAside = fmt.Sprintf(web.MsgSetAside, h.Methods.DisplayName(other))
+			am.CanPrefer, am.Preferred = false, false
+		}
 	}
 	if err := h.fillTrustedBrowsers(r, &p.Account, u); err != nil {
 		h.Web.ServerError(w, r, "list trusted browsers", err)

@@ -156,7 +156,7 @@ func (h *Handler) refuseForeign(w http.ResponseWriter, r *http.Request, ar *prot
 func (h *Handler) userMethods(ctx context.Context, u storage.User) ([]authflow.Method, error) {
 	now := h.Now()
 	out := make([]authflow.Method, 0, h.Methods.Len())
-	explicit := make([]bool, 0, h.Methods.Len())
+	held := make([][]sdk.Credential, 0, h.Methods.Len()) // each method's credentials of the user
 	enrolled := map[string]bool{}
 	preferred, err := methods.Preferred(ctx, h.Store, u.ID, now)
 	if err != nil {
@@ -186,13 +186,12 @@ func (h *Handler) userMethods(ctx context.Context, u storage.User) ([]authflow.M
 		}
 		fm.Levels = credentialLevels(h.Policy, desc.Levels, creds)
 		enrolled[m.Name()] = fm.Enrolled && desc.NeedsEnrolment
-		explicit = append(explicit, slices.ContainsFunc(creds, func(c sdk.Credential) bool { return c.Explicit }))
+		held = append(held, creds)
 		out = append(out, fm)
 	}
 	for i, m := range h.Methods.All() {
 		fm, desc := &out[i], m.Description()
-		beside := func(other string) bool { return other != m.Name() && enrolled[other] }
-		if fm.Enrolled && !explicit[i] && slices.ContainsFunc(desc.ExceptWith, beside) {
+		if fm.Enrolled && methods.SetAside(m.Name(), desc, held[i], func(other string) bool { return enrolled[other] }) != "" {
 			fm.Enrolled = false
 		}
 		// An active temporary code is offered before every other method.

@@ -12,6 +12,7 @@ package methods
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -197,3 +198,21 @@ func User(u storage.User) sdk.User {
 
 // LockoutKey is the key of the failure count of one method for one user.
 func LockoutKey(method, userID string) string { return "lockout:" + method + ":" + userID }
+
+// SetAside returns the method that keeps the method name (described by
+// desc) from being offered to a user whose credentials of it are creds:
+// the first one Description.ExceptWith names that the user holds (holds),
+// unless one of creds was given to the user in particular (Explicit:
+// email codes an administrator turned on beside a verified phone). ""
+// when nothing sets it aside. The login and the account page share it.
+func SetAside(name string, desc sdk.Description, creds []sdk.Credential, holds func(method string) bool) string {
+	if slices.ContainsFunc(creds, func(c sdk.Credential) bool { return c.Explicit }) {
+		return ""
+	}
+	for _, other := range desc.ExceptWith {
+		if other != name && holds(other) {
+			return other
+		}
+	}
+	return ""
+}

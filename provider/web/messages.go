@@ -10,6 +10,9 @@ const (
 
 // Messages of the help-desk (admin) page.
 const (
+	// MsgSetAside: a method the user holds is not offered beside %s
+	// (sdk.Description.ExceptWith).
+	MsgSetAside     = "Not offered while you have %s set up; the help desk can turn it on for you."
 	MsgSectionDown  = "%s is not answering right now; try again in a moment."
 	MsgNoSuchAction = "There is no such action. Go back to the help desk page."
 	MsgDisconnected = "The method was disconnected."

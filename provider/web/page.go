@@ -110,6 +110,9 @@ type AccountMethod struct {
 	CanPrefer, Preferred bool
 	// Renamable: each credential has a form that renames it.
 	Renamable bool
+	// SetAside says why the user is not offered the method although they
+	// hold it (MsgSetAside); empty: it is offered.
+	SetAside string
 }
 
 // Credential is one enrolled credential of a method, as a page lists it.
