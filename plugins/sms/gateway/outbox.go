@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,15 +46,20 @@ func (o *outbox) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("%w: outbox: %v", ErrFailed, err)
 	}
-	if err := os.MkdirAll(o.dir, 0o700); err != nil {
-		return fmt.Errorf("%w: outbox: %v", ErrFailed, err)
-	}
 	var r [8]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return fmt.Errorf("%w: outbox: %v", ErrFailed, err)
 	}
 	name := m.SentAt.UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(r[:]) + OutboxSuffix
-	if err := writeNew(filepath.Join(o.dir, name), data); err != nil {
+	err = writeNew(filepath.Join(o.dir, name), data)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory is made when the first message finds it missing,
+		// not looked for before each one.
+		if err = os.MkdirAll(o.dir, 0o700); err == nil {
+			err = writeNew(filepath.Join(o.dir, name), data)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("%w: outbox: %v", ErrFailed, err)
 	}
 	return nil
