@@ -210,7 +210,7 @@ func (s *upstreamStorage) rewriteIDTokens(next http.Handler) http.Handler {
 // resign returns the ID token raw with its claims rewritten, signed with
 // the upstream's own key under its own kid.
 func (s *upstreamStorage) resign(ctx context.Context, raw string, rewrite func(map[string]any)) (string, error) {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return "", err
 	}
