@@ -47,6 +47,9 @@ func withFixture(t *testing.T) testenv.Option {
 const (
 	fixtureName = "fixture"
 	fixtureCode = "123456"
+	// fixtureCodeNamingAnother is accepted, but its result names another
+	// user than the challenge's, as only a first-factor verification may.
+	fixtureCodeNamingAnother = "654321"
 	// fixtureLegacyPhone makes Enrol answer as a method of an earlier sdk
 	// would, with Display and ImagePNG.
 	fixtureLegacyPhone = "+15550199"
@@ -187,6 +190,9 @@ func (m fixtureMethod) Begin(ctx context.Context, h sdk.Host, req sdk.BeginReque
 }
 
 func (fixtureMethod) Verify(_ context.Context, _ sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
+	if req.ChallengeID == "ch-"+req.UserID && req.Response["code"] == fixtureCodeNamingAnother {
+		return sdk.Result{AMR: []string{"otp"}, CredentialID: "c1", UserID: "u-mallory"}, nil
+	}
 	if req.ChallengeID != "ch-"+req.UserID || req.Response["code"] != fixtureCode {
 		return sdk.Result{}, sdk.ErrInvalidResponse
 	}

@@ -280,3 +280,36 @@ func TestBreakGlassByDeclaration(t *testing.T) {
 		t.Fatalf("refused break-glass audited as %+v", ev)
 	}
 }
+
+// TestStepUpResultNamingAnotherUser: a method may name the user it
+// verified only in a first-factor verification (a passkey). A step-up
+// result that names someone else than the challenge's user, from a
+// plugin gone wrong or hostile, is a failed verification: no token, the
+// failure audited, and the user's own answer still works.
+func TestStepUpResultNamingAnotherUser(t *testing.T) {
+	env := testenv.New(t, testenv.WithMethods(fixtureName), withFixture(t))
+	env.AddUser(t, "alice", alicePassword)
+	env.AddUser(t, "mallory", alicePassword)
+	b := env.NewBrowser(t)
+	b.SubmitPassword(b.Get(env.URL+"/account"), "alice", alicePassword)
+	p := b.Get(env.URL + "/account/enrol?method=fixture")
+	p = b.Submit(p, p.Form(t, "/account/enrol"), map[string]string{"phone": "+15550100"})
+	if done := b.Submit(p, p.Form(t, "/account/enrol"), map[string]string{"code": fixtureCode}); !strings.Contains(done.Text(), "The method was added") {
+		t.Fatalf("enrolment: %d %s", done.Status, done.Text())
+	}
+
+	rp := env.NewRP(t, testenv.PublicClient, "")
+	ar := rp.AuthURL(url.Values{"acr_values": {"aal2"}})
+	p = b.Get(ar.URL)
+	refused := b.Submit(p, p.Form(t, "/login/verify"), map[string]string{"code": fixtureCodeNamingAnother})
+	if refused.Status != http.StatusUnauthorized || refused.Location != nil {
+		t.Fatalf("a result naming another user: %d %v\n%s", refused.Status, refused.Location, refused.Text())
+	}
+	if ev := listEvents(t, env, "verification.failed"); len(ev) != 1 || ev[0].UserID != "u-alice" {
+		t.Fatalf("failure events %+v, want one for alice", ev)
+	}
+	tok, err := rp.Exchange(testenv.MustCallback(t, b.Submit(refused, refused.Form(t, "/login/verify"), map[string]string{"code": fixtureCode})).Code(t), ar)
+	if err != nil || tok.Claims.ACR != "aal2" || tok.Claims.Subject != "u-alice" {
+		t.Fatalf("alice's own answer after the refusal: %v %+v", err, tok)
+	}
+}
