@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"slices"
@@ -126,7 +124,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (storage.User, err
 		return storage.User{}, err
 	}
 	now := s.Now()
-	u := storage.User{ID: newID(), Username: name, Email: strings.TrimSpace(nu.Email), Phone: strings.TrimSpace(nu.Phone),
+	u := storage.User{ID: storage.NewUserID(), Username: name, Email: strings.TrimSpace(nu.Email), Phone: strings.TrimSpace(nu.Phone),
 		Active: true, Permissions: nu.Permissions, CreatedAt: now, UpdatedAt: now}
 	if nu.Password != "" {
 		hash, err := s.Hasher.Hash(nu.Password)
@@ -157,11 +155,14 @@ func (s *Service) lookAlike(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	skel := username.Skeleton(name)
+	names := make([]string, 0, len(users))
 	for _, u := range users {
-		if u.Username != name && username.Skeleton(u.Username) == skel {
-			return errorf(Conflict, msgLookAlike, name, u.Username)
+		if u.Username != name { // the same name is the store's to refuse
+			names = append(names, u.Username)
 		}
+	}
+	if other := username.LookAlike(name, names); other != "" {
+		return errorf(Conflict, msgLookAlike, name, other)
 	}
 	return nil
 }
@@ -306,10 +307,4 @@ func (s *Service) commit(ctx context.Context, events func(results map[string]str
 		}
 	}
 	return out, nil
-}
-
-func newID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -1,6 +1,10 @@
 package storage
 
-import "time"
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+)
 
 // User is a local account.
 type User struct {
@@ -21,6 +25,15 @@ type User struct {
 	UpstreamSub    string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+// NewUserID returns a new random user ID (96 bits, base64url), for
+// every path that creates a user: the admin service, an upstream account's
+// first sign-in, an external-MFA hint.
+func NewUserID() string {
+	b := make([]byte, 12)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // HasPermission reports whether the user holds permission p.

@@ -3,8 +3,6 @@ package upstream
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -75,7 +73,7 @@ func (a *Accounts) create(ctx context.Context, id Identity, clientID, via string
 		return storage.User{}, err
 	}
 	now := a.Now()
-	u := storage.User{ID: newUserID(), Username: name, Email: claimString(id.Claims, "email"), Name: claimString(id.Claims, "name"), Active: true,
+	u := storage.User{ID: storage.NewUserID(), Username: name, Email: claimString(id.Claims, "email"), Name: claimString(id.Claims, "name"), Active: true,
 		UpstreamIssuer: id.Issuer, UpstreamSub: id.Subject, CreatedAt: now, UpdatedAt: now}
 	ev := a.Audit.Complete(ctx, storage.Event{Type: "user.created", UserID: u.ID, Actor: "upstream:" + id.Issuer, ClientID: clientID,
 		Outcome: "success", Details: map[string]string{"username": name, "upstream": id.Issuer, "via": via}})
@@ -94,16 +92,19 @@ func (a *Accounts) create(ctx context.Context, id Identity, clientID, via string
 }
 
 // notTaken refuses a new user's name that an existing user has, or one
-// that looks like an existing name (see admin.Service.lookAlike): an
+// that looks like an existing name (username.LookAlike, as the admin service): an
 // upstream account must not pass for a local one.
 func (a *Accounts) notTaken(ctx context.Context, name string) error {
 	users, err := a.Store.ListUsers(ctx)
 	if err != nil {
 		return err
 	}
-	skel := username.Skeleton(name)
-	if i := slices.IndexFunc(users, func(u storage.User) bool { return u.Username == name || username.Skeleton(u.Username) == skel }); i >= 0 {
-		return &Error{Kind: UsernameTaken, Err: fmt.Errorf("username %q belongs to user %s", name, users[i].ID), Detail: takenDetail(name)}
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = u.Username
+	}
+	if other := username.LookAlike(name, names); other != "" {
+		return &Error{Kind: UsernameTaken, Err: fmt.Errorf("username %q is taken or looks like %q", name, other), Detail: takenDetail(name)}
 	}
 	return nil
 }
@@ -115,12 +116,6 @@ func takenDetail(name string) string {
 func claimString(claims map[string]any, key string) string {
 	s, _ := claims[key].(string)
 	return strings.TrimSpace(s)
-}
-
-func newUserID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // AMR is what the upstream factor contributes to amr: the upstream's own
