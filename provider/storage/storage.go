@@ -151,8 +151,8 @@ type Store interface {
 	// DeleteSession removes a session; absent is not an error.
 	DeleteSession(ctx context.Context, id string) error
 	// SaveLogin writes one step of a login in one transaction (see
-	// LoginWrite) and returns the updated request, or the zero request
-	// when w names none. An error from w.Update aborts the whole write and
+	// LoginWrite) and returns the updated or created request, or the
+	// zero request when w names none. An error from w.Update aborts the whole write and
 	// is returned unchanged.
 	SaveLogin(ctx context.Context, w LoginWrite) (AuthRequest, error)
 	// DeleteUserSessions removes every session of a user and returns how

@@ -97,8 +97,26 @@ type LoginWrite struct {
 	// applied to (ErrNotFound when there is none), as by UpdateAuthRequest.
 	AuthRequestID string
 	Update        func(AuthRequest) (AuthRequest, error)
+	// Create, when its ID is set (and AuthRequestID is not), is stored as
+	// a new request, as by CreateAuthRequest.
+	Create AuthRequest
+	// KV, when set, is a method's write that belongs to this step (the
+	// code a challenge sent): made as by KVPut or KVDelete, and its
+	// ErrConflict aborts the whole write.
+	KV *KVWrite
 	// Events are appended to the audit log.
 	Events []Event
+}
+
+// KVWrite is one KVPut (or, with Delete, one KVDelete) made inside
+// another write; see LoginWrite.KV.
+type KVWrite struct {
+	Namespace, Key string
+	Value          []byte
+	ExpectVersion  int64
+	ExpiresAt      time.Time
+	Now            time.Time
+	Delete         bool
 }
 
 // RefreshToken is a long-lived grant. Hash is the SHA-256 (hex) of the

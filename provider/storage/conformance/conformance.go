@@ -36,6 +36,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"Sessions", testSessions},
 		{"GetSessionUser", testGetSessionUser},
 		{"SaveLogin", testSaveLogin},
+		{"SaveLoginWithKV", testSaveLoginWithKV},
 		{"RefreshTokens", testRefreshTokens},
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"AccessTokens", testAccessTokens},

@@ -520,3 +520,85 @@ func testSaveLogin(t *testing.T, s storage.Store) {
 		t.Fatalf("SaveLogin of a request alone: done %v, %d events", r.Done, events())
 	}
 }
+
+// testSaveLoginWithKV: a challenge's write (a request created or updated,
+// the code its method keeps, its sent event) is one transaction, and a
+// method write whose version does not match undoes the rest.
+func testSaveLoginWithKV(t *testing.T, s storage.Store) {
+	ctx, now := t.Context(), base()
+	sent := []storage.Event{{Time: now, Type: "sms.sent", UserID: "u1", ClientID: "client-1", Outcome: "success"}}
+	code := func(expect int64, value string) *storage.KVWrite {
+		return &storage.KVWrite{Namespace: "method/sms", Key: "code/u1", Value: []byte(value), ExpectVersion: expect,
+			ExpiresAt: now.Add(10 * time.Minute), Now: now}
+	}
+	events := func() int {
+		t.Helper()
+		evs, err := s.ListEvents(ctx, storage.EventFilter{})
+		must(t, "ListEvents", err)
+		return len(evs)
+	}
+
+	// Created with the request.
+	ar := newAuthRequest("ar-kv", future())
+	got, err := s.SaveLogin(ctx, storage.LoginWrite{Create: ar, KV: code(0, "first"), Events: sent})
+	must(t, "SaveLogin creating a request with a method write", err)
+	mustEqual(t, "SaveLogin's created request", got, ar)
+	stored, err := s.GetAuthRequest(ctx, "ar-kv")
+	must(t, "GetAuthRequest", err)
+	mustEqual(t, "request created with a method write", stored, ar)
+	e, err := s.KVGet(ctx, "method/sms", "code/u1", now)
+	must(t, "KVGet", err)
+	if string(e.Value) != "first" || e.Version != 1 || !e.ExpiresAt.Equal(now.Add(10*time.Minute)) {
+		t.Fatalf("method write made with the request: %+v", e)
+	}
+	if n := events(); n != 1 {
+		t.Fatalf("%d events after the write, want its one", n)
+	}
+
+	// A version that does not match: no request, no event.
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{Create: newAuthRequest("ar-lost", future()), KV: code(0, "again"), Events: sent})
+	mustErr(t, "SaveLogin creating with a method write that conflicts", err, storage.ErrConflict)
+	_, err = s.GetAuthRequest(ctx, "ar-lost")
+	mustErr(t, "GetAuthRequest of a request whose write conflicted", err, storage.ErrNotFound)
+	// A request ID taken: no method write.
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{Create: ar, KV: code(1, "taken"), Events: sent})
+	mustErr(t, "SaveLogin creating a taken request ID", err, storage.ErrAlreadyExists)
+	if e, _ := s.KVGet(ctx, "method/sms", "code/u1", now); string(e.Value) != "first" || events() != 1 {
+		t.Fatalf("a refused create wrote: %+v, %d events", e, events())
+	}
+
+	// Updating the request, with a swap and then a delete.
+	mark := func(cur storage.AuthRequest) (storage.AuthRequest, error) {
+		cur.Data = []byte(`{"challenge":"2"}`)
+		return cur, nil
+	}
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: "ar-kv", Update: mark, KV: code(7, "second"), Events: sent})
+	mustErr(t, "SaveLogin updating with a stale method write", err, storage.ErrConflict)
+	if stored, _ := s.GetAuthRequest(ctx, "ar-kv"); string(stored.Data) != string(ar.Data) || events() != 1 {
+		t.Fatalf("a conflicting update wrote: %s, %d events", stored.Data, events())
+	}
+	got, err = s.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: "ar-kv", Update: mark, KV: code(1, "second"), Events: sent})
+	must(t, "SaveLogin updating with a method write", err)
+	if string(got.Data) != `{"challenge":"2"}` {
+		t.Fatalf("SaveLogin returned %s", got.Data)
+	}
+	if e, _ := s.KVGet(ctx, "method/sms", "code/u1", now); string(e.Value) != "second" || e.Version != 2 || events() != 2 {
+		t.Fatalf("after an update with a swap: %+v, %d events", e, events())
+	}
+	del := &storage.KVWrite{Namespace: "method/sms", Key: "code/u1", ExpectVersion: 1, Delete: true}
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: "ar-kv", Update: mark, KV: del})
+	mustErr(t, "SaveLogin with a delete at a stale version", err, storage.ErrConflict)
+	del.ExpectVersion = 2
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: "ar-kv", Update: mark, KV: del})
+	must(t, "SaveLogin with a delete", err)
+	_, err = s.KVGet(ctx, "method/sms", "code/u1", now)
+	mustErr(t, "KVGet after a delete made with the request", err, storage.ErrNotFound)
+
+	// An invalid write is refused before anything is written.
+	_, err = s.SaveLogin(ctx, storage.LoginWrite{Create: newAuthRequest("ar-bad", future()), KV: code(-2, "x")})
+	if err == nil {
+		t.Fatal("SaveLogin with expectVersion -2 succeeded")
+	}
+	_, err = s.GetAuthRequest(ctx, "ar-bad")
+	mustErr(t, "GetAuthRequest after an invalid method write", err, storage.ErrNotFound)
+}

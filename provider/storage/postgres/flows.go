@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
@@ -235,6 +236,11 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 		return storage.AuthRequest{}, err
 	}
 	queue := func(b *pgx.Batch) {
+		if w.AuthRequestID == "" && w.Create.ID != "" {
+			r := w.Create
+			b.Queue(`INSERT INTO auth_requests (`+authRequestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, ts(r.CreatedAt), ts(r.ExpiresAt))
+		}
 		if w.Session.ID != "" {
 			next := w.Session
 			b.Queue(`WITH gone AS (DELETE FROM sessions WHERE id = $7)
@@ -242,19 +248,44 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 				next.ID, next.UserID, factors, ts(next.CreatedAt), ts(next.UpdatedAt), ts(next.ExpiresAt), w.OldSessionID)
 		}
 		queueEvents(b, events)
+		if w.KV != nil {
+			_ = queueKV(b, *w.KV) // checked above
+		}
+	}
+	if w.KV != nil {
+		if _, _, err := kvQuery(*w.KV); err != nil {
+			return storage.AuthRequest{}, err
+		}
 	}
 	var out storage.AuthRequest
-	if w.AuthRequestID != "" {
+	switch {
+	case w.AuthRequestID != "":
 		out, err = s.updateAuthRequest(ctx, w.AuthRequestID, w.Update, queue)
-	} else {
+	case w.KV != nil:
+		// The write's version may not match: a transaction, which that
+		// rolls back, rather than one batch, which would commit the rest.
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			queue(b)
+			return tx.SendBatch(ctx, b).Close()
+		})
+	default:
 		b := &pgx.Batch{}
 		queue(b)
-		if err = s.pool.SendBatch(ctx, b).Close(); err != nil {
-			err = fmt.Errorf("storage: save login: %w", err)
-		}
+		err = s.pool.SendBatch(ctx, b).Close()
+	}
+	if err == nil && w.AuthRequestID == "" && w.Create.ID != "" {
+		out = w.Create
+	}
+	var unique *pgconn.PgError
+	if isUnique(err) && errors.As(err, &unique) && unique.TableName == "auth_requests" {
+		return storage.AuthRequest{}, fmt.Errorf("storage: auth request %q: %w", w.Create.ID, storage.ErrAlreadyExists)
 	}
 	if isUnique(err) {
 		return storage.AuthRequest{}, fmt.Errorf("storage: session %q: %w", w.Session.ID, storage.ErrAlreadyExists)
+	}
+	if err != nil && w.AuthRequestID == "" {
+		err = fmt.Errorf("storage: save login: %w", err)
 	}
 	if err != nil {
 		return storage.AuthRequest{}, err

@@ -49,20 +49,10 @@ const (
 // one statement. A key that was absent or expired starts again at version 1.
 // events go in the same transaction.
 func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time, events ...storage.Event) (int64, error) {
-	if value == nil {
-		value = []byte{}
-	}
-	var q string
-	args := []any{namespace, key, value, ts(expiresAt), now}
-	switch {
-	case expectVersion == 0:
-		q = kvCreateSQL
-	case expectVersion > 0:
-		q, args = kvSwapSQL, append(args, expectVersion)
-	case expectVersion == -1:
-		q = kvOverwriteSQL
-	default:
-		return 0, fmt.Errorf("storage: kv put: invalid expectVersion %d", expectVersion)
+	w := storage.KVWrite{Namespace: namespace, Key: key, Value: value, ExpectVersion: expectVersion, ExpiresAt: expiresAt, Now: now}
+	q, args, err := kvQuery(w)
+	if err != nil {
+		return 0, err
 	}
 	rows, err := eventArgs(events)
 	if err != nil {
@@ -80,7 +70,7 @@ func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, 
 		})
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
+		return 0, kvConflict(w)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("storage: kv put: %w", err)
@@ -93,13 +83,10 @@ func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, 
 // deleting an expired entry at its last version succeeds. events go in
 // the same transaction.
 func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersion int64, events ...storage.Event) error {
-	q, args := `DELETE FROM kv WHERE namespace = $1 AND key = $2`, []any{namespace, key}
-	switch {
-	case expectVersion == -1:
-	case expectVersion > 0:
-		q, args = `DELETE FROM kv WHERE namespace = $1 AND key = $2 AND version = $3`, append(args, expectVersion)
-	default:
-		return fmt.Errorf("storage: kv delete: invalid expectVersion %d (want -1 or >0)", expectVersion)
+	w := storage.KVWrite{Namespace: namespace, Key: key, ExpectVersion: expectVersion, Delete: true}
+	q, args, err := kvQuery(w)
+	if err != nil {
+		return err
 	}
 	rows, err := eventArgs(events)
 	if err != nil {
@@ -112,10 +99,7 @@ func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersi
 		if err != nil {
 			return fmt.Errorf("storage: kv delete: %w", err)
 		}
-		if tag.RowsAffected() == 0 && expectVersion > 0 {
-			return fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
-		}
-		return nil
+		return deleted(w, tag)
 	}
 	if len(rows) == 0 {
 		return del(ctx, s.pool)
@@ -126,6 +110,73 @@ func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersi
 		}
 		return execEvents(ctx, tx, rows)
 	})
+}
+
+// kvQuery is the one statement that makes w, with the compare-and-swap
+// rules of KVPut and KVDelete: a put returns the new version, and no row
+// when its version did not match.
+func kvQuery(w storage.KVWrite) (string, []any, error) {
+	if w.Delete {
+		q, args := `DELETE FROM kv WHERE namespace = $1 AND key = $2`, []any{w.Namespace, w.Key}
+		switch {
+		case w.ExpectVersion == -1:
+		case w.ExpectVersion > 0:
+			q, args = `DELETE FROM kv WHERE namespace = $1 AND key = $2 AND version = $3`, append(args, w.ExpectVersion)
+		default:
+			return "", nil, fmt.Errorf("storage: kv delete: invalid expectVersion %d (want -1 or >0)", w.ExpectVersion)
+		}
+		return q, args, nil
+	}
+	value := w.Value
+	if value == nil {
+		value = []byte{}
+	}
+	args := []any{w.Namespace, w.Key, value, ts(w.ExpiresAt), w.Now}
+	switch {
+	case w.ExpectVersion == 0:
+		return kvCreateSQL, args, nil
+	case w.ExpectVersion > 0:
+		return kvSwapSQL, append(args, w.ExpectVersion), nil
+	case w.ExpectVersion == -1:
+		return kvOverwriteSQL, args, nil
+	}
+	return "", nil, fmt.Errorf("storage: kv put: invalid expectVersion %d", w.ExpectVersion)
+}
+
+func kvConflict(w storage.KVWrite) error {
+	return fmt.Errorf("storage: kv %s/%s: %w", w.Namespace, w.Key, storage.ErrConflict)
+}
+
+// deleted is the outcome of the delete w that tag reports.
+func deleted(w storage.KVWrite, tag pgconn.CommandTag) error {
+	if tag.RowsAffected() == 0 && w.ExpectVersion > 0 {
+		return kvConflict(w)
+	}
+	return nil
+}
+
+// queueKV queues w on b, whose Close then returns w's ErrConflict: b must
+// run in a transaction, which that error rolls back.
+func queueKV(b *pgx.Batch, w storage.KVWrite) error {
+	q, args, err := kvQuery(w)
+	if err != nil {
+		return err
+	}
+	qq := b.Queue(q, args...)
+	if w.Delete {
+		qq.Exec(func(tag pgconn.CommandTag) error { return deleted(w, tag) })
+		return nil
+	}
+	qq.QueryRow(func(row pgx.Row) error {
+		var v int64
+		if err := row.Scan(&v); errors.Is(err, pgx.ErrNoRows) {
+			return kvConflict(w)
+		} else if err != nil {
+			return fmt.Errorf("storage: kv put: %w", err)
+		}
+		return nil
+	})
+	return nil
 }
 
 // KVList returns the live keys of namespace that start with prefix, in

@@ -57,13 +57,8 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest, ev
 		return err
 	}
 	insert := func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, insertAuthRequestSQL,
-			r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.CreatedAt), micros(r.ExpiresAt))
-		if isUnique(err) {
-			return fmt.Errorf("storage: auth request %q: %w", r.ID, storage.ErrAlreadyExists)
-		}
-		if err != nil {
-			return fmt.Errorf("storage: create auth request: %w", err)
+		if err := s.insertAuthRequest(ctx, tx, r); err != nil {
+			return err
 		}
 		return s.insertEvents(ctx, tx, rows)
 	}
@@ -71,6 +66,18 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest, ev
 		return insert(ctx, nil)
 	}
 	return s.write(ctx, insert)
+}
+
+func (s *Store) insertAuthRequest(ctx context.Context, tx *sql.Tx, r storage.AuthRequest) error {
+	_, err := s.exec(ctx, tx, insertAuthRequestSQL,
+		r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, micros(r.CreatedAt), micros(r.ExpiresAt))
+	if isUnique(err) {
+		return fmt.Errorf("storage: auth request %q: %w", r.ID, storage.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: create auth request: %w", err)
+	}
+	return nil
 }
 
 // GetAuthRequest returns the live request by ID.
@@ -239,6 +246,12 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 	if err != nil {
 		return storage.AuthRequest{}, err
 	}
+	var kv func(context.Context, *sql.Tx) (int64, error)
+	if w.KV != nil {
+		if kv, err = s.kvWrite(*w.KV); err != nil {
+			return storage.AuthRequest{}, err
+		}
+	}
 	var out storage.AuthRequest
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if w.Session.ID != "" {
@@ -258,6 +271,16 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 		if w.AuthRequestID != "" {
 			var err error
 			if out, err = s.updateAuthRequest(ctx, tx, w.AuthRequestID, w.Update); err != nil {
+				return err
+			}
+		} else if w.Create.ID != "" {
+			if err := s.insertAuthRequest(ctx, tx, w.Create); err != nil {
+				return err
+			}
+			out = w.Create
+		}
+		if kv != nil {
+			if _, err := kv(ctx, tx); err != nil {
 				return err
 			}
 		}

@@ -47,40 +47,77 @@ func (s *Store) KVGet(ctx context.Context, namespace, key string, now time.Time)
 // one statement. A key that was absent or expired starts again at version 1.
 // events go in the same transaction.
 func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt time.Time, now time.Time, events ...storage.Event) (int64, error) {
-	if value == nil {
-		value = []byte{}
-	}
-	n, exp := now.UnixMicro(), micros(expiresAt)
-	var q string
-	args := []any{namespace, key, value, exp, n}
-	switch {
-	case expectVersion == 0:
-		q = kvCreateSQL
-	case expectVersion > 0:
-		q, args = kvSwapSQL, append(args, expectVersion)
-	case expectVersion == -1:
-		q = kvOverwriteSQL
-	default:
-		return 0, fmt.Errorf("storage: kv put: invalid expectVersion %d", expectVersion)
+	w := storage.KVWrite{Namespace: namespace, Key: key, Value: value, ExpectVersion: expectVersion, ExpiresAt: expiresAt, Now: now}
+	put, err := s.kvWrite(w)
+	if err != nil {
+		return 0, err
 	}
 	rows, err := eventRows(events)
 	if err != nil {
 		return 0, err
 	}
 	var v int64
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.queryRow(ctx, tx, q, args...).Scan(&v); err != nil {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		if v, err = put(ctx, tx); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, rows)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
+	return v, err
+}
+
+// kvWrite checks w and returns the statement that makes it in a write
+// transaction, with the compare-and-swap rules of KVPut and KVDelete,
+// which returns the new version (0 for a delete).
+func (s *Store) kvWrite(w storage.KVWrite) (func(context.Context, *sql.Tx) (int64, error), error) {
+	conflict := fmt.Errorf("storage: kv %s/%s: %w", w.Namespace, w.Key, storage.ErrConflict)
+	if w.Delete {
+		q, args := kvDeleteSQL, []any{w.Namespace, w.Key}
+		switch {
+		case w.ExpectVersion == -1:
+		case w.ExpectVersion > 0:
+			q, args = kvDeleteVersionSQL, append(args, w.ExpectVersion)
+		default:
+			return nil, fmt.Errorf("storage: kv delete: invalid expectVersion %d (want -1 or >0)", w.ExpectVersion)
+		}
+		return func(ctx context.Context, tx *sql.Tx) (int64, error) {
+			n, err := rowsAffected(s.exec(ctx, tx, q, args...))
+			if err != nil {
+				return 0, fmt.Errorf("storage: kv delete: %w", err)
+			}
+			if n == 0 && w.ExpectVersion > 0 {
+				return 0, conflict
+			}
+			return 0, nil
+		}, nil
 	}
-	if err != nil {
-		return 0, fmt.Errorf("storage: kv put: %w", err)
+	value := w.Value
+	if value == nil {
+		value = []byte{}
 	}
-	return v, nil
+	var q string
+	args := []any{w.Namespace, w.Key, value, micros(w.ExpiresAt), w.Now.UnixMicro()}
+	switch {
+	case w.ExpectVersion == 0:
+		q = kvCreateSQL
+	case w.ExpectVersion > 0:
+		q, args = kvSwapSQL, append(args, w.ExpectVersion)
+	case w.ExpectVersion == -1:
+		q = kvOverwriteSQL
+	default:
+		return nil, fmt.Errorf("storage: kv put: invalid expectVersion %d", w.ExpectVersion)
+	}
+	return func(ctx context.Context, tx *sql.Tx) (int64, error) {
+		var v int64
+		err := s.queryRow(ctx, tx, q, args...).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, conflict
+		}
+		if err != nil {
+			return 0, fmt.Errorf("storage: kv put: %w", err)
+		}
+		return v, nil
+	}, nil
 }
 
 // KVDelete removes key: unconditionally with expectVersion -1, only at that
@@ -88,25 +125,17 @@ func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, 
 // deleting an expired entry at its last version succeeds. events go in
 // the same transaction.
 func (s *Store) KVDelete(ctx context.Context, namespace, key string, expectVersion int64, events ...storage.Event) error {
-	q, args := kvDeleteSQL, []any{namespace, key}
-	switch {
-	case expectVersion == -1:
-	case expectVersion > 0:
-		q, args = kvDeleteVersionSQL, append(args, expectVersion)
-	default:
-		return fmt.Errorf("storage: kv delete: invalid expectVersion %d (want -1 or >0)", expectVersion)
+	del, err := s.kvWrite(storage.KVWrite{Namespace: namespace, Key: key, ExpectVersion: expectVersion, Delete: true})
+	if err != nil {
+		return err
 	}
 	rows, err := eventRows(events)
 	if err != nil {
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		n, err := rowsAffected(s.exec(ctx, tx, q, args...))
-		if err != nil {
-			return fmt.Errorf("storage: kv delete: %w", err)
-		}
-		if n == 0 && expectVersion > 0 {
-			return fmt.Errorf("storage: kv %s/%s: %w", namespace, key, storage.ErrConflict)
+		if _, err := del(ctx, tx); err != nil {
+			return err
 		}
 		return s.insertEvents(ctx, tx, rows)
 	})
