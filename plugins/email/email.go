@@ -306,8 +306,10 @@ func (m *Method) allowed(ctx context.Context, st sdk.Storage, userID string) (on
 }
 
 // Begin implements sdk.Method: it emails a new code to the user (see send
-// for the hourly limit) and keeps its hash; the challenge is not stored,
-// its ID is signed for the user and the code (sdk.NewChallengeID). A code
+// for the hourly limit) and keeps its hash, which a committing host writes
+// with the challenge it keeps (sdk.PutOnCommit); the method stores no
+// challenge, its ID is signed for the user and the code
+// (sdk.NewChallengeID). A code
 // sent before is replaced, but the failures made with it still count
 // (Describe's verify limit).
 func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
@@ -338,7 +340,7 @@ func (m *Method) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (s
 	}
 	expires := now.Add(m.codeTTL).Truncate(time.Second) // as the ID carries it
 	c := sentCode{ID: id, Hash: codeHash(key, userID, id, code), ExpiresAt: expires}
-	if err := sdk.PutJSON(ctx, st, codeKey(userID), c, sdk.AnyVersion, expires.Sub(now)); err != nil {
+	if err := sdk.PutJSONOnCommit(ctx, st, codeKey(userID), c, sdk.AnyVersion, expires.Sub(now)); err != nil {
 		return sdk.Challenge{}, err
 	}
 	chID, err := sdk.NewChallengeID(key, Name, expires, userID, id)

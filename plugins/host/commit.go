@@ -104,3 +104,62 @@ func (p *Plugin) committed(ctx context.Context, c *pluginpb.Commit, out Outcome)
 	}
 	return err
 }
+
+// A Begin's committing write (sdk.PutOnCommit: the code it sent) belongs
+// with what the caller writes of the challenge it begun: DeferCommit
+// leaves that write to the caller, which makes it in the same
+// transaction. Unlike the others, a Begin is never called again: a
+// write that then finds its record changed is the caller's failure, as
+// calling again would send the user another message.
+
+// Write is a plugin's write as the Backend makes it (KVPut, or KVDelete
+// with Delete): the value sealed, in the plugin's namespace, its TTL an
+// expiry on the host clock at Now.
+type Write struct {
+	Namespace, Key string
+	Value          []byte
+	ExpectVersion  int64
+	ExpiresAt, Now time.Time
+	Delete         bool
+}
+
+// Deferred holds the committing write a Begin left to its caller.
+type Deferred struct {
+	w *Write
+}
+
+type deferKey struct{}
+
+// DeferCommit returns a ctx for one Begin whose committing write the
+// caller makes itself: after the call, d.Write has it.
+func DeferCommit(ctx context.Context) (_ context.Context, d *Deferred) {
+	d = &Deferred{}
+	return context.WithValue(ctx, deferKey{}, d), d
+}
+
+// Write is the write the Begin left, if it left one.
+func (d *Deferred) Write() (Write, bool) {
+	if d == nil || d.w == nil {
+		return Write{}, false
+	}
+	return *d.w, true
+}
+
+// deferred is the write c as the caller is to make it.
+func (p *Plugin) deferred(c *pluginpb.Commit) (Write, error) {
+	var w Write
+	var err error
+	switch {
+	case c.GetPut() != nil && c.GetDelete() == nil:
+		put := c.GetPut()
+		w, err = p.svc.putWrite(put.GetKey(), put.GetValue(), put.GetExpectVersion(), time.Duration(put.GetTtlNanos()))
+	case c.GetDelete() != nil && c.GetPut() == nil:
+		w, err = p.svc.deleteWrite(c.GetDelete().GetKey(), c.GetDelete().GetExpectVersion())
+	default:
+		return Write{}, fmt.Errorf("method %s: plugin asked for a commit that is neither a put nor a delete", p.spec.Name)
+	}
+	if errors.Is(err, sdk.ErrInvalidInput) {
+		return Write{}, fmt.Errorf("method %s: plugin asked for an invalid committing write: %s", p.spec.Name, err)
+	}
+	return w, err
+}

@@ -284,16 +284,29 @@ func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge
 	if err := textOnly(userText(req.User)...); err != nil {
 		return sdk.Challenge{}, err
 	}
+	d, _ := ctx.Value(deferKey{}).(*Deferred)
 	var out sdk.Challenge
+	var commit *pluginpb.Commit
 	err := p.call(ctx, "begin", false, func(ctx context.Context, inst *instance) error {
 		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User), Records: p.records(ctx, req.User.ID),
-			Level: req.Level})
+			Level: req.Level, CommitByHost: d != nil})
 		if err == nil {
-			out = challengeFromPB(c)
+			out, commit = challengeFromPB(c), c.GetCommit()
 		}
 		return err
 	})
-	return out, err
+	if err != nil || commit == nil {
+		return out, err
+	}
+	if d == nil {
+		return sdk.Challenge{}, fmt.Errorf("method %s: plugin left a write of its Begin to a host that did not ask for it", p.spec.Name)
+	}
+	w, err := p.deferred(commit)
+	if err != nil {
+		return sdk.Challenge{}, err
+	}
+	d.w = &w
+	return out, nil
 }
 
 // countAhead counts op for the user as the method declared it counts it

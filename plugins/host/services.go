@@ -158,45 +158,63 @@ func (s *services) Get(ctx context.Context, key string) ([]byte, int64, error) {
 
 // Put implements sdk.Storage.
 func (s *services) Put(ctx context.Context, key string, value []byte, expectVersion int64, ttl time.Duration) (int64, error) {
-	if err := checkKey(key); err != nil {
+	w, err := s.putWrite(key, value, expectVersion, ttl)
+	if err != nil {
 		return 0, err
 	}
-	switch {
-	case len(value) > sdk.MaxValueLen:
-		return 0, sdk.InvalidInput("storage value is longer than %d bytes", sdk.MaxValueLen)
-	case expectVersion < -1:
-		return 0, sdk.InvalidInput("expectVersion %d: want -1, 0 or a version", expectVersion)
-	case ttl < 0:
-		return 0, sdk.InvalidInput("negative ttl")
-	}
-	sealed, err := s.seal(key, value)
-	if err != nil {
-		return 0, s.backendErr("put", key, err)
-	}
-	now := s.now()
-	var expires time.Time
-	if ttl > 0 {
-		expires = now.Add(ttl)
-	}
-	v, err := s.backend.KVPut(ctx, s.namespace, key, sealed, expectVersion, expires, now)
+	v, err := s.backend.KVPut(ctx, w.Namespace, w.Key, w.Value, w.ExpectVersion, w.ExpiresAt, w.Now)
 	if err != nil {
 		return 0, s.backendErr("put", key, err)
 	}
 	return v, nil
 }
 
+// putWrite checks a Put and returns it as the backend makes it: sealed,
+// in the plugin's namespace, its ttl an expiry on the host clock.
+func (s *services) putWrite(key string, value []byte, expectVersion int64, ttl time.Duration) (Write, error) {
+	if err := checkKey(key); err != nil {
+		return Write{}, err
+	}
+	switch {
+	case len(value) > sdk.MaxValueLen:
+		return Write{}, sdk.InvalidInput("storage value is longer than %d bytes", sdk.MaxValueLen)
+	case expectVersion < -1:
+		return Write{}, sdk.InvalidInput("expectVersion %d: want -1, 0 or a version", expectVersion)
+	case ttl < 0:
+		return Write{}, sdk.InvalidInput("negative ttl")
+	}
+	sealed, err := s.seal(key, value)
+	if err != nil {
+		return Write{}, s.backendErr("put", key, err)
+	}
+	w := Write{Namespace: s.namespace, Key: key, Value: sealed, ExpectVersion: expectVersion, Now: s.now()}
+	if ttl > 0 {
+		w.ExpiresAt = w.Now.Add(ttl)
+	}
+	return w, nil
+}
+
 // Delete implements sdk.Storage.
 func (s *services) Delete(ctx context.Context, key string, expectVersion int64) error {
-	if err := checkKey(key); err != nil {
+	w, err := s.deleteWrite(key, expectVersion)
+	if err != nil {
 		return err
 	}
-	if expectVersion == 0 || expectVersion < -1 {
-		return sdk.InvalidInput("expectVersion %d: want -1 or a version", expectVersion)
-	}
-	if err := s.backend.KVDelete(ctx, s.namespace, key, expectVersion); err != nil {
+	if err := s.backend.KVDelete(ctx, w.Namespace, w.Key, w.ExpectVersion); err != nil {
 		return s.backendErr("delete", key, err)
 	}
 	return nil
+}
+
+// deleteWrite checks a Delete and returns it as the backend makes it.
+func (s *services) deleteWrite(key string, expectVersion int64) (Write, error) {
+	if err := checkKey(key); err != nil {
+		return Write{}, err
+	}
+	if expectVersion == 0 || expectVersion < -1 {
+		return Write{}, sdk.InvalidInput("expectVersion %d: want -1 or a version", expectVersion)
+	}
+	return Write{Namespace: s.namespace, Key: key, ExpectVersion: expectVersion, Now: s.now(), Delete: true}, nil
 }
 
 // List implements sdk.Storage.

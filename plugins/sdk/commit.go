@@ -15,6 +15,12 @@ import (
 // the change, its audit event and its mail in one transaction, so that a
 // crash can never leave a change without its event. PutOnCommit and
 // DeleteOnCommit hand that write to the host.
+//
+// Begin may do the same with what it keeps of the challenge (the code it
+// sent): a committing host writes it with the challenge it keeps and the
+// code's sent event. Of Begin's writes only the last may be left so; one
+// that must be made before something else (the count of a message before
+// it is sent) is a write of its own.
 
 // errCommitTwice: a call has one committing write.
 var errCommitTwice = errors.New("sdk: a call has one committing write (PutOnCommit or DeleteOnCommit called twice)")

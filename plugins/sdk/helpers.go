@@ -38,6 +38,15 @@ func PutJSON(ctx context.Context, st Storage, key string, v any, expectVersion i
 	return err
 }
 
+// PutJSONOnCommit is PutOnCommit of v as JSON.
+func PutJSONOnCommit(ctx context.Context, st Storage, key string, v any, expectVersion int64, ttl time.Duration) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return PutOnCommit(ctx, st, key, raw, expectVersion, ttl)
+}
+
 // OneCredential is what ListOneCredential and RemoveOneCredential read of
 // a method's record of a user's single credential: a JSON object with
 // these members (and any others the method keeps).

@@ -99,13 +99,14 @@ func (s *methodServer) Begin(ctx context.Context, req *pluginpb.BeginRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	h.st.committing = req.GetCommitByHost()
 	c, err := s.m.Begin(ctx, h, BeginRequest{User: userFromPB(req.GetUser()), Level: req.GetLevel()})
 	if err != nil {
 		return nil, ToStatus(err)
 	}
 	return &pluginpb.Challenge{
 		Id: c.ID, Prompt: c.Prompt, Fields: fieldsToPB(c.Fields), Public: c.Public,
-		ExpiresAtUnixNano: unixNano(c.ExpiresAt),
+		ExpiresAtUnixNano: unixNano(c.ExpiresAt), Commit: h.st.commit,
 	}, nil
 }
 

@@ -149,12 +149,12 @@ func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, us
 	if !ok {
 		return protocol.Challenge{}, fmt.Errorf("no method %q", name)
 	}
-	c, err := m.Begin(ctx, sdk.BeginRequest{User: methods.User(user), Level: level})
+	c, keep, err := m.Begin(ctx, sdk.BeginRequest{User: methods.User(user), Level: level})
 	if err != nil {
 		return protocol.Challenge{}, err
 	}
 	// A code that went out is audited with the write that keeps its
-	// challenge: one transaction, not two.
+	// challenge, and the method's record of it: one transaction.
 	var sent []storage.Event
 	if ev := m.Description().SentEvent; ev != "" {
 		sent = h.Audit.Complete(ctx, storage.Event{Type: ev, UserID: user.ID, ClientID: ar.GetClientID(), Outcome: "success",
@@ -179,11 +179,11 @@ func (h *Handler) challengeFor(ctx context.Context, ar *protocol.AuthRequest, us
 	var stored storage.AuthRequest
 	if ar.Unsaved {
 		if stored, err = begun(ar.Stored); err == nil {
-			err = h.Store.CreateAuthRequest(ctx, stored, sent...)
+			_, err = h.Store.SaveLogin(ctx, storage.LoginWrite{Create: stored, KV: keep, Events: sent})
 		}
 		ar.Unsaved = err != nil
 	} else {
-		stored, err = h.Store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: begun, Events: sent})
+		stored, err = h.Store.SaveLogin(ctx, storage.LoginWrite{AuthRequestID: ar.GetID(), Update: begun, KV: keep, Events: sent})
 	}
 	if err != nil {
 		if len(sent) > 0 {

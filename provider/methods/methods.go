@@ -134,10 +134,18 @@ func (m *Method) NeedsEnrolment() bool { return m.desc.NeedsEnrolment }
 // Healthy reports whether the plugin answers.
 func (m *Method) Healthy() bool { return m.plugin.Healthy() }
 
-// Begin starts a challenge.
-func (m *Method) Begin(ctx context.Context, req sdk.BeginRequest) (c sdk.Challenge, err error) {
+// Begin starts a challenge. What the method keeps of it (the code it
+// sent, sdk.PutOnCommit) is not written yet when keep is set: the caller
+// makes keep with the challenge it stores and the code's sent event, in
+// one transaction (storage.LoginWrite.KV).
+func (m *Method) Begin(ctx context.Context, req sdk.BeginRequest) (c sdk.Challenge, keep *storage.KVWrite, err error) {
+	ctx, d := host.DeferCommit(ctx)
 	err = m.timed("begin", func() error { c, err = m.plugin.Begin(ctx, req); return err })
-	return c, err
+	if w, ok := d.Write(); ok && err == nil {
+		kv := storage.KVWrite(w)
+		keep = &kv
+	}
+	return c, keep, err
 }
 
 // Verify checks a response to a challenge.

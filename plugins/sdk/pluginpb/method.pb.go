@@ -1255,7 +1255,11 @@ type BeginRequest struct {
 	User        *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
 	Records     []*Record              `protobuf:"bytes,3,rep,name=records,proto3" json:"records,omitempty"` // Description.user_records of the user
 	// The level the host aims for (sdk.BeginRequest.Level); empty: not said.
-	Level         string `protobuf:"bytes,4,opt,name=level,proto3" json:"level,omitempty"`
+	Level string `protobuf:"bytes,4,opt,name=level,proto3" json:"level,omitempty"`
+	// The host makes the call's committing write (sdk.PutOnCommit: the code
+	// that was sent) with the challenge it keeps and the code's sent event,
+	// in one transaction.
+	CommitByHost  bool `protobuf:"varint,5,opt,name=commit_by_host,json=commitByHost,proto3" json:"commit_by_host,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1318,6 +1322,13 @@ func (x *BeginRequest) GetLevel() string {
 	return ""
 }
 
+func (x *BeginRequest) GetCommitByHost() bool {
+	if x != nil {
+		return x.CommitByHost
+	}
+	return false
+}
+
 type Challenge struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1325,8 +1336,10 @@ type Challenge struct {
 	Fields            []*Field               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
 	Public            map[string]string      `protobuf:"bytes,4,rep,name=public,proto3" json:"public,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	ExpiresAtUnixNano int64                  `protobuf:"varint,5,opt,name=expires_at_unix_nano,json=expiresAtUnixNano,proto3" json:"expires_at_unix_nano,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The write the host commits with the challenge (commit_by_host).
+	Commit        *Commit `protobuf:"bytes,6,opt,name=commit,proto3" json:"commit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Challenge) Reset() {
@@ -1392,6 +1405,13 @@ func (x *Challenge) GetExpiresAtUnixNano() int64 {
 		return x.ExpiresAtUnixNano
 	}
 	return 0
+}
+
+func (x *Challenge) GetCommit() *Commit {
+	if x != nil {
+		return x.Commit
+	}
+	return nil
 }
 
 type VerifyRequest struct {
@@ -2701,18 +2721,20 @@ const file_method_proto_rawDesc = "" +
 	"input_mode\x18\x05 \x01(\tR\tinputMode\x12\x18\n" +
 	"\apattern\x18\x06 \x01(\tR\apattern\x12\x1d\n" +
 	"\n" +
-	"max_length\x18\a \x01(\x05R\tmaxLength\"\xa8\x01\n" +
+	"max_length\x18\a \x01(\x05R\tmaxLength\"\xce\x01\n" +
 	"\fBeginRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x122\n" +
 	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12\x14\n" +
-	"\x05level\x18\x04 \x01(\tR\x05level\"\x91\x02\n" +
+	"\x05level\x18\x04 \x01(\tR\x05level\x12$\n" +
+	"\x0ecommit_by_host\x18\x05 \x01(\bR\fcommitByHost\"\xc3\x02\n" +
 	"\tChallenge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06prompt\x18\x02 \x01(\tR\x06prompt\x12/\n" +
 	"\x06fields\x18\x03 \x03(\v2\x17.stepup.plugin.v1.FieldR\x06fields\x12?\n" +
 	"\x06public\x18\x04 \x03(\v2'.stepup.plugin.v1.Challenge.PublicEntryR\x06public\x12/\n" +
-	"\x14expires_at_unix_nano\x18\x05 \x01(\x03R\x11expiresAtUnixNano\x1a9\n" +
+	"\x14expires_at_unix_nano\x18\x05 \x01(\x03R\x11expiresAtUnixNano\x120\n" +
+	"\x06commit\x18\x06 \x01(\v2\x18.stepup.plugin.v1.CommitR\x06commit\x1a9\n" +
 	"\vPublicEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x03\n" +
@@ -2906,58 +2928,59 @@ var file_method_proto_depIdxs = []int32{
 	11, // 9: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
 	13, // 10: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
 	33, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
-	34, // 12: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
-	11, // 13: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
-	40, // 14: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
-	41, // 15: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
-	42, // 16: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
-	12, // 17: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	35, // 18: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
-	11, // 19: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
-	13, // 20: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	36, // 21: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
-	10, // 22: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
-	12, // 23: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	37, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	11, // 25: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
-	42, // 26: stepup.plugin.v1.Commit.put:type_name -> stepup.plugin.v1.PutRequest
-	43, // 27: stepup.plugin.v1.Commit.delete:type_name -> stepup.plugin.v1.DeleteRequest
-	21, // 28: stepup.plugin.v1.Credential.commit:type_name -> stepup.plugin.v1.Commit
-	11, // 29: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
-	22, // 30: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
-	11, // 31: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
-	21, // 32: stepup.plugin.v1.RemoveResponse.commit:type_name -> stepup.plugin.v1.Commit
-	11, // 33: stepup.plugin.v1.RenameRequest.records:type_name -> stepup.plugin.v1.Record
-	12, // 34: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	38, // 35: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	11, // 36: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	39, // 37: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	21, // 38: stepup.plugin.v1.AdminResponse.commit:type_name -> stepup.plugin.v1.Commit
-	0,  // 39: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 40: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	14, // 41: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	16, // 42: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	18, // 43: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	20, // 44: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	23, // 45: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	25, // 46: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	27, // 47: stepup.plugin.v1.Method.Rename:input_type -> stepup.plugin.v1.RenameRequest
-	29, // 48: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 49: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 50: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	15, // 51: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	17, // 52: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	19, // 53: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	22, // 54: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	24, // 55: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	26, // 56: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	28, // 57: stepup.plugin.v1.Method.Rename:output_type -> stepup.plugin.v1.RenameResponse
-	30, // 58: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	49, // [49:59] is the sub-list for method output_type
-	39, // [39:49] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	21, // 12: stepup.plugin.v1.Challenge.commit:type_name -> stepup.plugin.v1.Commit
+	34, // 13: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
+	11, // 14: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
+	40, // 15: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	41, // 16: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	42, // 17: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
+	12, // 18: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
+	35, // 19: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	11, // 20: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
+	13, // 21: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
+	36, // 22: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	10, // 23: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
+	12, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
+	37, // 25: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	11, // 26: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
+	42, // 27: stepup.plugin.v1.Commit.put:type_name -> stepup.plugin.v1.PutRequest
+	43, // 28: stepup.plugin.v1.Commit.delete:type_name -> stepup.plugin.v1.DeleteRequest
+	21, // 29: stepup.plugin.v1.Credential.commit:type_name -> stepup.plugin.v1.Commit
+	11, // 30: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
+	22, // 31: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
+	11, // 32: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
+	21, // 33: stepup.plugin.v1.RemoveResponse.commit:type_name -> stepup.plugin.v1.Commit
+	11, // 34: stepup.plugin.v1.RenameRequest.records:type_name -> stepup.plugin.v1.Record
+	12, // 35: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	38, // 36: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	11, // 37: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	39, // 38: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	21, // 39: stepup.plugin.v1.AdminResponse.commit:type_name -> stepup.plugin.v1.Commit
+	0,  // 40: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 41: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	14, // 42: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	16, // 43: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	18, // 44: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	20, // 45: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	23, // 46: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	25, // 47: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	27, // 48: stepup.plugin.v1.Method.Rename:input_type -> stepup.plugin.v1.RenameRequest
+	29, // 49: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 50: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 51: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	15, // 52: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	17, // 53: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	19, // 54: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	22, // 55: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	24, // 56: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	26, // 57: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	28, // 58: stepup.plugin.v1.Method.Rename:output_type -> stepup.plugin.v1.RenameResponse
+	30, // 59: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	50, // [50:60] is the sub-list for method output_type
+	40, // [40:50] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
