@@ -251,6 +251,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 			// Failed codes, across the codes sent within a code's lifetime:
 			// a new code does not bring new tries.
 			{Operation: sdk.OpVerify, Max: TriesPerCode, Window: m.codeTTL, Key: verifyKey(sdk.UserPlaceholder), FailuresOnly: true},
+			budget.Limit(sdk.OpBegin), // the message a challenge sends
 		},
 		UserRecords: []string{enabledKey(sdk.UserPlaceholder), codeKey(sdk.UserPlaceholder), failedKey(sdk.UserPlaceholder)},
 	}, nil

@@ -235,9 +235,13 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("disable action %+v", a)
 		}
 	}
-	if len(d.Limits) != 1 || d.Limits[0].Operation != sdk.OpVerify || d.Limits[0].Max != TriesPerCode ||
+	if len(d.Limits) != 2 || d.Limits[0].Operation != sdk.OpVerify || d.Limits[0].Max != TriesPerCode ||
 		d.Limits[0].Window != DefaultCodeTTL || !d.Limits[0].FailuresOnly || d.Limits[0].Key == "" {
 		t.Errorf("limits %+v, want %d failures per code lifetime, counted by the host", d.Limits, TriesPerCode)
+	}
+	if len(d.Limits) == 2 && (d.Limits[1].Operation != sdk.OpBegin || d.Limits[1].Max != MessagesPerHour ||
+		d.Limits[1].Window != SendWindow || d.Limits[1].Key != "send/"+sdk.UserPlaceholder) {
+		t.Errorf("begin limit %+v, want %d messages an hour, counted by the host", d.Limits[1], MessagesPerHour)
 	}
 }
 

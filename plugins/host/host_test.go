@@ -394,6 +394,81 @@ func TestVerifyLimitCountedAhead(t *testing.T) {
 	}
 }
 
+// A Begin that sends a code: the host counts the message ahead of the
+// call, so the method's count needs no call back, and the code it keeps
+// is left to a caller that asked (DeferCommit), sealed, to be written
+// with the caller's own write; another caller gets it written at once.
+func TestBeginCountedAheadAndDeferred(t *testing.T) {
+	e := newEnv()
+	p := launch(t, e.spec(t, "sender", "sender"))
+	ctx := context.Background()
+	begin := func(user, level string, deferred bool) (host.Write, bool, int, error) {
+		t.Helper()
+		calls, bctx := e.backend.Calls(), ctx
+		var d *host.Deferred
+		if deferred {
+			bctx, d = host.DeferCommit(ctx)
+		}
+		_, err := p.Begin(bctx, sdk.BeginRequest{User: sdk.User{ID: user}, Level: level})
+		w, ok := d.Write()
+		return w, ok, e.backend.Calls() - calls, err
+	}
+	code := func(user string) string {
+		t.Helper()
+		raw, _, err := e.local(t, "sender").Storage().Get(ctx, "code/"+user)
+		if errors.Is(err, sdk.ErrNotFound) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+
+	// Deferred: the record sent with the call and the count ahead, nothing
+	// written; the write comes back sealed, and makes the record.
+	w, ok, calls, err := begin("u1", "", true)
+	if err != nil || !ok || calls != 2 {
+		t.Fatalf("deferred Begin: write %v, %d backend calls, %v; want a write and 2 calls (record, count)", ok, calls, err)
+	}
+	if code("u1") != "" {
+		t.Fatal("a deferred Begin wrote its code")
+	}
+	if w.Namespace != host.Namespace("sender") || w.Key != "code/u1" || w.ExpectVersion != sdk.AnyVersion || w.Delete ||
+		!w.Now.Equal(t0) || !w.ExpiresAt.Equal(t0.Add(time.Minute)) || strings.Contains(string(w.Value), "123456") {
+		t.Fatalf("deferred write %+v", w)
+	}
+	if _, err := e.backend.KVPut(ctx, w.Namespace, w.Key, w.Value, w.ExpectVersion, w.ExpiresAt, w.Now); err != nil {
+		t.Fatal(err)
+	}
+	if got := code("u1"); got != `{"code":"123456"}` {
+		t.Fatalf("code after the caller's write: %q", got)
+	}
+
+	// Not deferred: written at once.
+	if _, ok, calls, err := begin("u2", "", false); err != nil || ok || calls != 3 {
+		t.Fatalf("Begin: write left %v, %d backend calls, %v; want none left and 3 calls (record, count, put)", ok, calls, err)
+	}
+	if code("u2") == "" {
+		t.Fatal("Begin without a deferring caller did not write its code")
+	}
+
+	// The count ahead is the method's limit: a failed send gives its
+	// count back, and the send after the last is refused in its words.
+	if _, _, _, err := begin("u3", "down", true); !errors.Is(err, sdk.ErrUnavailable) {
+		t.Fatalf("Begin with the gateway down: %v", err)
+	}
+	for i := range senderMax {
+		if _, _, _, err := begin("u3", "", true); err != nil {
+			t.Fatalf("message %d after a failed one: %v", i+1, err)
+		}
+	}
+	_, _, _, err = begin("u3", "", true)
+	if !errors.Is(err, sdk.ErrRateLimited) || sdk.UserMessage(err) != "Too many messages." {
+		t.Fatalf("message %d: %v (%q), want the method's refusal", senderMax+1, err, sdk.UserMessage(err))
+	}
+}
+
 // A verify limit that counts failures only: successes never use it up,
 // failures do, a refused attempt never reaches the method and waits for
 // the oldest failure (not the oldest attempt), and of concurrent wrong

@@ -279,17 +279,19 @@ func (p *Plugin) Describe(ctx context.Context) (sdk.Description, error) {
 	return out, err
 }
 
-// Begin starts a challenge; see sdk.Method.
+// Begin starts a challenge; see sdk.Method. Under a begin limit with a
+// key (sdk.Limit.Key) the host counts the call ahead, as for Verify.
 func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge, error) {
 	if err := textOnly(userText(req.User)...); err != nil {
 		return sdk.Challenge{}, err
 	}
 	d, _ := ctx.Value(deferKey{}).(*Deferred)
+	count, counted := p.countAhead(ctx, sdk.OpBegin, req.User.ID)
 	var out sdk.Challenge
 	var commit *pluginpb.Commit
 	err := p.call(ctx, "begin", false, func(ctx context.Context, inst *instance) error {
 		c, err := inst.rpc.Begin(ctx, &pluginpb.BeginRequest{NowUnixNano: p.now(), User: userToPB(req.User), Records: p.records(ctx, req.User.ID),
-			Level: req.Level, CommitByHost: d != nil})
+			Level: req.Level, CommitByHost: d != nil, Count: count, Counted: counted})
 		if err == nil {
 			out, commit = challengeFromPB(c), c.GetCommit()
 		}

@@ -29,6 +29,8 @@ func servePluginIfAsked() bool {
 		sdk.Serve(countedProbe{})
 	case "failures":
 		sdk.Serve(failuresProbe{})
+	case "sender":
+		sdk.Serve(senderProbe{})
 	case "v2":
 		// A plugin of a future protocol version only.
 		plugin.Serve(&plugin.ServeConfig{
@@ -334,4 +336,40 @@ func (probe) Admin(ctx context.Context, h sdk.Host, req sdk.AdminRequest) (map[s
 		return nil, sdk.SendMail(ctx, h, req.User.ID, p["subject"], p["text"])
 	}
 	return nil, sdk.InvalidInput("no action %q", req.Action)
+}
+
+// senderProbe is the probe as a method whose Begin sends a code, as SMS
+// and email do: the host counts the message ahead (SendBudget.Limit), and
+// the code it keeps is its committing write. Its gateway fails for a
+// Begin at the level "down".
+type senderProbe struct{ probe }
+
+const senderMax = 3
+
+var senderBudget = sdk.SendBudget{
+	CountKey: func(u string) string { return "send/" + u }, FailedKey: func(u string) string { return "send-failed/" + u },
+	Window: time.Hour, Max: senderMax, FailuresPerMax: 3, Refusal: func(time.Time) string { return "Too many messages." },
+}
+
+func (senderProbe) Describe(ctx context.Context) (sdk.Description, error) {
+	d, err := probe{}.Describe(ctx)
+	d.Limits = []sdk.Limit{senderBudget.Limit(sdk.OpBegin)}
+	d.UserRecords = []string{"send-failed/" + sdk.UserPlaceholder}
+	return d, err
+}
+
+func (senderProbe) Begin(ctx context.Context, h sdk.Host, req sdk.BeginRequest) (sdk.Challenge, error) {
+	err := senderBudget.Send(ctx, h, req.User.ID, func() error {
+		if req.Level == "down" {
+			return sdk.Unavailable("The message could not be sent.")
+		}
+		return nil
+	})
+	if err != nil {
+		return sdk.Challenge{}, err
+	}
+	if err := sdk.PutJSONOnCommit(ctx, h.Storage(), "code/"+req.User.ID, map[string]string{"code": "123456"}, sdk.AnyVersion, time.Minute); err != nil {
+		return sdk.Challenge{}, err
+	}
+	return probe{}.Begin(ctx, h, req)
 }

@@ -189,10 +189,11 @@ type Limit struct {
 	Window    time.Duration
 	// Key is the RateLimiter key the method counts Operation under, with
 	// UserPlaceholder for the user's ID ("verify/{user}"), if it counts
-	// with CheckLimit(ctx, h, Key, Window, Max). For OpVerify the host
-	// then counts the attempt itself just before the call and sends the
-	// result along, so that count answers without a call back to the
-	// host. Empty: the method counts as it likes.
+	// with CheckLimit(ctx, h, Key, Window, Max). For OpVerify and OpBegin
+	// the host then counts the call itself just before making it and
+	// sends the result along, so that count answers without a call back
+	// to the host (a Begin that sends a message: SendBudget.Limit).
+	// Empty: the method counts as it likes.
 	Key string
 	// FailuresOnly, for OpVerify with a Key: only failed verifications
 	// count towards Max, so that a user who verifies often is never

@@ -32,7 +32,10 @@ import (
 // at all, so that a user cannot make the method hammer a gateway that is
 // down (a guard, not a limit the specification states: of concurrent
 // failing sends a few more may be tried). Declare FailedKey in
-// Description.UserRecords and reading the failures costs no round trip.
+// Description.UserRecords and reading the failures costs no round trip;
+// declare Limit(OpBegin) in Description.Limits and neither does counting
+// the message of a Begin (the host counts it ahead; a Begin that fails
+// before it comes to Send keeps that count: fewer messages, never more).
 type SendBudget struct {
 	// CountKey and FailedKey are the rate-limiter key of the user's sends
 	// and the storage key of their recent failures.
@@ -48,6 +51,16 @@ type SendBudget struct {
 // FailureMargin is how much younger than the window a failed send must
 // be to give its count back (see SendBudget).
 const FailureMargin = time.Minute
+
+// Limit is the Limit a method declares for op (OpBegin: the Begin that
+// sends a code), so that the host counts the message ahead of the call
+// and Send's count needs no call back. The guard hardly ever wastes that
+// count: every failure was counted first, so at FailuresPerMax × Max
+// failures the count is full and the host's count was refused (a count
+// leaving the window that instant aside: one message fewer, never more).
+func (b SendBudget) Limit(op string) Limit {
+	return Limit{Operation: op, Max: b.Max, Window: b.Window, Key: b.CountKey(UserPlaceholder)}
+}
 
 // sendFailures are the times (Host.Now of the call) of the user's sends
 // that the gateway refused within the window.

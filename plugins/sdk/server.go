@@ -100,6 +100,9 @@ func (s *methodServer) Begin(ctx context.Context, req *pluginpb.BeginRequest) (*
 		return nil, err
 	}
 	h.st.committing = req.GetCommitByHost()
+	if req.GetCount() != nil && req.GetCounted() != nil {
+		h.rl = &countedRateLimit{remote: h.rl, req: req.GetCount(), res: req.GetCounted()}
+	}
 	c, err := s.m.Begin(ctx, h, BeginRequest{User: userFromPB(req.GetUser()), Level: req.GetLevel()})
 	if err != nil {
 		return nil, ToStatus(err)
@@ -353,10 +356,10 @@ func rateResultFromPB(res *pluginpb.CountResponse) RateResult {
 	return out
 }
 
-// countedRateLimit is the RateLimiter of a Verify the host counted ahead
-// (Limit.Key): the first Count of exactly what the host counted takes the
-// host's answer, without a round trip; any other Count, or that one
-// again, goes to the host.
+// countedRateLimit is the RateLimiter of a Begin or a Verify the host
+// counted ahead (Limit.Key): the first Count of exactly what the host
+// counted takes the host's answer, without a round trip; any other Count,
+// or that one again, goes to the host.
 type countedRateLimit struct {
 	remote RateLimiter
 	mu     sync.Mutex

@@ -231,6 +231,7 @@ func (m *Method) Describe(context.Context) (sdk.Description, error) {
 			// a new code does not bring new tries.
 			{Operation: sdk.OpVerify, Max: TriesPerCode, Window: m.codeTTL, Key: verifyKey(sdk.UserPlaceholder), FailuresOnly: true},
 			{Operation: sdk.OpConfirm, Max: TriesPerCode, Window: m.codeTTL},
+			m.budget().Limit(sdk.OpBegin), // the message a challenge sends
 		},
 		UserRecords: []string{accountKey(sdk.UserPlaceholder), codeKey(sdk.UserPlaceholder), failedKey(sdk.UserPlaceholder)},
 	}, nil

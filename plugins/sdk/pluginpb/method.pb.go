@@ -1259,7 +1259,11 @@ type BeginRequest struct {
 	// The host makes the call's committing write (sdk.PutOnCommit: the code
 	// that was sent) with the challenge it keeps and the code's sent event,
 	// in one transaction.
-	CommitByHost  bool `protobuf:"varint,5,opt,name=commit_by_host,json=commitByHost,proto3" json:"commit_by_host,omitempty"`
+	CommitByHost bool `protobuf:"varint,5,opt,name=commit_by_host,json=commitByHost,proto3" json:"commit_by_host,omitempty"`
+	// Set when the method declared a begin Limit with a key (a message it
+	// sends, counted against its limit): as in VerifyRequest.
+	Count         *CountRequest  `protobuf:"bytes,6,opt,name=count,proto3" json:"count,omitempty"`
+	Counted       *CountResponse `protobuf:"bytes,7,opt,name=counted,proto3" json:"counted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1327,6 +1331,20 @@ func (x *BeginRequest) GetCommitByHost() bool {
 		return x.CommitByHost
 	}
 	return false
+}
+
+func (x *BeginRequest) GetCount() *CountRequest {
+	if x != nil {
+		return x.Count
+	}
+	return nil
+}
+
+func (x *BeginRequest) GetCounted() *CountResponse {
+	if x != nil {
+		return x.Counted
+	}
+	return nil
 }
 
 type Challenge struct {
@@ -2721,13 +2739,15 @@ const file_method_proto_rawDesc = "" +
 	"input_mode\x18\x05 \x01(\tR\tinputMode\x12\x18\n" +
 	"\apattern\x18\x06 \x01(\tR\apattern\x12\x1d\n" +
 	"\n" +
-	"max_length\x18\a \x01(\x05R\tmaxLength\"\xce\x01\n" +
+	"max_length\x18\a \x01(\x05R\tmaxLength\"\xbf\x02\n" +
 	"\fBeginRequest\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.stepup.plugin.v1.UserR\x04user\x122\n" +
 	"\arecords\x18\x03 \x03(\v2\x18.stepup.plugin.v1.RecordR\arecords\x12\x14\n" +
 	"\x05level\x18\x04 \x01(\tR\x05level\x12$\n" +
-	"\x0ecommit_by_host\x18\x05 \x01(\bR\fcommitByHost\"\xc3\x02\n" +
+	"\x0ecommit_by_host\x18\x05 \x01(\bR\fcommitByHost\x124\n" +
+	"\x05count\x18\x06 \x01(\v2\x1e.stepup.plugin.v1.CountRequestR\x05count\x129\n" +
+	"\acounted\x18\a \x01(\v2\x1f.stepup.plugin.v1.CountResponseR\acounted\"\xc3\x02\n" +
 	"\tChallenge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06prompt\x18\x02 \x01(\tR\x06prompt\x12/\n" +
@@ -2926,61 +2946,63 @@ var file_method_proto_depIdxs = []int32{
 	8,  // 7: stepup.plugin.v1.AdminAction.results:type_name -> stepup.plugin.v1.AdminResult
 	12, // 8: stepup.plugin.v1.BeginRequest.user:type_name -> stepup.plugin.v1.User
 	11, // 9: stepup.plugin.v1.BeginRequest.records:type_name -> stepup.plugin.v1.Record
-	13, // 10: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
-	33, // 11: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
-	21, // 12: stepup.plugin.v1.Challenge.commit:type_name -> stepup.plugin.v1.Commit
-	34, // 13: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
-	11, // 14: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
-	40, // 15: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
-	41, // 16: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
-	42, // 17: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
-	12, // 18: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
-	35, // 19: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
-	11, // 20: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
-	13, // 21: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
-	36, // 22: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
-	10, // 23: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
-	12, // 24: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
-	37, // 25: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
-	11, // 26: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
-	42, // 27: stepup.plugin.v1.Commit.put:type_name -> stepup.plugin.v1.PutRequest
-	43, // 28: stepup.plugin.v1.Commit.delete:type_name -> stepup.plugin.v1.DeleteRequest
-	21, // 29: stepup.plugin.v1.Credential.commit:type_name -> stepup.plugin.v1.Commit
-	11, // 30: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
-	22, // 31: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
-	11, // 32: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
-	21, // 33: stepup.plugin.v1.RemoveResponse.commit:type_name -> stepup.plugin.v1.Commit
-	11, // 34: stepup.plugin.v1.RenameRequest.records:type_name -> stepup.plugin.v1.Record
-	12, // 35: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
-	38, // 36: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
-	11, // 37: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
-	39, // 38: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
-	21, // 39: stepup.plugin.v1.AdminResponse.commit:type_name -> stepup.plugin.v1.Commit
-	0,  // 40: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
-	2,  // 41: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
-	14, // 42: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
-	16, // 43: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
-	18, // 44: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
-	20, // 45: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
-	23, // 46: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
-	25, // 47: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
-	27, // 48: stepup.plugin.v1.Method.Rename:input_type -> stepup.plugin.v1.RenameRequest
-	29, // 49: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
-	1,  // 50: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
-	4,  // 51: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
-	15, // 52: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
-	17, // 53: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
-	19, // 54: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
-	22, // 55: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
-	24, // 56: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
-	26, // 57: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
-	28, // 58: stepup.plugin.v1.Method.Rename:output_type -> stepup.plugin.v1.RenameResponse
-	30, // 59: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
-	50, // [50:60] is the sub-list for method output_type
-	40, // [40:50] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	40, // 10: stepup.plugin.v1.BeginRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	41, // 11: stepup.plugin.v1.BeginRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	13, // 12: stepup.plugin.v1.Challenge.fields:type_name -> stepup.plugin.v1.Field
+	33, // 13: stepup.plugin.v1.Challenge.public:type_name -> stepup.plugin.v1.Challenge.PublicEntry
+	21, // 14: stepup.plugin.v1.Challenge.commit:type_name -> stepup.plugin.v1.Commit
+	34, // 15: stepup.plugin.v1.VerifyRequest.response:type_name -> stepup.plugin.v1.VerifyRequest.ResponseEntry
+	11, // 16: stepup.plugin.v1.VerifyRequest.records:type_name -> stepup.plugin.v1.Record
+	40, // 17: stepup.plugin.v1.VerifyRequest.count:type_name -> stepup.plugin.v1.CountRequest
+	41, // 18: stepup.plugin.v1.VerifyRequest.counted:type_name -> stepup.plugin.v1.CountResponse
+	42, // 19: stepup.plugin.v1.VerifyResult.on_accept:type_name -> stepup.plugin.v1.PutRequest
+	12, // 20: stepup.plugin.v1.EnrolRequest.user:type_name -> stepup.plugin.v1.User
+	35, // 21: stepup.plugin.v1.EnrolRequest.params:type_name -> stepup.plugin.v1.EnrolRequest.ParamsEntry
+	11, // 22: stepup.plugin.v1.EnrolRequest.records:type_name -> stepup.plugin.v1.Record
+	13, // 23: stepup.plugin.v1.Enrolment.fields:type_name -> stepup.plugin.v1.Field
+	36, // 24: stepup.plugin.v1.Enrolment.display:type_name -> stepup.plugin.v1.Enrolment.DisplayEntry
+	10, // 25: stepup.plugin.v1.Enrolment.displays:type_name -> stepup.plugin.v1.Display
+	12, // 26: stepup.plugin.v1.ConfirmEnrolmentRequest.user:type_name -> stepup.plugin.v1.User
+	37, // 27: stepup.plugin.v1.ConfirmEnrolmentRequest.response:type_name -> stepup.plugin.v1.ConfirmEnrolmentRequest.ResponseEntry
+	11, // 28: stepup.plugin.v1.ConfirmEnrolmentRequest.records:type_name -> stepup.plugin.v1.Record
+	42, // 29: stepup.plugin.v1.Commit.put:type_name -> stepup.plugin.v1.PutRequest
+	43, // 30: stepup.plugin.v1.Commit.delete:type_name -> stepup.plugin.v1.DeleteRequest
+	21, // 31: stepup.plugin.v1.Credential.commit:type_name -> stepup.plugin.v1.Commit
+	11, // 32: stepup.plugin.v1.ListCredentialsRequest.records:type_name -> stepup.plugin.v1.Record
+	22, // 33: stepup.plugin.v1.ListCredentialsResponse.credentials:type_name -> stepup.plugin.v1.Credential
+	11, // 34: stepup.plugin.v1.RemoveRequest.records:type_name -> stepup.plugin.v1.Record
+	21, // 35: stepup.plugin.v1.RemoveResponse.commit:type_name -> stepup.plugin.v1.Commit
+	11, // 36: stepup.plugin.v1.RenameRequest.records:type_name -> stepup.plugin.v1.Record
+	12, // 37: stepup.plugin.v1.AdminRequest.user:type_name -> stepup.plugin.v1.User
+	38, // 38: stepup.plugin.v1.AdminRequest.params:type_name -> stepup.plugin.v1.AdminRequest.ParamsEntry
+	11, // 39: stepup.plugin.v1.AdminRequest.records:type_name -> stepup.plugin.v1.Record
+	39, // 40: stepup.plugin.v1.AdminResponse.result:type_name -> stepup.plugin.v1.AdminResponse.ResultEntry
+	21, // 41: stepup.plugin.v1.AdminResponse.commit:type_name -> stepup.plugin.v1.Commit
+	0,  // 42: stepup.plugin.v1.Method.Setup:input_type -> stepup.plugin.v1.SetupRequest
+	2,  // 43: stepup.plugin.v1.Method.Describe:input_type -> stepup.plugin.v1.DescribeRequest
+	14, // 44: stepup.plugin.v1.Method.Begin:input_type -> stepup.plugin.v1.BeginRequest
+	16, // 45: stepup.plugin.v1.Method.Verify:input_type -> stepup.plugin.v1.VerifyRequest
+	18, // 46: stepup.plugin.v1.Method.Enrol:input_type -> stepup.plugin.v1.EnrolRequest
+	20, // 47: stepup.plugin.v1.Method.ConfirmEnrolment:input_type -> stepup.plugin.v1.ConfirmEnrolmentRequest
+	23, // 48: stepup.plugin.v1.Method.ListCredentials:input_type -> stepup.plugin.v1.ListCredentialsRequest
+	25, // 49: stepup.plugin.v1.Method.Remove:input_type -> stepup.plugin.v1.RemoveRequest
+	27, // 50: stepup.plugin.v1.Method.Rename:input_type -> stepup.plugin.v1.RenameRequest
+	29, // 51: stepup.plugin.v1.Method.Admin:input_type -> stepup.plugin.v1.AdminRequest
+	1,  // 52: stepup.plugin.v1.Method.Setup:output_type -> stepup.plugin.v1.SetupResponse
+	4,  // 53: stepup.plugin.v1.Method.Describe:output_type -> stepup.plugin.v1.Description
+	15, // 54: stepup.plugin.v1.Method.Begin:output_type -> stepup.plugin.v1.Challenge
+	17, // 55: stepup.plugin.v1.Method.Verify:output_type -> stepup.plugin.v1.VerifyResult
+	19, // 56: stepup.plugin.v1.Method.Enrol:output_type -> stepup.plugin.v1.Enrolment
+	22, // 57: stepup.plugin.v1.Method.ConfirmEnrolment:output_type -> stepup.plugin.v1.Credential
+	24, // 58: stepup.plugin.v1.Method.ListCredentials:output_type -> stepup.plugin.v1.ListCredentialsResponse
+	26, // 59: stepup.plugin.v1.Method.Remove:output_type -> stepup.plugin.v1.RemoveResponse
+	28, // 60: stepup.plugin.v1.Method.Rename:output_type -> stepup.plugin.v1.RenameResponse
+	30, // 61: stepup.plugin.v1.Method.Admin:output_type -> stepup.plugin.v1.AdminResponse
+	52, // [52:62] is the sub-list for method output_type
+	42, // [42:52] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_method_proto_init() }
