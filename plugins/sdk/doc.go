@@ -27,7 +27,11 @@
 // way the one write that is a call's change (a credential confirmed or
 // removed, a code issued) is left to the host with PutOnCommit or
 // DeleteOnCommit, which makes it in one transaction with the change's
-// audit event and the user's email.
+// audit event and the user's email. A Begin that sends a code does the
+// same: the host counts the message ahead under a begin Limit with a Key
+// (SendBudget.Limit), and writes the code the Begin keeps (PutOnCommit)
+// with the challenge and the code's sent event; an SMS challenge then
+// makes no round trip either.
 //
 // A method's special behaviour is something it declares, never a name the
 // host checks. Besides Limits and Bypass, Description says what the host's
