@@ -22,6 +22,8 @@ func PluginBackend(s storage.Store, mailer notify.Sender) host.Backend {
 	return pluginBackend{s, mailer}
 }
 
+var _ host.BatchReader = pluginBackend{}
+
 type pluginBackend struct {
 	s      storage.Store
 	mailer notify.Sender
@@ -43,6 +45,20 @@ func pluginErr(err error) error {
 func (b pluginBackend) KVGet(ctx context.Context, ns, key string, now time.Time) (host.KVEntry, error) {
 	e, err := b.s.KVGet(ctx, ns, key, now)
 	return host.KVEntry(e), pluginErr(err)
+}
+
+// KVGetMany implements host.BatchReader: a method's records of a user,
+// sent with each call, are one query.
+func (b pluginBackend) KVGetMany(ctx context.Context, ns string, keys []string, now time.Time) (map[string]host.KVEntry, error) {
+	entries, err := b.s.KVGetMany(ctx, ns, keys, now)
+	if err != nil {
+		return nil, pluginErr(err)
+	}
+	out := make(map[string]host.KVEntry, len(entries))
+	for k, e := range entries {
+		out[k] = host.KVEntry(e)
+	}
+	return out, nil
 }
 
 // KVPut and KVDelete write, with a method's committing write (a

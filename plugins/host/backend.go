@@ -45,6 +45,16 @@ type Mailer interface {
 	MailUser(ctx context.Context, userID, subject, text string) error
 }
 
+// BatchReader is implemented by a Backend that reads several keys in one
+// call: then the records a method declares (sdk.Description.UserRecords)
+// cost one read per call to it, else one KVGet each. KVGetMany returns the
+// entries among keys of namespace live at now, as KVGet would each (as
+// provider/storage.Store.KVGetMany); a key absent or expired is missing
+// from the map, not an error.
+type BatchReader interface {
+	KVGetMany(ctx context.Context, namespace string, keys []string, now time.Time) (map[string]KVEntry, error)
+}
+
 // KVEntry is a stored value (same fields as provider/storage.KVEntry, so a
 // conversion host.KVEntry(e) works).
 type KVEntry struct {

@@ -935,6 +935,59 @@ func TestUserRecordsTravelWithTheCall(t *testing.T) {
 	}
 }
 
+// oneKeyAtATime is a Backend that is no BatchReader: it hides Memory's
+// KVGetMany.
+type oneKeyAtATime struct{ host.Backend }
+
+// TestUserRecordsReadAtOnce: a method's records reach it alike whether
+// the backend reads them in one call (a BatchReader) or one by one: the
+// present with its value and version, the absent as not found, so that
+// the method asks for neither. One that does not open is left out; the
+// method then asks for it and gets ErrUnavailable, as from Get.
+func TestUserRecordsReadAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		batch bool
+	}{{"BatchReader", true}, {"OneKeyAtATime", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv()
+			spec, reads := e.spec(t, "pair", "pair"), 1
+			if !tc.batch {
+				spec.Backend, reads = oneKeyAtATime{e.backend}, 2
+			}
+			p := launch(t, spec)
+			ctx := context.Background()
+			v, err := e.local(t, "pair").Storage().Put(ctx, "rec/u1", []byte("here"), sdk.MustNotExist, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			verify := func() (string, int, error) {
+				t.Helper()
+				calls := e.backend.Calls()
+				r, err := p.Verify(ctx, sdk.VerifyRequest{UserID: "u1", ChallengeID: "c"})
+				return r.CredentialID, e.backend.Calls() - calls, err
+			}
+			got, n, err := verify()
+			if err != nil || got != fmt.Sprintf("here@%d,absent", v) {
+				t.Fatalf("records = %q, %v; want here@%d,absent", got, err, v)
+			}
+			if n != reads {
+				t.Errorf("the call made %d backend calls, want %d (the records read, no call back)", n, reads)
+			}
+
+			if _, err := e.backend.KVPut(ctx, host.Namespace("pair"), "pair/u1", []byte("not sealed"), sdk.MustNotExist, time.Time{}, t0); err != nil {
+				t.Fatal(err)
+			}
+			if _, n, err = verify(); !errors.Is(err, sdk.ErrUnavailable) {
+				t.Fatalf("a record that does not open: %v, want ErrUnavailable", err)
+			}
+			if n != reads+1 {
+				t.Errorf("with a record that does not open, the call made %d backend calls, want %d (the method asks for it)", n, reads+1)
+			}
+		})
+	}
+}
+
 // A method that leaves its write to the host (sdk.PutOnAccept) gets it
 // made as its result is accepted, without a call back, and only then.
 // When the record changed meanwhile, nothing is spent and the method is

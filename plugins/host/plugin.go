@@ -244,21 +244,24 @@ func (p *Plugin) now() int64 { return p.spec.Now().UnixNano() }
 
 // records reads the user's records the plugin declared
 // (sdk.Description.UserRecords), to send along with a call so that the
-// plugin need not ask for them. One that cannot be read is left out: the
-// plugin then asks for it as usual.
+// plugin need not ask for them: in one read when the backend is a
+// BatchReader. One that cannot be read is left out: the plugin then asks
+// for it as usual.
 func (p *Plugin) records(ctx context.Context, userID string) []*pluginpb.Record {
 	if len(p.desc.UserRecords) == 0 || userID == "" {
 		return nil
 	}
-	out := make([]*pluginpb.Record, 0, len(p.desc.UserRecords))
-	for _, tmpl := range p.desc.UserRecords {
-		key := strings.Replace(tmpl, sdk.UserPlaceholder, userID, 1)
-		value, version, err := p.svc.Get(ctx, key)
+	keys := make([]string, len(p.desc.UserRecords))
+	for i, tmpl := range p.desc.UserRecords {
+		keys[i] = strings.Replace(tmpl, sdk.UserPlaceholder, userID, 1)
+	}
+	out := make([]*pluginpb.Record, 0, len(keys))
+	for i, r := range p.svc.getMany(ctx, keys) {
 		switch {
-		case err == nil:
-			out = append(out, &pluginpb.Record{Key: key, Value: value, Version: version})
-		case errors.Is(err, sdk.ErrNotFound):
-			out = append(out, &pluginpb.Record{Key: key})
+		case r.err == nil:
+			out = append(out, &pluginpb.Record{Key: keys[i], Value: r.value, Version: r.version})
+		case errors.Is(r.err, sdk.ErrNotFound):
+			out = append(out, &pluginpb.Record{Key: keys[i]})
 		}
 	}
 	return out

@@ -31,6 +31,8 @@ func servePluginIfAsked() bool {
 		sdk.Serve(failuresProbe{})
 	case "sender":
 		sdk.Serve(senderProbe{})
+	case "pair":
+		sdk.Serve(pairProbe{})
 	case "v2":
 		// A plugin of a future protocol version only.
 		plugin.Serve(&plugin.ServeConfig{
@@ -114,6 +116,34 @@ func (countedProbe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyReques
 		return sdk.Result{}, err
 	}
 	return sdk.Result{AMR: []string{"otp"}}, nil
+}
+
+// pairProbe is the probe with two records of each user, "rec/USER" and
+// "pair/USER", as a method may declare several (SMS does three). Its
+// Verify reads both and reports them in its CredentialID, each as
+// "value@version" or "absent".
+type pairProbe struct{ probe }
+
+func (pairProbe) Describe(ctx context.Context) (sdk.Description, error) {
+	d, err := probe{}.Describe(ctx)
+	d.UserRecords = append(d.UserRecords, "pair/"+sdk.UserPlaceholder)
+	return d, err
+}
+
+func (pairProbe) Verify(ctx context.Context, h sdk.Host, req sdk.VerifyRequest) (sdk.Result, error) {
+	var seen []string
+	for _, key := range []string{"rec/" + req.UserID, "pair/" + req.UserID} {
+		value, version, err := h.Storage().Get(ctx, key)
+		switch {
+		case errors.Is(err, sdk.ErrNotFound):
+			seen = append(seen, "absent")
+		case err != nil:
+			return sdk.Result{}, err
+		default:
+			seen = append(seen, fmt.Sprintf("%s@%d", value, version))
+		}
+	}
+	return sdk.Result{AMR: []string{"otp"}, CredentialID: strings.Join(seen, ",")}, nil
 }
 
 // failuresProbe is the countedProbe with a limit that counts failed

@@ -29,7 +29,8 @@ const sealVersion byte = 1
 type services struct {
 	namespace string
 	backend   Backend
-	mailer    Mailer // nil: the backend sends no mail
+	mailer    Mailer      // nil: the backend sends no mail
+	batch     BatchReader // nil: the backend reads one key at a time
 	aead      cipher.AEAD
 	now       func() time.Time
 	log       *slog.Logger
@@ -57,7 +58,8 @@ func newServices(namespace string, b Backend, key []byte, now func() time.Time, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	mailer, _ := b.(Mailer)
-	return &services{namespace: namespace, backend: b, mailer: mailer, aead: aead, now: now, log: log}, nil
+	batch, _ := b.(BatchReader)
+	return &services{namespace: namespace, backend: b, mailer: mailer, batch: batch, aead: aead, now: now, log: log}, nil
 }
 
 // NewLocalHost returns the Host that a plugin configured under name sees,
@@ -148,12 +150,64 @@ func (s *services) Get(ctx context.Context, key string) ([]byte, int64, error) {
 	if err != nil {
 		return nil, 0, s.backendErr("get", key, err)
 	}
+	return s.opened(key, e)
+}
+
+// opened is what Get returns for the entry e of key.
+func (s *services) opened(key string, e KVEntry) ([]byte, int64, error) {
 	plain, err := s.open(key, e.Value)
 	if err != nil {
 		s.log.Error("plugin storage value does not decrypt (wrong data key or tampering)", "namespace", s.namespace, "key", key)
 		return nil, 0, fmt.Errorf("%w: stored value does not decrypt", sdk.ErrUnavailable)
 	}
 	return plain, e.Version, nil
+}
+
+// getResult is what Get returns for one key of getMany.
+type getResult struct {
+	value   []byte
+	version int64
+	err     error
+}
+
+// getMany is Get of each of keys, in one backend call when the backend is
+// a BatchReader.
+func (s *services) getMany(ctx context.Context, keys []string) []getResult {
+	out := make([]getResult, len(keys))
+	if s.batch == nil {
+		for i, key := range keys {
+			out[i].value, out[i].version, out[i].err = s.Get(ctx, key)
+		}
+		return out
+	}
+	valid := make([]string, 0, len(keys))
+	for i, key := range keys {
+		if out[i].err = checkKey(key); out[i].err == nil {
+			valid = append(valid, key)
+		}
+	}
+	if len(valid) == 0 {
+		return out
+	}
+	entries, err := s.batch.KVGetMany(ctx, s.namespace, valid, s.now())
+	if err != nil {
+		err = s.backendErr("get", strings.Join(valid, " "), err)
+	}
+	for i, key := range keys {
+		if out[i].err != nil {
+			continue
+		}
+		e, ok := entries[key]
+		switch {
+		case err != nil:
+			out[i].err = err
+		case !ok:
+			out[i].err = sdk.ErrNotFound
+		default:
+			out[i].value, out[i].version, out[i].err = s.opened(key, e)
+		}
+	}
+	return out
 }
 
 // Put implements sdk.Storage.

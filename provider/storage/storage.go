@@ -249,6 +249,11 @@ type Store interface {
 
 	// KVGet returns one entry of a namespace (a plugin's storage view).
 	KVGet(ctx context.Context, namespace, key string, now time.Time) (KVEntry, error)
+	// KVGetMany returns the entries of keys in namespace live at now, in
+	// one query (a method's records of a user, sent with each call): a
+	// key that is absent or expired is missing from the map. No keys is
+	// an empty map, without a query.
+	KVGetMany(ctx context.Context, namespace string, keys []string, now time.Time) (map[string]KVEntry, error)
 	// KVPut stores value under key. With expectVersion 0 the key must be
 	// absent (else ErrConflict); with expectVersion >0 the stored version
 	// must equal it (else ErrConflict); with expectVersion -1 it overwrites

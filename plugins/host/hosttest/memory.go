@@ -107,6 +107,24 @@ func (m *Memory) KVGet(_ context.Context, namespace, key string, now time.Time) 
 	return host.KVEntry{Value: append([]byte(nil), e.value...), Version: e.version, ExpiresAt: e.expires}, nil
 }
 
+var _ host.BatchReader = (*Memory)(nil)
+
+// KVGetMany implements host.BatchReader, under one lock.
+func (m *Memory) KVGetMany(_ context.Context, namespace string, keys []string, now time.Time) (map[string]host.KVEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.enter(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]host.KVEntry, len(keys))
+	for _, key := range keys {
+		if e, ok := m.kv[namespace][key]; ok && e.live(now) {
+			out[key] = host.KVEntry{Value: append([]byte(nil), e.value...), Version: e.version, ExpiresAt: e.expires}
+		}
+	}
+	return out, nil
+}
+
 // KVPut implements host.Backend.
 func (m *Memory) KVPut(_ context.Context, namespace, key string, value []byte, expectVersion int64, expiresAt, now time.Time) (int64, error) {
 	m.mu.Lock()

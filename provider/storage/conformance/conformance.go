@@ -50,6 +50,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"KV", testKV},
 		{"KVExpiry", testKVExpiry},
 		{"KVList", testKVList},
+		{"KVGetMany", testKVGetMany},
 		{"PurgeExpired", testPurgeExpired},
 		{"TrustedBrowsers", testTrustedBrowsers},
 	}
@@ -198,6 +199,10 @@ func checkUTC(t testing.TB, what string, v reflect.Value) {
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
 			checkUTC(t, what, v.Index(i))
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			checkUTC(t, what, it.Value())
 		}
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {

@@ -186,3 +186,57 @@ func testKVList(t *testing.T, s storage.Store) {
 		t.Fatalf("KVList of an empty namespace = %q", got)
 	}
 }
+
+// testKVGetMany: the live entries among the keys asked, of their
+// namespace only, as KVGet returns each; absent and expired keys are
+// missing.
+func testKVGetMany(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	now := base()
+	exp := now.Add(time.Minute)
+	put := func(ns, key, value string, expect int64, expiresAt, at time.Time) int64 {
+		t.Helper()
+		v, err := s.KVPut(ctx, ns, key, []byte(value), expect, expiresAt, at)
+		must(t, "KVPut "+ns+"/"+key, err)
+		return v
+	}
+	put("ns", "a", "one", 0, time.Time{}, now)
+	va := put("ns", "a", "two", 1, time.Time{}, now)
+	vb := put("ns", "b", "\x00bin\xff", 0, exp, now)
+	put("ns", "gone", "old", 0, now.Add(-time.Second), now.Add(-time.Minute))
+	put("other", "c", "theirs", 0, time.Time{}, now)
+	put("other", "a", "theirs too", 0, time.Time{}, now)
+
+	keys := []string{"a", "b", "gone", "c", "absent"}
+	got, err := s.KVGetMany(ctx, "ns", keys, now)
+	must(t, "KVGetMany", err)
+	mustEqual(t, "KVGetMany", got, map[string]storage.KVEntry{
+		"a": {Value: []byte("two"), Version: va},
+		"b": {Value: []byte("\x00bin\xff"), Version: vb, ExpiresAt: exp},
+	})
+	for k, e := range got {
+		want, err := s.KVGet(ctx, "ns", k, now)
+		must(t, "KVGet "+k, err)
+		mustEqual(t, "KVGetMany against KVGet of "+k, e, want)
+	}
+
+	// Expiry is judged by now: at its instant an entry has gone.
+	got, err = s.KVGetMany(ctx, "ns", keys, exp)
+	must(t, "KVGetMany at an expiry", err)
+	mustEqual(t, "KVGetMany at an expiry", got, map[string]storage.KVEntry{"a": {Value: []byte("two"), Version: va}})
+
+	got, err = s.KVGetMany(ctx, "other", keys, now)
+	must(t, "KVGetMany in another namespace", err)
+	mustEqual(t, "KVGetMany in another namespace", got, map[string]storage.KVEntry{
+		"a": {Value: []byte("theirs too"), Version: 1},
+		"c": {Value: []byte("theirs"), Version: 1},
+	})
+
+	for _, none := range [][]string{nil, {}, {"absent", "gone"}} {
+		got, err = s.KVGetMany(ctx, "ns", none, now)
+		must(t, "KVGetMany of no live key", err)
+		if got == nil || len(got) != 0 {
+			t.Fatalf("KVGetMany(%q) = %v, want an empty map", none, got)
+		}
+	}
+}

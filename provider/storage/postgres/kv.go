@@ -28,6 +28,30 @@ func (s *Store) KVGet(ctx context.Context, namespace, key string, now time.Time)
 	return e, nil
 }
 
+// KVGetMany returns the entries of keys live at now, in one query.
+func (s *Store) KVGetMany(ctx context.Context, namespace string, keys []string, now time.Time) (map[string]storage.KVEntry, error) {
+	out := make(map[string]storage.KVEntry, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT key, value, version, expires_at FROM kv
+		WHERE namespace = $1 AND key = ANY($2) AND (expires_at IS NULL OR expires_at > $3)`,
+		namespace, keys, now)
+	if err != nil {
+		return nil, fmt.Errorf("storage: kv get many: %w", err)
+	}
+	var k string
+	var e storage.KVEntry
+	_, err = pgx.ForEachRow(rows, []any{&k, &e.Value, &e.Version, tc(&e.ExpiresAt)}, func() error {
+		out[k] = e
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: kv get many: %w", err)
+	}
+	return out, nil
+}
+
 const (
 	// Create: insert, or take over an expired row; a live row wins and no
 	// row comes back.

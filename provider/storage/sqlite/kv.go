@@ -42,6 +42,39 @@ func (s *Store) KVGet(ctx context.Context, namespace, key string, now time.Time)
 	return e, nil
 }
 
+// KVGetMany returns the entries of keys live at now, in one query. Each
+// number of keys is a reader statement of its own, prepared once: callers
+// pass few (a method declares at most eight records).
+func (s *Store) KVGetMany(ctx context.Context, namespace string, keys []string, now time.Time) (map[string]storage.KVEntry, error) {
+	out := make(map[string]storage.KVEntry, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, 2+len(keys))
+	args = append(args, namespace, now.UnixMicro())
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	rows, err := s.read(ctx, `SELECT key, value, version, expires_at FROM kv
+		WHERE namespace = ? AND (expires_at IS NULL OR expires_at > ?) AND key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: kv get many: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var e storage.KVEntry
+		if err := rows.Scan(&k, &e.Value, &e.Version, ts(&e.ExpiresAt)); err != nil {
+			return nil, fmt.Errorf("storage: kv get many: %w", err)
+		}
+		out[k] = e
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: kv get many: %w", err)
+	}
+	return out, nil
+}
+
 // KVPut stores value under key with the compare-and-swap rule of
 // expectVersion (0: absent or expired, >0: that live version, -1: any), in
 // one statement. A key that was absent or expired starts again at version 1.
