@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -27,7 +28,9 @@ func Queued(msg Message, kind, userID string) *storage.Mail {
 // they follow, once those changes have committed. Any number of workers
 // (one per replica) may run on one store: each message is claimed by one
 // of them at a time. Delivery is at least once: a worker that dies while
-// sending leaves its claim to lapse, and the message is sent again. A
+// sending leaves its claim to lapse, and the message is sent again (as
+// are those of its claim it sent but had not yet removed: they go in
+// one write per claim, or per half lease). A
 // failed attempt is retried with exponential backoff; a message that
 // fails MaxAttempts times, or that can never be sent
 // (ErrInvalidMessage), is given up with a notify.mail_given_up event.
@@ -114,32 +117,68 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if err != nil || len(ms) == 0 {
 			return sent, err
 		}
+		// The sent messages of a claim are removed together, in one
+		// write, or sooner once half the lease has gone by: a crash
+		// before that sends them again (at least once).
+		var done []storage.Mail
+		finish := func() error {
+			n, err := w.finish(ctx, done)
+			sent, done = sent+n, done[:0]
+			return err
+		}
 		for _, m := range ms {
 			ok, err := w.deliver(ctx, m)
 			if err != nil {
+				_ = finish()
 				return sent, err
 			}
 			if ok {
-				sent++
+				done = append(done, m)
 			}
+			if w.Now().Sub(now) >= w.Lease/2 {
+				if err := finish(); err != nil {
+					return sent, err
+				}
+			}
+		}
+		if err := finish(); err != nil {
+			return sent, err
 		}
 	}
 }
 
-// deliver sends one claimed message and records how it went.
+// finish removes the sent messages from the outbox, and returns how many
+// were sent.
+func (w *Worker) finish(ctx context.Context, done []storage.Mail) (int, error) {
+	if len(done) == 0 {
+		return 0, nil
+	}
+	claims := make([]storage.MailClaim, len(done))
+	for i, m := range done {
+		claims[i] = storage.MailClaim{ID: m.ID, Claim: m.Claim}
+	}
+	lapsed, err := w.Store.FinishMails(ctx, claims)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range done {
+		if slices.Contains(lapsed, m.ID) {
+			// Sent, but the claim lapsed meanwhile: another worker may
+			// send it again (at least once), nothing to undo here.
+			w.Log.Warn("email sent after its claim lapsed", "what", m.Kind, "user", m.UserID, "mail", m.ID)
+		}
+	}
+	return len(done), nil
+}
+
+// deliver sends one claimed message and records a failure; it reports
+// whether the message was sent, for RunOnce to finish it.
 func (w *Worker) deliver(ctx context.Context, m storage.Mail) (bool, error) {
 	sctx, cancel := context.WithTimeout(ctx, w.SendTimeout)
 	err := w.Sender.Send(sctx, Message{To: m.To, Subject: m.Subject, Text: m.Text})
 	cancel()
 	if err == nil {
-		err := w.Store.FinishMail(ctx, m.ID, m.Claim)
-		if errors.Is(err, storage.ErrConflict) {
-			// Sent, but the claim lapsed meanwhile: another worker may
-			// send it again (at least once), nothing to undo here.
-			w.Log.Warn("email sent after its claim lapsed", "what", m.Kind, "user", m.UserID, "mail", m.ID)
-			return true, nil
-		}
-		return err == nil, err
+		return true, nil
 	}
 	if ctx.Err() != nil { // shutting down: the claim lapses and another pass retries
 		return false, ctx.Err()

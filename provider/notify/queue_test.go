@@ -225,3 +225,63 @@ func TestWorkerWithoutSender(t *testing.T) {
 		t.Fatalf("the mail is gone: %+v, %v", ms, err)
 	}
 }
+
+// finishCounter records the store's FinishMails calls: how many messages
+// each removed, and when.
+type finishCounter struct {
+	storage.Store
+	c     *clock
+	calls []int
+	at    []time.Time
+}
+
+func (f *finishCounter) FinishMails(ctx context.Context, sent []storage.MailClaim) ([]int64, error) {
+	f.calls, f.at = append(f.calls, len(sent)), append(f.at, f.c.Now())
+	return f.Store.FinishMails(ctx, sent)
+}
+
+// slowSender delivers after d on the clock.
+type slowSender struct {
+	c *clock
+	d time.Duration
+	flakySender
+}
+
+func (s *slowSender) Send(ctx context.Context, m notify.Message) error {
+	s.c.Add(s.d)
+	return s.flakySender.Send(ctx, m)
+}
+
+// TestWorkerFinishesAClaimInOneWrite: the messages of one claim that were
+// sent leave the outbox in one write; with slow sends, those sent by half
+// the lease leave then, before the lease can lapse.
+func TestWorkerFinishesAClaimInOneWrite(t *testing.T) {
+	c := &clock{now: start}
+	s := &finishCounter{Store: openStore(t, c), c: c}
+	snd := &flakySender{fails: 1}
+	w := &notify.Worker{Store: s, Sender: snd, Now: c.Now, Batch: 10}
+	for i := range 5 {
+		queue(t, s, c, fmt.Sprint("mail ", i))
+	}
+	if n, err := w.RunOnce(t.Context()); err != nil || n != 4 {
+		t.Fatalf("RunOnce: %d sent, %v; want 4 (one failed)", n, err)
+	}
+	if len(s.calls) != 1 || s.calls[0] != 4 {
+		t.Fatalf("FinishMails calls %v, want one of the 4 sent", s.calls)
+	}
+
+	c.Add(time.Hour) // the failed one is due again, and goes
+	s.calls, s.at = nil, nil
+	for i := range 4 {
+		queue(t, s, c, fmt.Sprint("slow mail ", i))
+	}
+	claimed := c.Now()
+	slow := &slowSender{c: c, d: 40 * time.Second}
+	w = &notify.Worker{Store: s, Sender: slow, Now: c.Now, Batch: 10, Lease: 2 * time.Minute}
+	if n, err := w.RunOnce(t.Context()); err != nil || n != 5 {
+		t.Fatalf("RunOnce with slow sends: %d sent, %v; want 5", n, err)
+	}
+	if len(s.calls) == 0 || s.calls[0] != 2 || s.at[0].Sub(claimed) >= w.Lease {
+		t.Fatalf("FinishMails calls %v at %v (claimed at %v), want the first 2 sent finished within the 2 min lease", s.calls, s.at, claimed)
+	}
+}

@@ -279,6 +279,10 @@ type Store interface {
 	// the message's (the lease lapsed and another worker claimed it);
 	// then nothing is written.
 	FinishMail(ctx context.Context, id int64, claim string, events ...Event) error
+	// FinishMails removes the claimed messages that were sent, in one
+	// transaction: those whose claim is no longer theirs are left alone
+	// and come back in lapsed.
+	FinishMails(ctx context.Context, sent []MailClaim) (lapsed []int64, err error)
 	// RetryMail releases a claimed message after a failed attempt: it is
 	// due again at next, with lastErr kept. ErrConflict as FinishMail.
 	RetryMail(ctx context.Context, id int64, claim string, next time.Time, lastErr string) error

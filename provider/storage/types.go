@@ -196,6 +196,12 @@ type Event struct {
 	Mail *Mail
 }
 
+// MailClaim names a claimed outbox message: its ID and its claim's token.
+type MailClaim struct {
+	ID    int64
+	Claim string
+}
+
 // Mail is one message in the store's outbox: queued with the change it
 // follows, claimed by one worker at a time, sent at least once.
 type Mail struct {

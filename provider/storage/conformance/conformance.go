@@ -62,7 +62,8 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		clocked = append(clocked, clockedTest{tt.name, func(t *testing.T, s storage.Store, _ *clock) { tt.run(t, s) }})
 	}
 	clocked = append(clocked, clockedTest{"Expiry", testExpiry}, clockedTest{"ExplicitNow", testExplicitNow},
-		clockedTest{"TrustedBrowserExpiry", testTrustedBrowserExpiry}, clockedTest{"OutboxRetry", testOutboxRetry})
+		clockedTest{"TrustedBrowserExpiry", testTrustedBrowserExpiry}, clockedTest{"OutboxRetry", testOutboxRetry},
+		clockedTest{"FinishMails", testFinishMails})
 	sem := make(chan struct{}, maxStores)
 	for _, tt := range clocked {
 		t.Run(tt.name, func(t *testing.T) {

@@ -200,6 +200,50 @@ func testOutboxRetry(t *testing.T, s storage.Store, c *clock) {
 	mustErr(t, "FinishMail twice", s.FinishMail(ctx, third.ID, third.Claim), storage.ErrConflict)
 }
 
+// testFinishMails: the sent messages of a claim go in one write, but for
+// one whose claim lapsed and went to another worker, which keeps it.
+func testFinishMails(t *testing.T, s storage.Store, _ *clock) {
+	ctx, now := t.Context(), base()
+	queueMails(t, s, 3)
+	got, err := s.ClaimMail(ctx, now, time.Minute, 2)
+	must(t, "ClaimMail", err)
+	if len(got) != 2 {
+		t.Fatalf("claimed %d mails, want 2", len(got))
+	}
+	// The third is claimed later and its lease lapses; another worker
+	// takes it over.
+	late, err := s.ClaimMail(ctx, now.Add(30*time.Second), time.Minute, 10)
+	must(t, "ClaimMail", err)
+	taken, err := s.ClaimMail(ctx, now.Add(2*time.Minute), time.Minute, 10)
+	must(t, "ClaimMail after the lease lapsed", err)
+	if len(late) != 1 || len(taken) != 3 {
+		t.Fatalf("claims %d then %d, want 1 then 3 (every lease lapsed)", len(late), len(taken))
+	}
+	// The first worker finishes its three: every claim of it lapsed.
+	sent := []storage.MailClaim{{ID: got[0].ID, Claim: got[0].Claim}, {ID: got[1].ID, Claim: got[1].Claim}, {ID: late[0].ID, Claim: late[0].Claim}}
+	lapsed, err := s.FinishMails(ctx, sent)
+	must(t, "FinishMails with lapsed claims", err)
+	if len(lapsed) != 3 {
+		t.Fatalf("FinishMails with three lapsed claims: lapsed %v", lapsed)
+	}
+	// The second worker finishes two of its three, and one with a claim
+	// that is not its own.
+	sent = []storage.MailClaim{{ID: taken[0].ID, Claim: taken[0].Claim}, {ID: taken[1].ID, Claim: "not-the-claim"}, {ID: taken[2].ID, Claim: taken[2].Claim}}
+	lapsed, err = s.FinishMails(ctx, sent)
+	must(t, "FinishMails", err)
+	if len(lapsed) != 1 || lapsed[0] != taken[1].ID {
+		t.Fatalf("FinishMails: lapsed %v, want [%d]", lapsed, taken[1].ID)
+	}
+	rest, err := s.ClaimMail(ctx, now.Add(time.Hour), time.Minute, 10)
+	must(t, "ClaimMail", err)
+	if len(rest) != 1 || rest[0].ID != taken[1].ID {
+		t.Fatalf("left queued: %+v, want the one not finished", rest)
+	}
+	if lapsed, err := s.FinishMails(ctx, nil); err != nil || len(lapsed) != 0 {
+		t.Fatalf("FinishMails of none: %v, %v", lapsed, err)
+	}
+}
+
 // testConcurrentClaimMail: workers claiming at once (on one store or on
 // two sharing a database) each get distinct messages, and every message
 // goes to exactly one of them.

@@ -75,6 +75,34 @@ func (s *Store) FinishMail(ctx context.Context, id int64, claim string, events .
 	})
 }
 
+// FinishMails removes the sent messages whose claim is still theirs, in
+// one statement.
+func (s *Store) FinishMails(ctx context.Context, sent []storage.MailClaim) ([]int64, error) {
+	if len(sent) == 0 {
+		return nil, nil
+	}
+	ids, claims := make([]int64, len(sent)), make([]string, len(sent))
+	for i, m := range sent {
+		ids[i], claims[i] = m.ID, m.Claim
+	}
+	rows, err := s.pool.Query(ctx, `DELETE FROM outbox o USING unnest($1::bigint[], $2::text[]) AS d(id, claim)
+		WHERE o.id = d.id AND o.claim = d.claim RETURNING o.id`, ids, claims)
+	if err != nil {
+		return nil, fmt.Errorf("storage: finish mail: %w", err)
+	}
+	done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("storage: finish mail: %w", err)
+	}
+	var lapsed []int64
+	for _, id := range ids {
+		if !slices.Contains(done, id) {
+			lapsed = append(lapsed, id)
+		}
+	}
+	return lapsed, nil
+}
+
 // RetryMail releases a claimed message, due again at next.
 func (s *Store) RetryMail(ctx context.Context, id int64, claim string, next time.Time, lastErr string) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET claim = '', claimed_until = '-infinity', next_at = $1, last_error = $2

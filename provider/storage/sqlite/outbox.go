@@ -83,6 +83,31 @@ func (s *Store) FinishMail(ctx context.Context, id int64, claim string, events .
 	})
 }
 
+// FinishMails removes the sent messages whose claim is still theirs.
+func (s *Store) FinishMails(ctx context.Context, sent []storage.MailClaim) ([]int64, error) {
+	if len(sent) == 0 {
+		return nil, nil
+	}
+	var lapsed []int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		lapsed = lapsed[:0]
+		for _, m := range sent {
+			n, err := rowsAffected(s.exec(ctx, tx, finishMailSQL, m.ID, m.Claim))
+			if err != nil {
+				return fmt.Errorf("storage: finish mail: %w", err)
+			}
+			if n == 0 {
+				lapsed = append(lapsed, m.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lapsed, nil
+}
+
 // RetryMail releases a claimed message, due again at next.
 func (s *Store) RetryMail(ctx context.Context, id int64, claim string, next time.Time, lastErr string) error {
 	n, err := rowsAffected(s.exec(ctx, nil, retryMailSQL, next.UnixMicro(), lastErr, id, claim))
