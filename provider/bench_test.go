@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -147,9 +148,17 @@ var recoveryMethod = stepUpMethod{
 	},
 }
 
-// smsMethod: each user has a number of its own, whose codes the outbox
-// gateway writes to env.Outbox; the benchmark plays the phones (smsInbox).
-func smsMethod(inbox *smsInbox) stepUpMethod {
+// phones are the users' phones, whichever gateway reaches them: the code
+// last sent to a number and not read yet (the Env's outbox, for the
+// outbox gateway), and forgetting the codes not read.
+type phones interface {
+	code(b *testing.B, outbox, phone string) string
+	reset()
+}
+
+// smsMethod: each user has a number of its own, whose codes the gateway
+// sends to inbox, which plays the phones.
+func smsMethod(inbox phones) stepUpMethod {
 	return stepUpMethod{
 		name: "sms",
 		enrol: func(b *testing.B, env *testenv.Env, br *testenv.Browser, i int) stepUpUser {
@@ -242,6 +251,66 @@ func (in *smsInbox) reset() {
 	in.mu.Unlock()
 }
 
+// smsHook plays the phones behind the webhook gateway: an HTTP server in
+// this process that takes each message as the gateway posts it.
+type smsHook struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	codes map[string][]string // number -> codes not read yet
+}
+
+// newSMSHook starts the server, stopped when b ends.
+func newSMSHook(b *testing.B) *smsHook {
+	h := &smsHook{codes: map[string][]string{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct{ To, Body string }
+		if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		m := smsCodeSent.FindStringSubmatch(msg.Body)
+		if m == nil {
+			http.Error(w, "no code in the message", http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.codes[msg.To] = append(h.codes[msg.To], m[1])
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(h.srv.Close)
+	return h
+}
+
+// gateway is the setting that makes the SMS method post to h.
+func (h *smsHook) gateway() testenv.Option {
+	return testenv.WithConfig(func(c *config.Config) {
+		mc := c.Methods["sms"]
+		if mc.Settings == nil {
+			mc.Settings = map[string]any{}
+		}
+		mc.Settings["gateway"] = map[string]any{"kind": "webhook", "url": h.srv.URL + "/sms", "secret": "bench-webhook-secret-0123"}
+		c.Methods["sms"] = mc
+	})
+}
+
+func (h *smsHook) code(b *testing.B, _, phone string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	codes := h.codes[phone]
+	if len(codes) == 0 {
+		b.Fatalf("no text message to %s at the webhook", phone)
+	}
+	h.codes[phone] = codes[1:]
+	return codes[0]
+}
+
+func (h *smsHook) reset() {
+	h.mu.Lock()
+	h.codes = map[string][]string{}
+	h.mu.Unlock()
+}
+
 // clearOutbox removes the messages and mail in dir, but for files being
 // written.
 func clearOutbox(b *testing.B, dir string) {
@@ -262,7 +331,8 @@ func clearOutbox(b *testing.B, dir string) {
 // over loopback. RS256 (the default) and ES256 sign the tokens in turn
 // with TOTP; recovery-ES256 and sms-ES256 run the same flow with a
 // recovery code and with a text-message code (outbox gateway), to set
-// beside ES256. Each flow is a different user, because a code is accepted
+// beside ES256; sms-ES256-webhook sends the codes with the webhook
+// gateway instead, to a server in this process. Each flow is a different user, because a code is accepted
 // once; preparing them is not timed.
 //
 // The SMS flow writes a file to the outbox for each message and the
@@ -282,6 +352,10 @@ func BenchmarkStepUpFlow(b *testing.B) {
 	}
 	b.Run("recovery-ES256", func(b *testing.B) { benchStepUpFlow(b, "ES256", recoveryMethod) })
 	b.Run("sms-ES256", func(b *testing.B) { benchStepUpFlow(b, "ES256", smsMethod(&smsInbox{})) })
+	b.Run("sms-ES256-webhook", func(b *testing.B) {
+		hook := newSMSHook(b)
+		benchStepUpFlow(b, "ES256", smsMethod(hook), hook.gateway())
+	})
 	if fi, err := os.Stat(tmpfs); err == nil && fi.IsDir() {
 		b.Run("recovery-ES256-outbox-on-tmpfs", func(b *testing.B) { benchStepUpFlow(b, "ES256", recoveryMethod, outboxOnTmpfs(b)) })
 		b.Run("sms-ES256-outbox-on-tmpfs", func(b *testing.B) { benchStepUpFlow(b, "ES256", smsMethod(&smsInbox{}), outboxOnTmpfs(b)) })
