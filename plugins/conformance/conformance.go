@@ -303,6 +303,11 @@ func RunMethodTests(t *testing.T, h Harness) {
 				}
 			case sdk.OpConfirm:
 				t.Run(l.Operation, func(t *testing.T) { k.confirmLimit(t, l) })
+			case sdk.OpBegin:
+				t.Run(l.Operation, func(t *testing.T) { k.beginLimit(t, l) })
+				if l.Max <= maxConcurrentLimit {
+					t.Run(l.Operation+"/concurrent", func(t *testing.T) { k.concurrentBeginLimit(t, l) })
+				}
 			}
 		}
 	})
@@ -635,6 +640,53 @@ func (k *kit) failuresOnlyLimit(t *testing.T, l sdk.Limit) {
 		t.Fatalf("the harness moved the clock %v, not less than the limit's window %v: nothing was checked", moved, l.Window)
 	}
 	k.wantLimited(t, "a valid response after the limit's failures", err, l)
+}
+
+// beginLimit: at most Max challenges begin within the window (an
+// enrolment may have used some: a message it sent counts alike), the
+// next is refused until room frees up, and then one begins again.
+func (k *kit) beginLimit(t *testing.T, l sdk.Limit) {
+	u := k.enrolled(t, "limit-begin")
+	ctx := context.Background()
+	var err error
+	begun := 0
+	for ; begun <= l.Max; begun++ {
+		if _, err = k.env.Plugin.Begin(ctx, sdk.BeginRequest{User: u}); err != nil {
+			break
+		}
+	}
+	if begun == 0 || begun > l.Max {
+		t.Fatalf("%d challenges began before a refusal (%v), want 1 to %d", begun, err, l.Max)
+	}
+	k.wantLimited(t, "a challenge past the limit", err, l)
+	retry, _ := sdk.RetryAfter(err)
+	k.env.Clock.Set(retry.Add(time.Second))
+	k.begin(t, u)
+}
+
+// concurrentBeginLimit begins twice the limit's challenges at once: at
+// most Max may begin, the others must be refused by the limit.
+func (k *kit) concurrentBeginLimit(t *testing.T, l sdk.Limit) {
+	u := k.enrolled(t, "limit-begin-concurrent")
+	n := 2 * l.Max
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, errs[i] = k.env.Plugin.Begin(context.Background(), sdk.BeginRequest{User: u}) })
+	}
+	wg.Wait()
+	begun := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			begun++
+		case !errors.Is(err, sdk.ErrRateLimited):
+			t.Errorf("challenge %d: %v, want success or ErrRateLimited", i, err)
+		}
+	}
+	if begun == 0 || begun > l.Max {
+		t.Fatalf("%d of %d concurrent challenges began, want 1 to %d", begun, n, l.Max)
+	}
 }
 
 func (k *kit) confirmLimit(t *testing.T, l sdk.Limit) {
