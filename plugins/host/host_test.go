@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -592,6 +594,21 @@ func verifyCount(t *testing.T, e *env) int {
 // unhealthy, refuses calls that are not safe to repeat, restarts after its
 // backoff and works again; repeatable calls wait for the restart.
 func TestCrashRestart(t *testing.T) {
+	tmp := t.TempDir() // where the plugins' sockets go
+	t.Setenv("TMPDIR", tmp)
+	// What a host killed with its plugins left; and a directory of a host
+	// that still runs (init), kept.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	orphan := filepath.Join(tmp, fmt.Sprintf("stepup-plugin-%d-123", dead.Process.Pid))
+	live := filepath.Join(tmp, "stepup-plugin-1-456")
+	for _, d := range []string{orphan, live} {
+		if err := os.MkdirAll(filepath.Join(d, "plugin789"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e := newEnv()
 	spec := e.spec(t, "probe", "probe")
 	spec.MinBackoff = 300 * time.Millisecond
@@ -604,6 +621,15 @@ func TestCrashRestart(t *testing.T) {
 	p := launch(t, spec)
 	ctx := context.Background()
 	firstPID := p.PID()
+	if _, err := os.Stat(orphan); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a dead host's socket directory after a start: %v, want it removed", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Fatalf("a running host's socket directory after a start: %v, want it kept", err)
+	}
+	if err := os.RemoveAll(live); err != nil { // out of the counts below
+		t.Fatal(err)
+	}
 
 	done := make(chan error, 1)
 	go func() {
@@ -672,12 +698,30 @@ func TestCrashRestart(t *testing.T) {
 	if _, err := p.Describe(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Three processes ended, two of them by SIGKILL: only the running
+	// one's socket is left, and none once it is closed.
+	waitFor(t, "the ended plugins' sockets to go", 5*time.Second, func() bool { return len(socketDirs(t, tmp)) == 1 })
 	if err := p.Close(); err != nil || p.Healthy() {
 		t.Fatalf("Close: %v, healthy %v", err, p.Healthy())
 	}
 	if _, err := p.Describe(ctx); !errors.Is(err, sdk.ErrUnavailable) {
 		t.Fatalf("Describe after Close: %v", err)
 	}
+	waitFor(t, "the last plugin's socket to go", 5*time.Second, func() bool { return len(socketDirs(t, tmp)) == 0 })
+	left, _ := os.ReadDir(tmp)
+	for _, f := range left {
+		t.Errorf("left in the temporary directory: %s", f.Name())
+	}
+}
+
+// socketDirs are the plugin socket directories in dir.
+func socketDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(dir, "stepup-plugin-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
 }
 
 func TestChecksum(t *testing.T) {

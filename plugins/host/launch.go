@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -233,8 +234,16 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 	fail := func(step string, err error) error {
 		return fmt.Errorf("method %s: plugin %s: %s: %w", spec.Name, spec.Path, step, oneLine(err))
 	}
+	// The plugin's socket goes in a directory of its own, removed once the
+	// process has exited however it ended: a plugin killed with SIGKILL
+	// cannot remove its socket itself.
+	removeOrphanSockets()
+	sockets, err := os.MkdirTemp("", socketDirPrefix(os.Getpid()))
+	if err != nil {
+		return nil, fail("socket directory", err)
+	}
 	cmd := exec.Command(spec.Path, spec.Args...)
-	cmd.Env = append(baseEnv(), spec.Env...)
+	cmd.Env = append(append(baseEnv(), spec.Env...), plugin.EnvUnixSocketDir+"="+sockets)
 	setProcAttr(cmd)
 	var secure *plugin.SecureConfig
 	if p.checksum != nil {
@@ -254,19 +263,23 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 		SkipHostEnv:      true,
 		Logger:           hclogFor(spec.Logger),
 	})
+	kill := func() {
+		client.Kill()
+		_ = os.RemoveAll(sockets)
+	}
 	started := time.Now()
 	proto, err := client.Client()
 	if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
 		err = p.refused()
 	}
 	if err != nil {
-		client.Kill()
+		kill()
 		return nil, fail("start", err)
 	}
 	p.refusing.Store(false)
 	raw, err := proto.Dispense(sdk.PluginName)
 	if err != nil {
-		client.Kill()
+		kill()
 		return nil, fail("dispense", err)
 	}
 	d := raw.(*dispensed)
@@ -279,6 +292,10 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 		return s
 	})
 	inst := &instance{client: client, rpc: pluginpb.NewMethodClient(d.conn), done: d.done.Done(), started: started}
+	go func() {
+		<-inst.done
+		_ = os.RemoveAll(sockets)
+	}()
 	if rc := client.ReattachConfig(); rc != nil {
 		inst.pid = rc.Pid
 	} else if pid, err := strconv.Atoi(client.ID()); err == nil {
@@ -287,10 +304,28 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 	sctx, cancel := context.WithTimeout(ctx, spec.StartTimeout)
 	defer cancel()
 	if _, err := inst.rpc.Setup(sctx, &pluginpb.SetupRequest{HostServiceId: id, Name: spec.Name, Config: spec.Config}); err != nil {
-		client.Kill()
+		kill()
 		return nil, fail("setup", sdk.FromStatus(err))
 	}
 	return inst, nil
+}
+
+// socketDirPrefix begins the name of each plugin's socket directory
+// (under os.TempDir): it names the host's process, so that a host that
+// starts can tell the directories of hosts that were killed with their
+// plugins, which nobody removed.
+func socketDirPrefix(hostPID int) string { return "stepup-plugin-" + strconv.Itoa(hostPID) + "-" }
+
+// removeOrphanSockets removes the socket directories of hosts that no
+// longer run.
+func removeOrphanSockets() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "stepup-plugin-*-*"))
+	for _, d := range dirs {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), "stepup-plugin-"), "-")
+		if n, err := strconv.Atoi(pid); err == nil && n != os.Getpid() && processGone(n) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // refused is the error of a start that go-plugin refused because the

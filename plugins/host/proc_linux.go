@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -10,3 +11,6 @@ import (
 func setProcAttr(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
+
+// processGone reports whether no process has the ID pid.
+func processGone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
