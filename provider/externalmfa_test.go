@@ -20,6 +20,7 @@ import (
 
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
+	"github.com/stepup-mfa/stepup/provider/upstream"
 	"github.com/stepup-mfa/stepup/testenv"
 )
 
@@ -651,7 +652,15 @@ func TestExternalMFAUpstreamUnreachable(t *testing.T) {
 	if ev := listEvents(t, env, "login.hint_refused"); len(ev) != 1 || !strings.Contains(ev[0].Details["reason"], "cannot be fetched") {
 		t.Errorf("audit %+v", ev)
 	}
+	// The failure stands for upstream.RetryAfterFailure: in that time a
+	// request is refused at once, even with the upstream back.
 	e.entra.down.Store(false)
+	env.Clock.Advance(upstream.RetryAfterFailure - time.Second)
+	params, _ = e.request(e.entra.hint(t, env.Clock.Now(), nil, nil), nil)
+	if p := env.NewBrowser(t).Post(env.URL+"/authorize", params); p.Status != http.StatusBadRequest {
+		t.Errorf("within the failure's %v: %d %s", upstream.RetryAfterFailure, p.Status, p.Text())
+	}
+	env.Clock.Advance(time.Second)
 	if c := verifyAsEntra(t, env, e.eamToken(t)); c["sub"] != entraSub {
 		t.Errorf("once the upstream is back: claims %v", c)
 	}

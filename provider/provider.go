@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		Metrics: series, Browser: br, Methods: set, Policy: policy, Hasher: hasher(cfg), Clients: clients,
 		Gate: password.NewGate(cmp.Or(cfg.Passwords.MaxConcurrent, runtime.NumCPU()), cfg.Passwords.QueueWait), Trust: trust}
 	if u := cfg.Upstream; u != nil && u.TrustIDTokenHint { // external MFA (SPEC §11)
-		signin.Hints = &upstream.HintVerifier{Issuer: u.Issuer, ClientID: u.ClientID}
+		signin.Hints = &upstream.HintVerifier{Issuer: u.Issuer, ClientID: u.ClientID, Now: o.Now}
 	}
 
 	// zitadel logs through slog.Default(), not a logger of ours: stepup
@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	signin.OP = provider
 	if cfg.Upstream != nil {
-		signin.Upstream = &upstream.Client{Config: *cfg.Upstream, RedirectURI: base + upstream.CallbackPath}
+		signin.Upstream = &upstream.Client{Config: *cfg.Upstream, RedirectURI: base + upstream.CallbackPath, Now: o.Now}
 		signin.Accounts = &upstream.Accounts{Config: *cfg.Upstream, Store: o.Store, Audit: auditLog, Now: o.Now}
 	}
 

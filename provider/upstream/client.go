@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
@@ -32,7 +31,9 @@ const (
 // provider: the authorization URL it sends a browser to, and the code
 // exchange that turns the callback into a verified Identity. Discovery
 // runs on first use, not at start, so that stepup serves while the
-// upstream is down; a failed discovery is retried on the next sign-in.
+// upstream is down; a failed discovery is tried again by the first
+// sign-in RetryAfterFailure after it, and the ones before are refused at
+// once.
 // The upstream's keys come from its jwks_uri through zitadel's remote key
 // set, which fetches them again when a token names a kid it has not seen
 // (a rotation at the upstream).
@@ -42,9 +43,10 @@ type Client struct {
 	RedirectURI string
 	// HTTP reaches the upstream; nil: a client with a 10 s timeout.
 	HTTP *http.Client
+	// Now is the provider's clock (nil: time.Now).
+	Now func() time.Time
 
-	mu    sync.Mutex
-	party rp.RelyingParty
+	party lazy[rp.RelyingParty]
 }
 
 // Pending is what a sign-in at the upstream must come back with: the
@@ -94,19 +96,20 @@ type AuthParams struct {
 
 type nonceKey struct{}
 
-// relyingParty returns the upstream's client, running discovery once it
+// relyingParty returns the upstream's client, running discovery until it
 // succeeds.
 func (c *Client) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.party != nil {
-		return c.party, nil
-	}
+	return c.party.get(clock(c.Now), func() (rp.RelyingParty, error) { return c.discover(ctx) })
+}
+
+func (c *Client) discover(ctx context.Context) (rp.RelyingParty, error) {
 	httpClient := c.HTTP
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// Not the sign-in's cancellation: the sign-ins waiting on this
+	// discovery would take a browser gone away for an upstream down.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	party, err := rp.NewRelyingPartyOIDC(ctx, c.Config.Issuer, c.Config.ClientID, c.Config.ClientSecret, c.RedirectURI,
 		c.Config.RequestScopes(), rp.WithHTTPClient(httpClient),
@@ -117,7 +120,6 @@ func (c *Client) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
 	if err != nil {
 		return nil, &Error{Kind: Unreachable, Err: fmt.Errorf("discovery at %s: %w", c.Config.Issuer, err)}
 	}
-	c.party = party
 	return party, nil
 }
 

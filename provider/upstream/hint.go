@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/client"
@@ -27,9 +26,10 @@ type HintVerifier struct {
 	ClientID string // upstream.client_id: the hint's aud
 	// HTTP reaches the upstream; nil: a client with a 10 s timeout.
 	HTTP *http.Client
+	// Now is the provider's clock (nil: time.Now).
+	Now func() time.Time
 
-	mu   sync.Mutex
-	keys oidc.KeySet // from discovery, once it answered
+	keys lazy[oidc.KeySet] // from discovery, once it answered
 }
 
 // Hint is what a verified hint says of its user.
@@ -97,26 +97,27 @@ func (v *HintVerifier) Verify(ctx context.Context, raw string) (Hint, error) {
 }
 
 // keySet is the upstream's JWKS, found by discovery on first use; a
-// failed discovery is tried again on the next hint.
+// failed discovery is tried again by the first hint RetryAfterFailure
+// after it.
 func (v *HintVerifier) keySet(ctx context.Context) (oidc.KeySet, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.keys != nil {
-		return v.keys, nil
-	}
+	return v.keys.get(clock(v.Now), func() (oidc.KeySet, error) { return v.discover(ctx) })
+}
+
+func (v *HintVerifier) discover(ctx context.Context) (oidc.KeySet, error) {
 	hc := v.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	disc, err := client.Discover(ctx, v.Issuer, hc)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second) // as in Client.discover
+	defer cancel()
+	disc, err := client.Discover(dctx, v.Issuer, hc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: discovery of %s: %v", ErrHintUnreachable, v.Issuer, err)
 	}
 	if disc.JwksURI == "" {
 		return nil, fmt.Errorf("%w: the discovery of %s names no jwks_uri", ErrHintUnreachable, v.Issuer)
 	}
-	v.keys = rp.NewRemoteKeySet(hc, disc.JwksURI)
-	return v.keys, nil
+	return rp.NewRemoteKeySet(hc, disc.JwksURI), nil
 }
 
 // Reason is the short reason of a Verify error, for the audit log.
