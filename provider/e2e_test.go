@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stepup-mfa/stepup/provider/config"
+	"github.com/stepup-mfa/stepup/provider/protocol"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/testenv"
 )
@@ -322,6 +323,7 @@ func TestFormPost(t *testing.T) {
 	if p.URL.Path != "/login" || p.Status != http.StatusOK {
 		t.Fatalf("the form_post page came from %d %s, want the password POST itself", p.Status, p.URL)
 	}
+	wantSelfSubmitting(t, p, "http://rp.test")
 	cb := testenv.MustCallback(t, p)
 	if cb.Params.Get("state") != ar.State {
 		t.Fatalf("state = %q", cb.Params.Get("state"))
@@ -674,5 +676,22 @@ func TestAuthorizationCodeExpires(t *testing.T) {
 		if e.Details["reason"] != "already used, expired or unknown" {
 			t.Fatalf("refusal %+v, want the expired code", e)
 		}
+	}
+}
+
+// wantSelfSubmitting: a form_post page runs no inline script; it loads
+// stepup's one script, offers a button without script, and its policy
+// allows that script and a form to the client's origin only.
+func wantSelfSubmitting(t *testing.T, p *testenv.Page, clientOrigin string) {
+	t.Helper()
+	csp := p.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "form-action " + clientOrigin + ";", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("form_post page's policy %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(p.Body, "onload") || !strings.Contains(p.Body, `<script src="`+protocol.FormPostScriptPath+`" defer></script>`) ||
+		!strings.Contains(p.Body, "<noscript><button") {
+		t.Errorf("form_post page:\n%s", p.Body)
 	}
 }

@@ -229,6 +229,8 @@ func (e *eamEnv) deliver(t *testing.T, b *testenv.Browser, p *testenv.Page) url.
 	if !ok {
 		t.Fatalf("no form_post to the reply URL (%d at %s):\n%s", p.Status, p.URL, p.Body)
 	}
+	reply, _ := url.Parse(e.entra.replyURL())
+	wantSelfSubmitting(t, p, reply.Scheme+"://"+reply.Host)
 	before := len(e.entra.lastReplies())
 	got := b.Submit(p, f, nil)
 	if got.Status != http.StatusOK {

@@ -61,6 +61,7 @@ func mount(rt routes) (http.Handler, error) {
 	mux.HandleFunc("GET /readyz", ready(rt.store, rt.methods))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(rt.metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET "+web.WebAuthnScriptPath, web.ServeWebAuthnScript)
+	mux.HandleFunc("GET "+protocol.FormPostScriptPath, protocol.ServeFormPostScript)
 
 	csrfProtect := csrf.Protect(rt.secrets.CSRF,
 		csrf.Secure(rt.secure), csrf.SameSite(csrf.SameSiteLaxMode), csrf.HttpOnly(true),

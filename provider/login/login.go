@@ -305,6 +305,11 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, done *protocol
 		return
 	}
 	ctx = reqctx.Update(op.ContextWithIssuer(ctx, h.Config.Issuer), func(v *reqctx.Values) { v.ClientID = done.GetClientID() })
+	if done.GetResponseMode() == oidc.ResponseModeFormPost {
+		held, finish := protocol.SelfSubmitting(w, done.GetRedirectURI())
+		defer finish()
+		w = held
+	}
 	op.AuthResponse(done, h.OP, w, r.WithContext(ctx))
 }
 
