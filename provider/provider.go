@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	codes := protocol.TokenCrypto{Crypto: op.NewAES256GCMCrypto(cryptoKey, "")}
 	opts = append(opts, op.WithCrypto(codes))
 	oidcStorage := &protocol.Storage{Store: o.Store, Clients: clients, Keys: keys, Codes: codes, Now: o.Now,
-		Issuer: cfg.Issuer, Tokens: cfg.Tokens, Audit: auditLog.Record, Bind: browser.Bind}
+		Issuer: cfg.Issuer, Tokens: cfg.Tokens, Audit: auditLog.Record, Events: auditLog.Complete, Bind: browser.Bind}
 	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:                cryptoKey,
 		DefaultLogoutRedirectURI: "/logged-out",

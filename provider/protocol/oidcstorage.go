@@ -31,8 +31,11 @@ type Storage struct {
 	Now    func() time.Time
 	Issuer string
 	Tokens config.Tokens
-	// Audit records a security event (the provider's audit log).
-	Audit func(context.Context, storage.Event)
+	// Audit records a security event (the provider's audit log); Events
+	// fills events for the write they go with, so that a change and its
+	// event are one write (the audit log's Complete).
+	Audit  func(context.Context, storage.Event)
+	Events func(context.Context, ...storage.Event) []storage.Event
 	// Bind gives a new request its browser binding (the login's).
 	Bind func(*AuthRequest)
 }
@@ -364,8 +367,7 @@ func (o *Storage) TerminateSession(ctx context.Context, userID, clientID string)
 	if userID != "" && sess.UserID != userID {
 		return nil // the hint names someone else: leave this browser's session alone
 	}
-	o.Audit(ctx, storage.Event{Type: "session.ended", UserID: sess.UserID, ClientID: clientID, Outcome: "success"})
-	return o.Store.DeleteSession(ctx, sid)
+	return o.Store.DeleteSession(ctx, sid, o.Events(ctx, storage.Event{Type: "session.ended", UserID: sess.UserID, ClientID: clientID, Outcome: "success"})...)
 }
 
 // refreshTokenRef begins the token ID GetRefreshTokenInfo gives zitadel
@@ -394,11 +396,11 @@ func (o *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 		if at.ClientID != clientID {
 			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 		}
-		if err := o.Store.DeleteAccessToken(ctx, tokenOrID); err != nil {
+		revoked := o.Events(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: at.UserID, ClientID: clientID,
+			Outcome: "success", Details: map[string]string{"token": "access_token"}})
+		if err := o.Store.DeleteAccessToken(ctx, tokenOrID, revoked...); err != nil {
 			return oidc.ErrServerError()
 		}
-		o.Audit(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: at.UserID, ClientID: clientID,
-			Outcome: "success", Details: map[string]string{"token": "access_token"}})
 		return nil
 	}
 	return o.revokeRefreshToken(ctx, tokenHash(tokenOrID), clientID)
@@ -418,7 +420,11 @@ func (o *Storage) revokeRefreshToken(ctx context.Context, hash, clientID string)
 	if rt.ClientID != clientID {
 		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 	}
-	if err := o.Store.DeleteRefreshToken(ctx, hash); err != nil {
+	// The event goes with the presented token's delete; the rest of its
+	// grant follows (a failure there is the client's error to retry).
+	revoked := o.Events(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: rt.UserID, ClientID: clientID,
+		Outcome: "success", Details: map[string]string{"token": "refresh_token"}})
+	if err := o.Store.DeleteRefreshToken(ctx, hash, revoked...); err != nil {
 		return oidc.ErrServerError()
 	}
 	if rt.GrantID != "" {
@@ -426,8 +432,6 @@ func (o *Storage) revokeRefreshToken(ctx context.Context, hash, clientID string)
 			return oidc.ErrServerError()
 		}
 	}
-	o.Audit(ctx, storage.Event{Type: "token.revoked", Actor: "client:" + clientID, UserID: rt.UserID, ClientID: clientID,
-		Outcome: "success", Details: map[string]string{"token": "refresh_token"}})
 	return nil
 }
 

@@ -148,8 +148,9 @@ type Store interface {
 	// longer exists; an absent or expired session is ErrNotFound, as in
 	// GetSession.
 	GetSessionUser(ctx context.Context, id string) (Session, User, error)
-	// DeleteSession removes a session; absent is not an error.
-	DeleteSession(ctx context.Context, id string) error
+	// DeleteSession removes a session, with events in the same
+	// transaction; absent is not an error.
+	DeleteSession(ctx context.Context, id string, events ...Event) error
 	// SaveLogin writes one step of a login in one transaction (see
 	// LoginWrite) and returns the updated or created request, or the
 	// zero request when w names none. An error from w.Update aborts the whole write and
@@ -172,8 +173,9 @@ type Store interface {
 	// replace. Of two concurrent rotations of one token exactly one
 	// succeeds; the other gets ErrNotFound.
 	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken, at *AccessToken) error
-	// DeleteRefreshToken removes one refresh token; absent is not an error.
-	DeleteRefreshToken(ctx context.Context, hash string) error
+	// DeleteRefreshToken removes one refresh token, with events in the
+	// same transaction; absent is not an error.
+	DeleteRefreshToken(ctx context.Context, hash string, events ...Event) error
 	// DeleteUserTokens removes every refresh and access token of a user, or
 	// only those of clientID when it is not empty, and returns how many went.
 	DeleteUserTokens(ctx context.Context, userID, clientID string) (int64, error)
@@ -183,8 +185,9 @@ type Store interface {
 	CreateAccessToken(ctx context.Context, at AccessToken) error
 	// GetAccessToken returns the live access token by ID.
 	GetAccessToken(ctx context.Context, id string) (AccessToken, error)
-	// DeleteAccessToken revokes one access token; absent is not an error.
-	DeleteAccessToken(ctx context.Context, id string) error
+	// DeleteAccessToken revokes one access token, with events in the same
+	// transaction; absent is not an error.
+	DeleteAccessToken(ctx context.Context, id string, events ...Event) error
 
 	// CreateSigningKey stores a new key. ErrAlreadyExists on a duplicate ID.
 	CreateSigningKey(ctx context.Context, k SigningKey) error

@@ -37,6 +37,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 		{"GetSessionUser", testGetSessionUser},
 		{"SaveLogin", testSaveLogin},
 		{"SaveLoginWithKV", testSaveLoginWithKV},
+		{"DeleteWithItsEvent", testDeleteWithItsEvent},
 		{"RefreshTokens", testRefreshTokens},
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"AccessTokens", testAccessTokens},

@@ -130,6 +130,42 @@ func testChangeWithItsEvent(t *testing.T, s storage.Store) {
 	}
 }
 
+// testDeleteWithItsEvent: ending a session and revoking a token write
+// their event with the delete, and an event the store refuses keeps the
+// row.
+func testDeleteWithItsEvent(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u1", "alice")))
+	must(t, "SaveLogin of a new session", createSession(ctx, s, newSession("s1", "u1", future())))
+	rt := newRefreshToken("h1", "u1", "client-1", future())
+	at := newAccessToken("at1", "u1", "client-1", future())
+	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, rt, &at))
+	deletes := []struct {
+		what   string
+		delete func(...storage.Event) error
+		gone   func() error
+	}{
+		{"DeleteSession", func(ev ...storage.Event) error { return s.DeleteSession(ctx, "s1", ev...) },
+			func() error { _, err := s.GetSession(ctx, "s1"); return err }},
+		{"DeleteAccessToken", func(ev ...storage.Event) error { return s.DeleteAccessToken(ctx, "at1", ev...) },
+			func() error { _, err := s.GetAccessToken(ctx, "at1"); return err }},
+		{"DeleteRefreshToken", func(ev ...storage.Event) error { return s.DeleteRefreshToken(ctx, "h1", ev...) },
+			func() error { _, err := s.GetRefreshToken(ctx, "h1"); return err }},
+	}
+	for _, d := range deletes {
+		if err := d.delete(badEvent("u1")); err == nil {
+			t.Fatalf("%s with an event the store refuses succeeded", d.what)
+		}
+		must(t, d.what+" refused: the row is still there", d.gone())
+		ev := storage.Event{Time: base(), Type: "deleted." + d.what, Actor: "u1", UserID: "u1", Outcome: "success"}
+		must(t, d.what+" with its event", d.delete(ev))
+		mustErr(t, d.what+" done", d.gone(), storage.ErrNotFound)
+		if got := eventsOf(t, s, ev.Type); len(got) != 1 {
+			t.Fatalf("events after %s: %+v", d.what, got)
+		}
+	}
+}
+
 func kvGetErr(t *testing.T, s storage.Store, ns, key string) error {
 	_, err := s.KVGet(t.Context(), ns, key, base())
 	return err

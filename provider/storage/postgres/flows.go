@@ -320,9 +320,22 @@ func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session,
 }
 
 // DeleteSession removes a session; absent is not an error.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("storage: delete session: %w", err)
+func (s *Store) DeleteSession(ctx context.Context, id string, events ...storage.Event) error {
+	return s.deleteWith(ctx, "session", `DELETE FROM sessions WHERE id = $1`, id, events)
+}
+
+// deleteWith runs the delete q of one row by id, and appends events in
+// the same transaction (one batch is one).
+func (s *Store) deleteWith(ctx context.Context, what, q, id string, events []storage.Event) error {
+	rows, err := eventArgs(events)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(q, id)
+	queueEvents(b, rows)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("storage: delete %s: %w", what, err)
 	}
 	return nil
 }

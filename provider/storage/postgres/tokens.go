@@ -232,11 +232,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 }
 
 // DeleteRefreshToken removes one refresh token; absent is not an error.
-func (s *Store) DeleteRefreshToken(ctx context.Context, hash string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE hash = $1`, hash); err != nil {
-		return fmt.Errorf("storage: delete refresh token: %w", err)
-	}
-	return nil
+func (s *Store) DeleteRefreshToken(ctx context.Context, hash string, events ...storage.Event) error {
+	return s.deleteWith(ctx, "refresh token", `DELETE FROM refresh_tokens WHERE hash = $1`, hash, events)
 }
 
 // DeleteUserTokens removes the user's refresh and access tokens (only
@@ -287,9 +284,6 @@ func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessTo
 }
 
 // DeleteAccessToken revokes one access token; absent is not an error.
-func (s *Store) DeleteAccessToken(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM access_tokens WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("storage: delete access token: %w", err)
-	}
-	return nil
+func (s *Store) DeleteAccessToken(ctx context.Context, id string, events ...storage.Event) error {
+	return s.deleteWith(ctx, "access token", `DELETE FROM access_tokens WHERE id = $1`, id, events)
 }

@@ -318,11 +318,27 @@ func (s *Store) GetSessionUser(ctx context.Context, id string) (storage.Session,
 }
 
 // DeleteSession removes a session; absent is not an error.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if _, err := s.exec(ctx, nil, deleteSessionSQL, id); err != nil {
-		return fmt.Errorf("storage: delete session: %w", err)
+func (s *Store) DeleteSession(ctx context.Context, id string, events ...storage.Event) error {
+	return s.deleteWith(ctx, "session", deleteSessionSQL, id, events)
+}
+
+// deleteWith runs the delete q of one row by id, and appends events in
+// the same transaction.
+func (s *Store) deleteWith(ctx context.Context, what, q, id string, events []storage.Event) error {
+	rows, err := eventRows(events)
+	if err != nil {
+		return err
 	}
-	return nil
+	del := func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, q, id); err != nil {
+			return fmt.Errorf("storage: delete %s: %w", what, err)
+		}
+		return s.insertEvents(ctx, tx, rows)
+	}
+	if len(rows) == 0 {
+		return del(ctx, nil)
+	}
+	return s.write(ctx, del)
 }
 
 // DeleteUserSessions removes every session of a user and returns how many
