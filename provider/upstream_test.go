@@ -12,6 +12,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/testenv"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
 
 // The upstream first factor (SPEC §11) against zitadel/oidc's example
@@ -481,14 +482,23 @@ func TestUpstreamLogout(t *testing.T) {
 	if q.Get("client_id") != testenv.UpstreamClientID || q.Get("post_logout_redirect_uri") != env.URL+"/logout/upstream" || q.Get("state") == "" {
 		t.Errorf("upstream logout request %v, want client_id, stepup's return URI and a state", q)
 	}
+	// The upstream's own ID token of the sign-in goes as id_token_hint,
+	// so that the upstream ends its session without asking again.
+	var hinted oidc.IDTokenClaims
+	if _, err := oidc.ParseToken(q.Get("id_token_hint"), &hinted); err != nil || hinted.Issuer != env.Upstream.URL ||
+		!slices.Contains(hinted.Audience, testenv.UpstreamClientID) {
+		t.Errorf("id_token_hint of the upstream logout: iss %q aud %v (%v), want the upstream's ID token for stepup", hinted.Issuer, hinted.Audience, err)
+	}
 	// stepup's own session is over already: a new sign-in goes upstream.
 	if p := b.Get(rp.AuthURL(nil).URL); p.Location == nil || !strings.HasPrefix(p.Location.String(), env.Upstream.URL+"/") {
 		t.Errorf("after logout: %d %v, want a new sign-in at the upstream", p.Status, p.Location)
 	}
-	// The upstream comes back: on to the client's post-logout URI, once.
-	back := b.Get(env.URL + "/logout/upstream?state=" + url.QueryEscape(q.Get("state")))
+	// The upstream takes the hint and ends its session without asking,
+	// back to stepup, which goes on to the client's post-logout URI, once.
+	back := b.Get(p.Location.String())
 	if back.Location == nil || !strings.HasPrefix(back.Location.String(), testenv.PostLogoutURI) || back.Location.Query().Get("state") != "s1" {
-		t.Errorf("return from the upstream: %d %v, want the client's post-logout URI with its state", back.Status, back.Location)
+		t.Errorf("the upstream's logout with the hint and the return: %d at %v, on to %v, want the client's post-logout URI with its state: %q",
+			back.Status, back.URL, back.Location, back.Text())
 	}
 	again := b.Get(env.URL + "/logout/upstream?state=" + url.QueryEscape(q.Get("state")))
 	if again.Location != nil || again.Status != 200 {

@@ -110,7 +110,8 @@ func NewUpstream(t testing.TB, stepupIssuer string, now func() time.Time) *Upstr
 	issuer := "http://" + ln.Addr().String()
 	users := &upstreamUsers{m: map[string]*exstorage.User{}}
 	client := exstorage.WebClient(UpstreamClientID, UpstreamClientSecret, stepupIssuer+upstream.CallbackPath)
-	st := &upstreamStorage{Storage: exstorage.NewStorageWithClients(users, map[string]*exstorage.Client{UpstreamClientID: client}), now: now}
+	st := &upstreamStorage{Storage: exstorage.NewStorageWithClients(users, map[string]*exstorage.Client{UpstreamClientID: client}), now: now,
+		postLogout: stepupIssuer + upstream.LogoutReturnPath}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// SetupServer sets the default logger, and its provider's option
 	// WithCustomAuthEndpoint("auth") changes zitadel's shared
@@ -281,10 +282,31 @@ func (s *upstreamUsers) ExampleClientID() string { return "service" }
 // told, and its key set may hold a stranger's key or a rotated one.
 type upstreamStorage struct {
 	*exstorage.Storage
-	now  func() time.Time
-	mu   sync.Mutex
-	opts UpstreamOptions
-	next *rotatedKey // RotatedKey's
+	now        func() time.Time
+	postLogout string // stepup's return from the upstream's logout, registered for its client
+	mu         sync.Mutex
+	opts       UpstreamOptions
+	next       *rotatedKey // RotatedKey's
+}
+
+// GetClientByClientID is the example's client, with stepup's return from
+// logout registered, as a deployment registers it.
+func (s *upstreamStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.Storage.GetClientByClientID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return registeredLogout{Client: c, uri: s.postLogout}, nil
+}
+
+// registeredLogout is a client whose post-logout redirect URI is uri.
+type registeredLogout struct {
+	op.Client
+	uri string
+}
+
+func (c registeredLogout) PostLogoutRedirectURIs() []string {
+	return append(c.Client.PostLogoutRedirectURIs(), c.uri)
 }
 
 // rotatedKey is both the signing key and its published half.

@@ -155,6 +155,9 @@ func (h *Handler) handleUpstreamCallback(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	factors := []storage.Factor{{Method: "upstream", First: true, AMR: upstream.AMR(id2), Time: at}}
+	if h.Upstream.Config.EndSession {
+		factors[0].IDToken = id2.IDToken
+	}
 	trusted := upstream.TrustedSecond(h.Upstream.Config, id2) && len(h.Policy.Levels) > 1
 	if trusted {
 		// The upstream did the second factor: it reaches the second level

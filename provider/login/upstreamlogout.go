@@ -35,9 +35,11 @@ func (h *Handler) upstreamLogout(ctx context.Context, sid string) func(location 
 		return nil
 	}
 	sess, err := h.Store.GetSession(ctx, sid)
-	if err != nil || !slices.ContainsFunc(sess.Factors, func(f storage.Factor) bool { return f.Method == "upstream" }) {
+	at := slices.IndexFunc(sess.Factors, func(f storage.Factor) bool { return f.Method == "upstream" })
+	if err != nil || at < 0 {
 		return nil
 	}
+	hint := sess.Factors[at].IDToken
 	return func(location string) string {
 		state := protocol.NewID(24)
 		now := h.Now()
@@ -45,7 +47,7 @@ func (h *Handler) upstreamLogout(ctx context.Context, sid string) func(location 
 			h.Log.Warn("upstream logout: keep the way back", "err", err)
 			return location
 		}
-		to, err := h.Upstream.EndSessionURL(ctx, strings.TrimSuffix(h.Config.Issuer, "/")+upstream.LogoutReturnPath, state)
+		to, err := h.Upstream.EndSessionURL(ctx, strings.TrimSuffix(h.Config.Issuer, "/")+upstream.LogoutReturnPath, state, hint)
 		if err != nil || to == "" {
 			if err != nil {
 				h.Log.Warn("upstream logout", "err", err)

@@ -56,6 +56,10 @@ type Factor struct {
 	Both bool      `json:",omitempty"`
 	AMR  []string  // RFC 8176 values it contributes
 	Time time.Time // when it was completed
+	// IDToken is, for a sign-in at the upstream whose session stepup ends
+	// too (upstream.end_session), the upstream's ID token: the
+	// id_token_hint of that logout.
+	IDToken string `json:",omitempty"`
 }
 
 // AuthRequest is an OpenID Connect authorization request and how far its

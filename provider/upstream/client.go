@@ -156,6 +156,9 @@ type Identity struct {
 	// it sent none).
 	AMR      []string
 	AuthTime time.Time
+	// IDToken is the ID token itself, which ending the upstream's session
+	// sends back as its id_token_hint.
+	IDToken string
 }
 
 // Exchange redeems the callback's code with p's verifier and verifies the
@@ -173,7 +176,7 @@ func (c *Client) Exchange(ctx context.Context, code string, p Pending) (Identity
 		return Identity{}, classifyExchange(err)
 	}
 	claims := tokens.IDTokenClaims
-	id := Identity{Issuer: claims.Issuer, Claims: map[string]any{}, AMR: claims.AuthenticationMethodsReferences}
+	id := Identity{Issuer: claims.Issuer, Claims: map[string]any{}, AMR: claims.AuthenticationMethodsReferences, IDToken: tokens.IDToken}
 	for k, v := range claims.Claims {
 		id.Claims[k] = v
 	}
@@ -212,8 +215,9 @@ func classifyExchange(err error) error {
 }
 
 // EndSessionURL is the upstream's RP-initiated logout, returning to
-// returnTo with state; "" when the upstream offers none.
-func (c *Client) EndSessionURL(ctx context.Context, returnTo, state string) (string, error) {
+// returnTo with state, with the ID token of the sign-in it ends as
+// id_token_hint when there is one; "" when the upstream offers none.
+func (c *Client) EndSessionURL(ctx context.Context, returnTo, state, idTokenHint string) (string, error) {
 	party, err := c.relyingParty(ctx)
 	if err != nil {
 		return "", err
@@ -230,6 +234,9 @@ func (c *Client) EndSessionURL(ctx context.Context, returnTo, state string) (str
 	q.Set("client_id", c.Config.ClientID)
 	q.Set("post_logout_redirect_uri", returnTo)
 	q.Set("state", state)
+	if idTokenHint != "" {
+		q.Set("id_token_hint", idTokenHint) // without it, Keycloak and others ask the user to confirm
+	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
