@@ -25,6 +25,7 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 	"github.com/stepup-mfa/stepup/provider/storage/postgres"
 	"github.com/stepup-mfa/stepup/provider/storage/sqlite"
+	"github.com/stepup-mfa/stepup/provider/username"
 )
 
 // Clients every Env registers.
@@ -291,7 +292,7 @@ func (e *Env) AddUser(t testing.TB, name, pw string, perms ...string) storage.Us
 	t.Helper()
 	hash := e.passwordHash(t, pw)
 	now := e.Clock.Now()
-	u := storage.User{ID: "u-" + name, Username: name, Email: name + "@example.com", PasswordHash: hash,
+	u := storage.User{ID: "u-" + name, Username: name, Skeleton: username.Skeleton(name), Email: name + "@example.com", PasswordHash: hash,
 		Active: true, Permissions: perms, CreatedAt: now, UpdatedAt: now}
 	if err := e.Store.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)

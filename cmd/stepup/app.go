@@ -13,6 +13,7 @@ import (
 	"github.com/stepup-mfa/stepup/plugins"
 	"github.com/stepup-mfa/stepup/plugins/launch"
 	"github.com/stepup-mfa/stepup/provider"
+	"github.com/stepup-mfa/stepup/provider/admin"
 	"github.com/stepup-mfa/stepup/provider/config"
 	"github.com/stepup-mfa/stepup/provider/notify"
 	"github.com/stepup-mfa/stepup/provider/secrets"
@@ -57,6 +58,12 @@ func openAppWith(cmd *cobra.Command, cfg config.Config) (*app, error) {
 	store, err := openStore(ctx, cfg, now)
 	if err != nil {
 		return nil, err
+	}
+	if n, err := admin.FillSkeletons(ctx, store); err != nil {
+		store.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("usernames given their look-alike form", "users", n)
 	}
 	secrets, err := secrets.Load(cfg.Keys.SecretFile)
 	if err != nil {

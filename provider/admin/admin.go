@@ -124,7 +124,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (storage.User, err
 		return storage.User{}, err
 	}
 	now := s.Now()
-	u := storage.User{ID: storage.NewUserID(), Username: name, Email: strings.TrimSpace(nu.Email), Phone: strings.TrimSpace(nu.Phone),
+	u := storage.User{ID: storage.NewUserID(), Username: name, Skeleton: username.Skeleton(name), Email: strings.TrimSpace(nu.Email), Phone: strings.TrimSpace(nu.Phone),
 		Active: true, Permissions: nu.Permissions, CreatedAt: now, UpdatedAt: now}
 	if nu.Password != "" {
 		hash, err := s.Hasher.Hash(nu.Password)
@@ -151,20 +151,14 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (storage.User, err
 // created at the same instant can both pass: the check is for mistakes and
 // impersonation by those who may create users, not a uniqueness constraint.
 func (s *Service) lookAlike(ctx context.Context, name string) error {
-	users, err := s.Store.ListUsers(ctx)
-	if err != nil {
+	other, err := s.Store.LookAlike(ctx, username.Skeleton(name), name)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
 		return err
 	}
-	names := make([]string, 0, len(users))
-	for _, u := range users {
-		if u.Username != name { // the same name is the store's to refuse
-			names = append(names, u.Username)
-		}
-	}
-	if other := username.LookAlike(name, names); other != "" {
-		return errorf(Conflict, msgLookAlike, name, other)
-	}
-	return nil
+	return errorf(Conflict, msgLookAlike, name, other)
 }
 
 // SetActive activates or deactivates a user, with events (its audit

@@ -101,6 +101,10 @@ type Store interface {
 	GetUserByUpstream(ctx context.Context, issuer, subject string) (User, error)
 	// ListUsers returns all users ordered by username.
 	ListUsers(ctx context.Context) ([]User, error)
+	// LookAlike returns the first username (in byte order) other than
+	// except whose Skeleton is skeleton, in one indexed lookup;
+	// ErrNotFound when there is none.
+	LookAlike(ctx context.Context, skeleton, except string) (string, error)
 	// UpdateUser applies fn to the current user inside one transaction and
 	// stores the result (ID and CreatedAt cannot change), with events in
 	// the same transaction (the change's audit event, and its mail): all

@@ -23,8 +23,11 @@ type User struct {
 	// The pair is unique among users.
 	UpstreamIssuer string
 	UpstreamSub    string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Skeleton is the username's look-alike form (username.Skeleton),
+	// set by whoever names the user; the store indexes it (LookAlike).
+	Skeleton  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // NewUserID returns a new random user ID (96 bits, base64url), for

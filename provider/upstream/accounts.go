@@ -73,8 +73,8 @@ func (a *Accounts) create(ctx context.Context, id Identity, clientID, via string
 		return storage.User{}, err
 	}
 	now := a.Now()
-	u := storage.User{ID: storage.NewUserID(), Username: name, Email: claimString(id.Claims, "email"), Name: claimString(id.Claims, "name"), Active: true,
-		UpstreamIssuer: id.Issuer, UpstreamSub: id.Subject, CreatedAt: now, UpdatedAt: now}
+	u := storage.User{ID: storage.NewUserID(), Username: name, Skeleton: username.Skeleton(name), Email: claimString(id.Claims, "email"),
+		Name: claimString(id.Claims, "name"), Active: true, UpstreamIssuer: id.Issuer, UpstreamSub: id.Subject, CreatedAt: now, UpdatedAt: now}
 	ev := a.Audit.Complete(ctx, storage.Event{Type: "user.created", UserID: u.ID, Actor: "upstream:" + id.Issuer, ClientID: clientID,
 		Outcome: "success", Details: map[string]string{"username": name, "upstream": id.Issuer, "via": via}})
 	err = a.Store.CreateUser(ctx, u, ev...)
@@ -92,21 +92,17 @@ func (a *Accounts) create(ctx context.Context, id Identity, clientID, via string
 }
 
 // notTaken refuses a new user's name that an existing user has, or one
-// that looks like an existing name (username.LookAlike, as the admin service): an
-// upstream account must not pass for a local one.
+// that looks like an existing name (an equal username.Skeleton, as the
+// admin service): an upstream account must not pass for a local one.
 func (a *Accounts) notTaken(ctx context.Context, name string) error {
-	users, err := a.Store.ListUsers(ctx)
-	if err != nil {
+	other, err := a.Store.LookAlike(ctx, username.Skeleton(name), "")
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
 		return err
 	}
-	names := make([]string, len(users))
-	for i, u := range users {
-		names[i] = u.Username
-	}
-	if other := username.LookAlike(name, names); other != "" {
-		return &Error{Kind: UsernameTaken, Err: fmt.Errorf("username %q is taken or looks like %q", name, other), Detail: takenDetail(name)}
-	}
-	return nil
+	return &Error{Kind: UsernameTaken, Err: fmt.Errorf("username %q is taken or looks like %q", name, other), Detail: takenDetail(name)}
 }
 
 func takenDetail(name string) string {

@@ -80,19 +80,6 @@ func Normalize(s string) (string, error) {
 // a Cyrillic "соор", "modern" and "rnodern").
 func Skeleton(name string) string { return confusables.Skeleton(name) }
 
-// LookAlike returns the first of names that is name itself or looks like
-// it (an equal Skeleton), or "" when none is: what a new account must not
-// be named beside existing ones.
-func LookAlike(name string, names []string) string {
-	skel := Skeleton(name)
-	for _, n := range names {
-		if n == name || Skeleton(n) == skel {
-			return n
-		}
-	}
-	return ""
-}
-
 // firstDisallowed returns the first character of s outside the allowed
 // set, a combining mark with no letter before it, or a letter PRECIS
 // refuses on its own (an invisible filler).

@@ -120,17 +120,3 @@ func TestSkeleton(t *testing.T) {
 		t.Fatalf("an all-Cyrillic name: %v", err)
 	}
 }
-
-func TestLookAlike(t *testing.T) {
-	names := []string{"alice", "coop", "bob"}
-	for _, tc := range []struct{ name, want string }{
-		{"alice", "alice"}, // the same name
-		{"соор", "coop"},   // Cyrillic look-alike
-		{"rnodern", ""},    // looks like nobody here
-		{"carol", ""},
-	} {
-		if got := LookAlike(tc.name, names); got != tc.want {
-			t.Errorf("LookAlike(%q) = %q, want %q", tc.name, got, tc.want)
-		}
-	}
-}

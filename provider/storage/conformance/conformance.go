@@ -26,6 +26,7 @@ func RunTests(t *testing.T, newStore OpenStore) {
 	tests := []storeTest{
 		{"PingClose", testPingClose},
 		{"Users", testUsers},
+		{"LookAlike", testLookAlike},
 		{"UpdateUser", testUpdateUser},
 		{"UpstreamLink", testUpstreamLink},
 		{"UserWithItsEvent", testUserWithItsEvent},

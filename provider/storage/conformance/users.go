@@ -215,3 +215,49 @@ func testUserWithItsEvent(t *testing.T, s storage.Store) {
 		t.Fatalf("a refused creation wrote its event: %+v, %v", got, err)
 	}
 }
+
+// testLookAlike: a user's Skeleton is stored and updated with it, and
+// LookAlike finds the first other user with a skeleton, by the index.
+func testLookAlike(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	for _, u := range []storage.User{
+		withSkeleton(newUser("u1", "coop"), "coop"),
+		withSkeleton(newUser("u2", "modern"), "modern"),
+		withSkeleton(newUser("u3", "rnodern"), "modern"),
+		newUser("u4", "legacy"), // stored before skeletons: none
+	} {
+		must(t, "CreateUser", s.CreateUser(ctx, u))
+	}
+	got, err := s.GetUser(ctx, "u3")
+	must(t, "GetUser", err)
+	if got.Skeleton != "modern" {
+		t.Fatalf("stored skeleton %q, want modern", got.Skeleton)
+	}
+	for _, tc := range []struct{ skeleton, except, want string }{
+		{"coop", "", "coop"},
+		{"coop", "coop", ""},
+		{"modern", "", "modern"},
+		{"modern", "modern", "rnodern"},
+		{"alice", "", ""},
+		{"", "", "legacy"}, // what FillSkeletons looks for
+	} {
+		name, err := s.LookAlike(ctx, tc.skeleton, tc.except)
+		if tc.want == "" {
+			mustErr(t, "LookAlike of "+tc.skeleton, err, storage.ErrNotFound)
+			continue
+		}
+		if err != nil || name != tc.want {
+			t.Errorf("LookAlike(%q, except %q) = %q, %v; want %q", tc.skeleton, tc.except, name, err, tc.want)
+		}
+	}
+	_, err = s.UpdateUser(ctx, "u4", func(u storage.User) (storage.User, error) { u.Skeleton = "coop"; return u, nil })
+	must(t, "UpdateUser of a skeleton", err)
+	if name, err := s.LookAlike(ctx, "coop", "coop"); err != nil || name != "legacy" {
+		t.Errorf("LookAlike after an update = %q, %v; want legacy", name, err)
+	}
+}
+
+func withSkeleton(u storage.User, skeleton string) storage.User {
+	u.Skeleton = skeleton
+	return u
+}

@@ -10,12 +10,12 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_iss, upstream_sub, name, created_at, updated_at`
+const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_iss, upstream_sub, name, skeleton, created_at, updated_at`
 
 // userDest returns the scan destinations of userCols.
 func userDest(u *storage.User) []any {
 	return []any{&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
-		js(&u.Permissions), &u.UpstreamIssuer, &u.UpstreamSub, &u.Name, tc(&u.CreatedAt), tc(&u.UpdatedAt)}
+		js(&u.Permissions), &u.UpstreamIssuer, &u.UpstreamSub, &u.Name, &u.Skeleton, tc(&u.CreatedAt), tc(&u.UpdatedAt)}
 }
 
 func scanUser(row pgx.Row, u *storage.User) error { return row.Scan(userDest(u)...) }
@@ -25,6 +25,17 @@ func userErr(err error, key string) error {
 		return fmt.Errorf("storage: user %q: %w", key, storage.ErrNotFound)
 	}
 	return fmt.Errorf("storage: user: %w", err)
+}
+
+// LookAlike returns the first other username with skeleton.
+func (s *Store) LookAlike(ctx context.Context, skeleton, except string) (string, error) {
+	var name string
+	err := s.pool.QueryRow(ctx, `SELECT username FROM users WHERE skeleton = $1 AND username <> $2 ORDER BY username LIMIT 1`,
+		skeleton, except).Scan(&name)
+	if err != nil {
+		return "", userErr(err, "looking like "+except)
+	}
+	return name, nil
 }
 
 // CreateUser stores a new user; ErrAlreadyExists if the ID or username is taken.
@@ -40,8 +51,8 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, events ...storag
 	// One batch is one implicit transaction: the user and its events, or
 	// neither.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, ts(u.CreatedAt), ts(u.UpdatedAt))
+	b.Queue(`INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		u.ID, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, u.Skeleton, ts(u.CreatedAt), ts(u.UpdatedAt))
 	queueEvents(b, rows)
 	err = s.pool.SendBatch(ctx, b).Close()
 	if isUnique(err) {
@@ -126,8 +137,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User)
 				return err
 			}
 			err = scanUser(tx.QueryRow(ctx, `UPDATE users SET username = $2, email = $3, phone = $4, password_hash = $5,
-				active = $6, permissions = $7, upstream_iss = $8, upstream_sub = $9, name = $10, updated_at = $11 WHERE id = $1 RETURNING `+userCols,
-				id, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, ts(u.UpdatedAt)), &out)
+				active = $6, permissions = $7, upstream_iss = $8, upstream_sub = $9, name = $10, skeleton = $11, updated_at = $12 WHERE id = $1 RETURNING `+userCols,
+				id, u.Username, u.Email, u.Phone, u.PasswordHash, u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, u.Skeleton, ts(u.UpdatedAt)), &out)
 			if isUnique(err) {
 				return fmt.Errorf("storage: username %q or upstream link: %w", u.Username, storage.ErrAlreadyExists)
 			}

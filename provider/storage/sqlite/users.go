@@ -9,19 +9,19 @@ import (
 	"github.com/stepup-mfa/stepup/provider/storage"
 )
 
-const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_iss, upstream_sub, name, created_at, updated_at`
+const userCols = `id, username, email, phone, password_hash, active, permissions, upstream_iss, upstream_sub, name, skeleton, created_at, updated_at`
 
 var (
-	insertUserSQL = writeSQL(`INSERT INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insertUserSQL = writeSQL(`INSERT INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	lockUserSQL   = writeSQL(`SELECT ` + userCols + ` FROM users WHERE id = ?`)
 	updateUserSQL = writeSQL(`UPDATE users SET username = ?, email = ?, phone = ?, password_hash = ?, active = ?,
-		permissions = ?, upstream_iss = ?, upstream_sub = ?, name = ?, updated_at = ? WHERE id = ? RETURNING ` + userCols)
+		permissions = ?, upstream_iss = ?, upstream_sub = ?, name = ?, skeleton = ?, updated_at = ? WHERE id = ? RETURNING ` + userCols)
 )
 
 // userDest returns the scan destinations of userCols.
 func userDest(u *storage.User) []any {
 	return []any{&u.ID, &u.Username, &u.Email, &u.Phone, &u.PasswordHash, &u.Active,
-		js(&u.Permissions), &u.UpstreamIssuer, &u.UpstreamSub, &u.Name, ts(&u.CreatedAt), ts(&u.UpdatedAt)}
+		js(&u.Permissions), &u.UpstreamIssuer, &u.UpstreamSub, &u.Name, &u.Skeleton, ts(&u.CreatedAt), ts(&u.UpdatedAt)}
 }
 
 func scanUser(row scanner) (storage.User, error) {
@@ -37,6 +37,17 @@ func userErr(err error, key string) error {
 	return fmt.Errorf("storage: user: %w", err)
 }
 
+// LookAlike returns the first other username with skeleton.
+func (s *Store) LookAlike(ctx context.Context, skeleton, except string) (string, error) {
+	var name string
+	err := s.readRow(ctx, `SELECT username FROM users WHERE skeleton = ? AND username <> ? ORDER BY username LIMIT 1`,
+		skeleton, except).Scan(&name)
+	if err != nil {
+		return "", userErr(err, "looking like "+except)
+	}
+	return name, nil
+}
+
 // CreateUser stores a new user; ErrAlreadyExists if the ID or username is taken.
 func (s *Store) CreateUser(ctx context.Context, u storage.User, events ...storage.Event) error {
 	perms, err := toJSON(u.Permissions)
@@ -49,7 +60,7 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, events ...storag
 	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx, insertUserSQL, u.ID, u.Username, u.Email, u.Phone, u.PasswordHash,
-			u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, micros(u.CreatedAt), micros(u.UpdatedAt))
+			u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, u.Skeleton, micros(u.CreatedAt), micros(u.UpdatedAt))
 		if isUnique(err) {
 			return fmt.Errorf("storage: user %q, username %q or upstream link: %w", u.ID, u.Username, storage.ErrAlreadyExists)
 		}
@@ -133,7 +144,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(storage.User)
 			return err
 		}
 		out, err = scanUser(s.queryRow(ctx, tx, updateUserSQL, u.Username, u.Email, u.Phone, u.PasswordHash,
-			u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, micros(u.UpdatedAt), id))
+			u.Active, perms, u.UpstreamIssuer, u.UpstreamSub, u.Name, u.Skeleton, micros(u.UpdatedAt), id))
 		if isUnique(err) {
 			return fmt.Errorf("storage: username %q or upstream link: %w", u.Username, storage.ErrAlreadyExists)
 		}
