@@ -367,7 +367,8 @@ func (o *Storage) TerminateSession(ctx context.Context, userID, clientID string)
 	if userID != "" && sess.UserID != userID {
 		return nil // the hint names someone else: leave this browser's session alone
 	}
-	return o.Store.DeleteSession(ctx, sid, o.Events(ctx, storage.Event{Type: "session.ended", UserID: sess.UserID, ClientID: clientID, Outcome: "success"})...)
+	ended := o.Events(ctx, storage.Event{Type: "session.ended", UserID: sess.UserID, ClientID: clientID, Outcome: "success"})
+	return o.Store.DeleteSession(ctx, sid, ended...)
 }
 
 // refreshTokenRef begins the token ID GetRefreshTokenInfo gives zitadel
