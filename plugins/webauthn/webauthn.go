@@ -373,7 +373,9 @@ func (m *Method) beginFirstFactor(ctx context.Context, h sdk.Host) (sdk.Challeng
 	if err != nil {
 		return sdk.Challenge{}, err
 	}
-	if err := sdk.PutJSON(ctx, h.Storage(), signInKey(c.ID), c, sdk.MustNotExist, ChallengeTTL); err != nil {
+	// Kept with the sign-in page's request by a committing host (its ID is
+	// random: nothing to collide with), as a code sent is.
+	if err := sdk.PutJSONOnCommit(ctx, h.Storage(), signInKey(c.ID), c, sdk.MustNotExist, ChallengeTTL); err != nil {
 		return sdk.Challenge{}, err
 	}
 	return challenge(c, assertion, "Sign in with a passkey: no password needed.")
