@@ -233,16 +233,7 @@ func RunMethodTests(t *testing.T, h Harness) {
 
 	check("ConcurrentVerifyOneWins", !props.MultiUse, func(t *testing.T) {
 		errs := raceVerify(t, "race")
-		won := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, sdk.ErrInvalidResponse):
-				t.Errorf("a losing Verify: %v, want ErrInvalidResponse", err)
-			}
-		}
-		if won != 1 {
+		if won := tally(t, "a Verify of one response", errs, nil, sdk.ErrInvalidResponse); won != 1 {
 			t.Fatalf("%d of %d concurrent Verify calls of one response succeeded, want exactly 1", won, len(errs))
 		}
 	})
@@ -590,22 +581,8 @@ func (k *kit) concurrentVerifyLimit(t *testing.T, l sdk.Limit) {
 	for i := range reqs {
 		reqs[i] = k.verifyReq(u, ch, k.h.ChallengeResponse(t, k.env, u, ch, false))
 	}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { _, errs[i] = k.env.Plugin.Verify(context.Background(), reqs[i]) })
-	}
-	wg.Wait()
-	wrong := 0
-	for i, err := range errs {
-		switch {
-		case errors.Is(err, sdk.ErrInvalidResponse):
-			wrong++
-		case !errors.Is(err, sdk.ErrRateLimited):
-			t.Errorf("concurrent wrong response %d: %v, want ErrInvalidResponse or ErrRateLimited", i+1, err)
-		}
-	}
-	if wrong == 0 || wrong > l.Max {
+	errs := atOnce(n, func(i int) error { _, err := k.env.Plugin.Verify(context.Background(), reqs[i]); return err })
+	if wrong := tally(t, "a concurrent wrong response", errs, sdk.ErrInvalidResponse, sdk.ErrRateLimited); wrong == 0 || wrong > l.Max {
 		t.Fatalf("%d of %d concurrent wrong responses were judged wrong, want 1 to %d (the limit), the others rate limited", wrong, n, l.Max)
 	}
 }
@@ -669,22 +646,11 @@ func (k *kit) beginLimit(t *testing.T, l sdk.Limit) {
 func (k *kit) concurrentBeginLimit(t *testing.T, l sdk.Limit) {
 	u := k.enrolled(t, "limit-begin-concurrent")
 	n := 2 * l.Max
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { _, errs[i] = k.env.Plugin.Begin(context.Background(), sdk.BeginRequest{User: u}) })
-	}
-	wg.Wait()
-	begun := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			begun++
-		case !errors.Is(err, sdk.ErrRateLimited):
-			t.Errorf("challenge %d: %v, want success or ErrRateLimited", i, err)
-		}
-	}
-	if begun == 0 || begun > l.Max {
+	errs := atOnce(n, func(int) error {
+		_, err := k.env.Plugin.Begin(context.Background(), sdk.BeginRequest{User: u})
+		return err
+	})
+	if begun := tally(t, "a concurrent challenge", errs, nil, sdk.ErrRateLimited); begun == 0 || begun > l.Max {
 		t.Fatalf("%d of %d concurrent challenges began, want 1 to %d", begun, n, l.Max)
 	}
 }
@@ -746,4 +712,32 @@ func wantInvalid(t *testing.T, what string, err error) {
 	if !errors.Is(err, sdk.ErrInvalidResponse) {
 		t.Errorf("%s: %v, want ErrInvalidResponse", what, err)
 	}
+}
+
+// atOnce makes the n calls call(i) at once and returns their errors.
+func atOnce(n int, call func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = call(i) })
+	}
+	wg.Wait()
+	return errs
+}
+
+// tally counts the errs that are want (nil: a success), and reports as
+// what each one that is neither want nor other.
+func tally(t *testing.T, what string, errs []error, want, other error) int {
+	t.Helper()
+	is := func(err, target error) bool { return err == target || target != nil && errors.Is(err, target) }
+	n := 0
+	for i, err := range errs {
+		switch {
+		case is(err, want):
+			n++
+		case !is(err, other):
+			t.Errorf("%s (%d of %d): %v, want %v or %v", what, i+1, len(errs), err, want, other)
+		}
+	}
+	return n
 }
