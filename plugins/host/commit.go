@@ -77,20 +77,15 @@ var errRetryCommit = errors.New("commit lost a race")
 // caller's payload: nil when there is none (the method wrote itself),
 // errRetryCommit when its record changed meanwhile.
 func (p *Plugin) committed(ctx context.Context, c *pluginpb.Commit, out Outcome) error {
-	if c == nil || (c.GetPut() == nil) == (c.GetDelete() == nil) {
-		if c != nil {
-			return fmt.Errorf("method %s: plugin asked for a commit that is neither a put nor a delete", p.spec.Name)
-		}
+	if c == nil {
 		return nil
 	}
-	wctx, cm := withPayload(ctx, out)
-	var err error
-	if put := c.GetPut(); put != nil {
-		_, err = p.svc.Put(wctx, put.GetKey(), put.GetValue(), put.GetExpectVersion(), time.Duration(put.GetTtlNanos()))
-	} else {
-		del := c.GetDelete()
-		err = p.svc.Delete(wctx, del.GetKey(), del.GetExpectVersion())
+	w, err := p.commitWrite(c)
+	if err != nil {
+		return err
 	}
+	wctx, cm := withPayload(ctx, out)
+	_, err = p.svc.write(wctx, w)
 	switch {
 	case err == nil:
 		if cm != nil {
@@ -99,8 +94,6 @@ func (p *Plugin) committed(ctx context.Context, c *pluginpb.Commit, out Outcome)
 		return nil
 	case errors.Is(err, sdk.ErrConflict):
 		return errRetryCommit
-	case errors.Is(err, sdk.ErrInvalidInput):
-		return fmt.Errorf("method %s: plugin asked for an invalid committing write: %s", p.spec.Name, err)
 	}
 	return err
 }
@@ -145,8 +138,9 @@ func (d *Deferred) Write() (Write, bool) {
 	return *d.w, true
 }
 
-// deferred is the write c as the caller is to make it.
-func (p *Plugin) deferred(c *pluginpb.Commit) (Write, error) {
+// commitWrite is the committing write c, checked and sealed, as the
+// backend (or a deferring caller) makes it.
+func (p *Plugin) commitWrite(c *pluginpb.Commit) (Write, error) {
 	var w Write
 	var err error
 	switch {

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -316,10 +317,18 @@ func (p *Plugin) start(ctx context.Context) (*instance, error) {
 // plugins, which nobody removed.
 func socketDirPrefix(hostPID int) string { return "stepup-plugin-" + strconv.Itoa(hostPID) + "-" }
 
-// removeOrphanSockets removes the socket directories of hosts that no
-// longer run.
+// swept are the temporary directories removeOrphanSockets went through:
+// once each is enough, a host's own plugins remove theirs.
+var swept sync.Map
+
+// removeOrphanSockets removes, the first time this host starts a plugin
+// under os.TempDir, the socket directories of hosts that no longer run.
 func removeOrphanSockets() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "stepup-plugin-*-*"))
+	tmp := os.TempDir()
+	if _, done := swept.LoadOrStore(tmp, true); done {
+		return
+	}
+	dirs, _ := filepath.Glob(filepath.Join(tmp, "stepup-plugin-*-*"))
 	for _, d := range dirs {
 		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), "stepup-plugin-"), "-")
 		if n, err := strconv.Atoi(pid); err == nil && n != os.Getpid() && processGone(n) {

@@ -306,7 +306,7 @@ func (p *Plugin) Begin(ctx context.Context, req sdk.BeginRequest) (sdk.Challenge
 	if d == nil {
 		return sdk.Challenge{}, fmt.Errorf("method %s: plugin left a write of its Begin to a host that did not ask for it", p.spec.Name)
 	}
-	w, err := p.deferred(commit)
+	w, err := p.commitWrite(commit)
 	if err != nil {
 		return sdk.Challenge{}, err
 	}

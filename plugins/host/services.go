@@ -216,9 +216,20 @@ func (s *services) Put(ctx context.Context, key string, value []byte, expectVers
 	if err != nil {
 		return 0, err
 	}
+	return s.write(ctx, w)
+}
+
+// write makes w through the backend (its version: 0 for a delete).
+func (s *services) write(ctx context.Context, w Write) (int64, error) {
+	if w.Delete {
+		if err := s.backend.KVDelete(ctx, w.Namespace, w.Key, w.ExpectVersion); err != nil {
+			return 0, s.backendErr("delete", w.Key, err)
+		}
+		return 0, nil
+	}
 	v, err := s.backend.KVPut(ctx, w.Namespace, w.Key, w.Value, w.ExpectVersion, w.ExpiresAt, w.Now)
 	if err != nil {
-		return 0, s.backendErr("put", key, err)
+		return 0, s.backendErr("put", w.Key, err)
 	}
 	return v, nil
 }
@@ -254,10 +265,8 @@ func (s *services) Delete(ctx context.Context, key string, expectVersion int64) 
 	if err != nil {
 		return err
 	}
-	if err := s.backend.KVDelete(ctx, w.Namespace, w.Key, w.ExpectVersion); err != nil {
-		return s.backendErr("delete", key, err)
-	}
-	return nil
+	_, err = s.write(ctx, w)
+	return err
 }
 
 // deleteWrite checks a Delete and returns it as the backend makes it.
