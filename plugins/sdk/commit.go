@@ -20,7 +20,10 @@ import (
 // sent): a committing host writes it with the challenge it keeps and the
 // code's sent event. Of Begin's writes only the last may be left so; one
 // that must be made before something else (the count of a message before
-// it is sent) is a write of its own.
+// it is sent) is a write of its own. A Begin is never called again (it
+// would send another message): a write of it that finds its record
+// changed fails the challenge, so leave only a write that cannot collide
+// (AnyVersion, or a new random key).
 
 // errCommitTwice: a call has one committing write.
 var errCommitTwice = errors.New("sdk: a call has one committing write (PutOnCommit or DeleteOnCommit called twice)")

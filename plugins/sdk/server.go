@@ -100,9 +100,7 @@ func (s *methodServer) Begin(ctx context.Context, req *pluginpb.BeginRequest) (*
 		return nil, err
 	}
 	h.st.committing = req.GetCommitByHost()
-	if req.GetCount() != nil && req.GetCounted() != nil {
-		h.rl = &countedRateLimit{remote: h.rl, req: req.GetCount(), res: req.GetCounted()}
-	}
+	h.countedAhead(req.GetCount(), req.GetCounted())
 	c, err := s.m.Begin(ctx, h, BeginRequest{User: userFromPB(req.GetUser()), Level: req.GetLevel()})
 	if err != nil {
 		return nil, ToStatus(err)
@@ -118,9 +116,7 @@ func (s *methodServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) 
 	if err != nil {
 		return nil, err
 	}
-	if req.GetCount() != nil && req.GetCounted() != nil {
-		h.rl = &countedRateLimit{remote: h.rl, req: req.GetCount(), res: req.GetCounted()}
-	}
+	h.countedAhead(req.GetCount(), req.GetCounted())
 	h.accepting = req.GetPutOnAccept()
 	r, err := s.m.Verify(ctx, h, VerifyRequest{
 		UserID: req.GetUserId(), ChallengeID: req.GetChallengeId(), Response: req.GetResponse(),
@@ -354,6 +350,15 @@ func rateResultFromPB(res *pluginpb.CountResponse) RateResult {
 		out.RetryAfter = time.Unix(0, n).UTC()
 	}
 	return out
+}
+
+// countedAhead makes the count the host made ahead of the call (count,
+// counted; nil when it made none) the answer of the call's first Count
+// of it.
+func (h *remoteHost) countedAhead(count *pluginpb.CountRequest, counted *pluginpb.CountResponse) {
+	if count != nil && counted != nil {
+		h.rl = &countedRateLimit{remote: h.rl, req: count, res: counted}
+	}
 }
 
 // countedRateLimit is the RateLimiter of a Begin or a Verify the host
