@@ -33,8 +33,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest, ev
 	// One batch is one implicit transaction: the request and its events,
 	// or neither.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO auth_requests (`+authRequestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, ts(r.CreatedAt), ts(r.ExpiresAt))
+	queueAuthRequest(b, r)
 	queueEvents(b, rows)
 	err = s.pool.SendBatch(ctx, b).Close()
 	if isUnique(err) {
@@ -44,6 +43,12 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r storage.AuthRequest, ev
 		return fmt.Errorf("storage: create auth request: %w", err)
 	}
 	return nil
+}
+
+// queueAuthRequest queues the insert of a new request r.
+func queueAuthRequest(b *pgx.Batch, r storage.AuthRequest) {
+	b.Queue(`INSERT INTO auth_requests (`+authRequestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, ts(r.CreatedAt), ts(r.ExpiresAt))
 }
 
 // GetAuthRequest returns the live request by ID.
@@ -235,11 +240,16 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 	if err != nil {
 		return storage.AuthRequest{}, err
 	}
+	var kvQ string
+	var kvArgs []any
+	if w.KV != nil {
+		if kvQ, kvArgs, err = kvQuery(*w.KV); err != nil {
+			return storage.AuthRequest{}, err
+		}
+	}
 	queue := func(b *pgx.Batch) {
 		if w.AuthRequestID == "" && w.Create.ID != "" {
-			r := w.Create
-			b.Queue(`INSERT INTO auth_requests (`+authRequestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				r.ID, r.ClientID, r.SessionID, r.UserID, r.Done, r.Data, ts(r.CreatedAt), ts(r.ExpiresAt))
+			queueAuthRequest(b, w.Create)
 		}
 		if w.Session.ID != "" {
 			next := w.Session
@@ -249,12 +259,7 @@ func (s *Store) SaveLogin(ctx context.Context, w storage.LoginWrite) (storage.Au
 		}
 		queueEvents(b, events)
 		if w.KV != nil {
-			_ = queueKV(b, *w.KV) // checked above
-		}
-	}
-	if w.KV != nil {
-		if _, _, err := kvQuery(*w.KV); err != nil {
-			return storage.AuthRequest{}, err
+			queueKV(b, *w.KV, kvQ, kvArgs)
 		}
 	}
 	var out storage.AuthRequest

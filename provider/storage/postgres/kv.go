@@ -179,17 +179,14 @@ func deleted(w storage.KVWrite, tag pgconn.CommandTag) error {
 	return nil
 }
 
-// queueKV queues w on b, whose Close then returns w's ErrConflict: b must
-// run in a transaction, which that error rolls back.
-func queueKV(b *pgx.Batch, w storage.KVWrite) error {
-	q, args, err := kvQuery(w)
-	if err != nil {
-		return err
-	}
+// queueKV queues w, whose statement is q with args (kvQuery), on b,
+// whose Close then returns w's ErrConflict: b must run in a transaction,
+// which that error rolls back.
+func queueKV(b *pgx.Batch, w storage.KVWrite, q string, args []any) {
 	qq := b.Queue(q, args...)
 	if w.Delete {
 		qq.Exec(func(tag pgconn.CommandTag) error { return deleted(w, tag) })
-		return nil
+		return
 	}
 	qq.QueryRow(func(row pgx.Row) error {
 		var v int64
@@ -200,7 +197,6 @@ func queueKV(b *pgx.Batch, w storage.KVWrite) error {
 		}
 		return nil
 	})
-	return nil
 }
 
 // KVList returns the live keys of namespace that start with prefix, in
