@@ -103,7 +103,7 @@ func (s *Store) KVPut(ctx context.Context, namespace, key string, value []byte, 
 // transaction, with the compare-and-swap rules of KVPut and KVDelete,
 // which returns the new version (0 for a delete).
 func (s *Store) kvWrite(w storage.KVWrite) (func(context.Context, *sql.Tx) (int64, error), error) {
-	conflict := fmt.Errorf("storage: kv %s/%s: %w", w.Namespace, w.Key, storage.ErrConflict)
+	conflict := func() error { return fmt.Errorf("storage: kv %s/%s: %w", w.Namespace, w.Key, storage.ErrConflict) }
 	if w.Delete {
 		q, args := kvDeleteSQL, []any{w.Namespace, w.Key}
 		switch {
@@ -119,7 +119,7 @@ func (s *Store) kvWrite(w storage.KVWrite) (func(context.Context, *sql.Tx) (int6
 				return 0, fmt.Errorf("storage: kv delete: %w", err)
 			}
 			if n == 0 && w.ExpectVersion > 0 {
-				return 0, conflict
+				return 0, conflict()
 			}
 			return 0, nil
 		}, nil
@@ -144,7 +144,7 @@ func (s *Store) kvWrite(w storage.KVWrite) (func(context.Context, *sql.Tx) (int6
 		var v int64
 		err := s.queryRow(ctx, tx, q, args...).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, conflict
+			return 0, conflict()
 		}
 		if err != nil {
 			return 0, fmt.Errorf("storage: kv put: %w", err)
