@@ -120,11 +120,12 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (storage.User, err
 	if nu.Password != "" && len(nu.Password) < 8 {
 		return storage.User{}, &Error{Kind: Invalid, Msg: msgShortPassword}
 	}
-	if err := s.lookAlike(ctx, name); err != nil {
+	skeleton := username.Skeleton(name)
+	if err := s.lookAlike(ctx, name, skeleton); err != nil {
 		return storage.User{}, err
 	}
 	now := s.Now()
-	u := storage.User{ID: storage.NewUserID(), Username: name, Skeleton: username.Skeleton(name), Email: strings.TrimSpace(nu.Email), Phone: strings.TrimSpace(nu.Phone),
+	u := storage.User{ID: storage.NewUserID(), Username: name, Skeleton: skeleton, Email: strings.TrimSpace(nu.Email), Phone: strings.TrimSpace(nu.Phone),
 		Active: true, Permissions: nu.Permissions, CreatedAt: now, UpdatedAt: now}
 	if nu.Password != "" {
 		hash, err := s.Hasher.Hash(nu.Password)
@@ -150,8 +151,8 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (storage.User, err
 // is left to the store, which refuses it atomically. Two look-alikes
 // created at the same instant can both pass: the check is for mistakes and
 // impersonation by those who may create users, not a uniqueness constraint.
-func (s *Service) lookAlike(ctx context.Context, name string) error {
-	other, err := s.Store.LookAlike(ctx, username.Skeleton(name), name)
+func (s *Service) lookAlike(ctx context.Context, name, skeleton string) error {
+	other, err := s.Store.LookAlike(ctx, skeleton, name)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil

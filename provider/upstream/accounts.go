@@ -69,11 +69,12 @@ func (a *Accounts) create(ctx context.Context, id Identity, clientID, via string
 		return storage.User{}, &Error{Kind: UsernameInvalid, Err: err,
 			Detail: fmt.Sprintf("The name your identity provider gives you (%s) cannot be a username here: %v.", claim, err)}
 	}
-	if err := a.notTaken(ctx, name); err != nil {
+	skeleton := username.Skeleton(name)
+	if err := a.notTaken(ctx, name, skeleton); err != nil {
 		return storage.User{}, err
 	}
 	now := a.Now()
-	u := storage.User{ID: storage.NewUserID(), Username: name, Skeleton: username.Skeleton(name), Email: claimString(id.Claims, "email"),
+	u := storage.User{ID: storage.NewUserID(), Username: name, Skeleton: skeleton, Email: claimString(id.Claims, "email"),
 		Name: claimString(id.Claims, "name"), Active: true, UpstreamIssuer: id.Issuer, UpstreamSub: id.Subject, CreatedAt: now, UpdatedAt: now}
 	ev := a.Audit.Complete(ctx, storage.Event{Type: "user.created", UserID: u.ID, Actor: "upstream:" + id.Issuer, ClientID: clientID,
 		Outcome: "success", Details: map[string]string{"username": name, "upstream": id.Issuer, "via": via}})
@@ -94,8 +95,8 @@ func (a *Accounts) create(ctx context.Context, id Identity, clientID, via string
 // notTaken refuses a new user's name that an existing user has, or one
 // that looks like an existing name (an equal username.Skeleton, as the
 // admin service): an upstream account must not pass for a local one.
-func (a *Accounts) notTaken(ctx context.Context, name string) error {
-	other, err := a.Store.LookAlike(ctx, username.Skeleton(name), "")
+func (a *Accounts) notTaken(ctx context.Context, name, skeleton string) error {
+	other, err := a.Store.LookAlike(ctx, skeleton, "")
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil
